@@ -1,0 +1,282 @@
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run one host script (``plugins/plugin_utils/host_scripts/<name>.ps1``) on a Windows host.
+
+FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
+
+The protocol is docs/host-scripts.md: the script text is the command (the connection's PowerShell
+shell encodes it as ``-EncodedCommand``), ``{"params": ..., "secrets": ...}`` goes on stdin, and the
+script prints one JSON document; exit code 0 on success, non-zero with ``{"failed": true, "msg": ...}``
+on failure. Everything but the one call to the connection is a pure function, tested in
+tests/unit/plugin_utils/test_host_script.py.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import functools
+import json
+import os
+import re
+import typing as t
+import xml.etree.ElementTree as ET
+
+from ansible.utils.display import Display
+
+if t.TYPE_CHECKING:
+    from ansible.plugins.action import ActionBase
+
+display = Display()
+
+HOST_SCRIPTS_DIR = os.path.join(os.path.dirname(__file__), "host_scripts")
+
+# docs/host-scripts.md: a Windows command line holds 32,767 characters and -EncodedCommand carries
+# UTF-16 in base64 (8/3 characters per source character), so 12,000 source characters is the most
+# that fits with room for "PowerShell -NoProfile ... -EncodedCommand ".
+MAX_SCRIPT_CHARS = 12000
+
+# Longest excerpt of stderr or stdout a failure message quotes.
+MAX_EXCERPT_CHARS = 2000
+
+REDACTED = "********"
+
+MARKER_PATTERN = re.compile(r"^# azmigrate-host-script: (?P<name>[a-z0-9_]+)/(?P<version>[0-9]+)$")
+
+CLIXML_HEADER = "#< CLIXML"
+
+# How PowerShell escapes characters in serialized strings: _xHHHH_ is one UTF-16 code unit.
+CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+class HostScriptError(Exception):
+    """A host script could not be prepared, sent, or reported a failure.
+
+    The message names the script and version, the exit code and what the script said; it never
+    holds a value from the script's secrets.
+    """
+
+    def __init__(self, message: str, script: str = "", exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.script = script
+        self.exit_code = exit_code
+
+
+@dataclasses.dataclass(frozen=True)
+class HostScript:
+    """A host script as it is sent: marker first, comments removed, lines stripped."""
+
+    name: str
+    version: int
+    text: str
+
+    @property
+    def label(self) -> str:
+        """``name/version``, as in the marker line."""
+        return f"{self.name}/{self.version}"
+
+
+def prepare_script(source: str, name: str) -> HostScript:
+    """Check the marker and size of a host script's source and return the text to send.
+
+    Full-line ``#`` comments other than the marker are removed (they only cost command-line
+    space), and lines are stripped with blank lines dropped, as Ansible's PowerShell shell plugin
+    does before encoding, so the size checked is the size sent. Lines inside here-strings are
+    kept as they are, comment-like or not.
+    """
+    lines = source.splitlines()
+    marker = lines[0].strip() if lines else ""
+    match = MARKER_PATTERN.match(marker)
+    if not match:
+        raise HostScriptError(f"host script {name}.ps1 must start with the line '# azmigrate-host-script: {name}/<version>', found {marker[:80]!r}")
+    if match.group("name") != name:
+        raise HostScriptError(f"host script {name}.ps1 is marked as {match.group('name')!r}, not {name!r}")
+
+    kept = [marker]
+    in_here_string = False
+    for line in lines[1:]:
+        stripped = line.strip()
+        if in_here_string:
+            in_here_string = not stripped.startswith(("'@", '"@'))
+        elif stripped.startswith("#"):
+            continue
+        elif stripped.endswith(("@'", '@"')):
+            in_here_string = True
+        if stripped:
+            kept.append(stripped)
+
+    script = HostScript(name=name, version=int(match.group("version")), text="\n".join(kept))
+    if len(script.text) > MAX_SCRIPT_CHARS:
+        raise HostScriptError(
+            f"host script {script.label} is {len(script.text)} characters as sent, over the limit of {MAX_SCRIPT_CHARS} "
+            "that keeps its -EncodedCommand within a Windows command line: split it or move work to the controller",
+            script=script.label,
+        )
+    return script
+
+
+@functools.lru_cache(maxsize=None)
+def load_host_script(name: str) -> HostScript:
+    """Read and prepare ``host_scripts/<name>.ps1`` (once per process)."""
+    path = os.path.join(HOST_SCRIPTS_DIR, f"{name}.ps1")
+    try:
+        with open(path, encoding="utf-8-sig") as script_file:
+            source = script_file.read()
+    except OSError as error:
+        raise HostScriptError(f"cannot read host script {path}: {error.strerror}") from error
+    return prepare_script(source, name)
+
+
+def build_stdin(params: t.Mapping[str, t.Any], secrets: t.Mapping[str, t.Any] | None = None) -> str:
+    """The one JSON document a host script reads from stdin."""
+    return json.dumps({"params": dict(params), "secrets": dict(secrets or {})})
+
+
+def secret_values(secrets: t.Any) -> list[str]:
+    """Every string in ``secrets`` (nested too), longest first so longer values are masked whole."""
+    found: list[str] = []
+    if isinstance(secrets, str):
+        found.append(secrets)
+    elif isinstance(secrets, collections.abc.Mapping):
+        for value in secrets.values():
+            found.extend(secret_values(value))
+    elif isinstance(secrets, (list, tuple)):
+        for value in secrets:
+            found.extend(secret_values(value))
+    return sorted({value for value in found if value}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: t.Any) -> str:
+    """``text`` with every secret value replaced, so an error that quotes a secret stays safe."""
+    for value in secret_values(secrets):
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def _unescape_clixml(text: str) -> str:
+    code_units = CLIXML_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
+    # A character outside the BMP arrives as two escaped UTF-16 surrogates: join them back.
+    return code_units.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def decode_clixml(stderr: str) -> str:
+    """Turn PowerShell's CLIXML on stderr (``#< CLIXML`` then ``<Objs>`` elements) into its text.
+
+    Only the strings of the error, warning and other text streams are kept; progress records and
+    other objects are dropped. Text that is not CLIXML is returned unchanged, and an element that
+    does not parse is kept as it came.
+    """
+    if CLIXML_HEADER not in stderr:
+        return stderr
+    pieces: list[str] = []
+    remainder = stderr.replace(CLIXML_HEADER, "")
+    while remainder:
+        start = remainder.find("<Objs")
+        end = remainder.find("</Objs>", start)
+        if start == -1 or end == -1:
+            pieces.append(remainder)
+            break
+        pieces.append(remainder[:start])
+        element_text = remainder[start:end + len("</Objs>")]
+        remainder = remainder[end + len("</Objs>"):]
+        try:
+            element = ET.fromstring(element_text)
+        except ET.ParseError:
+            pieces.append(element_text)
+            continue
+        for child in element:
+            if child.tag.rsplit("}", 1)[-1] == "S" and child.text:
+                pieces.append(_unescape_clixml(child.text))
+    return "".join(pieces).replace("\r\n", "\n").strip()
+
+
+def excerpt(text: str, limit: int = MAX_EXCERPT_CHARS) -> str:
+    """The end of ``text`` (where PowerShell's error is) in at most ``limit`` characters."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return "..." + text[-(limit - 3):]
+
+
+def find_json_document(stdout: str) -> tuple[dict[str, t.Any] | None, list[str]]:
+    """The JSON object a host script printed, and any other non-blank lines of stdout.
+
+    A script prints one compressed JSON line, but a module or host profile may add text around
+    it (``WARNING: ...``); the last line that parses as a JSON object is the document.
+    """
+    stripped = stdout.strip()
+    if not stripped:
+        return None, []
+    try:
+        document = json.loads(stripped)
+    except ValueError:
+        pass
+    else:
+        return (document, []) if isinstance(document, dict) else (None, [stripped])
+
+    lines = [line.strip() for line in stripped.splitlines() if line.strip()]
+    for index in range(len(lines) - 1, -1, -1):
+        if not lines[index].startswith("{"):
+            continue
+        try:
+            document = json.loads(lines[index])
+        except ValueError:
+            continue
+        if isinstance(document, dict):
+            return document, lines[:index] + lines[index + 1:]
+    return None, lines
+
+
+def parse_host_script_output(script: HostScript, exit_code: int, stdout: str, stderr: str, secrets: t.Any = None) -> tuple[dict[str, t.Any], list[str]]:
+    """Check one run of ``script`` and return its document and any stray stdout lines.
+
+    Raises HostScriptError when the script failed (non-zero exit code or ``failed: true``) or
+    printed no JSON object; the message carries the script's ``msg``, or else the end of stderr
+    (decoded from CLIXML) or stdout, with secret values masked.
+    """
+    document, stray_lines = find_json_document(stdout)
+    failed = exit_code != 0 or (document is not None and document.get("failed") is True)
+    if document is not None and not failed:
+        return document, [redact(line, secrets) for line in stray_lines]
+
+    prefix = f"host script {script.label} failed (exit code {exit_code})"
+    if document is not None and document.get("msg"):
+        detail = str(document["msg"])
+    else:
+        diagnostic = decode_clixml(stderr).strip() or "\n".join(stray_lines)
+        if not failed:
+            prefix = f"host script {script.label} exited with code {exit_code} but printed no JSON object"
+        elif document is None:
+            prefix += " and printed no JSON result"
+        detail = excerpt(diagnostic) if diagnostic else "no output on stdout or stderr"
+    raise HostScriptError(redact(f"{prefix}: {detail}", secrets), script=script.label, exit_code=exit_code)
+
+
+def run_host_script(
+    action: ActionBase,
+    name: str,
+    params: t.Mapping[str, t.Any],
+    secrets: t.Mapping[str, t.Any] | None = None,
+) -> dict[str, t.Any]:
+    """Run host script ``name`` over ``action``'s connection and return the JSON document it printed.
+
+    One command per call. Secrets travel on stdin only: never on the command line, which Windows
+    can log (event 4688), and never in an error message. Raises HostScriptError.
+    """
+    script = load_host_script(name)
+    shell = action._connection._shell
+    encode_script = getattr(shell, "_encode_script", None)
+    if encode_script is None:
+        raise HostScriptError(
+            f"host script {script.label} needs a Windows host reached with the PowerShell shell, but the connection uses the "
+            f"{getattr(shell, 'SHELL_FAMILY', type(shell).__name__)!r} shell: set ansible_shell_type=powershell (winrm and psrp set it)",
+            script=script.label,
+        )
+    # Encoding here, as the shell plugin would, sends the same bytes over winrm and psrp (they pass an
+    # already encoded command through) and also works over ssh, whatever the host's default shell.
+    command = encode_script(script.text, strict_mode=False, preserve_rc=False)
+    result = action._low_level_execute_command(command, sudoable=False, in_data=build_stdin(params, secrets))
+    document, stray_lines = parse_host_script_output(script, result["rc"], result.get("stdout", ""), result.get("stderr", ""), secrets)
+    for line in stray_lines:
+        display.vvv(f"host script {script.label} also printed: {line}", host=action._play_context.remote_addr)
+    return document

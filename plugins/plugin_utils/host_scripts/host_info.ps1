@@ -1,0 +1,257 @@
+# azmigrate-host-script: host_info/1
+# Gathers everything azmigrate.hyperv.host_info reports, in one call, and prints one JSON document.
+# Protocol and output schema: docs/host-scripts.md ("host_info/1"). Values are raw; the controller
+# normalises them (plugins/plugin_utils/host_facts.py).
+# Windows PowerShell 5.1 syntax only. Products are detected from the registry and services, never
+# from Win32_Product: enumerating it makes Windows Installer check, and sometimes repair, every MSI.
+# Enums are written as their names ([string] casts): ConvertTo-Json in 5.1 writes enums as numbers.
+
+$ErrorActionPreference = 'Stop'
+# Off on purpose: an absent registry value or property reads as $null (Get-ItemProperty below).
+Set-StrictMode -Off
+# Progress and warning records would reach the controller as CLIXML on stderr or as text on stdout.
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+
+function Get-ServiceState {
+    param([string]$Name)
+    $service = Get-Service -Name $Name -ErrorAction Ignore
+    if ($null -eq $service) {
+        return $null
+    }
+    [ordered]@{ status = [string]$service.Status; start_type = [string]$service.StartType }
+}
+
+# Reads the first property whose name matches one of the patterns (see the throttle section).
+function Get-FirstPropertyValue {
+    param($InputObject, [string[]]$Pattern)
+    if ($null -eq $InputObject) {
+        return $null
+    }
+    foreach ($onePattern in $Pattern) {
+        foreach ($property in $InputObject.PSObject.Properties) {
+            if ($property.Name -like $onePattern) {
+                return $property.Value
+            }
+        }
+    }
+    return $null
+}
+
+$step = 'reading the parameters from stdin'
+try {
+    # Same way Ansible's bootstrap wrapper reads its payload.
+    $stdin = @($input) -join "`n"
+    $request = ConvertFrom-Json -InputObject $stdin
+    $gatherVms = [bool]$request.params.gather_vms
+
+    $step = 'reading Win32_ComputerSystem and Win32_OperatingSystem'
+    $computerSystem = Get-CimInstance -ClassName Win32_ComputerSystem
+    $operatingSystem = Get-CimInstance -ClassName Win32_OperatingSystem
+
+    $step = 'reading services'
+    $services = [ordered]@{
+        dra = Get-ServiceState -Name 'dra'
+        obengine = Get-ServiceState -Name 'obengine'
+        vmms = Get-ServiceState -Name 'vmms'
+        clussvc = Get-ServiceState -Name 'ClusSvc'
+    }
+
+    $step = 'reading the Hyper-V role (Get-WindowsFeature)'
+    # Get-WindowsFeature (ServerManager) exists on Windows Server only; elsewhere the Hyper-V
+    # management service is the sign of the role.
+    if ($null -ne (Get-Command -Name Get-WindowsFeature -ErrorAction Ignore)) {
+        $hypervFeature = Get-WindowsFeature -Name Hyper-V
+        $hypervRole = ($null -ne $hypervFeature) -and [bool]$hypervFeature.Installed
+    }
+    else {
+        $hypervRole = $null -ne $services.vmms
+    }
+
+    $step = 'reading .NET Framework and TLS settings'
+    $ndp = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full' -ErrorAction Ignore
+    $crypto64 = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319' -ErrorAction Ignore
+    $crypto32 = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v4.0.30319' -ErrorAction Ignore
+    $tls = [ordered]@{ strong_crypto_64 = $crypto64.SchUseStrongCrypto; strong_crypto_32 = $crypto32.SchUseStrongCrypto }
+
+    $step = 'reading the failover cluster (Get-Cluster, Get-ClusterNode)'
+    # Only a node whose cluster service runs can answer Get-Cluster; the service state is reported anyway.
+    $cluster = $null
+    $clusterServiceRunning = ($null -ne $services.clussvc) -and ($services.clussvc.status -eq 'Running')
+    if ($clusterServiceRunning -and $null -ne (Get-Module -ListAvailable -Name FailoverClusters)) {
+        Import-Module -Name FailoverClusters
+        $clusterNodes = @(foreach ($node in @(Get-ClusterNode)) {
+                [ordered]@{ name = [string]$node.Name; state = [string]$node.State; id = [string]$node.Id }
+            })
+        $cluster = [ordered]@{ name = [string](Get-Cluster).Name; nodes = $clusterNodes }
+    }
+
+    $step = 'reading the Azure Site Recovery provider registry keys'
+    $asr = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery' -ErrorAction Ignore
+    $provider = $null
+    if ($asr.Version) {
+        # The provider's setup takes no install folder; DRConfigurator.exe lives in the default one.
+        $providerPath = Join-Path -Path $env:ProgramFiles -ChildPath 'Microsoft Azure Site Recovery Provider'
+        if (-not (Test-Path -LiteralPath "$providerPath\DRConfigurator.exe")) { $providerPath = $null }
+        $provider = [ordered]@{ version = [string]$asr.Version; dra_id = $asr.DraID; path = $providerPath }
+    }
+    $asrRegistration = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery\Registration' -ErrorAction Ignore
+    $registration = $null
+    # Registered means these four are set: the same test Windows Admin Center makes.
+    if ($asrRegistration.VaultLocation -and $asrRegistration.SubscriptionId -and
+        $asrRegistration.ResourceName -and $asrRegistration.ResourceGroupName) {
+        $registration = [ordered]@{
+            vault_location = $asrRegistration.VaultLocation
+            subscription_id = $asrRegistration.SubscriptionId
+            vault_name = $asrRegistration.ResourceName
+            resource_group = $asrRegistration.ResourceGroupName
+            site_name = $asrRegistration.SiteName
+            container_id = $asrRegistration.ContainerId
+        }
+    }
+
+    $step = 'reading the Recovery Services agent registry keys'
+    $agentSetup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup' -ErrorAction Ignore
+    $agentPath = $agentSetup.InstallPath
+    $agent = $null
+    if ($agentPath) {
+        $agentVersion = $null
+        $engine = Get-Item -LiteralPath (Join-Path -Path $agentPath -ChildPath 'bin\CBEngine.exe') -ErrorAction Ignore
+        if ($null -ne $engine) {
+            $info = $engine.VersionInfo
+            $agentVersion = '{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart
+        }
+        $agent = [ordered]@{ version = $agentVersion; path = [string]$agentPath }
+    }
+    $threads = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Replication' -ErrorAction Ignore
+    $replicationRegistry = [ordered]@{ UploadThreadsPerVM = $threads.UploadThreadsPerVM; DownloadThreadsPerVM = $threads.DownloadThreadsPerVM }
+
+    $step = 'reading the throttle (Get-OBMachineSetting)'
+    # The settings come from the agent's engine, so they are read only while obengine runs.
+    $throttle = $null
+    if ($null -ne $agent -and $null -ne $services.obengine -and $services.obengine.status -eq 'Running') {
+        # Setup adds the module folder to the machine PSModulePath, which a session started before the
+        # install does not see: refresh it, and import the module by full path anyway.
+        $env:PSModulePath = $env:PSModulePath + ';' + [Environment]::GetEnvironmentVariable('PSModulePath', 'Machine')
+        Import-Module -Name (Join-Path -Path $agentPath -ChildPath 'bin\Modules\MSOnlineBackup')
+        $machineSetting = Get-OBMachineSetting
+        # The throttle property names of Get-OBMachineSetting's result are not documented (only the
+        # parameters of Set-OBMachineSetting are), so they are matched by pattern, on the result and on
+        # a throttle sub-object if it has one. Pin them once seen on a real host.
+        $throttleSetting = Get-FirstPropertyValue -InputObject $machineSetting -Pattern '*Throttl*Setting*'
+        $enabledPatterns = '*Enabled*', '*Throttl*'
+        if ($null -eq $throttleSetting) {
+            $throttleSetting = $machineSetting
+            $enabledPatterns = '*Throttl*Enabled*', '*Throttling*'
+        }
+        $workBandwidth = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'Work*Bandwidth'
+        $nonWorkBandwidth = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'NonWork*Bandwidth'
+        $enabled = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern $enabledPatterns
+        if ($enabled -isnot [bool]) {
+            $enabled = [bool]$workBandwidth
+        }
+        $workDays = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern '*WorkDay*'
+        $workStart = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern '*Start*Hour*', '*Hour*Start*'
+        $workEnd = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern '*End*Hour*', '*Hour*End*'
+        $throttle = [ordered]@{
+            enabled = $enabled
+            work_days = @(foreach ($day in @($workDays)) {
+                    if ($null -ne $day) {
+                        [string]$day
+                    }
+                })
+            # TimeSpans as "hh:mm:ss" (ConvertTo-Json would write their fields); the controller reads the time.
+            work_hour_start = if ($null -ne $workStart) { [string]$workStart } else { $null }
+            work_hour_end = if ($null -ne $workEnd) { [string]$workEnd } else { $null }
+            work_hour_bandwidth = $workBandwidth
+            non_work_hour_bandwidth = $nonWorkBandwidth
+        }
+    }
+
+    $vms = $null
+    $volumes = $null
+    if ($gatherVms -and $null -ne (Get-Command -Name Get-VM -ErrorAction Ignore)) {
+        $step = 'reading Hyper-V replication (Get-VMReplication)'
+        $replicationByVmId = @{}
+        foreach ($replication in @(Get-VMReplication)) {
+            $replicaServer = $replication.CurrentReplicaServerName
+            if (-not $replicaServer) {
+                $replicaServer = $replication.ReplicaServerName
+            }
+            $replicationByVmId[[string]$replication.VMId] = [ordered]@{
+                state = [string]$replication.State
+                health = [string]$replication.Health
+                mode = [string]$replication.Mode
+                replica_server = $replicaServer
+            }
+        }
+
+        $step = 'reading virtual machines and disks (Get-VM, Get-VMHardDiskDrive, Get-VHD)'
+        $vms = @(foreach ($vm in @(Get-VM)) {
+                $disks = @(foreach ($drive in @(Get-VMHardDiskDrive -VM $vm)) {
+                        $sizeBytes = $null
+                        if ($drive.Path) {
+                            # A VHD the host cannot open (missing file, share without delegation) keeps a null size.
+                            $vhd = Get-VHD -Path $drive.Path -ErrorAction Ignore
+                            if ($null -ne $vhd) {
+                                $sizeBytes = $vhd.Size
+                            }
+                        }
+                        [ordered]@{ path = [string]$drive.Path; size_bytes = $sizeBytes }
+                    })
+                [ordered]@{
+                    name = $vm.Name
+                    id = [string]$vm.VMId
+                    state = [string]$vm.State
+                    generation = $vm.Generation
+                    disks = $disks
+                    replication = $replicationByVmId[[string]$vm.VMId]
+                }
+            })
+
+        $step = 'reading the volumes that hold VM disks (Win32_Volume)'
+        # Win32_Volume also names mount points and cluster shared volumes (C:\ClusterStorage\Volume1\),
+        # which Get-Volume does not. A disk is on the volume with the longest name that starts its path.
+        $fixedVolumes = @(Get-CimInstance -ClassName Win32_Volume -Filter 'DriveType = 3' | Where-Object { $_.Name } |
+                Sort-Object -Property { $_.Name.Length } -Descending)
+        $usedVolumes = @{}
+        foreach ($disk in @($vms | ForEach-Object { $_.disks } | Where-Object { $_.path })) {
+            $holder = $fixedVolumes | Where-Object { $disk.path.StartsWith($_.Name, [StringComparison]::OrdinalIgnoreCase) } |
+                Select-Object -First 1
+            if ($holder) { $usedVolumes[$holder.Name] = $holder }
+        }
+        $volumes = @(foreach ($volume in @($usedVolumes.Values | Sort-Object -Property Name)) {
+                [ordered]@{ name = $volume.Name; size_bytes = $volume.Capacity; free_bytes = $volume.FreeSpace }
+            })
+    }
+
+    $result = [ordered]@{
+        computer_name = $computerSystem.Name
+        domain = $computerSystem.Domain
+        domain_role = [int]$computerSystem.DomainRole
+        os = [ordered]@{
+            caption = $operatingSystem.Caption
+            version = $operatingSystem.Version
+            build = [int]$operatingSystem.BuildNumber
+        }
+        hyperv_role = $hypervRole
+        dotnet_release = $ndp.Release
+        tls = $tls
+        cluster = $cluster
+        services = $services
+        provider = $provider
+        agent = $agent
+        registration = $registration
+        replication_registry = $replicationRegistry
+        throttle = $throttle
+        vms = $vms
+        volumes = $volumes
+    }
+    ConvertTo-Json -InputObject $result -Depth 10 -Compress
+    exit 0
+}
+catch {
+    $failure = [ordered]@{ failed = $true; msg = "host_info failed while $($step): $($_.Exception.Message)" }
+    ConvertTo-Json -InputObject $failure -Depth 10 -Compress
+    exit 1
+}

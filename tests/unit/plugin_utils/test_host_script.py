@@ -1,0 +1,250 @@
+"""The host-script runner's pure parts: preparing a script, and reading what it printed."""
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
+    MAX_SCRIPT_CHARS,
+    HostScript,
+    HostScriptError,
+    build_stdin,
+    decode_clixml,
+    find_json_document,
+    load_host_script,
+    parse_host_script_output,
+    prepare_script,
+    redact,
+)
+
+SCRIPT = HostScript(name="probe", version=3, text="# azmigrate-host-script: probe/3\n$x = 1")
+
+CLIXML_ERROR = (
+    '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+    '<Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN>'
+    '<MS><I64 N="SourceId">1</I64><PR N="Record"><AV>Preparing modules for first use.</AV></PR></MS></Obj>'
+    '<S S="Error">Get-VM : You do not have the required permission_x000D__x000A_</S>'
+    '<S S="Error">At line:1 char:1_x000D__x000A_</S></Objs>'
+)
+
+
+# --- preparing a script -------------------------------------------------------------------------
+
+def test_prepare_keeps_marker_and_drops_comments_indentation_and_blank_lines():
+    source = "# azmigrate-host-script: probe/2\n# why this works\n\n    $a = 1  \n    # indented comment\n\t$b = 2 # trailing comment stays\n"
+    script = prepare_script(source, "probe")
+    assert script == HostScript(name="probe", version=2, text="# azmigrate-host-script: probe/2\n$a = 1\n$b = 2 # trailing comment stays")
+    assert script.label == "probe/2"
+
+
+def test_prepare_keeps_comment_like_lines_inside_here_strings():
+    source = "# azmigrate-host-script: probe/1\n$text = @'\n# not a comment\n'@\n# a comment\n$doc = @\"\n#also kept\n\"@\n"
+    assert prepare_script(source, "probe").text == "# azmigrate-host-script: probe/1\n$text = @'\n# not a comment\n'@\n$doc = @\"\n#also kept\n\"@"
+
+
+@pytest.mark.parametrize(
+    "first_line, expected",
+    [
+        ("$x = 1", "must start with the line '# azmigrate-host-script: probe/<version>'"),
+        ("# azmigrate-host-script: probe", "must start with the line"),
+        ("# azmigrate-host-script: probe/v1", "must start with the line"),
+        ("# azmigrate-host-script: other/1", "is marked as 'other', not 'probe'"),
+    ],
+)
+def test_prepare_refuses_a_missing_or_wrong_marker(first_line, expected):
+    with pytest.raises(HostScriptError, match=expected):
+        prepare_script(first_line + "\n$x = 1\n", "probe")
+
+
+def test_prepare_refuses_an_empty_file():
+    with pytest.raises(HostScriptError, match="must start with the line"):
+        prepare_script("", "probe")
+
+
+def test_size_limit_counts_the_text_as_sent():
+    marker = "# azmigrate-host-script: probe/1"
+    body_chars = MAX_SCRIPT_CHARS - len(marker) - 1
+    at_limit = marker + "\n" + "x" * body_chars
+    # Comments, indentation and blank lines do not count: they are not sent.
+    padded = marker + "\n" + "# comment\n" * 500 + "\n" * 50 + "        " + "x" * body_chars + "    \n"
+    assert len(prepare_script(padded, "probe").text) == MAX_SCRIPT_CHARS
+    assert len(prepare_script(at_limit, "probe").text) == MAX_SCRIPT_CHARS
+
+    with pytest.raises(HostScriptError, match=rf"probe/1 is {MAX_SCRIPT_CHARS + 1} characters as sent, over the limit of {MAX_SCRIPT_CHARS}"):
+        prepare_script(at_limit + "y", "probe")
+
+
+SHIPPED_SCRIPTS = sorted(path.stem for path in Path(host_script.HOST_SCRIPTS_DIR).glob("*.ps1"))
+
+
+@pytest.mark.parametrize("name", SHIPPED_SCRIPTS)
+def test_every_shipped_script_loads_within_the_limit(name):
+    script = load_host_script(name)
+    assert script.name == name
+    assert len(script.text) <= MAX_SCRIPT_CHARS
+    assert "\n#" not in script.text
+
+
+def test_host_info_is_well_under_the_limit():
+    script = load_host_script("host_info")
+    assert script.label == "host_info/1"
+    assert len(script.text) < 0.8 * MAX_SCRIPT_CHARS
+
+
+def test_loading_an_unknown_script_names_the_file():
+    with pytest.raises(HostScriptError, match=r"cannot read host script .*no_such_script\.ps1"):
+        load_host_script("no_such_script")
+
+
+def test_stdin_is_one_json_document_with_params_and_secrets():
+    assert json.loads(build_stdin({"gather_vms": False})) == {"params": {"gather_vms": False}, "secrets": {}}
+    assert json.loads(build_stdin({"a": 1}, {"password": "p"})) == {"params": {"a": 1}, "secrets": {"password": "p"}}
+
+
+# --- reading the output -------------------------------------------------------------------------
+
+def test_a_clean_document_is_returned_with_no_stray_lines():
+    document, stray = parse_host_script_output(SCRIPT, 0, '{"answer": 42}\r\n', "")
+    assert (document, stray) == ({"answer": 42}, [])
+
+
+def test_text_around_the_document_is_returned_as_stray_lines():
+    stdout = 'WARNING: The names of some imported commands include unapproved verbs.\r\n{"answer": 42}\r\ntrailing\r\n'
+    document, stray = parse_host_script_output(SCRIPT, 0, stdout, "")
+    assert document == {"answer": 42}
+    assert stray == ["WARNING: The names of some imported commands include unapproved verbs.", "trailing"]
+
+
+def test_find_json_document_takes_the_last_object_line():
+    assert find_json_document('{"first": 1}\n{"second": 2}') == ({"second": 2}, ['{"first": 1}'])
+    assert find_json_document("[1, 2]") == (None, ["[1, 2]"])
+    assert find_json_document("  \n ") == (None, [])
+
+
+def test_failure_message_names_script_exit_code_and_the_scripts_msg():
+    stdout = json.dumps({"failed": True, "msg": "host_info failed while reading services: Access is denied"})
+    with pytest.raises(HostScriptError) as caught:
+        parse_host_script_output(SCRIPT, 1, stdout, CLIXML_ERROR)
+    assert str(caught.value) == "host script probe/3 failed (exit code 1): host_info failed while reading services: Access is denied"
+    assert (caught.value.script, caught.value.exit_code) == ("probe/3", 1)
+
+
+def test_failed_true_with_exit_code_zero_is_still_a_failure():
+    with pytest.raises(HostScriptError, match=r"^host script probe/3 failed \(exit code 0\): half done$"):
+        parse_host_script_output(SCRIPT, 0, '{"failed": true, "msg": "half done"}', "")
+
+
+def test_non_json_failure_quotes_stderr_decoded_from_clixml():
+    with pytest.raises(HostScriptError) as caught:
+        parse_host_script_output(SCRIPT, 1, "", CLIXML_ERROR)
+    assert str(caught.value) == (
+        "host script probe/3 failed (exit code 1) and printed no JSON result: "
+        "Get-VM : You do not have the required permission\nAt line:1 char:1"
+    )
+
+
+def test_non_json_failure_without_stderr_quotes_stdout():
+    with pytest.raises(HostScriptError, match=r"printed no JSON result: The term 'Get-VM' is not recognized"):
+        parse_host_script_output(SCRIPT, 1, "The term 'Get-VM' is not recognized\r\n", "")
+
+
+def test_failure_without_any_output_says_so():
+    with pytest.raises(HostScriptError, match=r"failed \(exit code 255\) and printed no JSON result: no output on stdout or stderr$"):
+        parse_host_script_output(SCRIPT, 255, "", "")
+
+
+def test_success_without_a_document_is_an_error():
+    with pytest.raises(HostScriptError, match=r"^host script probe/3 exited with code 0 but printed no JSON object: garbage$"):
+        parse_host_script_output(SCRIPT, 0, "garbage", "")
+
+
+def test_long_stderr_is_cut_to_its_end():
+    stderr = "noise " * 1000 + "the real error"
+    with pytest.raises(HostScriptError) as caught:
+        parse_host_script_output(SCRIPT, 1, "", stderr)
+    message = str(caught.value)
+    assert message.endswith("the real error")
+    assert "..." in message
+    assert len(message) < host_script.MAX_EXCERPT_CHARS + 100
+
+
+def test_secrets_never_reach_the_message():
+    secrets = {"vault_credentials": "PFZhdWx0Q3JlZHM+c2VjcmV0", "sas": {"url": "https://x.blob.core.windows.net/c/f?sig=abc%2Fdef"}}
+    stdout = json.dumps({"failed": True, "msg": "cannot download https://x.blob.core.windows.net/c/f?sig=abc%2Fdef"})
+    stderr = "ConvertFrom-Json : Invalid JSON primitive: PFZhdWx0Q3JlZHM+c2VjcmV0"
+    for out, err in ((stdout, ""), ("", stderr)):
+        with pytest.raises(HostScriptError) as caught:
+            parse_host_script_output(SCRIPT, 1, out, err, secrets)
+        assert "sig=abc" not in str(caught.value)
+        assert "PFZhdWx0" not in str(caught.value)
+        assert host_script.REDACTED in str(caught.value)
+
+
+def test_redact_masks_the_longest_secret_whole():
+    assert redact("token abcdef and abc", {"short": "abc", "long": "abcdef", "empty": "", "number": 7}) == "token ******** and ********"
+
+
+# --- CLIXML ---------------------------------------------------------------------------------------
+
+def test_decode_clixml_keeps_text_streams_and_drops_progress():
+    assert decode_clixml(CLIXML_ERROR) == "Get-VM : You do not have the required permission\nAt line:1 char:1"
+
+
+def test_decode_clixml_joins_escaped_surrogate_pairs():
+    stderr = '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">disk _xD83D__xDCBE_ full</S></Objs>'
+    assert decode_clixml(stderr) == "disk \U0001F4BE full"
+
+
+def test_decode_clixml_leaves_plain_text_and_broken_xml_alone():
+    assert decode_clixml("plain error text") == "plain error text"
+    broken = '#< CLIXML\r\n<Objs Version="1.1.0.1"><S S="Error">unterminated</Objs>'
+    assert decode_clixml(broken) == '<Objs Version="1.1.0.1"><S S="Error">unterminated</Objs>'
+
+
+# --- the one call to the connection ---------------------------------------------------------------
+
+class FakeShell:
+    """Records what the runner asks the PowerShell shell plugin to encode."""
+
+    def __init__(self):
+        self.encoded = []
+
+    def _encode_script(self, script, strict_mode=True, preserve_rc=True):
+        self.encoded.append((script, strict_mode, preserve_rc))
+        return "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand QQA="
+
+
+class FakeAction:
+    def __init__(self, shell, stdout, rc=0, stderr=""):
+        self._connection = SimpleNamespace(_shell=shell)
+        self._play_context = SimpleNamespace(remote_addr="hv01")
+        self.calls = []
+        self._result = {"rc": rc, "stdout": stdout, "stderr": stderr}
+
+    def _low_level_execute_command(self, cmd, sudoable=True, in_data=None):
+        self.calls.append({"cmd": cmd, "sudoable": sudoable, "in_data": in_data})
+        return self._result
+
+
+def test_run_sends_one_encoded_command_with_params_and_secrets_on_stdin_only():
+    shell = FakeShell()
+    action = FakeAction(shell, '{"ok": true}')
+    document = host_script.run_host_script(action, "host_info", {"gather_vms": True}, {"password": "hunter2"})
+
+    assert document == {"ok": True}
+    assert shell.encoded == [(load_host_script("host_info").text, False, False)]
+    assert len(action.calls) == 1
+    call = action.calls[0]
+    assert "hunter2" not in call["cmd"]
+    assert json.loads(call["in_data"]) == {"params": {"gather_vms": True}, "secrets": {"password": "hunter2"}}
+    assert call["sudoable"] is False
+
+
+def test_run_refuses_a_connection_without_the_powershell_shell():
+    action = FakeAction(SimpleNamespace(SHELL_FAMILY="sh"), "{}")
+    with pytest.raises(HostScriptError, match=r"needs a Windows host reached with the PowerShell shell, but the connection uses the 'sh' shell"):
+        host_script.run_host_script(action, "host_info", {})
+    assert action.calls == []
