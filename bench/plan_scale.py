@@ -1,0 +1,124 @@
+#!/usr/bin/env python
+# Copyright: (c) 2025, azmigrate.hyperv developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: plan 10,000 VMs on 1,000 Hyper-V hosts with azmigrate.hyperv's replication planner.
+
+Prints the planning time (one process, one core: the planner is single-threaded pure Python) and
+how close the plan's makespan comes to its lower bound (per host: total bytes over the host's
+usable bandwidth on its throttle schedule; the estate's bound is the largest host's), and writes
+both to bench/results/plan_scale.json. The estate is generated from a fixed seed, so every run
+plans the same estate; the plan is also computed twice and compared, to show it is deterministic.
+
+Usage: python bench/plan_scale.py [--vms 10000] [--hosts 1000] [--seed 20250307] [--repeat 3]
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, '.collections'))
+
+# pylint: disable=wrong-import-position
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import replication_planner  # noqa: E402
+
+LINK_RATES = ('500 Mbit/s', '1 Gbit/s', '1 Gbit/s', '2 Gbit/s', '10 Gbit/s')
+GIB = 1024 ** 3
+
+
+def generate_estate(vm_count, host_count, seed):
+    """A seeded estate: hosts with mixed links, a third throttled, VMs with 1-4 disks each."""
+    rng = random.Random(seed)
+    hosts = []
+    for number in range(1, host_count + 1):
+        host = {'name': 'HV%04d' % number, 'link_rate': rng.choice(LINK_RATES),
+                'volumes': [{'name': 'D:\\', 'free': '%d GB' % rng.randint(8000, 40000)}]}
+        if rng.random() < 1 / 3:
+            host['throttle'] = {'work_rate': '%d Mbps' % rng.choice((20, 50, 100)),
+                                'non_work_rate': '%d Mbps' % rng.choice((400, 800, 1023))}
+        hosts.append(host)
+    vms = []
+    for number in range(1, vm_count + 1):
+        disks = [{'size': '%d GB' % max(20, int(rng.lognormvariate(5.0, 0.9))), 'volume': 'D:\\'}
+                 for _disk in range(rng.choice((1, 1, 2, 2, 3, 4)))]
+        vms.append({'name': 'vm%05d' % number, 'host': hosts[rng.randrange(host_count)]['name'],
+                    'disks': disks, 'churn': '%.2f MB/s' % rng.uniform(0.0, 2.0)})
+    total_bytes = sum(int(disk['size'].split()[0]) * GIB for vm in vms for disk in vm['disks'])
+    account_count = 20
+    return {
+        'vms': vms, 'hosts': hosts, 'replication_interval': 300, 'start_time': '2025-03-07T18:00:00',
+        'storage_account_count': account_count,
+        'storage_account_capacity': '%d GB' % (total_bytes * 1.25 / account_count / GIB),
+    }
+
+
+def host_ratios(plan, reachable_only=False):
+    """Per-host makespan / lower bound (hosts with a positive bound; optionally only where it is reachable)."""
+    return sorted(host['makespan_s'] / host['lower_bound_s'] for host in plan['hosts']
+                  if host['lower_bound_s'] and (host['lower_bound_reachable'] or not reachable_only))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--vms', type=int, default=10000)
+    parser.add_argument('--hosts', type=int, default=1000)
+    parser.add_argument('--seed', type=int, default=20250307)
+    parser.add_argument('--repeat', type=int, default=3, help='plan this many times; the best time is reported')
+    parser.add_argument('--output', default=os.path.join(HERE, 'results', 'plan_scale.json'))
+    args = parser.parse_args()
+
+    request = generate_estate(args.vms, args.hosts, args.seed)
+    timings, plans = [], []
+    for _run in range(args.repeat):
+        started = time.process_time()
+        plans.append(replication_planner.plan_replication(request))
+        timings.append(time.process_time() - started)
+    plan = plans[0]
+    deterministic = all(json.dumps(other, sort_keys=True) == json.dumps(plan, sort_keys=True) for other in plans[1:])
+    ratios = host_ratios(plan)
+    reachable = host_ratios(plan, reachable_only=True)
+    result = {
+        'vms': args.vms, 'hosts': args.hosts, 'seed': args.seed,
+        'python': platform.python_version(), 'machine': platform.machine(),
+        'plan_cpu_seconds_best': round(min(timings), 3),
+        'plan_cpu_seconds_all': [round(value, 3) for value in timings],
+        'within_2_s': min(timings) < 2.0,
+        'waves': plan['totals']['waves'],
+        'makespan_s': plan['makespan_s'],
+        'makespan_lower_bound_s': plan['makespan_lower_bound_s'],
+        'makespan_ratio': plan['makespan_ratio'],
+        'host_ratio_mean': round(statistics.fmean(ratios), 4),
+        'host_ratio_p99': round(ratios[int(0.99 * (len(ratios) - 1))], 4),
+        'host_ratio_max': round(ratios[-1], 4),
+        'hosts_within_10_percent': sum(1 for ratio in ratios if ratio <= 1.1),
+        'hosts_bound_reachable': len(reachable),
+        'reachable_hosts_within_10_percent': sum(1 for ratio in reachable if ratio <= 1.1),
+        'reachable_host_ratio_p90': round(reachable[int(0.9 * (len(reachable) - 1))], 4) if reachable else None,
+        'reachable_host_ratio_max': round(reachable[-1], 4) if reachable else None,
+        'deterministic': deterministic,
+        'warnings': len(plan['warnings']),
+    }
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, 'w', encoding='utf-8') as handle:
+        json.dump(result, handle, indent=2, sort_keys=True)
+        handle.write('\n')
+    print('planned %(vms)d VMs on %(hosts)d hosts in %(plan_cpu_seconds_best).3f s CPU (best of %(runs)d; limit 2 s)'
+          % dict(result, runs=args.repeat))
+    print('makespan %.0f s, lower bound %.0f s, ratio %.4f; per host: mean %.4f, p99 %.4f, max %.4f; %d/%d hosts within 10 %%'
+          % (result['makespan_s'], result['makespan_lower_bound_s'], result['makespan_ratio'], result['host_ratio_mean'],
+             result['host_ratio_p99'], result['host_ratio_max'], result['hosts_within_10_percent'], len(ratios)))
+    print('hosts whose bound is reachable (largest VM alone at its cap fits within it): %d, of which %d within 10 %%, p90 %.4f, max %.4f'
+          % (result['hosts_bound_reachable'], result['reachable_hosts_within_10_percent'], result['reachable_host_ratio_p90'],
+             result['reachable_host_ratio_max']))
+    print('deterministic across runs: %s; results in %s' % (deterministic, os.path.relpath(args.output, ROOT)))
+    return 0 if result['within_2_s'] and deterministic else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

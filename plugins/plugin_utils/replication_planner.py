@@ -1,0 +1,926 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, azmigrate.hyperv developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Capacity and wave planning for replicating a Hyper-V estate to Azure (the replication_plan action).
+
+Pure computation: no network, no clock, no randomness. The same request always gives the same plan
+(VMs, hosts and accounts are sorted by name before anything else and every tie breaks by name), so
+the slices of an AWX job that each plan the whole estate agree.
+
+It lives in ``plugin_utils`` because only the controller runs it (the replication_plan action plugin
+and the tests); the byte and rate model it builds on is ``module_utils/replication_model.py``, which
+the lab shares, and the units are ``module_utils/bandwidth.py``.
+
+How a plan is made, per host (hosts upload independently, so each host is planned on its own):
+
+1. VMs are ordered largest first (ties by name), the longest-processing-time order.
+2. They are cut into waves of at most ``max_vms_per_wave`` VMs: by default the fewest VMs whose
+   per-VM caps (UploadThreadsPerVM x per-thread rate) fill the host's peak rate, so the link is
+   busy while a VM's snapshot and logs are kept to as few VMs as possible. A wave also closes when
+   the next VM's disks would not fit the log space left on a volume (see ``_volume_ir_budget``).
+   With a target window, the largest wave size that still finishes inside the window is used
+   instead (fewer waves to run), never more than the per-wave limit.
+3. A host's wave k starts when its wave k-1 has finished; the VMs of a wave share the host rate by
+   water-filling on the throttle schedule (``replication_model.simulate_wave``).
+
+Wave k of the plan is every host's k-th wave. Hosts do not wait for each other.
+"""
+
+import calendar
+import csv
+import datetime
+import heapq
+import io
+import math
+from dataclasses import dataclass
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import bandwidth
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model as model
+
+#: Replicate wizard limit of Azure Migrate: 10 VMs per replicate operation (asr-api.md section 19).
+DEFAULT_MAX_VMS_PER_WAVE = 10
+DEFAULT_REPLICATION_INTERVAL = 300
+DEFAULT_WORK_DAYS = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday')
+#: Work-hours throttle headroom over the host's total churn, so delta replication keeps up in
+#: business hours with a margin for bursts.
+DELTA_THROTTLE_MARGIN = 1.25
+#: Share of a storage account's capacity above which the plan warns.
+STORAGE_WARN_UTILISATION = 0.9
+
+
+class PlanError(ValueError):
+    """An input the planner cannot use; the message names the field, the value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Disk:
+    """One virtual disk: bytes to replicate and the host volume its VHD (and .hrl log) is on."""
+
+    size_bytes: int
+    volume: str
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    """A VM to replicate; ``total_bytes`` and ``volume_bytes`` are derived once by ``make_vm``."""
+
+    name: str
+    host: str
+    disks: tuple
+    churn_bps: float
+    total_bytes: int
+    volume_bytes: tuple       # ((volume, bytes), ...) sorted by volume name
+
+    def bytes_by_volume(self):
+        return self.volume_bytes
+
+
+def make_vm(name, host, disks, churn_bps):
+    """A VmSpec with its totals computed (the planner reads them many times)."""
+    totals = {}
+    for disk in disks:
+        totals[disk.volume] = totals.get(disk.volume, 0) + disk.size_bytes
+    return VmSpec(name=name, host=host, disks=tuple(disks), churn_bps=churn_bps,
+                  total_bytes=sum(disk.size_bytes for disk in disks), volume_bytes=tuple(sorted(totals.items())))
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """A host as the plan uses it; ``link`` carries the threads the plan assumes."""
+
+    name: str
+    link: model.HostLink
+    volumes: tuple            # ((name, free_bytes), ...) sorted by name
+    threads_given: bool
+    recommended_threads: int
+    max_vms_per_wave: int
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading inputs
+# --------------------------------------------------------------------------------------------------
+
+def _parse(parser, value, field):
+    try:
+        return parser(value)
+    except ValueError as error:
+        raise PlanError('%s: %s' % (field, error)) from None
+
+
+def _require(item, key, field):
+    value = item.get(key)
+    if value is None or value == '':
+        raise PlanError('%s.%s is required' % (field, key))
+    return value
+
+
+def vms_from_csv(text, source='vms_file'):
+    """VM dicts from CSV with a header row: ``name,host,disks,churn[,volume]``.
+
+    ``disks`` holds the disk sizes separated by ``;`` (e.g. ``127 GB;500 GB``); ``churn`` is a rate
+    ("5 MB/s", "40 GB/day"); ``volume`` (optional) is the host volume of every disk of the VM.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [column for column in ('name', 'host', 'disks') if column not in (reader.fieldnames or [])]
+    if missing:
+        raise PlanError('%s: CSV header lacks column(s) %s; expected name,host,disks,churn[,volume]'
+                        % (source, ', '.join(missing)))
+    vms = []
+    for row in reader:
+        sizes = [size.strip() for size in (row.get('disks') or '').split(';') if size.strip()]
+        vm = {'name': (row.get('name') or '').strip(), 'host': (row.get('host') or '').strip(),
+              'churn': (row.get('churn') or '0').strip() or '0'}
+        volume = (row.get('volume') or '').strip()
+        vm['disks'] = [{'size': size, 'volume': volume} if volume else size for size in sizes]
+        vms.append(vm)
+    return vms
+
+
+def vms_from_yaml_data(data, source='vms_file'):
+    """VM dicts from parsed YAML: a list of VMs, or a mapping with a ``vms`` list."""
+    if isinstance(data, dict):
+        data = data.get('vms')
+    if not isinstance(data, list):
+        raise PlanError('%s: expected a list of VMs or a mapping with a "vms" list' % source)
+    return data
+
+
+def hosts_from_host_info(results):
+    """(hosts, vms) in the planner's input shape from host_info results.
+
+    The one place that knows host_info's normalised return (``plugin_utils/host_facts.py``): each
+    result has ``vms`` (``name``, ``disks`` with ``path`` and ``size_bytes``), ``volumes`` (``name``,
+    ``free_bytes``), ``throttle`` (Get-OBMachineSetting values in bytes/s, or ``None``) and
+    ``upload_threads``, and names its host in ``host`` or ``computer_name``. Churn is not measured
+    by host_info; give it with ``vm_churn``/``default_churn``.
+    """
+    hosts, vms = [], []
+    for index, result in enumerate(results or []):
+        field = 'host_info[%d]' % index
+        if not isinstance(result, dict):
+            raise PlanError('%s: expected a host_info result (a mapping), got %s' % (field, type(result).__name__))
+        name = result.get('host') or result.get('inventory_hostname') or result.get('computer_name')
+        if not name:
+            raise PlanError('%s: has none of host, inventory_hostname, computer_name' % field)
+        hosts.append({
+            'name': name,
+            'throttle_bytes': _host_info_throttle(result.get('throttle')),
+            'upload_threads': _host_info_value(result.get('upload_threads')),
+            'volumes': [{'name': volume.get('name'), 'free': volume.get('free_bytes')}
+                        for volume in result.get('volumes') or [] if volume.get('free_bytes') is not None],
+        })
+        for vm in result.get('vms') or []:
+            vms.append({'name': vm.get('name'), 'host': name,
+                        'disks': [{'size': disk.get('size_bytes'), 'path': disk.get('path')} for disk in vm.get('disks') or []]})
+    return hosts, vms
+
+
+def _host_info_value(value, key='value'):
+    """host_info wraps some numbers as {value: ..., configured: ...} or {bytes_per_second: ..., kbps: ...}."""
+    return value.get(key) if isinstance(value, dict) else value
+
+
+def _host_info_throttle(throttle):
+    """host_info's throttle in the Get-OBMachineSetting shape ThrottleSchedule.from_host_settings reads."""
+    if not throttle:
+        return None
+    settings = dict(throttle)
+    for key in ('work_hour_bandwidth', 'non_work_hour_bandwidth'):
+        settings[key] = _host_info_value(throttle.get(key), 'bytes_per_second')
+    for key, default in (('work_hour_start', '08:00:00'), ('work_hour_end', '18:00:00')):
+        settings[key] = throttle.get(key) or default
+    return settings
+
+
+def _volume_of(path, volumes):
+    """The host volume holding ``path``: the longest volume name that prefixes it (CSV volumes too)."""
+    folded = str(path).lower().replace('/', '\\')
+    best = None
+    for volume, _free in volumes:
+        prefix = volume.lower().replace('/', '\\')
+        if folded.startswith(prefix) and (best is None or len(prefix) > len(best)):
+            best = volume
+    if best is None and len(folded) >= 2 and folded[1] == ':':
+        best = folded[:2].upper() + '\\'
+    return best or ''
+
+
+def _normalize_disks(raw_disks, field, volumes):
+    if not isinstance(raw_disks, list) or not raw_disks:
+        raise PlanError('%s: a VM needs a non-empty list of disks (sizes such as "127 GB")' % field)
+    disks = []
+    for position, raw_disk in enumerate(raw_disks):
+        disk_field = '%s[%d]' % (field, position)
+        if isinstance(raw_disk, dict):
+            size = _parse(bandwidth.parse_size, _require(raw_disk, 'size', disk_field), disk_field + '.size')
+            volume = raw_disk.get('volume') or (_volume_of(raw_disk['path'], volumes) if raw_disk.get('path') else '')
+        else:
+            size = _parse(bandwidth.parse_size, raw_disk, disk_field)
+            volume = ''
+        disks.append(Disk(size_bytes=size, volume=str(volume)))
+    return tuple(disks)
+
+
+def normalize_vms(raw_vms, host_volumes, vm_churn=None, default_churn=0):
+    """VmSpecs sorted by name. ``host_volumes``: {host: ((volume, free), ...)} to place disks by path."""
+    churn_overrides = vm_churn or {}
+    vms, seen = [], {}
+    for index, raw_vm in enumerate(raw_vms):
+        field = 'vms[%d]' % index
+        if not isinstance(raw_vm, dict):
+            raise PlanError('%s: expected a mapping with name, host, disks and churn' % field)
+        name = str(_require(raw_vm, 'name', field))
+        field = '%s (%s)' % (field, name)
+        if name in seen:
+            raise PlanError('%s: VM name is also used by %s; VM names must be unique' % (field, seen[name]))
+        seen[name] = field
+        host = str(_require(raw_vm, 'host', field))
+        churn_value = churn_overrides.get(name, raw_vm.get('churn', default_churn))
+        churn = _parse(bandwidth.parse_churn, churn_value if churn_value is not None else 0, field + '.churn')
+        disks = _normalize_disks(raw_vm.get('disks'), field + '.disks', host_volumes.get(host, ()))
+        vms.append(make_vm(name, host, disks, churn))
+    unknown = sorted(set(churn_overrides) - set(seen))
+    if unknown:
+        raise PlanError('vm_churn: names VMs that are not in the plan: %s' % ', '.join(unknown))
+    return sorted(vms, key=lambda vm: vm.name)
+
+
+def _throttle_rate(value, field):
+    rate = _parse(bandwidth.parse_throttle_rate, value, field)
+    return _parse(bandwidth.check_throttle_rate, rate, field)
+
+
+def _normalize_schedule(raw_host, field):
+    """ThrottleSchedule from a host's ``throttle`` (user units) or ``throttle_bytes`` (host_info)."""
+    if raw_host.get('throttle_bytes') is not None:
+        settings = raw_host['throttle_bytes']
+        for key in ('work_hour_bandwidth', 'non_work_hour_bandwidth'):
+            if settings.get('enabled') and settings.get(key) is not None:
+                _parse(bandwidth.check_throttle_rate, settings[key], '%s.throttle.%s' % (field, key))
+        return _parse(model.ThrottleSchedule.from_host_settings, settings, field + '.throttle')
+    throttle = raw_host.get('throttle')
+    if not throttle or not throttle.get('enabled', True):
+        return model.ThrottleSchedule.unthrottled()
+    throttle_field = field + '.throttle'
+    work_bps = _throttle_rate(_require(throttle, 'work_rate', throttle_field), throttle_field + '.work_rate')
+    non_work_bps = _throttle_rate(_require(throttle, 'non_work_rate', throttle_field), throttle_field + '.non_work_rate')
+    try:
+        return model.ThrottleSchedule(
+            enabled=True,
+            work_days=tuple(throttle.get('work_days') or DEFAULT_WORK_DAYS),
+            work_start_s=throttle.get('work_start') or '08:00',
+            work_end_s=throttle.get('work_end') or '18:00',
+            work_bps=work_bps,
+            non_work_bps=non_work_bps,
+        )
+    except ValueError as error:
+        raise PlanError('%s: %s' % (throttle_field, error)) from None
+
+
+def _check_threads(value, field):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PlanError('%s: %r is not a whole number of threads (%d-%d)'
+                        % (field, value, model.MIN_UPLOAD_THREADS, model.MAX_UPLOAD_THREADS))
+    if not model.MIN_UPLOAD_THREADS <= value <= model.MAX_UPLOAD_THREADS:
+        raise PlanError('%s: %d is outside the allowed %d-%d UploadThreadsPerVM'
+                        % (field, value, model.MIN_UPLOAD_THREADS, model.MAX_UPLOAD_THREADS))
+    return value
+
+
+def recommend_threads(peak_bps, max_churn_bps, per_thread_bps):
+    """Threads per VM so that one VM alone can fill the host's peak rate and carry its churn.
+
+    A wave's last VM replicates alone; with fewer threads its cap would leave the link idle. Never
+    below the agent's default (fewer threads save nothing worth the risk), never above 32.
+    """
+    needed = math.ceil(max(peak_bps, max_churn_bps) / per_thread_bps - 1e-9)
+    return max(model.DEFAULT_UPLOAD_THREADS, min(model.MAX_UPLOAD_THREADS, needed))
+
+
+def _peak_rate(usable_link_bps, schedule):
+    if not schedule.enabled:
+        return usable_link_bps
+    return min(usable_link_bps, max(schedule.work_bps, schedule.non_work_bps))
+
+
+def normalize_hosts(raw_hosts, vms_max_churn, options):
+    """{name: HostSpec} (a dict built in name order) from host dicts.
+
+    ``vms_max_churn``: {host: largest VM churn} for the thread recommendation. ``options``: the
+    request (``default_link_rate``, ``link_efficiency``, ``per_thread_rate``, ``max_vms_per_wave``).
+    """
+    efficiency = options.get('link_efficiency') or model.LINK_EFFICIENCY
+    if not 0 < efficiency <= 1:
+        raise PlanError('link_efficiency: %r is outside (0, 1]' % (efficiency,))
+    per_thread = model.PER_THREAD_BPS
+    if options.get('per_thread_rate') is not None:
+        per_thread = _parse(bandwidth.parse_churn, options['per_thread_rate'], 'per_thread_rate')
+        if per_thread <= 0:
+            raise PlanError('per_thread_rate: must be above zero, got %r' % (options['per_thread_rate'],))
+    wave_limit = _positive_int(options.get('max_vms_per_wave') or DEFAULT_MAX_VMS_PER_WAVE, 'max_vms_per_wave')
+    merged = _merge_host_entries(raw_hosts)
+    hosts = {}
+    for name in sorted(merged):
+        field, raw_host = merged[name]
+        hosts[name] = _normalize_host(name, field, raw_host, vms_max_churn.get(name, 0.0),
+                                      (options.get('default_link_rate'), efficiency, per_thread, wave_limit))
+    return hosts
+
+
+def _positive_int(value, field):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PlanError('%s: %r must be a whole number of at least 1' % (field, value))
+    return value
+
+
+def _merge_host_entries(raw_hosts):
+    """{name: (field, dict)}: later entries for the same host add to earlier ones (host_info + hosts)."""
+    merged = {}
+    for index, raw_host in enumerate(raw_hosts):
+        field = 'hosts[%d]' % index
+        if not isinstance(raw_host, dict):
+            raise PlanError('%s: expected a mapping with name, link_rate, throttle, upload_threads, volumes' % field)
+        name = str(_require(raw_host, 'name', field))
+        earlier_field, earlier = merged.get(name, (None, {}))
+        combined = dict(earlier)
+        combined.update({key: value for key, value in raw_host.items() if value is not None})
+        merged[name] = ('%s (%s)' % (field, name) if earlier_field is None else earlier_field, combined)
+    return merged
+
+
+def _normalize_host(name, field, raw_host, max_churn, defaults):
+    default_link_rate, efficiency, per_thread, wave_limit = defaults
+    link_value = raw_host.get('link_rate', default_link_rate)
+    if link_value is None:
+        raise PlanError('%s.link_rate is required (or set default_link_rate), e.g. "1 Gbit/s"' % field)
+    link_bps = _parse(bandwidth.parse_link_rate, link_value, field + '.link_rate')
+    if link_bps <= 0:
+        raise PlanError('%s.link_rate: %r must be above zero' % (field, link_value))
+    schedule = _normalize_schedule(raw_host, field)
+    recommended = recommend_threads(_peak_rate(link_bps * efficiency, schedule), max_churn, per_thread)
+    threads_given = raw_host.get('upload_threads') is not None
+    threads = _check_threads(raw_host['upload_threads'], field + '.upload_threads') if threads_given else recommended
+    volumes = {}
+    for position, raw_volume in enumerate(raw_host.get('volumes') or []):
+        volume_field = '%s.volumes[%d]' % (field, position)
+        volume_name = str(_require(raw_volume, 'name', volume_field))
+        volumes[volume_name] = _parse(bandwidth.parse_size, _require(raw_volume, 'free', volume_field), volume_field + '.free')
+    host_limit = raw_host.get('max_vms_per_wave')
+    link = model.HostLink(link_bps=link_bps, schedule=schedule, threads_per_vm=threads,
+                          efficiency=efficiency, per_thread_bps=per_thread)
+    return HostSpec(name=name, link=link, volumes=tuple(sorted(volumes.items())), threads_given=threads_given,
+                    recommended_threads=recommended,
+                    max_vms_per_wave=_positive_int(host_limit, field + '.max_vms_per_wave') if host_limit else wave_limit)
+
+
+def normalize_storage_accounts(accounts, count, capacity):
+    """[(name, capacity_bytes)] sorted by name, from a list of accounts or a count and a capacity."""
+    if accounts:
+        result = []
+        for index, account in enumerate(accounts):
+            field = 'storage_accounts[%d]' % index
+            name = str(_require(account, 'name', field))
+            result.append((name, _parse(bandwidth.parse_size, _require(account, 'capacity', field), field + '.capacity')))
+        names = [name for name, _capacity in result]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise PlanError('storage_accounts: names must be unique; repeated: %s' % ', '.join(duplicates))
+        return sorted(result)
+    if count is None or count < 1:
+        raise PlanError('storage_account_count: %r; the plan needs at least one log storage account '
+                        '(give storage_accounts, or storage_account_count >= 1 with storage_account_capacity)' % (count,))
+    if capacity is None:
+        raise PlanError('storage_account_capacity is required with storage_account_count, e.g. "5 TB"')
+    capacity_bytes = _parse(bandwidth.parse_size, capacity, 'storage_account_capacity')
+    return [('logstorage%02d' % number, capacity_bytes) for number in range(1, count + 1)]
+
+
+def parse_time(value, field):
+    """Model time from an ISO 8601 date-time, read as the hosts' wall-clock time (offsets ignored)."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(value).replace('Z', '+00:00'))
+    except ValueError:
+        raise PlanError('%s: %r is not an ISO 8601 date-time such as 2025-03-07T20:00:00' % (field, value)) from None
+    return float(calendar.timegm(moment.replace(tzinfo=None).timetuple()))
+
+
+def format_time(model_time):
+    return datetime.datetime.fromtimestamp(model_time, datetime.timezone.utc).replace(tzinfo=None).isoformat(timespec='seconds')
+
+
+# --------------------------------------------------------------------------------------------------
+# Checks across inputs
+# --------------------------------------------------------------------------------------------------
+
+def _check_vms_against_hosts(vms, hosts):
+    known = ', '.join(hosts) or 'none'
+    for vm in vms:
+        if vm.host not in hosts:
+            raise PlanError('vms (%s): host %r is not a known host; known hosts: %s' % (vm.name, vm.host, known))
+
+
+def _check_churn(vms_by_host, hosts):
+    """Fail when churn can never be uploaded: above a VM's cap or above the host's weekly average."""
+    for name, vms in vms_by_host.items():
+        link = hosts[name].link
+        average = link.average_rate()
+        for vm in vms:
+            limit = min(link.vm_cap_bps, average)
+            if vm.churn_bps > limit:
+                reason = ('the VM cap of %d UploadThreadsPerVM x %s' % (link.threads_per_vm, bandwidth.format_churn(link.per_thread_bps))
+                          if link.vm_cap_bps < average else 'the average usable upload bandwidth of host %s' % name)
+                raise PlanError('vms (%s): churn %s is above %s (%s); delta replication could never keep up'
+                                % (vm.name, bandwidth.format_churn(vm.churn_bps), reason, bandwidth.format_churn(limit)))
+        total_churn = sum(vm.churn_bps for vm in vms)
+        if total_churn > average:
+            raise PlanError('hosts (%s): the VMs on this host churn %s in total, above its average usable upload bandwidth %s '
+                            '(link x efficiency, throttle schedule); delta replication could never keep up'
+                            % (name, bandwidth.format_churn(total_churn), bandwidth.format_churn(average)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Planning one host
+# --------------------------------------------------------------------------------------------------
+
+def _volume_ir_budget(free_bytes, total_on_volume):
+    """Disk bytes on a volume that one wave may put into initial replication.
+
+    At a wave the volume holds IR space (100 %) for that wave's disks and delta space (50 %) for the
+    disks of earlier waves, at most ``a * wave + b * (total - wave)`` with a = 1, b = 0.5; keeping
+    that within the free space gives ``wave <= (free - b * total) / (a - b)`` for every wave.
+    """
+    ir_fraction, delta_fraction = model.IR_LOG_SPACE_FRACTION, model.DELTA_LOG_SPACE_FRACTION
+    return (free_bytes - delta_fraction * total_on_volume) / (ir_fraction - delta_fraction)
+
+
+def _build_waves(vms_in_order, wave_size, budgets):
+    """Cut the LPT-ordered VMs into waves of at most ``wave_size`` within the volume budgets."""
+    waves, current, used = [], [], {}
+    for vm in vms_in_order:
+        demand = vm.bytes_by_volume()
+        fits = len(current) < wave_size and all(
+            used.get(volume, 0) + nbytes <= budgets.get(volume, math.inf) for volume, nbytes in demand)
+        if current and not fits:
+            waves.append(current)
+            current, used = [], {}
+        current.append(vm)
+        for volume, nbytes in demand:
+            used[volume] = used.get(volume, 0) + nbytes
+    if current:
+        waves.append(current)
+    return waves
+
+
+def _time_waves(link, waves, start):
+    """[(start, {vm: finish})] for consecutive waves on one host."""
+    timed = []
+    t = start
+    for wave in waves:
+        finishes = model.simulate_wave(link, {vm.name: vm.total_bytes for vm in wave}, t)
+        timed.append((t, finishes))
+        t = max([t] + list(finishes.values()))
+    return timed
+
+
+def _saturating_wave_size(host):
+    """Fewest concurrent VMs whose caps fill the host's peak rate."""
+    peak = _peak_rate(host.link.usable_link_bps, host.link.schedule)
+    return max(1, math.ceil(peak / host.link.vm_cap_bps - 1e-9))
+
+
+def _plan_waves(host, ordered, start, budgets):
+    """(size, waves, timed, finish) with the shortest makespan; ties go to fewer waves.
+
+    When one VM can fill the host (its cap reaches the peak rate) the link never idles whatever the
+    wave size, so the largest size is taken straight away. Otherwise each size from the saturating
+    one up to the limit is simulated.
+    """
+    limit = max(1, min(host.max_vms_per_wave, len(ordered)))
+    smallest = min(limit, _saturating_wave_size(host))
+    sizes = [limit] if smallest == 1 else range(limit, smallest - 1, -1)
+    best = None
+    for size in sizes:
+        waves = _build_waves(ordered, size, budgets)
+        timed = _time_waves(host.link, waves, start)
+        finish = max([start] + [max(finishes.values()) for _t, finishes in timed if finishes])
+        if best is None or finish < best[3] - 1e-9 * max(1.0, abs(best[3])):
+            best = (size, waves, timed, finish)
+    return best
+
+
+def _fit_window(host, ordered, start, window_end, budgets):
+    """Split the VMs into those that finish within the window and those deferred to a later one.
+
+    VMs are taken largest first while the host's capacity in the window (on its throttle schedule)
+    still holds them; then, while the simulated plan overruns (per-VM caps), the smallest taken VM
+    is deferred.
+    """
+    capacity = host.link.bytes_between(start, window_end)
+    taken, deferred, used = [], [], 0
+    for vm in ordered:
+        if used + vm.total_bytes <= capacity:
+            taken.append(vm)
+            used += vm.total_bytes
+        else:
+            deferred.append(vm)
+    while taken:
+        planned = _plan_waves(host, taken, start, budgets)
+        if planned[3] <= window_end:
+            return planned, deferred
+        deferred.append(taken.pop())
+    return (0, [], [], start), deferred
+
+
+def plan_host(host, vms, start, window_end):
+    """Waves, timings, lower bound and log space of one host."""
+    ordered = sorted(vms, key=lambda vm: (-vm.total_bytes, vm.name))
+    totals = {}
+    for vm in ordered:
+        for volume, nbytes in vm.volume_bytes:
+            totals[volume] = totals.get(volume, 0) + nbytes
+    free = dict(host.volumes)
+    budgets = {volume: _volume_ir_budget(free[volume], total) for volume, total in totals.items() if volume in free}
+    deferred = []
+    if window_end is None:
+        size, waves, timed, finish = _plan_waves(host, ordered, start, budgets)
+    else:
+        (size, waves, timed, finish), deferred = _fit_window(host, ordered, start, window_end, budgets)
+    deferred_names = {vm.name for vm in deferred}
+    total_bytes = sum(vm.total_bytes for vm in ordered if vm.name not in deferred_names)
+    lower_bound = model.transfer_finish_time(host.link, start, total_bytes, math.inf) - start
+    largest = max([vm.total_bytes for vm in ordered if vm.name not in deferred_names] or [0])
+    # No plan beats the largest VM replicating alone at its cap: past that point the host's
+    # bound cannot be reached, whatever the waves.
+    cap_bound = model.transfer_finish_time(host.link, start, largest) - start
+    return {'cap_bound_s': cap_bound, 'wave_size': size, 'waves': waves, 'timed': timed, 'finish': finish, 'deferred': sorted(vm.name for vm in deferred),
+            'lower_bound_s': lower_bound, 'total_bytes': total_bytes, 'volume_totals': totals}
+
+
+def _volume_report(host, host_plan):
+    """Peak log space per volume: IR space of the wave in flight plus delta space of earlier waves."""
+    free = dict(host.volumes)
+    report = []
+    for volume in sorted(host_plan['volume_totals']):
+        done = 0
+        peak, peak_wave = 0.0, 0
+        for index, wave in enumerate(host_plan['waves'], start=1):
+            in_ir = sum(nbytes for vm in wave for vol, nbytes in vm.bytes_by_volume() if vol == volume)
+            need = model.ir_log_space_bytes(in_ir) + model.delta_log_space_bytes(done)
+            if need > peak:
+                peak, peak_wave = need, index
+            done += in_ir
+        # After the last wave every disk is in delta replication.
+        steady = model.delta_log_space_bytes(done)
+        if steady > peak:
+            peak, peak_wave = steady, None
+        entry = {'name': volume or '(unknown)', 'disk_bytes': host_plan['volume_totals'][volume],
+                 'required_bytes': int(math.ceil(peak)), 'peak_wave': _wave_name(peak_wave) if peak_wave else 'delta'}
+        if volume in free:
+            entry.update({'free_bytes': free[volume], 'headroom_bytes': int(free[volume] - math.ceil(peak)),
+                          'ok': peak <= free[volume]})
+        else:
+            entry.update({'free_bytes': None, 'headroom_bytes': None, 'ok': None})
+        report.append(entry)
+    return report
+
+
+def _delta_report(host, vms, interval):
+    link = host.link
+    total_churn = sum(vm.churn_bps for vm in vms)
+    caps_total = link.vm_cap_bps * max(1, len(vms))
+    backlog = model.delta_backlog_peak(link, total_churn, 0.0, caps_total) if vms else 0.0
+    min_rate = min(link.min_rate(), caps_total)
+    return {
+        'required_bps': round(model.delta_required_bps(total_churn, interval), 3),
+        'bytes_per_interval': int(round(model.delta_bytes_per_interval(total_churn, interval))),
+        'available_min_bps': round(min_rate, 3),
+        'available_average_bps': round(link.average_rate(caps_total), 3),
+        'keeps_up': 'always' if total_churn <= min_rate else 'on_average',
+        'backlog_peak_bytes': int(math.ceil(backlog)),
+    }
+
+
+def _recommended_throttle(host, total_churn):
+    schedule = host.link.schedule
+    if not schedule.enabled:
+        return {'enabled': False, 'reason': 'no throttle: replication uses the link as needed'}
+    delta_need = min(bandwidth.THROTTLE_MAX_BPS, max(bandwidth.THROTTLE_MIN_BPS, _round_up_mbps(total_churn * DELTA_THROTTLE_MARGIN)))
+    work = max(schedule.work_bps, delta_need)
+    link_rate = min(bandwidth.THROTTLE_MAX_BPS, _round_up_mbps(host.link.usable_link_bps))
+    non_work = max(schedule.non_work_bps, link_rate)
+    reasons = []
+    if work > schedule.work_bps:
+        reasons.append('work hours raised to %s so delta replication keeps up (churn %s + %d %%)'
+                       % (bandwidth.format_throttle_rate(work), bandwidth.format_churn(total_churn), round((DELTA_THROTTLE_MARGIN - 1) * 100)))
+    if non_work > schedule.non_work_bps:
+        reasons.append('non-work hours opened to %s (the usable link) so initial replication runs at full speed at night'
+                       % bandwidth.format_throttle_rate(non_work))
+    return {
+        'enabled': True,
+        'work_days': schedule.as_dict()['work_days'],
+        'work_start': schedule.as_dict()['work_hour_start'],
+        'work_end': schedule.as_dict()['work_hour_end'],
+        'work_rate': bandwidth.format_throttle_rate(work),
+        'non_work_rate': bandwidth.format_throttle_rate(non_work),
+        'work_hour_bandwidth': int(work),
+        'non_work_hour_bandwidth': int(non_work),
+        'reason': '; '.join(reasons) or 'the current throttle already suits the plan',
+    }
+
+
+def _round_up_mbps(bytes_per_s):
+    return int(math.ceil(bytes_per_s / bandwidth.MIB - 1e-9)) * bandwidth.MIB
+
+
+# --------------------------------------------------------------------------------------------------
+# Storage accounts
+# --------------------------------------------------------------------------------------------------
+
+def assign_storage_accounts(vms, accounts):
+    """{vm: account} and per-account totals: largest VM first into the account with most room left.
+
+    Worst-fit decreasing spreads bytes evenly over the accounts (what the architecture asks: spread
+    replication over storage accounts by capacity); ties break by account name, then VM name.
+    """
+    total_needed = sum(vm.total_bytes for vm in vms)
+    total_capacity = sum(capacity for _name, capacity in accounts)
+    if total_needed > total_capacity:
+        raise PlanError('storage_accounts: the VMs need %s in total, above the %s the %d account(s) hold; add accounts or capacity'
+                        % (bandwidth.format_size(total_needed), bandwidth.format_size(total_capacity), len(accounts)))
+    room = [(-capacity, name) for name, capacity in accounts]
+    heapq.heapify(room)
+    assignment, used = {}, {name: 0 for name, _capacity in accounts}
+    for vm in sorted(vms, key=lambda item: (-item.total_bytes, item.name)):
+        negative_free, name = room[0]
+        if vm.total_bytes > -negative_free:
+            raise PlanError('storage_accounts: VM %s needs %s but the account with most room left (%s) has %s; '
+                            'add accounts or capacity' % (vm.name, bandwidth.format_size(vm.total_bytes), name,
+                                                          bandwidth.format_size(-negative_free)))
+        heapq.heapreplace(room, (negative_free + vm.total_bytes, name))
+        assignment[vm.name] = name
+        used[name] += vm.total_bytes
+    return assignment, used
+
+
+# --------------------------------------------------------------------------------------------------
+# The plan
+# --------------------------------------------------------------------------------------------------
+
+def _wave_name(index):
+    return 'wave-%02d' % index
+
+
+def _seconds(value):
+    return None if value is None or math.isinf(value) else round(value, 3)
+
+
+class _Clock:
+    """Turns model times into plan offsets and, when the start is known, ISO date-times."""
+
+    def __init__(self, start, absolute):
+        self.start = start
+        self.absolute = absolute
+
+    def offset(self, model_time):
+        return _seconds(model_time - self.start)
+
+    def iso(self, model_time):
+        return format_time(model_time) if self.absolute else None
+
+
+#: Model time of the default plan start: Monday 2024-01-01 00:00, so throttle work days line up.
+_DEFAULT_START = float(calendar.timegm((2024, 1, 1, 0, 0, 0)))
+
+
+def _plan_start(request):
+    window = request.get('target_window')
+    if window:
+        start = parse_time(_require(window, 'start', 'target_window'), 'target_window.start')
+        end = parse_time(_require(window, 'end', 'target_window'), 'target_window.end')
+        if end <= start:
+            raise PlanError('target_window: end %s must be after start %s' % (window['end'], window['start']))
+        return start, True, end
+    if request.get('start_time'):
+        return parse_time(request['start_time'], 'start_time'), True, None
+    return _DEFAULT_START, False, None
+
+
+def collect_inputs(request):
+    """(vms, hosts, accounts) from the request: vms/vms_file data and/or host_info, plus hosts."""
+    info_hosts, info_vms = hosts_from_host_info(request.get('host_info'))
+    raw_hosts = info_hosts + list(request.get('hosts') or [])
+    raw_vms = info_vms + list(request.get('vms') or [])
+    if not raw_vms:
+        raise PlanError('vms: no VMs to plan; give vms, vms_file or host_info')
+    host_volumes = {}
+    for raw_host in raw_hosts:
+        if isinstance(raw_host, dict) and raw_host.get('name') and raw_host.get('volumes'):
+            host_volumes[str(raw_host['name'])] = tuple((str(volume.get('name')), 0) for volume in raw_host['volumes'] if isinstance(volume, dict))
+    vms = normalize_vms(raw_vms, host_volumes, request.get('vm_churn'), request.get('default_churn') or 0)
+    max_churn = {}
+    for vm in vms:
+        max_churn[vm.host] = max(max_churn.get(vm.host, 0.0), vm.churn_bps)
+    hosts = normalize_hosts(raw_hosts, max_churn, request)
+    accounts = normalize_storage_accounts(request.get('storage_accounts'), request.get('storage_account_count'),
+                                          request.get('storage_account_capacity'))
+    return vms, hosts, accounts
+
+
+def plan_replication(request):
+    """The replication plan for a request (the replication_plan module's options as a dict)."""
+    interval = request.get('replication_interval') or DEFAULT_REPLICATION_INTERVAL
+    if interval not in model.REPLICATION_INTERVALS:
+        raise PlanError('replication_interval: %r is not one of %s seconds' % (interval, ', '.join(map(str, model.REPLICATION_INTERVALS))))
+    start, absolute, window_end = _plan_start(request)
+    vms, hosts, accounts = collect_inputs(request)
+    _check_vms_against_hosts(vms, hosts)
+    vms_by_host = {name: [] for name in hosts}
+    for vm in vms:
+        vms_by_host[vm.host].append(vm)
+    _check_churn(vms_by_host, hosts)
+    assignment, used = assign_storage_accounts(vms, accounts)
+    clock = _Clock(start, absolute)
+    warnings = []
+    host_plans = {name: plan_host(hosts[name], vms_by_host[name], start, window_end) for name in hosts if vms_by_host[name]}
+    vm_rows, host_rows = _vm_and_host_rows(hosts, vms_by_host, host_plans, assignment, clock, interval, warnings)
+    waves = _global_waves(host_plans, clock)
+    makespan = max([plan['finish'] - start for plan in host_plans.values()] or [0.0])
+    lower_bound = max([plan['lower_bound_s'] for plan in host_plans.values()] or [0.0])
+    if window_end is not None and start + makespan > window_end:
+        warnings.append('the plan ends at %s, after the target window ends at %s'
+                        % (format_time(start + makespan), format_time(window_end)))
+    deferred = sorted(name for plan in host_plans.values() for name in plan['deferred'])
+    if deferred:
+        warnings.append('%d VM(s) do not fit the target window and are left for a later one: %s'
+                        % (len(deferred), ', '.join(deferred[:20]) + (' ...' if len(deferred) > 20 else '')))
+    storage_rows = _storage_rows(accounts, used, assignment, warnings)
+    return {
+        'start': clock.iso(start),
+        'finish': clock.iso(start + makespan),
+        'replication_interval': interval,
+        'makespan_s': _seconds(makespan),
+        'makespan_lower_bound_s': _seconds(lower_bound),
+        'makespan_ratio': round(makespan / lower_bound, 4) if lower_bound > 0 else 1.0,
+        'target_window': None if window_end is None else {
+            'start': format_time(start), 'end': format_time(window_end), 'fits': start + makespan <= window_end},
+        'totals': {'vms': len(vms), 'hosts': len(host_plans), 'waves': len(waves),
+                   'bytes': sum(vm.total_bytes for vm in vms), 'churn_bps': round(sum(vm.churn_bps for vm in vms), 3)},
+        'waves': waves,
+        'deferred_vms': deferred,
+        'hosts': host_rows,
+        'vms': vm_rows,
+        'storage_accounts': storage_rows,
+        'warnings': warnings,
+    }
+
+
+def _global_waves(host_plans, clock):
+    waves = []
+    count = max([len(plan['waves']) for plan in host_plans.values()] or [0])
+    for index in range(count):
+        parts = []
+        for host in sorted(host_plans):
+            plan = host_plans[host]
+            if index >= len(plan['waves']):
+                continue
+            wave_start, finishes = plan['timed'][index]
+            parts.append({'host': host, 'vms': sorted(finishes), 'start_s': clock.offset(wave_start),
+                          'finish_s': clock.offset(max(finishes.values())),
+                          'bytes': sum(vm.total_bytes for vm in plan['waves'][index])})
+        start = min(part['start_s'] for part in parts)
+        finish = max(part['finish_s'] for part in parts)
+        waves.append({
+            'name': _wave_name(index + 1),
+            'hosts': [part['host'] for part in parts],
+            'vms': sorted(vm for part in parts for vm in part['vms']),
+            'start_s': start, 'finish_s': finish, 'duration_s': _seconds(finish - start),
+            'start': clock.iso(clock.start + start), 'finish': clock.iso(clock.start + finish),
+            'bytes': sum(part['bytes'] for part in parts),
+            'host_parts': parts,
+        })
+    return waves
+
+
+def _vm_and_host_rows(hosts, vms_by_host, host_plans, assignment, clock, interval, warnings):
+    vm_rows, host_rows = [], []
+    for name in sorted(host_plans):
+        host, plan, vms = hosts[name], host_plans[name], vms_by_host[name]
+        for index, (wave_start, finishes) in enumerate(plan['timed'], start=1):
+            for vm in plan['waves'][index - 1]:
+                vm_rows.append(_vm_row(vm, host, index, wave_start, finishes[vm.name], assignment, clock, interval, warnings))
+        for vm in vms:
+            if vm.name in plan['deferred']:
+                vm_rows.append(_vm_row(vm, host, None, None, None, assignment, clock, interval, warnings))
+        host_rows.append(_host_row(host, plan, vms, clock, interval, warnings))
+    vm_rows.sort(key=lambda row: row['name'])
+    return vm_rows, host_rows
+
+
+def _vm_row(vm, host, wave_index, start, finish, assignment, clock, interval, warnings):
+    link = host.link
+    keeps_up = 'always' if vm.churn_bps <= min(link.vm_cap_bps, link.min_rate()) else 'on_average'
+    if keeps_up != 'always':
+        warnings.append('vm %s: churn %s is above the upload rate host %s allows at its most throttled (%s); '
+                        'delta replication falls behind in work hours and catches up later'
+                        % (vm.name, bandwidth.format_churn(vm.churn_bps), host.name, bandwidth.format_churn(min(link.vm_cap_bps, link.min_rate()))))
+    planned = wave_index is not None
+    return {
+        'name': vm.name, 'host': vm.host, 'wave': _wave_name(wave_index) if planned else None,
+        'deferred': not planned,
+        'bytes': vm.total_bytes, 'disks': [disk.size_bytes for disk in vm.disks],
+        'start_s': clock.offset(start) if planned else None, 'finish_s': clock.offset(finish) if planned else None,
+        'duration_s': _seconds(finish - start) if planned else None,
+        'start': clock.iso(start) if planned else None, 'finish': clock.iso(finish) if planned else None,
+        'storage_account': assignment[vm.name],
+        'delta': {
+            'churn_bps': round(vm.churn_bps, 3),
+            'required_bps': round(model.delta_required_bps(vm.churn_bps, interval), 3),
+            'bytes_per_interval': int(round(model.delta_bytes_per_interval(vm.churn_bps, interval))),
+            'cap_bps': round(link.vm_cap_bps, 3),
+            'keeps_up': keeps_up,
+        },
+    }
+
+
+def _host_row(host, plan, vms, clock, interval, warnings):
+    link = host.link
+    volumes = _volume_report(host, plan)
+    _host_warnings(host, plan, volumes, warnings)
+    delta = _delta_report(host, vms, interval)
+    if delta['keeps_up'] != 'always':
+        warnings.append('host %s: delta replication needs %s but the throttle allows %s at its lowest; the backlog peaks at %s of .hrl logs'
+                        % (host.name, bandwidth.format_churn(delta['required_bps']), bandwidth.format_churn(delta['available_min_bps']),
+                           bandwidth.format_size(delta['backlog_peak_bytes'])))
+    makespan = plan['finish'] - clock.start
+    return {
+        'name': host.name,
+        'link_rate': bandwidth.format_link_rate(link.link_bps),
+        'usable_bps': round(link.usable_link_bps, 3),
+        'upload_threads': link.threads_per_vm,
+        'upload_threads_given': host.threads_given,
+        'recommended_upload_threads': host.recommended_threads,
+        'vm_cap_bps': round(link.vm_cap_bps, 3),
+        'max_vms_per_wave': plan['wave_size'],
+        'throttle': link.schedule.as_dict(),
+        'recommended_throttle': _recommended_throttle(host, sum(vm.churn_bps for vm in vms)),
+        'vm_count': len(vms),
+        'bytes': plan['total_bytes'],
+        'waves': len(plan['waves']),
+        'makespan_s': _seconds(makespan),
+        'lower_bound_s': _seconds(plan['lower_bound_s']),
+        'largest_vm_bound_s': _seconds(plan['cap_bound_s']),
+        'lower_bound_reachable': plan['cap_bound_s'] <= plan['lower_bound_s'],
+        'finish': clock.iso(plan['finish']),
+        'delta': delta,
+        'volumes': volumes,
+    }
+
+
+def _host_warnings(host, plan, volumes, warnings):
+    if host.threads_given and host.link.threads_per_vm < host.recommended_threads:
+        warnings.append('host %s: UploadThreadsPerVM %d caps each VM at %s, below the host rate; set %d so one VM can fill the link'
+                        % (host.name, host.link.threads_per_vm, bandwidth.format_churn(host.link.vm_cap_bps), host.recommended_threads))
+    for volume in volumes:
+        if volume['ok'] is False:
+            warnings.append('host %s volume %s: needs %s free at peak (%s; snapshot + logs of VMs in initial replication, '
+                            '50 %% of disks in delta replication) but has %s'
+                            % (host.name, volume['name'], bandwidth.format_size(volume['required_bytes']), volume['peak_wave'],
+                               bandwidth.format_size(volume['free_bytes'])))
+        elif volume['ok'] is None:
+            warnings.append('host %s volume %s: free space unknown; log headroom not checked (needs %s at peak)'
+                            % (host.name, volume['name'], bandwidth.format_size(volume['required_bytes'])))
+    ratio = (plan['finish'] - _first_start(plan)) / plan['lower_bound_s'] if plan['lower_bound_s'] > 0 else 1.0
+    if ratio <= 1.1:
+        return
+    if plan['cap_bound_s'] > plan['lower_bound_s']:
+        warnings.append('host %s: its largest VM alone takes %.1f h at the per-VM cap (%d UploadThreadsPerVM x %s), longer than '
+                        'the link needs for all its VMs (%.1f h); the waves take %.1f h'
+                        % (host.name, plan['cap_bound_s'] / 3600, host.link.threads_per_vm, bandwidth.format_churn(host.link.per_thread_bps),
+                           plan['lower_bound_s'] / 3600, (plan['finish'] - _first_start(plan)) / 3600))
+    else:
+        warnings.append('host %s: the waves take %.0f %% longer than its link allows, since the VMs left at the end of a wave '
+                        'are capped by UploadThreadsPerVM' % (host.name, (ratio - 1) * 100))
+
+
+def _first_start(plan):
+    return plan['timed'][0][0] if plan['timed'] else plan['finish']
+
+
+def _storage_rows(accounts, used, assignment, warnings):
+    vms_by_account = {name: [] for name, _capacity in accounts}
+    for vm in sorted(assignment):
+        vms_by_account[assignment[vm]].append(vm)
+    rows = []
+    for name, capacity in accounts:
+        utilisation = used[name] / capacity if capacity else 0.0
+        if utilisation > STORAGE_WARN_UTILISATION:
+            warnings.append('storage account %s: %.0f %% of its capacity is used' % (name, utilisation * 100))
+        rows.append({'name': name, 'capacity_bytes': capacity, 'assigned_bytes': used[name],
+                     'utilisation': round(utilisation, 4), 'vms': vms_by_account[name]})
+    return rows
+
+
+def waves_for_replicate(plan):
+    """The plan's waves as replicate.yml reads them: [{name, vms, hosts, start, finish}]."""
+    return [{'name': wave['name'], 'vms': wave['vms'], 'hosts': wave['hosts'],
+             'start': wave['start'], 'finish': wave['finish']} for wave in plan['waves']]

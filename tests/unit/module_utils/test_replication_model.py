@@ -1,0 +1,161 @@
+"""The shared byte-and-rate model: throttle schedule, host rate, water-filling, exact transfer times."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model as model
+
+MIB = 1048576
+HOUR = 3600.0
+# 1970-01-05 00:00 UTC, a Monday (model time is seconds since the epoch).
+MONDAY = 4 * 86400.0
+FRIDAY = MONDAY + 4 * 86400.0
+
+
+def office_schedule(work_bps=1 * MIB, non_work_bps=4 * MIB):
+    return model.ThrottleSchedule(enabled=True, work_days=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"),
+                                  work_start_s="08:00", work_end_s="18:00", work_bps=work_bps, non_work_bps=non_work_bps)
+
+
+def fast_link(schedule):
+    """A link much faster than the throttle and one VM cap above it, so the throttle alone decides."""
+    return model.HostLink(link_bps=1e12, schedule=schedule, threads_per_vm=32, per_thread_bps=1e9)
+
+
+def test_loads_by_file_path_without_ansible():
+    path = Path(model.__file__)
+    spec = importlib.util.spec_from_file_location("lab_replication_model", path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    assert loaded.share_rate(10.0, [1.0, 100.0]) == [1.0, 9.0]
+    assert "ansible" not in path.read_text(encoding="utf-8").split('"""', 2)[2].split("\nimport")[0]
+
+
+def test_schedule_rate_and_boundaries():
+    schedule = office_schedule()
+    assert schedule.rate_at(MONDAY + 7 * HOUR) == 4 * MIB
+    assert schedule.rate_at(MONDAY + 8 * HOUR) == 1 * MIB
+    assert schedule.rate_at(MONDAY + 18 * HOUR) == 4 * MIB
+    assert schedule.rate_at(FRIDAY + 86400 + 12 * HOUR) == 4 * MIB       # Saturday noon
+    assert schedule.next_change_after(MONDAY) == MONDAY + 8 * HOUR
+    assert schedule.next_change_after(MONDAY + 8 * HOUR) == MONDAY + 18 * HOUR
+    # Friday 18:00 -> next change is Monday 08:00.
+    assert schedule.next_change_after(FRIDAY + 18 * HOUR) == MONDAY + 7 * 86400 + 8 * HOUR
+
+
+def test_utc_offset_shifts_the_work_hours():
+    schedule = model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_start_s="08:00", work_end_s="18:00",
+                                      work_bps=MIB, non_work_bps=2 * MIB, utc_offset_s=3600)
+    assert schedule.rate_at(MONDAY + 7 * HOUR) == MIB          # 08:00 local
+    assert schedule.next_change_after(MONDAY) == MONDAY + 7 * HOUR
+
+
+def test_from_host_settings_reads_get_obmachinesetting_values():
+    schedule = model.ThrottleSchedule.from_host_settings({
+        "enabled": True, "work_days": ["Monday", "Tuesday"], "work_hour_start": "08:00:00", "work_hour_end": "18:00:00",
+        "work_hour_bandwidth": 524288, "non_work_hour_bandwidth": 2097152})
+    assert schedule.work_days == (0, 1)
+    assert schedule.work_bps == 524288 and schedule.non_work_bps == 2097152
+    assert not model.ThrottleSchedule.from_host_settings(None).enabled
+    assert model.ThrottleSchedule.from_host_settings({"enabled": False}).rate_at(0) == math.inf
+
+
+def test_host_rate_is_min_of_link_times_efficiency_and_throttle():
+    link = model.HostLink(link_bps=125_000_000.0, schedule=office_schedule(work_bps=10 * MIB, non_work_bps=1000 * MIB))
+    assert link.usable_link_bps == pytest.approx(112_500_000.0)
+    assert model.host_rate_at(link, MONDAY + 9 * HOUR) == 10 * MIB
+    assert model.host_rate_at(link, MONDAY + 20 * HOUR) == pytest.approx(112_500_000.0)
+    assert link.vm_cap_bps == 4 * model.PER_THREAD_BPS
+
+
+def test_water_filling():
+    assert model.share_rate(100.0, [50.0, 50.0]) == [50.0, 50.0]
+    assert model.share_rate(100.0, [10.0, 100.0, 100.0]) == [10.0, 45.0, 45.0]
+    assert model.share_rate(100.0, [10.0, 20.0, 1000.0]) == [10.0, 20.0, 70.0]
+    assert model.share_rate(100.0, [10.0, 20.0]) == [10.0, 20.0]          # caps below the host rate
+    assert model.share_rate(math.inf, [5.0, 7.0]) == [5.0, 7.0]           # unthrottled, link-free test case
+    assert model.share_rate(90.0, []) == []
+
+
+def test_transfer_crosses_work_hours_exactly():
+    link = fast_link(office_schedule())
+    # Monday 00:00: 8 h at 4 MiB/s = 115,200 MiB, then 1 MiB/s from 08:00.
+    nbytes = 8 * 3600 * 4 * MIB + 3600 * MIB                              # one more hour of work-hours traffic
+    assert model.transfer_finish_time(link, MONDAY, nbytes) == MONDAY + 9 * HOUR
+
+
+def test_transfer_over_the_weekend_and_whole_weeks():
+    link = fast_link(office_schedule())
+    # Friday 17:00: 1 h at 1 MiB/s, then 4 MiB/s for the weekend.
+    nbytes = 3600 * MIB + 10 * 3600 * 4 * MIB
+    assert model.transfer_finish_time(link, FRIDAY + 17 * HOUR, nbytes) == FRIDAY + 28 * HOUR
+    week_bytes = link.weekly_bytes()
+    assert week_bytes == (5 * 10 * 3600 * 1 + (7 * 24 - 50) * 3600 * 4) * MIB
+    # Exactly three weeks of bytes from Monday 00:00 finish three weeks later; one MiB more a quarter second later.
+    assert model.transfer_finish_time(link, MONDAY, 3 * week_bytes) == pytest.approx(MONDAY + 3 * 7 * 86400)
+    assert model.transfer_finish_time(link, MONDAY, 3 * week_bytes + MIB) == pytest.approx(MONDAY + 3 * 7 * 86400 + 0.25)
+
+
+def test_transfer_is_capped_by_threads():
+    link = model.HostLink(link_bps=1e10, threads_per_vm=2, per_thread_bps=MIB, efficiency=1.0)
+    assert model.transfer_finish_time(link, 0.0, 3600 * 2 * MIB) == 3600.0
+    assert model.transfer_finish_time(link, 0.0, 3600 * 2 * MIB, math.inf) == pytest.approx(3600 * 2 * MIB / 1e10)
+
+
+def test_simulate_wave_shares_and_redistributes():
+    # Host 10 MiB/s, cap 8 MiB/s: a (10 MiB) and b (30 MiB) share 5 + 5 -> a done at 2 s; b then alone at its cap.
+    link = model.HostLink(link_bps=10 * MIB, efficiency=1.0, threads_per_vm=1, per_thread_bps=8 * MIB)
+    finishes = model.simulate_wave(link, {"a": 10 * MIB, "b": 30 * MIB}, 100.0)
+    assert finishes["a"] == pytest.approx(102.0)
+    assert finishes["b"] == pytest.approx(102.0 + 20 / 8)
+
+
+def test_advance_in_steps_equals_one_simulation():
+    link = model.HostLink(link_bps=100 * MIB, schedule=office_schedule(work_bps=MIB, non_work_bps=6 * MIB), threads_per_vm=1,
+                          per_thread_bps=2 * MIB)
+    sizes = {"a": 20_000 * MIB, "b": 60_000 * MIB, "c": 90_000 * MIB}
+    whole = model.simulate_wave(link, sizes, MONDAY + 6 * HOUR)
+    remaining, finished, t = dict(sizes), {}, MONDAY + 6 * HOUR
+    while remaining:
+        remaining, done = model.advance_transfers(link, t, t + 1234.5, remaining)
+        finished.update(done)
+        t += 1234.5
+    assert finished == pytest.approx(whole)
+
+
+def test_simulate_queue_starts_when_a_slot_frees():
+    link = model.HostLink(link_bps=4 * MIB, efficiency=1.0, threads_per_vm=1, per_thread_bps=4 * MIB)
+    result = model.simulate_queue(link, [("a", 4 * MIB), ("b", 8 * MIB)], 0.0, max_concurrent=1)
+    assert result == {"a": (0.0, 1.0), "b": (1.0, 3.0)}
+
+
+def test_delta_and_log_space():
+    assert model.delta_bytes_per_interval(MIB, 300) == 300 * MIB
+    assert model.delta_required_bps(MIB, 30) == MIB
+    link = fast_link(office_schedule(work_bps=MIB, non_work_bps=4 * MIB))
+    # 2 MiB/s churn against 1 MiB/s in work hours: 10 h x 1 MiB/s backlog, drained at night.
+    assert model.delta_backlog_peak(link, 2 * MIB) == 36000 * MIB
+    assert model.delta_backlog_peak(link, 10 * MIB) == math.inf
+    assert model.time_to_resync(100 * MIB, 2 * MIB, MIB) == 50.0
+    assert model.ir_log_space_bytes(1000) == 1000
+    assert model.delta_log_space_bytes(1000) == 500
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"link_bps": 0}, "link rate must be a positive"),
+    ({"link_bps": 1e6, "threads_per_vm": 33}, "UploadThreadsPerVM must be 1-32"),
+    ({"link_bps": 1e6, "efficiency": 1.5}, "efficiency"),
+])
+def test_bad_links_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        model.HostLink(**kwargs)
+
+
+def test_bad_schedules_are_refused():
+    with pytest.raises(ValueError, match="start before they end"):
+        model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_start_s="18:00", work_end_s="08:00", work_bps=1, non_work_bps=1)
+    with pytest.raises(ValueError, match="not a day of the week"):
+        model.ThrottleSchedule(enabled=True, work_days=("Someday",), work_bps=1, non_work_bps=1)
