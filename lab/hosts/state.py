@@ -1,0 +1,302 @@
+"""The state of one simulated Windows Hyper-V host (reference/windows-host.md §12).
+
+The registry, services and files are the single source of truth, as on Windows: the
+.NET release, SchUseStrongCrypto, "provider installed" and "agent installed" are read
+from registry values, exactly where the host scripts look for them. Everything here is
+plain data; simulations of host scripts and installers read and change it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Registry locations the host scripts read (windows-host.md §1, §3, §5, §8.3).
+DOTNET_KEY = r"HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full"
+STRONG_CRYPTO_64_KEY = r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319"
+STRONG_CRYPTO_32_KEY = r"HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v4.0.30319"
+PROVIDER_KEY = r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery"
+REGISTRATION_KEY = PROVIDER_KEY + r"\Registration"
+PROXY_KEY = PROVIDER_KEY + r"\ProxySettings"
+MARS_SETUP_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Setup"
+MARS_CONFIG_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Config"
+MARS_REPLICATION_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication"
+UNINSTALL_KEY = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"
+
+_HIVE_ALIASES = {"HKEY_LOCAL_MACHINE": "HKLM", "HKLM:": "HKLM", "HKEY_CURRENT_USER": "HKCU", "HKCU:": "HKCU"}
+
+
+def registry_path(path: str) -> str:
+    """Canonical key path: backslashes, HKLM prefix, no trailing separator."""
+    parts = [part for part in path.replace("/", "\\").split("\\") if part]
+    if parts:
+        parts[0] = _HIVE_ALIASES.get(parts[0].upper(), parts[0].upper())
+    return "\\".join(parts)
+
+
+def windows_path(path: str) -> str:
+    return path.replace("/", "\\")
+
+
+class Registry:
+    """Key path -> {value name -> data}; names compare case-insensitively, as on Windows.
+
+    Data types follow the Python value: int -> REG_DWORD (REG_QWORD above 32 bits),
+    str -> REG_SZ, list -> REG_MULTI_SZ, bytes -> REG_BINARY.
+    """
+
+    def __init__(self, keys: dict[str, dict[str, Any]] | None = None):
+        self._keys: dict[str, tuple[str, dict[str, tuple[str, Any]]]] = {}
+        for key, values in (keys or {}).items():
+            self.create_key(key)
+            for name, data in (values or {}).items():
+                self.set_value(key, name, data)
+
+    def key_exists(self, key: str) -> bool:
+        return registry_path(key).lower() in self._keys
+
+    def create_key(self, key: str) -> None:
+        # Creating a key creates its parents, as New-Item -Force does.
+        parts = registry_path(key).split("\\")
+        for depth in range(1, len(parts) + 1):
+            path = "\\".join(parts[:depth])
+            self._keys.setdefault(path.lower(), (path, {}))
+
+    def delete_key(self, key: str) -> None:
+        """Remove a key and its subkeys (Remove-Item -Recurse)."""
+        prefix = registry_path(key).lower()
+        for path in [p for p in self._keys if p == prefix or p.startswith(prefix + "\\")]:
+            del self._keys[path]
+
+    def values(self, key: str) -> dict[str, Any]:
+        entry = self._keys.get(registry_path(key).lower())
+        return {name: data for name, data in entry[1].values()} if entry else {}
+
+    def get_value(self, key: str, name: str, default: Any = None) -> Any:
+        entry = self._keys.get(registry_path(key).lower())
+        if entry is None:
+            return default
+        item = entry[1].get(name.lower())
+        return item[1] if item else default
+
+    def set_value(self, key: str, name: str, data: Any) -> None:
+        self.create_key(key)
+        self._keys[registry_path(key).lower()][1][name.lower()] = (name, data)
+
+    def delete_value(self, key: str, name: str) -> None:
+        entry = self._keys.get(registry_path(key).lower())
+        if entry:
+            entry[1].pop(name.lower(), None)
+
+    def subkeys(self, key: str) -> list[str]:
+        prefix = registry_path(key).lower() + "\\"
+        return sorted(path for path, _ in self._keys.values()
+                      if path.lower().startswith(prefix) and "\\" not in path[len(prefix):])
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {path: {name: _json_data(data) for name, data in values.values()}
+                for path, values in sorted(self._keys.values()) if values}
+
+
+def _json_data(data: Any) -> Any:
+    return base64.b64encode(data).decode() if isinstance(data, bytes) else data
+
+
+@dataclass
+class Service:
+    name: str
+    display_name: str = ""
+    status: str = "Running"          # ServiceControllerStatus name: Running, Stopped, ...
+    start_type: str = "Automatic"    # ServiceStartMode name: Automatic, Manual, Disabled
+
+
+@dataclass
+class FileEntry:
+    """A file on the host. Content is kept when it was written through the lab (put_file);
+    estate files may carry only metadata (size, file version) to keep the estate small."""
+
+    path: str
+    content: bytes | None = None
+    size: int = 0
+    file_version: str | None = None
+    created_at: str | None = None
+
+    @property
+    def sha1(self) -> str | None:
+        return hashlib.sha1(self.content).hexdigest() if self.content is not None else None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "size": self.size, "sha1": self.sha1,
+                "file_version": self.file_version, "created_at": self.created_at}
+
+
+@dataclass
+class Volume:
+    name: str                 # as Get-Volume/Win32_Volume names it: "D:\"
+    size_bytes: int
+    free_bytes: int
+    label: str = ""
+
+    def holds(self, path: str) -> bool:
+        return windows_path(path).lower().startswith(self.name.lower())
+
+
+@dataclass
+class VirtualDisk:
+    path: str
+    size_bytes: int           # maximum (virtual) size of the VHDX
+
+
+@dataclass
+class VMReplication:
+    """Get-VMReplication for one VM; enum names as Hyper-V reports them (§6.3)."""
+
+    state: str = "ReadyForInitialReplication"
+    health: str = "Normal"
+    mode: str = "Primary"
+    replica_server: str = "Microsoft Azure"
+
+
+@dataclass
+class VirtualMachine:
+    name: str
+    id: str
+    generation: int = 2
+    state: str = "Running"    # VMState name: Running, Off, Saved, Paused
+    memory_mb: int = 4096
+    processor_count: int = 2
+    switch: str | None = None
+    disks: list[VirtualDisk] = field(default_factory=list)
+    replication: VMReplication | None = None
+
+
+@dataclass
+class OperatingSystem:
+    caption: str = "Microsoft Windows Server 2022 Datacenter"
+    version: str = "10.0.20348"
+    build: int = 20348
+    server_core: bool = False
+
+
+@dataclass
+class HostState:
+    name: str
+    os: OperatingSystem = field(default_factory=OperatingSystem)
+    domain: str = "WORKGROUP"
+    domain_role: int = 2            # Win32_ComputerSystem.DomainRole: 2 standalone server, 3 member server, 4/5 DC
+    features: list[str] = field(default_factory=list)   # Get-WindowsFeature names that are Installed
+    cluster: str | None = None
+    registry: Registry = field(default_factory=Registry)
+    services: dict[str, Service] = field(default_factory=dict)
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    certificates: list[dict] = field(default_factory=list)     # LocalMachine\My: {friendly_name, thumbprint}
+    mars_settings: dict = field(default_factory=dict)          # Get-OBMachineSetting: {throttle: {...}, proxy: {...}}
+    volumes: list[Volume] = field(default_factory=list)
+    vms: list[VirtualMachine] = field(default_factory=list)
+
+    # --- derived views: read from the sources of truth, never stored twice ---
+
+    @property
+    def hyperv_role(self) -> bool:
+        return "Hyper-V" in self.features
+
+    @property
+    def dotnet_release(self) -> int | None:
+        return self.registry.get_value(DOTNET_KEY, "Release")
+
+    @property
+    def strong_crypto(self) -> tuple[int | None, int | None]:
+        return (self.registry.get_value(STRONG_CRYPTO_64_KEY, "SchUseStrongCrypto"),
+                self.registry.get_value(STRONG_CRYPTO_32_KEY, "SchUseStrongCrypto"))
+
+    @property
+    def provider_version(self) -> str | None:
+        return self.registry.get_value(PROVIDER_KEY, "Version")
+
+    @property
+    def agent_install_path(self) -> str | None:
+        return self.registry.get_value(MARS_SETUP_KEY, "InstallPath")
+
+    def installed_products(self) -> list[dict]:
+        """Add/Remove Programs entries, from the Uninstall keys (never Win32_Product)."""
+        products = []
+        for key in self.registry.subkeys(UNINSTALL_KEY):
+            values = self.registry.values(key)
+            if values.get("DisplayName"):
+                products.append({"product_code": key.rsplit("\\", 1)[1], "name": values["DisplayName"],
+                                 "version": values.get("DisplayVersion")})
+        return products
+
+    def service(self, name: str) -> Service | None:
+        return self.services.get(name.lower())
+
+    def add_service(self, service: Service) -> None:
+        self.services[service.name.lower()] = service
+
+    def file(self, path: str) -> FileEntry | None:
+        return self.files.get(windows_path(path).lower())
+
+    def write_file(self, path: str, content: bytes, created_at: str | None = None) -> FileEntry:
+        entry = FileEntry(windows_path(path), content, len(content), created_at=created_at)
+        self.files[entry.path.lower()] = entry
+        return entry
+
+    def remove_path(self, path: str) -> int:
+        """Remove a file or a directory tree; return how many files went."""
+        target = windows_path(path).lower().removesuffix("\\.").rstrip("\\")
+        doomed = [key for key in self.files if key == target or key.startswith(target + "\\")]
+        for key in doomed:
+            del self.files[key]
+        return len(doomed)
+
+    def vm(self, name: str) -> VirtualMachine | None:
+        return next((vm for vm in self.vms if vm.name.lower() == name.lower()), None)
+
+    def volume_for(self, path: str) -> Volume | None:
+        matches = [volume for volume in self.volumes if volume.holds(path)]
+        return max(matches, key=lambda volume: len(volume.name), default=None)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "os": asdict(self.os), "domain": self.domain,
+            "domain_role": self.domain_role, "features": list(self.features),
+            "hyperv_role": self.hyperv_role, "cluster": self.cluster,
+            "dotnet_release": self.dotnet_release,
+            "strong_crypto": dict(zip(("x64", "x86"), self.strong_crypto, strict=True)),
+            "provider_version": self.provider_version, "agent_install_path": self.agent_install_path,
+            "installed_products": self.installed_products(),
+            "registry": self.registry.to_dict(),
+            "services": {service.name: {"display_name": service.display_name, "status": service.status,
+                                        "start_type": service.start_type}
+                         for service in self.services.values()},
+            "files": {entry.path: entry.to_dict() for entry in self.files.values()},
+            "certificates": list(self.certificates),
+            "mars_settings": self.mars_settings,
+            "volumes": [asdict(volume) for volume in self.volumes],
+            "vms": [asdict(vm) for vm in self.vms],
+        }
+
+
+# Get-VM's VMState names a VM can be left in by an estate (YAML reads a bare Off as false: quote it).
+VM_STATES = ("Running", "Off", "Saved", "Paused")
+
+
+def vm_from_dict(data: dict) -> VirtualMachine:
+    state = data.get("state", "Running")
+    if state not in VM_STATES:
+        raise ValueError(f"VM {data.get('name')!r}: state {state!r} is not one of {', '.join(VM_STATES)} (quote 'Off' in YAML)")
+    disks = [VirtualDisk(path=windows_path(d["path"]), size_bytes=int(d["size_bytes"])) for d in data.get("disks", [])]
+    replication = data.get("replication")
+    return VirtualMachine(
+        name=data["name"], id=str(data["id"]), generation=int(data.get("generation", 2)),
+        state=state, memory_mb=int(data.get("memory_mb", 4096)),
+        processor_count=int(data.get("processor_count", 2)), switch=data.get("switch"),
+        disks=disks, replication=VMReplication(**replication) if replication else None,
+    )
+
+
+def volume_from_dict(data: dict) -> Volume:
+    return Volume(name=data["name"], size_bytes=int(data["size_bytes"]), free_bytes=int(data["free_bytes"]),
+                  label=data.get("label", ""))

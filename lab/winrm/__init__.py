@@ -1,0 +1,1 @@
+"""WS-Management Windows Remote Shell (the WinRM service) for the simulated hosts."""

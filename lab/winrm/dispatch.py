@@ -1,0 +1,167 @@
+"""Decide what a command is and run its simulation against the host's state.
+
+In order: a collection host script (first line `# azmigrate-host-script: name/version`),
+an Ansible payload through bootstrap_wrapper.ps1 (put_file, a module, or Ansible's own
+temp-dir/fetch helpers), one of the raw commands, else a loud "not simulated". Every
+command becomes one entry in the command log, secrets reduced to their key names.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import inspect
+import json
+import time
+
+from lab.hosts import scripts
+from lab.hosts.state import HostState
+from lab.log import MASK, mask_secrets
+from lab.winrm import ansible_payload, modules
+from lab.winrm.commandline import BadCommandLine, Invocation, parse_invocation
+from lab.winrm.raw_commands import RawCommands, not_simulated, statement_of
+from lab.winrm.shell import CommandResult, RemoteCommand
+from lab.world import HostEndpoint, World
+
+
+class CommandDispatcher:
+    def __init__(self, world: World, host: HostState, endpoint: HostEndpoint):
+        self.world = world
+        self.host = host
+        self.endpoint = endpoint
+        self.raw = RawCommands(host, endpoint.address, endpoint.username)
+
+    async def run(self, command: RemoteCommand) -> CommandResult:
+        started = time.monotonic()
+        entry: dict = {"kind": "rejected", "name": None, "params": None}
+        try:
+            invocation = parse_invocation(command.program, command.arguments)
+        except BadCommandLine as exc:
+            result = CommandResult(stderr=f"lab: bad command line: {exc}\r\n".encode(), exit_code=1)
+        else:
+            result = await self._run(invocation, bytes(command.stdin), entry)
+        self.world.log.record({
+            "time": self.world.clock.isoformat(), "host": self.host.name, **entry,
+            "stdin_bytes": len(command.stdin), "exit_code": result.exit_code,
+            "stdout_bytes": len(result.stdout), "duration_ms": round((time.monotonic() - started) * 1000, 1),
+        })
+        return result
+
+    async def _run(self, invocation: Invocation, stdin: bytes, entry: dict) -> CommandResult:
+        script = invocation.script
+        if script is not None:
+            marker = scripts.marker_of(script)
+            if marker is not None:
+                return await self._host_script(*marker, stdin, entry)
+            if ansible_payload.is_bootstrap(script):
+                return self._ansible_payload(stdin, entry)
+            result = self.raw.run_powershell(script)
+            text = statement_of(script) or script
+        elif invocation.via_powershell:
+            result, text = None, invocation.text
+        else:
+            result = self.raw.run_cmd(invocation.text)
+            text = invocation.text
+        if result is None:
+            entry.update(kind="rejected", name=text.strip().splitlines()[0][:200] if text.strip() else "")
+            return not_simulated(text, invocation.via_powershell)
+        entry.update(kind="raw", name=text.strip()[:200])
+        return result
+
+    async def _host_script(self, name: str, version: int, stdin: bytes, entry: dict) -> CommandResult:
+        entry.update(kind="host_script", name=f"{name}/{version}")
+        try:
+            simulation = scripts.load(name, version)
+        except scripts.UnknownScript as exc:
+            entry["kind"] = "rejected"
+            return _failed(str(exc), 1, stderr=str(exc))
+        try:
+            document = json.loads(stdin.decode("utf-8-sig")) if stdin.strip() else None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return _failed(f"{name}/{version}: standard input is not a JSON document: {exc}", 1)
+        if not isinstance(document, dict):
+            return _failed(f"{name}/{version}: standard input must be one JSON document "
+                           '{"params": {...}, "secrets": {...}}', 1)
+        params, secrets = document.get("params") or {}, document.get("secrets") or {}
+        entry.update(params=params, secret_keys=sorted(secrets))
+        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version)
+        try:
+            output = simulation.run(ctx)
+            if inspect.isawaitable(output):
+                output = await output
+        except scripts.ScriptFailed as exc:
+            return _failed(exc.msg, exc.exit_code, **exc.extra)
+        return CommandResult(stdout=_json_line(output))
+
+    def _ansible_payload(self, stdin: bytes, entry: dict) -> CommandResult:
+        try:
+            payload = ansible_payload.parse_exec_payload(stdin)
+        except ansible_payload.BadPayload as exc:
+            entry.update(kind="rejected", name="bootstrap_wrapper.ps1")
+            return _failed(f"lab: {exc}", 1, stderr=f"lab: {exc}")
+        if payload.action == "winrm_put_file.ps1":
+            return self._put_file(payload, entry)
+        if payload.action == ansible_payload.MODULE_WRAPPER:
+            return self._module(payload, entry)
+        return self._ansible_helper(payload, entry)
+
+    def _put_file(self, payload: ansible_payload.ExecPayload, entry: dict) -> CommandResult:
+        path = str(payload.params.get("Path", ""))
+        entry.update(kind="put_file", name="winrm_put_file.ps1", params={"Path": path})
+        try:
+            # One base64 line per 250,000-byte block (connection/winrm.py _put_file_stdin_iterator).
+            content = b"".join(base64.b64decode(line.strip(), validate=True)
+                               for line in payload.input_data.split(b"\n") if line.strip())
+        except binascii.Error as exc:
+            return _failed(f"lab: put_file input is not base64 lines: {exc}", 1, stderr=str(exc))
+        written = self.host.write_file(path, content, self.world.clock.isoformat())
+        entry["params"]["size"] = written.size
+        return CommandResult(stdout=_json_line({"sha1": hashlib.sha1(content).hexdigest()}))
+
+    def _module(self, payload: ansible_payload.ExecPayload, entry: dict) -> CommandResult:
+        name = payload.module_name or "?"
+        args = payload.module_args
+        public_args = {k: v for k, v in args.items() if not k.startswith("_ansible_")}
+        if args.get("_ansible_no_log"):
+            public_args = dict.fromkeys(public_args, MASK)   # a no_log task: no argument value is logged
+        entry.update(kind="module", name=name, params=mask_secrets(public_args))
+        ctx = {"address": self.endpoint.address, "username": self.endpoint.username,
+               "now": self.world.clock.isoformat()}
+        result = modules.respond(name, self.host, args, ctx)
+        return CommandResult(stdout=_json_line(result), exit_code=1 if result.get("failed") else 0)
+
+    def _ansible_helper(self, payload: ansible_payload.ExecPayload, entry: dict) -> CommandResult:
+        """Ansible's own helpers: temp directories, ~ expansion, fetch_file."""
+        params = payload.params
+        entry.update(kind="raw", name=f"ansible:{payload.action}", params=dict(params))
+        if payload.action == "powershell_mkdtemp.ps1":
+            directory = str(params.get("Directory", "")).replace("%TEMP%", self._temp_dir())
+            return CommandResult(stdout=f"{directory.rstrip(chr(92))}\\{params.get('Name', '')}\r\n".encode())
+        if payload.action == "powershell_expand_user.ps1":
+            path = str(params.get("Path", ""))
+            home = f"C:\\Users\\{self.endpoint.username}"
+            expanded = home if path == "~" else home + path[1:] if path.startswith("~\\") else path
+            return CommandResult(stdout=f"{expanded}\r\n".encode())
+        if payload.action == "winrm_fetch_file.ps1":
+            file = self.host.file(str(params.get("Path", "")))
+            if file is None or file.content is None:
+                return _failed(f"Path {params.get('Path')} is not found", 1, stderr="file not found")
+            offset, size = int(params.get("Offset", 0)), int(params.get("BufferSize", 524288))
+            return CommandResult(stdout=base64.b64encode(file.content[offset:offset + size]) + b"\r\n")
+        entry["kind"] = "rejected"
+        message = f"lab: command not simulated: Ansible action {payload.action}"
+        return _failed(message, 1, stderr=message)
+
+    def _temp_dir(self) -> str:
+        return f"C:\\Users\\{self.endpoint.username}\\AppData\\Local\\Temp"
+
+
+def _json_line(document: object) -> bytes:
+    # ConvertTo-Json -Compress output, written by PowerShell with a CRLF.
+    return json.dumps(document, separators=(",", ":")).encode("utf-8") + b"\r\n"
+
+
+def _failed(msg: str, exit_code: int, stderr: str = "", **extra) -> CommandResult:
+    return CommandResult(stdout=_json_line({"failed": True, "msg": msg, **extra}),
+                         stderr=(stderr + "\r\n").encode() if stderr else b"", exit_code=exit_code)

@@ -1,0 +1,136 @@
+"""One host's WinRM listener: HTTPS, Basic auth, WS-Management shell actions.
+
+Each host listens on its own loopback address (127.0.x.y) and port 5986 at /wsman, so an
+inventory of several hosts reaches several "machines". Errors take the shapes clients
+parse: 401 for bad or missing credentials (pywinrm InvalidCredentialsError), HTTP 500
+with a SOAP Fault for WS-Management faults (WSManFaultError, or
+WinRMOperationTimeoutError for 2150858793, which clients treat as "poll again").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import ssl
+
+from lab import http
+from lab.hosts.state import HostState
+from lab.winrm import soap
+from lab.winrm.dispatch import CommandDispatcher
+from lab.winrm.shell import ShellService
+from lab.world import HostEndpoint, World
+
+SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
+MAX_OPERATION_TIMEOUT_S = 60.0
+
+
+class WinRMService:
+    def __init__(self, world: World, host: HostState, endpoint: HostEndpoint):
+        self.world = world
+        self.host = host
+        self.endpoint = endpoint
+        self.faults = world.faults[host.name]
+        self.shells = ShellService(host.name, CommandDispatcher(world, host, endpoint).run)
+        self.url = f"https://{endpoint.address}:{endpoint.port}/wsman"
+
+    async def start(self, ssl_context: ssl.SSLContext):
+        return await http.serve(self.endpoint.address, self.endpoint.port, ssl_context, self.handle,
+                                faults=self.faults, on_exchange=self._count)
+
+    def _count(self, request: http.Request, response: http.Response, bytes_out: int) -> None:
+        action = request.context.get("action", "unparsed")
+        self.world.log.count_request(self.host.name, action, request.wire_bytes, bytes_out)
+
+    async def handle(self, request: http.Request) -> http.Response:
+        if request.path.lower() != "/wsman":
+            return http.Response(404, {}, b"")
+        if request.method != "POST":
+            return http.Response(405, {"Allow": "POST"}, b"")
+        if not self._authorised(request.headers.get("Authorization")):
+            self.world.log.count_auth_failure(self.host.name)
+            request.context["action"] = "unauthorised"
+            return http.Response(401, {"WWW-Authenticate": 'Basic realm="WSMAN"'}, b"")
+        message_id = None
+        try:
+            wsman = soap.parse_request(request.body)
+            message_id = wsman.message_id
+            request.context["action"] = wsman.action.rsplit("/", 1)[-1]
+            body = await self._perform(wsman)
+        except soap.WSManFault as fault:
+            return http.Response(500, {"Content-Type": SOAP_CONTENT_TYPE},
+                                 soap.fault_response(fault, message_id, self.host.name))
+        return http.Response(200, {"Content-Type": SOAP_CONTENT_TYPE}, body)
+
+    def _authorised(self, header: str | None) -> bool:
+        scheme, _, token = (header or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        # A local account; Windows also accepts .\user and MACHINE\user for it.
+        domain, separator, name = user.rpartition("\\")
+        if separator and domain.lower() in (".", self.host.name.lower()):
+            user = name
+        return (hmac.compare_digest(user.lower(), self.endpoint.username.lower())
+                and hmac.compare_digest(password, self.endpoint.password))
+
+    async def _perform(self, wsman: soap.WSManRequest) -> bytes:
+        action, relates_to = wsman.action, wsman.message_id
+        if wsman.resource_uri and wsman.resource_uri != soap.CMD_RESOURCE_URI:
+            raise soap.WSManFault(soap.FAULT_SCHEMA_VALIDATION,
+                                  f"The lab simulates only the cmd shell, not {wsman.resource_uri}.")
+        if action == soap.ACTION_CREATE:
+            shell = self.shells.create(wsman.options)
+            return soap.create_response(relates_to, self.url, shell.id)
+        if action == soap.ACTION_COMMAND:
+            return self._command(wsman)
+        if action == soap.ACTION_SEND:
+            for stream in wsman.findall("rsp:Send/rsp:Stream"):
+                data = base64.b64decode(stream.text or "")
+                end = (stream.get("End") or "").lower() == "true"
+                self.shells.send(wsman.shell_id, stream.get("CommandId"), data, end)
+            return soap.send_response(relates_to)
+        if action == soap.ACTION_RECEIVE:
+            return await self._receive(wsman)
+        if action == soap.ACTION_SIGNAL:
+            signal = wsman.find("rsp:Signal")
+            self.shells.signal(wsman.shell_id, signal.get("CommandId") if signal is not None else None)
+            return soap.signal_response(relates_to)
+        if action == soap.ACTION_DELETE:
+            self.shells.delete(wsman.shell_id)
+            return soap.delete_response(relates_to)
+        raise soap.WSManFault(soap.FAULT_SCHEMA_VALIDATION, f"The action {action} is not supported.")
+
+    def _command(self, wsman: soap.WSManRequest) -> bytes:
+        injected = self.faults.wsman_fault_next_command
+        if injected:
+            self.faults.wsman_fault_next_command = None
+            raise soap.WSManFault(int(injected.get("code", soap.FAULT_OPERATION_TIMEOUT)),
+                                  injected.get("message", ""), injected.get("reason"))
+        line = wsman.find("rsp:CommandLine")
+        program = line.find("rsp:Command", soap.NS) if line is not None else None
+        if program is None or not (program.text or "").strip():
+            raise soap.WSManFault(soap.FAULT_SCHEMA_VALIDATION, "rsp:CommandLine/rsp:Command is missing.")
+        arguments = [arg.text or "" for arg in line.findall("rsp:Arguments", soap.NS)]
+        console_mode = wsman.options.get("WINRS_CONSOLEMODE_STDIN", "TRUE").upper() == "TRUE"
+        command = self.shells.start_command(wsman.shell_id, program.text.strip(), arguments, console_mode)
+        return soap.command_response(wsman.message_id, command.id)
+
+    async def _receive(self, wsman: soap.WSManRequest) -> bytes:
+        desired = wsman.find("rsp:Receive/rsp:DesiredStream")
+        command_id = desired.get("CommandId") if desired is not None else None
+        timeout = min(wsman.operation_timeout_s, MAX_OPERATION_TIMEOUT_S)
+        result, done = await self.shells.receive(wsman.shell_id, command_id, timeout)
+        command_id = (command_id or "").upper()
+        if not done:
+            return soap.receive_response(wsman.message_id, command_id, [], done=False)
+        streams = []
+        for name, data in (("stdout", result.stdout), ("stderr", result.stderr)):
+            if data:
+                streams.append((name, base64.b64encode(data).decode()))
+            streams.append((name, ""))
+        return soap.receive_response(wsman.message_id, command_id, streams, done=True,
+                                     exit_code=result.exit_code)

@@ -1,0 +1,135 @@
+"""The Windows Remote Shell of one host: shells, the commands in them, their streams.
+
+Lifecycle as the WinRM service runs it: Create a shell -> Command -> Send stdin (chunks,
+the last flagged End) -> Receive until Done -> Signal terminate -> Delete the shell.
+A command starts once its stdin has ended, or at the first Receive when no stdin was
+ever sent. The first Receive answers Running (so clients exercise their polling loop);
+later ones wait up to the request's OperationTimeout for the command, then answer Done
+with all output, or fault with 2150858793 so the client polls again, as Windows does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from lab.winrm.soap import FAULT_OPERATION_TIMEOUT, FAULT_SHELL_NOT_FOUND, WSManFault
+
+
+@dataclass
+class CommandResult:
+    stdout: bytes = b""
+    stderr: bytes = b""
+    exit_code: int = 0
+
+
+@dataclass
+class RemoteCommand:
+    id: str
+    program: str
+    arguments: list[str]
+    console_mode_stdin: bool
+    stdin: bytearray = field(default_factory=bytearray)
+    stdin_sends: int = 0
+    stdin_ended: bool = False
+    receives: int = 0
+    task: asyncio.Task | None = None
+    delivered: bool = False
+    stdin_event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class RemoteShell:
+    id: str
+    options: dict[str, str]
+    commands: dict[str, RemoteCommand] = field(default_factory=dict)
+
+
+Runner = Callable[[RemoteCommand], Awaitable[CommandResult]]
+
+
+class ShellService:
+    def __init__(self, machine: str, runner: Runner):
+        self.machine = machine
+        self.runner = runner
+        self.shells: dict[str, RemoteShell] = {}
+
+    def create(self, options: dict[str, str]) -> RemoteShell:
+        shell = RemoteShell(str(uuid.uuid4()).upper(), options)
+        self.shells[shell.id] = shell
+        return shell
+
+    def shell(self, shell_id: str | None) -> RemoteShell:
+        shell = self.shells.get((shell_id or "").upper())
+        if shell is None:
+            raise WSManFault(FAULT_SHELL_NOT_FOUND,
+                             f"The request for the Windows Remote Shell with ShellId {shell_id} failed because "
+                             "the shell was not found on the server. Possible causes are: the specified ShellId "
+                             "is incorrect or the shell no longer exists on the server. Provide the correct "
+                             "ShellId or create a new shell and retry the operation.")
+        return shell
+
+    def command(self, shell_id: str | None, command_id: str | None) -> RemoteCommand:
+        command = self.shell(shell_id).commands.get((command_id or "").upper())
+        if command is None:
+            raise WSManFault(FAULT_SHELL_NOT_FOUND,
+                             f"The Windows Remote Shell has no command with CommandId {command_id}.")
+        return command
+
+    def start_command(self, shell_id: str | None, program: str, arguments: list[str],
+                      console_mode_stdin: bool) -> RemoteCommand:
+        shell = self.shell(shell_id)
+        command = RemoteCommand(str(uuid.uuid4()).upper(), program, arguments, console_mode_stdin)
+        shell.commands[command.id] = command
+        return command
+
+    def send(self, shell_id: str | None, command_id: str | None, data: bytes, end: bool) -> None:
+        command = self.command(shell_id, command_id)
+        if command.stdin_ended:
+            return  # Windows ignores input after End
+        command.stdin += data
+        command.stdin_sends += 1
+        if end:
+            command.stdin_ended = True
+            command.stdin_event.set()
+            self._run(command)
+
+    async def receive(self, shell_id: str | None, command_id: str | None,
+                      timeout_s: float) -> tuple[CommandResult | None, bool]:
+        """Return (result, done). result is None while the command is still running."""
+        command = self.command(shell_id, command_id)
+        command.receives += 1
+        if command.task is None and (command.stdin_sends == 0 or command.stdin_ended):
+            self._run(command)
+        if command.receives == 1:
+            return None, False
+        if command.delivered:
+            return CommandResult(exit_code=command.task.result().exit_code), True
+        try:
+            if command.task is None:
+                # Stdin was started but not ended: the process is blocked reading it.
+                await asyncio.wait_for(command.stdin_event.wait(), timeout_s)
+            result = await asyncio.wait_for(asyncio.shield(command.task), timeout_s)
+        except TimeoutError:
+            raise WSManFault(FAULT_OPERATION_TIMEOUT) from None
+        command.delivered = True
+        return result, True
+
+    def signal(self, shell_id: str | None, command_id: str | None) -> None:
+        command = self.command(shell_id, command_id)
+        if command.task is not None and not command.task.done():
+            command.task.cancel()
+        del self.shells[shell_id.upper()].commands[command.id]
+
+    def delete(self, shell_id: str | None) -> None:
+        shell = self.shell(shell_id)
+        for command in shell.commands.values():
+            if command.task is not None and not command.task.done():
+                command.task.cancel()
+        del self.shells[shell.id]
+
+    def _run(self, command: RemoteCommand) -> None:
+        if command.task is None:
+            command.task = asyncio.get_running_loop().create_task(self.runner(command))

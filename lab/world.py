@@ -1,0 +1,97 @@
+"""The world: every simulated system's state in one place, owned by one event loop.
+
+Hosts by name, failover clusters, the lab clock, the command log and the fault knobs.
+Simulations read and change it; the admin API shows and patches it. Names compare
+case-insensitively, as Windows computer names do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.clock import LabClock
+from lab.hosts.state import HostState
+from lab.http import ConnectionFaults
+from lab.log import CommandLog
+
+
+@dataclass
+class ClusterNode:
+    name: str
+    id: str
+    state: str = "Up"      # ClusterNodeState name: Up, Down, Paused, Joining
+
+
+@dataclass
+class Cluster:
+    name: str
+    nodes: list[ClusterNode] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "nodes": [vars(node).copy() for node in self.nodes]}
+
+
+@dataclass
+class HostEndpoint:
+    """Where and how a host's WinRM listener is reached (never logged: holds the password)."""
+
+    address: str
+    port: int
+    username: str
+    password: str
+
+
+@dataclass
+class HostFaults(ConnectionFaults):
+    """Connection faults plus the WS-Management ones, per host."""
+
+    wsman_fault_next_command: dict | None = None   # {"code": 2150858793, "reason": "..."}; one-shot
+
+    def clear(self) -> None:
+        super().clear()
+        self.wsman_fault_next_command = None
+
+    def to_dict(self) -> dict:
+        return {"latency_ms": round(self.latency_s * 1000), "reset_after_requests": self.reset_after_requests,
+                "wsman_fault_next_command": self.wsman_fault_next_command}
+
+
+class World:
+    def __init__(self, clock: LabClock, log: CommandLog, state_dir: Path | None = None):
+        self.clock = clock
+        self.log = log
+        self.state_dir = state_dir
+        self._hosts: dict[str, HostState] = {}
+        self.clusters: dict[str, Cluster] = {}
+        self.endpoints: dict[str, HostEndpoint] = {}
+        self.faults: dict[str, HostFaults] = {}
+
+    def add_host(self, host: HostState) -> None:
+        if host.name.lower() in self._hosts:
+            raise ValueError(f"duplicate host name {host.name!r}")
+        self._hosts[host.name.lower()] = host
+        self.faults[host.name] = HostFaults()
+
+    def add_cluster(self, cluster: Cluster) -> None:
+        self.clusters[cluster.name.lower()] = cluster
+
+    @property
+    def hosts(self) -> list[HostState]:
+        return list(self._hosts.values())
+
+    def host(self, name: str) -> HostState:
+        """The host called `name`; KeyError names the hosts that exist."""
+        try:
+            return self._hosts[name.lower()]
+        except KeyError:
+            raise KeyError(f"no host {name!r} (hosts: {', '.join(h.name for h in self.hosts)})") from None
+
+    def has_host(self, name: str) -> bool:
+        return name.lower() in self._hosts
+
+    def cluster_of(self, host: HostState) -> Cluster | None:
+        return self.clusters.get(host.cluster.lower()) if host.cluster else None
+
+    def standalone_hosts(self) -> list[HostState]:
+        return [host for host in self.hosts if not host.cluster]
