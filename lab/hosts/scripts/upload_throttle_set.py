@@ -1,0 +1,76 @@
+"""Simulation of upload_throttle_set/1: Set-OBMachineSetting, then Get-OBMachineSetting.
+
+Parameters {"throttle": null} -> -NoThrottle, which clears the schedule; otherwise the five
+throttle parameters, all of which the cmdlet requires together (windows-host.md §5.3).
+Failures are the real script's: no InstallPath -> its own message; a value the cmdlet's
+parameter binding refuses (day name, TimeSpan, UInt32) -> that step's error; obengine not
+running -> the cmdlet cannot reach the engine. The cmdlet's own bandwidth bounds are
+UNKNOWN (windows-host.md §13), so only the UInt32 binding is enforced here; the
+512 Kbps - 1,023 Mbps range is the controller's check.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lab.hosts.scripts import ScriptContext, ScriptFailed
+from lab.hosts.scripts.upload_threads_read import agent_document
+from lab.hosts.scripts.upload_throttle_read import machine_setting_throttle
+
+VERSIONS = (1,)
+
+DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+# What [TimeSpan]::Parse accepts for a time of day: h:mm or h:mm:ss.
+TIMESPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+FIVE = ("work_days", "work_hour_start", "work_hour_end", "work_hour_bandwidth", "non_work_hour_bandwidth")
+SET_STEP = ("setting the throttle (Set-OBMachineSetting -WorkDay -StartWorkHour -EndWorkHour "
+            "-WorkHourBandwidth -NonWorkHourBandwidth)")
+
+
+def run(ctx: ScriptContext) -> dict:
+    host = ctx.host
+    if not host.agent_install_path:
+        raise ScriptFailed("upload_throttle_set failed while reading the Recovery Services agent "
+                           r"(HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup): the Recovery Services agent is not "
+                           r"installed (no InstallPath under HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup)")
+    wanted = ctx.params.get("throttle")
+    step = "turning throttling off (Set-OBMachineSetting -NoThrottle)" if wanted is None else SET_STEP
+    service = host.service("obengine")
+    if service is None or service.status != "Running":
+        raise ScriptFailed(f"upload_throttle_set failed while {step}: the Microsoft Azure Recovery Services Agent "
+                           "service (obengine) is not running")
+    if wanted is None:
+        host.mars_settings["throttle"] = {"enabled": False}
+    else:
+        host.mars_settings["throttle"] = {"enabled": True, **_bind(wanted, step)}
+    return {"agent": agent_document(host), "throttle": machine_setting_throttle(host)}
+
+
+def _bind(wanted: dict, step: str) -> dict:
+    """The five parameters as the cmdlet binds them, or the binding error."""
+    missing = [name for name in FIVE if wanted.get(name) is None]
+    if missing:
+        raise ScriptFailed(f"upload_throttle_set failed while {step}: Parameter set cannot be resolved using the "
+                           f"specified named parameters (missing {', '.join(missing)})")
+    by_lower = {day.lower(): day for day in DAY_NAMES}
+    days = []
+    for day in wanted["work_days"]:
+        if str(day).lower() not in by_lower:
+            raise ScriptFailed(f"upload_throttle_set failed while {step}: Cannot convert value \"{day}\" to type "
+                               "\"System.DayOfWeek\"")
+        days.append(by_lower[str(day).lower()])
+    hours = {}
+    for name in ("work_hour_start", "work_hour_end"):
+        match = TIMESPAN.match(str(wanted[name]))
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59 or int(match.group(3) or 0) > 59:
+            raise ScriptFailed(f"upload_throttle_set failed while {step}: String '{wanted[name]}' was not recognized "
+                               "as a valid TimeSpan.")
+        hours[name] = f"{int(match.group(1)):02d}:{match.group(2)}:{match.group(3) or '00'}"
+    rates = {}
+    for name in ("work_hour_bandwidth", "non_work_hour_bandwidth"):
+        value = wanted[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 32:
+            raise ScriptFailed(f"upload_throttle_set failed while {step}: Cannot convert value \"{value}\" to type "
+                               "\"System.UInt32\"")
+        rates[name] = value
+    return {"work_days": days, **hours, **rates}

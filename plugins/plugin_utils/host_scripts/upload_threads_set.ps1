@@ -1,0 +1,65 @@
+# azmigrate-host-script: upload_threads_set/1
+# Writes the UploadThreadsPerVM / DownloadThreadsPerVM REG_DWORDs that azmigrate.hyperv.upload_threads
+# planned, then reads them back and prints the same document as upload_threads_read/1, so the
+# controller judges success by what is stored. Protocol: docs/host-scripts.md ("upload_threads_set/1").
+# Parameters: {"writes": {"UploadThreadsPerVM": 8}} (value name -> count, 1 to 32; validated on the
+# controller, checked again here because this script changes the host).
+# Windows PowerShell 5.1 syntax only.
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Off
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+
+$replicationPath = 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Replication'
+$step = 'reading the parameters from stdin'
+try {
+    $stdin = @($input) -join "`n"
+    $request = ConvertFrom-Json -InputObject $stdin
+    $writes = @($request.params.writes.PSObject.Properties)
+    foreach ($write in $writes) {
+        if (@('UploadThreadsPerVM', 'DownloadThreadsPerVM') -notcontains $write.Name -or $write.Value -isnot [int] -or $write.Value -lt 1 -or $write.Value -gt 32) {
+            throw "refusing to write $($write.Name) = $($write.Value): only UploadThreadsPerVM and DownloadThreadsPerVM, 1 to 32"
+        }
+    }
+
+    $step = "creating $replicationPath"
+    # The agent's setup does not necessarily create the key: KB 3056159 says to add it when missing.
+    if (-not (Test-Path -LiteralPath $replicationPath)) {
+        $null = New-Item -Path $replicationPath -Force
+    }
+    foreach ($write in $writes) {
+        $step = "writing $($write.Name) = $($write.Value) (REG_DWORD) under $replicationPath"
+        # -Force replaces a value of another type (a REG_SZ left by hand) with the DWORD.
+        $null = New-ItemProperty -LiteralPath $replicationPath -Name $write.Name -PropertyType DWord -Value $write.Value -Force
+    }
+
+    $step = 'reading the Recovery Services agent and the values back'
+    $setup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup' -ErrorAction Ignore
+    $agent = $null
+    if ($setup.InstallPath) {
+        $service = Get-Service -Name 'obengine' -ErrorAction Ignore
+        $serviceStatus = $null
+        if ($null -ne $service) {
+            $serviceStatus = [string]$service.Status
+        }
+        $agent = [ordered]@{ path = [string]$setup.InstallPath; service_status = $serviceStatus }
+    }
+    $key = Get-Item -LiteralPath $replicationPath
+    $registryValues = [ordered]@{}
+    foreach ($name in 'UploadThreadsPerVM', 'DownloadThreadsPerVM') {
+        $registryValues[$name] = $null
+        if (@($key.GetValueNames()) -contains $name) {
+            $registryValues[$name] = [ordered]@{ data = $key.GetValue($name); kind = [string]$key.GetValueKind($name) }
+        }
+    }
+
+    $result = [ordered]@{ agent = $agent; replication_registry = $registryValues }
+    ConvertTo-Json -InputObject $result -Depth 10 -Compress
+    exit 0
+}
+catch {
+    $failure = [ordered]@{ failed = $true; msg = "upload_threads_set failed while $($step): $($_.Exception.Message)" }
+    ConvertTo-Json -InputObject $failure -Depth 10 -Compress
+    exit 1
+}

@@ -1,0 +1,378 @@
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation and planning for upload_threads and upload_throttle: pure functions, no I/O.
+
+FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
+
+Both action plugins run the same way: options (already through ``validate_argument_spec``) are
+checked here beyond the argument spec, the host's current state comes from a *read* host script,
+``plan_*`` compares current with desired and says what the *set* host script must do, and
+``confirm_*`` checks the state the set script read back (success is judged by post-conditions).
+
+The documents of the four host scripts are declared here (``THREADS_DOCUMENT_SCHEMA``,
+``THROTTLE_DOCUMENT_SCHEMA``); the read and set script of a module print the same document. Facts
+come from shared/reference/windows-host.md §5 (threads, throttle, Set-/Get-OBMachineSetting).
+Units are plugins/module_utils/bandwidth.py's: 1 Kbps = 1,024 bytes/s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing as t
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.bandwidth import (
+    THROTTLE_MAX_BPS,
+    THROTTLE_MIN_BPS,
+    check_throttle_rate,
+    format_throttle_rate,
+    parse_throttle_rate,
+)
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import (
+    DEFAULT_THREADS_PER_VM,
+    bandwidth,
+    normalise_throttle,
+    threads,
+    time_of_day,
+)
+
+# --- the host scripts' documents (docs/host-scripts.md) ------------------------------------------
+
+# upload_threads_read/1 and upload_threads_set/1: the agent and the two registry values, each with
+# its registry type, since a REG_SZ "8" is not a setting the agent reads as a DWORD.
+THREADS_DOCUMENT_SCHEMA: dict[str, t.Any] = {
+    "agent": {"path": None, "service_status": None},
+    "replication_registry": {
+        "UploadThreadsPerVM": {"data": None, "kind": None},
+        "DownloadThreadsPerVM": {"data": None, "kind": None},
+    },
+}
+
+# upload_throttle_read/1 and upload_throttle_set/1: the agent, and the throttle as host_info/1 reports
+# it (null when the agent is missing or its service does not run).
+THROTTLE_DOCUMENT_SCHEMA: dict[str, t.Any] = {
+    "agent": {"path": None, "service_status": None},
+    "throttle": {
+        "enabled": None,
+        "work_days": [None],
+        "work_hour_start": None,
+        "work_hour_end": None,
+        "work_hour_bandwidth": None,
+        "non_work_hour_bandwidth": None,
+    },
+}
+
+# --- upload threads ------------------------------------------------------------------------------
+
+# Option name -> REG_DWORD value name under HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication
+# (windows-host.md §5.2, KB 3056159 [K1]).
+THREAD_VALUE_NAMES = {"upload_threads": "UploadThreadsPerVM", "download_threads": "DownloadThreadsPerVM"}
+THREADS_MIN = 1
+# "Default 4, max supported 32" (KB 3056159 [K1], Azure Migrate [S2]).
+THREADS_MAX = 32
+DWORD_KIND = "DWord"
+
+# --- throttle ------------------------------------------------------------------------------------
+
+# System.DayOfWeek names, in the enum's order (Set-OBMachineSetting -WorkDay takes DayOfWeek[]).
+DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+DEFAULT_WORK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+TIME_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+THROTTLE_FIELDS = ("work_days", "work_hour_start", "work_hour_end", "work_hour_bandwidth", "non_work_hour_bandwidth")
+ALLOWED_RATES = f"512 Kbps to 1023 Mbps ({THROTTLE_MIN_BPS:,} to {THROTTLE_MAX_BPS:,} bytes/s)"
+
+
+class InvalidOption(ValueError):
+    """An option's value that the argument spec let through but the host would refuse or misread.
+
+    The message names the option, the value given and what is allowed.
+    """
+
+
+class HostNotReady(Exception):
+    """The host cannot take the setting yet (agent missing, service stopped); the message says what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ThreadsPlan:
+    """What upload_threads changes: registry value name -> DWORD to write (empty: nothing)."""
+
+    writes: dict[str, int]
+    before: dict[str, t.Any]
+    after: dict[str, t.Any]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.writes)
+
+
+@dataclasses.dataclass(frozen=True)
+class ThrottleSchedule:
+    """An enabled throttle, as the five parameters of Set-OBMachineSetting take it.
+
+    Days are DayOfWeek names in the enum's order, hours ``HH:MM:SS``, bandwidths bytes per second.
+    A field is None when the host's Get-OBMachineSetting did not show it (see read_throttle).
+    """
+
+    work_days: tuple[str, ...] | None
+    work_hour_start: str | None
+    work_hour_end: str | None
+    work_hour_bandwidth: int | None
+    non_work_hour_bandwidth: int | None
+
+    def set_params(self) -> dict[str, t.Any]:
+        """The ``throttle`` parameter of upload_throttle_set/1."""
+        return {field: (list(value) if isinstance(value, tuple) else value) for field, value in dataclasses.asdict(self).items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ThrottlePlan:
+    """What upload_throttle changes; ``set_params`` is upload_throttle_set/1's params when it changes."""
+
+    changed: bool
+    changed_fields: list[str]
+    before: dict[str, t.Any]
+    after: dict[str, t.Any]
+    set_params: dict[str, t.Any] | None
+
+
+# --- upload threads: validate, read, plan, confirm -----------------------------------------------
+
+
+def validate_threads_options(options: t.Mapping[str, t.Any]) -> dict[str, int]:
+    """The registry values upload_threads manages: value name -> DWORD, only for options given.
+
+    Raises InvalidOption for a count outside 1-32 (the agent's supported range) or a boolean, which
+    the argument spec's ``int`` lets through as 0 or 1.
+    """
+    desired = {}
+    for option, value_name in THREAD_VALUE_NAMES.items():
+        value = options.get(option)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not THREADS_MIN <= value <= THREADS_MAX:
+            raise InvalidOption(
+                f"{option} {value!r} is not allowed: give a whole number of threads per VM from {THREADS_MIN} to {THREADS_MAX} "
+                f"(the Recovery Services agent's supported range; it uses {DEFAULT_THREADS_PER_VM} when {value_name} is not set)"
+            )
+        desired[value_name] = value
+    if not desired:
+        raise InvalidOption(f"give at least one of {', '.join(THREAD_VALUE_NAMES)}: both are unset, so there is nothing to manage")
+    return desired
+
+
+def registry_value(document: t.Mapping[str, t.Any], value_name: str) -> tuple[t.Any, str | None]:
+    """(data, registry type name) of one value of the Replication key; (None, None) when absent."""
+    entry = (document.get("replication_registry") or {}).get(value_name)
+    if not entry:
+        return None, None
+    return entry.get("data"), entry.get("kind")
+
+
+def threads_view(document: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """Both thread counts as host_info returns them: ``{"value": 4, "configured": false}`` each.
+
+    A value of another registry type than REG_DWORD is shown as it is stored, with its type, since
+    the agent does not read it as a count.
+    """
+    view = {}
+    for option, value_name in THREAD_VALUE_NAMES.items():
+        data, kind = registry_value(document, value_name)
+        view[option] = threads(data)
+        if data is not None and kind != DWORD_KIND:
+            view[option]["registry_type"] = kind
+    return view
+
+
+def plan_threads(document: t.Mapping[str, t.Any], desired: t.Mapping[str, int]) -> ThreadsPlan:
+    """The DWORDs to write so that every desired value is stored, as a REG_DWORD, with that number.
+
+    An absent value is written even when 4 is asked for: the agent's default is documented, not
+    promised, and the module manages the registry value it is asked to manage.
+    """
+    writes = {}
+    for value_name, wanted in desired.items():
+        data, kind = registry_value(document, value_name)
+        if kind != DWORD_KIND or data != wanted:
+            writes[value_name] = wanted
+    after_document = {"replication_registry": dict(document.get("replication_registry") or {})}
+    for value_name, wanted in writes.items():
+        after_document["replication_registry"][value_name] = {"data": wanted, "kind": DWORD_KIND}
+    return ThreadsPlan(writes=writes, before=threads_view(document), after=threads_view(after_document))
+
+
+def threads_mismatches(document: t.Mapping[str, t.Any], desired: t.Mapping[str, int]) -> list[str]:
+    """How the values read back after a write differ from the desired ones (empty: all as asked)."""
+    problems = []
+    for value_name, wanted in desired.items():
+        data, kind = registry_value(document, value_name)
+        if kind != DWORD_KIND or data != wanted:
+            found = "absent" if kind is None else f"{data!r} ({kind})"
+            problems.append(f"{value_name} is {found}, not {wanted} (DWord)")
+    return problems
+
+
+def threads_restart_recommended(document: t.Mapping[str, t.Any], changed: bool) -> bool:
+    """Whether a restart of obengine is worth it: a value changed while the engine runs.
+
+    Whether the engine rereads UploadThreadsPerVM without a restart is not documented (UNKNOWN,
+    windows-host.md §5.2); a stopped engine reads it when it starts.
+    """
+    agent = document.get("agent") or {}
+    return changed and agent.get("service_status") == "Running"
+
+
+# --- throttle: validate, read, plan, confirm -----------------------------------------------------
+
+
+def parse_work_days(value: t.Any) -> tuple[str, ...]:
+    """DayOfWeek names in the enum's order from a list of day names (any case); duplicates merged."""
+    if not value:
+        raise InvalidOption(f"work_days {value!r} is empty: give at least one of {', '.join(DAY_NAMES)}")
+    by_lower = {name.lower(): name for name in DAY_NAMES}
+    unknown = [day for day in value if str(day).strip().lower() not in by_lower]
+    if unknown:
+        raise InvalidOption(f"work_days has {', '.join(repr(day) for day in unknown)}, not day names: use {', '.join(DAY_NAMES)}")
+    chosen = {by_lower[str(day).strip().lower()] for day in value}
+    return tuple(name for name in DAY_NAMES if name in chosen)
+
+
+def parse_time_of_day(option: str, value: t.Any) -> str:
+    """``HH:MM:SS`` from ``"8:00"``, ``"08:00"`` or ``"08:00:00"`` (24-hour clock)."""
+    text = str(value).strip()
+    match = TIME_PATTERN.match(text)
+    if match:
+        hours, minutes, seconds = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+        if hours <= 23 and minutes <= 59 and seconds <= 59:
+            return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    hint = ""
+    if text.isdigit() and int(text) >= 60:
+        # YAML 1.1 reads an unquoted 18:00 as the base-60 number 1080, which reaches the module as "1080".
+        hint = f"; an unquoted time like 18:00 in YAML is read as a number ({text} is {int(text) // 60}:{int(text) % 60:02d} in base 60): quote it"
+    raise InvalidOption(f"{option} {value!r} is not a time of day: use HH:MM on a 24-hour clock, from 00:00 to 23:59{hint}")
+
+
+def parse_rate(option: str, value: t.Any) -> int:
+    """Bytes per second from a rate with units ("512 Kbps", "100 Mbps") or a number of Kbps, in range."""
+    try:
+        rate = parse_throttle_rate(value)
+    except ValueError as error:
+        raise InvalidOption(f"{option} {value!r} is not a throttle rate: {error}; allowed: {ALLOWED_RATES}") from None
+    try:
+        return check_throttle_rate(rate)
+    except ValueError:
+        raise InvalidOption(
+            f"{option} {value!r} is {format_throttle_rate(rate)} ({rate:,} bytes/s), outside the allowed {ALLOWED_RATES}"
+        ) from None
+
+
+def validate_throttle_options(options: t.Mapping[str, t.Any]) -> ThrottleSchedule | None:
+    """The throttle to apply, None for no throttle (``enabled: false``).
+
+    Every option given is checked, also when ``enabled`` is false, so a vars file that only flips
+    ``enabled`` is valid either way. Raises InvalidOption naming the option, value and what is allowed.
+    """
+    work_days = parse_work_days(options["work_days"]) if options.get("work_days") is not None else DEFAULT_WORK_DAYS
+    hours = {option: parse_time_of_day(option, options[option]) for option in ("work_hour_start", "work_hour_end") if options.get(option) is not None}
+    rates = {option: parse_rate(option, options[option]) for option in ("work_hour_bandwidth", "non_work_hour_bandwidth") if options.get(option) is not None}
+    if len(hours) == 2 and hours["work_hour_end"] <= hours["work_hour_start"]:
+        raise InvalidOption(
+            f"work_hour_end {options['work_hour_end']!r} is not after work_hour_start {options['work_hour_start']!r}: "
+            "work hours run from start to a later end on the same day"
+        )
+    if not options["enabled"]:
+        return None
+    missing = [option for option in THROTTLE_FIELDS[1:] if option not in hours and option not in rates]
+    if missing:
+        # Set-OBMachineSetting takes the five throttle parameters together or not at all (windows-host.md §5.3).
+        verb = "is" if len(missing) == 1 else "are"
+        raise InvalidOption(f"enabled is true but {', '.join(missing)} {verb} not set: a throttle needs work hours and both bandwidths")
+    return ThrottleSchedule(work_days, hours["work_hour_start"], hours["work_hour_end"], rates["work_hour_bandwidth"], rates["non_work_hour_bandwidth"])
+
+
+def check_agent(document: t.Mapping[str, t.Any], host: str) -> None:
+    """Raise HostNotReady unless the agent is installed and its service runs (the throttle lives in the engine)."""
+    agent = document.get("agent")
+    if agent is None:
+        raise HostNotReady(f"the Recovery Services agent is not installed on {host}; run replication_provider first")
+    if agent.get("service_status") != "Running" or document.get("throttle") is None:
+        status = agent.get("service_status") or "missing"
+        raise HostNotReady(
+            f"the Recovery Services agent's service obengine is {status} on {host}: start it (Start-Service obengine); "
+            "the throttle is read and set through the running agent"
+        )
+
+
+def _as_int(value: t.Any) -> int | None:
+    """A bandwidth as Get-OBMachineSetting may show it (number or numeric string), None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value).strip()
+    return int(text) if text.isdigit() else None
+
+
+def read_throttle(raw_throttle: t.Mapping[str, t.Any]) -> ThrottleSchedule | None:
+    """The throttle in force from what the script read; None when throttling is off.
+
+    Get-OBMachineSetting's throttle properties are undocumented (windows-host.md §5.3), so the
+    script reads them by pattern and any of them may be missing: that field is None, and compares
+    unequal to every wanted value, so the module sets the throttle and then checks it can read it.
+    """
+    if not raw_throttle.get("enabled"):
+        return None
+    by_lower = {name.lower(): name for name in DAY_NAMES}
+    days = raw_throttle.get("work_days")
+    work_days = tuple(name for name in DAY_NAMES if name in {by_lower.get(str(day).lower()) for day in days}) if days else None
+    return ThrottleSchedule(
+        work_days=work_days or None,
+        work_hour_start=time_of_day(raw_throttle.get("work_hour_start")),
+        work_hour_end=time_of_day(raw_throttle.get("work_hour_end")),
+        work_hour_bandwidth=_as_int(raw_throttle.get("work_hour_bandwidth")),
+        non_work_hour_bandwidth=_as_int(raw_throttle.get("non_work_hour_bandwidth")),
+    )
+
+
+def throttle_view(schedule: ThrottleSchedule | None) -> dict[str, t.Any]:
+    """A throttle as host_info returns it (bandwidths in bytes/s and Kbps).
+
+    With throttling off the schedule is empty: whatever the agent keeps of an old one is not in force.
+    """
+    if schedule is None:
+        return normalise_throttle({"enabled": False, "work_days": [], "work_hour_start": None, "work_hour_end": None,
+                                   "work_hour_bandwidth": None, "non_work_hour_bandwidth": None})
+    return {
+        "enabled": True,
+        "work_days": list(schedule.work_days or []),
+        "work_hour_start": schedule.work_hour_start,
+        "work_hour_end": schedule.work_hour_end,
+        "work_hour_bandwidth": bandwidth(schedule.work_hour_bandwidth),
+        "non_work_hour_bandwidth": bandwidth(schedule.non_work_hour_bandwidth),
+    }
+
+
+def throttle_differences(current: ThrottleSchedule | None, desired: ThrottleSchedule | None) -> list[str]:
+    """Names of what differs: ``enabled`` and/or the schedule fields."""
+    if current is None or desired is None:
+        return [] if current is desired else ["enabled"]
+    return [field for field in THROTTLE_FIELDS if getattr(current, field) != getattr(desired, field)]
+
+
+def plan_throttle(current: ThrottleSchedule | None, desired: ThrottleSchedule | None) -> ThrottlePlan:
+    """Set all five throttle parameters together when anything differs, or -NoThrottle to turn it off."""
+    changed_fields = throttle_differences(current, desired)
+    changed = bool(changed_fields)
+    return ThrottlePlan(
+        changed=changed,
+        changed_fields=changed_fields,
+        before=throttle_view(current),
+        after=throttle_view(desired if changed else current),
+        set_params={"throttle": None if desired is None else desired.set_params()} if changed else None,
+    )
+
+
+def throttle_mismatches(read_back: ThrottleSchedule | None, desired: ThrottleSchedule | None) -> list[str]:
+    """How the throttle read back after Set-OBMachineSetting differs from the one set (empty: as asked)."""
+    shown_after, shown_wanted = throttle_view(read_back), throttle_view(desired)
+    return [f"{field} is {shown_after.get(field)!r}, not {shown_wanted.get(field)!r}" for field in throttle_differences(read_back, desired)]

@@ -1,0 +1,191 @@
+"""The upload_threads_* and upload_throttle_* host-script contracts hold on all three sides.
+
+THREADS_DOCUMENT_SCHEMA and THROTTLE_DOCUMENT_SCHEMA (plugins/plugin_utils/upload_settings.py) are
+what the controller reads. The test checks that each .ps1 writes exactly those keys (hashtable keys
+and the value names it loops over, read with the PowerShell grammar), and that the lab's simulations
+return documents of exactly that shape, which the controller's planning then reads back as applied.
+"""
+
+import importlib
+from pathlib import Path
+
+import pytest
+import tree_sitter_pwsh
+from tree_sitter import Language, Parser
+
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_key_names, schema_mismatches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings import (
+    THREADS_DOCUMENT_SCHEMA,
+    THROTTLE_DOCUMENT_SCHEMA,
+    plan_threads,
+    plan_throttle,
+    read_throttle,
+    validate_throttle_options,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HOST_SCRIPTS = REPO_ROOT / "plugins" / "plugin_utils" / "host_scripts"
+DEMO_ESTATE = REPO_ROOT / "lab" / "estates" / "demo.yml"
+FAILURE_KEYS = {"failed", "msg"}
+
+SCRIPT_SCHEMAS = {
+    "upload_threads_read": THREADS_DOCUMENT_SCHEMA,
+    "upload_threads_set": THREADS_DOCUMENT_SCHEMA,
+    "upload_throttle_read": THROTTLE_DOCUMENT_SCHEMA,
+    "upload_throttle_set": THROTTLE_DOCUMENT_SCHEMA,
+}
+
+AGENT_PATH = "C:\\Program Files\\Microsoft Azure Recovery Services Agent\\"
+# An installed, running agent (lab.hosts.patch format).
+AGENT_INSTALLED = {
+    "registry": {"HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Setup": {"InstallPath": AGENT_PATH}},
+    "services": {"obengine": {"status": "Running", "start_type": "Automatic"}},
+}
+
+
+def written_keys(source):
+    """Hashtable keys and string literals of a script: the names it can write into its document."""
+    tree = Parser(Language(tree_sitter_pwsh.language())).parse(source)
+    names = set()
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "key_expression":
+            names.add(node.text.decode("utf-8").strip("'\""))
+        elif node.type in ("string_literal", "expandable_string_literal"):
+            names.add(node.text.decode("utf-8").strip("'\""))
+        stack.extend(node.children)
+    return names
+
+
+def hashtable_keys(source):
+    tree = Parser(Language(tree_sitter_pwsh.language())).parse(source)
+    keys = set()
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "key_expression":
+            keys.add(node.text.decode("utf-8").strip("'\""))
+        stack.extend(node.children)
+    return keys
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPT_SCHEMAS))
+def test_the_script_writes_every_key_the_controller_reads(name):
+    missing = schema_key_names(SCRIPT_SCHEMAS[name]) - written_keys((HOST_SCRIPTS / f"{name}.ps1").read_bytes())
+    assert not missing, f"{name}.ps1 never writes {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPT_SCHEMAS))
+def test_the_script_writes_no_key_outside_the_contract(name):
+    extra = hashtable_keys((HOST_SCRIPTS / f"{name}.ps1").read_bytes()) - schema_key_names(SCRIPT_SCHEMAS[name]) - FAILURE_KEYS
+    assert not extra, f"{name}.ps1 writes keys outside its contract: {sorted(extra)}"
+
+
+# --- the lab's simulations -------------------------------------------------------------------------
+
+
+@pytest.fixture(name="lab")
+def fixture_lab():
+    """(scripts package, world, a demo host with the agent installed, run(name, params) -> document)."""
+    if not DEMO_ESTATE.is_file():
+        pytest.skip("the lab's demo estate does not exist yet")
+    estate = importlib.import_module("lab.estate")
+    scripts = importlib.import_module("lab.hosts.scripts")
+    patch = importlib.import_module("lab.hosts.patch")
+    world = estate.load_estate(DEMO_ESTATE)
+    host = world.host("HV01")
+    patch.patch_host(host, AGENT_INSTALLED)
+
+    def run(name, params, on=host):
+        simulation = scripts.load(name, 1)
+        return simulation.run(scripts.ScriptContext(host=on, world=world, params=params, secrets={}, version=1))
+
+    return scripts, world, host, run
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPT_SCHEMAS))
+def test_the_lab_returns_exactly_the_contract(lab, name):
+    _scripts, world, _host, run = lab
+    params = {"upload_threads_set": {"writes": {"UploadThreadsPerVM": 8}},
+              "upload_throttle_set": {"throttle": None}}.get(name, {})
+    for host in world.hosts:
+        if name == "upload_throttle_set" and not host.agent_install_path:
+            continue
+        assert schema_mismatches(run(name, params, host), SCRIPT_SCHEMAS[name]) == [], f"{name} on {host.name}"
+
+
+def test_threads_written_by_the_lab_read_back_as_planned(lab):
+    _scripts, _world, host, run = lab
+    before = run("upload_threads_read", {})
+    assert before["replication_registry"] == {"UploadThreadsPerVM": None, "DownloadThreadsPerVM": None}
+    plan = plan_threads(before, {"UploadThreadsPerVM": 16, "DownloadThreadsPerVM": 6})
+    after = run("upload_threads_set", {"writes": plan.writes})
+    assert after["replication_registry"]["UploadThreadsPerVM"] == {"data": 16, "kind": "DWord"}
+    assert not plan_threads(run("upload_threads_read", {}), {"UploadThreadsPerVM": 16, "DownloadThreadsPerVM": 6}).changed
+    assert host.registry.get_value("HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Replication", "DownloadThreadsPerVM") == 6
+
+
+def test_the_lab_replaces_a_string_value_with_a_dword(lab):
+    _scripts, _world, host, run = lab
+    host.registry.set_value("HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Replication", "UploadThreadsPerVM", "8")
+    assert run("upload_threads_read", {})["replication_registry"]["UploadThreadsPerVM"] == {"data": "8", "kind": "String"}
+    assert run("upload_threads_set", {"writes": {"UploadThreadsPerVM": 8}})["replication_registry"]["UploadThreadsPerVM"] == {"data": 8, "kind": "DWord"}
+
+
+@pytest.mark.parametrize("writes", [{"UploadThreadsPerVM": 33}, {"UploadThreadsPerVM": True}, {"Other": 4}])
+def test_the_lab_refuses_what_the_threads_script_refuses(lab, writes):
+    scripts, _world, _host, run = lab
+    with pytest.raises(scripts.ScriptFailed, match="refusing to write"):
+        run("upload_threads_set", {"writes": writes})
+
+
+def test_a_throttle_set_in_the_lab_reads_back_as_planned(lab):
+    _scripts, _world, host, run = lab
+    desired = validate_throttle_options({"enabled": True, "work_days": ["Monday", "Friday"], "work_hour_start": "08:00",
+                                         "work_hour_end": "18:00", "work_hour_bandwidth": "512 Kbps", "non_work_hour_bandwidth": "2 Mbps"})
+    current = read_throttle(run("upload_throttle_read", {})["throttle"])
+    assert current is None
+    plan = plan_throttle(current, desired)
+    after = run("upload_throttle_set", plan.set_params)
+    # Stored as Set-OBMachineSetting takes it: bytes per second.
+    assert host.mars_settings["throttle"]["work_hour_bandwidth"] == 524288
+    assert read_throttle(after["throttle"]) == desired
+    assert not plan_throttle(read_throttle(run("upload_throttle_read", {})["throttle"]), desired).changed
+
+    off = plan_throttle(desired, None)
+    run("upload_throttle_set", off.set_params)
+    assert host.mars_settings["throttle"] == {"enabled": False}
+    assert read_throttle(run("upload_throttle_read", {})["throttle"]) is None
+
+
+def test_the_lab_reads_no_throttle_without_the_agent_or_its_service(lab):
+    _scripts, world, host, run = lab
+    assert run("upload_throttle_read", {}, world.host("HV02")) == {"agent": None, "throttle": None}
+    host.service("obengine").status = "Stopped"
+    assert run("upload_throttle_read", {})["throttle"] is None
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"throttle": {"work_days": ["Monday"], "work_hour_start": "08:00:00", "work_hour_end": "18:00:00", "work_hour_bandwidth": 524288}},
+         "Parameter set cannot be resolved"),
+        ({"throttle": {"work_days": ["Funday"], "work_hour_start": "08:00:00", "work_hour_end": "18:00:00",
+                       "work_hour_bandwidth": 524288, "non_work_hour_bandwidth": 524288}}, 'Cannot convert value "Funday"'),
+        ({"throttle": {"work_days": ["Monday"], "work_hour_start": "8 am", "work_hour_end": "18:00:00",
+                       "work_hour_bandwidth": 524288, "non_work_hour_bandwidth": 524288}}, "not recognized as a valid TimeSpan"),
+        ({"throttle": {"work_days": ["Monday"], "work_hour_start": "08:00:00", "work_hour_end": "18:00:00",
+                       "work_hour_bandwidth": -1, "non_work_hour_bandwidth": 524288}}, 'to type "System.UInt32"'),
+    ],
+)
+def test_the_lab_binds_set_obmachinesetting_parameters_as_the_cmdlet_does(lab, params, expected):
+    scripts, _world, _host, run = lab
+    with pytest.raises(scripts.ScriptFailed, match=expected):
+        run("upload_throttle_set", params)
+
+
+def test_the_lab_throttle_set_fails_as_the_script_does_without_the_agent(lab):
+    scripts, world, _host, run = lab
+    with pytest.raises(scripts.ScriptFailed, match="the Recovery Services agent is not installed"):
+        run("upload_throttle_set", {"throttle": None}, world.host("HV02"))
