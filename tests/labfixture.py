@@ -100,7 +100,7 @@ class LabProcess:
         for system in skip:
             command += ["--skip", system]
         completed = subprocess.run(command, cwd=PROJECT_ROOT, env=_env(), capture_output=True, text=True,
-                                   timeout=60)
+                                   timeout=60, check=False)
         if completed.returncode != 0:
             raise RuntimeError(f"lab up failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}")
         info = json.loads((Path(state_dir) / "lab.json").read_text())

@@ -72,7 +72,7 @@ class Registry:
 
     def values(self, key: str) -> dict[str, Any]:
         entry = self._keys.get(registry_path(key).lower())
-        return {name: data for name, data in entry[1].values()} if entry else {}
+        return dict(entry[1].values()) if entry else {}
 
     def get_value(self, key: str, name: str, default: Any = None) -> Any:
         entry = self._keys.get(registry_path(key).lower())
@@ -92,7 +92,7 @@ class Registry:
 
     def subkeys(self, key: str) -> list[str]:
         prefix = registry_path(key).lower() + "\\"
-        return sorted(path for path, _ in self._keys.values()
+        return sorted(path for path, dummy in self._keys.values()
                       if path.lower().startswith(prefix) and "\\" not in path[len(prefix):])
 
     def to_dict(self) -> dict[str, dict[str, Any]]:

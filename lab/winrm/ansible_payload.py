@@ -61,7 +61,7 @@ def parse_exec_payload(stdin: bytes) -> ExecPayload:
     bootstrap, sep, rest = stdin.partition(SEPARATOR)
     if not sep:
         raise BadPayload("no exec_wrapper manifest after the bootstrap JSON")
-    manifest_text, _, input_data = rest.partition(SEPARATOR)
+    manifest_text, dummy, input_data = rest.partition(SEPARATOR)
     try:
         json.loads(bootstrap)
         manifest = json.loads(manifest_text)

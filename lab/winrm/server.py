@@ -63,11 +63,11 @@ class WinRMService:
         return http.Response(200, {"Content-Type": SOAP_CONTENT_TYPE}, body)
 
     def _authorised(self, header: str | None) -> bool:
-        scheme, _, token = (header or "").partition(" ")
+        scheme, dummy, token = (header or "").partition(" ")
         if scheme.lower() != "basic":
             return False
         try:
-            user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+            user, dummy, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
         # A local account; Windows also accepts .\user and MACHINE\user for it.

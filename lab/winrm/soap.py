@@ -116,7 +116,7 @@ def _duration(text: str) -> float:
     """xs:duration as WinRM uses it: PT20S, PT20.000S, PT1M."""
     try:
         value = text.upper().removeprefix("PT")
-        minutes, _, rest = value.rpartition("M") if "M" in value else ("0", "", value)
+        minutes, dummy, rest = value.rpartition("M") if "M" in value else ("0", "", value)
         return float(minutes or 0) * 60 + float(rest.removesuffix("S") or 0)
     except ValueError as exc:
         raise WSManFault(FAULT_SCHEMA_VALIDATION, f"Bad OperationTimeout {text!r}") from exc

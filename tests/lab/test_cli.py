@@ -13,7 +13,7 @@ from labfixture import PROJECT_ROOT, LabProcess, _env
 
 def lab_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "lab", *args], cwd=PROJECT_ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_lab_json_and_inventory(lab):

@@ -31,7 +31,8 @@ def test_fresh_standalone_host(lab):
 
 
 def test_vm_disk_larger_than_free_space_is_visible(lab):
-    _, info, _ = run_host_script(lab, "HV01", MARKER, params=GATHER)
+    code, info, stderr = run_host_script(lab, "HV01", MARKER, params=GATHER)
+    assert (code, stderr) == (0, b"")
     file01 = next(vm for vm in info["vms"] if vm["name"] == "file01")
     data_disk = file01["disks"][1]
     volume = next(v for v in info["volumes"] if data_disk["path"].startswith(v["name"]))
@@ -40,7 +41,8 @@ def test_vm_disk_larger_than_free_space_is_visible(lab):
 
 
 def test_cluster_node_lists_every_node(lab):
-    _, info, _ = run_host_script(lab, "HV03", MARKER, params=GATHER)
+    code, info, stderr = run_host_script(lab, "HV03", MARKER, params=GATHER)
+    assert (code, stderr) == (0, b"")
     assert info["cluster"] == {"name": "HVCLU01", "nodes": [{"name": "HV02", "state": "Up", "id": "1"},
                                                             {"name": "HV03", "state": "Up", "id": "2"}]}
     assert info["services"]["clussvc"]["status"] == "Running"
@@ -69,13 +71,14 @@ def test_reads_what_the_state_holds(lab):
                                           "replica_server": "Microsoft Azure"}}},
     })
     try:
-        _, info, _ = run_host_script(lab, "HV02", MARKER, params=GATHER)
+        code, info, stderr = run_host_script(lab, "HV02", MARKER, params=GATHER)
     finally:
         lab.admin.patch("/hosts/HV02", {
             "registry": {provider: None, r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup": None},
             "files": {r"C:\Program Files\Microsoft Azure Recovery Services Agent": None,
                       r"C:\Program Files\Microsoft Azure Site Recovery Provider": None},
             "services": {"dra": None, "obengine": None}, "vms": {"sql01": {"replication": None}}})
+    assert (code, stderr) == (0, b"")
     assert info["provider"] == {"version": "5.1.8095.0", "dra_id": "9c0c-dra",
                                 "path": r"C:\Program Files\Microsoft Azure Site Recovery Provider"}
     assert info["agent"] == {"version": "2.0.9262.0",
@@ -118,7 +121,8 @@ def test_unknown_script_name_fails_clearly(lab):
 
 
 def test_stdin_must_be_a_json_document(lab):
-    code, document, _ = run_host_script(lab, "HV01", MARKER, stdin=b"not json")
+    # The failure is reported in the stdout document; stderr is diagnostic only (docs/host-scripts.md).
+    code, document, dummy = run_host_script(lab, "HV01", MARKER, stdin=b"not json")
     assert code == 1
     assert document["failed"] is True and "not a JSON document" in document["msg"]
 
@@ -126,7 +130,8 @@ def test_stdin_must_be_a_json_document(lab):
 @pytest.mark.parametrize("params", [{"gather_vms": False}, {}], ids=["false", "absent"])
 def test_gather_vms_false_or_absent_skips_vms_and_volumes(lab, params):
     # host_info.ps1 reads [bool]$request.params.gather_vms: absent is false.
-    _, info, _ = run_host_script(lab, "HV01", MARKER, params=params)
+    code, info, stderr = run_host_script(lab, "HV01", MARKER, params=params)
+    assert (code, stderr) == (0, b"")
     assert (info["vms"], info["volumes"]) == (None, None)
     assert info["computer_name"] == "HV01"
 
@@ -134,9 +139,10 @@ def test_gather_vms_false_or_absent_skips_vms_and_volumes(lab, params):
 def test_cluster_is_null_when_the_cluster_service_is_stopped(lab):
     lab.admin.patch("/hosts/HV03", {"services": {"ClusSvc": {"status": "Stopped"}}})
     try:
-        _, info, _ = run_host_script(lab, "HV03", MARKER, params=GATHER)
+        code, info, stderr = run_host_script(lab, "HV03", MARKER, params=GATHER)
     finally:
         lab.admin.patch("/hosts/HV03", {"services": {"ClusSvc": {"status": "Running"}}})
+    assert (code, stderr) == (0, b"")
     assert info["cluster"] is None
 
 
@@ -148,12 +154,13 @@ def test_throttle_needs_a_running_engine(lab):
                                     "services": {"obengine": {"status": "Stopped"}},
                                     "mars_settings": {"throttle": throttle}})
     try:
-        _, stopped, _ = run_host_script(lab, "HV01", MARKER, params=GATHER)
+        stopped_code, stopped, stopped_stderr = run_host_script(lab, "HV01", MARKER, params=GATHER)
         lab.admin.patch("/hosts/HV01", {"services": {"obengine": {"status": "Running"}}})
-        _, running, _ = run_host_script(lab, "HV01", MARKER, params=GATHER)
+        running_code, running, running_stderr = run_host_script(lab, "HV01", MARKER, params=GATHER)
     finally:
         lab.admin.patch("/hosts/HV01", {"registry": {r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup": None},
                                         "services": {"obengine": None}, "mars_settings": {}})
+    assert (stopped_code, stopped_stderr, running_code, running_stderr) == (0, b"", 0, b"")
     assert stopped["throttle"] is None and stopped["agent"] == {"version": None, "path": "C:\\MARS\\"}
     assert running["throttle"] == throttle
 
@@ -163,11 +170,13 @@ def test_host_without_hyperv_role_has_null_vms(tmp_path):
 
     edge = LabProcess.start(tmp_path, estate=PROJECT_ROOT / "lab/estates/edge.yml", skip=("azure",))
     try:
-        _, nohv, _ = run_host_script(edge, "NOHV01", MARKER, params=GATHER)
-        _, old, _ = run_host_script(edge, "OLD01", MARKER, params=GATHER)
-        _, dc, _ = run_host_script(edge, "DC01", MARKER, params=GATHER)
+        nohv_code, nohv, nohv_stderr = run_host_script(edge, "NOHV01", MARKER, params=GATHER)
+        old_code, old, old_stderr = run_host_script(edge, "OLD01", MARKER, params=GATHER)
+        dc_code, dc, dc_stderr = run_host_script(edge, "DC01", MARKER, params=GATHER)
     finally:
         edge.stop()
+    assert (nohv_code, old_code, dc_code) == (0, 0, 0)
+    assert (nohv_stderr, old_stderr, dc_stderr) == (b"", b"", b"")
     assert (nohv["hyperv_role"], nohv["vms"], nohv["volumes"], nohv["services"]["vmms"]) == (False, None, None, None)
     assert (old["dotnet_release"], old["tls"]) == (394802, {"strong_crypto_64": 0, "strong_crypto_32": 0})
     assert old["os"]["build"] == 14393
