@@ -1,0 +1,172 @@
+"""The lab's Azure side: Entra ID, ARM (Resources, Recovery Services + Site Recovery, Compute,
+Network, Storage) over HTTPS, and Azurite for blob storage, all tied to the world.
+
+`start_azure(world, state_dir, ssl_context)` starts it inside the running event loop and returns
+its endpoints and a `stop` coroutine function; `start(lab)` is the hook lab/runtime.py calls
+for `python -m lab up` (it also registers the admin routes and the stop callback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import ssl
+import weakref
+from pathlib import Path
+from typing import Any
+
+from lab.azure import (
+    admin_routes, azurite, compute, failover, network, protected_items, recovery_services, replication, resources,
+    site_recovery, storage,
+)
+from lab.azure.arm import Arm
+from lab.azure.entra import Entra
+from lab.azure.faults import AzureFaults
+from lab.azure.jobs import tick_jobs
+from lab.azure.recovery_services import CredentialsCheck
+from lab.azure.recovery_services import check_vault_credentials as _check_vault_credentials
+from lab.azure.state import AzureCloud, Principal, Tenant
+from lab.azure.throttling import Throttle
+from lab.http import serve
+from lab.world import World
+
+log = logging.getLogger(__name__)
+
+IDENTITY_FILE = "azure-identity.json"
+TICK_S = 0.2           # real seconds between world steps when no request comes in
+SEED_GROUP = "rg-migrate"
+SEED_VAULT = "vault-migrate"
+SEED_TARGET_GROUP = "rg-migrated"
+SEED_NETWORKS = {"vnet-migrated": ("10.10.0.0/16", "10.10.1.0/24"), "vnet-test": ("10.20.0.0/16", "10.20.1.0/24")}
+_CLOUDS: "weakref.WeakKeyDictionary[World, AzureCloud]" = weakref.WeakKeyDictionary()
+
+
+def cloud_of(world: World) -> AzureCloud | None:
+    """The Azure side started for this world, if any."""
+    return _CLOUDS.get(world)
+
+
+def check_vault_credentials(world: World, text: str) -> CredentialsCheck:
+    r"""For the host side's DRConfigurator /r: is this vault credentials file good now (lab time)?
+
+    Valid means: the vault and Hyper-V site it names exist, and its certificate was issued by that
+    vault's certificate endpoint and has not expired. The result names the vault, its location and
+    resource group, the site and the container, which registration writes to the host's
+    HKLM\SOFTWARE\Microsoft\Azure Site Recovery\Registration values.
+    """
+    cloud = cloud_of(world)
+    if cloud is None:
+        return CredentialsCheck(False, "The lab's Azure side is not running: nothing can check the vault credentials.")
+    return _check_vault_credentials(cloud, text)
+
+
+def _identity(state_dir: Path) -> dict:
+    """Tenant, principal and subscription ids: kept in the state dir so a restarted lab keeps them."""
+    path = state_dir / IDENTITY_FILE
+    if path.exists():
+        return json.loads(path.read_text())
+    from lab.azure.ids import new_guid
+    identity = {"tenant_id": new_guid(), "client_id": new_guid(), "client_secret": secrets.token_urlsafe(30),
+                "object_id": new_guid(), "subscription_id": new_guid()}
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(identity, indent=2))
+    return identity
+
+
+def _seed(cloud: AzureCloud) -> None:
+    """A Migrate project's vault and a landing zone, so the demo has somewhere to go."""
+    resources.create_group(cloud, SEED_GROUP, cloud.location)
+    recovery_services.create_vault(cloud, SEED_GROUP, SEED_VAULT, cloud.location, {"Migrate Project": "lab"})
+    resources.create_group(cloud, SEED_TARGET_GROUP, cloud.location)
+    for name, (space, subnet) in SEED_NETWORKS.items():
+        vnet_id = f"/subscriptions/{cloud.subscription_id}/resourceGroups/{SEED_TARGET_GROUP}/providers/" \
+                  f"{network.VNET_TYPE}/{name}"
+        cloud.put({"name": name, "id": vnet_id, "type": network.VNET_TYPE, "location": cloud.location, "tags": {},
+                   "properties": {"provisioningState": "Succeeded", "addressSpace": {"addressPrefixes": [space]},
+                                  "subnets": [network._subnet_doc(vnet_id, "default", {"addressPrefix": subnet})]}})
+
+
+async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext, host: str = "127.0.0.1",
+                      tls_files: tuple[Path, Path, Path] | None = None) -> dict[str, Any]:
+    """Start Entra, ARM and (when tls_files = (cert, key, ca) are given and npm installed it) Azurite.
+
+    Returns the endpoints (JSON-ready, for lab.json) plus `stop`, a coroutine function that stops
+    everything started here. The AzureCloud itself is `cloud_of(world)`.
+    """
+    identity = _identity(Path(state_dir))
+    tenant = Tenant(identity["tenant_id"])
+    tenant.principals[identity["client_id"].lower()] = Principal(identity["client_id"], identity["client_secret"],
+                                                                 identity["object_id"])
+    faults = AzureFaults()
+    cloud = AzureCloud(world, world.clock, tenant, identity["subscription_id"], faults)
+    _CLOUDS[world] = cloud
+    entra = Entra(tenant)
+    arm = Arm(cloud, entra, Throttle())
+    cloud.arm = arm
+    for provider_module in (resources, recovery_services, site_recovery, protected_items, failover, compute, network,
+                            storage):
+        provider_module.register(arm)
+    arm.tickers += [lambda now: tick_jobs(cloud, now), lambda now: replication.tick(cloud, now)]
+
+    login_server = await serve(host, 0, ssl_context, entra.handle)
+    arm_server = await serve(host, 0, ssl_context, arm.handle, faults=faults.connection)
+    entra.base_url = f"https://{host}:{login_server.sockets[0].getsockname()[1]}"
+    arm.base_url = f"https://{host}:{arm_server.sockets[0].getsockname()[1]}"
+    blob = None
+    if tls_files is not None and azurite.available():
+        blob = azurite.Azurite(Path(state_dir), *tls_files, host=host)
+        await blob.start()
+        cloud.azurite = blob
+    elif tls_files is not None:
+        log.warning("Azurite is not installed (npm ci --prefix lab): blob storage is not available")
+    cloud.endpoints.update({"arm": arm.base_url, "authority": entra.base_url,
+                            "storage_suffix": f"{host}:{blob.port}" if blob else ""})
+    _seed(cloud)
+    ticker = asyncio.get_running_loop().create_task(_tick_forever(arm))
+    ticker.add_done_callback(_report_ticker_end)
+
+    async def stop() -> None:
+        ticker.cancel()
+        for server in (arm_server, login_server):
+            server.close()
+            await server.wait_closed()
+        if blob is not None:
+            await blob.stop()
+
+    return {
+        "arm_url": arm.base_url, "cloud_environment": arm.base_url + "/",
+        "metadata_url": f"{arm.base_url}/metadata/endpoints?api-version=2022-09-01",
+        "authority_url": entra.base_url, "tenant_id": tenant.tenant_id, "client_id": identity["client_id"],
+        "client_secret": identity["client_secret"], "subscription_id": cloud.subscription_id,
+        "location": cloud.location, "blob_endpoint": blob.blob_base if blob else None,
+        "resource_group": SEED_GROUP, "vault_name": SEED_VAULT, "target_resource_group": SEED_TARGET_GROUP,
+        "target_network": "vnet-migrated", "test_network": "vnet-test",
+        "stop": stop,
+    }
+
+
+async def _tick_forever(arm: Arm) -> None:
+    while True:
+        await asyncio.sleep(TICK_S)
+        arm.tick()
+
+
+def _report_ticker_end(task: asyncio.Task) -> None:
+    # A bug in a job hook or in replication stops the world from moving: say so at once.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the Azure world stopped moving", exc_info=task.exception())
+
+
+async def start(lab) -> dict:
+    """lab/runtime.py's hook: TLS from the lab CA, admin routes, stop on `lab down`."""
+    from lab.certs import server_ssl_context
+    cert, key = lab.ca.issue(lab.state_dir, "azure", ["localhost"], ["127.0.0.1"])
+    endpoints = await start_azure(lab.world, lab.state_dir, server_ssl_context(cert, key),
+                                  tls_files=(cert, key, lab.ca.path))
+    lab.on_stop(endpoints.pop("stop"))
+    admin_routes.register(lab.admin, cloud_of(lab.world))
+    endpoints["ca_path"] = str(lab.ca.path.resolve())
+    return endpoints

@@ -1,0 +1,160 @@
+"""Admin API routes of the Azure side (lab/admin.py mechanism), all under /azure.
+
+    GET    /azure                          endpoints, faults, throttle limits
+    POST   /azure/faults                   {storm_429, storm_retry_after_s, poll_5xx, poll_5xx_status,
+                                            latency_ms, reset_after_requests}
+    DELETE /azure/faults                   clear every Azure fault
+    POST   /azure/faults/job-failure       {scenario, code, task?, vm?, count?}: next job(s) fail with a real code
+    POST   /azure/providers/{host}         {connected: false|true}: the host's provider (dis)connects
+    POST   /azure/throttle                 {kind: reads|writes|deletes, capacity, refill_per_s}
+    DELETE /azure/throttle                 back to ARM's limits, buckets full
+    GET    /azure/requests?since=N         ARM request counts by route and status
+    POST   /azure/hosts/{host}/link        {bps}: the host's WAN link, bytes/s
+    POST   /azure/vms/{vm}/churn           {bps}: the VM's write rate, bytes/s
+    GET    /azure/items                    every protected item: state, progress, RPO
+    POST   /azure/principals               a new service principal (per-principal throttling)
+    POST   /azure/credentials/check        {xml}: vault credentials file check (as registration does)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from lab.admin import AdminApi, AdminCall, AdminError
+from lab.azure import discovery
+from lab.azure.item_views import rpi_json
+from lab.azure.faults import SERVICE_ERRORS, JobFailure
+from lab.azure.jobs import SCENARIOS
+from lab.azure.recovery_services import check_vault_credentials
+from lab.azure.state import AzureCloud
+from lab.azure.throttling import LIMITS
+
+
+def _body(call: AdminCall) -> dict:
+    if call.body is None:
+        return {}
+    if not isinstance(call.body, dict):
+        raise AdminError(400, "the body must be a JSON object")
+    return call.body
+
+
+def register(admin: AdminApi, cloud: AzureCloud) -> None:
+    arm = cloud.arm
+
+    async def overview(_call: AdminCall):
+        return 200, {"endpoints": dict(cloud.endpoints), "faults": cloud.faults.to_dict(),
+                     "throttle": {k: {"capacity": c, "refill_per_s": r} for k, (c, r) in arm.throttle.limits.items()}}
+
+    async def set_faults(call: AdminCall):
+        body = _body(call)
+        known = {"storm_429", "storm_retry_after_s", "poll_5xx", "poll_5xx_status", "latency_ms", "reset_after_requests"}
+        if not body or set(body) - known:
+            raise AdminError(400, f"fault keys: {', '.join(sorted(known))}")
+        faults = cloud.faults
+        faults.storm_429 = int(body.get("storm_429", faults.storm_429))
+        faults.storm_retry_after_s = float(body.get("storm_retry_after_s", faults.storm_retry_after_s))
+        faults.poll_5xx = int(body.get("poll_5xx", faults.poll_5xx))
+        faults.poll_5xx_status = int(body.get("poll_5xx_status", faults.poll_5xx_status))
+        if faults.poll_5xx_status not in (500, 502, 503, 504):
+            raise AdminError(400, "poll_5xx_status must be 500, 502, 503 or 504")
+        if "latency_ms" in body:
+            faults.connection.latency_s = float(body["latency_ms"]) / 1000
+        if "reset_after_requests" in body:
+            faults.connection.reset_after_requests = body["reset_after_requests"]
+        return 200, faults.to_dict()
+
+    async def clear_faults(_call: AdminCall):
+        cloud.faults.clear()
+        return 200, cloud.faults.to_dict()
+
+    async def job_failure(call: AdminCall):
+        body = _body(call)
+        scenario, code = body.get("scenario"), str(body.get("code", ""))
+        if scenario not in SCENARIOS:
+            raise AdminError(400, f"scenario must be one of {', '.join(sorted(SCENARIOS))}")
+        if code not in SERVICE_ERRORS:
+            raise AdminError(400, f"code must be one of {', '.join(sorted(SERVICE_ERRORS))}")
+        failure = JobFailure(scenario, code, int(body.get("task", 0)), body.get("vm"), int(body.get("count", 1)))
+        cloud.faults.job_failures.append(failure)
+        return 200, cloud.faults.to_dict()
+
+    async def provider_connection(call: AdminCall):
+        connected = bool(_body(call).get("connected", False))
+        touched = []
+        for vault in cloud.vaults.values():
+            for fabric in vault.fabrics.values():
+                discovery.sync_providers(cloud, vault, fabric)
+                provider = fabric.providers.get(call.params["host"].lower())
+                if provider is not None:
+                    provider.forced_disconnected = not connected
+                    touched.append({"vault": vault.name, "site": fabric.name, "provider": provider.name,
+                                    "connected": discovery.connected(cloud, provider)})
+        if not touched:
+            raise AdminError(404, f"host {call.params['host']!r} is not registered to any vault's site")
+        return 200, touched
+
+    async def set_throttle(call: AdminCall):
+        body = _body(call)
+        if body.get("kind") not in LIMITS:
+            raise AdminError(400, f"kind must be one of {', '.join(LIMITS)}")
+        arm.throttle.set_limits(body["kind"], int(body["capacity"]), float(body["refill_per_s"]))
+        return 200, {k: {"capacity": c, "refill_per_s": r} for k, (c, r) in arm.throttle.limits.items()}
+
+    async def reset_throttle(_call: AdminCall):
+        arm.throttle.reset()
+        return 200, {k: {"capacity": c, "refill_per_s": r} for k, (c, r) in arm.throttle.limits.items()}
+
+    async def requests(call: AdminCall):
+        return 200, arm.request_counts(int(call.query("since", "0") or 0))
+
+    async def host_link(call: AdminCall):
+        if not call.world.has_host(call.params["host"]):
+            raise AdminError(404, f"no host {call.params['host']!r}")
+        cloud.link_bps[call.params["host"].lower()] = float(_body(call)["bps"])
+        return 200, {"host": call.params["host"], "bps": cloud.link_bps[call.params["host"].lower()]}
+
+    async def vm_churn(call: AdminCall):
+        wanted = call.params["vm"].lower()
+        vm = next((v for h in call.world.hosts for v in h.vms if wanted in (v.name.lower(), v.id.lower())), None)
+        if vm is None:
+            raise AdminError(404, f"no VM {call.params['vm']!r}")
+        cloud.churn_bps[vm.id.lower()] = float(_body(call)["bps"])
+        return 200, {"vm": vm.name, "id": vm.id, "bps": cloud.churn_bps[vm.id.lower()]}
+
+    async def items(_call: AdminCall):
+        out = []
+        for vault in cloud.vaults.values():
+            for fabric in vault.fabrics.values():
+                for item in fabric.items.values():
+                    document = rpi_json(cloud, vault, fabric, item)
+                    properties = document["properties"]
+                    details = properties["providerSpecificDetails"]
+                    out.append({"vault": vault.name, "site": fabric.name, "name": item.name, "vm": item.vm_name,
+                                "host": item.host, "protection_state": properties["protectionState"],
+                                "allowed_operations": properties["allowedOperations"],
+                                "active_location": properties["activeLocation"],
+                                "replication_health": properties["replicationHealth"],
+                                "ir_progress_bytes": item.ir_total_bytes - item.ir_remaining_bytes,
+                                "ir_total_bytes": item.ir_total_bytes, "backlog_bytes": item.backlog_bytes,
+                                "rpo_seconds": details["rpoInSeconds"],
+                                "last_replicated": details["lastReplicatedTime"]})
+        return 200, out
+
+    async def new_principal(call: AdminCall):
+        principal = cloud.tenant.add_principal(_body(call).get("display_name", "azmigrate-lab"))
+        return 200, asdict(principal)
+
+    async def check_credentials(call: AdminCall):
+        result = check_vault_credentials(cloud, _body(call).get("xml", ""))
+        document = asdict(result)
+        document["valid_to"] = result.valid_to.isoformat() if result.valid_to else None
+        return 200, document
+
+    for method, path, handler in (
+            ("GET", "/azure", overview), ("POST", "/azure/faults", set_faults), ("DELETE", "/azure/faults", clear_faults),
+            ("POST", "/azure/faults/job-failure", job_failure), ("POST", "/azure/providers/{host}", provider_connection),
+            ("POST", "/azure/throttle", set_throttle), ("DELETE", "/azure/throttle", reset_throttle),
+            ("GET", "/azure/requests", requests), ("POST", "/azure/hosts/{host}/link", host_link),
+            ("POST", "/azure/vms/{vm}/churn", vm_churn), ("GET", "/azure/items", items),
+            ("POST", "/azure/principals", new_principal), ("POST", "/azure/credentials/check", check_credentials)):
+        admin.route(method, path, handler)

@@ -1,0 +1,331 @@
+"""The failover family of a replication protected item: test failover and its cleanup, planned
+and unplanned failover, commit, cancel, change of recovery point, resynchronisation, reprotect.
+
+Hooks at the recorded tasks change the world: the test VM ("-test", recorded testVmName
+"hyperV1-test") and the failed-over VM get managed disks from the replica, a NIC in the chosen
+network and subnet, and a power state; a planned failover shuts the source VM down and runs the
+final sync first (planned_failover.json tasks; windows-host.md §6.4). State strings after a
+failover follow asr-api.md §6.2 (spec examples for planned, live observations for unplanned).
+"""
+
+from __future__ import annotations
+
+from lab.azure import compute, discovery, ids, network, replication
+from lab.azure.arm import Arm, ArmCall, iso
+from lab.azure.asr_common import accepted, asr_error
+from lab.azure.item_views import item_path, rpi_json, target_disk_name, vm_nics
+from lab.azure.jobs import Job, JobFailed
+from lab.azure.protected_items import ITEM, find_item, finish, host_vm_of, item_job, require_operation
+from lab.azure.state import AzureCloud, ProtectedItem, RecoveryPoint
+from lab.http import Response
+
+# --- test failover and cleanup ---
+
+def _direction(call: ArmCall, properties: dict, expected: str = "PrimaryToRecovery") -> None:
+    """reprotect.json entry 12: the service's answer to a direction the item can't take."""
+    direction = properties.get("failoverDirection") or expected
+    if direction != expected:
+        raise asr_error(400, "InvalidFailoverDirection",
+                        "Invalid failover direction was specified. Verify input and try operation again.", call)
+
+
+def _recovery_point(call: ArmCall, item: ProtectedItem, properties: dict) -> RecoveryPoint | None:
+    wanted = (properties.get("providerSpecificDetails") or {}).get("recoveryPointId") or properties.get("recoveryPointId")
+    if not wanted:
+        return item.recovery_points[-1] if item.recovery_points else None
+    point = next((p for p in item.recovery_points if p.name.lower() == ids.last_segment(wanted).lower()), None)
+    if point is None:
+        raise asr_error(400, "InvalidRecoveryPoint", f"The recovery point '{wanted}' was not found.", call)
+    return point
+
+
+def _create_azure_vm(cloud: AzureCloud, item: ProtectedItem, host_vm, name: str, network_id: str | None,
+                     subnet_name: str | None) -> str:
+    """Managed disks from the replica, a NIC in the chosen subnet, and a stopped VM; returns the VM id."""
+    s = item.settings
+    rg = ids.parse(s["resource_group"])["resource_group"]
+    location = cloud.resource_group(rg)["location"]
+    generation = "V2" if host_vm.generation == 2 else "V1"
+    disk_ids = []
+    disks = sorted(discovery.disk_details(host_vm, s.get("os_vhd")), key=lambda d: d["vhdType"] != "OperatingSystem")
+    for lun, disk in enumerate(disks):
+        source = item.seed_disks.get(disk["vhdId"])
+        creation = {"createOption": "Copy", "sourceResourceId": source} if source else \
+            {"createOption": "Import", "sourceUri": f"{s.get('storage_account') or ''}/{disk['vhdName']}.vhd",
+             "storageAccountId": s.get("storage_account") or ""}
+        document = compute.create_disk_internal(
+            cloud, rg, target_disk_name(item, lun, name), location, -(-disk["maxSizeMB"] // 1024), s["disk_type"], creation,
+            s["os_type"] if lun == 0 else None, generation if lun == 0 else None, s.get("disk_tags"))
+        disk_ids.append(document["id"])
+    nic_ids = []
+    if network_id:
+        vnet = cloud.get(network_id)
+        subnets = vnet["properties"]["subnets"] if vnet else []
+        subnet = next((x for x in subnets if subnet_name and x["name"].lower() == subnet_name.lower()),
+                      subnets[0] if subnets else None)
+        if subnet is not None:
+            nic = network.create_nic(cloud, rg, f"nic-{name.lower()}-00", subnet["id"], location, s.get("nic_tags"))
+            nic_ids.append(nic["id"])
+    vm = compute.create_vm_internal(cloud, rg, name, location, s["vm_size"], disk_ids[0], s["os_type"], disk_ids[1:],
+                                    nic_ids, s.get("vm_tags"), power="stopped")
+    return vm["id"]
+
+
+def test_failover(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    require_operation(call, item, "TestFailover")
+    properties = call.require_body().get("properties") or {}
+    _direction(call, properties)
+    network_type = properties.get("networkType") or "VmNetworkAsInput"
+    network_id = properties.get("networkId")
+    if network_type == "VmNetworkAsInput":
+        if not network_id or call.cloud.get(network_id) is None:
+            raise asr_error(400, "TestFailoverNetworkNotFound", f"The test failover network '{network_id}' was not "
+                            "found.", call)
+    point = _recovery_point(call, item, properties)
+    cloud = call.cloud
+    host_vm = host_vm_of(cloud, fabric, item)
+    test_name = f"{item.settings['vm_name']}-test"    # recorded testVmName "hyperV1-test"
+    network_name = ids.last_segment(network_id) if network_id else ""
+    nic = vm_nics(item, host_vm)[0]["ipConfigs"][0]
+    details = {"testFailoverStatus": "Active", "comments": None, "networkName": network_name,
+               "networkFriendlyName": network_name, "networkType": network_type, "protectedItemDetails": []}
+    item.test_failover_state, item.test_failover_description = "InProgress", "Test failover in progress"
+
+    def prepare(_job: Job) -> None:
+        item.test_vm_id = _create_azure_vm(cloud, item, host_vm, test_name, network_id, nic["tfoSubnetName"])
+
+    def boot(_job: Job) -> None:
+        cloud.vm_power[ids.key(item.test_vm_id)] = "running"
+
+    def done(job: Job) -> None:
+        if job.state == "Succeeded":
+            item.last_test_failover = job.ended
+            item.test_failover_state, item.test_failover_description = "WaitingForCompletion", "Waiting for user input"
+            item.protection_description = "Cleanup test failover pending"     # SPEC _TestFailover.json
+            details["protectedItemDetails"] = [{
+                "name": item.vm_id, "friendlyName": item.vm_name, "testVmName": test_name,
+                "testVmFriendlyName": test_name, "networkConnectionStatus": "Connected",
+                "networkFriendlyName": network_name, "subnet": nic["tfoSubnetName"],
+                "recoveryPointId": point.name if point else None, "recoveryPointTime": iso(point.time) if point else None}]
+            finish(item, keep_scenario=True)     # currentScenario stays TestFailover until cleanup (SPEC)
+        else:
+            if item.test_vm_id:
+                compute.delete_vm_internal(cloud, item.test_vm_id, delete_disks=True, delete_nics=True)
+                item.test_vm_id = None
+            item.test_failover_state, item.test_failover_description = "None", "None"
+            finish(item)
+
+    job = item_job(call, vault, fabric, item, "TestFailover", {"VmTfoPrepareTestVm": prepare, "VmTfoBootTestVm": boot},
+               done, details=details)
+    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+
+
+def test_failover_cleanup(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    require_operation(call, item, "TestFailoverCleanup")
+    comments = ((call.body or {}).get("properties") or {}).get("comments")
+    cloud = call.cloud
+    item.test_failover_state, item.test_failover_description = "MarkedForDeletion", "Cleaning up test environment"
+
+    def delete_test_vm(_job: Job) -> None:
+        if item.test_vm_id:
+            compute.delete_vm_internal(cloud, item.test_vm_id, delete_disks=True, delete_nics=True)
+            item.test_vm_id = None
+
+    def done(_job: Job) -> None:
+        # 47 s after cleanup the item still read MarkedForDeletion with the normal operations
+        # (planned_failover.json entries 6-7), so the state is left as it is.
+        item.protection_description = "Protected"
+        finish(item)
+
+    details = {"testFailoverStatus": None, "comments": comments, "networkName": None, "networkFriendlyName": None,
+               "networkType": None, "protectedItemDetails": []}
+    job = item_job(call, vault, fabric, item, "TestFailoverCleanup", {"VmTfoDeleteTestVm": delete_test_vm}, done,
+               details=details)
+    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+
+
+# --- failover, commit, cancel, change recovery point ---
+
+def _failover(call: ArmCall, planned: bool) -> Response:
+    vault, fabric, item = find_item(call)
+    require_operation(call, item, "PlannedFailover" if planned else "UnplannedFailover")
+    properties = call.require_body().get("properties") or {}
+    _direction(call, properties)
+    shutdown = planned or properties.get("sourceSiteOperations") == "Required"
+    point = None if planned else _recovery_point(call, item, properties)
+    cloud = call.cloud
+    host_vm = host_vm_of(cloud, fabric, item)
+    was_running = host_vm is not None and host_vm.state == "Running"
+    item.protection_state = "PlannedFailoverInitiated" if planned else "UnplannedFailoverInitiated"
+    item.protection_description = "Planned failover in progress" if planned else "Failover in progress"
+    details = {"protectedItemDetails": []}
+    chosen: list[RecoveryPoint] = [point] if point else []
+
+    def prerequisites(_job: Job) -> None:
+        if not item.settings.get("network"):
+            raise JobFailed("TargetNetworkNotConfigured", "The target network for the virtual machine isn't "
+                            "configured.", "Compute and network settings of the item have no target network.")
+
+    def shut_down(_job: Job) -> None:
+        if shutdown and host_vm is not None:
+            host_vm.state = "Off"
+
+    def final_sync_length(job: Job) -> None:
+        job.tasks[2].seconds = max(30.0, replication.final_sync_seconds(cloud, item))
+
+    def final_sync(_job: Job) -> None:
+        chosen.append(replication.final_sync(cloud, item))
+        if host_vm is not None and host_vm.replication is not None:
+            host_vm.replication.state = "PreparedForFailover"
+
+    def fail_over(_job: Job) -> None:
+        if not chosen:
+            chosen.append(replication.latest_point(cloud, item))
+        replication.stop(cloud, item, host_vm, delete_seed=False)
+        if host_vm is not None and host_vm.replication is not None:
+            host_vm.replication.state = "FailedOver"
+        item.failover_recovery_point = chosen[-1].name
+        item.failover_vm_id = _create_azure_vm(cloud, item, host_vm, item.settings["vm_name"], item.settings["network"],
+                                               vm_nics(item, host_vm)[0]["ipConfigs"][0]["recoverySubnetName"])
+
+    def start_vm(_job: Job) -> None:
+        cloud.vm_power[ids.key(item.failover_vm_id)] = "running"
+
+    def done(job: Job) -> None:
+        finish(item)
+        if job.state == "Succeeded":
+            item.failed_over = "Planned" if planned else "Unplanned"
+            item.active_location = "Recovery"
+            item.last_failover = job.ended
+            item.pre_failover_running = was_running
+            if planned:   # SPEC _PlannedFailover.json
+                item.protection_state, item.protection_description = "PlannedFailoverCommitRequired", "Planned failover finished"
+            else:         # observed live (Azure/reliability-workbook#130)
+                item.protection_state = "UnplannedFailoverCommitPendingStatesBegin"
+                item.protection_description = "Failover completed"
+            point_used = chosen[-1]
+            details["protectedItemDetails"] = [{
+                "name": item.vm_id, "friendlyName": item.vm_name, "testVmName": None, "testVmFriendlyName": None,
+                "networkConnectionStatus": None, "networkFriendlyName": ids.last_segment(item.settings["network"]),
+                "subnet": vm_nics(item, host_vm)[0]["ipConfigs"][0]["recoverySubnetName"],
+                "recoveryPointId": point_used.name, "recoveryPointTime": iso(point_used.time)}]
+        else:
+            item.protection_state, item.protection_description = "Protected", "Protected"
+            replication.resume(cloud, item, host_vm, job.event_time)
+
+    if planned:
+        job = item_job(call, vault, fabric, item, "PlannedFailover",
+                   {"VmPfoPrerequisitesCheck": prerequisites, "VmShutdownVmOnPrimary": shut_down,
+                    "VmPrepareForFailover": final_sync, "VmFailover": fail_over, "VmFoStartVmOnSecondary": start_vm},
+                   done, on_start={"VmPrepareForFailover": final_sync_length}, details=details)
+    else:
+        job = item_job(call, vault, fabric, item, "UnplannedFailover",
+                   {"VmUfoPrerequisitesCheck": prerequisites, "VmShutdownVmOnPrimary": shut_down,
+                    "VmFailover": fail_over, "VmFoStartVmOnSecondary": start_vm}, done, details=details)
+    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+
+
+def planned_failover(call: ArmCall) -> Response:
+    return _failover(call, planned=True)
+
+
+def unplanned_failover(call: ArmCall) -> Response:
+    return _failover(call, planned=False)
+
+
+def commit(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    require_operation(call, item, "Commit")
+    cloud = call.cloud
+
+    def do_commit(_job: Job) -> None:
+        # Commit finalises the failover and deletes the other recovery points (SPEC _FailoverCommit.json).
+        item.recovery_points = [p for p in item.recovery_points if p.name == item.failover_recovery_point]
+
+    def done(job: Job) -> None:
+        finish(item)
+        if job.state == "Succeeded":
+            item.committed = True
+            if item.failed_over == "Planned":    # SPEC _FailoverCommit.json
+                item.protection_state, item.protection_description = "PlannedFailoverStatesBegin", "Planned failover committed"
+            else:                               # observed live (Azure/reliability-workbook#130)
+                item.protection_state, item.protection_description = "UnplannedFailoverCommitted", "Failover committed"
+
+    job = item_job(call, vault, fabric, item, "CommitFailover", {"VmCommitFailover": do_commit}, done)
+    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+
+
+def cancel(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    require_operation(call, item, "CancelFailover")
+    cloud = call.cloud
+    host_vm = host_vm_of(cloud, fabric, item)
+
+    def undo(_job: Job) -> None:
+        if item.failover_vm_id:
+            compute.delete_vm_internal(cloud, item.failover_vm_id, delete_disks=True, delete_nics=True)
+            item.failover_vm_id = None
+        if host_vm is not None and item.pre_failover_running:
+            host_vm.state = "Running"     # inference: the source comes back as it was before the failover
+
+    def done(job: Job) -> None:
+        finish(item)
+        if job.state == "Succeeded":
+            item.failed_over = None
+            item.active_location = "Primary"
+            item.failover_recovery_point = None
+            item.protection_state, item.protection_description = "Protected", "Protected"
+            replication.resume(cloud, item, host_vm, job.event_time)
+
+    job = item_job(call, vault, fabric, item, "CancelFailover", {"VmCancelFailover": undo}, done)
+    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+
+
+def apply_recovery_point(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    require_operation(call, item, "ChangePit")
+    properties = call.require_body().get("properties") or {}
+    if not properties.get("recoveryPointId"):
+        raise asr_error(400, "InvalidRecoveryPoint", "A recoveryPointId is required.", call)
+    point = _recovery_point(call, item, properties)
+
+    def change(_job: Job) -> None:
+        item.failover_recovery_point = point.name
+
+    job = item_job(call, vault, fabric, item, "ChangePit", {"VmChangePit": change}, lambda _j: finish(item))
+    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(call.cloud, vault, fabric, item))
+
+
+def repair(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    require_operation(call, item, "RepairReplication")
+    cloud = call.cloud
+    host_vm = host_vm_of(cloud, fabric, item)
+
+    def resync(job: Job) -> None:
+        replication.resynchronize(cloud, item, host_vm, job.event_time)
+
+    job = item_job(call, vault, fabric, item, "RepairReplication", {"VmRepairReplication": resync},
+               lambda _j: finish(item))
+    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+
+
+def reprotect(call: ArmCall) -> Response:
+    """Failback is not part of a migration; the lab answers what the service answers when the
+    item can't be reprotected in the asked direction (reprotect.json entry 12)."""
+    vault, fabric, item = find_item(call)
+    properties = call.require_body().get("properties") or {}
+    expected = "RecoveryToPrimary" if item.active_location == "Recovery" else "PrimaryToRecovery"
+    _direction(call, {"failoverDirection": properties.get("failoverDirection")}, expected)
+    raise asr_error(400, "ReprotectNotSupported", "Reprotect (failback to Hyper-V) is not supported by the lab.", call)
+
+
+def register(arm: Arm) -> None:
+    for action, handler in (("testFailover", test_failover), ("testFailoverCleanup", test_failover_cleanup),
+                            ("plannedFailover", planned_failover), ("unplannedFailover", unplanned_failover),
+                            ("failoverCommit", commit), ("failoverCancel", cancel),
+                            ("applyRecoveryPoint", apply_recovery_point), ("repairReplication", repair),
+                            ("reProtect", reprotect)):
+        arm.router.add("POST", ITEM + "/" + action, handler)

@@ -1,0 +1,218 @@
+"""How a replication protected item reads: the item document, its allowed operations and the
+HyperVReplicaAzure details (asr-api.md §5; field names from the SDK's ReplicationProtectedItemProperties
+and HyperVReplicaAzureReplicationDetails, values from the recordings as cited)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from lab.azure import discovery, ids
+from lab.azure.arm import iso
+from lab.azure.state import (
+    NONE_SCENARIO_START, RECOVERY_CONTAINER_NAME, RECOVERY_FABRIC_FRIENDLY_NAME, RECOVERY_FABRIC_NAME, AzureCloud,
+    Fabric, ProtectedItem, VaultAsr,
+)
+
+T_RPI = "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationProtectedItems"
+T_RP = T_RPI + "/recoveryPoints"
+PROTECTED_OPS = ["PlannedFailover", "UnplannedFailover", "DisableProtection", "TestFailover"]   # every recording
+FAILED_OVER_OPS = ["CompleteMigration", "Commit", "DisableProtection", "ChangePit", "CancelFailover"]
+COMMITTED_OPS = ["CompleteMigration", "DisableProtection", "Failback"]
+DISK_TYPES = ("Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "PremiumV2_LRS", "UltraSSD_LRS", "StandardSSD_ZRS",
+              "Premium_ZRS")
+LICENSE_TYPES = ("NotSpecified", "NoLicenseType", "WindowsServer")
+SQL_LICENSE_TYPES = ("NotSpecified", "NoLicenseType", "PAYG", "AHUB")
+NO_TEST_FAILOVER_ERROR = {   # PS-REC UpdateRPIWithMangedDisksForReplication (asr-api.md §5.1)
+    "innerHealthErrors": [], "errorSource": "ReplicationUnitFailoverValidatorError", "errorType": None,
+    "errorLevel": "Warning", "errorCategory": "TestFailover", "errorCode": "161011",
+    "summaryMessage": "Test failover hasn't been performed for a long time.",
+    "errorMessage": "Test failover hasn't been performed on the virtual machine.",
+    "possibleCauses": "Test failover hasn't been performed on the virtual machine since replication was enabled.",
+    "recommendedAction": "Perform a test failover to validate the disaster recovery readiness of the virtual machine.",
+    "recoveryProviderErrorMessage": None, "errorId": "6:8010", "customerResolvability": "Allowed",
+}
+
+
+# --- views ---
+
+def allowed_operations(item: ProtectedItem) -> list[str]:
+    if item.busy:
+        return []
+    if item.committed:
+        return list(COMMITTED_OPS)
+    if item.failed_over:
+        return list(FAILED_OVER_OPS)
+    if item.test_failover_state == "WaitingForCompletion":
+        return ["TestFailoverCleanup"]
+    repair = ["RepairReplication"] if item.paused_reason else []
+    if not item.ir_done:
+        return ["DisableProtection"] + repair
+    return PROTECTED_OPS + repair
+
+
+def item_path(vault: VaultAsr, fabric: Fabric, item: ProtectedItem) -> str:
+    return (f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationProtectionContainers/"
+            f"{fabric.container_name}/replicationProtectedItems/{item.name}")
+
+
+def nic_id(vm_id: str, switch: str | None) -> str:
+    """Opaque base64 of "Microsoft:<VM GUID>\\<NIC GUID>" (asr-api.md §5.2)."""
+    nic_guid = ids.stable_guid("nic", vm_id, switch or "")
+    return base64.b64encode(f"Microsoft:{vm_id.upper()}\\{nic_guid.upper()}".encode()).decode()
+
+
+def nic_settings(item: ProtectedItem, vm_id: str, switch: str | None) -> dict:
+    wanted = nic_id(vm_id, switch)
+    return next((n for n in item.nic_settings if n.get("nicId") == wanted), {})
+
+
+def vm_nics(item: ProtectedItem, host_vm) -> list[dict]:
+    s = item.settings
+    nic = nic_settings(item, item.vm_id, host_vm.switch if host_vm else None)
+    config = (nic.get("ipConfigs") or [{}])[0]
+    subnet = config.get("recoverySubnetName") or s.get("subnet") or ""
+    return [{
+        "nicId": nic_id(item.vm_id, host_vm.switch if host_vm else None), "replicaNicId": None, "sourceNicArmId": None,
+        "vMNetworkName": (host_vm.switch if host_vm else None) or "", "recoveryVMNetworkId": s.get("network") or "",
+        "ipConfigs": [{"isPrimary": True, "subnetName": None, "staticIPAddress": None, "ipAddressType": "Dynamic",
+                       "isSeletedForFailover": True, "recoverySubnetName": subnet,
+                       "recoveryStaticIPAddress": config.get("recoveryStaticIPAddress") or "",
+                       "recoveryIPAddressType": "Static" if config.get("recoveryStaticIPAddress") else "Dynamic",
+                       "recoveryPublicIPAddressId": config.get("recoveryPublicIPAddressId") or "",
+                       "recoveryLBBackendAddressPoolIds": config.get("recoveryLBBackendAddressPoolIds") or [],
+                       "tfoSubnetName": config.get("tfoSubnetName") or subnet,
+                       "tfoStaticIPAddress": config.get("tfoStaticIPAddress") or "",
+                       "tfoPublicIPAddressId": config.get("tfoPublicIPAddressId") or "",
+                       "tfoLBBackendAddressPoolIds": config.get("tfoLBBackendAddressPoolIds") or []}],
+        "selectionType": nic.get("selectionType") or "SelectedByDefault",
+        "recoveryNetworkSecurityGroupId": nic.get("recoveryNetworkSecurityGroupId") or "",
+        "enableAcceleratedNetworkingOnRecovery": bool(nic.get("enableAcceleratedNetworkingOnRecovery")),
+        "tfoVMNetworkId": s.get("tfo_network") or "", "tfoNetworkSecurityGroupId": nic.get("tfoNetworkSecurityGroupId") or "",
+        "enableAcceleratedNetworkingOnTfo": bool(nic.get("enableAcceleratedNetworkingOnTfo")),
+        "recoveryNicName": nic.get("recoveryNicName") or "", "recoveryNicResourceGroupName": nic.get("recoveryNicResourceGroupName") or "",
+        "reuseExistingNic": bool(nic.get("reuseExistingNic")), "tfoRecoveryNicName": nic.get("tfoNicName") or "",
+        "tfoRecoveryNicResourceGroupName": nic.get("tfoNicResourceGroupName") or "",
+        "tfoReuseExistingNic": bool(nic.get("tfoReuseExistingNic")),
+        "targetNicName": nic.get("targetNicName") or f"nic-{s['vm_name'].lower()}-00",   # recorded: nic-powershellvm2-00
+    }]
+
+
+def disk_views(cloud: AzureCloud, item: ProtectedItem, host_vm) -> tuple[list[dict], list[dict]]:
+    details = discovery.disk_details(host_vm, item.settings.get("os_vhd")) if host_vm else []
+    vm_details, managed = [], []
+    for lun, disk in enumerate(details):
+        target = target_disk_name(item, lun)
+        vm_details.append({"vhdType": disk["vhdType"], "vhdId": disk["vhdId"],
+                           "diskId": f"{item.vm_id.upper()}_{disk['vhdId'].upper()}",
+                           "vhdName": disk["vhdName"], "maxSizeMB": str(disk["maxSizeMB"]),
+                           "targetDiskLocation": None, "targetDiskName": None, "lunId": str(lun),
+                           "diskEncryptionSetId": item.settings.get("des") or None, "customTargetDiskName": target})
+        seed = item.seed_disks.get(disk["vhdId"])
+        if seed:
+            managed.append({"diskId": disk["vhdId"], "seedManagedDiskId": seed,
+                            "replicaDiskType": item.settings["disk_type"], "diskEncryptionSetId": None,
+                            "targetDiskAccountType": item.settings["disk_type"], "sectorSizeInBytes": 512,
+                            "throughputInMbps": None, "diskSizeInGB": -(-disk["maxSizeMB"] // 1024)})
+    return vm_details, managed
+
+
+def target_disk_name(item: ProtectedItem, lun: int, vm_name: str | None = None) -> str:
+    base = (vm_name or item.settings["vm_name"]).lower()
+    return f"{base}-OSdisk-00" if lun == 0 else f"{base}-datadisk-{lun:02d}"   # recorded: powershellvm2-OSdisk-00
+
+
+def vm_protection(item: ProtectedItem) -> tuple[str, str]:
+    """vmProtectionState / description of the HyperVReplicaAzure details."""
+    if item.failed_over:
+        return ("FailedOver", "Failover committed") if item.committed else ("FailedOver", "Failed over")
+    if not item.ir_done:
+        if item.busy and item.scenario and item.scenario[0] == "EnableDr":
+            return "UnprotectedStatesBegin", "Enabling protection"
+        return "InitialReplicationInProgress", "Initial replication in progress"
+    return "Protected", "Protected"
+
+
+def rpi_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, item: ProtectedItem, single: bool = True) -> dict:
+    s = item.settings
+    found = discovery.find_vm(cloud, fabric, item.vm_id)
+    provider, host_vm = (found[0], found[2]) if found else (None, None)
+    vm_details, managed = disk_views(cloud, item, host_vm)
+    vm_state, vm_state_description = vm_protection(item)
+    progress = 0 if item.ir_done or item.ir_total_bytes <= 0 else \
+        int(100 * (1 - item.ir_remaining_bytes / item.ir_total_bytes))
+    scenario = item.scenario
+    container_path = (f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationProtectionContainers/"
+                      f"{fabric.container_name}")
+    errors = list(item.health_errors) + ([NO_TEST_FAILOVER_ERROR] if item.ir_done and not item.last_test_failover
+                                         and not item.failed_over else [])
+    properties: dict[str, Any] = {
+        "friendlyName": item.vm_name, "protectedItemType": "HyperVVirtualMachine",
+        "protectableItemId": f"{container_path}/replicationProtectableItems/{item.vm_id}",
+        "recoveryServicesProviderId": (f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/"
+                                       f"replicationRecoveryServicesProviders/{provider.name}") if provider else None,
+        "primaryFabricFriendlyName": fabric.friendly_name, "primaryFabricProvider": "SingleHostHyperVFabric",
+        "recoveryFabricFriendlyName": RECOVERY_FABRIC_FRIENDLY_NAME, "recoveryFabricId": RECOVERY_FABRIC_FRIENDLY_NAME,
+        "primaryProtectionContainerFriendlyName": fabric.friendly_name,
+        "recoveryProtectionContainerFriendlyName": RECOVERY_FABRIC_FRIENDLY_NAME,
+        "protectionState": item.protection_state, "protectionStateDescription": item.protection_description,
+        "activeLocation": item.active_location,
+        "testFailoverState": item.test_failover_state, "testFailoverStateDescription": item.test_failover_description,
+        "switchProviderState": "None", "switchProviderStateDescription": "None",
+        "allowedOperations": allowed_operations(item),
+        "replicationHealth": item.replication_health if item.ir_done or item.paused_reason else "Normal",
+        "failoverHealth": "Warning" if any(e["errorLevel"] == "Warning" for e in errors) else "Normal",
+        "healthErrors": errors,
+        "policyId": f"{vault.asr_prefix}/replicationPolicies/{item.policy_name}", "policyFriendlyName": item.policy_name,
+    }
+    # Absent, not null, until first set (asr-recordings/README.md, differences §4).
+    if item.last_failover:
+        properties["lastSuccessfulFailoverTime"] = iso(item.last_failover)
+    if item.last_test_failover:
+        properties["lastSuccessfulTestFailoverTime"] = iso(item.last_test_failover)
+    properties.update({
+        "currentScenario": {"scenarioName": scenario[0], "jobId": f"{vault.asr_prefix}/replicationJobs/{scenario[1]}",
+                            "startTime": iso(scenario[2])} if scenario else
+        {"scenarioName": "None", "jobId": f"{vault.asr_prefix}/replicationJobs/None", "startTime": NONE_SCENARIO_START},
+        "failoverRecoveryPointId": f"{item_path(vault, fabric, item)}/recoveryPoints/{item.failover_recovery_point}"
+        if item.failover_recovery_point else None,
+        "providerSpecificDetails": {
+            "instanceType": "HyperVReplicaAzure", "azureVmDiskDetails": vm_details,
+            "recoveryAzureVmName": s["vm_name"], "recoveryAzureVMSize": s["vm_size"],
+            "recoveryAzureStorageAccount": s.get("storage_account"),
+            "recoveryAzureLogStorageAccountId": s.get("log_storage_account"),
+            "lastReplicatedTime": iso(item.last_replicated), "rpoInSeconds": item.rpo_seconds,
+            "lastRpoCalculatedTime": iso(item.last_rpo_calculated), "vmId": item.vm_id,
+            "vmProtectionState": vm_state, "vmProtectionStateDescription": vm_state_description,
+            # Recorded "0" even on a Protected item (asr-api.md §5.3): only IR in progress shows a percentage.
+            "initialReplicationDetails": {"initialReplicationType": "InitialReplication",
+                                          "initialReplicationProgressPercentage": str(progress)},
+            "vmNics": vm_nics(item, host_vm), "selectedRecoveryAzureNetworkId": s.get("network") or "",
+            "selectedSourceNicId": nic_id(item.vm_id, host_vm.switch if host_vm else None),
+            "encryption": "Disabled",
+            "oSDetails": {"osType": s["os_type"], "productType": "Server", "osEdition": "",
+                          "oSVersion": "10.0.20348" if s["os_type"] == "Windows" else "",
+                          "oSMajorVersion": "10" if s["os_type"] == "Windows" else "",
+                          "oSMinorVersion": "0", "userSelectedOSName": s.get("os_name") or ""},
+            "sourceVmRamSizeInMB": host_vm.memory_mb if host_vm else 0,
+            "sourceVmCpuCount": host_vm.processor_count if host_vm else 0,
+            "enableRdpOnTargetOption": s.get("rdp") or "", "recoveryAzureResourceGroupId": s["resource_group"],
+            "recoveryAvailabilitySetId": s.get("availability_set") or "",
+            "targetAvailabilityZone": s.get("zone") or "", "targetProximityPlacementGroupId": s.get("ppg") or "",
+            "useManagedDisks": "true" if s.get("use_managed_disks", True) else "false",
+            "licenseType": s.get("license_type") or "NotSpecified",
+            "sqlServerLicenseType": s.get("sql_license_type") or "NotSpecified",
+            "linuxLicenseType": s.get("linux_license_type") or "NotSpecified",
+            "lastRecoveryPointReceived": iso(item.recovery_points[-1].time) if item.recovery_points else None,
+            "targetVmTags": s.get("vm_tags") or {}, "seedManagedDiskTags": s.get("seed_tags") or {},
+            "targetManagedDiskTags": s.get("disk_tags") or {}, "targetNicTags": s.get("nic_tags") or {},
+            # Empty in the list view, populated in the single GET (asr-recordings/README.md differences §4).
+            "protectedManagedDisks": managed if single else [],
+            "allAvailableOSUpgradeConfigurations": [], "targetVmSecurityProfile": None,
+            "targetCapacityReservationGroupId": "",
+        },
+        "recoveryContainerId": (f"{vault.asr_prefix}/replicationFabrics/{RECOVERY_FABRIC_NAME}/"
+                                f"replicationProtectionContainers/{RECOVERY_CONTAINER_NAME}"),
+        "eventCorrelationId": item.event_correlation_id,
+    })
+    return {"id": item_path(vault, fabric, item), "name": item.name, "type": T_RPI, "properties": properties}

@@ -1,0 +1,377 @@
+"""Replication protected items: list and get, enable, update (PATCH), remove (disable or complete
+migration) and purge; recovery points and target compute sizes. The failover family is in
+lab/azure/failover.py, how an item reads in lab/azure/item_views.py.
+
+Each action is accepted only when the item's allowedOperations name it, otherwise the service
+refuses it synchronously with its 400 error body (asr-api.md §21). Accepted actions answer 202
+and run a job (lab/azure/jobs.py) whose task hooks change the world: the host VM's replication
+state (lab/hosts/state.py), seed managed disks (compute.py), and initial replication, which moves
+at the rate lab/azure/replication.py computes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from lab.azure import compute, discovery, ids, network, replication
+from lab.azure.arm import Arm, ArmCall, iso, json_body
+from lab.azure.asr_common import CONTAINER, VAULT, accepted, asr_error, container_of, item_response, page, vault_of
+from lab.azure.item_views import (
+    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path, nic_id, rpi_json,
+)
+from lab.azure.jobs import Job, JobFailed, start_job
+from lab.azure.site_recovery import affected_objects
+from lab.azure.state import AzureCloud, Fabric, ProtectedItem, RecoveryPoint, VaultAsr
+from lab.hosts.state import VMReplication
+from lab.http import Response
+
+ITEM = CONTAINER + "/replicationProtectedItems/{item}"
+
+# --- lookups ---
+
+def find_item(call: ArmCall) -> tuple[VaultAsr, Fabric, ProtectedItem]:
+    vault, fabric = container_of(call)
+    item = fabric.items.get(call.params["item"].lower())
+    if item is None:
+        raise asr_error(404, "ReplicationProtectedItemNotFound",
+                        f"The replication protected item '{call.params['item']}' was not found.", call,
+                        "The virtual machine is not protected or its protection was removed.",
+                        "Check the item name and try again.")
+    return vault, fabric, item
+
+
+def require_operation(call: ArmCall, item: ProtectedItem, operation: str) -> None:
+    if operation not in allowed_operations(item):
+        raise asr_error(400, "ProtectionEntityOperationNotAllowed",
+                        f"The operation '{operation}' can't be performed on the replication protected item "
+                        f"'{item.vm_name}' in its current state '{item.protection_description}'.", call,
+                        "Another operation is in progress on the item, or the item is not in a state that allows "
+                        "this operation.", "Wait for the running job to finish, or perform one of the item's "
+                        "allowed operations, then retry.")
+
+
+def host_vm_of(cloud: AzureCloud, fabric: Fabric, item: ProtectedItem):
+    found = discovery.find_vm(cloud, fabric, item.vm_id)
+    return found[2] if found else None
+
+
+def begin(item: ProtectedItem, job: Job) -> None:
+    item.busy = True
+    item.scenario = (job.scenario.name, job.name, job.created)
+
+
+def finish(item: ProtectedItem, keep_scenario: bool = False) -> None:
+    item.busy = False
+    if not keep_scenario:
+        item.scenario = None
+
+
+def item_job(call: ArmCall, vault: VaultAsr, fabric: Fabric, item: ProtectedItem, scenario: str,
+         hooks: dict[str, Callable[[Job], None]], on_done: Callable[[Job], None],
+         on_start: dict | None = None, details: dict | None = None) -> Job:
+    job = start_job(call.cloud, vault, scenario, item.vm_id, item.vm_name,
+                    details={**(details or {}), **affected_objects(vault, fabric, item.vm_id, item.vm_name,
+                                                                   vault.policies[item.policy_name.lower()].profile_id
+                                                                   if item.policy_name.lower() in vault.policies else "")},
+                    hooks=hooks, on_start=on_start, on_done=on_done, fault_names=(item.settings.get("vm_name", ""),))
+    begin(item, job)
+    return job
+
+
+# --- list and get ---
+
+def list_items(call: ArmCall) -> Response:
+    vault, fabric = container_of(call)
+    return page(call, [rpi_json(call.cloud, vault, fabric, i, single=False) for i in fabric.items.values()])
+
+
+def list_vault_items(call: ArmCall) -> Response:
+    vault = vault_of(call)
+    documents = [rpi_json(call.cloud, vault, f, i, single=False) for f in vault.fabrics.values() for i in f.items.values()]
+    return page(call, documents, skip_token_name="skipToken")
+
+
+def get_item(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    return item_response(rpi_json(call.cloud, vault, fabric, item))
+
+
+# --- enable ---
+
+def _enable_settings(call: ArmCall, vault: VaultAsr, fabric: Fabric, details: dict, host_vm) -> dict:
+    rg_id = details.get("targetAzureV2ResourceGroupId") or ""
+    if not rg_id or call.cloud.resource_group(ids.parse(rg_id).get("resource_group", "")) is None:
+        raise asr_error(400, "TargetResourceGroupNotFound",
+                        f"The target resource group '{rg_id}' was not found in the subscription.", call)
+    network_id = details.get("targetAzureNetworkId")
+    if network_id and call.cloud.get(network_id) is None:
+        raise asr_error(400, "TargetNetworkNotFound", f"The target virtual network '{network_id}' was not found.", call)
+    vm_name = details.get("targetAzureVmName") or details.get("vmName") or host_vm.name
+    if not 1 <= len(vm_name) <= 63 or not all(c.isalnum() or c == "-" for c in vm_name):
+        raise asr_error(400, "InvalidTargetVmName", f"The target VM name '{vm_name}' is not valid: use 1-63 letters, "
+                        "digits and hyphens.", call)
+    os_type = details.get("osType")
+    if os_type not in ("Windows", "Linux"):
+        raise asr_error(400, "InvalidOsType", f"The OS type '{os_type}' is not valid. Specify Windows or Linux.", call)
+    disk_ids = [d["vhdId"] for d in discovery.disk_details(host_vm)]
+    if details.get("vhdId") and details["vhdId"] not in disk_ids:
+        raise asr_error(400, "InvalidOsDiskId", f"The OS disk '{details['vhdId']}' is not a disk of the virtual "
+                        f"machine '{host_vm.name}'.", call)
+    disk_type = details.get("diskType") or "Standard_LRS"
+    if disk_type not in DISK_TYPES:
+        raise asr_error(400, "InvalidDiskType", f"The disk type '{disk_type}' is not valid.", call)
+    size = details.get("targetVmSize") or compute.smallest_size(host_vm.processor_count, host_vm.memory_mb)
+    if size not in compute.VM_SIZES:
+        raise asr_error(400, "InvalidTargetVmSize", f"The VM size '{size}' is not available in the target region.", call)
+    for label, value, allowed in (("licenseType", details.get("licenseType"), LICENSE_TYPES),
+                                  ("sqlServerLicenseType", details.get("sqlServerLicenseType"), SQL_LICENSE_TYPES)):
+        if value is not None and value not in allowed:
+            raise asr_error(400, "InvalidLicenseType", f"The {label} '{value}' is not valid.", call)
+    return {
+        "vm_name": vm_name, "vm_size": size, "os_type": os_type, "os_name": details.get("userSelectedOSName"),
+        "os_vhd": details.get("vhdId") or disk_ids[0],
+        "resource_group": rg_id, "network": network_id, "subnet": details.get("targetAzureSubnetId"),
+        "storage_account": details.get("targetStorageAccountId"),
+        "log_storage_account": details.get("logStorageAccountId") or details.get("targetStorageAccountId"),
+        "managed_replication": str(details.get("useManagedDisksForReplication", "")).lower() == "true",
+        "use_managed_disks": str(details.get("useManagedDisks", "true")).lower() != "false",
+        "disk_type": disk_type, "license_type": details.get("licenseType"),
+        "sql_license_type": details.get("sqlServerLicenseType"), "linux_license_type": details.get("linuxLicenseType"),
+        "rdp": details.get("enableRdpOnTargetOption"), "zone": details.get("targetAvailabilityZone"),
+        "availability_set": details.get("targetAvailabilitySetId"), "ppg": details.get("targetProximityPlacementGroupId"),
+        "vm_tags": details.get("targetVmTags"), "seed_tags": details.get("seedManagedDiskTags"),
+        "disk_tags": details.get("targetManagedDiskTags"), "nic_tags": details.get("targetNicTags"),
+        "des": details.get("diskEncryptionSetId"),
+    }
+
+
+def enable(call: ArmCall) -> Response:
+    vault, fabric = container_of(call)
+    properties = call.require_body().get("properties") or {}
+    details = properties.get("providerSpecificDetails") or {}
+    if details.get("instanceType") != "HyperVReplicaAzure":
+        raise asr_error(400, "InvalidReplicationProvider", f"Replication provider '{details.get('instanceType')}' is "
+                        "not valid for a Hyper-V site. Use HyperVReplicaAzure.", call)
+    policy_name = ids.last_segment(properties.get("policyId") or "")
+    mapped = any(m.policy_name.lower() == policy_name.lower() and m.state == "Paired" for m in fabric.mappings.values())
+    if policy_name.lower() not in vault.policies or not mapped:
+        raise asr_error(400, "PolicyNotAssociatedWithContainer", f"The replication policy '{policy_name}' is not "
+                        f"associated with the protection container '{fabric.container_name}'.", call)
+    discovery.sync_providers(call.cloud, vault, fabric)
+    vm_id = ids.last_segment(properties.get("protectableItemId") or "")
+    found = discovery.find_vm(call.cloud, fabric, vm_id)
+    if found is None:
+        raise asr_error(400, "ProtectableItemNotFound", f"The protectable item '{vm_id}' was not found. The virtual "
+                        "machine may not be discovered yet.", call)
+    provider, host, host_vm = found
+    name = call.params["item"]
+    if name.lower() in fabric.items or any(i.vm_id.lower() == vm_id.lower() for i in fabric.items.values()):
+        raise asr_error(409, "ProtectionAlreadyEnabled", f"Protection is already enabled for the virtual machine "
+                        f"'{host_vm.name}'.", call)
+    if host_vm.replication is not None:
+        raise asr_error(400, "VmAlreadyReplicating", f"The virtual machine '{host_vm.name}' already has a Hyper-V "
+                        "replication relationship.", call)
+    settings = _enable_settings(call, vault, fabric, details, host_vm)
+    item = ProtectedItem(name=name, fabric=fabric.name, vm_id=host_vm.id, host=host.name, vm_name=host_vm.name,
+                         policy_name=vault.policies[policy_name.lower()].name, enable_input=details,
+                         created_at=call.now, settings=settings)
+    fabric.items[name.lower()] = item
+    cloud = call.cloud
+
+    def prerequisites(_job: Job) -> None:
+        # enable_managed_disks.json entry 14: both a storage account and managed-disk replication -> 6001.
+        if settings["storage_account"] and settings["managed_replication"]:
+            raise JobFailed("6001")
+        if not settings["storage_account"] and not settings["managed_replication"]:
+            raise JobFailed("6001", possible_causes="Neither a target storage account nor managed-disk replication "
+                            "was specified: exactly one of them is expected.")
+        if not discovery.connected(cloud, provider):
+            raise JobFailed("ProviderNotConnected", "The Site Recovery provider on the host isn't connected.",
+                            "Site Recovery provider heartbeat is missing.")
+
+    def enable_protection(_job: Job) -> None:
+        host_vm.replication = VMReplication(state="ReadyForInitialReplication")
+        if settings["managed_replication"]:
+            _create_seed_disks(cloud, item, host_vm)
+
+    def start_ir(job: Job) -> None:
+        host_vm.replication.state = "InitialReplicationInProgress"
+        replication.start_initial(cloud, item, host_vm, job.event_time)
+
+    def done(job: Job) -> None:
+        finish(item)
+        if job.state == "Failed":
+            fabric.items.pop(name.lower(), None)
+            replication.stop(cloud, item, host_vm, delete_seed=True)
+            if host_vm.replication is not None and host_vm.replication.mode == "Primary":
+                host_vm.replication = None
+        elif not item.ir_done:
+            item.protection_description = "Initial replication in progress"
+
+    job = item_job(call, vault, fabric, item, "EnableDr",
+               {"EnableProtectionPrerequisitesCheck": prerequisites, "EnableProtection": enable_protection,
+                "VmStartInitialReplication": start_ir}, done)
+    return accepted(call, job, call.path, lambda: rpi_json(cloud, vault, fabric, item))
+
+
+def _create_seed_disks(cloud: AzureCloud, item: ProtectedItem, host_vm) -> None:
+    rg = ids.parse(item.settings["resource_group"])["resource_group"]
+    location = cloud.resource_group(rg)["location"]
+    for disk in discovery.disk_details(host_vm):
+        # Recorded seed name: asrseeddisk-powershe-powershe-4f9b59f4-… (VM and disk name prefixes, then a GUID).
+        name = f"asrseeddisk-{host_vm.name[:8].lower()}-{disk['vhdName'][:8].lower()}-{ids.new_guid()}"
+        document = compute.create_disk_internal(cloud, rg, name, location, -(-disk["maxSizeMB"] // 1024),
+                                                item.settings["disk_type"], {"createOption": "Empty"},
+                                                tags=item.settings.get("seed_tags"))
+        item.seed_disks[disk["vhdId"]] = document["id"]
+
+
+# --- update (PATCH) ---
+
+def update(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    if item.busy or item.failed_over:
+        require_operation(call, item, "UpdateVmProperties")
+    properties = call.require_body().get("properties") or {}
+    details = properties.get("providerSpecificDetails") or {}
+    changes: dict[str, Any] = {}
+    network_id = properties.get("selectedRecoveryAzureNetworkId")
+    if network_id:
+        network_doc = call.cloud.get(network_id)
+        if network_doc is None:
+            raise asr_error(400, "TargetNetworkNotFound", f"The virtual network '{network_id}' was not found.", call)
+        changes["network"] = network_doc["id"]
+    if properties.get("selectedTfoAzureNetworkId"):
+        changes["tfo_network"] = properties["selectedTfoAzureNetworkId"]
+    if properties.get("recoveryAzureVMName"):
+        changes["vm_name"] = properties["recoveryAzureVMName"]
+    size = properties.get("recoveryAzureVMSize")
+    if size:
+        if size not in compute.VM_SIZES:
+            raise asr_error(400, "InvalidTargetVmSize", f"The VM size '{size}' is not available in the target region.", call)
+        changes["vm_size"] = size
+    if properties.get("licenseType"):
+        if properties["licenseType"] not in LICENSE_TYPES:
+            raise asr_error(400, "InvalidLicenseType", f"The licenseType '{properties['licenseType']}' is not valid.", call)
+        changes["license_type"] = properties["licenseType"]
+    nics = properties.get("vmNics")
+    host_vm = host_vm_of(call.cloud, fabric, item)
+    known = nic_id(item.vm_id, host_vm.switch if host_vm else None)
+    for nic in nics or []:
+        if nic.get("nicId") != known:
+            raise asr_error(400, "InvalidNicId", f"The NIC '{nic.get('nicId')}' is not a NIC of the virtual machine.", call)
+        subnet = ((nic.get("ipConfigs") or [{}])[0]).get("recoverySubnetName")
+        target = changes.get("network") or item.settings.get("network")
+        if subnet and target and network.find_subnet(call.cloud, f"{target}/subnets/{subnet}") is None:
+            raise asr_error(400, "TargetSubnetNotFound", f"The subnet '{subnet}' was not found in '{target}'.", call)
+    mapping = {"recoveryAzureV2ResourceGroupId": "resource_group", "targetAvailabilityZone": "zone",
+               "targetProximityPlacementGroupId": "ppg", "targetVmTags": "vm_tags", "targetManagedDiskTags": "disk_tags",
+               "targetNicTags": "nic_tags", "sqlServerLicenseType": "sql_license_type",
+               "linuxLicenseType": "linux_license_type", "userSelectedOSName": "os_name"}
+    for source, target_key in mapping.items():
+        if details.get(source) not in (None, ""):
+            changes[target_key] = details[source]
+    if details.get("useManagedDisks") is not None:
+        changes["use_managed_disks"] = str(details["useManagedDisks"]).lower() != "false"
+    if "resource_group" in changes and call.cloud.resource_group(
+            ids.parse(changes["resource_group"]).get("resource_group", "")) is None:
+        raise asr_error(400, "TargetResourceGroupNotFound", f"The resource group '{changes['resource_group']}' "
+                        "was not found.", call)
+
+    def apply(_job: Job) -> None:
+        item.settings.update(changes)
+        if nics is not None:
+            item.nic_settings = list(nics)
+
+    job = item_job(call, vault, fabric, item, "UpdateVmProperties", {"UpdateVmPropertiesTask": apply},
+               lambda _j: finish(item))
+    return accepted(call, job, call.path, lambda: rpi_json(call.cloud, vault, fabric, item))
+
+
+# --- remove (disable or complete migration) and purge ---
+
+def remove(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    properties = ((call.body or {}).get("properties") or {})
+    reason = properties.get("disableProtectionReason") or "NotSpecified"
+    if reason not in ("NotSpecified", "MigrationComplete"):
+        raise asr_error(400, "InvalidDisableProtectionReason", f"The disable protection reason '{reason}' is not valid.", call)
+    require_operation(call, item, "CompleteMigration" if reason == "MigrationComplete" else "DisableProtection")
+    cloud = call.cloud
+    host_vm = host_vm_of(cloud, fabric, item)
+
+    def disable(_job: Job) -> None:
+        replication.stop(cloud, item, host_vm, delete_seed=True)
+        if host_vm is not None:
+            host_vm.replication = None
+
+    def done(job: Job) -> None:
+        finish(item)
+        if job.state == "Succeeded":
+            fabric.items.pop(item.name.lower(), None)
+
+    job = item_job(call, vault, fabric, item, "DisableDr", {"DisableProtection": disable}, done)
+    return accepted(call, job, item_path(vault, fabric, item), lambda: None)
+
+
+def purge(call: ArmCall) -> Response:
+    """Force-delete the record, with no clean-up on the host or in Azure (asr-api.md §9)."""
+    vault, fabric, item = find_item(call)
+    cloud = call.cloud
+
+    def forget(_job: Job) -> None:
+        replication.forget(cloud, item)
+        fabric.items.pop(item.name.lower(), None)
+
+    job = start_job(cloud, vault, "PurgeProtection", item.vm_id, item.vm_name,
+                    details=affected_objects(vault, fabric, item.vm_id, item.vm_name), hooks={"PurgeProtection": forget})
+    begin(item, job)
+    return accepted(call, job, item_path(vault, fabric, item), lambda: None)
+
+
+# --- recovery points and target sizes ---
+
+def point_json(vault: VaultAsr, fabric: Fabric, item: ProtectedItem, point: RecoveryPoint) -> dict:
+    return {"id": f"{item_path(vault, fabric, item)}/recoveryPoints/{point.name}", "name": point.name, "type": T_RP,
+            "properties": {"recoveryPointTime": iso(point.time), "recoveryPointType": point.kind,
+                           "providerSpecificDetails": None}}
+
+
+def list_points(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    return json_body(200, {"value": [point_json(vault, fabric, item, p) for p in reversed(item.recovery_points)],
+                           "nextLink": None})
+
+
+def get_point(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    point = next((p for p in item.recovery_points if p.name.lower() == call.params["point"].lower()), None)
+    if point is None:
+        raise asr_error(404, "RecoveryPointNotFound", f"The recovery point '{call.params['point']}' was not found.", call)
+    return json_body(200, point_json(vault, fabric, item, point))
+
+
+def target_sizes(call: ArmCall) -> Response:
+    vault, fabric, item = find_item(call)
+    return json_body(200, {"value": [{
+        "name": name, "type": "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+                              "replicationProtectedItems/targetComputeSizes",
+        "properties": {"name": name, "friendlyName": name, "cpuCoresCount": cores, "vCPUsAvailable": cores,
+                       "memoryInGB": round(memory / 1024, 2), "maxDataDiskCount": disks, "maxNicsCount": nics,
+                       "errors": [], "highIopsSupported": "Supported" if "s_" in name or name.endswith("s") else
+                       "NotSupported", "hyperVGenerations": ["V1", "V2"]}}
+        for name, (cores, memory, disks, nics) in compute.VM_SIZES.items()], "nextLink": None})
+
+
+def register(arm: Arm) -> None:
+    add = arm.router.add
+    add("GET", CONTAINER + "/replicationProtectedItems", list_items)
+    add("GET", VAULT + "/replicationProtectedItems", list_vault_items)
+    add("GET", ITEM, get_item)
+    add("PUT", ITEM, enable)
+    add("PATCH", ITEM, update)
+    add("DELETE", ITEM, purge)
+    add("POST", ITEM + "/remove", remove)
+    add("GET", ITEM + "/recoveryPoints", list_points)
+    add("GET", ITEM + "/recoveryPoints/{point}", get_point)
+    add("GET", ITEM + "/targetComputeSizes", target_sizes)

@@ -1,0 +1,609 @@
+"""Site Recovery infrastructure for Hyper-V to Azure: fabrics (Hyper-V sites), providers,
+protection containers, replication policies, container mappings, protectable items, jobs.
+
+Bodies follow the recordings field for field (cited per renderer). Protected items and
+their actions are in lab/azure/protected_items.py.
+"""
+
+from __future__ import annotations
+
+from lab.azure import discovery, ids
+from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body, retry_headers
+from lab.azure.asr_common import (
+    CONTAINER,
+    FABRIC,
+    VAULT,
+    accepted,
+    asr_error,
+    container_of,
+    fabric_of,
+    item_response,
+    listing,
+    page,
+    vault_of,
+)
+from lab.azure.jobs import start_job
+from lab.azure.state import (
+    RECOVERY_CONTAINER_NAME,
+    RECOVERY_FABRIC_FRIENDLY_NAME,
+    RECOVERY_VMM_ID,
+    AzureCloud,
+    Fabric,
+    Mapping,
+    Policy,
+    VaultAsr,
+)
+from lab.http import Response
+
+T_FABRIC = "Microsoft.RecoveryServices/vaults/replicationFabrics"
+T_PROVIDER = T_FABRIC + "/replicationRecoveryServicesProviders"
+T_CONTAINER = T_FABRIC + "/replicationProtectionContainers"
+T_MAPPING = T_CONTAINER + "/replicationProtectionContainerMappings"
+T_PROTECTABLE = T_CONTAINER + "/replicationProtectableItems"
+T_POLICY = "Microsoft.RecoveryServices/vaults/replicationPolicies"
+FABRIC_CREATE_TYPES = ("HyperVSite", "FabricSpecificCreationInput")   # the latter: create_fabric.json entry 1
+POLICY_INTERVALS = (30, 300, 900)     # asr-api.md §3.5 (PS ValidateSet)
+
+
+# --- renderers ---
+
+def fabric_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric) -> dict:
+    """enable_managed_disks.json entry 2."""
+    discovery.sync_providers(cloud, vault, fabric)
+    health_errors = [_heartbeat_error(provider) for provider in fabric.providers.values()
+                     if not discovery.connected(cloud, provider)]
+    return {
+        "name": fabric.name, "type": T_FABRIC, "id": f"{vault.asr_prefix}/replicationFabrics/{fabric.name}",
+        "properties": {
+            "friendlyName": fabric.friendly_name,
+            "encryptionDetails": {"kekState": "None", "kekCertThumbprint": None},
+            "rolloverEncryptionDetails": {"kekState": "None", "kekCertThumbprint": None},
+            "internalIdentifier": fabric.internal_id,
+            "bcdrState": "Valid",
+            "customDetails": {"instanceType": "HyperVSite", "hyperVHosts": [
+                {"id": discovery.host_id(p.fqdn), "name": p.fqdn.upper().split(".")[0] + p.fqdn[len(p.fqdn.split(".")[0]):],
+                 "marsAgentVersion": p.mars_version} for p in fabric.providers.values()]},
+            "healthErrorDetails": health_errors,
+            "health": "Normal",   # the recording shows Normal beside a heartbeat error
+        },
+    }
+
+
+def _heartbeat_error(provider) -> dict:
+    """Recorded next to a provider that stopped reporting (enable_managed_disks.json entry 2)."""
+    return {"errorSource": "FabricHealthErrorOnPrimary", "errorType": None, "errorLevel": "Error",
+            "errorCategory": "FabricInfrastructure", "errorCode": "708",
+            "summaryMessage": "Site Recovery provider heartbeat is missing",
+            "errorMessage": "Recovery Services Provider heartbeat missing.",
+            "possibleCauses": "Site Recovery provider heartbeat is missing.",
+            "recommendedAction": "Ensure that the server is connected to the network and accessible.",
+            "creationTimeUtc": iso(provider.last_heartbeat), "recoveryProviderErrorMessage": None,
+            "entityId": provider.name}
+
+
+def provider_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, provider) -> dict:
+    """SPEC ReplicationRecoveryServicesProviders_ListByReplicationFabrics (asr-api.md §3.3)."""
+    connected = discovery.connected(cloud, provider)
+    items = [i for i in fabric.items.values() if i.host.lower() == provider.host.lower()]
+    return {
+        "id": f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationRecoveryServicesProviders/{provider.name}",
+        "name": provider.name, "type": T_PROVIDER,
+        "properties": {
+            "fabricType": "HyperVSite", "friendlyName": provider.fqdn,
+            "providerVersion": provider.version, "serverVersion": "3.5.0.0",
+            "providerVersionState": "Latest", "providerVersionExpiryDate": "0001-01-01T00:00:00",
+            "fabricFriendlyName": fabric.friendly_name,
+            "lastHeartBeat": iso(provider.last_heartbeat),
+            "connectionStatus": "Connected" if connected else "NotConnected",
+            "protectedItemCount": len(items),
+            "allowedScenarios": ["Refresh"] if connected else [],
+            "healthErrorDetails": [] if connected else [_heartbeat_error(provider)],
+            "draIdentifier": provider.name, "machineId": ids.stable_guid("machine", provider.host),
+            "machineName": provider.fqdn, "biosId": ids.stable_guid("bios", provider.host).upper(),
+            "authenticationIdentityDetails": None, "resourceAccessIdentityDetails": None,
+            "dataPlaneAuthenticationIdentityDetails": None,
+            "providerVersionDetails": {"version": provider.version, "expiryDate": None, "status": "Latest"},
+        },
+    }
+
+
+def container_json(vault: VaultAsr, fabric: Fabric) -> dict:
+    """enable_managed_disks.json entry 3; unpaired: role "" and NotPaired (create_container_mapping.json entry 4)."""
+    paired = any(m.state == "Paired" for m in fabric.mappings.values())
+    return {
+        "id": f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationProtectionContainers/{fabric.container_name}",
+        "name": fabric.container_name, "type": T_CONTAINER,
+        "properties": {"fabricFriendlyName": fabric.friendly_name, "friendlyName": fabric.friendly_name,
+                       "fabricType": "HyperVSite", "protectedItemCount": len(fabric.items),
+                       "pairingStatus": "Paired" if paired else "NotPaired", "role": "Primary" if paired else "",
+                       "fabricSpecificDetails": None},
+    }
+
+
+def mapping_json(vault: VaultAsr, fabric: Fabric, mapping: Mapping) -> dict:
+    """enable_managed_disks.json entry 4."""
+    return {
+        "id": (f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationProtectionContainers/"
+               f"{fabric.container_name}/replicationProtectionContainerMappings/{mapping.name}"),
+        "name": mapping.name, "type": T_MAPPING,
+        "properties": {
+            "targetProtectionContainerId": RECOVERY_FABRIC_FRIENDLY_NAME,
+            "targetProtectionContainerFriendlyName": RECOVERY_FABRIC_FRIENDLY_NAME,
+            "providerSpecificDetails": None, "health": "Normal", "healthErrorDetails": [],
+            "policyId": f"{vault.asr_prefix}/replicationPolicies/{mapping.policy_name}",
+            "state": mapping.state,
+            "sourceProtectionContainerFriendlyName": fabric.friendly_name,
+            "sourceFabricFriendlyName": fabric.friendly_name,
+            "targetFabricFriendlyName": RECOVERY_FABRIC_FRIENDLY_NAME,
+            "policyFriendlyName": mapping.policy_name,
+        },
+    }
+
+
+def policy_json(vault: VaultAsr, policy: Policy) -> dict:
+    """enable_managed_disks.json entry 7."""
+    return {
+        "id": f"{vault.asr_prefix}/replicationPolicies/{policy.name}", "name": policy.name, "type": T_POLICY,
+        "properties": {"friendlyName": policy.name, "providerSpecificDetails": {
+            "instanceType": "HyperVReplicaAzure",
+            "recoveryPointHistoryDurationInHours": policy.history_hours,
+            "applicationConsistentSnapshotFrequencyInHours": policy.app_consistent_hours,
+            "replicationInterval": policy.interval_s,
+            "encryption": "Disabled",
+            "activeStorageAccountId": policy.storage_accounts[0] if policy.storage_accounts else None}},
+    }
+
+
+def protectable_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, provider, host, vm) -> dict:
+    """asr-api.md §3.7 (enable_managed_disks.json entries 9 and 11)."""
+    item = next((i for i in fabric.items.values() if i.vm_id.lower() == vm.id.lower()), None)
+    container = f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationProtectionContainers/{fabric.container_name}"
+    readiness = []
+    if item is None and vm.replication is not None:
+        readiness.append("The virtual machine is already replicating with Hyper-V Replica.")
+    return {
+        "id": f"{container}/replicationProtectableItems/{vm.id}", "name": vm.id, "type": T_PROTECTABLE,
+        "properties": {
+            "friendlyName": vm.name, "protectionStatus": "Protected" if item else "Unprotected",
+            "replicationProtectedItemId": f"{container}/replicationProtectedItems/{item.name}" if item else None,
+            "recoveryServicesProviderId": (f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/"
+                                           f"replicationRecoveryServicesProviders/{provider.name}"),
+            "protectionReadinessErrors": readiness,
+            "supportedReplicationProviders": ["HyperVReplicaAzure"],
+            "customDetails": {
+                "instanceType": "HyperVVirtualMachine", "sourceItemId": vm.id, "generation": str(vm.generation),
+                "osDetails": None, "diskDetails": discovery.disk_details(vm),
+                "hasPhysicalDisk": "NotPresent", "hasFibreChannelAdapter": "NotPresent", "hasSharedVhd": "Unknown",
+                "hyperVHostId": discovery.host_id(provider.fqdn),
+            },
+        },
+    }
+
+
+def affected_objects(vault: VaultAsr, fabric: Fabric | None, vm_id: str = "", vm_name: str = "",
+                     profile_id: str = "", kind: str = "vm") -> dict:
+    """customDetails.affectedObjectDetails of a job, with the keys each recorded job kind has
+    (camelCase since 2021: enable_managed_disks.json entry 14):
+    site jobs name the site (create_fabric.json), mapping jobs the two clouds
+    (create_container_mapping.json), VM jobs everything; policy jobs have none (create_policy.json)."""
+    if kind == "policy":
+        return {}
+    site = {"primaryVmmId": fabric.internal_id if fabric else "", "primaryVmmName": fabric.friendly_name if fabric else "",
+            "primaryFabricProviderId": "HyperVSite"}
+    if kind == "site":
+        return {"affectedObjectDetails": site}
+    clouds = {"primaryCloudId": fabric.container_name, "primaryCloudName": fabric.friendly_name,
+              "recoveryCloudId": RECOVERY_CONTAINER_NAME, "recoveryCloudName": RECOVERY_FABRIC_FRIENDLY_NAME,
+              **site, "recoveryVmmId": RECOVERY_VMM_ID, "recoveryVmmName": RECOVERY_FABRIC_FRIENDLY_NAME,
+              "recoveryFabricProviderId": "Azure"}
+    if kind == "mapping":
+        return {"affectedObjectDetails": clouds}
+    return {"affectedObjectDetails": {"primaryVmId": vm_id, "primaryVmName": vm_name, "recoveryVmId": "",
+                                      "recoveryVmName": vm_name, "protectionProfileId": profile_id, **clouds}}
+
+
+# --- fabrics ---
+
+def list_fabrics(call: ArmCall) -> Response:
+    vault = vault_of(call)
+    return listing([fabric_json(call.cloud, vault, f) for f in vault.fabrics.values()])
+
+
+def get_fabric(call: ArmCall) -> Response:
+    vault, fabric = fabric_of(call)
+    return item_response(fabric_json(call.cloud, vault, fabric))
+
+
+def create_fabric(call: ArmCall) -> Response:
+    vault = vault_of(call)
+    body = call.require_body()
+    instance_type = ((body.get("properties") or {}).get("customDetails") or {}).get("instanceType")
+    if instance_type not in FABRIC_CREATE_TYPES:
+        raise asr_error(400, "InvalidFabricType", f"Fabric type '{instance_type}' is not supported for this "
+                        "operation. Create a Hyper-V site with customDetails.instanceType HyperVSite.", call)
+    name = call.params["fabric"]
+    fabric = vault.fabrics.get(name.lower())
+    if fabric is None:
+        fabric = Fabric(name=name, internal_id=ids.stable_guid(vault.id, "fabric", name), friendly_name=name)
+        vault.fabrics[name.lower()] = fabric
+
+    def created(_job) -> None:
+        fabric.created = True
+
+    job = start_job(call.cloud, vault, "CreateSite", fabric.internal_id, name,
+                    details=affected_objects(vault, fabric, kind="site"), hooks={"RegisterVmmTask": created})
+    return accepted(call, job, call.path, lambda: fabric_json(call.cloud, vault, fabric))
+
+
+def remove_fabric(call: ArmCall, purge: bool = False) -> Response:
+    vault, fabric = fabric_of(call)
+    if fabric.items and not purge:
+        raise asr_error(400, "FabricHasProtectedItems", "The site has protected items. Disable replication of every "
+                        "virtual machine in the site and try again.", call)
+
+    def remove(_job) -> None:
+        vault.fabrics.pop(fabric.name.lower(), None)
+
+    job = start_job(call.cloud, vault, "RemoveSite", fabric.internal_id, fabric.name,
+                    details=affected_objects(vault, fabric, kind="site"), hooks={"RemoveSite": remove})
+    return accepted(call, job, call.path.rsplit("/remove", 1)[0])
+
+
+# --- providers ---
+
+def list_providers(call: ArmCall) -> Response:
+    vault, fabric = fabric_of(call)
+    discovery.sync_providers(call.cloud, vault, fabric)
+    return listing([provider_json(call.cloud, vault, fabric, p) for p in fabric.providers.values()])
+
+
+def list_vault_providers(call: ArmCall) -> Response:
+    vault = vault_of(call)
+    out = []
+    for fabric in vault.fabrics.values():
+        discovery.sync_providers(call.cloud, vault, fabric)
+        out.extend(provider_json(call.cloud, vault, fabric, p) for p in fabric.providers.values())
+    return listing(out)
+
+
+def _provider(call: ArmCall):
+    vault, fabric = fabric_of(call)
+    discovery.sync_providers(call.cloud, vault, fabric)
+    provider = next((p for p in fabric.providers.values() if p.name.lower() == call.params["provider"].lower()), None)
+    if provider is None:
+        raise asr_error(404, "RecoveryServicesProviderNotFound",
+                        f"The provider '{call.params['provider']}' was not found.", call)
+    return vault, fabric, provider
+
+
+def get_provider(call: ArmCall) -> Response:
+    vault, fabric, provider = _provider(call)
+    return item_response(provider_json(call.cloud, vault, fabric, provider))
+
+
+def refresh_provider(call: ArmCall) -> Response:
+    vault, fabric, provider = _provider(call)
+    if not discovery.connected(call.cloud, provider):
+        raise asr_error(400, "ProviderNotConnected", f"The provider on '{provider.fqdn}' is not connected to the vault.",
+                        call, "The Site Recovery provider heartbeat is missing.",
+                        "Ensure that the server is connected to the network and accessible.")
+    job = start_job(call.cloud, vault, "RefreshProvider", provider.name, provider.fqdn,
+                    details=affected_objects(vault, fabric, kind="site"))
+    return accepted(call, job, call.path.rsplit("/refreshProvider", 1)[0],
+                    lambda: provider_json(call.cloud, vault, fabric, provider))
+
+
+def remove_provider(call: ArmCall) -> Response:
+    vault, fabric, provider = _provider(call)
+    if any(i.host.lower() == provider.host.lower() for i in fabric.items.values()):
+        raise asr_error(400, "ProviderHasProtectedItems", f"Virtual machines on '{provider.fqdn}' are still protected. "
+                        "Disable their replication first.", call)
+    host = call.cloud.world.host(provider.host) if call.cloud.world.has_host(provider.host) else None
+
+    def unregister(_job) -> None:
+        # The service forgets the server; the host keeps its registry until it is cleaned up (windows-host.md §3.3).
+        fabric.providers.pop(provider.host.lower(), None)
+        if host is not None:
+            provider.forced_disconnected = True
+
+    job = start_job(call.cloud, vault, "UnregisterDra", provider.name, provider.fqdn,
+                    details=affected_objects(vault, fabric, kind="site"), hooks={"UnregisterDra": unregister})
+    return accepted(call, job, call.path.rsplit("/remove", 1)[0])
+
+
+# --- containers ---
+
+def list_containers(call: ArmCall) -> Response:
+    vault, fabric = fabric_of(call)
+    return listing([container_json(vault, fabric)])
+
+
+def list_vault_containers(call: ArmCall) -> Response:
+    vault = vault_of(call)
+    return listing([container_json(vault, f) for f in vault.fabrics.values()])
+
+
+def get_container(call: ArmCall) -> Response:
+    vault, fabric = container_of(call)
+    return item_response(container_json(vault, fabric))
+
+
+# --- policies ---
+
+def list_policies(call: ArmCall) -> Response:
+    vault = vault_of(call)
+    return listing([policy_json(vault, p) for p in vault.policies.values()])
+
+
+def _policy(call: ArmCall) -> tuple[VaultAsr, Policy]:
+    vault = vault_of(call)
+    policy = vault.policies.get(call.params["policy"].lower())
+    if policy is None:
+        raise asr_error(404, "PolicyNotFound", f"The replication policy '{call.params['policy']}' was not found.", call,
+                        "The policy does not exist.", "Check the policy name and try again.")
+    return vault, policy
+
+
+def get_policy(call: ArmCall) -> Response:
+    vault, policy = _policy(call)
+    return item_response(policy_json(vault, policy))
+
+
+def _policy_settings(call: ArmCall, settings: dict, policy: Policy) -> None:
+    if settings.get("instanceType") != "HyperVReplicaAzure":
+        raise asr_error(400, "InvalidReplicationProvider", f"Replication provider '{settings.get('instanceType')}' "
+                        "is not valid here. Use HyperVReplicaAzure for Hyper-V to Azure.", call)
+    checks = (("recoveryPointHistoryDuration", 0, 24, "history_hours"),        # azure-docs#66195: max 24 h
+              ("applicationConsistentSnapshotFrequencyInHours", 0, 12, "app_consistent_hours"))   # TF: 0-12
+    for field_name, low, high, attribute in checks:
+        if settings.get(field_name) is not None:
+            value = settings[field_name]
+            if not isinstance(value, int) or not low <= value <= high:
+                raise asr_error(400, "InvalidPolicyParameter", f"The value {value!r} of {field_name} is not valid. "
+                                f"Specify a whole number from {low} to {high}.", call)
+            setattr(policy, attribute, value)
+    if settings.get("replicationInterval") is not None:
+        if settings["replicationInterval"] not in POLICY_INTERVALS:
+            raise asr_error(400, "InvalidReplicationInterval", f"The replication interval "
+                            f"{settings['replicationInterval']!r} is not valid. Use 30, 300 or 900 seconds.", call)
+        policy.interval_s = settings["replicationInterval"]
+    if "onlineReplicationStartTime" in settings:
+        policy.online_start = settings["onlineReplicationStartTime"]
+    if settings.get("storageAccounts") is not None:
+        policy.storage_accounts = list(settings["storageAccounts"])
+
+
+def create_policy(call: ArmCall, update: bool = False) -> Response:
+    vault = vault_of(call)
+    body = call.require_body()
+    properties = body.get("properties") or {}
+    settings = properties.get("replicationProviderSettings" if update else "providerSpecificInput") or {}
+    name = call.params["policy"]
+    existing = vault.policies.get(name.lower())
+    if update and existing is None:
+        raise asr_error(404, "PolicyNotFound", f"The replication policy '{name}' was not found.", call)
+    policy = Policy(**vars(existing)) if existing else Policy(name=name, profile_id=ids.stable_guid(vault.id, "policy", name))
+    _policy_settings(call, settings, policy)
+
+    def store(_job) -> None:
+        vault.policies[name.lower()] = policy
+
+    job = start_job(call.cloud, vault, "AddProtectionProfile", policy.profile_id, name,
+                    details=affected_objects(vault, None, kind="policy"), hooks={"AddProtectionProfileTask": store})
+    return accepted(call, job, call.path, lambda: policy_json(vault, policy))
+
+
+def update_policy(call: ArmCall) -> Response:
+    return create_policy(call, update=True)
+
+
+def delete_policy(call: ArmCall) -> Response:
+    vault, policy = _policy(call)
+    in_use = [m for f in vault.fabrics.values() for m in f.mappings.values() if m.policy_name.lower() == policy.name.lower()]
+    if in_use:
+        raise asr_error(400, "PolicyInUse", f"The replication policy '{policy.name}' is associated with a protection "
+                        "container. Dissociate it first.", call)
+
+    def remove(_job) -> None:
+        vault.policies.pop(policy.name.lower(), None)
+
+    job = start_job(call.cloud, vault, "RemoveProtectionProfile", policy.profile_id, policy.name,
+                    details=affected_objects(vault, None, kind="policy"), hooks={"RemoveProtectionProfileTask": remove})
+    return accepted(call, job, call.path)
+
+
+# --- container mappings ---
+
+def list_mappings(call: ArmCall) -> Response:
+    vault, fabric = container_of(call)
+    return listing([mapping_json(vault, fabric, m) for m in fabric.mappings.values()])
+
+
+def list_vault_mappings(call: ArmCall) -> Response:
+    vault = vault_of(call)
+    return listing([mapping_json(vault, f, m) for f in vault.fabrics.values() for m in f.mappings.values()])
+
+
+def _mapping(call: ArmCall):
+    vault, fabric = container_of(call)
+    mapping = fabric.mappings.get(call.params["mapping"].lower())
+    if mapping is None:
+        raise asr_error(404, "ProtectionContainerMappingNotFound",
+                        f"The protection container mapping '{call.params['mapping']}' was not found.", call)
+    return vault, fabric, mapping
+
+
+def get_mapping(call: ArmCall) -> Response:
+    vault, fabric, mapping = _mapping(call)
+    return item_response(mapping_json(vault, fabric, mapping))
+
+
+def create_mapping(call: ArmCall) -> Response:
+    vault, fabric = container_of(call)
+    properties = call.require_body().get("properties") or {}
+    # PowerShell sends "PolicyId" with a capital P (create_container_mapping.json entry 5).
+    policy_id = properties.get("policyId") or properties.get("PolicyId") or ""
+    policy = vault.policies.get(ids.last_segment(policy_id).lower()) if policy_id else None
+    in_vault = policy_id.lower().startswith(vault.id.lower() + "/replicationpolicies/")
+    if policy is None or not in_vault:
+        raise asr_error(400, "InvalidPolicyId", f"The replication policy '{policy_id}' was not found in this vault.", call)
+    target = properties.get("targetProtectionContainerId")
+    if target not in (RECOVERY_FABRIC_FRIENDLY_NAME, None) and ids.last_segment(str(target)) != RECOVERY_CONTAINER_NAME:
+        raise asr_error(400, "InvalidTargetProtectionContainer", f"The target protection container '{target}' is not "
+                        "valid for Hyper-V to Azure. Use \"Microsoft Azure\".", call)
+    name = call.params["mapping"]
+    mapping = fabric.mappings.get(name.lower()) or Mapping(name=name, policy_name=policy.name, state="Pairing")
+    fabric.mappings[name.lower()] = mapping
+
+    def paired(_job) -> None:
+        mapping.state = "Paired"
+
+    def done(job) -> None:
+        if job.state == "Failed":
+            fabric.mappings.pop(name.lower(), None)
+
+    job = start_job(call.cloud, vault, "AssociateProtectionProfile", policy.profile_id, policy.name,
+                    details=affected_objects(vault, fabric, kind="mapping"), hooks={"CloudPairingPairClouds": paired},
+                    on_done=done)
+    return accepted(call, job, call.path, lambda: mapping_json(vault, fabric, mapping))
+
+
+def remove_mapping(call: ArmCall, purge: bool = False) -> Response:
+    vault, fabric, mapping = _mapping(call)
+    if fabric.items and not purge and len(fabric.mappings) == 1:
+        raise asr_error(400, "ContainerHasProtectedItems", "Virtual machines in the container are protected with this "
+                        "policy. Disable their replication first.", call)
+    policy = vault.policies.get(mapping.policy_name.lower())
+
+    def remove(_job) -> None:
+        fabric.mappings.pop(mapping.name.lower(), None)
+
+    job = start_job(call.cloud, vault, "DissociateProtectionProfile", policy.profile_id if policy else "",
+                    mapping.policy_name, details=affected_objects(vault, fabric, kind="mapping"),
+                    hooks={"CloudUnpairing": remove})
+    return accepted(call, job, call.path.rsplit("/remove", 1)[0])
+
+
+# --- protectable items ---
+
+def list_protectable(call: ArmCall) -> Response:
+    vault, fabric = container_of(call)
+    discovery.sync_providers(call.cloud, vault, fabric)
+    documents = [protectable_json(call.cloud, vault, fabric, p, h, vm)
+                 for p, h, vm in sorted(discovery.registered_vms(call.cloud, fabric), key=lambda e: e[2].id)]
+    wanted = _state_filter(call.request.query_value("$filter"))
+    if wanted:
+        documents = [d for d in documents if d["properties"]["protectionStatus"].lower() == wanted]
+    return page(call, documents)
+
+
+def _state_filter(expression: str | None) -> str | None:
+    """`$filter=State eq 'Unprotected'` (SDK list_by_replication_protection_containers)."""
+    if expression and "eq" in expression:
+        return expression.split("eq", 1)[1].strip().strip("'\"").lower()
+    return None
+
+
+def get_protectable(call: ArmCall) -> Response:
+    vault, fabric = container_of(call)
+    discovery.sync_providers(call.cloud, vault, fabric)
+    found = discovery.find_vm(call.cloud, fabric, call.params["item"])
+    if found is None:
+        raise asr_error(404, "ProtectableItemNotFound", f"The protectable item '{call.params['item']}' was not found. "
+                        "The virtual machine may not be discovered yet.", call)
+    return item_response(protectable_json(call.cloud, vault, fabric, *found))
+
+
+# --- jobs and operation polling ---
+
+def _job(call: ArmCall):
+    vault = vault_of(call)
+    job = vault.jobs.get(call.params["job"].lower())
+    if job is None:
+        raise asr_error(404, "JobNotFound", f"The job '{call.params['job']}' was not found.", call)
+    return job
+
+
+def get_job(call: ArmCall) -> Response:
+    job = _job(call)
+    return json_body(200, job.to_json(), {"x-ms-request-id": job.asr_id})
+
+
+def list_jobs(call: ArmCall) -> Response:
+    vault = vault_of(call)
+    jobs = sorted(vault.jobs.values(), key=lambda j: j.created, reverse=True)
+    expression = call.request.query_value("$filter") or ""
+    for clause in expression.split(" and "):
+        if " eq " in clause:
+            field_name, value = (part.strip().strip("'") for part in clause.split(" eq ", 1))
+            if field_name == "jobStatus":
+                jobs = [j for j in jobs if j.state.lower() == value.lower()]
+            elif field_name == "jobName":
+                jobs = [j for j in jobs if j.scenario.name.lower() == value.lower()]
+            elif field_name in ("affectedObjectTypes",):
+                jobs = [j for j in jobs if j.scenario.target_instance_type.lower() == value.lower()]
+        elif " ge " in clause and clause.strip().startswith("startTime"):
+            since = clause.split(" ge ", 1)[1].strip().strip("'")
+            jobs = [j for j in jobs if (iso(j.created) or "") >= since]
+    return page(call, [j.to_json() for j in jobs], skip_token_name="$skipToken")
+
+
+def operation_status(call: ArmCall) -> Response:
+    job = _job(call)
+    headers = {"x-ms-request-id": job.asr_id}
+    if not job.terminal:
+        headers.update(retry_headers(call.cloud, 30, poll=True))
+    return json_body(200, job.operation_status(), headers)
+
+
+def operation_result(call: ArmCall) -> Response:
+    """Location URL: 202 while the job runs, then the resource (200) or 204 when it is gone."""
+    job = _job(call)
+    if not job.terminal:
+        return empty(202, {"Location": f"{call.base_url}{call.path}?api-version={call.api_version}",
+                           **retry_headers(call.cloud, 30, poll=True)})
+    if job.state == "Failed":
+        service = job.errors[0]["serviceErrorDetails"] if job.errors else {"code": "JobFailed", "message": "failed"}
+        raise ArmError(400, service["code"], service["message"])
+    document = job.result() if job.result else None
+    return json_body(200, document) if document is not None else empty(204)
+
+
+def register(arm: Arm) -> None:
+    add = arm.router.add
+    add("GET", VAULT + "/replicationFabrics", list_fabrics)
+    add("GET", FABRIC, get_fabric)
+    add("PUT", FABRIC, create_fabric)
+    add("POST", FABRIC + "/remove", remove_fabric)
+    add("DELETE", FABRIC, lambda call: remove_fabric(call, purge=True))
+    add("GET", FABRIC + "/replicationRecoveryServicesProviders", list_providers)
+    add("GET", VAULT + "/replicationRecoveryServicesProviders", list_vault_providers)
+    add("GET", FABRIC + "/replicationRecoveryServicesProviders/{provider}", get_provider)
+    add("POST", FABRIC + "/replicationRecoveryServicesProviders/{provider}/refreshProvider", refresh_provider)
+    add("POST", FABRIC + "/replicationRecoveryServicesProviders/{provider}/remove", remove_provider)
+    add("DELETE", FABRIC + "/replicationRecoveryServicesProviders/{provider}", remove_provider)
+    add("GET", FABRIC + "/replicationProtectionContainers", list_containers)
+    add("GET", VAULT + "/replicationProtectionContainers", list_vault_containers)
+    add("GET", CONTAINER, get_container)
+    add("GET", VAULT + "/replicationPolicies", list_policies)
+    add("GET", VAULT + "/replicationPolicies/{policy}", get_policy)
+    add("PUT", VAULT + "/replicationPolicies/{policy}", create_policy)
+    add("PATCH", VAULT + "/replicationPolicies/{policy}", update_policy)
+    add("DELETE", VAULT + "/replicationPolicies/{policy}", delete_policy)
+    add("GET", CONTAINER + "/replicationProtectionContainerMappings", list_mappings)
+    add("GET", VAULT + "/replicationProtectionContainerMappings", list_vault_mappings)
+    add("GET", CONTAINER + "/replicationProtectionContainerMappings/{mapping}", get_mapping)
+    add("PUT", CONTAINER + "/replicationProtectionContainerMappings/{mapping}", create_mapping)
+    add("POST", CONTAINER + "/replicationProtectionContainerMappings/{mapping}/remove", remove_mapping)
+    add("DELETE", CONTAINER + "/replicationProtectionContainerMappings/{mapping}",
+        lambda call: remove_mapping(call, purge=True))
+    add("GET", CONTAINER + "/replicationProtectableItems", list_protectable)
+    add("GET", CONTAINER + "/replicationProtectableItems/{item}", get_protectable)
+    add("GET", VAULT + "/replicationJobs", list_jobs)
+    add("GET", VAULT + "/replicationJobs/{job}", get_job, poll=True)
+    add("GET", VAULT + "/replicationOperationStatus/{job}", operation_status, poll=True)
+    for resource in (FABRIC, VAULT + "/replicationPolicies/{policy}",
+                     CONTAINER + "/replicationProtectionContainerMappings/{mapping}",
+                     FABRIC + "/replicationRecoveryServicesProviders/{provider}",
+                     CONTAINER + "/replicationProtectedItems/{item}"):
+        add("GET", resource + "/operationresults/{job}", operation_result, poll=True)
