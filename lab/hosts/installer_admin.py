@@ -1,0 +1,127 @@
+"""Admin API routes for the installers, setup files and vault credentials (lab.admin's route table).
+
+    POST   /installers/{host}/faults   {"setup_exit_code": 1603|1618|3010, "reset_during_install": true}  one-shot
+    DELETE /installers/{host}/faults
+    GET    /installers                  timing, faults, published setup files
+    POST   /installers/timing           {"setup_process_s": 90, "setup_settle_s": 40, ...}
+    POST   /setup-files                 {"name", "provider_version", "agent_version", "size"?} -> {url, sha256, content_b64}
+    POST   /vault-credentials           {"resource_group", "vault_name", "site_name", "location"?, "subscription_id"?,
+                                         "site_id"?, "valid_hours"?, "issued_hours_ago"?} -> {content, valid_to}
+    GET    /provider-registrations      hosts registered with a vault, as the world records them
+    DELETE /provider-registrations/{host}   forget one (test set-up, with PATCH /hosts to reset the host)
+
+`start(lab)` adds them; the lab runtime calls it like any pluggable system.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+
+from lab import vault_credentials
+from lab.admin import AdminCall, AdminError
+from lab.hosts import installers
+
+FAULT_EXIT_CODES = (1603, 1618, 3010)
+LAB_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
+def _body(call: AdminCall) -> dict:
+    if not isinstance(call.body, dict):
+        raise AdminError(400, "the body must be a JSON object")
+    return call.body
+
+
+def _host_name(call: AdminCall) -> str:
+    if not call.world.has_host(call.params["host"]):
+        raise AdminError(404, f"no host {call.params['host']!r}")
+    return call.world.host(call.params["host"]).name
+
+
+async def post_faults(call: AdminCall):
+    body = _body(call)
+    unknown = set(body) - {"setup_exit_code", "reset_during_install"}
+    if unknown or not body:
+        raise AdminError(400, "installer fault keys: setup_exit_code, reset_during_install")
+    code = body.get("setup_exit_code")
+    if code is not None and code not in FAULT_EXIT_CODES:
+        raise AdminError(400, f"setup_exit_code: {code!r}; simulated: {', '.join(map(str, FAULT_EXIT_CODES))}")
+    faults = installers.installer_world(call.world).faults_for(_host_name(call))
+    if "setup_exit_code" in body:
+        faults.setup_exit_code = code
+    if "reset_during_install" in body:
+        faults.reset_during_install = bool(body["reset_during_install"])
+    return 200, faults.to_dict()
+
+
+async def delete_faults(call: AdminCall):
+    installers.installer_world(call.world).faults.pop(_host_name(call).lower(), None)
+    return 200, installers.InstallerFaults().to_dict()
+
+
+async def get_installers(call: AdminCall):
+    state = installers.installer_world(call.world)
+    return 200, {"timing": dataclasses.asdict(state.timing),
+                 "faults": {name: faults.to_dict() for name, faults in state.faults.items()},
+                 "downloads": sorted(state.downloads), "pending_installs": len(state.pending)}
+
+
+async def post_timing(call: AdminCall):
+    timing = installers.installer_world(call.world).timing
+    known = {field.name for field in dataclasses.fields(timing)}
+    for name, value in _body(call).items():
+        if name not in known or not isinstance(value, (int, float)) or value < 0:
+            raise AdminError(400, f"timing: {name}={value!r}; keys {', '.join(sorted(known))} take lab seconds >= 0")
+        setattr(timing, name, float(value))
+    return 200, dataclasses.asdict(timing)
+
+
+async def post_setup_file(call: AdminCall):
+    body = _body(call)
+    try:
+        content = installers.make_setup_file(str(body["provider_version"]), str(body["agent_version"]), int(body.get("size", 4096)))
+        published = installers.publish(call.world, str(body.get("name") or "AzureSiteRecoveryProvider.exe"), content)
+    except KeyError as exc:
+        raise AdminError(400, f"missing {exc.args[0]}") from None
+    return 201, {**published, "content_b64": base64.b64encode(content).decode()}
+
+
+async def post_vault_credentials(call: AdminCall):
+    body = _body(call)
+    try:
+        content = vault_credentials.issue(
+            subscription_id=str(body.get("subscription_id") or LAB_SUBSCRIPTION), resource_group=str(body["resource_group"]),
+            vault_name=str(body["vault_name"]), location=str(body.get("location") or "westeurope"), site_name=str(body["site_name"]),
+            site_id=body.get("site_id"), now=call.world.clock.now(), valid_hours=float(body.get("valid_hours", vault_credentials.DEFAULT_VALIDITY_HOURS)),
+            issued_hours_ago=float(body.get("issued_hours_ago", 0)))
+    except KeyError as exc:
+        raise AdminError(400, f"missing {exc.args[0]}") from None
+    parsed = vault_credentials.parse(content)
+    return 201, {"content": content, "valid_to": parsed.valid_to.isoformat(), "vault_id": parsed.vault_id}
+
+
+async def get_registrations(call: AdminCall):
+    return 200, [registration.to_dict() for registration in vault_credentials.registrations(call.world).values()]
+
+
+async def delete_registration(call: AdminCall):
+    removed = vault_credentials.remove_registration(call.world, _host_name(call))
+    return 200, removed.to_dict() if removed else None
+
+
+ROUTES = [
+    ("POST", "/installers/{host}/faults", post_faults),
+    ("DELETE", "/installers/{host}/faults", delete_faults),
+    ("GET", "/installers", get_installers),
+    ("POST", "/installers/timing", post_timing),
+    ("POST", "/setup-files", post_setup_file),
+    ("POST", "/vault-credentials", post_vault_credentials),
+    ("GET", "/provider-registrations", get_registrations),
+    ("DELETE", "/provider-registrations/{host}", delete_registration),
+]
+
+
+async def start(lab) -> dict:
+    for method, pattern, handler in ROUTES:
+        lab.admin.route(method, pattern, handler)
+    return {"routes": [f"{method} {pattern}" for method, pattern, dummy in ROUTES]}

@@ -1,0 +1,389 @@
+"""The provider's setup file, setupdr.exe, DRConfigurator.exe and msiexec /X, acting on a host's state.
+
+Behaviour follows windows-host.md §2 (switches, prerequisite messages), §3.3 (cleanup), §8.5 (uninstall)
+and the model of §12. Everything takes lab time: setupdr's process runs, exits, and the installation
+lands in the registry and services a little later, as the real setup does (§2.3: Microsoft's own
+script polls the registry after `setupdr /i`). Exit codes are the lab's choice where the real ones are
+undocumented: 0 for success, 1 for a refusal, and the injected 1603 / 1618 / 3010.
+
+A lab setup file is small: a header that carries the provider and agent versions it installs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+from lab import vault_credentials
+from lab.hosts.state import (
+    MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, HostState, Service,
+)
+
+SETUP_HEADER = b"AZMIGRATE-LAB-SETUP/1\n"
+PROVIDER_DIR = r"C:\Program Files\Microsoft Azure Site Recovery Provider"
+CONFIGURATOR = PROVIDER_DIR + r"\DRConfigurator.exe"
+AGENT_DIR = r"C:\Program Files\Microsoft Azure Recovery Services Agent"
+AGENT_ENGINE = AGENT_DIR + r"\bin\CBEngine.exe"
+SETUP_LOG = r"C:\ProgramData\ASRLogs\DRASetupWizard.log"
+CONFIGURATOR_LOG = r"C:\ProgramData\ASRLogs\DRConfigurator.log"
+# The agent's ProductCode is public (windows-host.md §1); the provider's is not (§13), so the lab makes one up.
+AGENT_PRODUCT_CODE = "{FFE6D16C-3F87-4192-AF94-DDBEFF165106}"
+PROVIDER_PRODUCT_CODE = "{2F4F7A1E-9C3B-4E57-A0D2-6B1C8E9F3A42}"
+PROVIDER_NAME = "Microsoft Azure Site Recovery Provider"
+AGENT_NAME = "Microsoft Azure Recovery Services Agent"
+PENDING_REBOOT_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager"
+ASR_CERTIFICATES = ("ASR_SRSAUTH_CERT_KEY_CONTAINER", "ASR_HYPER_V_HOST_CERT_KEY_CONTAINER")
+# .NET Framework 4.6.2's Release value, the setup's own check (windows-host.md §2.3, §12).
+SETUP_MINIMUM_DOTNET_RELEASE = 394802
+NO_COMPATIBLE_PRODUCT = ("Setup cannot proceed as no compatible product was found on this machine. To install on HyperV server, "
+                         "ensure that Hyper-V role is enabled and server is not acting as Domain Controller.")
+
+
+class InstallerError(Exception):
+    """Start-Process itself fails (the file is missing): PowerShell throws, no exit code."""
+
+
+@dataclass
+class Timing:
+    """Lab seconds each program takes; tests shorten or lengthen them through the admin API."""
+
+    extract_s: float = 5.0
+    setup_process_s: float = 90.0
+    setup_settle_s: float = 40.0      # after setupdr exits, until the registry and services show the install
+    register_s: float = 20.0
+    uninstall_s: float = 30.0
+
+
+@dataclass
+class InstallerFaults:
+    """One-shot faults for the next run of setupdr on a host."""
+
+    setup_exit_code: int | None = None     # 1603 nothing installed, 1618 another install running, 3010 reboot needed
+    reset_during_install: bool = False     # the WinRM connection drops while setupdr runs; the install goes on
+
+    def to_dict(self) -> dict:
+        return {"setup_exit_code": self.setup_exit_code, "reset_during_install": self.reset_during_install}
+
+
+@dataclass
+class PublishedFile:
+    content: bytes
+    signature: str        # the SAS `sig` a download URL must carry
+
+
+@dataclass
+class InstallerWorld:
+    """The installers' part of the world: faults per host, timing, files the lab serves for download."""
+
+    timing: Timing = field(default_factory=Timing)
+    faults: dict[str, InstallerFaults] = field(default_factory=dict)
+    downloads: dict[str, PublishedFile] = field(default_factory=dict)   # by URL path (lower)
+    pending: set = field(default_factory=set)                           # install tasks still landing
+
+    def faults_for(self, host: str) -> InstallerFaults:
+        return self.faults.setdefault(host.lower(), InstallerFaults())
+
+
+def installer_world(world) -> InstallerWorld:
+    return world.__dict__.setdefault("installers", InstallerWorld())
+
+
+# --- the setup file ------------------------------------------------------------------------------
+
+def make_setup_file(provider_version: str, agent_version: str, size: int = 4096) -> bytes:
+    header = SETUP_HEADER + f"provider_version={provider_version}\nagent_version={agent_version}\n".encode()
+    return header + b"\0" * max(0, size - len(header))
+
+
+def setup_versions(content: bytes | None) -> dict[str, str] | None:
+    """The versions a lab setup file (or its extracted setupdr.exe) carries; None for anything else."""
+    if not content or not content.startswith(SETUP_HEADER):
+        return None
+    fields = {}
+    for line in content[len(SETUP_HEADER):].split(b"\0", 1)[0].decode().splitlines():
+        name, dummy, value = line.partition("=")
+        fields[name] = value
+    return fields if fields.get("provider_version") and fields.get("agent_version") else None
+
+
+def sha256(content: bytes | None) -> str | None:
+    return hashlib.sha256(content).hexdigest() if content is not None else None
+
+
+def publish(world, name: str, content: bytes) -> dict:
+    """Serve `content` for download; returns its URL (with a SAS-like signature) and SHA-256."""
+    signature = secrets.token_urlsafe(24)
+    path = f"/installers/{name}"
+    installer_world(world).downloads[path.lower()] = PublishedFile(content, signature)
+    return {"url": f"https://downloads.lab.test{path}?sv=2024-08-04&sp=r&sig={signature}", "sha256": sha256(content),
+            "path": path}
+
+
+def download(world, url: str) -> bytes:
+    """What a GET of `url` returns, or the WebException message the host would see."""
+    base, dummy, query = url.partition("?")
+    path = "/" + base.split("://", 1)[-1].partition("/")[2]
+    published = installer_world(world).downloads.get(path.lower())
+    if not base.lower().startswith("https://downloads.lab.test/") or published is None:
+        raise InstallerError('Exception calling "DownloadFile" with "2" argument(s): "The remote server returned an error: (404) Not Found."')
+    if f"sig={published.signature}" not in query.split("&"):
+        raise InstallerError('Exception calling "DownloadFile" with "2" argument(s): "The remote server returned an error: (403) Forbidden."')
+    return published.content
+
+
+# --- logs and helpers ----------------------------------------------------------------------------
+
+def append_log(host: HostState, path: str, now: str, line: str) -> None:
+    entry = host.file(path)
+    previous = entry.content if entry is not None and entry.content is not None else b""
+    host.write_file(path, previous + f"{now} {line}\r\n".encode(), now)
+
+
+def _uninstall_entry(host: HostState, code: str, name: str, version: str) -> None:
+    key = f"{UNINSTALL_KEY}\\{code}"
+    host.registry.set_value(key, "DisplayName", name)
+    host.registry.set_value(key, "DisplayVersion", version)
+    host.registry.set_value(key, "UninstallString", f"MsiExec.exe /X{code}")
+
+
+def _file_with_version(host: HostState, path: str, version: str, now: str) -> None:
+    host.write_file(path, b"MZ lab binary\n", now).file_version = version
+
+
+def installed(host: HostState) -> bool:
+    return bool(host.provider_version and host.agent_install_path and host.service("dra") and host.service("obengine"))
+
+
+# --- AzureSiteRecoveryProvider.exe /x:<dir> /q ---------------------------------------------------
+
+def extract(host: HostState, setup_path: str, directory: str, now: str) -> int:
+    entry = host.file(setup_path)
+    if entry is None:
+        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({setup_path})")
+    if setup_versions(entry.content) is None:
+        return 1   # not a setup file the lab knows: the self-extractor fails and extracts nothing
+    host.write_file(directory.rstrip("\\") + r"\setupdr.exe", entry.content, now)
+    return 0
+
+
+# --- setupdr.exe /i ------------------------------------------------------------------------------
+
+def _refusal(host: HostState) -> str | None:
+    if host.domain_role in (4, 5) or not host.hyperv_role:
+        return NO_COMPATIBLE_PRODUCT
+    if (host.dotnet_release or 0) < SETUP_MINIMUM_DOTNET_RELEASE:
+        return "Prerequisite check failed: .NET Framework 4.6.2 or higher is required. Install it and run setup again."
+    return None
+
+
+async def run_setupdr(host: HostState, world, directory: str) -> int:
+    """Run setupdr.exe /i from `directory`; returns its exit code when its process exits."""
+    clock, state = world.clock, installer_world(world)
+    setupdr = host.file(directory.rstrip("\\") + r"\setupdr.exe")
+    if setupdr is None:
+        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({directory}\\setupdr.exe)")
+    versions = setup_versions(setupdr.content) or {}
+    faults = state.faults_for(host.name)
+    exit_code, faults.setup_exit_code = faults.setup_exit_code, None
+    if faults.reset_during_install:
+        faults.reset_during_install = False
+        world.faults[host.name].reset_after_requests = 0   # the next WinRM request of the client is reset
+    append_log(host, SETUP_LOG, clock.isoformat(), f"Setup started: provider {versions.get('provider_version')}")
+    if exit_code == 1618:
+        append_log(host, SETUP_LOG, clock.isoformat(),
+                   "Another installation is already in progress. Complete that installation before proceeding with this install. (1618)")
+        return 1618
+    refusal = _refusal(host)
+    if refusal:
+        await clock.sleep(5)
+        append_log(host, SETUP_LOG, clock.isoformat(), refusal)
+        return 1
+    newer = (host.provider_version or "") and version_tuple(host.provider_version) > version_tuple(versions["provider_version"])
+    if newer:
+        append_log(host, SETUP_LOG, clock.isoformat(), f"A newer version of the provider ({host.provider_version}) is already installed.")
+        return 1
+    await clock.sleep(state.timing.setup_process_s)
+    if exit_code == 1603:
+        append_log(host, SETUP_LOG, clock.isoformat(), "Fatal error during installation. Installation of the provider failed and was rolled back. (1603)")
+        return 1603
+    if host.provider_version == versions["provider_version"] and installed(host):
+        append_log(host, SETUP_LOG, clock.isoformat(), "The provider is already installed at this version.")
+        return 0
+    # The setup process has exited; the services and registry land a little later.
+    task = asyncio.get_running_loop().create_task(_finish_install(host, world, versions, exit_code == 3010))
+    state.pending.add(task)
+    task.add_done_callback(state.pending.discard)
+    return 3010 if exit_code == 3010 else 0
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+async def _finish_install(host: HostState, world, versions: dict[str, str], reboot: bool) -> None:
+    await world.clock.sleep(installer_world(world).timing.setup_settle_s)
+    now = world.clock.isoformat()
+    provider, agent = versions["provider_version"], versions["agent_version"]
+    host.registry.set_value(PROVIDER_KEY, "Version", provider)
+    _file_with_version(host, CONFIGURATOR, provider, now)
+    _uninstall_entry(host, PROVIDER_PRODUCT_CODE, PROVIDER_NAME, provider)
+    host.add_service(Service("dra", "Microsoft Azure Site Recovery Service", "Running", "Automatic"))
+    host.registry.set_value(MARS_SETUP_KEY, "InstallPath", AGENT_DIR + "\\")
+    host.registry.set_value(MARS_CONFIG_KEY, "ScratchLocation", AGENT_DIR + r"\Scratch")
+    _file_with_version(host, AGENT_ENGINE, agent, now)
+    _uninstall_entry(host, AGENT_PRODUCT_CODE, AGENT_NAME, agent)
+    host.add_service(Service("obengine", "Microsoft Azure Recovery Services Agent", "Running", "Automatic"))
+    host.add_service(Service("OBRecoveryServicesManagementAgent", "Microsoft Azure Recovery Services Management Agent", "Running", "Automatic"))
+    # Get-OBMachineSetting on a fresh agent: no throttling, no proxy.
+    host.mars_settings.setdefault("throttle", {"enabled": False})
+    host.mars_settings.setdefault("proxy", {"enabled": False, "server": None, "port": None})
+    if reboot:
+        host.registry.set_value(PENDING_REBOOT_KEY, "PendingFileRenameOperations", [r"\??\C:\Program Files\Microsoft Azure Site Recovery Provider\dra.dll.new"])
+    append_log(host, SETUP_LOG, now, f"Installation completed: provider {provider}, agent {agent}")
+
+
+# --- msiexec /X{code} /qn --------------------------------------------------------------------------
+
+async def uninstall(host: HostState, world, product_code: str) -> int:
+    await world.clock.sleep(installer_world(world).timing.uninstall_s)
+    code = product_code.upper()
+    if not host.registry.key_exists(f"{UNINSTALL_KEY}\\{code}"):
+        return 1605   # ERROR_UNKNOWN_PRODUCT
+    host.registry.delete_key(f"{UNINSTALL_KEY}\\{code}")
+    if code == PROVIDER_PRODUCT_CODE:
+        host.registry.delete_value(PROVIDER_KEY, "Version")
+        host.registry.delete_value(PROVIDER_KEY, "DraID")
+        if not host.registry.values(PROVIDER_KEY) and not host.registry.subkeys(PROVIDER_KEY):
+            host.registry.delete_key(PROVIDER_KEY)
+        host.remove_path(PROVIDER_DIR)
+        host.services.pop("dra", None)
+    elif code == AGENT_PRODUCT_CODE:
+        host.registry.delete_key(MARS_SETUP_KEY)
+        host.registry.delete_key(MARS_CONFIG_KEY)
+        host.remove_path(AGENT_DIR)
+        for name in ("obengine", "obrecoveryservicesmanagementagent"):
+            host.services.pop(name, None)
+        host.mars_settings.clear()
+    return 0
+
+
+# --- DRConfigurator.exe ----------------------------------------------------------------------------
+
+def _configurator_failure(host: HostState, now: str, message: str) -> int:
+    append_log(host, CONFIGURATOR_LOG, now, message)
+    return 1
+
+
+def _proxy_refusal(proxy: dict | None) -> str | None:
+    if proxy and str(proxy.get("address", "")).lower().startswith("https://"):
+        # windows-host.md §2.4, [S5]: HTTPS proxies are not supported.
+        return "HTTPS proxy is not supported. Specify the proxy address as http://<ip-or-fqdn>."
+    return None
+
+
+def _write_proxy(host: HostState, proxy: dict | None) -> None:
+    host.registry.delete_key(PROXY_KEY)
+    if not proxy:
+        return
+    host.registry.set_value(PROXY_KEY, "ProxyAddress", proxy["address"])
+    host.registry.set_value(PROXY_KEY, "ProxyPort", int(proxy["port"]))
+    if proxy.get("username"):
+        host.registry.set_value(PROXY_KEY, "ProxyUserName", proxy["username"])
+    if proxy.get("bypass_urls"):
+        host.registry.set_value(PROXY_KEY, "BypassUrls", ";".join(proxy["bypass_urls"]))
+    # The ASR docs keep the agent's proxy equal to the provider's (windows-host.md §5.3).
+    host.mars_settings["proxy"] = {"enabled": True, "server": proxy["address"], "port": int(proxy["port"])}
+
+
+def _azure_refusal(world, credentials_text: str, credentials: vault_credentials.VaultCredentials) -> str | None:
+    """The lab's Azure side has the last word on a vault it holds (issued certificate, existing site).
+
+    A vault the Azure side does not hold (or no Azure side at all, as in host-only tests) is judged by the
+    file alone: readable and not expired.
+    """
+    try:
+        azure = importlib.import_module("lab.azure")
+    except ImportError:
+        return None
+    cloud = azure.cloud_of(world) if hasattr(azure, "cloud_of") else None
+    if cloud is None or cloud.vault(credentials.resource_group, credentials.vault_name) is None:
+        return None
+    check = azure.check_vault_credentials(world, credentials_text)
+    return None if check.valid else check.reason
+
+
+async def register(host: HostState, world, credentials_text: str, friendly_name: str, proxy: dict | None,
+                   proxy_password: str | None) -> int:
+    """DRConfigurator.exe /r /Credentials <file> /Friendlyname <name> [proxy switches]."""
+    if host.file(CONFIGURATOR) is None:
+        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
+    now = world.clock.isoformat()
+    try:
+        credentials = vault_credentials.check(credentials_text, world.clock.now())
+    except vault_credentials.CredentialsRejected as exc:
+        return _configurator_failure(host, now, str(exc))
+    azure_refusal = _azure_refusal(world, credentials_text, credentials)
+    if azure_refusal:
+        return _configurator_failure(host, now, azure_refusal)
+    current = host.registry.values(REGISTRATION_KEY)
+    lowered = {name.lower(): value for name, value in current.items()}
+    if lowered.get("resourcename") and str(lowered["resourcename"]).lower() != credentials.vault_name.lower():
+        return _configurator_failure(host, now, f"The DRA server is already registered in vault {lowered['resourcename']}.")
+    refusal = _proxy_refusal(proxy)
+    if refusal:
+        return _configurator_failure(host, now, refusal)
+    if proxy and proxy.get("username") and not proxy_password:
+        return _configurator_failure(host, now, "The proxy needs a password: /proxypassword is missing.")
+    await world.clock.sleep(installer_world(world).timing.register_s)
+    dra_id = str(uuid.uuid4())
+    for name, value in (("VaultLocation", credentials.location), ("SubscriptionId", credentials.subscription_id),
+                        ("ResourceName", credentials.vault_name), ("ResourceGroupName", credentials.resource_group),
+                        ("SiteName", credentials.site_name), ("ContainerId", f"cloud_{credentials.site_id}")):
+        host.registry.set_value(REGISTRATION_KEY, name, value)
+    host.registry.set_value(PROVIDER_KEY, "DraID", dra_id)
+    host.certificates = [c for c in host.certificates if not str(c.get("friendly_name", "")).startswith(ASR_CERTIFICATES)]
+    host.certificates += [{"friendly_name": f"{prefix}_{dra_id}", "thumbprint": secrets.token_hex(20).upper()} for prefix in ASR_CERTIFICATES]
+    _write_proxy(host, proxy)
+    host.add_service(Service("dra", "Microsoft Azure Site Recovery Service", "Running", "Automatic"))
+    engine = host.file(AGENT_ENGINE)
+    vault_credentials.record_registration(world, vault_credentials.ProviderRegistration(
+        host=host.name, friendly_name=friendly_name, dra_id=dra_id, subscription_id=credentials.subscription_id,
+        resource_group=credentials.resource_group, vault_name=credentials.vault_name, site_name=credentials.site_name,
+        site_id=credentials.site_id, provider_version=host.provider_version,
+        agent_version=engine.file_version if engine else None, registered_at=world.clock.isoformat()))
+    append_log(host, CONFIGURATOR_LOG, world.clock.isoformat(), f"Registration succeeded: vault {credentials.vault_name}, site {credentials.site_name}")
+    return 0
+
+
+async def configure(host: HostState, world, proxy: dict | None, proxy_password: str | None) -> int:
+    """DRConfigurator.exe /configure [proxy switches] [/AddBypassUrls]: only on a registered server."""
+    if host.file(CONFIGURATOR) is None:
+        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
+    now = world.clock.isoformat()
+    if not host.registry.get_value(REGISTRATION_KEY, "ResourceName"):
+        return _configurator_failure(host, now, "The server is not registered with a vault. Register it with /r first.")
+    refusal = _proxy_refusal(proxy)
+    if refusal:
+        return _configurator_failure(host, now, refusal)
+    if proxy and proxy.get("username") and not proxy_password:
+        return _configurator_failure(host, now, "The proxy needs a password: /proxypassword is missing.")
+    await world.clock.sleep(5)
+    _write_proxy(host, proxy)
+    append_log(host, CONFIGURATOR_LOG, world.clock.isoformat(), "Proxy settings updated.")
+    return 0
+
+
+def cleanup_registration(host: HostState, world) -> None:
+    """Microsoft's cleanup script for a disconnected Hyper-V host (windows-host.md §3.3)."""
+    service = host.service("dra")
+    if service is not None:
+        service.status = "Stopped"
+    host.registry.delete_key(REGISTRATION_KEY)
+    host.registry.delete_key(PROXY_KEY)
+    host.registry.delete_value(PROVIDER_KEY, "DraID")
+    host.certificates = [c for c in host.certificates if not str(c.get("friendly_name", "")).startswith(ASR_CERTIFICATES)]
+    vault_credentials.remove_registration(world, host.name)

@@ -1,0 +1,89 @@
+"""Simulation of replication_provider_read/1: provider, agent, registration, proxy, setup file, reboot.
+
+Output keys: READ_SCHEMA in plugins/plugin_utils/replication_provider_plan.py. Like the real script it
+only reads the registry, services, files and certificates.
+"""
+
+from __future__ import annotations
+
+from lab.hosts import installers
+from lab.hosts.scripts import ScriptContext
+from lab.hosts.state import MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, HostState
+
+VERSIONS = (1,)
+
+REQUIRED_REGISTRATION = ("VaultLocation", "SubscriptionId", "ResourceName", "ResourceGroupName")
+
+
+def run(ctx: ScriptContext) -> dict:
+    host = ctx.host
+    return {
+        "computer_name": host.name,
+        "utc_now": ctx.world.clock.isoformat(),
+        "provider": _provider(host),
+        "agent": _agent(host),
+        "services": {name: (host.service(name).status if host.service(name) else None) for name in ("dra", "obengine")},
+        "registration": _registration(host),
+        "registration_leftovers": _leftovers(host),
+        "proxy": _proxy(host),
+        "uninstall": {"provider": _has_uninstall(host, installers.PROVIDER_NAME),
+                      "agent": _has_uninstall(host, installers.AGENT_NAME)},
+        "setup_file": _setup_file(host, ctx.params.get("setup_file")),
+        "reboot_pending": bool(host.registry.get_value(installers.PENDING_REBOOT_KEY, "PendingFileRenameOperations")),
+    }
+
+
+def _provider(host: HostState) -> dict | None:
+    if not host.provider_version:
+        return None
+    return {"version": host.provider_version, "configurator": host.file(installers.CONFIGURATOR) is not None}
+
+
+def _agent(host: HostState) -> dict | None:
+    install_path = host.registry.get_value(MARS_SETUP_KEY, "InstallPath")
+    if not install_path:
+        return None
+    engine = host.file(install_path.rstrip("\\") + r"\bin\CBEngine.exe")
+    return {"version": engine.file_version if engine else None, "path": install_path}
+
+
+def _registration(host: HostState) -> dict | None:
+    values = {name.lower(): value for name, value in host.registry.values(REGISTRATION_KEY).items()}
+    if not all(values.get(name.lower()) for name in REQUIRED_REGISTRATION):
+        return None
+    return {"vault_location": values.get("vaultlocation"), "subscription_id": values.get("subscriptionid"),
+            "vault_name": values.get("resourcename"), "resource_group": values.get("resourcegroupname"),
+            "site_name": values.get("sitename"), "container_id": values.get("containerid")}
+
+
+def _leftovers(host: HostState) -> bool:
+    certificates = [c for c in host.certificates if str(c.get("friendly_name", "")).startswith(installers.ASR_CERTIFICATES)]
+    return bool(host.registry.get_value(PROVIDER_KEY, "DraID") or host.registry.key_exists(REGISTRATION_KEY)
+                or host.registry.key_exists(PROXY_KEY) or certificates)
+
+
+def _proxy(host: HostState) -> dict | None:
+    values = {name.lower(): value for name, value in host.registry.values(PROXY_KEY).items()}
+    if not values.get("proxyaddress"):
+        return None
+    bypass = [url for url in str(values.get("bypassurls") or "").split(";") if url]
+    port = values.get("proxyport")
+    return {"address": values["proxyaddress"], "port": int(port) if port else None,
+            "username": values.get("proxyusername"), "bypass_urls": bypass}
+
+
+def _has_uninstall(host: HostState, name: str) -> bool:
+    return any(product["name"].startswith(name) for product in host.installed_products()
+               if host.registry.get_value(f"{installers.UNINSTALL_KEY}\\{product['product_code']}", "UninstallString"))
+
+
+def _setup_file(host: HostState, request: dict | None) -> dict | None:
+    if not request:
+        return None
+    entry = host.file(request["path"])
+    if entry is None:
+        return {"path": request["path"], "exists": False, "sha256": None, "version": None}
+    versions = installers.setup_versions(entry.content) or {}
+    return {"path": request["path"], "exists": True,
+            "sha256": installers.sha256(entry.content) if request.get("sha256") else None,
+            "version": entry.file_version or versions.get("provider_version")}

@@ -1,0 +1,205 @@
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of azmigrate.hyperv.replication_provider (documentation: plugins/modules/replication_provider.py).
+
+Arguments -> validated options -> current state (replication_provider_read/1, one command) -> plan (pure,
+plugins/plugin_utils/replication_provider_plan.py) -> apply (replication_provider_apply/1) -> result.
+
+Returned keys: changed, steps, provider_version, agent_version, setup_file_version, registration, proxy,
+reboot_required, diff (with --diff) and warnings. Verbosity: -vv names the planned steps. Secrets (vault
+credentials, proxy password, setup URL) travel on the host script's stdin only and never enter the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import typing as t
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, run_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import (
+    ARGUMENT_SPEC,
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_TOGETHER,
+    OptionError,
+    ProviderOptions,
+    check_sha256,
+    validate_options,
+)
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import (
+    READ_SCHEMA,
+    Plan,
+    PlanError,
+    describe_state,
+    host_time,
+    plan_absent,
+    plan_present,
+    predicted_after,
+    setup_file_request,
+)
+
+display = Display()
+
+HASH_BLOCK_BYTES = 1024 * 1024
+
+
+class _TaskFailed(Exception):
+    """Ends the task with failed=true and this message (and any extra keys)."""
+
+    def __init__(self, msg: str, **extra: t.Any) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.extra = extra
+
+
+def sha256_of_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(HASH_BLOCK_BYTES), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ActionModule(ActionBase):
+    # No temporary folder unless the setup file is pushed: a no-change run is one command (design §3.1).
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_together=REQUIRED_TOGETHER)
+        try:
+            result.update(self._run(args))
+        except _TaskFailed as failure:
+            result.update(failed=True, msg=failure.msg, **failure.extra)
+        return result
+
+    # --- controller-side inputs -------------------------------------------------------------------
+
+    def _controller_file(self, option: str, path: str) -> str:
+        try:
+            return self._find_needle("files", path)
+        except AnsibleError as error:
+            raise _TaskFailed(f"{option}: {path!r} is not a file on the controller ({error.message})") from None
+
+    def _options(self, args: dict[str, t.Any]) -> tuple[ProviderOptions, str | None]:
+        """Validated options, and the controller path of setup_file_src (whose SHA-256 is computed here)."""
+        credentials_text = args.get("vault_credentials_content")
+        if args.get("vault_credentials_src"):
+            with open(self._controller_file("vault_credentials_src", args["vault_credentials_src"]), encoding="utf-8-sig") as handle:
+                credentials_text = handle.read()
+        local_setup = None
+        if args.get("setup_file_src"):
+            local_setup = self._controller_file("setup_file_src", args["setup_file_src"])
+            computed = sha256_of_file(local_setup)
+            given = check_sha256("setup_file_sha256", args.get("setup_file_sha256"))
+            if given and given != computed:
+                raise OptionError(f"setup_file_sha256: {given} does not match {args['setup_file_src']}, whose SHA-256 is {computed}")
+            args = {**args, "setup_file_sha256": computed}
+        return validate_options(args, credentials_text), local_setup
+
+    # --- the host -----------------------------------------------------------------------------------
+
+    def _secrets(self, options: ProviderOptions, args: dict[str, t.Any]) -> dict[str, str]:
+        secrets = {}
+        if options.credentials is not None:
+            secrets["vault_credentials"] = options.credentials.content
+        if args.get("proxy_password"):
+            secrets["proxy_password"] = args["proxy_password"]
+        if args.get("setup_file_url"):
+            secrets["setup_file_url"] = args["setup_file_url"]
+        return secrets
+
+    def _host_script(self, name: str, params: dict[str, t.Any], secrets: dict[str, str] | None = None) -> dict[str, t.Any]:
+        try:
+            return run_host_script(self, name, params, secrets)
+        except HostScriptError as error:
+            raise _TaskFailed(str(error), rc=error.exit_code) from None
+        except (AnsibleConnectionFailure, OSError) as error:
+            # A dropped connection (requests raises OSError subclasses through winrm): the host may still be installing,
+            # and the next run reads where it got to and goes on from there.
+            raise _TaskFailed(f"the connection to the host failed during {name} ({error}); what was started on the host may still be "
+                              "running - run the task again to converge") from None
+
+    def _read(self, options: ProviderOptions) -> dict[str, t.Any]:
+        current = self._host_script("replication_provider_read", {"setup_file": setup_file_request(options)})
+        mismatches = schema_mismatches(current, READ_SCHEMA)
+        if mismatches:
+            raise _TaskFailed(f"host script replication_provider_read/1 returned a document outside its contract: {', '.join(mismatches[:10])}")
+        return current
+
+    def _push(self, plan: Plan, local_setup: str) -> None:
+        """Copy the setup file into Ansible's temporary folder; the verify step moves it into the staging folder."""
+        try:
+            remote = self._connection._shell.join_path(self._make_tmp_path(), "AzureSiteRecoveryProvider.exe")
+            self._transfer_file(local_setup, remote)
+        except (AnsibleConnectionFailure, OSError) as error:
+            raise _TaskFailed(f"copying setup_file_src to the host failed: {error}") from None
+        for step in plan.steps:
+            if step["action"] == "verify":
+                step["source"] = remote
+
+    def _plan(self, current: dict[str, t.Any], options: ProviderOptions, setup_version: str | None = None) -> Plan:
+        now = host_time(current, dt.datetime.now(dt.timezone.utc))
+        try:
+            if options.state == "absent":
+                return plan_absent(current, options)
+            return plan_present(current, options, now, setup_version)
+        except PlanError as error:
+            raise _TaskFailed(str(error)) from None
+
+    # --- the task -----------------------------------------------------------------------------------
+
+    def _run(self, args: dict[str, t.Any]) -> dict[str, t.Any]:
+        try:
+            options, local_setup = self._options(args)
+        except OptionError as error:
+            raise _TaskFailed(str(error)) from None
+        current = self._read(options)
+        plan = self._plan(current, options)
+        display.vv(f"replication_provider: planned steps {plan.names or 'none'}", host=self._play_context.remote_addr)
+        setup_version = (current["setup_file"] or {}).get("version")
+        before = describe_state(current)
+        result: dict[str, t.Any] = {"changed": plan.changed, "steps": plan.names, "reboot_required": bool(current["reboot_pending"])}
+
+        if not plan.changed or self._task.check_mode:
+            after = predicted_after(current, options, plan, setup_version)
+        else:
+            secrets = self._secrets(options, args)
+            if plan.push:
+                self._push(plan, local_setup)
+            applied = self._host_script("replication_provider_apply", {"steps": plan.steps}, secrets)
+            names = list(plan.names)
+            if plan.replan_after_staging:
+                setup_version = applied.get("setup_file_version")
+                second = self._plan(current, options, setup_version)
+                remaining = [step for step in second.steps if step["action"] not in ("download", "verify")]
+                names = [name for name in second.names if name not in ("download", "push")]
+                names = plan.names[:1] + names
+                if remaining:
+                    applied = self._host_script("replication_provider_apply", {"steps": remaining}, secrets)
+            setup_version = applied.get("setup_file_version") or setup_version
+            after = predicted_after(current, options, Plan(steps=[], names=names), setup_version)
+            after["provider_version"] = applied.get("provider_version")
+            after["agent_version"] = applied.get("agent_version")
+            result["steps"] = names
+            result["reboot_required"] = result["reboot_required"] or bool(applied.get("reboot_required"))
+        result.update(
+            provider_version=after["provider_version"],
+            agent_version=after["agent_version"],
+            setup_file_version=setup_version,
+            registration=after["registration"],
+            proxy=after["proxy"],
+        )
+        if plan.warnings:
+            result["warnings"] = plan.warnings
+        if self._task.diff:
+            result["diff"] = {"before": before, "after": after}
+        return result

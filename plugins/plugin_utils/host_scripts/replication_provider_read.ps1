@@ -1,0 +1,127 @@
+# azmigrate-host-script: replication_provider_read/1
+# Reads what azmigrate.hyperv.replication_provider decides on, in one call, and prints one JSON document:
+# provider and agent (registry and services, never Win32_Product), vault registration, the provider's
+# proxy, uninstall entries, the setup file (version and SHA-256) and whether a reboot is pending.
+# Schema: READ_SCHEMA in plugins/plugin_utils/replication_provider_plan.py. Facts: windows-host.md §1, §3.
+# Windows PowerShell 5.1 syntax only.
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Off
+$ProgressPreference = 'SilentlyContinue'
+
+$step = 'reading the parameters from stdin'
+try {
+    $stdin = @($input) -join "`n"
+    $request = ConvertFrom-Json -InputObject $stdin
+    $setupRequest = $request.params.setup_file
+
+    $step = 'reading the provider (HKLM\SOFTWARE\Microsoft\Azure Site Recovery)'
+    $asrKey = 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery'
+    $asr = Get-ItemProperty -LiteralPath $asrKey -ErrorAction Ignore
+    $configurator = Join-Path -Path $env:ProgramFiles -ChildPath 'Microsoft Azure Site Recovery Provider\DRConfigurator.exe'
+    $provider = $null
+    if ($asr.Version) {
+        $provider = [ordered]@{ version = [string]$asr.Version; configurator = (Test-Path -LiteralPath $configurator) }
+    }
+
+    $step = 'reading the agent (HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Setup)'
+    $agentSetup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup' -ErrorAction Ignore
+    $agent = $null
+    if ($agentSetup.InstallPath) {
+        $agentVersion = $null
+        $engine = Get-Item -LiteralPath (Join-Path -Path $agentSetup.InstallPath -ChildPath 'bin\CBEngine.exe') -ErrorAction Ignore
+        if ($null -ne $engine) {
+            $info = $engine.VersionInfo
+            $agentVersion = '{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart
+        }
+        $agent = [ordered]@{ version = $agentVersion; path = [string]$agentSetup.InstallPath }
+    }
+
+    $step = 'reading services dra and obengine'
+    $services = [ordered]@{ dra = $null; obengine = $null }
+    foreach ($name in @('dra', 'obengine')) {
+        $service = Get-Service -Name $name -ErrorAction Ignore
+        if ($null -ne $service) {
+            $services[$name] = [string]$service.Status
+        }
+    }
+
+    $step = 'reading the registration'
+    $reg = Get-ItemProperty -LiteralPath "$asrKey\Registration" -ErrorAction Ignore
+    $registration = $null
+    # Registered means these four are set: the test Windows Admin Center makes (windows-host.md §3.2).
+    if ($reg.VaultLocation -and $reg.SubscriptionId -and $reg.ResourceName -and $reg.ResourceGroupName) {
+        $registration = [ordered]@{
+            vault_location = $reg.VaultLocation; subscription_id = $reg.SubscriptionId; vault_name = $reg.ResourceName
+            resource_group = $reg.ResourceGroupName; site_name = $reg.SiteName; container_id = $reg.ContainerId
+        }
+    }
+    # What the cleanup of windows-host.md §3.3 removes, in case a half registration left some of it.
+    $certificates = @(Get-ChildItem -Path 'Cert:\LocalMachine\My' | Where-Object {
+            $_.FriendlyName -like 'ASR_SRSAUTH_CERT_KEY_CONTAINER*' -or $_.FriendlyName -like 'ASR_HYPER_V_HOST_CERT_KEY_CONTAINER*' })
+    $leftovers = [bool]($asr.DraID -or (Test-Path -LiteralPath "$asrKey\Registration") -or (Test-Path -LiteralPath "$asrKey\ProxySettings") -or $certificates.Count)
+
+    $step = 'reading the proxy (ProxySettings)'
+    $proxySettings = Get-ItemProperty -LiteralPath "$asrKey\ProxySettings" -ErrorAction Ignore
+    $proxy = $null
+    if ($proxySettings.ProxyAddress) {
+        $bypass = @()
+        if ($proxySettings.BypassUrls) {
+            $bypass = @([string]$proxySettings.BypassUrls -split ';' | Where-Object { $_ })
+        }
+        $port = $null
+        if ($proxySettings.ProxyPort) {
+            $port = [int]$proxySettings.ProxyPort
+        }
+        $proxy = [ordered]@{ address = [string]$proxySettings.ProxyAddress; port = $port; username = $proxySettings.ProxyUserName; bypass_urls = $bypass }
+    }
+
+    $step = 'reading the uninstall entries'
+    $uninstall = [ordered]@{ provider = $false; agent = $false }
+    foreach ($root in @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall', 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall')) {
+        foreach ($entry in @(Get-ChildItem -LiteralPath $root -ErrorAction Ignore | Get-ItemProperty)) {
+            if ($entry.DisplayName -like 'Microsoft Azure Site Recovery Provider*' -and $entry.UninstallString) { $uninstall.provider = $true }
+            if ($entry.DisplayName -like 'Microsoft Azure Recovery Services Agent*' -and $entry.UninstallString) { $uninstall.agent = $true }
+        }
+    }
+
+    $setupFile = $null
+    if ($null -ne $setupRequest) {
+        $step = "reading the setup file $($setupRequest.path)"
+        $setupFile = [ordered]@{ path = [string]$setupRequest.path; exists = $false; sha256 = $null; version = $null }
+        $item = Get-Item -LiteralPath $setupRequest.path -ErrorAction Ignore
+        if ($null -ne $item -and -not $item.PSIsContainer) {
+            $setupFile.exists = $true
+            $setupFile.version = $item.VersionInfo.FileVersion
+            if ($setupRequest.sha256) {
+                $setupFile.sha256 = (Get-FileHash -LiteralPath $setupRequest.path -Algorithm SHA256).Hash.ToLowerInvariant()
+            }
+        }
+    }
+
+    $step = 'reading pending reboots'
+    $pendingRename = (Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' -ErrorAction Ignore).PendingFileRenameOperations
+    $rebootPending = [bool]($pendingRename -or (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'))
+
+    $result = [ordered]@{
+        computer_name = $env:COMPUTERNAME
+        # DRConfigurator judges the key file's validity by the host's clock, so the controller does too.
+        utc_now = [DateTime]::UtcNow.ToString('o')
+        provider = $provider
+        agent = $agent
+        services = $services
+        registration = $registration
+        registration_leftovers = $leftovers
+        proxy = $proxy
+        uninstall = $uninstall
+        setup_file = $setupFile
+        reboot_pending = $rebootPending
+    }
+    ConvertTo-Json -InputObject $result -Depth 10 -Compress
+    exit 0
+}
+catch {
+    $failure = [ordered]@{ failed = $true; msg = "replication_provider_read failed while $($step): $($_.Exception.Message)" }
+    ConvertTo-Json -InputObject $failure -Depth 10 -Compress
+    exit 1
+}

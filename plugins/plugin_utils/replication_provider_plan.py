@@ -1,0 +1,313 @@
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decide what replication_provider changes on a host: pure functions from options and current state to steps.
+
+FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
+
+Current state is the document of the replication_provider_read/1 host script (READ_SCHEMA, and
+docs/host-scripts.md). Steps are the change list the replication_provider_apply/1 script performs, in
+order. Facts: shared/reference/windows-host.md §2 (install, register), §3 (detect, clean up), §8.4–§8.5
+(upgrade, uninstall order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import ntpath
+import re
+import typing as t
+
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import ProviderOptions
+
+# The read script's document: a dict gives an object's keys, None a scalar; any object may be null.
+READ_SCHEMA: dict[str, t.Any] = {
+    "computer_name": None,
+    "utc_now": None,
+    "provider": {"version": None, "configurator": None},
+    "agent": {"version": None, "path": None},
+    "services": {"dra": None, "obengine": None},
+    "registration": {"vault_location": None, "subscription_id": None, "vault_name": None, "resource_group": None, "site_name": None, "container_id": None},
+    "registration_leftovers": None,
+    "proxy": {"address": None, "port": None, "username": None, "bypass_urls": None},
+    "uninstall": {"provider": None, "agent": None},
+    "setup_file": {"path": None, "exists": None, "sha256": None, "version": None},
+    "reboot_pending": None,
+}
+# What the apply script prints on success.
+APPLY_SCHEMA: dict[str, t.Any] = {
+    "steps": None,
+    "reboot_required": None,
+    "setup_file_version": None,
+    "provider_version": None,
+    "agent_version": None,
+}
+
+STAGED_FILE_PREFIX = "AzureSiteRecoveryProvider-"
+
+
+class PlanError(ValueError):
+    """The wanted state cannot be reached from the current one without the user deciding (message says how)."""
+
+
+@dataclasses.dataclass
+class Plan:
+    steps: list[dict[str, t.Any]]         # apply-script steps, in order
+    names: list[str]                      # what the user sees in RV(steps)
+    push: bool = False                    # the controller copies the setup file before applying
+    replan_after_staging: bool = False    # the setup file's version is known only once it is staged
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.names)
+
+
+def host_time(current: dict[str, t.Any], fallback: dt.datetime) -> dt.datetime:
+    """The host's UTC time from the read (DRConfigurator checks the key file's validity on the host's clock)."""
+    text = current.get("utc_now")
+    if not text:
+        return fallback
+    try:
+        # .NET's round-trip format has 7 fractional digits; Python reads at most 6.
+        value = dt.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def parse_version(text: str | None) -> tuple[int, ...] | None:
+    """``5.24.0902.3`` -> (5, 24, 902, 3); None for anything that is not dotted numbers."""
+    if not text:
+        return None
+    parts = text.strip().split(".")
+    if not all(part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
+def compare_versions(left: str | None, right: str | None) -> int | None:
+    """-1, 0 or 1 as ``left`` is older, equal or newer than ``right``; None when either is unreadable."""
+    left_parts, right_parts = parse_version(left), parse_version(right)
+    if left_parts is None or right_parts is None:
+        return None
+    width = max(len(left_parts), len(right_parts))
+    left_parts += (0,) * (width - len(left_parts))
+    right_parts += (0,) * (width - len(right_parts))
+    return (left_parts > right_parts) - (left_parts < right_parts)
+
+
+def staged_setup_path(staging_dir: str, sha256: str) -> str:
+    """Where a downloaded or pushed setup file lives: named by its hash, so a re-run finds it."""
+    return ntpath.join(staging_dir, f"{STAGED_FILE_PREFIX}{sha256[:16]}.exe")
+
+
+def setup_file_request(options: ProviderOptions) -> dict[str, t.Any] | None:
+    """The ``setup_file`` parameter of the read script: which file to look at and whether to hash it."""
+    setup = options.setup
+    if setup is None:
+        return None
+    if setup.kind == "path":
+        return {"path": setup.location, "sha256": setup.sha256 is not None}
+    return {"path": staged_setup_path(options.staging_dir, setup.sha256 or ""), "sha256": True}
+
+
+def registration_view(registration: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
+    if registration is None:
+        return None
+    return {key: registration.get(key) for key in ("vault_name", "resource_group", "subscription_id", "site_name")}
+
+
+def describe_state(current: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The per-host before/after of the diff: versions, registration and proxy (never a secret)."""
+    return {
+        "provider_version": (current["provider"] or {}).get("version"),
+        "agent_version": (current["agent"] or {}).get("version"),
+        "registration": registration_view(current["registration"]),
+        "proxy": current["proxy"],
+    }
+
+
+def _same(left: str | None, right: str | None) -> bool:
+    return (left or "").lower() == (right or "").lower()
+
+
+def registered_elsewhere(current: dict[str, t.Any], options: ProviderOptions) -> bool:
+    """True when the host is registered to another vault, or another site of the same vault."""
+    registration, credentials = current["registration"], options.credentials
+    if registration is None or credentials is None:
+        return False
+    same_vault = all(
+        _same(registration[key], value)
+        for key, value in (
+            ("subscription_id", credentials.subscription_id),
+            ("resource_group", credentials.resource_group),
+            ("vault_name", credentials.vault_name),
+        )
+    )
+    same_site = credentials.site_name is None or registration["site_name"] is None or _same(registration["site_name"], credentials.site_name)
+    return not (same_vault and same_site)
+
+
+def _registration_label(registration: dict[str, t.Any]) -> str:
+    site = f", site {registration['site_name']}" if registration.get("site_name") else ""
+    return f"vault {registration['vault_name']} (resource group {registration['resource_group']}, subscription {registration['subscription_id']}{site})"
+
+
+def _setup_version(current: dict[str, t.Any], options: ProviderOptions) -> tuple[str | None, list[dict[str, t.Any]], list[str], bool]:
+    """The setup file's version if known, the staging steps and names needed, and whether the controller pushes."""
+    setup, found = options.setup, current["setup_file"] or {}
+    assert setup is not None
+    if setup.kind == "path":
+        if not found.get("exists"):
+            raise PlanError(f"setup_file_path: no file at {setup.location} on the host (a UNC path needs the share to be readable by the connection's account)")
+        if setup.sha256 and (found.get("sha256") or "").lower() != setup.sha256:
+            raise PlanError(f"setup_file_path: {setup.location} has SHA-256 {found.get('sha256')}, not the expected setup_file_sha256 {setup.sha256}")
+        return found.get("version"), [], [], False
+    staged_path = staged_setup_path(options.staging_dir, setup.sha256 or "")
+    if found.get("exists") and (found.get("sha256") or "").lower() == setup.sha256:
+        return found.get("version"), [], [], False
+    if setup.kind == "url":
+        return None, [{"action": "download", "path": staged_path, "sha256": setup.sha256}], ["download"], False
+    return None, [{"action": "verify", "path": staged_path, "sha256": setup.sha256}], ["push"], True
+
+
+def _install_steps(options: ProviderOptions, setup_path: str, setup_version: str | None, upgrade: bool) -> tuple[list[dict[str, t.Any]], list[str]]:
+    extract_dir = ntpath.join(options.staging_dir, f"extracted-{setup_version or 'new'}")
+    steps = [
+        {"action": "extract", "setup_file": setup_path, "dir": extract_dir},
+        {"action": "install", "dir": extract_dir, "expected_version": setup_version, "timeout": options.install_timeout},
+        {"action": "remove_extracted", "dir": extract_dir},
+    ]
+    return steps, ["upgrade" if upgrade else "install"]
+
+
+def plan_install(
+    current: dict[str, t.Any], options: ProviderOptions, setup_version: str | None, setup_path: str
+) -> tuple[list[dict[str, t.Any]], list[str], list[str]]:
+    """Install when the provider or agent is missing, upgrade when the provider is older; never downgrade."""
+    provider, agent = current["provider"], current["agent"]
+    if provider is None or agent is None:
+        steps, names = _install_steps(options, setup_path, setup_version, upgrade=False)
+        return steps, names, []
+    comparison = compare_versions(provider["version"], setup_version)
+    if comparison is None:
+        return [], [], [f"cannot compare the installed provider version {provider['version']!r} with the setup file's {setup_version!r}; left as installed"]
+    if comparison < 0:
+        steps, names = _install_steps(options, setup_path, setup_version, upgrade=True)
+        return steps, names, []
+    if comparison > 0:
+        return [], [], [f"the installed provider {provider['version']} is newer than the setup file's {setup_version}; not downgrading"]
+    return [], [], []
+
+
+def plan_registration(current: dict[str, t.Any], options: ProviderOptions, now: dt.datetime, will_install: bool) -> tuple[list[dict[str, t.Any]], list[str]]:
+    registration, credentials = current["registration"], options.credentials
+    steps: list[dict[str, t.Any]] = []
+    names: list[str] = []
+    if registration is not None and not registered_elsewhere(current, options):
+        if options.proxy is not None and _proxy_differs(current["proxy"], options):
+            steps.append({"action": "configure_proxy", "proxy": options.proxy.to_dict()})
+            names.append("configure_proxy")
+        return steps, names
+    if credentials is None:
+        raise PlanError("vault_credentials_content: required (or vault_credentials_src) to register the host, which is not registered")
+    if registration is not None:
+        if not options.force_reregister:
+            raise PlanError(
+                f"the host is registered to {_registration_label(registration)}, not to the {credentials.vault_label()}"
+                f"{', site ' + credentials.site_name if credentials.site_name else ''} of the vault credentials file; "
+                "remove it from that vault first, or set force_reregister=true to clean up the local registration and register again"
+            )
+        steps.append({"action": "unregister"})
+        names.append("unregister")
+    if credentials.is_expired(now):
+        raise PlanError(f"vault credentials file: expired at {credentials.valid_to.isoformat() if credentials.valid_to else '?'}; "
+                        "download a new one from the vault (a key file is valid for 5 days)")
+    if current["provider"] is None and not will_install:
+        raise PlanError("the provider is not installed, so the host cannot be registered; give a setup file")
+    steps.append({"action": "register", "friendly_name": options.friendly_name or current["computer_name"],
+                  "proxy": options.proxy.to_dict() if options.proxy else None, "timeout": options.registration_timeout})
+    names.append("register")
+    return steps, names
+
+
+def _proxy_differs(proxy: dict[str, t.Any] | None, options: ProviderOptions) -> bool:
+    wanted = options.proxy
+    if wanted is None:
+        return False
+    if proxy is None:
+        return True
+    return (
+        not _same(proxy.get("address"), wanted.address)
+        or proxy.get("port") != wanted.port
+        or not _same(proxy.get("username"), wanted.username)
+        or sorted(url.lower() for url in proxy.get("bypass_urls") or []) != sorted(url.lower() for url in wanted.bypass_urls)
+    )
+
+
+def plan_present(current: dict[str, t.Any], options: ProviderOptions, now: dt.datetime, setup_version: str | None = None) -> Plan:
+    """Steps to reach: provider and agent at least at the setup file's version, registered to the credentials' vault.
+
+    ``setup_version`` is the version reported by a staging apply, when the read could not know it.
+    """
+    warnings: list[str] = []
+    steps: list[dict[str, t.Any]] = []
+    names: list[str] = []
+    push = False
+    setup_path = None
+    needs_install = current["provider"] is None or current["agent"] is None
+    if options.setup is not None:
+        found_version, staging, staging_names, push = _setup_version(current, options)
+        setup_version = setup_version or found_version
+        setup_path = options.setup.location if options.setup.kind == "path" else staged_setup_path(options.staging_dir, options.setup.sha256 or "")
+        if setup_version is None and staging:
+            if not needs_install:
+                # The version decides between upgrade and nothing: stage first, then plan again.
+                registration_steps, registration_names = plan_registration(current, options, now, will_install=False)
+                return Plan(steps=staging, names=staging_names + registration_names, push=push, replan_after_staging=True,
+                            warnings=["the setup file's version is known once it is on the host; an upgrade is decided then"])
+        steps += staging
+        names += staging_names
+        install_steps, install_names, install_warnings = plan_install(current, options, setup_version, setup_path)
+        steps += install_steps
+        names += install_names
+        warnings += install_warnings
+    elif needs_install:
+        missing = "provider" if current["provider"] is None else "agent"
+        raise PlanError(f"setup_file_path, setup_file_url or setup_file_src: required, since the {missing} is not installed")
+    registration_steps, registration_names = plan_registration(current, options, now, will_install=bool(set(names) & {"install", "upgrade"}))
+    steps += registration_steps
+    names += registration_names
+    return Plan(steps=steps, names=names, push=push, warnings=warnings)
+
+
+def plan_absent(current: dict[str, t.Any], options: ProviderOptions) -> Plan:
+    """Local unregistration (windows-host.md §3.3), then uninstall the provider, then the agent (§8.5)."""
+    steps: list[dict[str, t.Any]] = []
+    names: list[str] = []
+    if current["registration"] is not None or current["registration_leftovers"]:
+        steps.append({"action": "unregister"})
+        names.append("unregister")
+    for component in ("provider", "agent"):
+        if current[component] is not None or current["uninstall"][component]:
+            steps.append({"action": "uninstall", "component": component, "timeout": options.install_timeout})
+            names.append(f"uninstall_{component}")
+    return Plan(steps=steps, names=names)
+
+
+def predicted_after(current: dict[str, t.Any], options: ProviderOptions, plan: Plan, setup_version: str | None) -> dict[str, t.Any]:
+    """The diff's ``after`` in check mode: what the steps would leave."""
+    after = describe_state(current)
+    if options.state == "absent":
+        return {"provider_version": None, "agent_version": None, "registration": None, "proxy": None}
+    if {"install", "upgrade"} & set(plan.names):
+        after["provider_version"] = setup_version or after["provider_version"] or "(the setup file's version)"
+        after["agent_version"] = after["agent_version"] if "upgrade" in plan.names and after["agent_version"] else "(the setup file's agent)"
+    credentials = options.credentials
+    if "register" in plan.names and credentials is not None:
+        after["registration"] = {"vault_name": credentials.vault_name, "resource_group": credentials.resource_group,
+                                 "subscription_id": credentials.subscription_id, "site_name": credentials.site_name}
+    if ("register" in plan.names or "configure_proxy" in plan.names) and options.proxy is not None:
+        after["proxy"] = options.proxy.to_dict()
+    return after

@@ -1,0 +1,102 @@
+"""playbooks/prepare_hosts.yml on the lab's estate (HV01 standalone, HV02 and HV03 in cluster HVCLU01).
+
+A fresh estate goes to prepared in one run; the second run changes nothing and sends one command per module
+per host (the lab's command log); the cluster checks warn about a node left out of the play, or fail with
+hyperv_host_strict_cluster.
+"""
+
+# pylint: disable=redefined-outer-name
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from provider_lab import PROVIDER_VERSION, fast_clock, publish_setup_file, reset_host, vault_credentials
+
+pytestmark = pytest.mark.lab
+
+PLAYBOOK = "playbooks/prepare_hosts.yml"
+ROLE = "azmigrate.hyperv.hyperv_host : "
+CLUSTER_CHECK = ROLE + "Compare the nodes of each cluster in the play"
+HOSTS = ("HV01", "HV02", "HV03")
+# The modules of the role, and the one host script each sends on a run that changes nothing.
+READ_SCRIPTS = {"host_info/1", "replication_provider_read/1", "upload_threads_read/1", "upload_throttle_read/1"}
+
+
+@pytest.fixture()
+def fresh_estate(lab):
+    for name in HOSTS:
+        reset_host(lab.admin, name)
+    with fast_clock(lab.admin):
+        yield lab
+    for name in HOSTS:
+        reset_host(lab.admin, name)
+
+
+@pytest.fixture()
+def prepare_vars(lab):
+    setup = publish_setup_file(lab.admin)
+    return {
+        "hyperv_host_setup_file_url": setup["url"], "hyperv_host_setup_file_sha256": setup["sha256"],
+        "hyperv_host_vault_credentials_content": vault_credentials(lab.admin),
+        "hyperv_host_upload_threads": 8,
+        "hyperv_host_throttle": {"enabled": True, "work_hour_start": "08:00", "work_hour_end": "18:00",
+                                 "work_hour_bandwidth": "100 Mbps", "non_work_hour_bandwidth": "1023 Mbps"},
+        "prepare_hosts_serial": [1, "100%"], "prepare_hosts_max_fail_percentage": 0,
+    }
+
+
+def test_fresh_estate_is_prepared_in_one_run_and_the_second_run_is_one_read_per_module(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    run = ansible_playbook(PLAYBOOK, extra_vars=prepare_vars)
+    assert run.rc == 0, run.output
+    for name in HOSTS:
+        assert run.stats[name]["failures"] == 0 and run.stats[name]["changed"] >= 3, run.stats
+        host = lab.admin.host(name)
+        assert host["provider_version"] == PROVIDER_VERSION
+        assert host["registry"][r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication"]["UploadThreadsPerVM"] == 8
+    assert {entry["host"] for entry in lab.admin.get("/provider-registrations")} >= set(HOSTS)
+
+    since = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars=prepare_vars)
+    assert run.rc == 0, run.output
+    assert all(run.stats[name]["changed"] == 0 for name in HOSTS), run.stats
+    for name in HOSTS:
+        sent = Counter(entry["name"] for entry in lab.admin.log(host=name, since=since))
+        assert sent == Counter(dict.fromkeys(READ_SCRIPTS, 1)), f"{name}: {dict(sent)}"
+
+
+def test_check_mode_on_a_fresh_estate_changes_nothing(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    before = {name: lab.admin.host(name)["registry"] for name in HOSTS}
+    run = ansible_playbook(PLAYBOOK, extra_vars=prepare_vars, check=True, diff=True)
+    assert run.rc == 0, run.output
+    assert all(run.stats[name]["changed"] >= 1 for name in HOSTS)
+    assert {name: lab.admin.host(name)["registry"] for name in HOSTS} == before
+
+
+def test_a_cluster_node_left_out_is_a_warning_or_with_strict_cluster_a_failure(fresh_estate, ansible_playbook, prepare_vars):
+    one_wave = {**prepare_vars, "prepare_hosts_serial": "100%"}
+    run = ansible_playbook(PLAYBOOK, extra_vars=one_wave, limit="HV01,HV02")
+    assert run.rc == 0, run.output
+    check = run.result("HV01", CLUSTER_CHECK)
+    assert check["clusters"]["HVCLU01"]["missing"] == ["HV03"]
+    assert any("node HV03" in warning for warning in check["warnings"])
+
+    run = ansible_playbook(PLAYBOOK, extra_vars={**one_wave, "hyperv_host_strict_cluster": True}, limit="HV01,HV02")
+    assert run.rc != 0
+    assert "node HV03 (state Up) is not in the play" in run.result("HV01", CLUSTER_CHECK)["msg"]
+
+
+def test_a_blocked_host_fails_the_readiness_gate_and_the_others_go_on(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    lab.admin.patch("/hosts/HV01", {"domain_role": 5})
+    try:
+        run = ansible_playbook(PLAYBOOK, extra_vars={**prepare_vars, "prepare_hosts_serial": "100%", "prepare_hosts_max_fail_percentage": 50})
+    finally:
+        lab.admin.patch("/hosts/HV01", {"domain_role": 3})
+    assert run.rc != 0
+    assert "domain controller" in run.result("HV01", ROLE + "Stop on what blocks the provider's setup")["msg"]
+    assert lab.admin.host("HV01")["provider_version"] is None
+    assert lab.admin.host("HV02")["provider_version"] == PROVIDER_VERSION

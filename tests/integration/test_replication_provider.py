@@ -1,0 +1,189 @@
+"""azmigrate.hyperv.replication_provider on the lab, through ansible-playbook and the real winrm connection.
+
+The lab's command log proves what ran on each host: one read on a no-change run, no apply (nor any file
+copy) when an input is refused, and never a secret.
+"""
+
+# pylint: disable=redefined-outer-name
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from provider_lab import (  # noqa: F401  pylint: disable=unused-import
+    AGENT_VERSION, PROVIDER_VERSION, commands_since, credentials, fresh, publish_setup_file, put_setup_file, setup_bytes, setup_file,
+    vault_credentials,
+)
+
+pytestmark = pytest.mark.lab
+
+PLAYBOOK = "tests/integration/playbooks/replication_provider.yml"
+TASK = "Ensure the replication provider"
+HOST = "HV01"
+SETUP_PATH = r"C:\Installers\AzureSiteRecoveryProvider.exe"
+
+
+def url_vars(setup_file: dict, credentials: str, **extra) -> dict:
+    return {"target": HOST, "setup_file_url": setup_file["url"], "setup_file_sha256": setup_file["sha256"],
+            "vault_credentials_content": credentials, **extra}
+
+
+def provider_commands(entries: list[dict]) -> list[str]:
+    """Names of the commands a run sent to the host, in order."""
+    return [entry["name"] if entry["kind"] == "host_script" else entry["kind"] for entry in entries]
+
+
+def run_provider(ansible_playbook, variables: dict, **kwargs):
+    run = ansible_playbook(PLAYBOOK, extra_vars=variables, **kwargs)
+    return run, run.result(variables["target"], TASK)
+
+
+def test_fresh_host_is_installed_and_registered_then_a_rerun_is_one_command(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials), diff=True)
+    assert run.rc == 0, run.output
+    assert result["changed"] is True
+    assert result["steps"] == ["download", "install", "register"]
+    assert (result["provider_version"], result["agent_version"]) == (PROVIDER_VERSION, AGENT_VERSION)
+    assert result["registration"]["vault_name"] == "rsv-migrate"
+    assert result["diff"]["before"]["provider_version"] is None
+    assert result["diff"]["after"]["registration"]["site_name"] == "hyperv-site"
+
+    host = lab.admin.host(HOST)
+    assert host["provider_version"] == PROVIDER_VERSION
+    assert host["services"]["dra"]["status"] == "Running" and host["services"]["obengine"]["status"] == "Running"
+    assert host["registry"][r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery\Registration"]["ResourceName"] == "rsv-migrate"
+    assert not [path for path in host["files"] if "VaultCredentials" in path], "the key file must not stay on the host"
+    registrations = {entry["host"]: entry for entry in lab.admin.get("/provider-registrations")}
+    assert registrations[HOST]["site_name"] == "hyperv-site"
+
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+    assert run.rc == 0 and result["changed"] is False and result["steps"] == []
+    assert run.stats[HOST]["changed"] == 0
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1"]
+
+
+def test_check_mode_reports_the_steps_and_changes_nothing(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    before = lab.admin.host(HOST)
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials), check=True, diff=True)
+    assert run.rc == 0, run.output
+    assert result["changed"] is True and result["steps"] == ["download", "install", "register"]
+    assert result["diff"]["after"]["registration"]["vault_name"] == "rsv-migrate"
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1"]
+    after = lab.admin.host(HOST)
+    assert (after["registry"], after["services"], after["files"]) == (before["registry"], before["services"], before["files"])
+
+
+def test_setup_file_on_the_host_and_an_upgrade_never_a_downgrade(fresh, ansible_playbook, credentials):
+    lab = fresh
+    old = publish_setup_file(lab.admin, provider_version="5.1.8095.0", agent_version="2.0.9260.0", name="old.exe")
+    put_setup_file(lab.admin, HOST, SETUP_PATH, old)
+    run, result = run_provider(ansible_playbook, {"target": HOST, "setup_file_path": SETUP_PATH, "vault_credentials_content": credentials})
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["install", "register"] and result["provider_version"] == "5.1.8095.0"
+
+    new = publish_setup_file(lab.admin, name="new.exe")
+    put_setup_file(lab.admin, HOST, SETUP_PATH, new)
+    run, result = run_provider(ansible_playbook, {"target": HOST, "setup_file_path": SETUP_PATH}, diff=True)
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["upgrade"]
+    assert result["diff"]["before"]["provider_version"] == "5.1.8095.0" and result["provider_version"] == PROVIDER_VERSION
+    assert result["agent_version"] == AGENT_VERSION
+
+    put_setup_file(lab.admin, HOST, SETUP_PATH, old)
+    run, result = run_provider(ansible_playbook, {"target": HOST, "setup_file_path": SETUP_PATH})
+    assert run.rc == 0 and result["changed"] is False
+    assert any("not downgrading" in warning for warning in result["warnings"])
+    assert lab.admin.host(HOST)["provider_version"] == PROVIDER_VERSION
+
+
+def test_setup_file_pushed_from_the_controller_only_when_the_host_lacks_it(fresh, ansible_playbook, credentials, setup_file, tmp_path):
+    lab = fresh
+    local = tmp_path / "AzureSiteRecoveryProvider.exe"
+    local.write_bytes(setup_bytes(setup_file))
+    variables = {"target": HOST, "setup_file_src": str(local), "vault_credentials_content": credentials}
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, variables)
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["push", "install", "register"]
+    assert "put_file" in provider_commands(commands_since(lab.admin, HOST, since))
+
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, variables)
+    assert run.rc == 0 and result["changed"] is False
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1"]
+
+
+def test_registered_elsewhere_fails_naming_both_vaults_unless_forced(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+    assert run.rc == 0, run.output
+    other = vault_credentials(lab.admin, vault_name="rsv-other", site_name="site-other")
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, other))
+    assert run.rc != 0
+    assert "rsv-migrate" in result["msg"] and "rsv-other" in result["msg"] and "force_reregister" in result["msg"]
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1"]
+
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, other, force_reregister=True))
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["unregister", "register"] and result["registration"]["vault_name"] == "rsv-other"
+    assert lab.admin.host(HOST)["registry"][r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery\Registration"]["ResourceName"] == "rsv-other"
+
+
+def test_proxy_is_set_at_registration_and_changed_with_configure(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    proxy = {"proxy_address": "http://proxy.contoso.local", "proxy_port": 3128}
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **proxy))
+    assert run.rc == 0, run.output
+    assert result["proxy"] == {"address": "http://proxy.contoso.local", "port": 3128, "username": None, "bypass_urls": []}
+    changed = {**proxy, "proxy_port": 8080, "proxy_bypass_urls": ["*.contoso.local"]}
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **changed), diff=True)
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["configure_proxy"]
+    assert result["diff"]["before"]["proxy"]["port"] == 3128 and result["diff"]["after"]["proxy"]["port"] == 8080
+    settings = lab.admin.host(HOST)["registry"][r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery\ProxySettings"]
+    assert settings["ProxyPort"] == 8080 and settings["BypassUrls"] == "*.contoso.local"
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **changed))
+    assert result["changed"] is False
+
+
+def test_absent_unregisters_then_uninstalls_provider_then_agent(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+    assert run.rc == 0, run.output
+    run, result = run_provider(ansible_playbook, {"target": HOST, "provider_state": "absent"}, diff=True)
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["unregister", "uninstall_provider", "uninstall_agent"]
+    assert result["diff"]["after"] == {"provider_version": None, "agent_version": None, "registration": None, "proxy": None}
+    host = lab.admin.host(HOST)
+    assert host["provider_version"] is None and host["agent_install_path"] is None
+    assert "dra" not in host["services"] and "obengine" not in host["services"]
+    assert not [c for c in host["certificates"] if c["friendly_name"].startswith("ASR_")]
+    assert HOST not in {entry["host"] for entry in lab.admin.get("/provider-registrations")}
+    run, result = run_provider(ansible_playbook, {"target": HOST, "provider_state": "absent"})
+    assert run.rc == 0 and result["changed"] is False
+
+
+def test_secrets_never_reach_verbose_output_nor_the_lab_log(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    password = "Pr0xy-S3cret-7d1f"
+    variables = url_vars(setup_file, credentials, proxy_address="http://proxy.contoso.local", proxy_port=3128,
+                         proxy_username="svc-asr", proxy_password=password)
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, variables, verbosity=4)
+    assert run.rc == 0, run.output
+    sas_signature = setup_file["url"].rsplit("sig=", 1)[1]
+    management_cert = credentials.split("ManagementCert>", 2)[1][:200]
+    log_text = json.dumps(commands_since(lab.admin, HOST, since)) + Path(lab.info["command_log"]).read_text()
+    for secret in (password, sas_signature, management_cert):
+        assert secret not in run.output
+        assert secret not in log_text
+        assert secret not in json.dumps(result)
+    apply_entries = [entry for entry in commands_since(lab.admin, HOST, since) if entry["name"] == "replication_provider_apply/1"]
+    assert apply_entries and set(apply_entries[0]["secret_keys"]) == {"proxy_password", "setup_file_url", "vault_credentials"}

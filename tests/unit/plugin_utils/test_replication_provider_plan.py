@@ -1,0 +1,147 @@
+"""Pure planning of replication_provider: options, vault credentials, versions, steps (no host, no lab)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from lab import vault_credentials as lab_credentials  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_credentials import (  # noqa: E402
+    VaultCredentialsError, parse_vault_credentials,
+)
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import (  # noqa: E402
+    OptionError, validate_options,
+)
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import (  # noqa: E402
+    READ_SCHEMA, PlanError, compare_versions, host_time, plan_absent, plan_present, staged_setup_path,
+)
+
+NOW = dt.datetime(2025, 6, 2, 6, 0, tzinfo=dt.timezone.utc)
+SHA = "a" * 64
+DEFAULTS = {"state": "present", "staging_dir": "C:\\ProgramData\\azmigrate\\setup", "force_reregister": False,
+            "install_timeout": 1800, "registration_timeout": 600}
+
+
+def credentials(vault="rsv-migrate", site="hyperv-site", **extra):
+    return lab_credentials.issue("sub-1", "rg-migrate", vault, "westeurope", site, now=NOW, **extra)
+
+
+def options(credentials_text=None, **args):
+    return validate_options({**DEFAULTS, **args}, credentials_text)
+
+
+def host(**overrides):
+    state = {key: None for key in READ_SCHEMA}
+    state.update(computer_name="HV01", utc_now=NOW.isoformat(), registration_leftovers=False,
+                 uninstall={"provider": False, "agent": False}, reboot_pending=False)
+    state.update(overrides)
+    return state
+
+
+INSTALLED = {"provider": {"version": "5.24.0902.3", "configurator": True}, "agent": {"version": "2.0.9277.0", "path": "C:\\A"},
+             "uninstall": {"provider": True, "agent": True}}
+REGISTERED = {"registration": {"vault_location": "westeurope", "subscription_id": "sub-1", "vault_name": "rsv-migrate",
+                               "resource_group": "rg-migrate", "site_name": "hyperv-site", "container_id": "cloud_x"}}
+
+
+@pytest.mark.parametrize("left, right, expected", [
+    ("5.24.0902.3", "5.24.902.3", 0), ("5.1.8095.0", "5.24.0902.3", -1), ("5.24.1", "5.24.0.9", 1), ("5.24", "5.24.0.0", 0), ("x", "1", None),
+])
+def test_versions_compare_numerically(left, right, expected):
+    assert compare_versions(left, right) == expected
+
+
+def test_fresh_host_with_url_downloads_installs_and_registers_in_one_apply():
+    plan = plan_present(host(), options(credentials(), setup_file_url="https://h/s.exe?sig=x", setup_file_sha256=SHA), NOW)
+    assert plan.names == ["download", "install", "register"]
+    assert [step["action"] for step in plan.steps] == ["download", "extract", "install", "remove_extracted", "register"]
+    assert not plan.push and not plan.replan_after_staging
+
+
+def test_installed_host_with_unknown_setup_version_stages_first_then_replans():
+    current = host(**INSTALLED, **REGISTERED)
+    plan = plan_present(current, options(credentials(), setup_file_url="https://h/s.exe", setup_file_sha256=SHA), NOW)
+    assert plan.names == ["download"] and plan.replan_after_staging
+    assert plan_present(current, options(credentials(), setup_file_url="https://h/s.exe", setup_file_sha256=SHA), NOW, "5.30.0.0").names[-1] == "upgrade"
+
+
+def test_same_or_newer_installed_version_changes_nothing_and_never_downgrades():
+    setup = {"path": "C:\\s.exe", "exists": True, "sha256": None, "version": "5.1.8095.0"}
+    plan = plan_present(host(**INSTALLED, **REGISTERED, setup_file=setup), options(setup_file_path="C:\\s.exe"), NOW)
+    assert plan.names == [] and "not downgrading" in plan.warnings[0]
+
+
+def test_controller_file_is_pushed_only_when_the_host_lacks_its_hash():
+    opts = options(credentials(), setup_file_src="/tmp/s.exe", setup_file_sha256=SHA)
+    assert plan_present(host(), opts, NOW).names[:2] == ["push", "install"]
+    staged = {"path": staged_setup_path(opts.staging_dir, SHA), "exists": True, "sha256": SHA, "version": "5.24.0902.3"}
+    assert plan_present(host(setup_file=staged), opts, NOW).names == ["install", "register"]
+
+
+def test_registered_elsewhere_names_both_vaults_unless_forced():
+    other = credentials(vault="rsv-other", site="site-2")
+    with pytest.raises(PlanError, match="rsv-migrate.*rsv-other.*force_reregister"):
+        plan_present(host(**INSTALLED, **REGISTERED), options(other), NOW)
+    assert plan_present(host(**INSTALLED, **REGISTERED), options(other, force_reregister=True), NOW).names == ["unregister", "register"]
+
+
+def test_expired_credentials_are_refused_only_when_registration_is_needed():
+    expired = credentials(issued_hours_ago=200)
+    with pytest.raises(PlanError, match="expired"):
+        plan_present(host(**INSTALLED), options(expired), NOW)
+    assert plan_present(host(**INSTALLED, **REGISTERED), options(expired), NOW).names == []
+
+
+def test_proxy_change_on_a_registered_host_is_configure():
+    current = host(**INSTALLED, **REGISTERED, proxy={"address": "http://p", "port": 3128, "username": None, "bypass_urls": []})
+    assert plan_present(current, options(proxy_address="http://p", proxy_port=3128), NOW).names == []
+    assert plan_present(current, options(proxy_address="http://p", proxy_port=8080), NOW).names == ["configure_proxy"]
+
+
+def test_absent_unregisters_then_uninstalls_provider_then_agent():
+    plan = plan_absent(host(**INSTALLED, **REGISTERED), options(state="absent"))
+    assert plan.names == ["unregister", "uninstall_provider", "uninstall_agent"]
+    assert plan_absent(host(), options(state="absent")).names == []
+
+
+def test_host_time_reads_dotnet_round_trip_format():
+    assert host_time({"utc_now": "2025-06-02T06:00:00.1234567Z"}, NOW).year == 2025
+    assert host_time({"utc_now": None}, NOW) is NOW
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"setup_file_url": "https://h/s.exe"}, ["setup_file_sha256", "required"]),
+    ({"setup_file_url": "ftp://h/s.exe", "setup_file_sha256": SHA}, ["setup_file_url", "https://"]),
+    ({"setup_file_path": "s.exe"}, ["setup_file_path", "'s.exe'"]),
+    ({"setup_file_sha256": "zz"}, ["setup_file_sha256", "'zz'"]),
+    ({"proxy_address": "https://p", "proxy_port": 1}, ["proxy_address", "http://"]),
+    ({"proxy_address": "http://p", "proxy_port": 0}, ["proxy_port", "1 to 65535"]),
+    ({"proxy_address": "http://p:8080", "proxy_port": 8080}, ["proxy_address", "without port"]),
+    ({"friendly_name": "a b"}, ["friendly_name", "'a b'"]),
+    ({"install_timeout": 10}, ["install_timeout", "60 to 86400"]),
+    ({"state": "absent", "setup_file_path": "C:\\s.exe"}, ["setup_file_path", "state=absent"]),
+])
+def test_bad_options_name_option_value_and_allowed(args, words):
+    with pytest.raises(OptionError) as raised:
+        options(**args)
+    assert all(word in str(raised.value) for word in words), str(raised.value)
+
+
+def test_secret_values_never_appear_in_option_errors():
+    with pytest.raises(OptionError) as raised:
+        options(proxy_address="http://p", proxy_port=1, proxy_username="u", proxy_password='se"cret')
+    assert "se\"cret" not in str(raised.value)
+
+
+def test_vault_credentials_parse_vault_site_and_validity():
+    parsed = parse_vault_credentials(credentials())
+    assert (parsed.vault_name, parsed.resource_group, parsed.site_name) == ("rsv-migrate", "rg-migrate", "hyperv-site")
+    assert parsed.valid_to == NOW + dt.timedelta(hours=120)
+    for bad, word in (("<x/>", "'x'"), ("nope", "not XML"), ("<RSVaultAsrCreds/>", "VaultDetails")):
+        with pytest.raises(VaultCredentialsError, match=word):
+            parse_vault_credentials(bad)
