@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 
 from lab.clock import LabClock, parse_time
+from lab.hosts.patch import merge_services
 from lab.hosts.state import (
     DOTNET_KEY,
     STRONG_CRYPTO_32_KEY,
@@ -167,13 +168,7 @@ def _add_services(host: HostState, overrides: dict[str, Any]) -> None:
         defaults |= CLUSTER_SERVICES
     for name, (display, status, start) in defaults.items():
         host.add_service(Service(name, display, status, start))
-    for name, spec in overrides.items():
-        if spec is None:
-            host.services.pop(name.lower(), None)
-            continue
-        current = host.service(name) or Service(name)
-        host.add_service(Service(name, spec.get("display_name", current.display_name),
-                                 spec.get("status", current.status), spec.get("start_type", current.start_type)))
+    merge_services(host, overrides)
 
 
 def _sizes(doc: dict, prefix: str) -> dict:

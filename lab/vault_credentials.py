@@ -1,20 +1,29 @@
 """Vault credentials (registration key) files and host registrations: the one place both lab sides use.
 
 The file is the XML of asr-api.md §3.2 (root RSVaultAsrCreds; VaultDetails, ManagementCert, AadDetails,
-SiteId, SiteName). Its validity is the validity of the certificate in ManagementCert (a PKCS#12 bundle
-without a password, as the portal's files carry), five days by default (windows-host.md §1). The lab's
-Azure side issues files with `issue()`; DRConfigurator's simulation checks them with `check()`; a
-successful registration is recorded with `record_registration()`, where the Azure side lists the host
-as a provider of the vault's Hyper-V site.
+SiteId, SiteName), written the way Terraform writes it from the vault-certificates answer. Its validity is
+the validity of the certificate in ManagementCert (a PKCS#12 bundle without a password, as the portal's
+files carry), five days by default (windows-host.md §1).
+
+- Issuing: `issue_certificate()` makes the management certificate; given the lab Azure vault that issues
+  it, the vault remembers its thumbprint (lab/azure/recovery_services.py's vault-certificates PUT calls it).
+  `issue()` writes a whole file (the admin API's POST /vault-credentials); `from_certificate_answer()` is
+  the client's construction from the ARM answers (Terraform's, and the demo playbook's template).
+- Checking: `check()` is what DRConfigurator /r checks (lab/hosts/installers.py): a readable file whose
+  key has not expired and, when the world has an Azure side, whose vault and Hyper-V site exist there and
+  whose certificate that vault issued. The admin API's POST /azure/credentials/check calls it too.
+- Registrations: a successful /r is recorded in `world.provider_registrations` (`record_registration()`).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
+import hashlib
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,22 +31,38 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+if TYPE_CHECKING:
+    from lab.azure.state import AzureCloud, VaultAsr
+    from lab.world import World
+
 NAMESPACE = "http://schemas.datacontract.org/2004/07/Microsoft.Azure.Portal.RecoveryServices.Models.Common"
+NAMESPACE_I = "http://www.w3.org/2001/XMLSchema-instance"
 DEFAULT_VALIDITY_HOURS = 120   # the portal's key and Terraform's default (asr-api.md §3.2)
+AAD_TAGS = ("AadAuthority", "AadTenantId", "ServicePrincipalClientId", "AadVaultAudience", "ArmManagementEndpoint")
 
 
 class CredentialsRejected(ValueError):
-    """DRConfigurator refuses the file; the message is what it would log."""
+    """DRConfigurator refuses the file; the message is what it would log.
+
+    `credentials` is the file as read, when it could be read (the refusal is then about the vault or the key).
+    """
+
+    def __init__(self, message: str, credentials: VaultCredentials | None = None):
+        super().__init__(message)
+        self.credentials = credentials
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class VaultCredentials:
+    """What a file says: the vault, the site and the management certificate's validity."""
+
     subscription_id: str
     resource_group: str
     vault_name: str
-    location: str
+    vault_location: str
     site_name: str
     site_id: str
+    thumbprint: str
     valid_from: dt.datetime
     valid_to: dt.datetime
 
@@ -46,8 +71,30 @@ class VaultCredentials:
         return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
                 f"/providers/Microsoft.RecoveryServices/vaults/{self.vault_name}")
 
+    @property
+    def container_id(self) -> str:
+        """The site's protection container, which registration writes to Registration\\ContainerId."""
+        return f"cloud_{self.site_id}"
 
-@dataclass
+    def to_dict(self) -> dict:
+        document = dataclasses.asdict(self)
+        document.update(valid_from=self.valid_from.isoformat(), valid_to=self.valid_to.isoformat(),
+                        vault_id=self.vault_id, container_id=self.container_id)
+        return document
+
+
+@dataclasses.dataclass(frozen=True)
+class ManagementCertificate:
+    """A certificate a vault issued: the PKCS#12 bundle (base64) that goes into ManagementCert."""
+
+    name: str
+    pfx_base64: str = dataclasses.field(repr=False)
+    thumbprint: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime
+
+
+@dataclasses.dataclass
 class ProviderRegistration:
     """A host registered with a vault's Hyper-V site, as the world knows it."""
 
@@ -64,50 +111,99 @@ class ProviderRegistration:
     registered_at: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return dataclasses.asdict(self)
 
 
-def _certificate(vault_name: str, valid_from: dt.datetime, valid_to: dt.datetime) -> bytes:
+# --- issuing ---------------------------------------------------------------------------------------
+
+def portal_certificate_name(vault_name: str, day: dt.datetime) -> str:
+    """The certificate name the portal and Terraform ask the vault for (asr-api.md §3.2)."""
+    return f"CN=CB_{vault_name}-{day.day}-{day:%m-%Y}-vaultcredentials"
+
+
+def _thumbprint(certificate: x509.Certificate) -> str:
+    return hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+
+
+def issue_certificate(name: str, valid_from: dt.datetime, valid_to: dt.datetime,
+                      issuer: VaultAsr | None = None) -> ManagementCertificate:
+    """A self-signed management certificate valid from `valid_from` to `valid_to`.
+
+    `issuer`, a lab Azure vault, remembers the certificate: check() accepts only certificates their vault issued.
+    """
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"CB_{vault_name}-{valid_from:%d-%m-%Y}-vaultcredentials")])
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name.removeprefix("CN="))])
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
                    .serial_number(x509.random_serial_number()).not_valid_before(valid_from).not_valid_after(valid_to)
                    .sign(key, hashes.SHA256()))
-    return pkcs12.serialize_key_and_certificates(None, key, certificate, None, serialization.NoEncryption())
+    pfx = pkcs12.serialize_key_and_certificates(name.encode(), key, certificate, None, serialization.NoEncryption())
+    issued = ManagementCertificate(name, base64.b64encode(pfx).decode(), _thumbprint(certificate), valid_from, valid_to)
+    if issuer is not None:
+        issuer.certificates[issued.thumbprint] = issued
+    return issued
 
 
-def issue(subscription_id: str, resource_group: str, vault_name: str, location: str, site_name: str,
-          site_id: str | None = None, now: dt.datetime | None = None, valid_hours: float = DEFAULT_VALIDITY_HOURS,
-          issued_hours_ago: float = 0.0) -> str:
-    """A vault credentials file's XML, valid from `now - issued_hours_ago` for `valid_hours`."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    valid_from = now - dt.timedelta(hours=issued_hours_ago)
-    valid_to = valid_from + dt.timedelta(hours=valid_hours)
-    ET.register_namespace("", NAMESPACE)
-    root = ET.Element(f"{{{NAMESPACE}}}RSVaultAsrCreds")
+def render(subscription_id: str, resource_group: str, vault_name: str, resource_id: str, vault_location: str,
+           management_cert: str, site_id: str, site_name: str, aad: dict[str, str] | None = None,
+           private_endpoint_state: str = "None") -> str:
+    """The file's XML, element for element as Terraform writes it (asr-api.md §3.2)."""
+    root = ET.Element("RSVaultAsrCreds", {"xmlns": NAMESPACE, "xmlns:i": NAMESPACE_I})
 
     def add(parent: ET.Element, tag: str, text: str = "") -> ET.Element:
-        element = ET.SubElement(parent, f"{{{NAMESPACE}}}{tag}")
+        element = ET.SubElement(parent, tag)
         element.text = text
         return element
 
     details = add(root, "VaultDetails")
-    resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{subscription_id}/{resource_group}/{vault_name}").int % 10 ** 16)
     for tag, text in (("SubscriptionId", subscription_id), ("ResourceGroup", resource_group), ("ResourceName", vault_name),
-                      ("ResourceId", resource_id), ("Location", location), ("ResourceType", "Vaults"),
+                      ("ResourceId", resource_id), ("Location", vault_location), ("ResourceType", "Vaults"),
                       ("ProviderNamespace", "Microsoft.RecoveryServices")):
         add(details, tag, text)
-    add(root, "ManagementCert", base64.b64encode(_certificate(vault_name, valid_from, valid_to)).decode())
+    add(root, "ManagementCert", management_cert)
     add(root, "Version", "2.0")
-    aad = add(root, "AadDetails")
-    for tag in ("AadAuthority", "AadTenantId", "ServicePrincipalClientId", "AadVaultAudience", "ArmManagementEndpoint"):
-        add(aad, tag)
+    aad_details = add(root, "AadDetails")
+    for tag in AAD_TAGS:
+        add(aad_details, tag, (aad or {}).get(tag, ""))
     add(root, "ChannelIntegrityKey")
-    add(root, "SiteId", site_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{vault_name}/{site_name}")))
+    add(root, "SiteId", site_id)
     add(root, "SiteName", site_name)
-    add(root, "PrivateEndpointStateForSiteRecovery", "None")
+    add(root, "PrivateEndpointStateForSiteRecovery", private_endpoint_state)
     return '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode")
 
+
+def issue(subscription_id: str, resource_group: str, vault_name: str, vault_location: str, site_name: str,
+          site_id: str | None = None, now: dt.datetime | None = None, valid_hours: float = DEFAULT_VALIDITY_HOURS,
+          issued_hours_ago: float = 0.0, issuer: VaultAsr | None = None) -> str:
+    """A whole vault credentials file, its key valid from `now - issued_hours_ago` for `valid_hours`.
+
+    `issuer` is the lab Azure vault that issues the key (check() with that Azure side then accepts it); without
+    one the file stands alone, as in host-only labs.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    valid_from = now - dt.timedelta(hours=issued_hours_ago)
+    certificate = issue_certificate(portal_certificate_name(vault_name, valid_from), valid_from,
+                                    valid_from + dt.timedelta(hours=valid_hours), issuer)
+    if issuer is not None:
+        resource_id = str(issuer.resource_id_number)
+    else:
+        resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{subscription_id}/{resource_group}/{vault_name}").int % 10 ** 16)
+    return render(subscription_id, resource_group, vault_name, resource_id, vault_location, certificate.pfx_base64,
+                  site_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{vault_name}/{site_name}")), site_name)
+
+
+def from_certificate_answer(vault_document: dict, certificate: dict, fabric_document: dict) -> str:
+    """The file a client writes from ARM's answers: the vault, the vault-certificates PUT and the site (fabric)."""
+    properties = certificate["properties"]
+    subscription_id, resource_group = vault_document["id"].split("/")[2], vault_document["id"].split("/")[4]
+    aad = dict(zip(AAD_TAGS, (properties["aadAuthority"], properties["aadTenantId"], properties["servicePrincipalClientId"],
+                              properties["aadAudience"], properties["azureManagementEndpointAudience"])))
+    return render(subscription_id, resource_group, vault_document["name"], str(properties["resourceId"]),
+                  vault_document["location"], properties["certificate"], fabric_document["properties"]["internalIdentifier"],
+                  fabric_document["name"], aad,
+                  vault_document["properties"].get("privateEndpointStateForSiteRecovery", "None"))
+
+
+# --- reading and checking --------------------------------------------------------------------------
 
 def _text(element: ET.Element | None, tag: str) -> str:
     if element is None:
@@ -138,40 +234,60 @@ def parse(content: str) -> VaultCredentials:
         raise CredentialsRejected("The vault credentials file is not valid: no vault details")
     return VaultCredentials(
         subscription_id=_text(details, "SubscriptionId"), resource_group=_text(details, "ResourceGroup"),
-        vault_name=_text(details, "ResourceName"), location=_text(details, "Location"),
-        site_name=_text(root, "SiteName"), site_id=_text(root, "SiteId"),
+        vault_name=_text(details, "ResourceName"), vault_location=_text(details, "Location"),
+        site_name=_text(root, "SiteName"), site_id=_text(root, "SiteId"), thumbprint=_thumbprint(certificate),
         valid_from=certificate.not_valid_before_utc, valid_to=certificate.not_valid_after_utc)
 
 
-def check(content: str, now: dt.datetime) -> VaultCredentials:
-    """What DRConfigurator /r checks before registering: a readable file whose key has not expired."""
+def _resolve(azure: AzureCloud, credentials: VaultCredentials) -> VaultCredentials:
+    """The vault and Hyper-V site the file names, as the lab's Azure side holds them."""
+    vault = None
+    if credentials.subscription_id.lower() == azure.subscription_id.lower():
+        vault = azure.vault(credentials.resource_group, credentials.vault_name)
+    if vault is None:
+        raise CredentialsRejected(f"The vault '{credentials.vault_name}' named in the vault credentials file does not exist.",
+                                  credentials)
+    fabric = next((f for f in vault.fabrics.values() if f.internal_id.lower() == credentials.site_id.lower()), None)
+    if fabric is None:
+        raise CredentialsRejected(f"The Hyper-V site '{credentials.site_name}' named in the vault credentials file does not "
+                                  "exist in the vault.", credentials)
+    resolved = dataclasses.replace(credentials, vault_location=vault.location, site_name=fabric.name)
+    if credentials.thumbprint not in vault.certificates:
+        raise CredentialsRejected("The management certificate in the vault credentials file was not issued by the vault.",
+                                  resolved)
+    return resolved
+
+
+def check(content: str, now: dt.datetime, azure: AzureCloud | None = None) -> VaultCredentials:
+    """What DRConfigurator /r checks before registering: a readable file whose key has not expired, and, when
+    the lab has an Azure side (`world.azure`), a vault and site that exist there and a key that vault issued.
+    """
     credentials = parse(content)
+    if azure is not None:
+        # The vault's word first: a file naming a vault or site that does not exist is refused as such, expired or not.
+        credentials = _resolve(azure, credentials)
     if now >= credentials.valid_to:
         # windows-host.md §12: a key file older than its validity is refused ("registration key has expired").
         raise CredentialsRejected(f"The registration key has expired (valid until {credentials.valid_to:%Y-%m-%d %H:%M:%S} UTC). "
-                                  "Download a new vault credentials file from the vault and try again.")
+                                  "Download a new vault credentials file from the vault and try again.", credentials)
     return credentials
 
 
 # --- registrations in the world -------------------------------------------------------------------
 
-def registrations(world) -> dict[str, ProviderRegistration]:
-    """Registered hosts by lower-cased host name (kept on the world, which owns all shared state)."""
-    return world.__dict__.setdefault("provider_registrations", {})
+def record_registration(world: World, registration: ProviderRegistration) -> None:
+    world.provider_registrations[registration.host.lower()] = registration
 
 
-def record_registration(world, registration: ProviderRegistration) -> None:
-    registrations(world)[registration.host.lower()] = registration
+def remove_registration(world: World, host_name: str) -> ProviderRegistration | None:
+    return world.provider_registrations.pop(host_name.lower(), None)
 
 
-def remove_registration(world, host_name: str) -> ProviderRegistration | None:
-    return registrations(world).pop(host_name.lower(), None)
-
-
-def providers_of_site(world, subscription_id: str, resource_group: str, vault_name: str, site_name: str) -> list[ProviderRegistration]:
-    """The hosts the vault's Hyper-V site lists as providers."""
+def providers_of_site(world: World, subscription_id: str, resource_group: str, vault_name: str,
+                      site_name: str) -> list[ProviderRegistration]:
+    """The hosts the world records as registered to the vault's Hyper-V site."""
     def same(left: str, right: str) -> bool:
         return left.lower() == right.lower()
-    return [registration for registration in registrations(world).values()
+    return [registration for registration in world.provider_registrations.values()
             if same(registration.subscription_id, subscription_id) and same(registration.resource_group, resource_group)
             and same(registration.vault_name, vault_name) and same(registration.site_name, site_name)]

@@ -1,6 +1,7 @@
 """The world: every simulated system's state in one place, owned by one event loop.
 
-Hosts by name, failover clusters, the lab clock, the command log and the fault knobs.
+Hosts by name, failover clusters, the lab clock, the command log and the fault knobs; the
+installers' state, the hosts registered with a vault, and the Azure side once it is attached.
 Simulations read and change it; the admin API shows and patches it. Names compare
 case-insensitively, as Windows computer names do.
 """
@@ -9,11 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lab.clock import LabClock
+from lab.hosts.installers import InstallerWorld
 from lab.hosts.state import HostState
 from lab.http import ConnectionFaults
 from lab.log import CommandLog
+from lab.vault_credentials import ProviderRegistration
+
+if TYPE_CHECKING:
+    from lab.azure.state import AzureCloud
 
 
 @dataclass
@@ -58,6 +65,19 @@ class HostFaults(ConnectionFaults):
 
 
 class World:
+    """Everything the lab simulates.
+
+    clock, log, state_dir    the lab clock, the command log, the state dir (None in white-box tests)
+    clusters                 failover clusters by lower-cased name
+    endpoints, faults        each host's WinRM endpoint and connection faults, by host name
+    installers               setup and DRConfigurator: timing, one-shot faults, files served for
+                             download, installs still landing (lab/hosts/installers.py)
+    provider_registrations   hosts DRConfigurator registered with a vault's Hyper-V site, by
+                             lower-cased host name (lab/vault_credentials.py)
+    azure                    the Azure side (lab/azure), None until `attach_azure`: it is optional
+                             (`--skip azure`) and builds its own state from the state dir's identity
+    """
+
     def __init__(self, clock: LabClock, log: CommandLog, state_dir: Path | None = None):
         self.clock = clock
         self.log = log
@@ -66,6 +86,15 @@ class World:
         self.clusters: dict[str, Cluster] = {}
         self.endpoints: dict[str, HostEndpoint] = {}
         self.faults: dict[str, HostFaults] = {}
+        self.installers = InstallerWorld()
+        self.provider_registrations: dict[str, ProviderRegistration] = {}
+        self.azure: AzureCloud | None = None
+
+    def attach_azure(self, cloud: AzureCloud) -> None:
+        """Called once by lab.azure.start_azure with the AzureCloud it built for this world."""
+        if self.azure is not None and self.azure is not cloud:
+            raise RuntimeError("this world already has an Azure side")
+        self.azure = cloud
 
     def add_host(self, host: HostState) -> None:
         if host.name.lower() in self._hosts:

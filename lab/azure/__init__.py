@@ -1,9 +1,10 @@
 """The lab's Azure side: Entra ID, ARM (Resources, Recovery Services + Site Recovery, Compute,
 Network, Storage) over HTTPS, and Azurite for blob storage, all tied to the world.
 
-`start_azure(world, state_dir, ssl_context)` starts it inside the running event loop and returns
-its endpoints and a `stop` coroutine function; `start(lab)` is the hook lab/runtime.py calls
-for `python -m lab up` (it also registers the admin routes and the stop callback).
+`start_azure(world, state_dir, ssl_context)` starts it inside the running event loop, attaches
+its state to the world (`world.azure`) and returns its endpoints and a `stop` coroutine
+function; `start(lab)` is the hook lab/runtime.py calls for `python -m lab up` (it also
+registers the admin routes and the stop callback).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import logging
 import secrets
 import ssl
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,6 @@ from lab.azure.arm import Arm
 from lab.azure.entra import Entra
 from lab.azure.faults import AzureFaults
 from lab.azure.jobs import tick_jobs
-from lab.azure.recovery_services import CredentialsCheck
-from lab.azure.recovery_services import check_vault_credentials as _check_vault_credentials
 from lab.azure.state import AzureCloud, Principal, Tenant
 from lab.azure.throttling import Throttle
 from lab.http import serve
@@ -40,26 +38,6 @@ SEED_GROUP = "rg-migrate"
 SEED_VAULT = "vault-migrate"
 SEED_TARGET_GROUP = "rg-migrated"
 SEED_NETWORKS = {"vnet-migrated": ("10.10.0.0/16", "10.10.1.0/24"), "vnet-test": ("10.20.0.0/16", "10.20.1.0/24")}
-_CLOUDS: "weakref.WeakKeyDictionary[World, AzureCloud]" = weakref.WeakKeyDictionary()
-
-
-def cloud_of(world: World) -> AzureCloud | None:
-    """The Azure side started for this world, if any."""
-    return _CLOUDS.get(world)
-
-
-def check_vault_credentials(world: World, text: str) -> CredentialsCheck:
-    r"""For the host side's DRConfigurator /r: is this vault credentials file good now (lab time)?
-
-    Valid means: the vault and Hyper-V site it names exist, and its certificate was issued by that
-    vault's certificate endpoint and has not expired. The result names the vault, its location and
-    resource group, the site and the container, which registration writes to the host's
-    HKLM\SOFTWARE\Microsoft\Azure Site Recovery\Registration values.
-    """
-    cloud = cloud_of(world)
-    if cloud is None:
-        return CredentialsCheck(False, "The lab's Azure side is not running: nothing can check the vault credentials.")
-    return _check_vault_credentials(cloud, text)
 
 
 def _identity(state_dir: Path) -> dict:
@@ -94,7 +72,7 @@ async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext
     """Start Entra, ARM and (when tls_files = (cert, key, ca) are given and npm installed it) Azurite.
 
     Returns the endpoints (JSON-ready, for lab.json) plus `stop`, a coroutine function that stops
-    everything started here. The AzureCloud itself is `cloud_of(world)`.
+    everything started here. The AzureCloud itself is `world.azure`.
     """
     identity = _identity(Path(state_dir))
     tenant = Tenant(identity["tenant_id"])
@@ -102,7 +80,7 @@ async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext
                                                                  identity["object_id"])
     faults = AzureFaults()
     cloud = AzureCloud(world, world.clock, tenant, identity["subscription_id"], faults)
-    _CLOUDS[world] = cloud
+    world.attach_azure(cloud)
     entra = Entra(tenant)
     arm = Arm(cloud, entra, Throttle())
     cloud.arm = arm
@@ -167,6 +145,6 @@ async def start(lab) -> dict:
     endpoints = await start_azure(lab.world, lab.state_dir, server_ssl_context(cert, key),
                                   tls_files=(cert, key, lab.ca.path))
     lab.on_stop(endpoints.pop("stop"))
-    admin_routes.register(lab.admin, cloud_of(lab.world))
+    admin_routes.register(lab.admin, lab.world.azure)
     endpoints["ca_path"] = str(lab.ca.path.resolve())
     return endpoints

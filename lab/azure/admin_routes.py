@@ -13,19 +13,20 @@
     POST   /azure/vms/{vm}/churn           {bps}: the VM's write rate, bytes/s
     GET    /azure/items                    every protected item: state, progress, RPO
     POST   /azure/principals               a new service principal (per-principal throttling)
-    POST   /azure/credentials/check        {xml}: vault credentials file check (as registration does)
+    POST   /azure/credentials/check        {xml}: vault credentials file check (lab/vault_credentials.py's,
+                                            as DRConfigurator /r does) -> {valid, reason, vault_name, ...}
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
+from lab import vault_credentials
 from lab.admin import AdminApi, AdminCall, AdminError
 from lab.azure import discovery
 from lab.azure.item_views import rpi_json
 from lab.azure.faults import SERVICE_ERRORS, JobFailure
 from lab.azure.jobs import SCENARIOS
-from lab.azure.recovery_services import check_vault_credentials
 from lab.azure.state import AzureCloud
 from lab.azure.throttling import LIMITS
 
@@ -123,21 +124,19 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
 
     async def items(_call: AdminCall):
         out = []
-        for vault in cloud.vaults.values():
-            for fabric in vault.fabrics.values():
-                for item in fabric.items.values():
-                    document = rpi_json(cloud, vault, fabric, item)
-                    properties = document["properties"]
-                    details = properties["providerSpecificDetails"]
-                    out.append({"vault": vault.name, "site": fabric.name, "name": item.name, "vm": item.vm_name,
-                                "host": item.host, "protection_state": properties["protectionState"],
-                                "allowed_operations": properties["allowedOperations"],
-                                "active_location": properties["activeLocation"],
-                                "replication_health": properties["replicationHealth"],
-                                "ir_progress_bytes": item.ir_total_bytes - item.ir_remaining_bytes,
-                                "ir_total_bytes": item.ir_total_bytes, "backlog_bytes": item.backlog_bytes,
-                                "rpo_seconds": details["rpoInSeconds"],
-                                "last_replicated": details["lastReplicatedTime"]})
+        for vault, fabric, item in cloud.protected_items():
+            document = rpi_json(cloud, vault, fabric, item)
+            properties = document["properties"]
+            details = properties["providerSpecificDetails"]
+            out.append({"vault": vault.name, "site": fabric.name, "name": item.name, "vm": item.vm_name,
+                        "host": item.host, "protection_state": properties["protectionState"],
+                        "allowed_operations": properties["allowedOperations"],
+                        "active_location": properties["activeLocation"],
+                        "replication_health": properties["replicationHealth"],
+                        "ir_progress_bytes": item.ir_total_bytes - item.ir_remaining_bytes,
+                        "ir_total_bytes": item.ir_total_bytes, "backlog_bytes": item.backlog_bytes,
+                        "rpo_seconds": details["rpoInSeconds"],
+                        "last_replicated": details["lastReplicatedTime"]})
         return 200, out
 
     async def new_principal(call: AdminCall):
@@ -145,10 +144,12 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
         return 200, asdict(principal)
 
     async def check_credentials(call: AdminCall):
-        result = check_vault_credentials(cloud, _body(call).get("xml", ""))
-        document = asdict(result)
-        document["valid_to"] = result.valid_to.isoformat() if result.valid_to else None
-        return 200, document
+        try:
+            credentials = vault_credentials.check(_body(call).get("xml", ""), cloud.now(), cloud)
+        except vault_credentials.CredentialsRejected as exc:
+            read = exc.credentials.to_dict() if exc.credentials else {}
+            return 200, {**read, "valid": False, "reason": str(exc)}
+        return 200, {**credentials.to_dict(), "valid": True, "reason": ""}
 
     for method, path, handler in (
             ("GET", "/azure", overview), ("POST", "/azure/faults", set_faults), ("DELETE", "/azure/faults", clear_faults),

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from lab.azure import ids
 from lab.azure.arm import ArmCall, ArmError, empty, json_body, retry_headers
 from lab.azure.jobs import Job
+from lab.azure.resources import check_subscription
 from lab.azure.state import Fabric, VaultAsr
 from lab.http import Response
 
@@ -39,8 +40,7 @@ def asr_error(status: int, detail_code: str, message: str, call: ArmCall | None 
 
 
 def vault_of(call: ArmCall) -> VaultAsr:
-    if call.params["subscription"].lower() != call.cloud.subscription_id.lower():
-        raise ArmError(404, "SubscriptionNotFound", f"The subscription '{call.params['subscription']}' could not be found.")
+    check_subscription(call)
     vault = call.cloud.vault(call.params["rg"], call.params["vault"])
     if vault is None:
         raise ArmError(404, "ResourceNotFound", f"The Resource 'Microsoft.RecoveryServices/vaults/{call.params['vault']}' "

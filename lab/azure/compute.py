@@ -40,7 +40,7 @@ UPLOAD_MAX = 32 * 1024 ** 4 + 512
 
 def smallest_size(cpus: int, memory_mb: int) -> str:
     """The size ASR would suggest: the smallest with at least the source's cores and memory."""
-    fitting = [(c, m, name) for name, (c, m, _, _) in VM_SIZES.items()
+    fitting = [(c, m, name) for name, (c, m, dummy, dummy) in VM_SIZES.items()
                if c >= cpus and m >= memory_mb and not name.startswith("Basic")]
     return min(fitting)[2] if fitting else "Standard_D16s_v3"
 
@@ -347,7 +347,7 @@ def _power_action(transitional: str, final: str):
 def list_sizes(call: ArmCall) -> Response:
     return json_body(200, {"value": [{"name": name, "numberOfCores": c, "memoryInMB": m, "maxDataDiskCount": d,
                                       "osDiskSizeInMB": 1047552, "resourceDiskSizeInMB": 7168}
-                                     for name, (c, m, d, _) in VM_SIZES.items()]})
+                                     for name, (c, m, d, dummy) in VM_SIZES.items()]})
 
 
 def register(arm: Arm) -> None:

@@ -1,38 +1,24 @@
-"""Microsoft.RecoveryServices vaults and vault certificates, and the vault credentials file.
+"""Microsoft.RecoveryServices vaults and vault certificates.
 
 The vault-certificate PUT (`{vault}/certificates/{name}` with certificateCreateOptions
 .validityInHours, asr-api.md §3.2, TF `recovery_services_vault_hyperv_host_registration_key`)
-issues a certificate valid for that many hours of lab time; clients build the vault
-credentials file (XML root RSVaultAsrCreds) from the answer, as TF does
-(`build_vault_credentials` here is the same construction). The host side calls
-`check_vault_credentials` when it simulates DRConfigurator /r: the file must name a vault and
-site that exist and carry a certificate this vault issued that has not expired.
+issues a certificate valid for that many hours of lab time, through lab/vault_credentials.py,
+which remembers it in the vault; clients build the vault credentials file (XML root
+RSVaultAsrCreds) from the answer, as TF does (`vault_credentials.from_certificate_answer`), and
+DRConfigurator's simulation accepts only certificates the named vault issued.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
-
+from lab import vault_credentials
 from lab.azure import ids
 from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body
-from lab.azure.asr_common import VAULT
+from lab.azure.asr_common import VAULT, vault_of
 from lab.azure.resources import location_of, require_group
 from lab.azure.state import AzureCloud, VaultAsr
 from lab.http import Response
-
-XMLNS = "http://schemas.datacontract.org/2004/07/Microsoft.Azure.Portal.RecoveryServices.Models.Common"
-XMLNS_I = "http://www.w3.org/2001/XMLSchema-instance"
-DEFAULT_VALIDITY_HOURS = 120      # TF's default; the portal key is valid 5 days (windows-host.md §1)
 
 
 def vault_json(cloud: AzureCloud, vault: VaultAsr, tags: dict | None = None) -> dict:
@@ -59,12 +45,9 @@ def create_vault(cloud: AzureCloud, resource_group: str, name: str, location: st
 
 
 def _vault(call: ArmCall) -> VaultAsr:
+    """The vault of the path; a missing resource group is reported as such first."""
     require_group(call)
-    vault = call.cloud.vault(call.params["rg"], call.params["vault"])
-    if vault is None:
-        raise ArmError(404, "ResourceNotFound", f"The Resource 'Microsoft.RecoveryServices/vaults/"
-                       f"{call.params['vault']}' under resource group '{call.params['rg']}' was not found.")
-    return vault
+    return vault_of(call)
 
 
 def list_vaults(call: ArmCall) -> Response:
@@ -104,39 +87,23 @@ def delete_vault(call: ArmCall) -> Response:
 
 # --- vault certificates ---
 
-def issue_certificate(cloud: AzureCloud, vault: VaultAsr, name: str, validity_hours: int) -> dict:
-    now = cloud.now()
-    valid_to = now + dt.timedelta(hours=validity_hours)
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name.removeprefix("CN="))])
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(valid_to).sign(key, hashes.SHA256()))
-    pfx = pkcs12.serialize_key_and_certificates(name.encode(), key, cert, None, serialization.NoEncryption())
-    thumbprint = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
-    issued = {"thumbprint": thumbprint, "certificate": base64.b64encode(pfx).decode(), "valid_from": now,
-              "valid_to": valid_to, "name": name}
-    vault.certificates[thumbprint] = issued
-    return issued
-
-
 def put_certificate(call: ArmCall) -> Response:
     vault = _vault(call)
     body = call.body if isinstance(call.body, dict) else {}
     options = body.get("certificateCreateOptions") or (body.get("properties") or {}).get("certificateCreateOptions") or {}
-    hours = options.get("validityInHours", DEFAULT_VALIDITY_HOURS)
+    hours = options.get("validityInHours", vault_credentials.DEFAULT_VALIDITY_HOURS)
     if not isinstance(hours, int) or hours < 1:
         raise ArmError(400, "BadRequest", f"validityInHours must be a positive whole number of hours, got {hours!r}.")
-    issued = issue_certificate(call.cloud, vault, call.params["certificate"], hours)
-    cloud = call.cloud
+    cloud, name = call.cloud, call.params["certificate"]
+    now = cloud.now()
+    issued = vault_credentials.issue_certificate(name, now, now + dt.timedelta(hours=hours), issuer=vault)
     return json_body(200, {
-        "name": call.params["certificate"], "type": "Microsoft.RecoveryServices/vaults/certificates",
-        "id": f"{vault.id}/certificates/{call.params['certificate']}",
+        "name": name, "type": "Microsoft.RecoveryServices/vaults/certificates", "id": f"{vault.id}/certificates/{name}",
         "properties": {
-            "authType": "AzureActiveDirectory", "certificate": issued["certificate"],
-            "friendlyName": "", "issuer": call.params["certificate"], "resourceId": vault.resource_id_number,
-            "subject": call.params["certificate"], "thumbprint": issued["thumbprint"],
-            "validFrom": iso(issued["valid_from"]), "validTo": iso(issued["valid_to"]),
+            "authType": "AzureActiveDirectory", "certificate": issued.pfx_base64,
+            "friendlyName": "", "issuer": name, "resourceId": vault.resource_id_number,
+            "subject": name, "thumbprint": issued.thumbprint,
+            "validFrom": iso(issued.valid_from), "validTo": iso(issued.valid_to),
             "aadAuthority": cloud.endpoints.get("authority", ""), "aadTenantId": cloud.tenant.tenant_id,
             "servicePrincipalClientId": ids.stable_guid("vault-sp", vault.id),
             "servicePrincipalObjectId": ids.stable_guid("vault-sp-object", vault.id),
@@ -144,90 +111,6 @@ def put_certificate(call: ArmCall) -> Response:
             "aadAudience": f"https://RecoveryServiceVault/{vault.location}/{vault.name}/{vault.resource_id_number}",
         },
     })
-
-
-def build_vault_credentials(vault_document: dict, certificate: dict, fabric_document: dict) -> str:
-    """The RSVaultAsrCreds XML a client writes from the certificate answer (TF's construction)."""
-    properties = certificate["properties"]
-    parsed = ids.parse(vault_document["id"])
-    root = ET.Element("RSVaultAsrCreds", {"xmlns": XMLNS, "xmlns:i": XMLNS_I})
-    details = ET.SubElement(root, "VaultDetails")
-    for tag, value in (("SubscriptionId", parsed["subscription"]), ("ResourceGroup", parsed["resource_group"]),
-                       ("ResourceName", vault_document["name"]), ("ResourceId", str(properties["resourceId"])),
-                       ("Location", vault_document["location"]), ("ResourceType", "Vaults"),
-                       ("ProviderNamespace", "Microsoft.RecoveryServices")):
-        ET.SubElement(details, tag).text = value
-    ET.SubElement(root, "ManagementCert").text = properties["certificate"]
-    ET.SubElement(root, "Version").text = "2.0"
-    aad = ET.SubElement(root, "AadDetails")
-    for tag, value in (("AadAuthority", properties["aadAuthority"]), ("AadTenantId", properties["aadTenantId"]),
-                       ("ServicePrincipalClientId", properties["servicePrincipalClientId"]),
-                       ("AadVaultAudience", properties["aadAudience"]),
-                       ("ArmManagementEndpoint", properties["azureManagementEndpointAudience"])):
-        ET.SubElement(aad, tag).text = value
-    ET.SubElement(root, "ChannelIntegrityKey").text = ""
-    ET.SubElement(root, "SiteId").text = fabric_document["properties"]["internalIdentifier"]
-    ET.SubElement(root, "SiteName").text = fabric_document["name"]
-    ET.SubElement(root, "PrivateEndpointStateForSiteRecovery").text = \
-        vault_document["properties"].get("privateEndpointStateForSiteRecovery", "None")
-    return '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode")
-
-
-@dataclass
-class CredentialsCheck:
-    valid: bool
-    reason: str = ""                # why not, in the words DRConfigurator would use
-    subscription_id: str = ""
-    resource_group: str = ""
-    vault_name: str = ""
-    vault_location: str = ""
-    site_id: str = ""
-    site_name: str = ""
-    container_id: str = ""          # cloud_<site id>, for the host's Registration\ContainerId
-    valid_to: dt.datetime | None = None
-
-
-def check_vault_credentials(cloud: AzureCloud, text: str) -> CredentialsCheck:
-    """Is this vault credentials file good for registering a host now (lab time)?"""
-    try:
-        root = ET.fromstring(text.lstrip("\ufeff"))
-    except ET.ParseError as exc:
-        return CredentialsCheck(False, f"The vault credentials file is not valid XML: {exc}.")
-    ns = {"v": XMLNS}
-
-    def text_of(path: str) -> str:
-        node = root.find(path, ns)
-        return (node.text or "").strip() if node is not None else ""
-
-    if root.tag not in (f"{{{XMLNS}}}RSVaultAsrCreds", "RSVaultAsrCreds"):
-        return CredentialsCheck(False, "The file is not a Site Recovery vault credentials file.")
-    subscription, group = text_of("v:VaultDetails/v:SubscriptionId"), text_of("v:VaultDetails/v:ResourceGroup")
-    vault_name, site_id = text_of("v:VaultDetails/v:ResourceName"), text_of("v:SiteId")
-    found = dict(subscription_id=subscription, resource_group=group, vault_name=vault_name, site_id=site_id,
-                 site_name=text_of("v:SiteName"))
-    vault = cloud.vault(group, vault_name) if subscription.lower() == cloud.subscription_id.lower() else None
-    if vault is None:
-        return CredentialsCheck(False, f"The vault '{vault_name}' named in the vault credentials file does not exist.",
-                                **found)
-    fabric = next((f for f in vault.fabrics.values() if f.internal_id.lower() == site_id.lower()), None)
-    if fabric is None:
-        return CredentialsCheck(False, f"The Hyper-V site '{found['site_name']}' named in the vault credentials file "
-                                "does not exist in the vault.", **found)
-    try:
-        pfx = base64.b64decode(text_of("v:ManagementCert"), validate=True)
-        _key, cert, _extra = pkcs12.load_key_and_certificates(pfx, None)
-    except ValueError:
-        return CredentialsCheck(False, "The vault credentials file has no valid management certificate.", **found)
-    thumbprint = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
-    issued = vault.certificates.get(thumbprint)
-    common = dict(found, vault_location=vault.location, container_id=fabric.container_name, site_name=fabric.name)
-    if issued is None:
-        return CredentialsCheck(False, "The management certificate in the vault credentials file was not issued by "
-                                "the vault.", **common)
-    if cloud.now() >= issued["valid_to"]:
-        return CredentialsCheck(False, "The vault credentials file has expired. Download a new registration key "
-                                "from the vault and retry.", valid_to=issued["valid_to"], **common)
-    return CredentialsCheck(True, valid_to=issued["valid_to"], **common)
 
 
 def register(arm: Arm) -> None:

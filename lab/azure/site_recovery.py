@@ -7,7 +7,7 @@ their actions are in lab/azure/protected_items.py.
 
 from __future__ import annotations
 
-from lab.azure import discovery, ids
+from lab.azure import discovery, ids, recovery_services, resources
 from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body, retry_headers
 from lab.azure.asr_common import (
     CONTAINER,
@@ -214,6 +214,31 @@ def get_fabric(call: ArmCall) -> Response:
     return item_response(fabric_json(call.cloud, vault, fabric))
 
 
+def add_site(vault: VaultAsr, name: str, internal_id: str | None = None) -> Fabric:
+    """The vault's Hyper-V site `name`, added (not yet created: its CreateSite job does that) when missing."""
+    fabric = vault.fabrics.get(name.lower())
+    if fabric is None:
+        fabric = Fabric(name=name, internal_id=internal_id or ids.stable_guid(vault.id, "fabric", name), friendly_name=name)
+        vault.fabrics[name.lower()] = fabric
+    return fabric
+
+
+def hyperv_site(cloud: AzureCloud, resource_group: str, vault_name: str, site_name: str, location: str | None = None,
+                site_id: str | None = None) -> tuple[VaultAsr, Fabric]:
+    """The vault and its Hyper-V site, made at once when missing (with the resource group): what a test's set-up
+    through ARM would leave, for the admin API's POST /vault-credentials. ValueError when `site_id` is not the
+    existing site's."""
+    if cloud.resource_group(resource_group) is None:
+        resources.create_group(cloud, resource_group, location or cloud.location)
+    vault = cloud.vault(resource_group, vault_name) or recovery_services.create_vault(
+        cloud, resource_group, vault_name, location or cloud.location)
+    fabric = add_site(vault, site_name, site_id)
+    if site_id and fabric.internal_id.lower() != site_id.lower():
+        raise ValueError(f"site {fabric.name} of vault {vault.name} has the id {fabric.internal_id}, not {site_id}")
+    fabric.created = True
+    return vault, fabric
+
+
 def create_fabric(call: ArmCall) -> Response:
     vault = vault_of(call)
     body = call.require_body()
@@ -222,10 +247,7 @@ def create_fabric(call: ArmCall) -> Response:
         raise asr_error(400, "InvalidFabricType", f"Fabric type '{instance_type}' is not supported for this "
                         "operation. Create a Hyper-V site with customDetails.instanceType HyperVSite.", call)
     name = call.params["fabric"]
-    fabric = vault.fabrics.get(name.lower())
-    if fabric is None:
-        fabric = Fabric(name=name, internal_id=ids.stable_guid(vault.id, "fabric", name), friendly_name=name)
-        vault.fabrics[name.lower()] = fabric
+    fabric = add_site(vault, name)
 
     def created(_job) -> None:
         fabric.created = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from lab.azure.faults import AzureFaults
     from lab.azure.jobs import Job
     from lab.clock import LabClock
+    from lab.vault_credentials import ManagementCertificate
     from lab.world import World
 
 RECOVERY_FABRIC_FRIENDLY_NAME = "Microsoft Azure"
@@ -170,7 +172,7 @@ class VaultAsr:
     fabrics: dict[str, Fabric] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)             # by job name (lower)
-    certificates: dict[str, dict] = field(default_factory=dict)      # thumbprint -> issued cert
+    certificates: dict[str, ManagementCertificate] = field(default_factory=dict)   # by thumbprint (lab/vault_credentials.py)
 
     @property
     def id(self) -> str:
@@ -238,3 +240,10 @@ class AzureCloud:
 
     def vault(self, resource_group: str, name: str) -> VaultAsr | None:
         return self.vaults.get(ids.key(ids.arm_id(self.subscription_id, resource_group, ids.VAULT_TYPE, name)))
+
+    def protected_items(self) -> Iterator[tuple[VaultAsr, Fabric, ProtectedItem]]:
+        """Every replication protected item of every vault, with its vault and site."""
+        for vault in self.vaults.values():
+            for fabric in vault.fabrics.values():
+                for item in fabric.items.values():
+                    yield vault, fabric, item

@@ -60,7 +60,7 @@ def put_account(call: ArmCall) -> Response:
         raise ArmError(400, "InvalidRequestPropertyValue", f"The value '{sku}' is not allowed for property sku.name.")
     azurite = call.cloud.azurite
     if existing is None:
-        keys = [base64.b64encode(secrets.token_bytes(64)).decode() for _ in range(2)]
+        keys = [base64.b64encode(secrets.token_bytes(64)).decode() for dummy in range(2)]
         call.cloud.storage_keys[name] = keys
         if azurite is not None:
             azurite.add_account(name, keys[0])

@@ -6,7 +6,10 @@
     POST   /installers/timing           {"setup_process_s": 90, "setup_settle_s": 40, ...}
     POST   /setup-files                 {"name", "provider_version", "agent_version", "size"?} -> {url, sha256, content_b64}
     POST   /vault-credentials           {"resource_group", "vault_name", "site_name", "location"?, "subscription_id"?,
-                                         "site_id"?, "valid_hours"?, "issued_hours_ago"?} -> {content, valid_to}
+                                         "site_id"?, "valid_hours"?, "issued_hours_ago"?} -> {content, valid_to, vault_id}
+                                        a registration key file (lab/vault_credentials.py); with the Azure side
+                                        running, its vault issues the key, and the vault and site are made first
+                                        when missing, so that DRConfigurator accepts the file
     GET    /provider-registrations      hosts registered with a vault, as the world records them
     DELETE /provider-registrations/{host}   forget one (test set-up, with PATCH /hosts to reset the host)
 
@@ -20,6 +23,7 @@ import dataclasses
 
 from lab import vault_credentials
 from lab.admin import AdminCall, AdminError
+from lab.azure import site_recovery
 from lab.hosts import installers
 
 FAULT_EXIT_CODES = (1603, 1618, 3010)
@@ -46,7 +50,7 @@ async def post_faults(call: AdminCall):
     code = body.get("setup_exit_code")
     if code is not None and code not in FAULT_EXIT_CODES:
         raise AdminError(400, f"setup_exit_code: {code!r}; simulated: {', '.join(map(str, FAULT_EXIT_CODES))}")
-    faults = installers.installer_world(call.world).faults_for(_host_name(call))
+    faults = call.world.installers.faults_for(_host_name(call))
     if "setup_exit_code" in body:
         faults.setup_exit_code = code
     if "reset_during_install" in body:
@@ -55,19 +59,19 @@ async def post_faults(call: AdminCall):
 
 
 async def delete_faults(call: AdminCall):
-    installers.installer_world(call.world).faults.pop(_host_name(call).lower(), None)
+    call.world.installers.faults.pop(_host_name(call).lower(), None)
     return 200, installers.InstallerFaults().to_dict()
 
 
 async def get_installers(call: AdminCall):
-    state = installers.installer_world(call.world)
+    state = call.world.installers
     return 200, {"timing": dataclasses.asdict(state.timing),
                  "faults": {name: faults.to_dict() for name, faults in state.faults.items()},
                  "downloads": sorted(state.downloads), "pending_installs": len(state.pending)}
 
 
 async def post_timing(call: AdminCall):
-    timing = installers.installer_world(call.world).timing
+    timing = call.world.installers.timing
     known = {field.name for field in dataclasses.fields(timing)}
     for name, value in _body(call).items():
         if name not in known or not isinstance(value, (int, float)) or value < 0:
@@ -88,20 +92,31 @@ async def post_setup_file(call: AdminCall):
 
 async def post_vault_credentials(call: AdminCall):
     body = _body(call)
-    try:
-        content = vault_credentials.issue(
-            subscription_id=str(body.get("subscription_id") or LAB_SUBSCRIPTION), resource_group=str(body["resource_group"]),
-            vault_name=str(body["vault_name"]), location=str(body.get("location") or "westeurope"), site_name=str(body["site_name"]),
-            site_id=body.get("site_id"), now=call.world.clock.now(), valid_hours=float(body.get("valid_hours", vault_credentials.DEFAULT_VALIDITY_HOURS)),
-            issued_hours_ago=float(body.get("issued_hours_ago", 0)))
-    except KeyError as exc:
-        raise AdminError(400, f"missing {exc.args[0]}") from None
-    parsed = vault_credentials.parse(content)
-    return 201, {"content": content, "valid_to": parsed.valid_to.isoformat(), "vault_id": parsed.vault_id}
+    missing = [name for name in ("resource_group", "vault_name", "site_name") if not body.get(name)]
+    if missing:
+        raise AdminError(400, f"missing {', '.join(missing)}")
+    subscription_id, resource_group = str(body.get("subscription_id") or ""), str(body["resource_group"])
+    vault_name, site_name, site_id = str(body["vault_name"]), str(body["site_name"]), body.get("site_id")
+    location, issuer, azure = str(body.get("location") or "westeurope"), None, call.world.azure
+    if azure is not None:
+        if subscription_id and subscription_id.lower() != azure.subscription_id.lower():
+            raise AdminError(400, f"subscription_id: the lab's Azure side holds subscription {azure.subscription_id} only")
+        try:
+            issuer, site = site_recovery.hyperv_site(azure, resource_group, vault_name, site_name, body.get("location"), site_id)
+        except ValueError as exc:
+            raise AdminError(409, str(exc)) from None
+        subscription_id, vault_name, location, site_name, site_id = (
+            azure.subscription_id, issuer.name, issuer.location, site.name, site.internal_id)
+    content = vault_credentials.issue(
+        subscription_id or LAB_SUBSCRIPTION, resource_group, vault_name, location, site_name, site_id, now=call.world.clock.now(),
+        valid_hours=float(body.get("valid_hours", vault_credentials.DEFAULT_VALIDITY_HOURS)),
+        issued_hours_ago=float(body.get("issued_hours_ago", 0)), issuer=issuer)
+    issued = vault_credentials.parse(content)
+    return 201, {"content": content, "valid_to": issued.valid_to.isoformat(), "vault_id": issued.vault_id}
 
 
 async def get_registrations(call: AdminCall):
-    return 200, [registration.to_dict() for registration in vault_credentials.registrations(call.world).values()]
+    return 200, [registration.to_dict() for registration in call.world.provider_registrations.values()]
 
 
 async def delete_registration(call: AdminCall):

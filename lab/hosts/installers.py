@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lab import vault_credentials
 from lab.hosts.state import (
     MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, HostState, Service,
 )
+
+if TYPE_CHECKING:
+    from lab.world import World
 
 SETUP_HEADER = b"AZMIGRATE-LAB-SETUP/1\n"
 PROVIDER_DIR = r"C:\Program Files\Microsoft Azure Site Recovery Provider"
@@ -77,7 +80,7 @@ class PublishedFile:
 
 @dataclass
 class InstallerWorld:
-    """The installers' part of the world: faults per host, timing, files the lab serves for download."""
+    """The installers' part of the world (`world.installers`): faults per host, timing, files the lab serves for download."""
 
     timing: Timing = field(default_factory=Timing)
     faults: dict[str, InstallerFaults] = field(default_factory=dict)
@@ -86,10 +89,6 @@ class InstallerWorld:
 
     def faults_for(self, host: str) -> InstallerFaults:
         return self.faults.setdefault(host.lower(), InstallerFaults())
-
-
-def installer_world(world) -> InstallerWorld:
-    return world.__dict__.setdefault("installers", InstallerWorld())
 
 
 # --- the setup file ------------------------------------------------------------------------------
@@ -114,20 +113,20 @@ def sha256(content: bytes | None) -> str | None:
     return hashlib.sha256(content).hexdigest() if content is not None else None
 
 
-def publish(world, name: str, content: bytes) -> dict:
+def publish(world: World, name: str, content: bytes) -> dict:
     """Serve `content` for download; returns its URL (with a SAS-like signature) and SHA-256."""
     signature = secrets.token_urlsafe(24)
     path = f"/installers/{name}"
-    installer_world(world).downloads[path.lower()] = PublishedFile(content, signature)
+    world.installers.downloads[path.lower()] = PublishedFile(content, signature)
     return {"url": f"https://downloads.lab.test{path}?sv=2024-08-04&sp=r&sig={signature}", "sha256": sha256(content),
             "path": path}
 
 
-def download(world, url: str) -> bytes:
+def download(world: World, url: str) -> bytes:
     """What a GET of `url` returns, or the WebException message the host would see."""
     base, dummy, query = url.partition("?")
     path = "/" + base.split("://", 1)[-1].partition("/")[2]
-    published = installer_world(world).downloads.get(path.lower())
+    published = world.installers.downloads.get(path.lower())
     if not base.lower().startswith("https://downloads.lab.test/") or published is None:
         raise InstallerError('Exception calling "DownloadFile" with "2" argument(s): "The remote server returned an error: (404) Not Found."')
     if f"sig={published.signature}" not in query.split("&"):
@@ -180,9 +179,9 @@ def _refusal(host: HostState) -> str | None:
     return None
 
 
-async def run_setupdr(host: HostState, world, directory: str) -> int:
+async def run_setupdr(host: HostState, world: World, directory: str) -> int:
     """Run setupdr.exe /i from `directory`; returns its exit code when its process exits."""
-    clock, state = world.clock, installer_world(world)
+    clock, state = world.clock, world.installers
     setupdr = host.file(directory.rstrip("\\") + r"\setupdr.exe")
     if setupdr is None:
         raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({directory}\\setupdr.exe)")
@@ -224,8 +223,8 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
-async def _finish_install(host: HostState, world, versions: dict[str, str], reboot: bool) -> None:
-    await world.clock.sleep(installer_world(world).timing.setup_settle_s)
+async def _finish_install(host: HostState, world: World, versions: dict[str, str], reboot: bool) -> None:
+    await world.clock.sleep(world.installers.timing.setup_settle_s)
     now = world.clock.isoformat()
     provider, agent = versions["provider_version"], versions["agent_version"]
     host.registry.set_value(PROVIDER_KEY, "Version", provider)
@@ -248,8 +247,8 @@ async def _finish_install(host: HostState, world, versions: dict[str, str], rebo
 
 # --- msiexec /X{code} /qn --------------------------------------------------------------------------
 
-async def uninstall(host: HostState, world, product_code: str) -> int:
-    await world.clock.sleep(installer_world(world).timing.uninstall_s)
+async def uninstall(host: HostState, world: World, product_code: str) -> int:
+    await world.clock.sleep(world.installers.timing.uninstall_s)
     code = product_code.upper()
     if not host.registry.key_exists(f"{UNINSTALL_KEY}\\{code}"):
         return 1605   # ERROR_UNKNOWN_PRODUCT
@@ -278,10 +277,13 @@ def _configurator_failure(host: HostState, now: str, message: str) -> int:
     return 1
 
 
-def _proxy_refusal(proxy: dict | None) -> str | None:
+def _proxy_refusal(proxy: dict | None, proxy_password: str | None) -> str | None:
+    """What /r and /configure refuse in their proxy switches."""
     if proxy and str(proxy.get("address", "")).lower().startswith("https://"):
         # windows-host.md §2.4, [S5]: HTTPS proxies are not supported.
         return "HTTPS proxy is not supported. Specify the proxy address as http://<ip-or-fqdn>."
+    if proxy and proxy.get("username") and not proxy_password:
+        return "The proxy needs a password: /proxypassword is missing."
     return None
 
 
@@ -299,50 +301,32 @@ def _write_proxy(host: HostState, proxy: dict | None) -> None:
     host.mars_settings["proxy"] = {"enabled": True, "server": proxy["address"], "port": int(proxy["port"])}
 
 
-def _azure_refusal(world, credentials_text: str, credentials: vault_credentials.VaultCredentials) -> str | None:
-    """The lab's Azure side has the last word on a vault it holds (issued certificate, existing site).
-
-    A vault the Azure side does not hold (or no Azure side at all, as in host-only tests) is judged by the
-    file alone: readable and not expired.
-    """
-    try:
-        azure = importlib.import_module("lab.azure")
-    except ImportError:
-        return None
-    cloud = azure.cloud_of(world) if hasattr(azure, "cloud_of") else None
-    if cloud is None or cloud.vault(credentials.resource_group, credentials.vault_name) is None:
-        return None
-    check = azure.check_vault_credentials(world, credentials_text)
-    return None if check.valid else check.reason
-
-
-async def register(host: HostState, world, credentials_text: str, friendly_name: str, proxy: dict | None,
+async def register(host: HostState, world: World, credentials_text: str, friendly_name: str, proxy: dict | None,
                    proxy_password: str | None) -> int:
-    """DRConfigurator.exe /r /Credentials <file> /Friendlyname <name> [proxy switches]."""
+    """DRConfigurator.exe /r /Credentials <file> /Friendlyname <name> [proxy switches].
+
+    The file is checked as lab/vault_credentials.py's check() does: against the Azure side when the world has
+    one (the vault and site must exist there), by the file alone in a host-only lab.
+    """
     if host.file(CONFIGURATOR) is None:
         raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
     now = world.clock.isoformat()
     try:
-        credentials = vault_credentials.check(credentials_text, world.clock.now())
+        credentials = vault_credentials.check(credentials_text, world.clock.now(), world.azure)
     except vault_credentials.CredentialsRejected as exc:
         return _configurator_failure(host, now, str(exc))
-    azure_refusal = _azure_refusal(world, credentials_text, credentials)
-    if azure_refusal:
-        return _configurator_failure(host, now, azure_refusal)
     current = host.registry.values(REGISTRATION_KEY)
     lowered = {name.lower(): value for name, value in current.items()}
     if lowered.get("resourcename") and str(lowered["resourcename"]).lower() != credentials.vault_name.lower():
         return _configurator_failure(host, now, f"The DRA server is already registered in vault {lowered['resourcename']}.")
-    refusal = _proxy_refusal(proxy)
+    refusal = _proxy_refusal(proxy, proxy_password)
     if refusal:
         return _configurator_failure(host, now, refusal)
-    if proxy and proxy.get("username") and not proxy_password:
-        return _configurator_failure(host, now, "The proxy needs a password: /proxypassword is missing.")
-    await world.clock.sleep(installer_world(world).timing.register_s)
+    await world.clock.sleep(world.installers.timing.register_s)
     dra_id = str(uuid.uuid4())
-    for name, value in (("VaultLocation", credentials.location), ("SubscriptionId", credentials.subscription_id),
+    for name, value in (("VaultLocation", credentials.vault_location), ("SubscriptionId", credentials.subscription_id),
                         ("ResourceName", credentials.vault_name), ("ResourceGroupName", credentials.resource_group),
-                        ("SiteName", credentials.site_name), ("ContainerId", f"cloud_{credentials.site_id}")):
+                        ("SiteName", credentials.site_name), ("ContainerId", credentials.container_id)):
         host.registry.set_value(REGISTRATION_KEY, name, value)
     host.registry.set_value(PROVIDER_KEY, "DraID", dra_id)
     host.certificates = [c for c in host.certificates if not str(c.get("friendly_name", "")).startswith(ASR_CERTIFICATES)]
@@ -359,25 +343,23 @@ async def register(host: HostState, world, credentials_text: str, friendly_name:
     return 0
 
 
-async def configure(host: HostState, world, proxy: dict | None, proxy_password: str | None) -> int:
+async def configure(host: HostState, world: World, proxy: dict | None, proxy_password: str | None) -> int:
     """DRConfigurator.exe /configure [proxy switches] [/AddBypassUrls]: only on a registered server."""
     if host.file(CONFIGURATOR) is None:
         raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
     now = world.clock.isoformat()
     if not host.registry.get_value(REGISTRATION_KEY, "ResourceName"):
         return _configurator_failure(host, now, "The server is not registered with a vault. Register it with /r first.")
-    refusal = _proxy_refusal(proxy)
+    refusal = _proxy_refusal(proxy, proxy_password)
     if refusal:
         return _configurator_failure(host, now, refusal)
-    if proxy and proxy.get("username") and not proxy_password:
-        return _configurator_failure(host, now, "The proxy needs a password: /proxypassword is missing.")
     await world.clock.sleep(5)
     _write_proxy(host, proxy)
     append_log(host, CONFIGURATOR_LOG, world.clock.isoformat(), "Proxy settings updated.")
     return 0
 
 
-def cleanup_registration(host: HostState, world) -> None:
+def cleanup_registration(host: HostState, world: World) -> None:
     """Microsoft's cleanup script for a disconnected Hyper-V host (windows-host.md §3.3)."""
     service = host.service("dra")
     if service is not None:

@@ -71,7 +71,8 @@ def _registry(host: HostState, value: dict) -> None:
                 host.registry.set_value(key, name, data)
 
 
-def _services(host: HostState, value: dict) -> None:
+def merge_services(host: HostState, value: dict) -> None:
+    """{name: {display_name, status, start_type} | null}: merge into the host's services, null removes (the estate's too)."""
     for name, spec in value.items():
         if spec is None:
             host.services.pop(name.lower(), None)
@@ -142,7 +143,7 @@ HANDLERS = {
     "os": _os,
     "features": lambda host, value: setattr(host, "features", list(value)),
     "registry": _registry,
-    "services": _services,
+    "services": merge_services,
     "files": _files,
     "certificates": lambda host, value: setattr(host, "certificates", list(value)),
     "mars_settings": lambda host, value: setattr(host, "mars_settings", dict(value or {})),

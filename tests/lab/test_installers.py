@@ -16,7 +16,7 @@ EPOCH = dt.datetime(2025, 6, 2, 6, 0, tzinfo=dt.timezone.utc)
 
 def installed_host(**host):
     world = build_world({"hosts": [{"name": "HV01", "dotnet_release": 528449, **host}]}, clock=LabClock(EPOCH, time_scale=1e6))
-    installers.installer_world(world).timing = installers.Timing(0, 0, 0, 0, 0)
+    world.installers.timing = installers.Timing(0, 0, 0, 0, 0)
     target = world.host("HV01")
     target.write_file(r"C:\s\setupdr.exe", installers.make_setup_file("5.24.0902.3", "2.0.9277.0"))
     return world, target

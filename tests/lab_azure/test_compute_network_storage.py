@@ -12,8 +12,8 @@ RG = "rg-compute-tests"
 
 @pytest.fixture(scope="module")
 def group(lab):
-    status, _, _ = lab.raw("PUT", f"/subscriptions/{lab.sub}/resourcegroups/{RG}", {"location": "eastus"},
-                           api_version="2021-04-01")
+    status, dummy, dummy = lab.raw("PUT", f"/subscriptions/{lab.sub}/resourcegroups/{RG}", {"location": "eastus"},
+                                   api_version="2021-04-01")
     assert status in (200, 201)
     return RG
 

@@ -10,8 +10,8 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 
 
 def test_discovery_names_token_endpoint(lab):
-    status, _, document = lab.raw("GET", f"/{lab.endpoints['tenant_id']}/v2.0/.well-known/openid-configuration",
-                                  api_version=None, token=None, base=lab.endpoints["authority_url"])
+    status, dummy, document = lab.raw("GET", f"/{lab.endpoints['tenant_id']}/v2.0/.well-known/openid-configuration",
+                                      api_version=None, token=None, base=lab.endpoints["authority_url"])
     assert status == 200
     assert document["token_endpoint"] == f"{lab.endpoints['authority_url']}/{lab.endpoints['tenant_id']}/oauth2/v2.0/token"
     assert document["authorization_endpoint"].startswith("https://")
@@ -30,7 +30,7 @@ def test_wrong_secret_is_refused_as_entra_refuses_it(lab):
 
 @pytest.mark.parametrize("api_version", ["1.0", "2022-09-01"])
 def test_cloud_metadata_names_arm_authority_and_storage(lab, api_version):
-    status, _, document = lab.raw("GET", "/metadata/endpoints", api_version=api_version, token=None)
+    status, dummy, document = lab.raw("GET", "/metadata/endpoints", api_version=api_version, token=None)
     assert status == 200
     if api_version == "1.0":      # msrestazure get_cloud_from_metadata_endpoint reads these
         assert document["authentication"]["loginEndpoint"] == lab.endpoints["authority_url"] + "/"
@@ -47,25 +47,25 @@ def test_arm_wants_a_valid_token(lab):
     status, headers, body = lab.raw("GET", f"/subscriptions/{lab.sub}", token=None)
     assert status == 401 and body["error"]["code"] == "AuthenticationFailed"
     assert headers["www-authenticate"].startswith("Bearer authorization_uri=")
-    status, _, body = lab.raw("GET", f"/subscriptions/{lab.sub}", token="a.b.c")
+    status, dummy, body = lab.raw("GET", f"/subscriptions/{lab.sub}", token="a.b.c")
     assert status == 401 and body["error"]["code"] == "InvalidAuthenticationToken"
 
 
 def test_arm_wants_an_api_version(lab):
-    status, _, body = lab.raw("GET", f"/subscriptions/{lab.sub}/resourcegroups", api_version=None)
+    status, dummy, body = lab.raw("GET", f"/subscriptions/{lab.sub}/resourcegroups", api_version=None)
     assert status == 400 and body["error"]["code"] == "MissingApiVersionParameter"
 
 
 def test_subscription_and_resource_groups(lab):
-    status, _, subscriptions = lab.raw("GET", "/subscriptions", api_version="2022-12-01")
+    status, dummy, subscriptions = lab.raw("GET", "/subscriptions", api_version="2022-12-01")
     assert status == 200 and subscriptions["value"][0]["subscriptionId"] == lab.sub
-    status, _, group = lab.raw("PUT", f"/subscriptions/{lab.sub}/resourcegroups/rg-scratch", {"location": "eastus"},
-                               api_version="2021-04-01")
+    status, dummy, group = lab.raw("PUT", f"/subscriptions/{lab.sub}/resourcegroups/rg-scratch", {"location": "eastus"},
+                                   api_version="2021-04-01")
     assert status == 201 and group["id"] == f"/subscriptions/{lab.sub}/resourceGroups/rg-scratch"
-    status, _, groups = lab.raw("GET", f"/subscriptions/{lab.sub}/resourcegroups", api_version="2021-04-01")
+    status, dummy, groups = lab.raw("GET", f"/subscriptions/{lab.sub}/resourcegroups", api_version="2021-04-01")
     assert "rg-scratch" in [g["name"] for g in groups["value"]]
     assert lab.raw("DELETE", f"/subscriptions/{lab.sub}/resourcegroups/rg-scratch", api_version="2021-04-01")[0] == 200
-    status, _, body = lab.raw("GET", f"/subscriptions/{lab.sub}/resourcegroups/rg-scratch", api_version="2021-04-01")
+    status, dummy, body = lab.raw("GET", f"/subscriptions/{lab.sub}/resourcegroups/rg-scratch", api_version="2021-04-01")
     assert status == 404 and body["error"]["code"] == "ResourceGroupNotFound"
 
 
@@ -76,8 +76,8 @@ def test_unknown_resource_is_an_arm_404(lab):
 
 
 def test_vault_read_and_ids_casing(lab, site):
-    status, _, vault = lab.raw("GET", f"/subscriptions/{lab.sub}/resourceGroups/{lab.rg}/providers/"
-                               f"Microsoft.RecoveryServices/vaults/{lab.vault}", api_version="2023-04-01")
+    status, dummy, vault = lab.raw("GET", f"/subscriptions/{lab.sub}/resourceGroups/{lab.rg}/providers/"
+                                   f"Microsoft.RecoveryServices/vaults/{lab.vault}", api_version="2023-04-01")
     assert status == 200 and vault["id"].startswith("/subscriptions/")
     fabric = lab.asr.replication_fabrics.get(lab.rg, lab.vault, site.name)
     assert fabric.id.startswith("/Subscriptions/")        # ASR's casing (asr-api.md §1)

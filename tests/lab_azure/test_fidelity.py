@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RECORDINGS, REPO
+from inprocess_azure import RECORDINGS, REPO
 from lab.azure import discovery
 from lab.hosts.state import HostState, VirtualDisk, VirtualMachine, Volume
 
@@ -254,7 +254,7 @@ class Replay:
                     "nicId": lab_nic.nic_id, "selectionType": nics[0].get("selectionType"),
                     "ipConfigs": [{"isPrimary": True, "recoverySubnetName": nics[0].get("recoveryVMSubnetName")
                                    or "default"}]}]}}).result()
-            for _ in range(100):
+            for dummy in range(100):
                 if asr.replication_protected_items.get(*args).properties.protection_state == "Protected":
                     break
                 lab.advance(600)
@@ -308,7 +308,7 @@ class Replay:
             for vault in self.lab.cloud.vaults.values():
                 job = vault.jobs.get(lab_job.lower())
                 if job is not None:
-                    for _ in range(5000):
+                    for dummy in range(5000):
                         self.lab.cloud.arm.tick()
                         if job.state == state or job.terminal:
                             break

@@ -4,7 +4,7 @@ replication state and power and the Azure VM's power state checked at each step.
 
 from __future__ import annotations
 
-from conftest import wait_until
+from inprocess_azure import wait_until
 
 
 def _azure_vm_power(lab, name: str) -> str | None:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from conftest import Site, wait_until
+from inprocess_azure import Site, wait_until
+from lab import vault_credentials
+from lab.estate import build_host
+from lab.hosts import installers
+from lab.hosts.state import REGISTRATION_KEY
 
 ASR_API = "2025-08-01"
 
@@ -34,17 +38,17 @@ def test_mutation_answers_202_with_job_headers_and_the_job_runs(lab):
     assert job.properties.state == "Succeeded" and job.properties.state_description == "Completed"
     assert job.properties.scenario_name == "CreateSite"
     assert [t.name for t in job.properties.tasks] == ["RegisterVmmTask"]
-    status, _, operation = lab.raw("GET", _vault_path(lab) + f"/replicationOperationStatus/{job_name}")
+    status, dummy, operation = lab.raw("GET", _vault_path(lab) + f"/replicationOperationStatus/{job_name}")
     assert status == 200 and operation["status"] == "Succeeded"
-    status, _, fabric = lab.raw("GET", _vault_path(lab) + f"/replicationFabrics/site-headers/operationresults/{job_name}")
+    status, dummy, fabric = lab.raw("GET", _vault_path(lab) + f"/replicationFabrics/site-headers/operationresults/{job_name}")
     assert status == 200 and fabric["name"] == "site-headers"
 
 
 def test_fresh_job_is_not_started_with_null_scenario(lab):
     lab.on_loop(lambda: lab.world.clock.set_time_scale(1.0))
     try:
-        status, headers, _ = lab.raw("PUT", _vault_path(lab) + "/replicationFabrics/site-slow",
-                                     {"properties": {"customDetails": {"instanceType": "HyperVSite"}}})
+        status, headers, dummy = lab.raw("PUT", _vault_path(lab) + "/replicationFabrics/site-slow",
+                                         {"properties": {"customDetails": {"instanceType": "HyperVSite"}}})
         job = lab.asr.replication_jobs.get(lab.rg, lab.vault, headers["x-ms-request-id"].rsplit("/", 1)[1])
         assert job.properties.state == "NotStarted"      # test_failover.json entry 20
         assert job.properties.scenario_name is None and job.properties.tasks == []
@@ -120,21 +124,20 @@ def test_provider_disconnected_knob(lab, site, clean_faults):
 
 
 def _credentials(lab, site, hours: int) -> str:
-    from lab.azure.recovery_services import build_vault_credentials
     vault_path = _vault_path(lab)
-    status, _, certificate = lab.raw("PUT", f"{vault_path}/certificates/CN=CB_{lab.vault}-1-06-2025-vaultcredentials",
-                                     {"certificateCreateOptions": {"validityInHours": hours}}, api_version="2023-04-01")
+    status, dummy, certificate = lab.raw("PUT", f"{vault_path}/certificates/CN=CB_{lab.vault}-1-06-2025-vaultcredentials",
+                                         {"certificateCreateOptions": {"validityInHours": hours}}, api_version="2023-04-01")
     assert status == 200 and certificate["properties"]["validTo"]
-    _, _, vault = lab.raw("GET", vault_path, api_version="2023-04-01")
-    _, _, fabric = lab.raw("GET", f"{vault_path}/replicationFabrics/{site.name}")
-    return build_vault_credentials(vault, certificate, fabric)
+    dummy, dummy, vault = lab.raw("GET", vault_path, api_version="2023-04-01")
+    dummy, dummy, fabric = lab.raw("GET", f"{vault_path}/replicationFabrics/{site.name}")
+    return vault_credentials.from_certificate_answer(vault, certificate, fabric)
 
 
 def test_vault_credentials_file_is_valid_until_it_expires(lab, site):
-    from lab.azure import check_vault_credentials
     xml = _credentials(lab, site, hours=2)
-    direct = lab.on_loop(lambda: check_vault_credentials(lab.world, xml))     # what the host side calls
-    assert direct.valid and direct.vault_location == "eastus" and direct.resource_group == lab.rg
+    # What DRConfigurator's simulation calls; it raises CredentialsRejected for a file it refuses.
+    direct = lab.on_loop(lambda: vault_credentials.check(xml, lab.world.clock.now(), lab.world.azure))
+    assert direct.vault_location == "eastus" and direct.resource_group == lab.rg
     check = lab.admin("POST", "/azure/credentials/check", {"xml": xml})
     assert check["valid"] and check["vault_name"] == lab.vault and check["site_name"] == site.name
     assert check["container_id"] == site.container
@@ -143,6 +146,36 @@ def test_vault_credentials_file_is_valid_until_it_expires(lab, site):
     assert not check["valid"] and "expired" in check["reason"]
     forged = xml.replace("<ResourceName>" + lab.vault, "<ResourceName>other-vault")
     assert "does not exist" in lab.admin("POST", "/azure/credentials/check", {"xml": forged})["reason"]
+
+
+def test_drconfigurator_checks_the_key_against_the_vault(lab):
+    """DRConfigurator /r (lab/hosts/installers.py) checks the file through lab/vault_credentials.py with the Azure
+    side: a vault and site it holds, a key that vault issued; the vault then lists the host as a provider."""
+    keys_site = Site(lab, "site-keys", [])
+
+    def new_host():
+        host = build_host({"name": "HVKEY01", "domain": "contoso.local", "domain_role": 3}, None)
+        host.write_file(installers.CONFIGURATOR, b"MZ lab binary\n", lab.world.clock.isoformat())
+        lab.world.add_host(host)
+        return host
+
+    host = lab.on_loop(new_host)
+    vault = lab.on_loop(lambda: lab.world.azure.vault(lab.rg, lab.vault))
+
+    def register(vault_name: str, issuer) -> int:
+        key = vault_credentials.issue(lab.sub, lab.rg, vault_name, "eastus", keys_site.name,
+                                      keys_site.container.removeprefix("cloud_"), now=lab.world.clock.now(), issuer=issuer)
+        return lab.on_loop(installers.register, host, lab.world, key, "HVKEY01", None, None)
+
+    assert register("vault-elsewhere", None) == 1
+    assert register(lab.vault, None) == 1
+    log = host.file(installers.CONFIGURATOR_LOG).content.decode()
+    assert "The vault 'vault-elsewhere' named in the vault credentials file does not exist." in log
+    assert "was not issued by the vault" in log
+    assert register(lab.vault, vault) == 0
+    assert host.registry.get_value(REGISTRATION_KEY, "ContainerId") == keys_site.container
+    providers = lab.asr.replication_recovery_services_providers.list_by_replication_fabrics(lab.rg, lab.vault, keys_site.name)
+    assert [p.properties.friendly_name for p in providers] == ["HVKEY01.contoso.local"]
 
 
 def test_jobs_list_filters(lab, site):

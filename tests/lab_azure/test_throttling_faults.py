@@ -18,8 +18,8 @@ def test_reads_drain_the_bucket_then_429(lab, clean_faults):
     path = f"/subscriptions/{lab.sub}/resourcegroups"
     token = lab.token()
     remaining = []
-    for _ in range(5):
-        status, headers, _ = lab.raw("GET", path, api_version="2021-04-01", token=token)
+    for dummy in range(5):
+        status, headers, dummy = lab.raw("GET", path, api_version="2021-04-01", token=token)
         assert status == 200
         remaining.append(int(headers["x-ms-ratelimit-remaining-subscription-reads"]))
         assert "x-ms-ratelimit-remaining-subscription-global-reads" in headers
@@ -40,8 +40,8 @@ def test_reads_drain_the_bucket_then_429(lab, clean_faults):
 
 
 def test_writes_report_their_own_bucket(lab, clean_faults):
-    status, headers, _ = lab.raw("PUT", f"/subscriptions/{lab.sub}/resourcegroups/rg-throttle", {"location": "eastus"},
-                                 api_version="2021-04-01")
+    status, headers, dummy = lab.raw("PUT", f"/subscriptions/{lab.sub}/resourcegroups/rg-throttle", {"location": "eastus"},
+                                     api_version="2021-04-01")
     assert status in (200, 201) and int(headers["x-ms-ratelimit-remaining-subscription-writes"]) < 200
 
 

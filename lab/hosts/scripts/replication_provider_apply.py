@@ -102,7 +102,7 @@ async def _verify(ctx: ScriptContext, item: dict, state: dict) -> None:
 
 async def _extract(ctx: ScriptContext, item: dict, state: dict) -> int:
     ctx.host.remove_path(item["dir"])
-    await ctx.world.clock.sleep(installers.installer_world(ctx.world).timing.extract_s)
+    await ctx.world.clock.sleep(ctx.world.installers.timing.extract_s)
     exit_code = installers.extract(ctx.host, item["setup_file"], item["dir"], ctx.world.clock.isoformat())
     if ctx.host.file(windows_path(item["dir"]).rstrip("\\") + r"\setupdr.exe") is None:
         raise StepFailed(f"{item['setup_file']} /x /q exited with {exit_code} and left no setupdr.exe in {item['dir']}")
