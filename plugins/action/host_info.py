@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import RAW_SCHEMA, normalise_host_facts, schema_mismatches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, run_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import RAW_SCHEMA, normalise_host_facts
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, failure_result, run_checked_host_script
 
 ARGUMENT_SPEC = {
     "gather_vms": {"type": "bool", "default": True},
@@ -30,17 +30,9 @@ class ActionModule(ActionBase):
         dummy, options = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
 
         try:
-            raw = run_host_script(self, "host_info", params={"gather_vms": options["gather_vms"]})
+            raw = run_checked_host_script(self, "host_info", {"gather_vms": options["gather_vms"]}, RAW_SCHEMA)
         except HostScriptError as error:
-            result.update(failed=True, msg=str(error))
-            if error.exit_code is not None:
-                result["rc"] = error.exit_code
-            return result
-
-        # A document of another shape would otherwise surface as a KeyError deep in the normaliser.
-        mismatches = schema_mismatches(raw, RAW_SCHEMA)
-        if mismatches:
-            result.update(failed=True, msg=f"host script host_info/1 returned a document outside its contract: {', '.join(mismatches[:10])}")
+            result.update(failure_result(error))
             return result
 
         result.update(changed=False, **normalise_host_facts(raw))

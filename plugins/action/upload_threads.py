@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, run_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, failure_result, run_checked_host_script
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings import (
     THREADS_DOCUMENT_SCHEMA,
     InvalidOption,
@@ -53,20 +52,18 @@ class ActionModule(ActionBase):
             return result
 
         try:
-            document = self._run_script("upload_threads_read", {})
+            document = run_checked_host_script(self, "upload_threads_read", {}, THREADS_DOCUMENT_SCHEMA)
             plan = plan_threads(document, desired)
             result.update(changed=plan.changed, changed_values=sorted(plan.writes), before=plan.before, after=plan.after)
             if plan.changed and not self._task.check_mode:
-                document = self._run_script("upload_threads_set", {"writes": plan.writes})
+                document = run_checked_host_script(self, "upload_threads_set", {"writes": plan.writes}, THREADS_DOCUMENT_SCHEMA)
                 result["after"] = threads_view(document)
                 mismatches = threads_mismatches(document, desired)
                 if mismatches:
                     result.update(failed=True, msg=f"wrote the Replication key's values on {host}, but reading them back shows {'; '.join(mismatches)}")
                     return result
         except HostScriptError as error:
-            result.update(failed=True, msg=str(error))
-            if error.exit_code is not None:
-                result["rc"] = error.exit_code
+            result.update(failure_result(error))
             return result
 
         # The values are plain registry, so they are written whether or not the agent is installed: the
@@ -88,11 +85,3 @@ class ActionModule(ActionBase):
                 "after_header": f"{host}: HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Replication{' (check mode)' if self._task.check_mode else ''}",
             }
         return result
-
-    def _run_script(self, name, params):
-        """Run one host script and check its document against the contract."""
-        document = run_host_script(self, name, params=params)
-        mismatches = schema_mismatches(document, THREADS_DOCUMENT_SCHEMA)
-        if mismatches:
-            raise HostScriptError(f"host script {name}/1 returned a document outside its contract (docs/host-scripts.md): {', '.join(mismatches[:10])}")
-        return document

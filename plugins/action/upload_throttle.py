@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, run_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, failure_result, run_checked_host_script
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings import (
     THROTTLE_DOCUMENT_SCHEMA,
     HostNotReady,
@@ -60,12 +59,12 @@ class ActionModule(ActionBase):
             return result
 
         try:
-            document = self._run_script("upload_throttle_read", {})
+            document = run_checked_host_script(self, "upload_throttle_read", {}, THROTTLE_DOCUMENT_SCHEMA)
             check_agent(document, host)
             plan = plan_throttle(read_throttle(document["throttle"]), desired)
             result.update(changed=plan.changed, changed_fields=plan.changed_fields, before=plan.before, after=plan.after)
             if plan.changed and not self._task.check_mode:
-                document = self._run_script("upload_throttle_set", plan.set_params)
+                document = run_checked_host_script(self, "upload_throttle_set", plan.set_params, THROTTLE_DOCUMENT_SCHEMA)
                 read_back = read_throttle(document["throttle"] or {})
                 result["after"] = throttle_view(read_back)
                 mismatches = throttle_mismatches(read_back, desired)
@@ -79,10 +78,11 @@ class ActionModule(ActionBase):
                         "Get-OBMachineSetting | Format-List * with plugins/plugin_utils/host_scripts/upload_throttle_read.ps1",
                     )
                     return result
-        except (HostScriptError, HostNotReady) as error:
+        except HostScriptError as error:
+            result.update(failure_result(error))
+            return result
+        except HostNotReady as error:
             result.update(failed=True, msg=str(error))
-            if isinstance(error, HostScriptError) and error.exit_code is not None:
-                result["rc"] = error.exit_code
             return result
 
         result["throttle"] = result["after"]
@@ -97,11 +97,3 @@ class ActionModule(ActionBase):
                 "after_header": f"{host}: throttle{' (check mode)' if self._task.check_mode else ''}",
             }
         return result
-
-    def _run_script(self, name, params):
-        """Run one host script and check its document against the contract."""
-        document = run_host_script(self, name, params=params)
-        mismatches = schema_mismatches(document, THROTTLE_DOCUMENT_SCHEMA)
-        if mismatches:
-            raise HostScriptError(f"host script {name}/1 returned a document outside its contract (docs/host-scripts.md): {', '.join(mismatches[:10])}")
-        return document

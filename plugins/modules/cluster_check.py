@@ -36,26 +36,18 @@ options:
       - Fail instead of warning when a node is missing from the play or the versions differ.
     type: bool
     default: false
+extends_documentation_fragment:
+  - azmigrate.hyperv.host_action
 attributes:
   action:
     description: Runs on the controller only.
     support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Forces a global task that does not run per host.
-    support: none
   check_mode:
     description: Runs in check mode as usual, since it changes nothing.
     support: full
   diff_mode:
     description: Returns no diff, since it changes nothing.
     support: none
-  platform:
-    description: Target OS the module operates on.
-    platforms: windows
-    support: full
 notes:
   - With C(serial) batches, a node in a later batch counts as in the play; its versions are compared once it was read.
 seealso:

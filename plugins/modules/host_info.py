@@ -31,30 +31,17 @@ options:
         RV(vms) and RV(volumes) are then V(null) and readiness skips the checks that need them.
     type: bool
     default: true
+extends_documentation_fragment:
+  - azmigrate.hyperv.host_action
+  - azmigrate.hyperv.host_action.host_script
 attributes:
-  action:
-    description: Runs on the controller and sends one PowerShell script to the host.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Forces a global task that does not run per host.
-    support: none
   check_mode:
     description: Runs in check mode, and reads as usual since it changes nothing.
     support: full
   diff_mode:
     description: Returns no diff, since it changes nothing.
     support: none
-  platform:
-    description: Target OS the module operates on.
-    platforms: windows
-    support: full
 notes:
-  - Works over the C(winrm), C(psrp) and C(ssh) connections to Windows hosts with Windows PowerShell 5.1
-    (Windows Server 2012 R2 with WMF 5.1 and newer); the connection must use the C(powershell) shell.
-  - The account needs local administrator rights, to read the Hyper-V, cluster and agent settings.
   - The throttle is read with C(Get-OBMachineSetting) from the agent's C(MSOnlineBackup) module, only while
     the agent's service C(obengine) runs; otherwise RV(throttle) is V(null).
   - On a failover cluster run it on every node - each node reports its own VMs, provider, agent and throttle.

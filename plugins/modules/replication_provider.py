@@ -122,29 +122,17 @@ options:
       - Seconds to wait for C(DRConfigurator.exe) and then for the registration to appear.
     type: int
     default: 600
+extends_documentation_fragment:
+  - azmigrate.hyperv.host_action
+  - azmigrate.hyperv.host_action.host_script
 attributes:
-  action:
-    description: Runs on the controller and sends PowerShell scripts to the host.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Forces a global task that does not run per host.
-    support: none
   check_mode:
     description: Reads the host and reports the steps it would run, changing nothing.
     support: full
   diff_mode:
     description: Shows the provider and agent versions, registration and proxy before and after, per host.
     support: full
-  platform:
-    description: Target OS the module operates on.
-    platforms: windows
-    support: full
 notes:
-  - Works over the C(winrm), C(psrp) and C(ssh) connections to Windows hosts with Windows PowerShell 5.1; the account
-    needs local administrator rights.
   - Install and register the provider on every node of a failover cluster, with the same vault and the same version
     (see M(azmigrate.hyperv.cluster_check)).
   - After registration, finish the registration in the Azure portal (Azure Migrate, Discover, Finalize registration).

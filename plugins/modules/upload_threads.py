@@ -34,25 +34,15 @@ options:
       - Threads per VM for downloads from Azure during failback (C(DownloadThreadsPerVM)), from V(1) to V(32).
       - Not changed when not given.
     type: int
+extends_documentation_fragment:
+  - azmigrate.hyperv.host_action
+  - azmigrate.hyperv.host_action.host_script
 attributes:
-  action:
-    description: Runs on the controller and sends PowerShell scripts to the host.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Forces a global task that does not run per host.
-    support: none
   check_mode:
     description: Reads the values and reports what would change, without changing them.
     support: full
   diff_mode:
     description: Shows both thread counts before and after (in check mode, as they would be after), per host.
-    support: full
-  platform:
-    description: Target OS the module operates on.
-    platforms: windows
     support: full
 notes:
   - At least one of O(upload_threads) and O(download_threads) is required.
@@ -64,8 +54,6 @@ notes:
     restart. RV(restart_recommended) is V(true) when a value changed while C(obengine) runs, so a play can notify
     an opt-in handler that restarts it at a convenient time. Restarting interrupts uploads in progress; how they
     resume is not documented either.
-  - Works over the C(winrm), C(psrp) and C(ssh) connections to Windows hosts with Windows PowerShell 5.1; the
-    connection must use the C(powershell) shell and an account with local administrator rights.
   - The values are per host. On a failover cluster run it on every node.
 seealso:
   - module: azmigrate.hyperv.upload_throttle

@@ -61,25 +61,15 @@ options:
         O(work_hour_bandwidth).
       - Required when O(enabled=true).
     type: raw
+extends_documentation_fragment:
+  - azmigrate.hyperv.host_action
+  - azmigrate.hyperv.host_action.host_script
 attributes:
-  action:
-    description: Runs on the controller and sends PowerShell scripts to the host.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Forces a global task that does not run per host.
-    support: none
   check_mode:
     description: Reads the throttle and reports what would change, without changing it.
     support: full
   diff_mode:
     description: Shows the throttle before and after (in check mode, as it would be after), per host.
-    support: full
-  platform:
-    description: Target OS the module operates on.
-    platforms: windows
     support: full
 notes:
   - B(Units.) O(work_hour_bandwidth) and O(non_work_hour_bandwidth) are read in the agent's own units,
@@ -100,8 +90,6 @@ notes:
   - The properties of C(Get-OBMachineSetting) that hold the throttle are not documented; the module reads them
     by name pattern and, after a change, fails if it cannot read back what it set, rather than report a change
     on every run.
-  - Works over the C(winrm), C(psrp) and C(ssh) connections to Windows hosts with Windows PowerShell 5.1; the
-    connection must use the C(powershell) shell and an account with local administrator rights.
   - The throttle is per host. On a failover cluster run it on every node.
 seealso:
   - module: azmigrate.hyperv.upload_threads

@@ -7,8 +7,13 @@ FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any
 The protocol is docs/host-scripts.md: the script text is the command (the connection's PowerShell
 shell encodes it as ``-EncodedCommand``), ``{"params": ..., "secrets": ...}`` goes on stdin, and the
 script prints one JSON document; exit code 0 on success, non-zero with ``{"failed": true, "msg": ...}``
-on failure. Everything but the one call to the connection is a pure function, tested in
-tests/unit/plugin_utils/test_host_script.py.
+on failure. What every script shares (reading the request, writing the result or the failure, the
+agent, the throttle) is the prelude, ``host_scripts/prelude.ps1``, which is sent inside each script,
+right after its marker line. Everything but the one call to the connection is a pure function, tested
+in tests/unit/plugin_utils/test_host_script.py.
+
+Besides the runner, the steps the host action plugins share: a script's document checked against its
+schema (``run_checked_host_script``) and a failure turned into the task's result (``failure_result``).
 """
 
 from __future__ import annotations
@@ -24,12 +29,17 @@ import xml.etree.ElementTree as ET
 
 from ansible.utils.display import Display
 
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches
+
 if t.TYPE_CHECKING:
     from ansible.plugins.action import ActionBase
 
 display = Display()
 
 HOST_SCRIPTS_DIR = os.path.join(os.path.dirname(__file__), "host_scripts")
+
+# The prelude's file name (without .ps1) under HOST_SCRIPTS_DIR: not a host script, so it has no marker.
+PRELUDE_NAME = "prelude"
 
 # docs/host-scripts.md: a Windows command line holds 32,767 characters and -EncodedCommand carries
 # UTF-16 in base64 (8/3 characters per source character), so 12,000 source characters is the most
@@ -42,6 +52,9 @@ MAX_EXCERPT_CHARS = 2000
 REDACTED = "********"
 
 MARKER_PATTERN = re.compile(r"^# azmigrate-host-script: (?P<name>[a-z0-9_]+)/(?P<version>[0-9]+)$")
+
+# In the prelude a function starts with this line and ends with a line "}", both at column 0.
+PRELUDE_FUNCTION_START = re.compile(r"^function (?P<name>[A-Za-z]+-[A-Za-z0-9]+) \{$")
 
 CLIXML_HEADER = "#< CLIXML"
 
@@ -76,25 +89,14 @@ class HostScript:
         return f"{self.name}/{self.version}"
 
 
-def prepare_script(source: str, name: str) -> HostScript:
-    """Check the marker and size of a host script's source and return the text to send.
+def sendable_lines(lines: t.Iterable[str]) -> list[str]:
+    """``lines`` as sent: full-line ``#`` comments removed, lines stripped, blank lines dropped.
 
-    Full-line ``#`` comments other than the marker are removed (they only cost command-line
-    space), and lines are stripped with blank lines dropped, as Ansible's PowerShell shell plugin
-    does before encoding, so the size checked is the size sent. Lines inside here-strings are
-    kept as they are, comment-like or not.
+    Lines inside here-strings are kept as they are, comment-like or not.
     """
-    lines = source.splitlines()
-    marker = lines[0].strip() if lines else ""
-    match = MARKER_PATTERN.match(marker)
-    if not match:
-        raise HostScriptError(f"host script {name}.ps1 must start with the line '# azmigrate-host-script: {name}/<version>', found {marker[:80]!r}")
-    if match.group("name") != name:
-        raise HostScriptError(f"host script {name}.ps1 is marked as {match.group('name')!r}, not {name!r}")
-
-    kept = [marker]
+    kept = []
     in_here_string = False
-    for line in lines[1:]:
+    for line in lines:
         stripped = line.strip()
         if in_here_string:
             in_here_string = not stripped.startswith(("'@", '"@'))
@@ -104,6 +106,72 @@ def prepare_script(source: str, name: str) -> HostScript:
             in_here_string = True
         if stripped:
             kept.append(stripped)
+    return kept
+
+
+def split_prelude(prelude: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The prelude's lines outside functions, and each function's lines by name, in the prelude's order."""
+    outside: list[str] = []
+    functions: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in prelude.splitlines():
+        start = PRELUDE_FUNCTION_START.match(line) if current is None else None
+        if start:
+            if start.group("name") in functions:
+                raise HostScriptError(f"host script prelude {PRELUDE_NAME}.ps1 defines {start.group('name')} twice")
+            current = functions[start.group("name")] = []
+        if current is None:
+            outside.append(line)
+            continue
+        current.append(line)
+        if line.rstrip() == "}":
+            current = None
+    if current is not None:
+        raise HostScriptError(f"host script prelude {PRELUDE_NAME}.ps1 ends inside a function: close it with a line '}}' at column 0")
+    return outside, functions
+
+
+def _called(text: str, names: t.Iterable[str]) -> set[str]:
+    """The names of ``names`` that ``text`` mentions as a command (PowerShell names ignore case)."""
+    return {name for name in names if re.search(rf"(?<![\w$-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE)}
+
+
+def prelude_for(body: list[str], prelude: str) -> list[str]:
+    """The lines of ``prelude`` that a script whose sendable lines are ``body`` is sent with.
+
+    Its lines outside functions always, and each function the script calls, directly or through another
+    prelude function; so a script pays against the size limit only for what it uses.
+    """
+    outside, functions = split_prelude(prelude)
+    sent = {name: sendable_lines(lines) for name, lines in functions.items()}
+    wanted: set[str] = set()
+    pending = _called("\n".join(body + sendable_lines(outside)), sent)
+    while pending:
+        name = pending.pop()
+        wanted.add(name)
+        pending |= _called("\n".join(sent[name][1:]), sent) - wanted
+    return sendable_lines(outside) + [line for name in sent if name in wanted for line in sent[name]]
+
+
+def prepare_script(source: str, name: str, prelude: str = "") -> HostScript:
+    """Check the marker and size of a host script's source and return the text to send.
+
+    Full-line ``#`` comments other than the marker are removed (they only cost command-line
+    space), and lines are stripped with blank lines dropped, as Ansible's PowerShell shell plugin
+    does before encoding, so the size checked is the size sent. Lines inside here-strings are
+    kept as they are, comment-like or not. What the script needs of ``prelude`` (prelude_for) goes
+    right after the marker line, prepared the same way.
+    """
+    lines = source.splitlines()
+    marker = lines[0].strip() if lines else ""
+    match = MARKER_PATTERN.match(marker)
+    if not match:
+        raise HostScriptError(f"host script {name}.ps1 must start with the line '# azmigrate-host-script: {name}/<version>', found {marker[:80]!r}")
+    if match.group("name") != name:
+        raise HostScriptError(f"host script {name}.ps1 is marked as {match.group('name')!r}, not {name!r}")
+
+    body = sendable_lines(lines[1:])
+    kept = [marker] + (prelude_for(body, prelude) if prelude else []) + body
 
     script = HostScript(name=name, version=int(match.group("version")), text="\n".join(kept))
     if len(script.text) > MAX_SCRIPT_CHARS:
@@ -115,16 +183,22 @@ def prepare_script(source: str, name: str) -> HostScript:
     return script
 
 
-@functools.lru_cache(maxsize=None)
-def load_host_script(name: str) -> HostScript:
-    """Read and prepare ``host_scripts/<name>.ps1`` (once per process)."""
+def _read_host_script_file(name: str) -> str:
     path = os.path.join(HOST_SCRIPTS_DIR, f"{name}.ps1")
     try:
         with open(path, encoding="utf-8-sig") as script_file:
-            source = script_file.read()
+            return script_file.read()
     except OSError as error:
         raise HostScriptError(f"cannot read host script {path}: {error.strerror}") from error
-    return prepare_script(source, name)
+
+
+@functools.lru_cache(maxsize=None)
+def load_host_script(name: str) -> HostScript:
+    """Read and prepare ``host_scripts/<name>.ps1`` with the prelude it needs (once per process)."""
+    if name == PRELUDE_NAME:
+        raise HostScriptError(f"{PRELUDE_NAME}.ps1 is the prelude of the host scripts, not a host script")
+    source = _read_host_script_file(name)
+    return prepare_script(source, name, _read_host_script_file(PRELUDE_NAME))
 
 
 def build_stdin(params: t.Mapping[str, t.Any], secrets: t.Mapping[str, t.Any] | None = None) -> str:
@@ -280,3 +354,36 @@ def run_host_script(
     for line in stray_lines:
         display.vvv(f"host script {script.label} also printed: {line}", host=action._play_context.remote_addr)
     return document
+
+
+def check_document(script_label: str, document: dict[str, t.Any], schema: t.Any) -> dict[str, t.Any]:
+    """``document``, when it has the shape of ``schema`` (host_facts.schema_mismatches); else HostScriptError.
+
+    A document of another shape would otherwise surface as a KeyError deep in the plugin's planning.
+    """
+    mismatches = schema_mismatches(document, schema)
+    if mismatches:
+        raise HostScriptError(
+            f"host script {script_label} returned a document outside its contract (docs/host-scripts.md): {', '.join(mismatches[:10])}",
+            script=script_label,
+        )
+    return document
+
+
+def run_checked_host_script(
+    action: ActionBase,
+    name: str,
+    params: t.Mapping[str, t.Any],
+    schema: t.Any,
+    secrets: t.Mapping[str, t.Any] | None = None,
+) -> dict[str, t.Any]:
+    """run_host_script, then check_document against ``schema``. Raises HostScriptError."""
+    return check_document(load_host_script(name).label, run_host_script(action, name, params, secrets), schema)
+
+
+def failure_result(error: HostScriptError) -> dict[str, t.Any]:
+    """The keys a task's result takes when a host script failed: ``failed``, ``msg`` and, when it exited, ``rc``."""
+    result: dict[str, t.Any] = {"failed": True, "msg": str(error)}
+    if error.exit_code is not None:
+        result["rc"] = error.exit_code
+    return result

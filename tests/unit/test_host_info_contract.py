@@ -1,8 +1,8 @@
 """The host_info/1 contract (docs/host-scripts.md) holds on all three sides.
 
 RAW_SCHEMA in plugins/plugin_utils/host_facts.py is what the controller reads. The test checks
-(a) that host_info.ps1 writes exactly those keys (its hashtable keys, read with the PowerShell
-grammar), and (b) that the lab's simulation of the script returns documents of exactly that
+(a) that host_info.ps1 writes exactly those keys (the hashtable keys of the script as sent, with the
+prelude functions it calls, read with the PowerShell grammar), and (b) that the lab's simulation of the script returns documents of exactly that
 shape, for every host of lab/estates/demo.yml and for a demo host with everything installed.
 """
 
@@ -22,9 +22,11 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import
     schema_mismatches,
     schema_paths,
 )
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HOST_INFO_PS1 = REPO_ROOT / "plugins" / "plugin_utils" / "host_scripts" / "host_info.ps1"
+# host_info.ps1 as sent: with the prelude functions it calls (Get-ThrottleSetting writes the throttle's keys).
+HOST_INFO_SENT = load_host_script("host_info").text.encode("utf-8")
 DEMO_ESTATE = REPO_ROOT / "lab" / "estates" / "demo.yml"
 
 # Keys of the failure document every host script may print instead (docs/host-scripts.md, "One call").
@@ -45,13 +47,13 @@ def hashtable_keys(source):
 
 
 def test_the_script_writes_every_key_the_controller_reads():
-    written = hashtable_keys(HOST_INFO_PS1.read_bytes())
+    written = hashtable_keys(HOST_INFO_SENT)
     missing = schema_key_names(RAW_SCHEMA) - written
     assert not missing, f"host_facts.RAW_SCHEMA reads keys that host_info.ps1 never writes: {sorted(missing)}"
 
 
 def test_the_script_writes_no_key_outside_the_contract():
-    written = hashtable_keys(HOST_INFO_PS1.read_bytes())
+    written = hashtable_keys(HOST_INFO_SENT)
     extra = written - schema_key_names(RAW_SCHEMA) - FAILURE_KEYS
     assert not extra, f"host_info.ps1 writes keys that docs/host-scripts.md and host_facts.RAW_SCHEMA do not have: {sorted(extra)}"
 

@@ -1,5 +1,8 @@
 """Every PowerShell file under plugins/ parses, and host scripts keep to Windows PowerShell 5.1.
 
+The prelude (host_scripts/prelude.ps1) is parsed and held to the 5.1 rules like a script, but has no
+marker; every script is also checked as it is sent, with the prelude it gets.
+
 No PowerShell runs on the project's machines, so the tree-sitter grammar stands in for its parser:
 it finds unbalanced brackets, quotes and broken tokens with their position (not every error the real
 parser reports). The 5.1 rules (docs/host-scripts.md) are simple text checks on code, comments and
@@ -13,12 +16,17 @@ import pytest
 import tree_sitter_pwsh
 from tree_sitter import Language, Parser
 
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import PRELUDE_NAME, load_host_script
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = REPO_ROOT / "plugins"
 HOST_SCRIPTS = PLUGINS / "plugin_utils" / "host_scripts"
 
 POWERSHELL_FILES = sorted(path for pattern in ("*.ps1", "*.psm1") for path in PLUGINS.rglob(pattern))
 HOST_SCRIPT_FILES = sorted(HOST_SCRIPTS.glob("*.ps1"))
+PRELUDE = HOST_SCRIPTS / f"{PRELUDE_NAME}.ps1"
+# The host scripts proper: every .ps1 there but the prelude.
+SCRIPT_FILES = [path for path in HOST_SCRIPT_FILES if path != PRELUDE]
 
 PARSER = Parser(Language(tree_sitter_pwsh.language()))
 
@@ -60,7 +68,8 @@ def code_only(source):
 
 
 def test_there_are_powershell_files_to_check():
-    assert [relative(path) for path in HOST_SCRIPT_FILES], "no host scripts found under plugins/plugin_utils/host_scripts"
+    assert [relative(path) for path in SCRIPT_FILES], "no host scripts found under plugins/plugin_utils/host_scripts"
+    assert PRELUDE in HOST_SCRIPT_FILES, f"no prelude {relative(PRELUDE)}"
     assert set(HOST_SCRIPT_FILES) <= set(POWERSHELL_FILES)
 
 
@@ -76,7 +85,7 @@ def test_syntax_errors_carry_file_line_and_column():
     assert errors and all(re.match(r"^plugins/plugin_utils/host_scripts/broken\.ps1:\d+:\d+: ", error) for error in errors)
 
 
-@pytest.mark.parametrize("path", HOST_SCRIPT_FILES, ids=relative)
+@pytest.mark.parametrize("path", SCRIPT_FILES, ids=relative)
 def test_host_script_starts_with_its_marker(path):
     first_line = path.read_text(encoding="utf-8").splitlines()[0]
     assert re.fullmatch(rf"# azmigrate-host-script: {re.escape(path.stem)}/[0-9]+", first_line), f"{relative(path)}:1: marker line is {first_line!r}"
@@ -111,10 +120,24 @@ def rule_violations(source, path):
     return sorted(violations)
 
 
+def test_the_prelude_has_no_marker():
+    # The lab recognises a host script by its marker on the first line; the prelude only ever comes after one.
+    assert "azmigrate-host-script:" not in PRELUDE.read_text(encoding="utf-8").splitlines()[0]
+
+
 @pytest.mark.parametrize("path", HOST_SCRIPT_FILES, ids=relative)
 def test_host_script_keeps_to_powershell_5_1(path):
     violations = rule_violations(path.read_bytes(), path)
     assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("path", SCRIPT_FILES, ids=relative)
+def test_host_script_as_sent_parses_and_keeps_to_powershell_5_1(path):
+    # What goes over the wire: the marker, the prelude the script needs, then the script; comments dropped, lines stripped.
+    sent = load_host_script(path.stem).text.encode("utf-8")
+    where = path.with_name(f"{path.name} as sent")
+    problems = syntax_errors(sent, where) + rule_violations(sent, where)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,8 @@ from lab.estate import build_world  # noqa: E402
 from lab.hosts.scripts import ScriptContext, replication_provider_apply, replication_provider_read  # noqa: E402
 
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script  # noqa: E402
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import APPLY_SCHEMA, READ_SCHEMA  # noqa: E402
-
-SCRIPTS = REPO_ROOT / "plugins" / "plugin_utils" / "host_scripts"
 
 
 def world():
@@ -25,8 +24,8 @@ def world():
 
 
 def script_keys(name: str) -> set[str]:
-    """Keys of the ordered hashtables a script builds (``key = value`` inside ``[ordered]@{ ... }``)."""
-    text = (SCRIPTS / f"{name}.ps1").read_text()
+    """Keys of the ordered hashtables a script builds (``key = value`` inside ``[ordered]@{ ... }``), as sent (with its prelude)."""
+    text = load_host_script(name).text
     return set(re.findall(r"(?:^\s*|[{;]\s*)([a-z_0-9]+) = ", text, re.MULTILINE))
 
 

@@ -2,7 +2,8 @@
 
 THREADS_DOCUMENT_SCHEMA and THROTTLE_DOCUMENT_SCHEMA (plugins/plugin_utils/upload_settings.py) are
 what the controller reads. The test checks that each .ps1 writes exactly those keys (hashtable keys
-and the value names it loops over, read with the PowerShell grammar), and that the lab's simulations
+and the value names it loops over, read with the PowerShell grammar from the script as sent, with the
+prelude functions it calls), and that the lab's simulations
 return documents of exactly that shape, which the controller's planning then reads back as applied.
 """
 
@@ -22,9 +23,9 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings i
     read_throttle,
     validate_throttle_options,
 )
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HOST_SCRIPTS = REPO_ROOT / "plugins" / "plugin_utils" / "host_scripts"
 DEMO_ESTATE = REPO_ROOT / "lab" / "estates" / "demo.yml"
 FAILURE_KEYS = {"failed", "msg"}
 
@@ -41,6 +42,11 @@ AGENT_INSTALLED = {
     "registry": {"HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Setup": {"InstallPath": AGENT_PATH}},
     "services": {"obengine": {"status": "Running", "start_type": "Automatic"}},
 }
+
+
+def sent_source(name):
+    """The script as sent: the prelude functions it calls (Get-AgentState, Get-ThrottleSetting, ...) write keys too."""
+    return load_host_script(name).text.encode("utf-8")
 
 
 def written_keys(source):
@@ -72,13 +78,13 @@ def hashtable_keys(source):
 
 @pytest.mark.parametrize("name", sorted(SCRIPT_SCHEMAS))
 def test_the_script_writes_every_key_the_controller_reads(name):
-    missing = schema_key_names(SCRIPT_SCHEMAS[name]) - written_keys((HOST_SCRIPTS / f"{name}.ps1").read_bytes())
+    missing = schema_key_names(SCRIPT_SCHEMAS[name]) - written_keys(sent_source(name))
     assert not missing, f"{name}.ps1 never writes {sorted(missing)}"
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPT_SCHEMAS))
 def test_the_script_writes_no_key_outside_the_contract(name):
-    extra = hashtable_keys((HOST_SCRIPTS / f"{name}.ps1").read_bytes()) - schema_key_names(SCRIPT_SCHEMAS[name]) - FAILURE_KEYS
+    extra = hashtable_keys(sent_source(name)) - schema_key_names(SCRIPT_SCHEMAS[name]) - FAILURE_KEYS
     assert not extra, f"{name}.ps1 writes keys outside its contract: {sorted(extra)}"
 
 

@@ -5,12 +5,9 @@
 # Windows PowerShell 5.1 syntax only. Products are detected from the registry and services, never
 # from Win32_Product: enumerating it makes Windows Installer check, and sometimes repair, every MSI.
 # Enums are written as their names ([string] casts): ConvertTo-Json in 5.1 writes enums as numbers.
+# The runner inserts prelude.ps1 after the marker.
 
-$ErrorActionPreference = 'Stop'
-# Off on purpose: an absent registry value or property reads as $null (Get-ItemProperty below).
-Set-StrictMode -Off
-# Progress and warning records would reach the controller as CLIXML on stderr or as text on stdout.
-$ProgressPreference = 'SilentlyContinue'
+# Warning records would reach the controller as text on stdout.
 $WarningPreference = 'SilentlyContinue'
 
 function Get-ServiceState {
@@ -22,27 +19,9 @@ function Get-ServiceState {
     [ordered]@{ status = [string]$service.Status; start_type = [string]$service.StartType }
 }
 
-# Reads the first property whose name matches one of the patterns (see the throttle section).
-function Get-FirstPropertyValue {
-    param($InputObject, [string[]]$Pattern)
-    if ($null -eq $InputObject) {
-        return $null
-    }
-    foreach ($onePattern in $Pattern) {
-        foreach ($property in $InputObject.PSObject.Properties) {
-            if ($property.Name -like $onePattern) {
-                return $property.Value
-            }
-        }
-    }
-    return $null
-}
-
 $step = 'reading the parameters from stdin'
 try {
-    # Same way Ansible's bootstrap wrapper reads its payload.
-    $stdin = @($input) -join "`n"
-    $request = ConvertFrom-Json -InputObject $stdin
+    $request = Read-HostScriptRequest -Line @($input)
     $gatherVms = [bool]$request.params.gather_vms
 
     $step = 'reading Win32_ComputerSystem and Win32_OperatingSystem'
@@ -111,17 +90,10 @@ try {
     }
 
     $step = 'reading the Recovery Services agent registry keys'
-    $agentSetup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup' -ErrorAction Ignore
-    $agentPath = $agentSetup.InstallPath
+    $agentPath = Get-AgentInstallPath
     $agent = $null
     if ($agentPath) {
-        $agentVersion = $null
-        $engine = Get-Item -LiteralPath (Join-Path -Path $agentPath -ChildPath 'bin\CBEngine.exe') -ErrorAction Ignore
-        if ($null -ne $engine) {
-            $info = $engine.VersionInfo
-            $agentVersion = '{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart
-        }
-        $agent = [ordered]@{ version = $agentVersion; path = [string]$agentPath }
+        $agent = [ordered]@{ version = (Get-AgentVersion -InstallPath $agentPath); path = $agentPath }
     }
     $threads = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Replication' -ErrorAction Ignore
     $replicationRegistry = [ordered]@{ UploadThreadsPerVM = $threads.UploadThreadsPerVM; DownloadThreadsPerVM = $threads.DownloadThreadsPerVM }
@@ -134,38 +106,8 @@ try {
         # install does not see: refresh it, and import the module by full path anyway.
         $env:PSModulePath = $env:PSModulePath + ';' + [Environment]::GetEnvironmentVariable('PSModulePath', 'Machine')
         Import-Module -Name (Join-Path -Path $agentPath -ChildPath 'bin\Modules\MSOnlineBackup')
-        $machineSetting = Get-OBMachineSetting
-        # The throttle property names of Get-OBMachineSetting's result are not documented (only the
-        # parameters of Set-OBMachineSetting are), so they are matched by pattern, on the result and on
-        # a throttle sub-object if it has one. Pin them once seen on a real host.
-        $throttleSetting = Get-FirstPropertyValue -InputObject $machineSetting -Pattern '*Throttl*Setting*'
-        $enabledPatterns = '*Enabled*', '*Throttl*'
-        if ($null -eq $throttleSetting) {
-            $throttleSetting = $machineSetting
-            $enabledPatterns = '*Throttl*Enabled*', '*Throttling*'
-        }
-        $workBandwidth = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'Work*Bandwidth'
-        $nonWorkBandwidth = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'NonWork*Bandwidth'
-        $enabled = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern $enabledPatterns
-        if ($enabled -isnot [bool]) {
-            $enabled = [bool]$workBandwidth
-        }
-        $workDays = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern '*WorkDay*'
-        $workStart = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern '*Start*Hour*', '*Hour*Start*'
-        $workEnd = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern '*End*Hour*', '*Hour*End*'
-        $throttle = [ordered]@{
-            enabled = $enabled
-            work_days = @(foreach ($day in @($workDays)) {
-                    if ($null -ne $day) {
-                        [string]$day
-                    }
-                })
-            # TimeSpans as "hh:mm:ss" (ConvertTo-Json would write their fields); the controller reads the time.
-            work_hour_start = if ($null -ne $workStart) { [string]$workStart } else { $null }
-            work_hour_end = if ($null -ne $workEnd) { [string]$workEnd } else { $null }
-            work_hour_bandwidth = $workBandwidth
-            non_work_hour_bandwidth = $nonWorkBandwidth
-        }
+        # Undocumented property names, matched by pattern (Get-ThrottleSetting in prelude.ps1).
+        $throttle = Get-ThrottleSetting
     }
 
     $vms = $null
@@ -247,11 +189,10 @@ try {
         vms = $vms
         volumes = $volumes
     }
-    ConvertTo-Json -InputObject $result -Depth 10 -Compress
+    Write-HostScriptResult -Result $result
     exit 0
 }
 catch {
-    $failure = [ordered]@{ failed = $true; msg = "host_info failed while $($step): $($_.Exception.Message)" }
-    ConvertTo-Json -InputObject $failure -Depth 10 -Compress
+    Write-HostScriptFailure -Message "host_info failed while $($step): $($_.Exception.Message)"
     exit 1
 }

@@ -4,11 +4,7 @@
 # Installer exit codes are undocumented (windows-host.md §2.3, §2.4): success is judged by post-conditions
 # in the registry and services, waited for with a bound, since setup finishes after its process exits.
 # Secrets (vault credentials, proxy password, a download URL with a SAS) come on stdin only.
-# Windows PowerShell 5.1 syntax only.
-
-$ErrorActionPreference = 'Stop'
-Set-StrictMode -Off
-$ProgressPreference = 'SilentlyContinue'
+# Windows PowerShell 5.1 syntax only. The runner inserts prelude.ps1 after the marker.
 
 $asrKey = 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery'
 $agentKey = 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup'
@@ -53,9 +49,8 @@ function Get-LogTail {
 function Test-Installed {
     param([string]$ExpectedVersion)
     $asr = Get-ItemProperty -LiteralPath $asrKey -ErrorAction Ignore
-    $agentSetup = Get-ItemProperty -LiteralPath $agentKey -ErrorAction Ignore
     $versionReached = $asr.Version -and (-not $ExpectedVersion -or [version]$asr.Version -ge [version]$ExpectedVersion)
-    return [bool]($versionReached -and $agentSetup.InstallPath -and (Get-Service -Name dra -ErrorAction Ignore) -and (Get-Service -Name obengine -ErrorAction Ignore))
+    return [bool]($versionReached -and (Get-AgentInstallPath) -and (Get-Service -Name dra -ErrorAction Ignore) -and (Get-Service -Name obengine -ErrorAction Ignore))
 }
 
 function Test-Registered {
@@ -91,8 +86,7 @@ function Test-SetupHash {
 
 $step = 'reading the parameters from stdin'
 try {
-    $stdin = @($input) -join "`n"
-    $request = ConvertFrom-Json -InputObject $stdin
+    $request = Read-HostScriptRequest -Line @($input)
     $secrets = $request.secrets
     foreach ($s in @($request.params.steps)) {
         $step = $s.action
@@ -211,12 +205,9 @@ try {
 
     $step = 'reading the versions'
     $agentVersion = $null
-    $agentSetup = Get-ItemProperty -LiteralPath $agentKey -ErrorAction Ignore
-    if ($agentSetup.InstallPath) {
-        $engine = Get-Item -LiteralPath (Join-Path -Path $agentSetup.InstallPath -ChildPath 'bin\CBEngine.exe') -ErrorAction Ignore
-        if ($null -ne $engine) {
-            $agentVersion = '{0}.{1}.{2}.{3}' -f $engine.VersionInfo.FileMajorPart, $engine.VersionInfo.FileMinorPart, $engine.VersionInfo.FileBuildPart, $engine.VersionInfo.FilePrivatePart
-        }
+    $agentPath = Get-AgentInstallPath
+    if ($agentPath) {
+        $agentVersion = Get-AgentVersion -InstallPath $agentPath
     }
     $result = [ordered]@{
         steps = @($done)
@@ -225,12 +216,11 @@ try {
         provider_version = (Get-ItemProperty -LiteralPath $asrKey -ErrorAction Ignore).Version
         agent_version = $agentVersion
     }
-    ConvertTo-Json -InputObject $result -Depth 10 -Compress
+    Write-HostScriptResult -Result $result
     exit 0
 }
 catch {
     $completed = @($done | ForEach-Object { $_.action }) -join ', '
-    $failure = [ordered]@{ failed = $true; msg = "replication_provider_apply failed at step $($step) (completed before it: $completed): $($_.Exception.Message)" }
-    ConvertTo-Json -InputObject $failure -Depth 10 -Compress
+    Write-HostScriptFailure -Message "replication_provider_apply failed at step $($step) (completed before it: $completed): $($_.Exception.Message)"
     exit 1
 }

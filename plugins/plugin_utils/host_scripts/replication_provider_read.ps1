@@ -3,16 +3,11 @@
 # provider and agent (registry and services, never Win32_Product), vault registration, the provider's
 # proxy, uninstall entries, the setup file (version and SHA-256) and whether a reboot is pending.
 # Schema: READ_SCHEMA in plugins/plugin_utils/replication_provider_plan.py. Facts: windows-host.md §1, §3.
-# Windows PowerShell 5.1 syntax only.
-
-$ErrorActionPreference = 'Stop'
-Set-StrictMode -Off
-$ProgressPreference = 'SilentlyContinue'
+# Windows PowerShell 5.1 syntax only. The runner inserts prelude.ps1 after the marker.
 
 $step = 'reading the parameters from stdin'
 try {
-    $stdin = @($input) -join "`n"
-    $request = ConvertFrom-Json -InputObject $stdin
+    $request = Read-HostScriptRequest -Line @($input)
     $setupRequest = $request.params.setup_file
 
     $step = 'reading the provider (HKLM\SOFTWARE\Microsoft\Azure Site Recovery)'
@@ -25,16 +20,10 @@ try {
     }
 
     $step = 'reading the agent (HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Setup)'
-    $agentSetup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup' -ErrorAction Ignore
+    $agentPath = Get-AgentInstallPath
     $agent = $null
-    if ($agentSetup.InstallPath) {
-        $agentVersion = $null
-        $engine = Get-Item -LiteralPath (Join-Path -Path $agentSetup.InstallPath -ChildPath 'bin\CBEngine.exe') -ErrorAction Ignore
-        if ($null -ne $engine) {
-            $info = $engine.VersionInfo
-            $agentVersion = '{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart
-        }
-        $agent = [ordered]@{ version = $agentVersion; path = [string]$agentSetup.InstallPath }
+    if ($agentPath) {
+        $agent = [ordered]@{ version = (Get-AgentVersion -InstallPath $agentPath); path = $agentPath }
     }
 
     $step = 'reading services dra and obengine'
@@ -117,11 +106,10 @@ try {
         setup_file = $setupFile
         reboot_pending = $rebootPending
     }
-    ConvertTo-Json -InputObject $result -Depth 10 -Compress
+    Write-HostScriptResult -Result $result
     exit 0
 }
 catch {
-    $failure = [ordered]@{ failed = $true; msg = "replication_provider_read failed while $($step): $($_.Exception.Message)" }
-    ConvertTo-Json -InputObject $failure -Depth 10 -Compress
+    Write-HostScriptFailure -Message "replication_provider_read failed while $($step): $($_.Exception.Message)"
     exit 1
 }

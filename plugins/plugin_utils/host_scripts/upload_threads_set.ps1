@@ -4,18 +4,14 @@
 # controller judges success by what is stored. Protocol: docs/host-scripts.md ("upload_threads_set/1").
 # Parameters: {"writes": {"UploadThreadsPerVM": 8}} (value name -> count, 1 to 32; validated on the
 # controller, checked again here because this script changes the host).
-# Windows PowerShell 5.1 syntax only.
+# Windows PowerShell 5.1 syntax only. The runner inserts prelude.ps1 after the marker.
 
-$ErrorActionPreference = 'Stop'
-Set-StrictMode -Off
-$ProgressPreference = 'SilentlyContinue'
 $WarningPreference = 'SilentlyContinue'
 
 $replicationPath = 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Replication'
 $step = 'reading the parameters from stdin'
 try {
-    $stdin = @($input) -join "`n"
-    $request = ConvertFrom-Json -InputObject $stdin
+    $request = Read-HostScriptRequest -Line @($input)
     $writes = @($request.params.writes.PSObject.Properties)
     foreach ($write in $writes) {
         if (@('UploadThreadsPerVM', 'DownloadThreadsPerVM') -notcontains $write.Name -or $write.Value -isnot [int] -or $write.Value -lt 1 -or $write.Value -gt 32) {
@@ -35,31 +31,14 @@ try {
     }
 
     $step = 'reading the Recovery Services agent and the values back'
-    $setup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup' -ErrorAction Ignore
-    $agent = $null
-    if ($setup.InstallPath) {
-        $service = Get-Service -Name 'obengine' -ErrorAction Ignore
-        $serviceStatus = $null
-        if ($null -ne $service) {
-            $serviceStatus = [string]$service.Status
-        }
-        $agent = [ordered]@{ path = [string]$setup.InstallPath; service_status = $serviceStatus }
-    }
-    $key = Get-Item -LiteralPath $replicationPath
-    $registryValues = [ordered]@{}
-    foreach ($name in 'UploadThreadsPerVM', 'DownloadThreadsPerVM') {
-        $registryValues[$name] = $null
-        if (@($key.GetValueNames()) -contains $name) {
-            $registryValues[$name] = [ordered]@{ data = $key.GetValue($name); kind = [string]$key.GetValueKind($name) }
-        }
-    }
+    $agent = Get-AgentState
+    $registryValues = Get-ThreadsRegistryValue
 
     $result = [ordered]@{ agent = $agent; replication_registry = $registryValues }
-    ConvertTo-Json -InputObject $result -Depth 10 -Compress
+    Write-HostScriptResult -Result $result
     exit 0
 }
 catch {
-    $failure = [ordered]@{ failed = $true; msg = "upload_threads_set failed while $($step): $($_.Exception.Message)" }
-    ConvertTo-Json -InputObject $failure -Depth 10 -Compress
+    Write-HostScriptFailure -Message "upload_threads_set failed while $($step): $($_.Exception.Message)"
     exit 1
 }

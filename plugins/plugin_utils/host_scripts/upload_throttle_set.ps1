@@ -6,40 +6,20 @@
 # {"throttle": {"work_days": ["Monday"], "work_hour_start": "08:00:00", "work_hour_end": "18:00:00",
 # "work_hour_bandwidth": 524288, "non_work_hour_bandwidth": 2097152}} sets all five throttle
 # parameters together, as the cmdlet requires (windows-host.md §5.3); bandwidths are bytes/s.
-# Windows PowerShell 5.1 syntax only.
+# Windows PowerShell 5.1 syntax only. The runner inserts prelude.ps1 after the marker.
 
-$ErrorActionPreference = 'Stop'
-Set-StrictMode -Off
-$ProgressPreference = 'SilentlyContinue'
 $WarningPreference = 'SilentlyContinue'
-
-function Get-FirstPropertyValue {
-    param($InputObject, [string[]]$Pattern)
-    if ($null -eq $InputObject) {
-        return $null
-    }
-    foreach ($onePattern in $Pattern) {
-        foreach ($property in $InputObject.PSObject.Properties) {
-            if ($property.Name -like $onePattern) {
-                return $property.Value
-            }
-        }
-    }
-    return $null
-}
 
 $step = 'reading the parameters from stdin'
 try {
-    $stdin = @($input) -join "`n"
-    $request = ConvertFrom-Json -InputObject $stdin
+    $request = Read-HostScriptRequest -Line @($input)
     $wanted = $request.params.throttle
 
     $step = 'reading the Recovery Services agent (HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup)'
-    $setup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup' -ErrorAction Ignore
-    if (-not $setup.InstallPath) {
+    $agentPath = Get-AgentInstallPath
+    if (-not $agentPath) {
         throw 'the Recovery Services agent is not installed (no InstallPath under HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup)'
     }
-    $agentPath = [string]$setup.InstallPath
 
     $step = 'importing MSOnlineBackup from the agent''s install folder'
     # By full path: a WinRM session started before the install does not see the new PSModulePath (windows-host.md §4.3).
@@ -58,47 +38,14 @@ try {
     }
 
     $step = 'reading the throttle back (Get-OBMachineSetting)'
-    $service = Get-Service -Name 'obengine' -ErrorAction Ignore
-    $serviceStatus = $null
-    if ($null -ne $service) {
-        $serviceStatus = [string]$service.Status
-    }
-    $machineSetting = Get-OBMachineSetting
-    # Undocumented property names, matched by pattern as in upload_throttle_read/1 (windows-host.md §5.3).
-    $throttleSetting = Get-FirstPropertyValue -InputObject $machineSetting -Pattern '*Throttl*Setting*'
-    $enabledPatterns = '*Enabled*', '*Throttl*'
-    if ($null -eq $throttleSetting) {
-        $throttleSetting = $machineSetting
-        $enabledPatterns = '*Throttl*Enabled*', '*Throttling*'
-    }
-    $workBandwidth = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'WorkHourBandwidth', 'Work*Bandwidth'
-    $nonWorkBandwidth = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'NonWorkHourBandwidth', 'NonWork*Bandwidth'
-    $enabled = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern $enabledPatterns
-    if ($enabled -isnot [bool]) {
-        $enabled = [bool]$workBandwidth
-    }
-    $readDays = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'WorkDay*', '*WorkDay*'
-    $readStart = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'StartWorkHour', '*Start*Hour*', '*Hour*Start*'
-    $readEnd = Get-FirstPropertyValue -InputObject $throttleSetting -Pattern 'EndWorkHour', '*End*Hour*', '*Hour*End*'
-    $throttle = [ordered]@{
-        enabled = $enabled
-        work_days = @(foreach ($day in @($readDays)) {
-                if ($null -ne $day) {
-                    [string]$day
-                }
-            })
-        work_hour_start = if ($null -ne $readStart) { [string]$readStart } else { $null }
-        work_hour_end = if ($null -ne $readEnd) { [string]$readEnd } else { $null }
-        work_hour_bandwidth = $workBandwidth
-        non_work_hour_bandwidth = $nonWorkBandwidth
-    }
+    $agent = Get-AgentState
+    $throttle = Get-ThrottleSetting
 
-    $result = [ordered]@{ agent = [ordered]@{ path = $agentPath; service_status = $serviceStatus }; throttle = $throttle }
-    ConvertTo-Json -InputObject $result -Depth 10 -Compress
+    $result = [ordered]@{ agent = $agent; throttle = $throttle }
+    Write-HostScriptResult -Result $result
     exit 0
 }
 catch {
-    $failure = [ordered]@{ failed = $true; msg = "upload_throttle_set failed while $($step): $($_.Exception.Message)" }
-    ConvertTo-Json -InputObject $failure -Depth 10 -Compress
+    Write-HostScriptFailure -Message "upload_throttle_set failed while $($step): $($_.Exception.Message)"
     exit 1
 }

@@ -9,15 +9,19 @@ import pytest
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import host_script
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
     MAX_SCRIPT_CHARS,
+    PRELUDE_NAME,
     HostScript,
     HostScriptError,
     build_stdin,
+    check_document,
     decode_clixml,
+    failure_result,
     find_json_document,
     load_host_script,
     parse_host_script_output,
     prepare_script,
     redact,
+    split_prelude,
 )
 
 SCRIPT = HostScript(name="probe", version=3, text="# azmigrate-host-script: probe/3\n$x = 1")
@@ -77,7 +81,8 @@ def test_size_limit_counts_the_text_as_sent():
         prepare_script(at_limit + "y", "probe")
 
 
-SHIPPED_SCRIPTS = sorted(path.stem for path in Path(host_script.HOST_SCRIPTS_DIR).glob("*.ps1"))
+SHIPPED_SCRIPTS = sorted(path.stem for path in Path(host_script.HOST_SCRIPTS_DIR).glob("*.ps1") if path.stem != PRELUDE_NAME)
+PRELUDE_SOURCE = (Path(host_script.HOST_SCRIPTS_DIR) / f"{PRELUDE_NAME}.ps1").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", SHIPPED_SCRIPTS)
@@ -92,6 +97,80 @@ def test_host_info_is_well_under_the_limit():
     script = load_host_script("host_info")
     assert script.label == "host_info/1"
     assert len(script.text) < 0.8 * MAX_SCRIPT_CHARS
+
+
+# --- the prelude ----------------------------------------------------------------------------------
+
+PROBE_PRELUDE = """# the prelude
+$ErrorActionPreference = 'Stop'
+
+# reads
+function Get-One {
+    param($X)
+    if ($X) {
+        Get-Two
+    }
+}
+
+function Get-Two {
+    'two'
+}
+
+function Get-Unused {
+    'never sent'
+}
+"""
+
+
+def test_prelude_goes_right_after_the_marker_with_only_the_functions_called():
+    script = prepare_script("# azmigrate-host-script: probe/1\n# a comment\n$v = get-one -X 1\n", "probe", PROBE_PRELUDE)
+    assert script.text == (
+        "# azmigrate-host-script: probe/1\n"
+        "$ErrorActionPreference = 'Stop'\n"
+        "function Get-One {\nparam($X)\nif ($X) {\nGet-Two\n}\n}\n"
+        "function Get-Two {\n'two'\n}\n"
+        "$v = get-one -X 1"
+    )
+
+
+def test_prelude_functions_are_matched_by_whole_name():
+    script = prepare_script("# azmigrate-host-script: probe/1\nGet-Unused-Not\n$Get-Two = 1\n", "probe", PROBE_PRELUDE)
+    assert "function" not in script.text
+
+
+def test_prelude_counts_against_the_size_limit():
+    marker = "# azmigrate-host-script: probe/1"
+    body = "Get-Two\n" + "x" * (MAX_SCRIPT_CHARS - len(marker) - len("\nGet-Two\n"))
+    assert len(prepare_script(marker + "\n" + body, "probe").text) == MAX_SCRIPT_CHARS
+    with pytest.raises(HostScriptError, match="characters as sent, over the limit"):
+        prepare_script(marker + "\n" + body, "probe", PROBE_PRELUDE)
+
+
+def test_a_malformed_prelude_is_refused():
+    with pytest.raises(HostScriptError, match="ends inside a function"):
+        prepare_script("# azmigrate-host-script: probe/1\nGet-One\n", "probe", "function Get-One {\n    'one'\n  }\n")
+    with pytest.raises(HostScriptError, match="defines Get-One twice"):
+        prepare_script("# azmigrate-host-script: probe/1\nGet-One\n", "probe", "function Get-One {\n}\nfunction Get-One {\n}\n")
+
+
+def test_the_prelude_is_not_a_host_script():
+    with pytest.raises(HostScriptError, match="is the prelude of the host scripts, not a host script"):
+        load_host_script(PRELUDE_NAME)
+
+
+@pytest.mark.parametrize("name", SHIPPED_SCRIPTS)
+def test_every_shipped_script_is_sent_with_the_prelude_after_its_marker(name):
+    lines = load_host_script(name).text.splitlines()
+    assert lines[0] == f"# azmigrate-host-script: {name}/1"
+    assert lines[1] == "$ErrorActionPreference = 'Stop'"
+    assert "function Read-HostScriptRequest {" in lines and "function Write-HostScriptFailure {" in lines
+
+
+@pytest.mark.parametrize("name", SHIPPED_SCRIPTS)
+def test_no_shipped_script_defines_a_prelude_function_again(name):
+    source = (Path(host_script.HOST_SCRIPTS_DIR) / f"{name}.ps1").read_text(encoding="utf-8")
+    own = {line.split()[1].lower() for line in source.splitlines() if line.startswith("function ")}
+    assert not own & {function.lower() for function in split_prelude(PRELUDE_SOURCE)[1]}
 
 
 def test_loading_an_unknown_script_names_the_file():
@@ -202,6 +281,27 @@ def test_decode_clixml_leaves_plain_text_and_broken_xml_alone():
     assert decode_clixml("plain error text") == "plain error text"
     broken = '#< CLIXML\r\n<Objs Version="1.1.0.1"><S S="Error">unterminated</Objs>'
     assert decode_clixml(broken) == '<Objs Version="1.1.0.1"><S S="Error">unterminated</Objs>'
+
+
+# --- the steps the host action plugins share --------------------------------------------------------
+
+def test_check_document_returns_a_document_of_the_schema():
+    document = {"agent": None, "throttle": None}
+    assert check_document("probe/3", document, {"agent": {"path": None}, "throttle": {}}) is document
+
+
+def test_check_document_names_the_script_and_the_mismatches():
+    with pytest.raises(HostScriptError) as caught:
+        check_document("probe/3", {"agent": None, "extra": 1}, {"agent": None, "throttle": None})
+    assert str(caught.value) == (
+        "host script probe/3 returned a document outside its contract (docs/host-scripts.md): missing throttle, unexpected extra"
+    )
+    assert (caught.value.script, caught.value.exit_code) == ("probe/3", None)
+
+
+def test_failure_result_carries_rc_only_when_the_script_exited():
+    assert failure_result(HostScriptError("boom", script="probe/3", exit_code=2)) == {"failed": True, "msg": "boom", "rc": 2}
+    assert failure_result(HostScriptError("outside", script="probe/3")) == {"failed": True, "msg": "outside"}
 
 
 # --- the one call to the connection ---------------------------------------------------------------
