@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A vault's Site Recovery infrastructure as plain dicts, and replication-policy planning. Pure.
+
+Inputs are the service's REST JSON (``asr_api`` returns it). Shapes: fabric
+enable_dr.json entry 5, container entry 6, mapping entry 7, policy entry 8; provider
+asr-api.md section 3.3 (SPEC ReplicationRecoveryServicesProviders_ListByReplicationFabrics).
+Ids are compared case-insensitively: ASR writes ``/Subscriptions/`` (asr-api.md section 1).
+
+The API: ``normalize_site``, ``normalize_host``, ``normalize_container``, ``normalize_policy``,
+``normalize_mapping``, ``vault_overview``, ``hosts_by_provider``, ``same_id``, ``name_of``; policies:
+``POLICY_LIMITS``, ``validate_policy_settings``, ``policy_settings``, ``policy_changes``,
+``policy_input``, ``find_site``, ``plan_policy``.
+"""
+
+HYPERV_SITE = "HyperVSite"
+REPLICATION_PROVIDER = "HyperVReplicaAzure"
+
+
+def _properties(resource):
+    return (resource or {}).get("properties") or {}
+
+
+def same_id(left, right):
+    return bool(left) and bool(right) and left.rstrip("/").lower() == right.rstrip("/").lower()
+
+
+def name_of(resource_id, collection):
+    """The name after ``/{collection}/`` in an ARM id, or None."""
+    parts = (resource_id or "").split("/")
+    lowered = [part.lower() for part in parts]
+    if collection.lower() in lowered and lowered.index(collection.lower()) + 1 < len(parts):
+        return parts[lowered.index(collection.lower()) + 1]
+    return None
+
+
+def _health_errors(errors):
+    return [{"code": error.get("errorCode"), "message": error.get("errorMessage") or error.get("summaryMessage"),
+             "severity": error.get("errorLevel"), "recommended_action": error.get("recommendedAction")}
+            for error in errors or []]
+
+
+def is_hyperv_site(fabric):
+    """True for a Hyper-V site; a vault also lists VMM servers and other fabrics (enable_dr.json entry 4)."""
+    return (_properties(fabric).get("customDetails") or {}).get("instanceType") == HYPERV_SITE
+
+
+def normalize_site(fabric):
+    properties = _properties(fabric)
+    details = properties.get("customDetails") or {}
+    return {
+        "name": fabric.get("name"), "id": fabric.get("id"), "friendly_name": properties.get("friendlyName"),
+        "internal_id": properties.get("internalIdentifier"), "health": properties.get("health"),
+        "health_errors": _health_errors(properties.get("healthErrorDetails")),
+        "hosts": [{"name": host.get("name"), "mars_agent_version": host.get("marsAgentVersion")}
+                  for host in details.get("hyperVHosts") or []],
+    }
+
+
+def normalize_host(provider):
+    """A registered Hyper-V host (one Site Recovery provider per host)."""
+    properties = _properties(provider)
+    return {
+        "name": properties.get("friendlyName"), "provider_name": provider.get("name"), "provider_id": provider.get("id"),
+        "site": name_of(provider.get("id"), "replicationFabrics"),
+        "provider_version": properties.get("providerVersion"),
+        "provider_version_state": properties.get("providerVersionState"),
+        "connection_status": properties.get("connectionStatus"),
+        "last_heartbeat": properties.get("lastHeartBeat"),
+        "protected_item_count": properties.get("protectedItemCount"),
+        "health_errors": _health_errors(properties.get("healthErrorDetails")),
+    }
+
+
+def hosts_by_provider(providers):
+    """{provider ARM id: host name} for ``asr_items.normalize_item``."""
+    return dict((provider.get("id"), _properties(provider).get("friendlyName")) for provider in providers)
+
+
+def normalize_container(container):
+    properties = _properties(container)
+    return {
+        "name": container.get("name"), "id": container.get("id"),
+        "site": name_of(container.get("id"), "replicationFabrics"),
+        "pairing_status": properties.get("pairingStatus"), "role": properties.get("role") or None,
+        "protected_item_count": properties.get("protectedItemCount"),
+    }
+
+
+def normalize_mapping(mapping):
+    properties = _properties(mapping)
+    return {
+        "name": mapping.get("name"), "id": mapping.get("id"),
+        "site": name_of(mapping.get("id"), "replicationFabrics"),
+        "container": name_of(mapping.get("id"), "replicationProtectionContainers"),
+        "policy": properties.get("policyFriendlyName") or name_of(properties.get("policyId"), "replicationPolicies"),
+        "policy_id": properties.get("policyId"), "state": properties.get("state"), "health": properties.get("health"),
+        "target": properties.get("targetProtectionContainerFriendlyName") or properties.get("targetProtectionContainerId"),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Replication policies (HyperVReplicaAzure)
+# --------------------------------------------------------------------------------------------------
+
+# option -> (GET field of HyperVReplicaAzurePolicyDetails, PUT/PATCH field of the input, allowed values).
+# Limits: retention at most 24 h for Hyper-V (MicrosoftDocs/azure-docs#66195), app-consistent snapshots
+# 0-12 h (Terraform's validation), interval 30/300/900 s (PowerShell's ValidateSet); asr-api.md 3.5.
+POLICY_FIELDS = dict(
+    recovery_point_retention_hours=("recoveryPointHistoryDurationInHours", "recoveryPointHistoryDuration"),
+    app_consistent_snapshot_frequency_hours=("applicationConsistentSnapshotFrequencyInHours",
+                                             "applicationConsistentSnapshotFrequencyInHours"),
+    replication_interval=("replicationInterval", "replicationInterval"),
+)
+POLICY_LIMITS = dict(
+    recovery_point_retention_hours=range(0, 25),
+    app_consistent_snapshot_frequency_hours=range(0, 13),
+    replication_interval=(30, 300, 900),
+)
+# Values for a new policy when the task leaves a setting out: Azure Migrate's replication
+# frequency of 5 minutes, and the portal's Hyper-V defaults (retention 24 h, app-consistent every 4 h).
+POLICY_DEFAULTS = dict(recovery_point_retention_hours=24, app_consistent_snapshot_frequency_hours=4,
+                       replication_interval=300)
+
+
+def validate_policy_settings(desired):
+    """Messages naming each option whose value is out of range (empty when all are fine)."""
+    problems = []
+    for option, allowed in POLICY_LIMITS.items():
+        value = desired.get(option)
+        if value is None or value in allowed:
+            continue
+        if isinstance(allowed, range):
+            text = "a whole number from %d to %d" % (allowed[0], allowed[-1])
+        else:
+            text = "one of %s" % ", ".join(str(item) for item in allowed)
+        problems.append("%s is %s; it must be %s" % (option, value, text))
+    return problems
+
+
+def policy_settings(policy):
+    """The policy's settings by option name, or None for a policy that is not HyperVReplicaAzure."""
+    details = _properties(policy).get("providerSpecificDetails") or {}
+    if details.get("instanceType") != REPLICATION_PROVIDER:
+        return None
+    return dict((option, details.get(fields[0])) for option, fields in POLICY_FIELDS.items())
+
+
+def normalize_policy(policy):
+    properties = _properties(policy)
+    details = properties.get("providerSpecificDetails") or {}
+    out = {"name": policy.get("name"), "id": policy.get("id"), "replication_provider": details.get("instanceType")}
+    out.update(policy_settings(policy) or dict((option, None) for option in POLICY_FIELDS))
+    return out
+
+
+def policy_changes(current, desired):
+    """{option: (before, after)} for the desired settings (None = keep) that differ from ``current``."""
+    changes = {}
+    for option in POLICY_FIELDS:
+        wanted = desired.get(option)
+        if wanted is not None and (current or {}).get(option) != wanted:
+            changes[option] = ((current or {}).get(option), wanted)
+    return changes
+
+
+def policy_input(settings):
+    """HyperVReplicaAzurePolicyInput JSON for settings by option name (all three given)."""
+    body = {"instanceType": REPLICATION_PROVIDER}
+    for option, fields in POLICY_FIELDS.items():
+        body[fields[1]] = settings[option]
+    return body
+
+
+def vault_overview(fabrics, providers, containers, policies, mappings):
+    """vault_info's result from the five vault-wide lists: {sites, hosts, containers, policies, mappings}.
+
+    Only Hyper-V sites and what belongs to them are kept (a vault may also hold VMM or VMware
+    fabrics). Each host gets its MARS agent version from its site's ``hyperVHosts`` entry.
+    """
+    sites = [normalize_site(fabric) for fabric in fabrics if is_hyperv_site(fabric)]
+    site_names = set(site["name"].lower() for site in sites)
+    mars_versions = dict(((host["name"] or "").lower(), host["mars_agent_version"]) for site in sites
+                         for host in site["hosts"])
+    hosts = []
+    for provider in providers:
+        host = normalize_host(provider)
+        if (host["site"] or "").lower() not in site_names:
+            continue
+        host["mars_agent_version"] = mars_versions.get((host["name"] or "").lower())
+        hosts.append(host)
+
+    def in_sites(resources, normalize):
+        out = [normalize(resource) for resource in resources]
+        return [entry for entry in out if (entry["site"] or "").lower() in site_names]
+
+    return {
+        "sites": sites, "hosts": hosts,
+        "containers": in_sites(containers, normalize_container),
+        "policies": [normalize_policy(policy) for policy in policies],
+        "mappings": in_sites(mappings, normalize_mapping),
+    }
+
+
+def find_site(fabrics, name):
+    """The Hyper-V site (fabric) named ``name`` (its name or friendly name, any case), or None."""
+    for fabric in fabrics:
+        if is_hyperv_site(fabric) and name.lower() in ((fabric.get("name") or "").lower(),
+                                                       (_properties(fabric).get("friendlyName") or "").lower()):
+            return fabric
+    return None
+
+
+def plan_policy(state, policy_name, current, desired, sites, fabrics, containers, mappings):
+    """What replication_policy must do (pure).
+
+    state: "present" or "absent"; current: ``policy_settings`` of the existing policy, None when
+    there is none; desired: settings by option name (None = keep, or the default for a new policy);
+    sites: site names to associate (present) - associations with other sites are left alone;
+    fabrics, containers, mappings: the vault's lists (REST JSON).
+    Returns {"policy": None|"create"|"update"|"delete", "settings": the settings after,
+    "changes": {option: (before, after)}, "associate": [...], "dissociate": [...], "problems": [...]},
+    where each association is {"site", "container", "mapping"}. ``problems`` (a named site that is
+    missing or has no container) means: change nothing and fail.
+    """
+    plan = {"policy": None, "settings": current, "changes": {}, "associate": [], "dissociate": [], "problems": []}
+    mine = [normalize_mapping(m) for m in mappings
+            if (name_of(_properties(m).get("policyId"), "replicationPolicies") or "").lower() == policy_name.lower()]
+    if state == "absent":
+        plan["dissociate"] = [{"site": m["site"], "container": m["container"], "mapping": m["name"]} for m in mine]
+        plan["policy"] = "delete" if current is not None else None
+        plan["settings"] = None
+        return plan
+    if current is None:
+        plan["policy"] = "create"
+        plan["settings"] = dict((option, desired.get(option) if desired.get(option) is not None else POLICY_DEFAULTS[option])
+                                for option in POLICY_FIELDS)
+        plan["changes"] = dict((option, (None, value)) for option, value in plan["settings"].items())
+    else:
+        plan["changes"] = policy_changes(current, desired)
+        if plan["changes"]:
+            plan["policy"] = "update"
+            plan["settings"] = dict(current, **dict((option, after) for option, (_before, after) in plan["changes"].items()))
+    associated = set((mapping["site"] or "").lower() for mapping in mine)
+    for site_name in sites or []:
+        fabric = find_site(fabrics, site_name)
+        if fabric is None:
+            names = sorted(f.get("name") for f in fabrics if is_hyperv_site(f))
+            plan["problems"].append("site %r is not a Hyper-V site of the vault (its Hyper-V sites: %s)"
+                                    % (site_name, ", ".join(names) or "none"))
+            continue
+        if fabric["name"].lower() in associated:
+            continue
+        site_containers = [c for c in containers if (name_of(c.get("id"), "replicationFabrics") or "").lower()
+                           == fabric["name"].lower()]
+        if len(site_containers) != 1:
+            # Terraform's association resource requires exactly one container per Hyper-V site too.
+            plan["problems"].append("site %r has %d protection containers, expected 1 (a site gets its container "
+                                    "when the first host registers)" % (site_name, len(site_containers)))
+            continue
+        plan["associate"].append({"site": fabric["name"], "container": site_containers[0]["name"],
+                                  "mapping": "%s-%s" % (policy_name, fabric["name"])})
+        associated.add(fabric["name"].lower())
+    return plan

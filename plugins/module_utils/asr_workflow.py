@@ -1,0 +1,653 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the replication, test_migration and migration modules do next. Pure: no SDK, no I/O.
+
+Inputs are REST JSON (protected items, protectable items, jobs) as ``asr_api`` returns them.
+Decisions follow design.md section 3.2: the next step comes from ``allowedOperations``,
+``activeLocation``, ``currentScenario`` and job state, never from ``protectionState`` text
+(the spec's strings and the live service's differ: asr-recordings/README.md, asr-api.md 6.2).
+
+The API:
+
+- enable: ``validate_enable_options``, ``find_protectable``, ``resolve_disks``, ``enable_input``;
+- update: ``target_settings``, ``settings_changes``, ``immutable_changes``, ``update_input``;
+- steps: ``running_job``, ``test_failover_step``, ``migration_step``, ``migration_plan``;
+- ids: ``arm_id``, ``resource_group_id``, ``is_guid``.
+"""
+
+import re
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation
+
+PROVIDER = "HyperVReplicaAzure"
+DISK_TYPES = ("Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "PremiumV2_LRS", "UltraSSD_LRS",
+              "StandardSSD_ZRS", "Premium_ZRS")
+LICENSE_TYPES = ("NotSpecified", "NoLicenseType", "WindowsServer")
+SQL_LICENSE_TYPES = ("NotSpecified", "NoLicenseType", "PAYG", "AHUB")
+MIGRATION_STATES = ("failed_over", "committed", "completed")
+FAILOVER_OPERATIONS = ("PlannedFailover", "UnplannedFailover", "TestFailover")
+# Target VM names: 1-63 letters, digits and hyphens (asr-api.md section 4, from the support matrix).
+_VM_NAME = re.compile(r"^[A-Za-z0-9-]{1,63}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,90}$")
+
+
+def _properties(resource):
+    return (resource or {}).get("properties") or {}
+
+
+def _details(item):
+    return _properties(item).get("providerSpecificDetails") or {}
+
+
+def is_guid(text):
+    return bool(_GUID.match(text or ""))
+
+
+def _lower(text):
+    return (text or "").lower()
+
+
+def same_id(left, right):
+    """ARM ids compare case-insensitively: ASR writes /Subscriptions/ (asr-api.md section 1)."""
+    return _lower(left).rstrip("/") == _lower(right).rstrip("/")
+
+
+# --------------------------------------------------------------------------------------------------
+# ids
+# --------------------------------------------------------------------------------------------------
+
+def resource_group_id(subscription_id, group):
+    """``group`` as an ARM id: a name, or an id already (returned unchanged)."""
+    if (group or "").startswith("/"):
+        return group
+    return "/subscriptions/%s/resourceGroups/%s" % (subscription_id, group)
+
+
+def arm_id(subscription_id, group, resource_type, name):
+    """``name`` as the ARM id of a ``resource_type`` ("Microsoft.Network/virtualNetworks") in ``group``;
+    a value that already is an id (starts with "/") is returned unchanged."""
+    if not name or name.startswith("/"):
+        return name
+    return "%s/providers/%s/%s" % (resource_group_id(subscription_id, group), resource_type, name)
+
+
+def name_in_id(resource_id, collection):
+    parts = (resource_id or "").split("/")
+    lowered = [part.lower() for part in parts]
+    if collection.lower() in lowered and lowered.index(collection.lower()) + 1 < len(parts):
+        return parts[lowered.index(collection.lower()) + 1]
+    return None
+
+
+def _id_problem(option, value, resource_type):
+    """A message when ``value`` is an id that is not of ``resource_type``; names are accepted as they are."""
+    if not value or not value.startswith("/"):
+        return None
+    if not value.lower().startswith("/subscriptions/") or ("/providers/%s/" % resource_type).lower() not in value.lower():
+        return ("%s is %r; it must be a name or the ARM id of a %s (/subscriptions/<id>/resourceGroups/<group>/providers/"
+                "%s/<name>)" % (option, value, resource_type, resource_type))
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# enable: validation, VM and disk lookup, the request body
+# --------------------------------------------------------------------------------------------------
+
+def validate_enable_options(options):
+    """Messages for option values and combinations the service would refuse (empty when all are fine).
+
+    ``options``: the replication module's params. Checked before any request, so a bad task changes
+    nothing; each message names the option, the value and what is allowed.
+    """
+    problems = []
+    managed = options.get("managed_disk_replication", True)
+    storage = options.get("target_storage_account_id")
+    if options.get("state", "present") == "present":
+        if storage and managed:
+            # enable_managed_disks.json entry 14: the job fails with service error 6001 "Parameters are not
+            # correct. Only one of ... storageAccountId or useManagedDisksForReplication".
+            problems.append("target_storage_account_id (%r) and managed_disk_replication=true can't be used together: "
+                            "Site Recovery replicates either to a storage account or to managed disks (it fails the "
+                            "job with error 6001 otherwise); set managed_disk_replication=false to replicate to the "
+                            "storage account" % storage)
+        if not storage and not managed:
+            problems.append("managed_disk_replication is false and target_storage_account_id is not given: replication "
+                            "needs one of them")
+        if options.get("disk_types") and not managed:
+            problems.append("disk_types (%s) applies to managed-disk replication only; with a storage account the disks "
+                            "are created at failover as managed disks of type disk_type" % ", ".join(sorted(options["disk_types"])))
+        for disk, disk_type in sorted((options.get("disk_types") or {}).items()):
+            if disk_type not in DISK_TYPES:
+                problems.append("disk_types[%r] is %r; it must be one of %s" % (disk, disk_type, ", ".join(DISK_TYPES)))
+    name = options.get("target_vm_name")
+    if name is not None and not _VM_NAME.match(name):
+        problems.append("target_vm_name is %r; it must be 1 to 63 letters, digits and hyphens" % name)
+    zone, availability_set = options.get("availability_zone"), options.get("availability_set_id")
+    if zone is not None and zone not in ("1", "2", "3"):
+        problems.append("availability_zone is %r; it must be 1, 2 or 3" % zone)
+    if zone and availability_set:
+        problems.append("availability_zone (%s) and availability_set_id can't be used together: a VM is either in a zone "
+                        "or in an availability set" % zone)
+    if options.get("target_subnet") and not options.get("target_network"):
+        problems.append("target_subnet (%r) needs target_network" % options["target_subnet"])
+    group = options.get("target_resource_group")
+    if group and not group.startswith("/") and not _RESOURCE_GROUP.match(group):
+        problems.append("target_resource_group is %r; it must be a resource group name (1 to 90 letters, digits, "
+                        "'-', '_', '.', '(' and ')') or its ARM id" % group)
+    for option, resource_type in (("target_network", "Microsoft.Network/virtualNetworks"),
+                                  ("target_storage_account_id", "Microsoft.Storage/storageAccounts"),
+                                  ("log_storage_account_id", "Microsoft.Storage/storageAccounts"),
+                                  ("availability_set_id", "Microsoft.Compute/availabilitySets")):
+        value = options.get(option)
+        if option.endswith("_id") and value and not value.startswith("/"):
+            problems.append("%s is %r; it must be an ARM id (/subscriptions/<id>/resourceGroups/<group>/providers/%s/"
+                            "<name>)" % (option, value, resource_type))
+            continue
+        problem = _id_problem(option, value, resource_type)
+        if problem:
+            problems.append(problem)
+    if options.get("timeout") is not None and options["timeout"] < 1:
+        problems.append("timeout is %s; it must be at least 1 (seconds)" % options["timeout"])
+    return problems
+
+
+def find_protectable(protectables, vm):
+    """The discovered VM named ``vm`` (its Hyper-V VM id, or its name, case-insensitive), or raise ValueError.
+
+    Names are not unique across hosts (asr-api.md section 3.7), so a name that matches several VMs is
+    refused with their ids: the caller then passes the id.
+    """
+    wanted = _lower(vm)
+    by_id = [p for p in protectables if wanted in (_lower(p.get("name")),
+                                                   _lower((_properties(p).get("customDetails") or {}).get("sourceItemId")))]
+    if by_id:
+        return by_id[0]
+    by_name = [p for p in protectables if _lower(_properties(p).get("friendlyName")) == wanted]
+    if len(by_name) > 1:
+        raise ValueError("name %r matches %d VMs (%s); give the VM id instead"
+                         % (vm, len(by_name), ", ".join(sorted(p.get("name") for p in by_name))))
+    if not by_name:
+        raise ValueError("name %r is not a VM the vault discovered on the Hyper-V hosts of its sites: check the "
+                         "name, and that the host's provider is registered and connected" % vm)
+    return by_name[0]
+
+
+def protectable_disks(protectable):
+    """[{vhd_id, name, type, size_mb}] of a discovered VM (customDetails.diskDetails, asr-api.md section 3.7)."""
+    custom = _properties(protectable).get("customDetails") or {}
+    return [{"vhd_id": disk.get("vhdId"), "name": disk.get("vhdName"), "type": disk.get("vhdType"),
+             "size_mb": disk.get("maxSizeMB")} for disk in custom.get("diskDetails") or []]
+
+
+def _disk_matching(disks, wanted):
+    for disk in disks:
+        if _lower(wanted) in (_lower(disk["vhd_id"]), _lower(disk["name"])):
+            return disk
+    return None
+
+
+def resolve_disks(protectable, options):
+    """(os_disk, included disks, {vhd_id: disk type}, problems) for a discovered VM.
+
+    The OS disk is ``os_disk`` (a disk name or vhdId) or the disk the host reports as
+    ``OperatingSystem``; many recorded VMs report only ``Data`` disks (asr-api.md 3.7), and then the
+    first disk is taken, as the lab and the 2017 recordings order them. The OS disk is always included.
+    """
+    disks = protectable_disks(protectable)
+    names = ", ".join("%s (%s)" % (d["name"], d["vhd_id"]) for d in disks) or "none"
+    problems = []
+    if options.get("os_disk"):
+        os_disk = _disk_matching(disks, options["os_disk"])
+        if os_disk is None:
+            problems.append("os_disk is %r; it must be one of the VM's disks: %s" % (options["os_disk"], names))
+    else:
+        os_disk = next((d for d in disks if d["type"] == "OperatingSystem"), disks[0] if disks else None)
+        if os_disk is None:
+            problems.append("the VM reports no disks: give os_disk")
+    included = []
+    for wanted in options.get("disks") or [d["vhd_id"] for d in disks]:
+        disk = _disk_matching(disks, wanted)
+        if disk is None:
+            problems.append("disks names %r; it must be one of the VM's disks: %s" % (wanted, names))
+        elif disk not in included:
+            included.append(disk)
+    if os_disk is not None and os_disk not in included:
+        included.insert(0, os_disk)
+    disk_types = {}
+    for wanted, disk_type in sorted((options.get("disk_types") or {}).items()):
+        disk = _disk_matching(disks, wanted)
+        if disk is None:
+            problems.append("disk_types names %r; it must be one of the VM's disks: %s" % (wanted, names))
+        elif disk not in included:
+            problems.append("disk_types names %r, which is not among the disks to replicate" % wanted)
+        else:
+            disk_types[disk["vhd_id"]] = disk_type
+    return os_disk, included, disk_types, problems
+
+
+def enable_input(protectable, policy_id, options, subscription_id):
+    """The enable-replication PUT body (asr-api.md section 4; SDK HyperVReplicaAzureEnableProtectionInput).
+
+    Flags are strings as the service and PowerShell send them (``useManagedDisksForReplication: "true"``,
+    enable_managed_disks.json entry 10).
+    """
+    os_disk, included, disk_types, _problems = resolve_disks(protectable, options)
+    properties = _properties(protectable)
+    custom = properties.get("customDetails") or {}
+    group = options["target_resource_group"]
+    details = {
+        "instanceType": PROVIDER,
+        "hvHostVmId": custom.get("sourceItemId") or protectable.get("name"),
+        "vmName": properties.get("friendlyName"),
+        "osType": options.get("os_type") or "Windows",
+        "vhdId": os_disk["vhd_id"],
+        "targetAzureVmName": options.get("target_vm_name") or properties.get("friendlyName"),
+        "targetAzureV2ResourceGroupId": resource_group_id(subscription_id, group),
+        "useManagedDisks": "true",
+    }
+    if options.get("managed_disk_replication", True):
+        default_type = options.get("disk_type") or "Standard_LRS"
+        details["useManagedDisksForReplication"] = "true"
+        details["diskType"] = default_type
+        per_disk = []
+        for disk in included:
+            entry = {"diskId": disk["vhd_id"], "diskType": disk_types.get(disk["vhd_id"], default_type)}
+            if options.get("log_storage_account_id"):
+                entry["logStorageAccountId"] = options["log_storage_account_id"]
+            per_disk.append(entry)
+        details["disksToIncludeForManagedDisks"] = per_disk
+    else:
+        details["targetStorageAccountId"] = options["target_storage_account_id"]
+        details["disksToInclude"] = [disk["vhd_id"] for disk in included]
+    if options.get("log_storage_account_id"):
+        details["logStorageAccountId"] = options["log_storage_account_id"]
+    if options.get("target_network"):
+        details["targetAzureNetworkId"] = arm_id(subscription_id, group, "Microsoft.Network/virtualNetworks",
+                                                 options["target_network"])
+    if options.get("target_subnet"):
+        # PowerShell puts the subnet *name* in targetAzureSubnetId (RecoveryAzureSubnetName, asr-api.md 4).
+        details["targetAzureSubnetId"] = options["target_subnet"]
+    optional = (("target_vm_size", "targetVmSize"), ("availability_zone", "targetAvailabilityZone"),
+                ("availability_set_id", "targetAvailabilitySetId"), ("license_type", "licenseType"),
+                ("sql_server_license_type", "sqlServerLicenseType"), ("tags", "targetVmTags"))
+    for option, field in optional:
+        if options.get(option) not in (None, ""):
+            details[field] = options[option]
+    return {"properties": {"policyId": policy_id, "protectableItemId": protectable.get("id"),
+                           "providerSpecificDetails": details}}
+
+
+# --------------------------------------------------------------------------------------------------
+# target settings: read, compare, update
+# --------------------------------------------------------------------------------------------------
+
+# Settings the PATCH can change (asr-api.md section 7), by option name.
+UPDATABLE = ("target_vm_name", "target_vm_size", "target_resource_group", "target_network", "target_subnet",
+             "license_type", "sql_server_license_type", "availability_zone", "availability_set_id", "tags")
+
+
+def _first_ip_config(details):
+    nics = details.get("vmNics") or []
+    configs = (nics[0].get("ipConfigs") or [{}]) if nics else [{}]
+    return nics[0] if nics else {}, configs[0]
+
+
+def target_settings(item):
+    """The item's target settings by option name (unset ones as None; ids as the service wrote them)."""
+    details = _details(item)
+    _nic, config = _first_ip_config(details)
+    disks = details.get("azureVmDiskDetails") or details.get("azureVMDiskDetails") or []
+    managed = details.get("protectedManagedDisks") or []
+    return {
+        "target_vm_name": details.get("recoveryAzureVmName") or details.get("recoveryAzureVMName") or None,
+        "target_vm_size": details.get("recoveryAzureVMSize") or None,
+        "target_resource_group": details.get("recoveryAzureResourceGroupId") or None,
+        "target_network": details.get("selectedRecoveryAzureNetworkId") or None,
+        "target_subnet": config.get("recoverySubnetName") or None,
+        "license_type": details.get("licenseType") or None,
+        "sql_server_license_type": details.get("sqlServerLicenseType") or None,
+        "availability_zone": details.get("targetAvailabilityZone") or None,
+        "availability_set_id": details.get("recoveryAvailabilitySetId") or None,
+        "tags": details.get("targetVmTags") or {},
+        "target_storage_account_id": details.get("recoveryAzureStorageAccount") or None,
+        "log_storage_account_id": details.get("recoveryAzureLogStorageAccountId") or None,
+        "policy": _properties(item).get("policyFriendlyName"),
+        "disks": [disk.get("vhdId") for disk in disks],
+        "disk_types": dict((disk.get("diskId"), disk.get("targetDiskAccountType") or disk.get("replicaDiskType"))
+                           for disk in managed),
+    }
+
+
+def desired_settings(options, subscription_id):
+    """The updatable settings the task gives (None = keep), in the service's form (ids, not names)."""
+    group = options.get("target_resource_group")
+    desired = dict((option, options.get(option)) for option in UPDATABLE)
+    if group:
+        desired["target_resource_group"] = resource_group_id(subscription_id, group)
+    if options.get("target_network"):
+        desired["target_network"] = arm_id(subscription_id, group, "Microsoft.Network/virtualNetworks",
+                                           options["target_network"])
+    return desired
+
+
+def _same(option, current, wanted):
+    if option == "tags":
+        return (current or {}) == (wanted or {})
+    if option in ("target_resource_group", "target_network", "availability_set_id"):
+        return same_id(current, wanted)
+    if option in ("target_vm_name", "target_subnet"):
+        return _lower(current) == _lower(wanted)
+    return current == wanted
+
+
+def settings_changes(current, desired):
+    """{option: (before, after)} for the given desired settings that differ from ``current``."""
+    changes = {}
+    for option in UPDATABLE:
+        wanted = desired.get(option)
+        if wanted is None:
+            continue
+        if option in ("license_type", "sql_server_license_type") and wanted == "NotSpecified" and not current.get(option):
+            continue
+        if not _same(option, current.get(option), wanted):
+            changes[option] = (current.get(option), wanted)
+    return changes
+
+
+def immutable_changes(item, options, protectable=None):
+    """Messages for settings the task gives that differ from the item's and can't change once replication runs.
+
+    The SDK has no Hyper-V add/remove-disks input (asr-api.md section 2), and the replication target
+    (storage account or managed disks) and disk types are fixed at enable time.
+    """
+    current = target_settings(item)
+    details = _details(item)
+    problems = []
+    managed_now = details.get("recoveryAzureStorageAccount") in (None, "")
+    if options.get("managed_disk_replication") is not None and bool(options["managed_disk_replication"]) != managed_now \
+            and (options.get("target_storage_account_id") or not options["managed_disk_replication"]):
+        problems.append("managed_disk_replication is %s but the VM replicates to %s" % (
+            options["managed_disk_replication"], "managed disks" if managed_now else "a storage account"))
+    storage = options.get("target_storage_account_id")
+    if storage and not managed_now and not same_id(storage, current["target_storage_account_id"]):
+        problems.append("target_storage_account_id is %r but the VM replicates to %r" % (storage, current["target_storage_account_id"]))
+    if options.get("policy") and _lower(options["policy"]) != _lower(current["policy"]):
+        problems.append("policy is %r but the VM replicates with policy %r" % (options["policy"], current["policy"]))
+    if protectable is not None and current["disks"]:
+        _os_disk, included, disk_types, _problems = resolve_disks(protectable, options)
+        replicated = set(_lower(disk) for disk in current["disks"])
+        missing = [disk["name"] for disk in included if _lower(disk["vhd_id"]) not in replicated]
+        if options.get("disks") and missing:
+            problems.append("disks includes %s, which the VM does not replicate" % ", ".join(missing))
+        known_types = dict((_lower(key), value) for key, value in current["disk_types"].items())
+        for vhd_id, disk_type in sorted(disk_types.items()):
+            if known_types and known_types.get(_lower(vhd_id)) not in (None, disk_type):
+                problems.append("disk_types sets disk %s to %s but it replicates as %s" % (vhd_id, disk_type, known_types[_lower(vhd_id)]))
+    if problems:
+        problems.append("these can't change after replication is enabled: disable it (state=absent) and enable it again")
+    return problems
+
+
+def update_input(item, changes):
+    """The PATCH body that applies ``changes`` ({option: (before, after)}) on top of the item's settings.
+
+    Shaped as PowerShell's Set-AzRecoveryServicesAsrReplicationProtectedItem sends it (asr-api.md
+    section 7, PS-REC): every top-level setting repeated, and the NIC with its one ipConfig, since
+    the service rejects a network change without a NIC (Terraform's note in asr-api.md section 7).
+    """
+    settings = target_settings(item)
+    for option, (_before, after) in changes.items():
+        settings[option] = after
+    details = _details(item)
+    nic, config = _first_ip_config(details)
+    properties = {
+        "recoveryAzureVMName": settings["target_vm_name"],
+        "recoveryAzureVMSize": settings["target_vm_size"],
+        "selectedRecoveryAzureNetworkId": settings["target_network"] or "",
+        "licenseType": settings["license_type"] or "NotSpecified",
+        "recoveryAvailabilitySetId": settings["availability_set_id"] or "",
+        "providerSpecificDetails": {
+            "instanceType": PROVIDER,
+            "recoveryAzureV2ResourceGroupId": settings["target_resource_group"],
+            "useManagedDisks": details.get("useManagedDisks") or "true",
+            "targetAvailabilityZone": settings["availability_zone"] or "",
+            "targetVmTags": settings["tags"] or {},
+            "sqlServerLicenseType": settings["sql_server_license_type"] or "NotSpecified",
+        },
+    }
+    if nic.get("nicId") and settings["target_network"]:
+        properties["selectedSourceNicId"] = details.get("selectedSourceNicId") or nic["nicId"]
+        properties["vmNics"] = [{
+            "nicId": nic["nicId"], "selectionType": "SelectedByUser",
+            "recoveryNetworkSecurityGroupId": nic.get("recoveryNetworkSecurityGroupId") or "",
+            "ipConfigs": [{"isPrimary": True, "isSeletedForFailover": True,
+                           "recoverySubnetName": settings["target_subnet"] or config.get("recoverySubnetName") or "",
+                           "recoveryStaticIPAddress": config.get("recoveryStaticIPAddress") or "",
+                           "recoveryPublicIPAddressId": config.get("recoveryPublicIPAddressId") or "",
+                           "recoveryLBBackendAddressPoolIds": config.get("recoveryLBBackendAddressPoolIds") or []}],
+        }]
+    return {"properties": properties}
+
+
+# --------------------------------------------------------------------------------------------------
+# steps: what comes next for an item
+# --------------------------------------------------------------------------------------------------
+
+def running_job(item):
+    """The job name of the operation running on the item, or None.
+
+    An item whose ``currentScenario`` names a job and whose ``allowedOperations`` is empty is busy
+    (asr-api.md 5.1, 6.2). After a test failover the scenario stays TestFailover while the item
+    allows TestFailoverCleanup: that is a state to act on, not a job to wait for.
+    """
+    operation = current_operation(item)
+    if operation is None or _properties(item).get("allowedOperations"):
+        return None
+    return operation["job_name"]
+
+
+def _operations(item):
+    return set(_properties(item).get("allowedOperations") or [])
+
+
+def _on_recovery_side(item):
+    return _lower(_properties(item).get("activeLocation")) == "recovery"
+
+
+def test_failover_step(item, state):
+    """("wait", job) | ("test_failover", None) | ("cleanup", None) | ("done", None) | ("blocked", reason).
+
+    state: "present" (a test VM should exist) or "absent" (no test VM should exist).
+    """
+    job = running_job(item)
+    if job:
+        return "wait", job
+    operations = _operations(item)
+    if state == "absent":
+        return ("cleanup", None) if "TestFailoverCleanup" in operations else ("done", None)
+    if "TestFailoverCleanup" in operations:
+        return "done", None
+    if "TestFailover" in operations:
+        return "test_failover", None
+    if _on_recovery_side(item):
+        return "blocked", "the VM has already failed over to Azure; test migration is for VMs that still run on Hyper-V"
+    return "blocked", ("Azure does not allow a test failover now (allowed operations: %s): initial replication has not "
+                       "finished" % (", ".join(sorted(operations)) or "none"))
+
+
+def migration_step(item, state, failover_type="planned"):
+    """The next step towards migration ``state`` (failed_over | committed | completed).
+
+    Returns (step, detail): ("wait", job name), ("planned_failover"|"unplanned_failover"|"commit"|"complete", None),
+    ("done", None), ("absent", None) when the item does not exist (completed, or never replicated), or
+    ("blocked", reason). Never a failover for an item already on the recovery side: a second failover
+    would create a second Azure VM.
+    """
+    if item is None:
+        return "absent", None
+    job = running_job(item)
+    if job:
+        return "wait", job
+    operations = _operations(item)
+    if _on_recovery_side(item):
+        if "Commit" in operations:
+            return ("done", None) if state == "failed_over" else ("commit", None)
+        if state in ("failed_over", "committed"):
+            return "done", None
+        if "CompleteMigration" in operations:
+            return "complete", None
+        return "blocked", ("the VM runs in Azure but Azure does not allow completing the migration now (allowed "
+                           "operations: %s)" % (", ".join(sorted(operations)) or "none"))
+    if "TestFailoverCleanup" in operations:
+        return "blocked", ("a test migration is active (its test VM exists): clean it up first with "
+                           "azmigrate.hyperv.test_migration state=absent")
+    wanted = "PlannedFailover" if failover_type == "planned" else "UnplannedFailover"
+    if wanted in operations:
+        return ("planned_failover" if failover_type == "planned" else "unplanned_failover"), None
+    return "blocked", ("Azure does not allow a %s failover now (allowed operations: %s): initial replication has not "
+                       "finished, or replication needs attention" % (failover_type, ", ".join(sorted(operations)) or "none"))
+
+
+# After each step, where the item is (the abstract transitions of asr-api.md section 3.8 steps 8-9).
+_AFTER = {"planned_failover": "failed_over", "unplanned_failover": "failed_over", "commit": "committed",
+          "complete": "completed"}
+_ORDER = ("protected", "failed_over", "committed", "completed")
+
+
+def migration_plan(item, state, failover_type="planned"):
+    """The steps a migration to ``state`` would take from the item's current situation, assuming each
+    succeeds (for check mode and the diff): [(step, detail)]. A running job comes first as ("wait",
+    job); a blocked item gives [("blocked", reason)]; an item already there gives []."""
+    step, detail = migration_step(item, state, failover_type)
+    if step in ("done", "absent"):
+        return []
+    if step == "blocked":
+        return [(step, detail)]
+    plan = [(step, detail)] if step == "wait" else []
+    position = migration_position(item)
+    target = _ORDER.index(state)
+    while _ORDER.index(position) < target:
+        nxt = {"protected": failover_type + "_failover", "failed_over": "commit", "committed": "complete"}[position]
+        plan.append((nxt, None))
+        position = _AFTER[nxt]
+    return plan
+
+
+def migration_position(item):
+    """Where the item is on the way - protected (or earlier), failed_over, committed, completed (item gone) -
+    counting a running failover, commit or completion job as done (what the item will be once it ends)."""
+    if item is None:
+        return "completed"
+    operation = current_operation(item) if running_job(item) else None
+    scenario = _lower((operation or {}).get("name"))
+    if scenario in ("plannedfailover", "unplannedfailover", "failover"):
+        return "failed_over"
+    if "commit" in scenario:
+        return "committed"
+    if scenario in ("disabledr", "completemigration"):
+        return "completed"
+    if not _on_recovery_side(item):
+        return "protected"
+    return "failed_over" if "Commit" in _operations(item) else "committed"
+
+
+def azure_vm_id(item):
+    """The ARM id of the Azure VM a failover creates or created: target group + target VM name
+    (HyperVReplicaAzure ``recoveryAzureResourceGroupId`` and ``recoveryAzureVmName``, asr-api.md 5.2)."""
+    settings = target_settings(item)
+    if not settings["target_resource_group"] or not settings["target_vm_name"]:
+        return None
+    return "%s/providers/Microsoft.Compute/virtualMachines/%s" % (settings["target_resource_group"].rstrip("/"),
+                                                                  settings["target_vm_name"])
+
+
+def test_vm_name(item, job=None):
+    """The test VM's name: the job's ``testVmName`` (test_failover.json: "hyperV1-test"), else the target
+    name with the "-test" suffix the service adds (asr-api.md 8.1)."""
+    custom = _properties(job).get("customDetails") or {}
+    for detail in custom.get("protectedItemDetails") or []:
+        if detail.get("testVmName"):
+            return detail["testVmName"]
+    name = target_settings(item)["target_vm_name"] or _properties(item).get("friendlyName")
+    return "%s-test" % name if name else None
+
+
+# --------------------------------------------------------------------------------------------------
+# the Azure VM a failover created
+# --------------------------------------------------------------------------------------------------
+
+def _status(statuses, prefix):
+    for status in statuses or []:
+        code = status.get("code") or ""
+        if code.startswith(prefix + "/"):
+            return code.split("/", 1)[1]
+    return None
+
+
+def vm_summary(vm, disks_by_id, nics_by_id):
+    """The Azure VM as modules return it (REST JSON of a VM with its instance view, and of its disks and NICs).
+
+    {id, name, resource_group, location, size, provisioning_state, power_state, tags, disks: [{name, id, lun,
+    os_disk, sku, size_gb, state}], nics: [{name, id, primary, private_ip, subnet_id}]}.
+    """
+    properties = _properties(vm)
+    storage = properties.get("storageProfile") or {}
+    view = properties.get("instanceView") or {}
+    references = [dict(storage.get("osDisk") or {}, lun=None, os_disk=True)]
+    references += [dict(disk, os_disk=False) for disk in storage.get("dataDisks") or []]
+    disks = []
+    for reference in references:
+        managed = reference.get("managedDisk") or {}
+        disk = next((value for key, value in disks_by_id.items() if same_id(key, managed.get("id"))), None) or {}
+        disks.append({"name": reference.get("name"), "id": managed.get("id"), "lun": reference.get("lun"),
+                      "os_disk": reference["os_disk"], "managed": bool(managed.get("id")),
+                      "sku": (disk.get("sku") or {}).get("name") or managed.get("storageAccountType"),
+                      "size_gb": _properties(disk).get("diskSizeGB") or reference.get("diskSizeGB"),
+                      "state": _properties(disk).get("diskState")})
+    nics = []
+    for reference in (properties.get("networkProfile") or {}).get("networkInterfaces") or []:
+        nic = next((value for key, value in nics_by_id.items() if same_id(key, reference.get("id"))), None) or {}
+        config = ((_properties(nic).get("ipConfigurations") or [{}])[0]).get("properties") or {}
+        nics.append({"name": nic.get("name") or (reference.get("id") or "").rsplit("/", 1)[-1], "id": reference.get("id"),
+                     "primary": bool((reference.get("properties") or {}).get("primary", len(nics) == 0)),
+                     "private_ip": config.get("privateIPAddress"), "subnet_id": (config.get("subnet") or {}).get("id")})
+    return {
+        "id": vm.get("id"), "name": vm.get("name"), "resource_group": name_in_id(vm.get("id"), "resourceGroups"),
+        "location": vm.get("location"), "size": (properties.get("hardwareProfile") or {}).get("vmSize"),
+        "provisioning_state": properties.get("provisioningState") or _status(view.get("statuses"), "ProvisioningState"),
+        "power_state": _status(view.get("statuses"), "PowerState"), "tags": vm.get("tags") or {},
+        "disks": disks, "nics": nics,
+    }
+
+
+def vm_problems(summary, expect_running=True):
+    """What is wrong with a migrated VM (empty when it is fine): provisioning, power, unmanaged disks, no NIC."""
+    problems = []
+    if _lower(summary["provisioning_state"]) != "succeeded":
+        problems.append("provisioning state is %s" % summary["provisioning_state"])
+    if expect_running and summary["power_state"] != "running":
+        problems.append("power state is %s, not running" % summary["power_state"])
+    unmanaged = [disk["name"] for disk in summary["disks"] if not disk["managed"]]
+    if unmanaged:
+        problems.append("disks without a managed disk: %s" % ", ".join(unmanaged))
+    if not summary["nics"]:
+        problems.append("no network interface")
+    return problems
+
+
+def disk_sku_changes(summary, sku):
+    """[(disk id, before, after)] for the VM's disks whose SKU is not ``sku``."""
+    if not sku:
+        return []
+    return [(disk["id"], disk["sku"], sku) for disk in summary["disks"] if disk["managed"] and disk["sku"] != sku]
+
+
+def merged_tags(current, wanted):
+    """The tags after adding ``wanted`` to ``current``, or None when nothing changes."""
+    if not wanted:
+        return None
+    merged = dict(current or {})
+    merged.update(wanted)
+    return merged if merged != (current or {}) else None

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One task's connection to Azure: settings, cloud, credential, and the SDK clients built from them.
+
+A module does::
+
+    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
+    client = session.site_recovery()
+
+``from_module`` fails the task with ``missing_required_lib`` when a named SDK is absent, and
+with the collection's error message when the credentials or the cloud cannot be resolved.
+Every client gets the cloud's Resource Manager URL, the token scope for it, the TLS
+verification setting and the retry settings (azure-core's RetryPolicy honours Retry-After and
+retry-after-ms on 429 and 5xx, lab-protocols.md section 2.2 c; asr-api.md section 12).
+
+Also here: ``collect(pages)`` (paging) and ``rest_dict(model)`` (an SDK model as its REST JSON).
+"""
+
+import importlib
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import (
+    HAS_AZURE_IDENTITY,
+    build_credential,
+    cli_subscription_id,
+    connection_verify,
+    resolve_auth,
+    resolve_cloud,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+
+# PyPI name -> (import path, client class). Imported only when a module asks for the client: the
+# management SDKs are large (azure.mgmt.network alone takes about 1.5 s to import), and a module
+# needs one or two of them.
+SDK_CLIENTS = {
+    "azure-mgmt-recoveryservicessiterecovery": ("azure.mgmt.recoveryservicessiterecovery", "SiteRecoveryManagementClient"),
+    "azure-mgmt-compute": ("azure.mgmt.compute", "ComputeManagementClient"),
+    "azure-mgmt-network": ("azure.mgmt.network", "NetworkManagementClient"),
+    "azure-mgmt-storage": ("azure.mgmt.storage", "StorageManagementClient"),
+    "azure-storage-blob": ("azure.storage.blob", "BlobServiceClient"),
+}
+
+
+def _sdk_class(package):
+    module_name, class_name = SDK_CLIENTS[package]
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+# azure-core's defaults are 10 retries, but only 3 on a status code (429/5xx), with backoff up to 120 s.
+# ARM keeps answering 429 until the principal's bucket refills (asr-api.md section 12), so status
+# retries get the same budget as the others; a task polling a job should not sit two minutes inside
+# one request, so the backoff is capped lower. Retry-After always wins over the backoff.
+RETRY_SETTINGS = dict(retry_total=10, retry_status=10, retry_backoff_factor=0.8, retry_backoff_max=30)
+
+
+def missing_sdks(*packages):
+    """The names among azure-identity and ``packages`` (keys of SDK_CLIENTS) that cannot be imported,
+    and the first traceback."""
+    missing, first_trace = [], None
+    if not HAS_AZURE_IDENTITY:
+        missing.append("azure-identity")
+        first_trace = "azure.identity could not be imported"
+    for package in packages:
+        try:
+            _sdk_class(package)
+        except ImportError:
+            missing.append(package)
+            first_trace = first_trace or traceback.format_exc()
+    return missing, first_trace
+
+
+class AzureSession(object):
+    """Credentials, cloud endpoints and clients for one task.
+
+    Attributes: ``settings`` (azure_auth.AuthSettings), ``cloud`` (azure_auth.CloudEndpoints),
+    ``credential`` (azure-identity TokenCredential), ``verify`` (connection_verify value),
+    ``subscription_id``.
+    """
+
+    def __init__(self, settings, cloud, credential, verify, subscription_id):
+        self.settings = settings
+        self.cloud = cloud
+        self.credential = credential
+        self.verify = verify
+        self.subscription_id = subscription_id
+        self._clients = {}
+
+    @classmethod
+    def from_params(cls, params, environ=None):
+        """Resolve the auth options of ``params`` (a module's params); raises AzureModuleError."""
+        settings = resolve_auth(params, environ=environ)
+        verify = connection_verify(settings)
+        cloud = resolve_cloud(settings.cloud_environment, verify=verify)
+        credential = build_credential(settings, cloud, verify=verify)
+        subscription_id = settings.subscription_id or cli_subscription_id()
+        return cls(settings, cloud, credential, verify, subscription_id)
+
+    @classmethod
+    def from_module(cls, module, *packages):
+        """A session for ``module``; fails the task when an SDK in ``packages`` is missing."""
+        missing, trace = missing_sdks(*packages)
+        if missing:
+            module.fail_json(msg=missing_required_lib(" and ".join(missing)), exception=trace)
+        try:
+            return cls.from_params(module.params)
+        except AzureModuleError as exc:
+            module.fail_json(**exc.fail_kwargs())
+
+    def client_options(self):
+        """Keyword arguments every management client gets."""
+        options = dict(base_url=self.cloud.resource_manager, credential_scopes=[self.cloud.management_scope],
+                       connection_verify=self.verify)
+        options.update(RETRY_SETTINGS)
+        return options
+
+    def _client(self, package):
+        if package not in self._clients:
+            self._clients[package] = _sdk_class(package)(self.credential, self.subscription_id, **self.client_options())
+        return self._clients[package]
+
+    def site_recovery(self):
+        """azure.mgmt.recoveryservicessiterecovery.SiteRecoveryManagementClient (api 2025-08-01)."""
+        return self._client("azure-mgmt-recoveryservicessiterecovery")
+
+    def compute(self):
+        """azure.mgmt.compute.ComputeManagementClient."""
+        return self._client("azure-mgmt-compute")
+
+    def network(self):
+        """azure.mgmt.network.NetworkManagementClient."""
+        return self._client("azure-mgmt-network")
+
+    def storage(self):
+        """azure.mgmt.storage.StorageManagementClient."""
+        return self._client("azure-mgmt-storage")
+
+    def blob_service(self, account_url, credential=None):
+        """azure.storage.blob.BlobServiceClient for ``account_url`` (the account's primaryEndpoints.blob).
+
+        ``credential``: an account key or SAS; None uses the session's Entra ID credential, which needs
+        a Storage Blob Data role on the account.
+        """
+        client_class = _sdk_class("azure-storage-blob")
+        return client_class(account_url, credential=credential or self.credential, connection_verify=self.verify,
+                            **RETRY_SETTINGS)
+
+
+def collect(pages, limit=None):
+    """All items of an SDK pager (``ItemPaged``) as a list, following nextLink page by page.
+
+    The SDK fetches one page per request; ``limit`` stops early (no further page is requested
+    once ``limit`` items are in hand). Errors surface here, during iteration, so call it inside
+    ``azure_errors(...)`` or a function decorated with ``azure_operation``.
+    """
+    items = []
+    for item in pages:
+        items.append(item)
+        if limit is not None and len(items) >= limit:
+            break
+    return items
+
+
+def rest_dict(model):
+    """An SDK model as the service's JSON (camelCase keys, unknown fields kept).
+
+    The current SDKs' models are dict-backed and keep every field the service sent
+    (``as_dict()`` returns it); older msrest models need ``serialize(keep_readonly=True)``.
+    """
+    if model is None or isinstance(model, dict) and not hasattr(model, "as_dict"):
+        return model
+    serialize = getattr(model, "serialize", None)
+    if serialize is not None:
+        return serialize(keep_readonly=True)
+    return model.as_dict()
