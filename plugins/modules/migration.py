@@ -1,0 +1,381 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: migration
+short_description: Migrate a replicating Hyper-V VM to Azure - fail over, commit, complete - and verify the Azure VM
+version_added: 0.1.0
+description:
+  - Takes a replicating Hyper-V VM to O(state) - V(failed_over) (the Azure VM runs), V(committed) (the failover is
+    final) or V(completed) (replication removed, the Azure VM stays) - by a planned failover that shuts the source VM
+    down and replicates once more (the default), or an unplanned one.
+  - Continues from wherever the VM is - a job still running from an interrupted run is waited for, a failed-over VM
+    is committed, a committed one completed - and never starts a failover for a VM that already failed over, so it
+    never creates a second Azure VM. Before a failover it checks that no VM of the target name exists.
+  - On a completed migration (the replicated item is gone) it changes nothing and reports the Azure VM it finds
+    by O(target_vm_name) (in O(target_resource_group) when given).
+  - Verifies the Azure VM with the Compute and Network APIs - provisioning and power state, managed disks and their
+    SKUs, network interfaces - and returns it. Optionally changes the SKU of its disks and adds tags afterwards.
+author:
+  - azmigrate.hyperv developers (@azmigrate)
+options:
+  resource_group:
+    description: Resource group of the Recovery Services vault.
+    type: str
+    required: true
+  vault_name:
+    description: Name of the Recovery Services vault.
+    type: str
+    required: true
+  name:
+    description: The Hyper-V VM, by name or by its VM id (GUID).
+    type: str
+    required: true
+  site:
+    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
+    type: str
+  state:
+    description:
+      - V(failed_over) - the VM runs in Azure and the failover can still be cancelled in the vault.
+      - V(committed) - the failover is committed.
+      - V(completed) - the migration is completed; replication and its Azure resources are cleaned up, the VM stays.
+    type: str
+    choices: [failed_over, committed, completed]
+    default: completed
+  failover_type:
+    description:
+      - V(planned) shuts the source VM down, replicates the last changes and fails over with no data loss (Azure
+        Migrate's "shut down virtual machines" choice).
+      - V(unplanned) fails over to the latest recovery point without waiting for the source (for a source that is
+        down); O(shutdown_source) decides whether Azure tries to shut it down.
+    type: str
+    choices: [planned, unplanned]
+    default: planned
+  shutdown_source:
+    description: With O(failover_type=unplanned), ask Azure to shut the source VM down first.
+    type: bool
+    default: false
+  target_resource_group:
+    description:
+      - Resource group (name or ARM id) where the Azure VM is looked for once the migration completed (the
+        replicated item, which names it, is gone then). By default the whole subscription is searched.
+    type: str
+  target_vm_name:
+    description: Name of the Azure VM once the migration completed; by default O(name).
+    type: str
+  verify:
+    description:
+      - Check the Azure VM - provisioning succeeded, running, every disk managed, at least one network interface - and
+        fail when it is not so.
+    type: bool
+    default: true
+  disk_sku:
+    description:
+      - After the migration, change every disk of the Azure VM to this SKU. A running VM is deallocated, its disks
+        changed and the VM started again (Azure changes the type of an attached disk only while the VM is deallocated).
+    type: str
+    choices: [Standard_LRS, Premium_LRS, StandardSSD_LRS, Premium_ZRS, StandardSSD_ZRS]
+  tags:
+    description: After the migration, add these tags to the Azure VM (existing tags are kept).
+    type: dict
+  timeout:
+    description: Seconds to wait in all, for every job of the task and every Azure operation.
+    type: int
+    default: 3600
+extends_documentation_fragment:
+  - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.azure_auth.action_group
+attributes:
+  check_mode:
+    description: Reads the VM's state and returns the steps that would run (RV(steps)); changes nothing.
+    support: full
+  diff_mode:
+    description: Returns the migration state and the Azure VM's disk SKUs and tags before and after.
+    support: full
+  platform:
+    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
+    platforms: posix
+    support: full
+notes:
+  - The next step is decided from the operations Azure allows, the side the VM is active on and the job running on it,
+    never from the service's protection-state text.
+  - A test migration must be cleaned up first (azmigrate.hyperv.test_migration O(state=absent)).
+seealso:
+  - module: azmigrate.hyperv.replication
+  - module: azmigrate.hyperv.test_migration
+"""
+
+EXAMPLES = r"""
+- name: Migrate web01 (planned failover, commit, complete) and move its disks to Premium SSD
+  azmigrate.hyperv.migration:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: web01
+    target_resource_group: rg-migrated
+    disk_sku: Premium_LRS
+    tags:
+      migrated-by: ansible
+  delegate_to: localhost
+  register: cutover
+
+- name: Show the Azure VM
+  ansible.builtin.debug:
+    msg: "{{ cutover.azure_vm.name }} is {{ cutover.azure_vm.power_state }} with {{ cutover.azure_vm.disks | map(attribute='sku') | list }}"
+
+- name: Fail over only, keep the option to cancel in the vault
+  azmigrate.hyperv.migration:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: app01
+    state: failed_over
+  delegate_to: localhost
+
+- name: The source host is gone - fail over without it
+  azmigrate.hyperv.migration:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: file01
+    failover_type: unplanned
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+elapsed_seconds:
+  description: Seconds the task took.
+  returned: success
+  type: float
+  sample: 412.5
+state:
+  description: Where the migration is after the task (in check mode, where it would be) - V(failed_over), V(committed)
+    or V(completed).
+  returned: success
+  type: str
+  sample: completed
+steps:
+  description:
+    - The steps the task took (in check mode, would take), in order - V(wait) (for a job an earlier run started),
+      V(planned_failover), V(unplanned_failover), V(commit), V(complete), V(disk_sku), V(tags). Empty when nothing
+      changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [planned_failover, commit, complete]
+jobs:
+  description: The Site Recovery jobs the task started or waited for (C(name), C(scenario), C(state), C(tasks), ...).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: c1197e2e-20dd-4c26-b9b4-12b1f14c6205
+      scenario: PlannedFailover
+      friendly_name: Planned failover
+      state: Succeeded
+      state_description: Completed
+azure_vm:
+  description: The Azure VM, as read after the task (V(null) in check mode before the failover).
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: ARM id of the VM.
+      type: str
+    name:
+      description: Name of the VM.
+      type: str
+      sample: web01
+    resource_group:
+      description: Resource group of the VM.
+      type: str
+      sample: rg-migrated
+    size:
+      description: VM size.
+      type: str
+      sample: Standard_D2s_v3
+    provisioning_state:
+      description: Provisioning state.
+      type: str
+      sample: Succeeded
+    power_state:
+      description: Power state from the instance view (V(running), V(stopped), V(deallocated), ...).
+      type: str
+      sample: running
+    tags:
+      description: Tags of the VM.
+      type: dict
+    disks:
+      description: The VM's disks (C(name), C(id), C(lun), C(os_disk), C(managed), C(sku), C(size_gb), C(state)).
+      type: list
+      elements: dict
+      sample:
+        - {name: web01-OSdisk-00, lun: null, os_disk: true, managed: true, sku: Premium_LRS, size_gb: 127, state: Attached}
+    nics:
+      description: The VM's network interfaces (C(name), C(id), C(primary), C(private_ip), C(subnet_id)).
+      type: list
+      elements: dict
+      sample:
+        - {name: nic-web01-00, primary: true, private_ip: 10.10.1.4}
+verification:
+  description: What the verification found wrong with the Azure VM (empty when it is fine, or when O(verify=false)).
+  returned: success
+  type: list
+  elements: str
+  sample: []
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_protection as api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
+    MIGRATION_STATES, azure_vm_id, disk_sku_changes, merged_tags, migration_plan, migration_position,
+    migration_step, resource_group_id, vm_problems,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+
+DISK_SKUS = ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"]
+
+
+class Blocked(Exception):
+    """The VM is not where a migration can start or go on."""
+
+
+def find_migrated_vm(session, params, subscription_id):
+    """The Azure VM of a completed migration (its item is gone), by name, or None."""
+    group = resource_group_id(subscription_id, params["target_resource_group"]) if params["target_resource_group"] else None
+    wanted = (params["target_vm_name"] or params["name"]).lower()
+    found = [vm for vm in api.list_vms(session.compute(), group.rsplit("/", 1)[-1] if group else None)
+             if (vm.get("name") or "").lower() == wanted]
+    if len(found) > 1:
+        raise Blocked("%d Azure VMs are named %r (%s): give target_resource_group" % (len(found), wanted, ", ".join(vm["id"] for vm in found)))
+    return found[0]["id"] if found else None
+
+
+def migrate(task, ref, item, params):
+    """Step the item towards params["state"]; return (steps, the Azure VM id)."""
+    steps, vm_id = [], azure_vm_id(item)
+    while True:
+        step, detail = migration_step(item, params["state"], params["failover_type"])
+        if step in ("done", "absent"):
+            return steps, vm_id, item
+        if step == "blocked":
+            raise Blocked(detail)
+        what = "%s of VM '%s'" % (step.replace("_", " "), params["name"])
+        if step == "wait":
+            task.wait(detail, "wait for the running job (%s) of VM '%s'" % (detail, params["name"]))
+        elif step in ("planned_failover", "unplanned_failover"):
+            if api.get_vm(task.compute, vm_id) is not None:   # a failover would create a second VM of this name
+                raise Blocked("an Azure VM %s already exists, and a failover would create another one of the same name; "
+                              "choose another target_vm_name with azmigrate.hyperv.replication" % vm_id)
+            started = api.planned_failover(ref) if step == "planned_failover" else \
+                api.unplanned_failover(ref, params["shutdown_source"])
+            task.run(started, what)
+        elif step == "commit":
+            task.run(api.commit(ref), what)
+        elif step == "complete":
+            task.run(api.remove(ref, "MigrationComplete"), what)
+        steps.append(step)
+        item = api.get_item(ref)
+
+
+def after_cutover(task, vm_id, params, check_mode):
+    """Disk SKU and tag changes on the Azure VM; returns (steps, diff before, diff after)."""
+    vm, summary = api.describe_vm(task.compute, task.network, vm_id)
+    if vm is None:   # check mode before the failover: the VM does not exist yet
+        return (["disk_sku"] if params["disk_sku"] else []) + (["tags"] if params["tags"] else []), {}, {}
+    sku_changes = disk_sku_changes(summary, params["disk_sku"])
+    tags = merged_tags(summary["tags"], params["tags"])
+    before = {"disk_skus": dict((d["name"], d["sku"]) for d in summary["disks"]), "tags": summary["tags"]}
+    after = {"disk_skus": dict((d["name"], params["disk_sku"] or d["sku"]) for d in summary["disks"]), "tags": tags or summary["tags"]}
+    steps = (["disk_sku"] if sku_changes else []) + (["tags"] if tags else [])
+    if check_mode or not steps:
+        return steps, before, after
+    if sku_changes:
+        running = summary["power_state"] == "running"
+        if running:
+            api.power(task.compute, vm_id, "deallocate", task.remaining())
+        try:
+            for disk_id, _old, new in sku_changes:
+                api.set_disk_sku(task.compute, disk_id, new, task.remaining())
+        finally:   # a VM that ran before the change runs after it, also when a disk could not change
+            if running:
+                api.power(task.compute, vm_id, "start", task.remaining())
+    if tags:
+        api.set_vm_tags(task.compute, api.get_vm(task.compute, vm_id), vm_id, tags, task.remaining())
+    return steps, before, after
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=azure_argument_spec(
+            resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
+            name=dict(type="str", required=True), site=dict(type="str"),
+            state=dict(type="str", choices=list(MIGRATION_STATES), default="completed"),
+            failover_type=dict(type="str", choices=["planned", "unplanned"], default="planned"),
+            shutdown_source=dict(type="bool", default=False), target_resource_group=dict(type="str"),
+            target_vm_name=dict(type="str"), verify=dict(type="bool", default=True),
+            disk_sku=dict(type="str", choices=DISK_SKUS), tags=dict(type="dict"), timeout=dict(type="int", default=3600),
+        ),
+        supports_check_mode=True,
+    )
+    started = time.monotonic()
+    params = module.params
+    problems = []
+    if params["timeout"] < 1:
+        problems.append("timeout is %s; it must be at least 1 (seconds)" % params["timeout"])
+    if params["shutdown_source"] and params["failover_type"] == "planned":
+        problems.append("shutdown_source applies to failover_type=unplanned; a planned failover always shuts the source down")
+    if (params["disk_sku"] or params["tags"]) and params["state"] == "failed_over":
+        problems.append("disk_sku and tags apply after the failover is committed (state=committed or completed), not to "
+                        "state=failed_over, which may still be cancelled")
+    if problems:
+        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
+    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                                       "azure-mgmt-network")
+    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    task.compute, task.network = session.compute(), session.network()
+    steps, result = [], {}
+    try:
+        item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        before_state = migration_position(item)
+        if item is None:
+            vm_id, state = find_migrated_vm(session, params, session.subscription_id), "completed"
+            if vm_id is None:
+                raise Blocked("%r neither replicates in vault %r nor has a migrated Azure VM named %r%s" % (
+                    params["name"], params["vault_name"], params["target_vm_name"] or params["name"],
+                    " in %s" % params["target_resource_group"] if params["target_resource_group"] else ""))
+        elif module.check_mode:
+            plan = migration_plan(item, params["state"], params["failover_type"])
+            if plan and plan[0][0] == "blocked":
+                raise Blocked(plan[0][1])
+            steps, vm_id = [step for step, _detail in plan], azure_vm_id(item)
+            state = params["state"] if steps else before_state
+        else:
+            steps, vm_id, final = migrate(task, api.ref_of(task.client, task.resource_group, task.vault_name, item), item, params)
+            state = migration_position(final)
+        extra_steps, vm_before, vm_after = after_cutover(task, vm_id, params, module.check_mode) \
+            if params["state"] != "failed_over" else ([], {}, {})
+        steps += extra_steps
+        vm, summary = api.describe_vm(task.compute, task.network, vm_id)
+        problems = vm_problems(summary) if summary and params["verify"] and not module.check_mode else []
+        if params["verify"] and summary is None and not module.check_mode:
+            problems = ["the Azure VM %s does not exist" % vm_id]
+        result = dict(state=state, azure_vm=summary, verification=problems,
+                      diff={"before": dict(vm_before, state=before_state), "after": dict(vm_after, state=state)})
+        if problems:
+            module.fail_json(msg="The migrated VM %s is not as expected: %s." % (vm_id, "; ".join(problems)),
+                             changed=bool(steps), steps=steps, jobs=task.jobs, **result)
+    except Blocked as exc:
+        module.fail_json(msg="Can't migrate %r: %s." % (params["name"], exc), changed=bool(steps), steps=steps, jobs=task.jobs)
+    except AzureModuleError as exc:
+        module.fail_json(changed=bool(steps or task.jobs), steps=steps, jobs=task.jobs, **exc.fail_kwargs())
+    module.exit_json(elapsed_seconds=round(time.monotonic() - started, 1), changed=bool(steps), steps=steps, jobs=task.jobs, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: replication
+short_description: Enable, update or disable the replication of a Hyper-V VM to Azure
+version_added: 0.1.0
+description:
+  - Enables replication of a Hyper-V VM to Azure (Azure Site Recovery's C(HyperVReplicaAzure), which Azure Migrate runs
+    for Hyper-V) with its target settings - resource group, virtual network and subnet, VM name and size, availability
+    zone or set, licence types and tags - replicating to managed disks (a disk type per disk) or to a storage account.
+  - On a VM that already replicates, changes the target settings that differ from the task's (one update job), and
+    refuses, before any change, settings that can't change once replication runs (disks, disk types, storage target,
+    policy).
+  - With O(state=absent), disables replication (the VM stays on Hyper-V; nothing is created in Azure).
+  - Waits, bounded by O(timeout), for the enable job (O(wait_for=enabled)) or for the end of initial replication
+    (O(wait_for=protected)).
+  - Every option value and combination the service would refuse is refused before any request that changes anything,
+    with a message naming the option, the value and what is allowed.
+author:
+  - azmigrate.hyperv developers (@azmigrate)
+options:
+  resource_group:
+    description: Resource group of the Recovery Services vault.
+    type: str
+    required: true
+  vault_name:
+    description: Name of the Recovery Services vault (the Azure Migrate project's replication vault).
+    type: str
+    required: true
+  name:
+    description:
+      - The Hyper-V VM, by name or by its VM id (GUID). Names are matched case-insensitively; a name that several
+        hosts use must be given as the VM id.
+    type: str
+    required: true
+  site:
+    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
+    type: str
+  state:
+    description: V(present) replicates the VM with the given settings; V(absent) disables its replication.
+    type: str
+    choices: [present, absent]
+    default: present
+  policy:
+    description:
+      - Replication policy to replicate with. By default the one policy associated with the VM's site.
+      - Can't change once replication runs.
+    type: str
+  os_type:
+    description: Operating system of the VM.
+    type: str
+    choices: [Windows, Linux]
+    default: Windows
+  os_disk:
+    description:
+      - The VM's OS disk, by disk name (the VHD's name without extension) or disk id. By default the disk the host
+        reports as the OS disk, else the first disk.
+    type: str
+  disks:
+    description:
+      - Disks to replicate, by name or id. By default every disk. The OS disk is always replicated.
+      - Can't change once replication runs.
+    type: list
+    elements: str
+  managed_disk_replication:
+    description:
+      - V(true) replicates to managed (seed) disks in the target resource group; V(false) replicates to
+        O(target_storage_account_id).
+      - Exactly one of the two is used; the service fails the enable job with error 6001 when given both.
+    type: bool
+    default: true
+  disk_type:
+    description: Type of the managed disks created for the VM, for every disk not named in O(disk_types).
+    type: str
+    choices: [Standard_LRS, Premium_LRS, StandardSSD_LRS, PremiumV2_LRS, UltraSSD_LRS, StandardSSD_ZRS, Premium_ZRS]
+    default: Standard_LRS
+  disk_types:
+    description:
+      - Disk type per disk (name or id of the disk -> type) with managed-disk replication.
+    type: dict
+  target_storage_account_id:
+    description: ARM id of the storage account to replicate to, with O(managed_disk_replication=false).
+    type: str
+  log_storage_account_id:
+    description: ARM id of the cache (log) storage account used with managed-disk replication.
+    type: str
+  target_resource_group:
+    description: Resource group (name or ARM id) of the migrated VM; needed to enable replication.
+    type: str
+  target_network:
+    description:
+      - Virtual network (name in O(target_resource_group), or ARM id) of the migrated VM. Migration needs one.
+    type: str
+  target_subnet:
+    description: Subnet of O(target_network) for the VM's network interface.
+    type: str
+  target_vm_name:
+    description: Name of the migrated VM (1 to 63 letters, digits and hyphens); by default the Hyper-V VM's name.
+    type: str
+  target_vm_size:
+    description: Size of the migrated VM, for example V(Standard_D2s_v3); by default the service chooses one.
+    type: str
+  availability_zone:
+    description: Availability zone (V(1), V(2) or V(3)) of the migrated VM; not with O(availability_set_id).
+    type: str
+  availability_set_id:
+    description: ARM id of the availability set of the migrated VM; not with O(availability_zone).
+    type: str
+  license_type:
+    description: Windows Server licence of the migrated VM (V(WindowsServer) = Azure Hybrid Benefit).
+    type: str
+    choices: [NotSpecified, NoLicenseType, WindowsServer]
+  sql_server_license_type:
+    description: SQL Server licence of the migrated VM (V(AHUB) = Azure Hybrid Benefit).
+    type: str
+    choices: [NotSpecified, NoLicenseType, PAYG, AHUB]
+  tags:
+    description: Tags of the migrated VM.
+    type: dict
+  wait_for:
+    description:
+      - V(none) returns once Azure accepted the request; V(enabled) waits for the enable (or update, or disable)
+        job; V(protected) also waits until initial replication finished and migration is possible.
+    type: str
+    choices: [none, enabled, protected]
+    default: enabled
+  timeout:
+    description: Seconds to wait in all, for every job of the task and for O(wait_for=protected).
+    type: int
+    default: 3600
+  poll_interval:
+    description: Seconds between two reads of the VM's state with O(wait_for=protected).
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.azure_auth.action_group
+attributes:
+  check_mode:
+    description: Reads the vault and reports what would change; changes nothing.
+    support: full
+  diff_mode:
+    description: Returns the target settings before and after.
+    support: full
+  platform:
+    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
+    platforms: posix
+    support: full
+notes:
+  - Reads are one listing of the vault's replicated VMs and one GET of the VM's item; enabling adds one listing of the
+    discovered VMs per container of the site.
+  - The next step is decided from the operations Azure allows and the job running on the VM, never from the
+    service's protection-state text, which differs between API versions.
+seealso:
+  - module: azmigrate.hyperv.replication_info
+  - module: azmigrate.hyperv.test_migration
+  - module: azmigrate.hyperv.migration
+"""
+
+EXAMPLES = r"""
+- name: Replicate web01 to managed disks, OS disk on Premium SSD
+  azmigrate.hyperv.replication:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: web01
+    target_resource_group: rg-migrated
+    target_network: vnet-migrated
+    target_subnet: default
+    target_vm_size: Standard_D2s_v3
+    license_type: WindowsServer
+    disk_type: StandardSSD_LRS
+    disk_types:
+      web01-os: Premium_LRS
+    tags:
+      wave: "1"
+  delegate_to: localhost
+
+- name: Replicate to a storage account, and wait until migration is possible
+  azmigrate.hyperv.replication:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: 3f2b8c1e-5d4a-4c7e-9a61-0b1d2e3f4a51
+    managed_disk_replication: false
+    target_storage_account_id: /subscriptions/0000/resourceGroups/rg-migrated/providers/Microsoft.Storage/storageAccounts/stmigrate
+    target_resource_group: rg-migrated
+    target_network: vnet-migrated
+    wait_for: protected
+    timeout: 86400
+  delegate_to: localhost
+
+- name: Change the target size of a replicating VM (one update job)
+  azmigrate.hyperv.replication:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: web01
+    target_vm_size: Standard_D4s_v3
+  delegate_to: localhost
+
+- name: Stop replicating web01
+  azmigrate.hyperv.replication:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: web01
+    state: absent
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+state:
+  description:
+    - Lifecycle state of the VM after the task (see azmigrate.hyperv.replication_info), or V(absent).
+    - In check mode, the state before the task.
+  returned: always
+  type: str
+  sample: initial_replication
+vm:
+  description: The replicated VM as azmigrate.hyperv.replication_info reports it, or V(null) when it does not replicate.
+  returned: always
+  type: dict
+  sample:
+    name: b1956159-f3d3-4317-86d4-94fb027c6d95
+    vm_name: hyperV1
+    state: protected
+    health: Normal
+    allowed_operations: [PlannedFailover, UnplannedFailover, DisableProtection, TestFailover]
+changes:
+  description: The settings the task changed (or would change), each as C(before) and C(after).
+  returned: always
+  type: dict
+  sample: {target_vm_size: {before: Standard_B1s, after: Standard_D2s_v3}}
+jobs:
+  description: The Site Recovery jobs the task started or waited for (C(name), C(scenario), C(state), C(tasks), ...).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: 0664b4bf-1d1e-4d8d-a1f6-2e0f7b7d6a51
+      scenario: EnableDr
+      friendly_name: Enable replication
+      state: Succeeded
+      state_description: Completed
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state, normalize_item
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
+    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, find_protectable, immutable_changes,
+    name_in_id, resolve_disks, running_job, settings_changes, target_settings, update_input, validate_enable_options,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+
+# Past initial replication: a failover (test or real) is possible, or already happened.
+READY_STATES = ("protected", "test_failover", "failed_over", "committed")
+
+
+class Invalid(Exception):
+    """Bad input found after reading: fail before any change."""
+
+
+def policy_id_for(task, container_ref, policy):
+    """The id of ``policy`` (or of the one policy associated with the VM's container), checked to be associated."""
+    mappings = [m for m in asr_api.list_mappings(task.client, task.resource_group, task.vault_name)
+                if name_in_id(m.get("id"), "replicationProtectionContainers") == container_ref.container]
+    policy_ids = [(m.get("properties") or {}).get("policyId") for m in mappings]
+    if policy:
+        chosen = [pid for pid in policy_ids if (name_in_id(pid, "replicationPolicies") or "").lower() == policy.lower()]
+    else:
+        chosen = policy_ids
+    if len(chosen) != 1:
+        known = ", ".join(sorted(name_in_id(pid, "replicationPolicies") for pid in policy_ids)) or "none"
+        raise Invalid("policy %s: the site %r has policies %s associated; %s" % (
+            repr(policy) if policy else "is not given", container_ref.fabric, known,
+            "associate it first (azmigrate.hyperv.replication_policy sites=...)" if policy else "name one with policy"))
+    return chosen[0]
+
+
+def enable(module, task, params, subscription_id):
+    if not params["target_resource_group"]:
+        raise Invalid("target_resource_group is required to enable replication of %r" % params["name"])
+    discovered = []
+    for fabric, container in api.site_containers(task.client, task.resource_group, task.vault_name, params["site"]):
+        discovered += api.list_protectable_items(task.client, task.resource_group, task.vault_name, fabric, container)
+    try:
+        protectable = find_protectable(discovered, params["name"])
+    except ValueError as exc:
+        raise Invalid(str(exc))
+    ref = api.ref_of(task.client, task.resource_group, task.vault_name, protectable)
+    problems = resolve_disks(protectable, params)[3]
+    if problems:
+        raise Invalid("; ".join(problems))
+    body = enable_input(protectable, policy_id_for(task, ref, params["policy"]), params, subscription_id)
+    changes = dict((key, {"before": None, "after": value}) for key, value in desired_settings(params, subscription_id).items()
+                   if value is not None)
+    changes["replication"] = {"before": "disabled", "after": "enabled"}
+    if module.check_mode:
+        return None, changes
+    task.run(api.enable(ref, body), "enable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
+    return api.get_item(ref), changes
+
+
+def update(module, task, params, subscription_id, item):
+    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+    protectable = None
+    if params["disks"] or params["disk_types"] or params["os_disk"]:
+        protectable_id = (item.get("properties") or {}).get("protectableItemId")
+        protectable = api.get_protectable_item(api.ItemRef(task.client, task.resource_group, task.vault_name, ref.fabric,
+                                                           ref.container, name_in_id(protectable_id, "replicationProtectableItems")))
+    problems = immutable_changes(item, params, protectable)
+    if problems:
+        raise Invalid("; ".join(problems))
+    changes = settings_changes(target_settings(item), desired_settings(params, subscription_id))
+    if changes and lifecycle_state(item) in ("failed_over", "committed"):
+        raise Invalid("the VM has failed over to Azure: its target settings (%s) can't change any more" % ", ".join(sorted(changes)))
+    if not changes or module.check_mode:
+        return item, changes
+    busy = running_job(item)
+    if busy:   # the service refuses an update while a job runs on the item (asr-api.md section 21)
+        task.wait(busy, "wait for the running job of VM '%s' before updating it" % params["name"])
+        item = api.get_item(ref)
+    task.run(api.update(ref, update_input(item, changes)), "update the target settings of VM '%s'" % params["name"],
+             params["wait_for"] != "none")
+    return api.get_item(ref), changes
+
+
+def disable(module, task, params, item):
+    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+    if module.check_mode:
+        return item, {"replication": {"before": "enabled", "after": "disabled"}}
+    busy = running_job(item)
+    if busy:
+        task.wait(busy, "wait for the running job of VM '%s' before disabling its replication" % params["name"])
+        item = api.get_item(ref)
+    if item is not None and "DisableProtection" not in ((item.get("properties") or {}).get("allowedOperations") or []):
+        raise Invalid("Azure does not allow disabling replication of %r now (allowed operations: %s)" % (
+            params["name"], ", ".join((item.get("properties") or {}).get("allowedOperations") or []) or "none"))
+    if item is not None:
+        task.run(api.remove(ref), "disable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
+    return api.get_item(ref), {"replication": {"before": "enabled", "after": "disabled"}}
+
+
+def report(item, check_mode, before):
+    vm = normalize_item(item) if item else None
+    return {"vm": vm, "state": vm["state"] if vm else ("absent" if not check_mode or before is None else lifecycle_state(before))}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=azure_argument_spec(
+            resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
+            name=dict(type="str", required=True), site=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            policy=dict(type="str"), os_type=dict(type="str", choices=["Windows", "Linux"], default="Windows"),
+            os_disk=dict(type="str"), disks=dict(type="list", elements="str"),
+            managed_disk_replication=dict(type="bool", default=True),
+            disk_type=dict(type="str", choices=list(DISK_TYPES), default="Standard_LRS"), disk_types=dict(type="dict"),
+            target_storage_account_id=dict(type="str"), log_storage_account_id=dict(type="str"),
+            target_resource_group=dict(type="str"), target_network=dict(type="str"), target_subnet=dict(type="str"),
+            target_vm_name=dict(type="str"), target_vm_size=dict(type="str"), availability_zone=dict(type="str"),
+            availability_set_id=dict(type="str"), license_type=dict(type="str", choices=list(LICENSE_TYPES)),
+            sql_server_license_type=dict(type="str", choices=list(SQL_LICENSE_TYPES)), tags=dict(type="dict"),
+            wait_for=dict(type="str", choices=["none", "enabled", "protected"], default="enabled"),
+            timeout=dict(type="int", default=3600), poll_interval=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    problems = validate_enable_options(params)
+    if params["poll_interval"] < 1:
+        problems.append("poll_interval is %s; it must be at least 1 (seconds)" % params["poll_interval"])
+    if problems:
+        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
+    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
+    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    item = None
+    try:
+        before = item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        if params["state"] == "absent":
+            item, changes = disable(module, task, params, item) if item else (None, {})
+        elif item is None:
+            item, changes = enable(module, task, params, session.subscription_id)
+        else:
+            item, changes = update(module, task, params, session.subscription_id, item)
+            changes = dict((key, {"before": old, "after": new}) for key, (old, new) in changes.items())
+        busy = running_job(item) if item is not None and params["state"] == "present" else None
+        if busy and params["wait_for"] != "none" and not module.check_mode:   # e.g. the enable job of an interrupted run
+            task.wait(busy, "wait for the running job of VM '%s'" % params["name"])
+            item = api.get_item(api.ref_of(task.client, task.resource_group, task.vault_name, item))
+        if params["state"] == "present" and params["wait_for"] == "protected" and item is not None and not module.check_mode:
+            ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+            item = api.wait_for_item(ref, task, lambda current: lifecycle_state(current) in READY_STATES,
+                                     "wait for the initial replication of VM '%s'" % params["name"], params["poll_interval"])
+    except Invalid as exc:
+        module.fail_json(msg="Invalid options: %s." % exc, changed=False, jobs=task.jobs)
+    except AzureModuleError as exc:
+        module.fail_json(jobs=task.jobs, changed=bool(task.jobs), **exc.fail_kwargs())
+    after = target_settings(item) if item else {}
+    if module.check_mode:   # what the task would make of the settings
+        after = {} if params["state"] == "absent" else dict(target_settings(before) if before else {}, **dict(
+            (key, change["after"]) for key, change in changes.items() if key != "replication"))
+    diff = {"before": target_settings(before) if before else {}, "after": after}
+    module.exit_json(changed=bool(changes), changes=changes, jobs=task.jobs, diff=diff,
+                     **report(item if not module.check_mode else before, module.check_mode, before))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: test_migration
+short_description: Test-migrate a replicating Hyper-V VM into an isolated Azure network, and clean the test up
+version_added: 0.1.0
+description:
+  - With O(state=present), runs a test failover of a replicating Hyper-V VM into the virtual network O(network) (keep it
+    isolated from production), waits for it, and returns the test VM (name, power and provisioning state, disks,
+    network interfaces) as the Compute and Network APIs report it. The source VM keeps running and replicating.
+  - With O(state=absent), cleans the test failover up - Azure deletes the test VM, its disks and network interfaces.
+  - A second run changes nothing; a test failover or cleanup still running from an earlier run is waited for.
+author:
+  - azmigrate.hyperv developers (@azmigrate)
+options:
+  resource_group:
+    description: Resource group of the Recovery Services vault.
+    type: str
+    required: true
+  vault_name:
+    description: Name of the Recovery Services vault.
+    type: str
+    required: true
+  name:
+    description: The Hyper-V VM, by name or by its VM id (GUID).
+    type: str
+    required: true
+  site:
+    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
+    type: str
+  state:
+    description: V(present) - a test VM exists; V(absent) - no test VM exists.
+    type: str
+    choices: [present, absent]
+    default: present
+  network:
+    description:
+      - Virtual network of the test VM, by ARM id, or by name in O(network_resource_group). Required with
+        O(state=present).
+    type: str
+  network_resource_group:
+    description: Resource group of O(network) when it is given by name; by default the VM's target resource group.
+    type: str
+  comments:
+    description: Notes recorded with the cleanup (for example the test's outcome).
+    type: str
+    default: ""
+  wait:
+    description: Wait for the test failover or cleanup job; with V(false), return once Azure accepted the request.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait in all.
+    type: int
+    default: 3600
+extends_documentation_fragment:
+  - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.azure_auth.action_group
+attributes:
+  check_mode:
+    description: Reads the VM's state and reports whether a test failover or cleanup would run; changes nothing.
+    support: full
+  diff_mode:
+    description: Returns whether a test VM exists before and after.
+    support: full
+  platform:
+    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
+    platforms: posix
+    support: full
+notes:
+  - Test migration needs initial replication to have finished (the VM allows C(TestFailover)).
+seealso:
+  - module: azmigrate.hyperv.migration
+"""
+
+EXAMPLES = r"""
+- name: Test-migrate web01 into the isolated test network
+  azmigrate.hyperv.test_migration:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: web01
+    network: vnet-test
+    network_resource_group: rg-migrated
+  delegate_to: localhost
+  register: test
+
+- name: Check that the test VM runs
+  ansible.builtin.assert:
+    that: test.test_vm.power_state == 'running'
+
+- name: Clean the test up
+  azmigrate.hyperv.test_migration:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: web01
+    state: absent
+    comments: "smoke tests passed"
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+elapsed_seconds:
+  description: Seconds the task took.
+  returned: success
+  type: float
+  sample: 412.5
+test_vm:
+  description:
+    - The test VM (C(id), C(name), C(resource_group), C(size), C(provisioning_state), C(power_state), C(tags), C(disks),
+      C(nics); as azmigrate.hyperv.migration's RV(azmigrate.hyperv.migration#module:azure_vm)), or V(null) when there is
+      none (O(state=absent), check mode, O(wait=false)).
+  returned: always
+  type: dict
+  sample:
+    name: hyperV1-test
+    resource_group: rg-migrated
+    power_state: running
+    provisioning_state: Succeeded
+    nics: [{name: nic-hyperv1-test-00, primary: true, private_ip: 10.20.1.4}]
+state:
+  description: Lifecycle state of the replicated VM after the task (V(test_failover) while a test VM exists).
+  returned: always
+  type: str
+  sample: test_failover
+jobs:
+  description: The Site Recovery jobs the task started or waited for.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: 7a1d5a5e-4dc0-4cd2-8a8b-1d4e2fb2f8a5
+      scenario: TestFailover
+      friendly_name: Test failover
+      state: Succeeded
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, lifecycle_state
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
+    arm_id, target_settings, test_failover_step, test_vm_name,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+
+
+class Blocked(Exception):
+    """The VM is not where a test migration can start."""
+
+
+def converge(module, task, ref, item, params, network_id):
+    """Run the test failover or cleanup steps until the VM is as asked; return (changed, item)."""
+    changed = False
+    while True:
+        step, detail = test_failover_step(item, params["state"])
+        if step == "done":
+            return changed, item
+        if step == "blocked":
+            raise Blocked(detail)
+        changed = True
+        if module.check_mode:
+            return changed, item
+        if step == "wait":
+            task.wait(detail, "wait for the running job of VM '%s'" % params["name"])
+        elif step == "test_failover":
+            task.run(api.test_failover(ref, network_id), "test failover of VM '%s'" % params["name"], params["wait"])
+        else:
+            task.run(api.test_failover_cleanup(ref, params["comments"]), "clean up the test failover of VM '%s'" % params["name"],
+                     params["wait"])
+        item = api.get_item(ref)
+        if not params["wait"]:
+            return changed, item
+
+
+def test_vm(task, item):
+    """The test VM read from Compute and Network, or None: its name from the TestFailover job, its group the target's."""
+    operation = current_operation(item) or {}
+    job = asr_api.get_job(task.client, task.resource_group, task.vault_name, operation["job_name"]) \
+        if operation.get("name") == "TestFailover" and operation.get("job_name") else None
+    name, group = test_vm_name(item, job), target_settings(item)["target_resource_group"]
+    if not name or not group:
+        return None
+    return api.describe_vm(task.compute, task.network, "%s/providers/Microsoft.Compute/virtualMachines/%s" % (group, name))[1]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=azure_argument_spec(
+            resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
+            name=dict(type="str", required=True), site=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
+            wait=dict(type="bool", default=True), timeout=dict(type="int", default=3600),
+        ),
+        required_if=[("state", "present", ("network",))],
+        supports_check_mode=True,
+    )
+    started = time.monotonic()
+    params = module.params
+    problems = []
+    if params["timeout"] < 1:
+        problems.append("timeout is %s; it must be at least 1 (seconds)" % params["timeout"])
+    network = params["network"] or ""
+    if network.startswith("/") and "/providers/microsoft.network/virtualnetworks/" not in network.lower():
+        problems.append("network is %r; it must be a virtual network name or its ARM id (/subscriptions/<id>/resourceGroups/"
+                        "<group>/providers/Microsoft.Network/virtualNetworks/<name>)" % network)
+    if params["state"] == "absent" and (params["network"] or params["network_resource_group"]):
+        problems.append("network and network_resource_group apply to state=present, not to the cleanup (state=absent)")
+    if problems:
+        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
+    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                                       "azure-mgmt-network")
+    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    task.compute, task.network = session.compute(), session.network()
+    try:
+        item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        if item is None:
+            raise Blocked("it does not replicate in vault %r (azmigrate.hyperv.replication enables it)" % params["vault_name"])
+        before = lifecycle_state(item) == "test_failover"
+        network_id = None
+        if params["network"]:
+            group = params["network_resource_group"] or target_settings(item)["target_resource_group"]
+            network_id = arm_id(session.subscription_id, group, "Microsoft.Network/virtualNetworks", params["network"])
+            if not network.startswith("/") and api.get_vnet(task.network, network_id) is None:
+                raise Blocked("network %r is not a virtual network of resource group %r" % (params["network"], group.rsplit("/", 1)[-1]))
+        ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+        changed, item = converge(module, task, ref, item, params, network_id)
+        state = lifecycle_state(item)
+        found = test_vm(task, item) if state == "test_failover" else None
+    except Blocked as exc:
+        module.fail_json(msg="Can't test-migrate %r: %s." % (params["name"], exc), changed=False, jobs=task.jobs)
+    except AzureModuleError as exc:
+        module.fail_json(changed=bool(task.jobs), jobs=task.jobs, **exc.fail_kwargs())
+    after = (params["state"] == "present") if module.check_mode else state == "test_failover"
+    module.exit_json(elapsed_seconds=round(time.monotonic() - started, 1), changed=changed, test_vm=found, state=state, jobs=task.jobs,
+                     diff={"before": {"test_vm": before}, "after": {"test_vm": after}})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""A lab for the replication, test_migration and migration modules, and ansible-playbook run against it.
+
+    from migration_lab import migration_lab, migration_playbook   # pytest fixtures (session scope)
+
+``migration_lab`` is a lab of its own (tests/labfixture.py) on a small estate: hosts HVM01 and HVM02
+with small VMs (1-2 GiB disks, so initial replication takes lab seconds), registered to site
+``site-m`` of the seeded vault ``vault-migrate`` with policy ``pol-m`` associated, all through the
+real ARM API with the collection's module_utils and the hosts' registration through the admin API
+(as tests/integration/azure_lab.py does for its estate). Nothing is replicated yet.
+
+``migration_playbook(playbook, extra_vars=None, check=False, diff=False)`` runs ansible-playbook on
+localhost with the lab's Azure reached only through the modules' standard options (``azure_auth``
+extra var: cloud_environment = the lab's ARM URL, the lab CA as ca_cert), and returns conftest's
+PlaybookRun (rc, output, per-task results, recap).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+INTEGRATION = Path(__file__).resolve().parent
+TESTS = INTEGRATION.parent
+PROJECT_ROOT = TESTS.parent
+for path in (str(TESTS), str(INTEGRATION), str(PROJECT_ROOT / ".collections")):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+# pylint: disable=wrong-import-position
+from labfixture import LabProcess  # noqa: E402
+from azure_lab import RESOURCE_GROUP, VAULT, TARGET_GROUP, auth_defaults, create_site, session, _wait  # noqa: E402
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api  # noqa: E402
+
+
+def _integration_conftest():
+    """tests/integration/conftest.py by path: its PlaybookRun and callback (``import conftest`` could find
+    tests/conftest.py instead)."""
+    spec = importlib.util.spec_from_file_location("azmigrate_integration_conftest", INTEGRATION / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+_CONFTEST = _integration_conftest()
+CALLBACK_PLUGINS, PlaybookRun = _CONFTEST.CALLBACK_PLUGINS, _CONFTEST.PlaybookRun
+SITE = "site-m"
+POLICY = "pol-m"
+HOSTS = {"HVM01": 10, "HVM02": 6}
+TIME_SCALE = 600      # lab seconds per real second while the tests run: a planned failover takes about a second
+PLAYBOOK_TIMEOUT_S = 600
+
+
+def vm_name(host: str, number: int) -> str:
+    return f"{host.lower()}-vm{number:02d}"
+
+
+def estate_document(hosts: dict[str, int] | None = None) -> dict:
+    hosts = HOSTS if hosts is None else hosts
+
+    def vm(host: str, number: int) -> dict:
+        name = vm_name(host, number)
+        disks = [{"path": f"D:\\Hyper-V\\{name}\\{name}-os.vhdx", "size_gb": 1}]
+        if number % 2 == 0:
+            disks.append({"path": f"D:\\Hyper-V\\{name}\\{name}-data.vhdx", "size_gb": 2})
+        return {"name": name, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "azmigrate-migration-tests:" + name)),
+                "generation": 2, "state": "Running", "memory_mb": 2048, "processor_count": 2,
+                "switch": "vSwitch-External", "disks": disks}
+
+    return {"clock": {"epoch": "2025-06-02T06:00:00Z"},
+            "defaults": {"os": {"caption": "Microsoft Windows Server 2022 Datacenter", "version": "10.0.20348",
+                                "build": 20348},
+                         "domain": "contoso.local", "domain_role": 3, "hyperv_role": True, "dotnet_release": 528449,
+                         "strong_crypto": {"x64": 1, "x86": 1}},
+            "hosts": [{"name": host, "volumes": [{"name": "C:\\", "label": "System", "size_gb": 127, "free_gb": 60},
+                                                 {"name": "D:\\", "label": "VMs", "size_gb": 4096, "free_gb": 3000}],
+                       "vms": [vm(host, n) for n in range(1, count + 1)]} for host, count in hosts.items()]}
+
+
+def prepare_site(lab: LabProcess, hosts: tuple[str, ...], site: str = SITE, policy: str = POLICY) -> None:
+    """Site ``site`` with ``hosts`` registered and ``policy`` associated (what prepare_hosts and
+    replication_policy do on a real estate)."""
+    client = session(lab).site_recovery()
+    create_site(lab, client, site, hosts)
+    started = asr_api.create_policy(client, RESOURCE_GROUP, VAULT, policy, {
+        "instanceType": "HyperVReplicaAzure", "recoveryPointHistoryDuration": 4,
+        "applicationConsistentSnapshotFrequencyInHours": 1, "replicationInterval": 300})
+    _wait(client, started, f"create {policy}")
+    container = next(c["name"] for c in asr_api.list_containers(client, RESOURCE_GROUP, VAULT) if f"/{site}/" in c["id"])
+    policy_id = asr_api.get_policy(client, RESOURCE_GROUP, VAULT, policy)["id"]
+    _wait(client, asr_api.create_mapping(client, RESOURCE_GROUP, VAULT, site, container, f"{policy}-{site}", policy_id),
+          f"map {policy}")
+
+
+def start_lab(state_dir: Path, hosts: dict[str, int] | None = None, time_scale: float = TIME_SCALE) -> LabProcess:
+    hosts = HOSTS if hosts is None else hosts
+    estate = state_dir / "estate.json"   # JSON is YAML: lab/estate.py reads it as is
+    state_dir.mkdir(parents=True, exist_ok=True)
+    estate.write_text(json.dumps(estate_document(hosts)))
+    lab = LabProcess.start(state_dir / "lab", estate=estate, time_scale=time_scale)
+    prepare_site(lab, tuple(hosts))
+    return lab
+
+
+def azure_vars(lab: LabProcess) -> dict:
+    """Extra vars every test playbook takes: the auth options, the vault and the landing zone."""
+    info = lab.info["azure"]
+    return {"azure_auth": auth_defaults(lab), "vault_resource_group": RESOURCE_GROUP, "vault_name": VAULT,
+            "target_resource_group": TARGET_GROUP, "target_network": info["target_network"],
+            "test_network": info["test_network"]}
+
+
+def make_runner(lab: LabProcess, work: Path):
+    """run(playbook, extra_vars=None, check=False, diff=False, timeout=PLAYBOOK_TIMEOUT_S) -> PlaybookRun."""
+    binary = Path(sys.executable).parent / "ansible-playbook"
+    counter = iter(range(1, 1_000_000))
+
+    def run(playbook, *args, extra_vars=None, check=False, diff=False, timeout=PLAYBOOK_TIMEOUT_S, popen=False):
+        number = next(counter)
+        results_path = work / f"results-{number}.json"
+        vars_path = work / f"vars-{number}.json"
+        vars_path.write_text(json.dumps({**azure_vars(lab), **(extra_vars or {})}))
+        command = [str(binary), str(PROJECT_ROOT / playbook), "-i", "localhost,", "-e", f"@{vars_path}"]
+        command += ["--check"] * check + ["--diff"] * diff + list(args)
+        env = {**lab.ansible_env(), "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS),
+               "ANSIBLE_CALLBACKS_ENABLED": "integration_results", "AZMIGRATE_TEST_RESULTS": str(results_path),
+               "ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
+        env.pop("ANSIBLE_INVENTORY", None)
+        if popen:   # for tests that interrupt a run: the caller kills it
+            return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), results_path
+        completed = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                                   check=False)
+        recorded = json.loads(results_path.read_text()) if results_path.exists() else {"results": [], "stats": {}}
+        return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, recorded["results"], recorded["stats"])
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def migration_lab(tmp_path_factory):
+    lab = start_lab(tmp_path_factory.mktemp("migration-lab"))
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture(scope="session")
+def migration_playbook(migration_lab, tmp_path_factory):
+    return make_runner(migration_lab, tmp_path_factory.mktemp("migration-playbooks"))
+
+
+MODULE_PLAYBOOK = "tests/integration/playbooks/azure_migration_module.yml"
+TASKS = {"replication": "Replication", "test_migration": "Test migration", "migration": "Migration"}
+WRITE_METHODS = ("PUT", "PATCH", "POST", "DELETE")
+
+
+def run_module(run, module: str, check: bool = False, diff: bool = False, **module_args):
+    """(PlaybookRun, the task's result) of one module run through ansible-playbook."""
+    args = {"resource_group": RESOURCE_GROUP, "vault_name": VAULT, **module_args}
+    playbook_run = run(MODULE_PLAYBOOK, extra_vars={"module": module, "module_args": args}, check=check, diff=diff)
+    return playbook_run, playbook_run.result("localhost", TASKS[module])
+
+
+def last_seq(lab: LabProcess) -> int:
+    return lab.admin.get("/azure/requests?since=0")["last_seq"]
+
+
+def writes_since(lab: LabProcess, since: int) -> dict:
+    """ARM requests that could change something (PUT, PATCH, POST, DELETE) since ``since``, by route.
+
+    Token requests go to Entra, not ARM; reads of list keys (POST .../listKeys) do not occur here."""
+    counts = lab.admin.get(f"/azure/requests?since={since}")["by_route"]
+    return {route: n for route, n in counts.items() if route.split(" ", 1)[0] in WRITE_METHODS}
+
+
+def item_of(lab: LabProcess, vm: str) -> dict | None:
+    return next((item for item in lab.admin.get("/azure/items") if item["vm"] == vm), None)
+
+
+def azure_vms_named(lab: LabProcess, name: str) -> list[dict]:
+    compute = session(lab).compute()
+    return [vm.as_dict() for vm in compute.virtual_machines.list(TARGET_GROUP) if vm.name.lower() == name.lower()]
