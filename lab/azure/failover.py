@@ -21,6 +21,7 @@ from lab.http import Response
 
 # --- test failover and cleanup ---
 
+
 def _direction(call: ArmCall, properties: dict, expected: str = "PrimaryToRecovery") -> None:
     """reprotect.json entry 12: the service's answer to a direction the item can't take."""
     direction = properties.get("failoverDirection") or expected
@@ -117,7 +118,7 @@ def test_failover(call: ArmCall) -> Response:
             finish(item)
 
     job = item_job(call, vault, fabric, item, "TestFailover", {"VmTfoPrepareTestVm": prepare, "VmTfoBootTestVm": boot},
-               done, details=details)
+                   done, details=details)
     return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
 
 
@@ -142,7 +143,7 @@ def test_failover_cleanup(call: ArmCall) -> Response:
     details = {"testFailoverStatus": None, "comments": comments, "networkName": None, "networkFriendlyName": None,
                "networkType": None, "protectedItemDetails": []}
     job = item_job(call, vault, fabric, item, "TestFailoverCleanup", {"VmTfoDeleteTestVm": delete_test_vm}, done,
-               details=details)
+                   details=details)
     return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
 
 
@@ -217,13 +218,13 @@ def _failover(call: ArmCall, planned: bool) -> Response:
 
     if planned:
         job = item_job(call, vault, fabric, item, "PlannedFailover",
-                   {"VmPfoPrerequisitesCheck": prerequisites, "VmShutdownVmOnPrimary": shut_down,
-                    "VmPrepareForFailover": final_sync, "VmFailover": fail_over, "VmFoStartVmOnSecondary": start_vm},
-                   done, on_start={"VmPrepareForFailover": final_sync_length}, details=details)
+                       {"VmPfoPrerequisitesCheck": prerequisites, "VmShutdownVmOnPrimary": shut_down,
+                        "VmPrepareForFailover": final_sync, "VmFailover": fail_over, "VmFoStartVmOnSecondary": start_vm},
+                       done, on_start={"VmPrepareForFailover": final_sync_length}, details=details)
     else:
         job = item_job(call, vault, fabric, item, "UnplannedFailover",
-                   {"VmUfoPrerequisitesCheck": prerequisites, "VmShutdownVmOnPrimary": shut_down,
-                    "VmFailover": fail_over, "VmFoStartVmOnSecondary": start_vm}, done, details=details)
+                       {"VmUfoPrerequisitesCheck": prerequisites, "VmShutdownVmOnPrimary": shut_down,
+                        "VmFailover": fail_over, "VmFoStartVmOnSecondary": start_vm}, done, details=details)
     return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
 
 
@@ -308,7 +309,7 @@ def repair(call: ArmCall) -> Response:
         replication.resynchronize(cloud, item, host_vm, job.event_time)
 
     job = item_job(call, vault, fabric, item, "RepairReplication", {"VmRepairReplication": resync},
-               lambda _j: finish(item))
+                   lambda _j: finish(item))
     return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
 
 

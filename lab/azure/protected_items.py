@@ -29,6 +29,7 @@ ITEM = CONTAINER + "/replicationProtectedItems/{item}"
 
 # --- lookups ---
 
+
 def find_item(call: ArmCall) -> tuple[VaultAsr, Fabric, ProtectedItem]:
     vault, fabric = container_of(call)
     item = fabric.items.get(call.params["item"].lower())
@@ -67,8 +68,8 @@ def finish(item: ProtectedItem, keep_scenario: bool = False) -> None:
 
 
 def item_job(call: ArmCall, vault: VaultAsr, fabric: Fabric, item: ProtectedItem, scenario: str,
-         hooks: dict[str, Callable[[Job], None]], on_done: Callable[[Job], None],
-         on_start: dict | None = None, details: dict | None = None) -> Job:
+             hooks: dict[str, Callable[[Job], None]], on_done: Callable[[Job], None],
+             on_start: dict | None = None, details: dict | None = None) -> Job:
     job = start_job(call.cloud, vault, scenario, item.vm_id, item.vm_name,
                     details={**(details or {}), **affected_objects(vault, fabric, item.vm_id, item.vm_name,
                                                                    vault.policies[item.policy_name.lower()].profile_id
@@ -209,8 +210,8 @@ def enable(call: ArmCall) -> Response:
             item.protection_description = "Initial replication in progress"
 
     job = item_job(call, vault, fabric, item, "EnableDr",
-               {"EnableProtectionPrerequisitesCheck": prerequisites, "EnableProtection": enable_protection,
-                "VmStartInitialReplication": start_ir}, done)
+                   {"EnableProtectionPrerequisitesCheck": prerequisites, "EnableProtection": enable_protection,
+                    "VmStartInitialReplication": start_ir}, done)
     return accepted(call, job, call.path, lambda: rpi_json(cloud, vault, fabric, item))
 
 
@@ -284,7 +285,7 @@ def update(call: ArmCall) -> Response:
             item.nic_settings = list(nics)
 
     job = item_job(call, vault, fabric, item, "UpdateVmProperties", {"UpdateVmPropertiesTask": apply},
-               lambda _j: finish(item))
+                   lambda _j: finish(item))
     return accepted(call, job, call.path, lambda: rpi_json(call.cloud, vault, fabric, item))
 
 

@@ -157,7 +157,8 @@ def _registration_label(registration: dict[str, t.Any]) -> str:
 def _setup_version(current: dict[str, t.Any], options: ProviderOptions) -> tuple[str | None, list[dict[str, t.Any]], list[str], bool]:
     """The setup file's version if known, the staging steps and names needed, and whether the controller pushes."""
     setup, found = options.setup, current["setup_file"] or {}
-    assert setup is not None
+    if setup is None:
+        raise ValueError("planning an installation needs a setup file source; options validation should have required one")
     if setup.kind == "path":
         if not found.get("exists"):
             raise PlanError(f"setup_file_path: no file at {setup.location} on the host (a UNC path needs the share to be readable by the connection's account)")

@@ -339,8 +339,8 @@ class Replay:
             elif key in ENUM_KEYS and recorded != actual and not (in_progress and ".tasks[]" in path):
                 self.differences.add(f"{where}: value {path}: {recorded!r} != {actual!r}")
         elif recorded is not None and actual is not None:
-            if type(recorded) is not type(actual) and not (isinstance(recorded, (int, float)) and
-                                                        isinstance(actual, (int, float))):
+            both_numbers = isinstance(recorded, (int, float)) and isinstance(actual, (int, float))
+            if type(recorded) is not type(actual) and not both_numbers:
                 self.differences.add(f"{where}: type {path}: {type(recorded).__name__} != {type(actual).__name__}")
             elif key in ENUM_KEYS and recorded != actual and not (in_progress and ".tasks[]" in path):
                 if key == "type" and "/" not in str(recorded):

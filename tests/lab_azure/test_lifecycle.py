@@ -49,7 +49,7 @@ def test_whole_life_of_one_vm(lab, site):
     asr.replication_protected_items.begin_update(*site.args(vm_id), {"properties": {
         "recoveryAzureVMSize": "Standard_D2s_v3", "selectedRecoveryAzureNetworkId": site.network_id,
         "vmNics": [{"nicId": nic.nic_id, "ipConfigs": [{"isPrimary": True, "isSeletedForFailover": True,
-                                                         "recoverySubnetName": "default", "tfoSubnetName": "default"}],
+                                                        "recoverySubnetName": "default", "tfoSubnetName": "default"}],
                     "selectionType": "SelectedByUser"}],
         "licenseType": "WindowsServer",
         "providerSpecificDetails": {"instanceType": "HyperVReplicaAzure", "sqlServerLicenseType": "NoLicenseType"}}}

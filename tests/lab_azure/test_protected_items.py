@@ -8,7 +8,6 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 
-
 def _job(lab, error: HttpResponseError):
     """The ASR job behind a failed LRO (its name is the operation status id's last segment)."""
     jobs = list(lab.asr.replication_jobs.list(lab.rg, lab.vault, filter="jobStatus eq 'Failed'"))
