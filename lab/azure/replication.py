@@ -4,11 +4,13 @@ Rates come from the collection's one model of bytes and rates,
 plugins/module_utils/replication_model.py (loaded by file path, no second model here): the
 host's usable rate at an instant is min(link x efficiency, its MARS throttle schedule for work
 or non-work hours), each VM is capped at UploadThreadsPerVM x per-thread rate, and the VMs
-replicating from one host share its rate by water-filling (`advance_transfers`).
+replicating from one host share its rate by water-filling - those in initial replication and
+those uploading their logs alike (`advance_replication`, which the planner's waves run on too).
 
 What moves (windows-host.md §6.1-§6.2):
 - initial replication sends every disk once; the VM's writes meanwhile go to .hrl logs beside
-  its disks; after IR the log is the delta backlog, uploaded continuously;
+  its disks; after IR the log is the delta backlog, uploaded continuously over the host's link
+  while other VMs of the host may still be in initial replication;
 - the RPO is the replication interval plus the time the backlog needs at the VM's share;
 - the log takes space on the disk's volume: when a volume runs out, replication of the VMs
   whose logs live there pauses, the host shows WaitingForStartResynchronize ("Resynchronization
@@ -178,15 +180,13 @@ def tick(cloud: AzureCloud, now: dt.datetime) -> None:
 
 def _active_items(cloud: AzureCloud) -> list[tuple[ProtectedItem, HostState, VirtualMachine]]:
     out = []
-    for vault in cloud.vaults.values():
-        for fabric in vault.fabrics.values():
-            for item in fabric.items.values():
-                if not item.replicating or not cloud.world.has_host(item.host):
-                    continue
-                host = cloud.world.host(item.host)
-                vm = next((v for v in host.vms if v.id.lower() == item.vm_id.lower()), None)
-                if vm is not None:
-                    out.append((item, host, vm))
+    for dummy, dummy, item in cloud.protected_items():
+        if not item.replicating or not cloud.world.has_host(item.host):
+            continue
+        host = cloud.world.host(item.host)
+        vm = next((v for v in host.vms if v.id.lower() == item.vm_id.lower()), None)
+        if vm is not None:
+            out.append((item, host, vm))
     return out
 
 
@@ -204,36 +204,45 @@ def _step(cloud: AzureCloud, t0: float, t1: float) -> None:
 
 
 def _step_host(cloud: AzureCloud, entries, t0: float, t1: float) -> None:
+    """Move one host's items over [t0, t1) with the model's `advance_replication`: initial replication
+    (or a resync) and the delta uploads of the items past it share the host; writes land in the .hrl
+    logs meanwhile. A paused item neither sends nor tracks writes."""
     host = entries[0][1]
     link = host_link(cloud, host)
-    transfers: dict[str, float] = {}
-    sending: dict[str, tuple[ProtectedItem, VirtualMachine, str, float]] = {}
+    initial: dict[str, float] = {}
+    backlog: dict[str, float] = {}
+    churn: dict[str, float] = {}
+    sending: dict[str, tuple[ProtectedItem, VirtualMachine, str]] = {}
     for item, _host_, vm in entries:
         if item.paused_reason:
             continue
-        item.backlog_bytes += churn_bps(cloud, vm) * (t1 - t0)   # writes land in the .hrl log
         if not item.ir_done:
-            phase, amount = "ir", item.ir_remaining_bytes
+            phase = "ir"
+            initial[item.name] = item.ir_remaining_bytes
         elif item.resync_bytes > 0:
-            phase, amount = "resync", item.resync_bytes
+            phase = "resync"
+            initial[item.name] = item.resync_bytes
         else:
-            phase, amount = "delta", item.backlog_bytes
-        transfers[item.name] = amount
-        sending[item.name] = (item, vm, phase, amount)
-    remaining, finished = model().advance_transfers(link, t0, t1, transfers) if transfers else ({}, {})
-    for name, (item, vm, phase, before) in sending.items():
-        left = remaining.get(name, 0.0)
+            phase = "delta"
+        backlog[item.name] = item.backlog_bytes
+        churn[item.name] = churn_bps(cloud, vm)
+        sending[item.name] = (item, vm, phase)
+    if not sending:
+        return
+    step = model().advance_replication(link, t0, t1, initial, backlog, churn)
+    for name, (item, vm, phase) in sending.items():
+        left = step.initial.get(name, 0.0)
+        item.backlog_bytes = step.backlog[name]
         if phase == "ir":
             item.ir_remaining_bytes = left
-            if name in finished:
-                _initial_replication_done(cloud, item, vm, finished[name])
+            if name in step.finished:
+                _initial_replication_done(cloud, item, vm, step.finished[name])
         elif phase == "resync":
             item.resync_bytes = left
-            if name in finished and vm.replication is not None:
+            if name in step.finished and vm.replication is not None:
                 vm.replication.state = "Replicating"
         else:
-            item.backlog_bytes = left
-            _delta_progress(cloud, item, vm, before - left, t0, t1)
+            _delta_progress(cloud, item, vm, step.delta_sent[name], t0, t1)
     for item, _host_, vm in entries:
         if not item.paused_reason:
             _set_log(host, vm, item, item.backlog_bytes)
@@ -343,4 +352,3 @@ def _pause_for_full_volume(item: ProtectedItem, vm: VirtualMachine, volume: str)
         "errorId": ids.new_guid(), "customerResolvability": "Allowed"})
     # Writes are no longer tracked once the log cannot grow: that is why a resync is needed.
     item.backlog_bytes = item.log_bytes
-

@@ -27,9 +27,15 @@ What moves how fast:
 * VMs replicating at the same time on one host share the host rate by water-filling
   (``share_rate``): equal shares, but no VM gets more than its cap and what a capped VM cannot use
   goes to the others.
+* A VM's writes during initial replication go to its .hrl log. When its initial replication
+  finishes it is in delta replication: it uploads that log, then its writes as they come (its
+  churn), over the same host link, so it keeps a share while other VMs are still in initial
+  replication. A VM with a backlog competes like a transfer (up to its cap); a VM that has caught
+  up takes just its churn. ``advance_replication`` is that one definition; the lab steps it and the
+  planner's waves (``simulate_waves``) run on it.
 * Rates are piecewise constant: they change only at throttle schedule boundaries (work hours
-  start/end) and when a transfer finishes. Every function below walks those events exactly; none
-  steps through time in fixed increments.
+  start/end), when a transfer finishes and when a backlog is drained. Every function below walks
+  those events exactly; none steps through time in fixed increments.
 """
 
 import math
@@ -319,17 +325,24 @@ def share_rate(total_bps, caps_bps):
     count = len(caps_bps)
     if not count:
         return []
-    fair = total_bps / count
-    if fair <= min(caps_bps):
-        return [fair] * count           # the common case: no stream is capped
-    rates = [0.0] * count
-    remaining = total_bps
-    order = sorted(range(len(caps_bps)), key=lambda index: (caps_bps[index], index))
-    for position, index in enumerate(order):
-        fair = remaining / (len(order) - position)
-        rates[index] = min(caps_bps[index], fair)
-        remaining -= rates[index]
-    return rates
+    level = total_bps / count
+    if level <= min(caps_bps):
+        return [level] * count          # the common case: no stream is capped
+    # Raise the water level: the streams whose cap is at or below it get their cap, the rest share
+    # what is left equally; repeat until no further stream is capped (a few rounds, no sort).
+    capped = [False] * count
+    remaining, free = total_bps, count
+    while True:
+        newly = [index for index in range(count) if not capped[index] and caps_bps[index] <= level]
+        if not newly:
+            return [caps_bps[index] if capped[index] else level for index in range(count)]
+        for index in newly:
+            capped[index] = True
+            remaining -= caps_bps[index]
+        free -= len(newly)
+        if not free:
+            return list(caps_bps)
+        level = remaining / free
 
 
 def transfer_finish_time(link, start, nbytes, cap_bps=None):
@@ -360,93 +373,323 @@ def transfer_finish_time(link, start, nbytes, cap_bps=None):
         t = boundary
 
 
-def advance_transfers(link, t0, t1, remaining_bytes, caps_bps=None):
-    """Move the host's concurrent transfers forward from ``t0`` to ``t1`` (the lab's step function).
+class _Stream(object):
+    """One VM replicating on a host, as ``_Host`` moves it (mutable, internal)."""
 
-    ``remaining_bytes``: ``{name: bytes still to send}`` for every VM replicating on the host during
-    the step. ``caps_bps``: ``{name: cap}``; missing names use ``link.vm_cap_bps``. Between events
-    (a throttle boundary or a transfer finishing) the host rate is shared by ``share_rate``.
+    __slots__ = ('name', 'initial', 'backlog', 'churn', 'cap', 'sent', 'since')
 
-    Returns ``(remaining, finished)``: the new ``{name: bytes}`` for transfers still running at
-    ``t1``, and ``{name: finish time}`` for those that finished within the step. Stepping from t0 to
-    t1 and then t1 to t2 gives the same result as one step from t0 to t2.
+    def __init__(self, name, initial, backlog, churn, cap):
+        self.name = name
+        self.initial = initial      # bytes of initial replication (or resync) left; None once in delta replication
+        self.backlog = backlog      # .hrl log bytes written and not yet uploaded
+        self.churn = churn          # write rate, bytes/s
+        self.cap = cap              # UploadThreadsPerVM x per-thread rate
+        self.sent = 0.0             # delta bytes uploaded (up to ``since`` while caught up)
+        self.since = None           # while caught up (see _Host): since when
+
+    def delta_sent(self, t):
+        """Delta bytes uploaded up to ``t``: a caught-up VM uploads its churn as it comes."""
+        return self.sent if self.since is None else self.sent + self.churn * (t - self.since)
+
+
+# What ``_Host.run`` runs to: a time, the first initial replication finishing, or all of them.
+_UNTIL_TIME, _UNTIL_FIRST, _UNTIL_ALL = 0, 1, 2
+
+
+class _Host(object):
+    """The VMs replicating on one host and the event walk that moves them: the one definition of sharing.
+
+    A VM in initial replication, or in delta replication with a backlog, is "busy": a stream capped at its
+    VM cap. A VM in delta replication without a backlog is "caught up": a stream capped at its churn (it
+    uploads what it writes, no more). ``share_rate`` splits the host rate between them. Between events the
+    rates are constant; the events are a throttle boundary, an initial replication finishing (recorded in
+    ``finished``; from then on the VM is in delta replication and uploads its log) and a backlog draining to
+    zero. A VM in delta replication that neither writes nor has a backlog takes no share.
+
+    For speed, caught-up VMs are not moved event by event: while the water level is at or above their
+    churn they get exactly their churn, so their backlog stays 0 and what they upload is churn x time
+    (``_Stream.delta_sent``). When the level falls below a caught-up VM's churn the general water-filling
+    gives it less, its log grows and it is busy again.
     """
+
+    def __init__(self, link, t):
+        self.link = link
+        self.t = float(t)
+        self.streams = []
+        self.finished = {}
+        self.in_initial = 0
+        self.host_rate = link.rate_at(self.t)
+        self.boundary = link.next_change_after(self.t)
+        self.busy = self.caught_up = ()
+        self.groups = None
+
+    def add(self, streams):
+        """VMs join at the current time (``_Stream``s; a VM with initial bytes starts initial replication now)."""
+        for stream in streams:
+            if stream.initial is not None and stream.initial <= 0:
+                stream.initial = None                   # nothing to send: finished at once
+                self.finished[stream.name] = self.t
+            if stream.initial is not None:
+                self.in_initial += 1
+            elif stream.backlog <= 0.0 and stream.churn > 0.0:
+                stream.since = self.t
+            self.streams.append(stream)
+        self.groups = None
+
+    def _regroup(self):
+        self.busy = [stream for stream in self.streams if stream.initial is not None or stream.backlog > 0.0]
+        self.caught_up = [stream for stream in self.streams if stream.since is not None]
+        busy_cap, busy_uniform = _cap_of(self.busy)
+        self.groups = [busy_cap, busy_uniform, sum(stream.churn for stream in self.caught_up),
+                       max([stream.churn for stream in self.caught_up] or [0.0]),
+                       all(stream.churn <= stream.cap for stream in self.caught_up)]
+
+    def run(self, t_end, until=_UNTIL_TIME):
+        """Move the host's VMs from the current time to ``t_end``, or until the first or the last initial
+        replication finishes (``until``); ``t_end`` may be ``math.inf`` only with ``_UNTIL_FIRST`` or
+        ``_UNTIL_ALL``. Returns the time reached."""
+        link, t, finished = self.link, self.t, self.finished
+        host_rate, boundary, in_initial = self.host_rate, self.boundary, self.in_initial
+        if self.groups is None:
+            self._regroup()
+        busy, caught_up = self.busy, self.caught_up
+        busy_cap, busy_uniform, churn_total, churn_max, churn_fits = self.groups
+        regroup = False
+        while t < t_end:
+            if regroup:                     # a caught-up VM fell behind: rebuild the groups in the VMs' order
+                self._regroup()
+                busy, caught_up = self.busy, self.caught_up
+                busy_cap, busy_uniform, churn_total, churn_max, churn_fits = self.groups
+                regroup = False
+            if until != _UNTIL_TIME and not in_initial or not busy and not caught_up:
+                break
+            if t >= boundary:
+                host_rate = link.rate_at(t)
+                boundary = link.next_change_after(t)
+            count = len(busy)
+            level = (host_rate - churn_total) / count if count else math.inf
+            general = None
+            if churn_fits and churn_max <= level and (count or churn_total <= host_rate) and (level <= busy_cap or busy_uniform):
+                # The common cases: each caught-up VM gets its churn, the busy ones share the rest or are at their cap.
+                rates = [level if level < busy_cap else busy_cap] * count
+            else:
+                general = share_rate(host_rate, [stream.cap for stream in busy] + [min(stream.churn, stream.cap) for stream in caught_up])
+                rates = general[:count]
+            event = boundary if boundary < t_end else t_end
+            for stream, rate in zip(busy, rates):
+                if stream.initial is not None:
+                    if rate > 0 and t + stream.initial / rate < event:
+                        event = t + stream.initial / rate
+                elif rate > stream.churn and t + stream.backlog / (rate - stream.churn) < event:
+                    event = t + stream.backlog / (rate - stream.churn)
+            if math.isinf(event):
+                raise ValueError('transfers %s can never finish: their upload rate is zero'
+                                 % ', '.join(stream.name for stream in busy if stream.initial is not None))
+            step = event - t
+            first_done = done = False
+            for stream, rate in zip(caught_up, general[count:] if general else ()):
+                if rate < stream.churn:         # below its churn: its log grows, it is busy again
+                    stream.sent += stream.churn * (t - stream.since) + rate * step
+                    stream.backlog += (stream.churn - rate) * step
+                    stream.since = None if stream.backlog > 0.0 else event
+                    regroup = True
+            for stream, rate in zip(busy, rates):
+                if stream.initial is not None:
+                    stream.initial -= rate * step
+                    stream.backlog += stream.churn * step           # writes during IR go to the .hrl log
+                    if stream.initial <= _BYTES_EPSILON * (rate if rate > 1.0 else 1.0):
+                        stream.initial = None
+                        finished[stream.name] = event
+                        in_initial -= 1
+                        first_done = True
+                else:
+                    stream.backlog += (stream.churn - rate) * step
+                    stream.sent += rate * step
+                    if rate >= stream.churn and stream.backlog <= _BYTES_EPSILON * (rate if rate > 1.0 else 1.0):
+                        stream.sent += min(stream.backlog, 0.0)     # do not count an overshoot of float rounding as sent
+                        stream.backlog = 0.0
+                if stream.initial is None and stream.backlog <= 0.0:
+                    done = True                 # caught up (or idle, without churn): no longer busy
+                    if stream.churn > 0.0:
+                        stream.since = event
+                        caught_up.append(stream)
+                        churn_total += stream.churn
+                        churn_max = stream.churn if stream.churn > churn_max else churn_max
+                        churn_fits = churn_fits and stream.churn <= stream.cap
+            if done and not regroup:
+                busy = [stream for stream in busy if stream.initial is not None or stream.backlog > 0.0]
+                if not busy_uniform:            # (fewer VMs with one cap still have that cap)
+                    busy_cap, busy_uniform = _cap_of(busy)
+            t = event
+            if first_done and until == _UNTIL_FIRST:
+                break
+        if until == _UNTIL_TIME and t < t_end:
+            t = t_end                   # every VM idled: nothing changes until t_end
+        self.t, self.host_rate, self.boundary, self.in_initial = t, host_rate, boundary, in_initial
+        if regroup:
+            self.groups = None
+        else:
+            self.busy, self.caught_up = busy, caught_up
+            self.groups = [busy_cap, busy_uniform, churn_total, churn_max, churn_fits]
+        if t >= boundary:
+            self.host_rate, self.boundary = link.rate_at(t), link.next_change_after(t)
+        return t
+
+
+def _cap_of(streams):
+    """(lowest cap, whether every cap is the same) of a group of streams."""
+    caps = [stream.cap for stream in streams]
+    if not caps:
+        return math.inf, True
+    low = min(caps)
+    return low, low == max(caps)
+
+
+def _make_streams(link, initial_bytes, backlog_bytes, churn_bps, caps_bps):
+    """``_Stream``s in name order: a VM is in initial replication while it is in ``initial_bytes``."""
+    initial_bytes = initial_bytes or {}
+    backlog_bytes = backlog_bytes or {}
+    churn_bps = churn_bps or {}
     caps = caps_bps or {}
-    remaining = {name: float(nbytes) for name, nbytes in remaining_bytes.items()}
-    finished = {}
-    for name in sorted(remaining):
-        if remaining[name] <= 0:
-            finished[name] = float(t0)
-            del remaining[name]
-    t = float(t0)
-    while remaining and t < t1:
-        names = sorted(remaining)
-        rates = share_rate(link.rate_at(t), [caps.get(name, link.vm_cap_bps) for name in names])
-        event = min(link.next_change_after(t), t1)
-        for name, rate in zip(names, rates):
-            if rate > 0:
-                event = min(event, t + remaining[name] / rate)
-        for name, rate in zip(names, rates):
-            remaining[name] -= rate * (event - t)
-            if remaining[name] <= _BYTES_EPSILON * max(1.0, rate):
-                finished[name] = event
-                del remaining[name]
-        t = event
-    return remaining, finished
+    streams = []
+    for name in sorted(set(initial_bytes) | set(backlog_bytes) | set(churn_bps)):
+        initial = initial_bytes.get(name)
+        streams.append(_Stream(name, None if initial is None else float(initial), float(backlog_bytes.get(name, 0.0)),
+                               float(churn_bps.get(name, 0.0)), caps.get(name, link.vm_cap_bps)))
+    return streams
 
 
-def simulate_wave(link, vm_bytes, start, caps_bps=None):
+@dataclass(frozen=True)
+class ReplicationStep:
+    """What ``advance_replication`` returns.
+
+    ``initial``: ``{name: bytes}`` of initial replication left, for the VMs still in it at the end of the
+    step. ``backlog``: ``{name: bytes}`` of log written but not uploaded, for every VM. ``finished``:
+    ``{name: model time}`` at which initial replication finished, for the VMs that finished within the
+    step. ``delta_sent``: ``{name: bytes}`` of delta (log) uploaded within the step, for every VM.
+    """
+
+    initial: dict
+    backlog: dict
+    finished: dict
+    delta_sent: dict
+
+
+def advance_replication(link, t0, t1, initial_bytes, backlog_bytes=None, churn_bps=None, caps_bps=None):
+    """Move a host's replicating VMs forward from ``t0`` to ``t1``: initial replication and delta uploads share the host.
+
+    This is how the lab moves bytes, and the planner's waves run on the same walk (``simulate_waves``).
+
+    * ``initial_bytes``: ``{name: bytes}`` still to send by the VMs in initial replication (or
+      resynchronisation, which moves the same way). A VM listed with nothing left finishes at ``t0``.
+    * ``backlog_bytes``: ``{name: bytes}`` of .hrl log not yet uploaded. Every other VM named here or in
+      ``churn_bps`` and not in ``initial_bytes`` is in delta replication (0 when it has caught up).
+    * ``churn_bps``: ``{name: write rate}``; missing names write nothing. While a VM is in initial
+      replication its writes go to its log; once it finishes, it uploads that log and then its writes
+      as they come, sharing the host with the VMs still in initial replication: a VM with a backlog
+      competes like a transfer (capped at its VM cap), a VM that has caught up takes just its churn.
+    * ``caps_bps``: ``{name: cap}``; missing names use ``link.vm_cap_bps``.
+
+    ``t1`` may be ``math.inf``: the step then ends when the last initial replication does. Returns a
+    ``ReplicationStep``. Stepping from t0 to t1 and then t1 to t2 gives the same result as one step from
+    t0 to t2 (up to float rounding): the state is the bytes left and the backlogs.
+    """
+    host = _Host(link, t0)
+    host.add(_make_streams(link, initial_bytes, backlog_bytes, churn_bps, caps_bps))
+    end = host.run(t1, _UNTIL_ALL if math.isinf(t1) else _UNTIL_TIME)
+    return ReplicationStep(
+        initial={stream.name: stream.initial for stream in host.streams if stream.initial is not None},
+        backlog={stream.name: stream.backlog for stream in host.streams},
+        finished=host.finished,
+        delta_sent={stream.name: stream.delta_sent(end) for stream in host.streams},
+    )
+
+
+def advance_transfers(link, t0, t1, remaining_bytes, caps_bps=None):
+    """Move the host's concurrent transfers forward from ``t0`` to ``t1``, without delta replication.
+
+    ``advance_replication`` with no churn and no backlogs: ``remaining_bytes`` is ``{name: bytes still to
+    send}``, ``caps_bps`` ``{name: cap}`` (missing names use ``link.vm_cap_bps``). Returns ``(remaining,
+    finished)``: the new ``{name: bytes}`` for transfers still running at ``t1``, and ``{name: finish
+    time}`` for those that finished within the step.
+    """
+    step = advance_replication(link, t0, t1, remaining_bytes, caps_bps=caps_bps)
+    return step.initial, step.finished
+
+
+@dataclass(frozen=True)
+class WaveSchedule:
+    """What ``simulate_waves`` returns.
+
+    ``waves``: ``((wave start, {name: initial replication finish}), ...)`` in wave order. ``finish``:
+    when the last initial replication finished (the start without VMs). ``delta_bytes``: delta (log)
+    bytes the host uploaded from the start to ``finish``, next to the initial replication bytes.
+    ``backlog``: ``{name: bytes}`` of log not yet uploaded at ``finish``.
+    """
+
+    waves: tuple
+    finish: float
+    delta_bytes: float
+    backlog: dict
+
+
+def simulate_waves(link, waves, start, churn_bps=None, caps_bps=None):
+    """Consecutive waves on one host, each starting when every VM of the one before finished initial replication.
+
+    ``waves``: a sequence of ``{name: bytes to upload}``; the first starts at ``start``. VMs that finished
+    initial replication, in the wave or in an earlier one, upload their logs and churn meanwhile
+    (``churn_bps``, ``{name: write rate}``), as ``advance_replication`` moves them; a VM writes to its
+    log from the start of its own initial replication. Returns a ``WaveSchedule``.
+    """
+    churn = churn_bps or {}
+    caps = caps_bps or {}
+    default_cap = link.vm_cap_bps
+    host = _Host(link, start)
+    timed = []
+    for wave in waves:
+        wave_start = host.t
+        host.finished = {}
+        host.add([_Stream(name, float(nbytes), 0.0, float(churn.get(name, 0.0)), caps.get(name, default_cap))
+                  for name, nbytes in sorted(wave.items())])
+        host.run(math.inf, _UNTIL_ALL)
+        timed.append((wave_start, host.finished))
+    return WaveSchedule(waves=tuple(timed), finish=host.t, delta_bytes=sum(stream.delta_sent(host.t) for stream in host.streams),
+                        backlog={stream.name: stream.backlog for stream in host.streams})
+
+
+def simulate_wave(link, vm_bytes, start, caps_bps=None, churn_bps=None):
     """Finish time of each VM of a wave that starts replicating together at ``start`` on one host.
 
-    ``vm_bytes``: ``{name: bytes to upload}``. Returns ``{name: finish model time}``. Equivalent to
-    calling ``advance_transfers`` until every transfer has finished.
+    ``vm_bytes``: ``{name: bytes to upload}``; with ``churn_bps`` the VMs that finish first upload their
+    logs while the others replicate (``simulate_waves`` with one wave). Returns ``{name: finish model time}``.
     """
-    remaining, finished = advance_transfers(link, start, math.inf, vm_bytes, caps_bps)
-    if remaining:
-        raise ValueError('transfers %s can never finish: their upload rate is zero' % ', '.join(sorted(remaining)))
-    return finished
+    return simulate_waves(link, [vm_bytes], start, churn_bps, caps_bps).waves[0][1]
 
 
-def simulate_queue(link, vm_bytes_in_order, start, max_concurrent, caps_bps=None):
+def simulate_queue(link, vm_bytes_in_order, start, max_concurrent, caps_bps=None, churn_bps=None):
     """Start and finish of each VM when VMs start in the given order, at most ``max_concurrent`` at once.
 
     ``vm_bytes_in_order``: sequence of ``(name, bytes)``. A VM starts as soon as a slot frees up
-    (list scheduling, no wave barrier). Returns ``{name: (start, finish)}``.
+    (list scheduling, no wave barrier); VMs in delta replication do not hold a slot but upload their logs
+    and churn (``churn_bps``) as in ``advance_replication``. Returns ``{name: (start, finish)}``.
     """
     if max_concurrent < 1:
         raise ValueError('max_concurrent must be at least 1, got %r' % (max_concurrent,))
+    churn = churn_bps or {}
     caps = caps_bps or {}
     pending = list(reversed(vm_bytes_in_order))
-    running = {}
+    host = _Host(link, start)
     started = {}
-    result = {}
-    t = float(start)
-    while pending or running:
-        while pending and len(running) < max_concurrent:
+    while pending or host.in_initial:
+        new = []
+        while pending and host.in_initial + len(new) < max_concurrent:
             name, nbytes = pending.pop()
-            running[name] = float(nbytes)
-            started[name] = t
-        running, finished, t = _advance_to_first_finish(link, t, running, caps)
-        for name in sorted(finished):
-            result[name] = (started[name], finished[name])
-    return result
-
-
-def _advance_to_first_finish(link, t, running, caps):
-    """Advance ``running`` until at least one transfer finishes; returns (remaining, finished, time)."""
-    remaining, finished = running, {}
-    while not finished:
-        names = sorted(remaining)
-        rates = share_rate(link.rate_at(t), [caps.get(name, link.vm_cap_bps) for name in names])
-        step_end = link.next_change_after(t)
-        for name, rate in zip(names, rates):
-            if rate > 0:
-                step_end = min(step_end, t + remaining[name] / rate)
-        if math.isinf(step_end):
-            raise ValueError('transfers %s can never finish: their upload rate is zero' % ', '.join(names))
-        remaining, finished = advance_transfers(link, t, step_end, remaining, caps)
-        t = step_end
-    return remaining, finished, t
+            new.append(_Stream(name, float(nbytes), 0.0, float(churn.get(name, 0.0)), caps.get(name, link.vm_cap_bps)))
+            started[name] = host.t
+        host.add(new)
+        if host.in_initial:
+            host.run(math.inf, _UNTIL_FIRST)
+    return {name: (started[name], host.finished[name]) for name in sorted(host.finished)}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -22,10 +22,18 @@ description:
   - "Model: a host uploads at min(link rate x O(link_efficiency), throttle rate in force); each VM at most at
     C(UploadThreadsPerVM) x O(per_thread_rate); VMs replicating together share the host rate equally, a capped
     VM's leftover going to the others. The lab uses the same model (C(module_utils/replication_model.py))."
+  - "Delta replication shares the link too: a VM's writes during its initial replication go to its C(.hrl) log;
+    once its initial replication finishes it uploads that log, then its churn as it writes, while the host's
+    other VMs - of its wave and of later waves - are still in initial replication. A VM uploading its log takes
+    a share like a VM in initial replication; a VM that has caught up takes just its churn. So the VMs' churn
+    lengthens the waves, and at high churn smaller waves can finish sooner: a VM's writes are tracked from the
+    start of its own initial replication, so fewer VMs replicating at once means less log to upload meanwhile."
   - "Waves: wave N is every host's N-th group of VMs. A host starts its part of wave N when its part of wave
     N-1 has finished; hosts do not wait for each other. A host's VMs go largest first; a wave closes at
     O(max_vms_per_wave) VMs or when the next VM's disks would not fit the log space left on a volume. Among
-    the wave sizes that fill the host's link, the one with the shortest makespan (then the fewest waves) wins."
+    the wave sizes that fill the host's link, the one with the shortest makespan (then the fewest waves) wins;
+    when one VM alone fills the link, the sizes differ only in delta replication, so the largest size is taken
+    without churn, and with churn the largest size and one VM at a time are compared."
   - Deterministic - the same input gives the same plan, whatever the order of VMs, hosts or accounts, so the
     slices of a sliced AWX job agree.
 author:
@@ -318,8 +326,7 @@ makespan_s:
   sample: 24106.24
 makespan_lower_bound_s:
   description:
-    - The largest, over hosts, of the time the host's total bytes take at its full usable rate on its throttle
-      schedule (no plan can be faster).
+    - The largest, over hosts, of RV(hosts[].lower_bound_s).
   returned: always
   type: float
   sample: 24106.24
@@ -456,6 +463,13 @@ hosts:
       description: Bytes the host uploads in initial replication.
       type: int
       sample: 1772747751424
+    delta_upload_bytes:
+      description:
+        - Delta replication bytes the host uploads from its first wave's start until its last VM finishes initial
+          replication - the C(.hrl) logs and churn of the VMs that finished before - over the same link.
+        - 0 when no VM writes.
+      type: int
+      sample: 9175040000
     waves:
       description: Number of waves on the host.
       type: int
@@ -465,7 +479,12 @@ hosts:
       type: float
       sample: 16906.24
     lower_bound_s:
-      description: The host's bytes at its full usable rate on its schedule, seconds.
+      description:
+        - Seconds that RV(hosts[].bytes) plus RV(hosts[].delta_upload_bytes) take at the host's full usable rate on
+          its throttle schedule. The plan cannot be faster, so RV(hosts[].makespan_s) / this is 1 when the link is
+          never idle, and above 1 by the link time the waves leave unused (per-VM caps).
+        - The delta bytes are the plan's own (another order of VMs uploads other delta bytes); without churn
+          this is the initial replication bytes alone, which no plan can beat.
       type: float
       sample: 16906.24
     largest_vm_bound_s:

@@ -1,7 +1,9 @@
-"""The shared byte-and-rate model: throttle schedule, host rate, water-filling, exact transfer times."""
+"""The shared byte-and-rate model: throttle schedule, host rate, water-filling, exact transfer times, and the
+delta uploads of VMs past initial replication sharing the host with those still in it."""
 
 import importlib.util
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,9 @@ def test_water_filling():
     assert model.share_rate(100.0, [10.0, 20.0]) == [10.0, 20.0]          # caps below the host rate
     assert model.share_rate(math.inf, [5.0, 7.0]) == [5.0, 7.0]           # unthrottled, link-free test case
     assert model.share_rate(90.0, []) == []
+    # Several rounds: level 20 caps 1, 2 and 3; the other two share the 94 left.
+    assert model.share_rate(100.0, [1.0, 50.0, 2.0, 50.0, 3.0]) == [1.0, 47.0, 2.0, 47.0, 3.0]
+    assert model.share_rate(100.0, [30.0, 40.0, 50.0]) == [30.0, 35.0, 35.0]
 
 
 def test_transfer_crosses_work_hours_exactly():
@@ -130,6 +135,66 @@ def test_simulate_queue_starts_when_a_slot_frees():
     link = model.HostLink(link_bps=4 * MIB, efficiency=1.0, threads_per_vm=1, per_thread_bps=4 * MIB)
     result = model.simulate_queue(link, [("a", 4 * MIB), ("b", 8 * MIB)], 0.0, max_concurrent=1)
     assert result == {"a": (0.0, 1.0), "b": (1.0, 3.0)}
+    # With churn, a's delta replication does not hold the slot but shares the host: a (1 MiB/s) ends initial
+    # replication at 1 s with a 1 MiB log; a and b share 4 MiB/s 2 + 2 until a's log is uploaded (2 s, net
+    # 1 MiB/s), then a takes its 1 MiB/s and b the other 3 for its last 6 MiB.
+    result = model.simulate_queue(link, [("a", 4 * MIB), ("b", 8 * MIB)], 0.0, max_concurrent=1, churn_bps={"a": MIB})
+    assert result == {"a": (0.0, 1.0), "b": (1.0, 4.0)}
+
+
+def test_a_vm_past_initial_replication_uploads_its_log_then_its_churn():
+    # Host 10 MiB/s, cap 8 MiB/s; a (10 MiB, writes 1 MiB/s) and b (30 MiB) share 5 + 5 until a is done at 2 s.
+    link = model.HostLink(link_bps=10 * MIB, efficiency=1.0, threads_per_vm=1, per_thread_bps=8 * MIB)
+    finishes = model.simulate_wave(link, {"a": 10 * MIB, "b": 30 * MIB}, 100.0, churn_bps={"a": MIB})
+    assert finishes["a"] == 102.0
+    # a's log holds 2 MiB; a keeps its 5 MiB/s share until it is uploaded (net 4 MiB/s: 0.5 s; b sends 2.5 MiB),
+    # then takes its 1 MiB/s, and b has 17.5 MiB left at its 8 MiB/s cap: 2.1875 s. Without churn: 102 + 20 / 8.
+    assert finishes["b"] == 102.0 + 0.5 + 17.5 / 8
+    assert model.simulate_wave(link, {"a": 10 * MIB, "b": 30 * MIB}, 100.0)["b"] == 102.0 + 20 / 8
+
+
+def test_earlier_waves_upload_their_deltas_while_later_ones_replicate():
+    link = model.HostLink(link_bps=10 * MIB, efficiency=1.0, threads_per_vm=1, per_thread_bps=8 * MIB)
+    schedule = model.simulate_waves(link, [{"a": 10 * MIB}, {"b": 16 * MIB}], 100.0, {"a": MIB, "b": MIB / 2})
+    # Wave 1: a alone at its 8 MiB/s cap, done at 1.25 s with 1.25 MiB of log. Wave 2: a's log and b share 5 + 5
+    # (a's log is up after 1.25 / 4 = 0.3125 s, b has sent 1.5625 MiB), then a takes 1 MiB/s and b its cap.
+    assert schedule.waves == ((100.0, {"a": 101.25}), (101.25, {"b": 101.25 + 0.3125 + (16 - 1.5625) / 8}))
+    assert schedule.finish == 101.25 + 0.3125 + (16 - 1.5625) / 8
+    # a uploaded everything it wrote (it caught up); b's log is what it wrote during its initial replication.
+    assert schedule.delta_bytes == pytest.approx(MIB * (schedule.finish - 100.0))
+    assert schedule.backlog == {"a": 0.0, "b": pytest.approx(MIB / 2 * (schedule.finish - 101.25))}
+
+
+def test_a_vm_in_delta_replication_that_cannot_keep_up_builds_a_backlog():
+    # Host 3 MiB/s: x in initial replication and y writing 2 MiB/s share 1.5 + 1.5, so y's log grows 0.5 MiB/s.
+    # z is in delta replication and writes nothing: it takes no share.
+    link = model.HostLink(link_bps=3 * MIB, efficiency=1.0, threads_per_vm=1, per_thread_bps=8 * MIB)
+    step = model.advance_replication(link, 0.0, 10.0, {"x": 100 * MIB}, {"y": 0.0, "z": 0.0}, {"y": 2 * MIB})
+    assert step.initial == {"x": 85 * MIB}
+    assert step.backlog == {"x": 0.0, "y": 5 * MIB, "z": 0.0}
+    assert step.delta_sent == {"x": 0.0, "y": 15 * MIB, "z": 0.0}
+    assert step.finished == {}
+    # Alone, y uploads its 2 MiB/s and drains the 5 MiB log at the other 1 MiB/s.
+    alone = model.advance_replication(link, 10.0, 20.0, {}, step.backlog, {"y": 2 * MIB})
+    assert alone.backlog == {"x": 0.0, "y": 0.0, "z": 0.0}
+    assert alone.delta_sent["y"] == pytest.approx(25 * MIB)
+
+
+def test_advance_replication_in_steps_equals_one_simulation_with_churn():
+    link = model.HostLink(link_bps=100 * MIB, schedule=office_schedule(work_bps=MIB, non_work_bps=6 * MIB), threads_per_vm=1,
+                          per_thread_bps=2 * MIB)
+    sizes = {"a": 20_000 * MIB, "b": 60_000 * MIB, "c": 90_000 * MIB}
+    churn = {"a": 0.3 * MIB, "b": 0.2 * MIB, "c": 0.1 * MIB}
+    whole = model.simulate_waves(link, [sizes], MONDAY + 6 * HOUR, churn)
+    initial, backlog, finished, t = dict(sizes), {}, {}, MONDAY + 6 * HOUR
+    while initial:
+        step = model.advance_replication(link, t, t + 1234.5, initial, backlog, churn)
+        initial, backlog = step.initial, step.backlog
+        finished.update(step.finished)
+        t += 1234.5
+    assert finished == pytest.approx(whole.waves[0][1])
+    # Writes during initial replication count: c, the last, finishes later than without churn.
+    assert whole.finish > max(model.simulate_wave(link, sizes, MONDAY + 6 * HOUR).values())
 
 
 def test_delta_and_log_space():
@@ -159,3 +224,61 @@ def test_bad_schedules_are_refused():
         model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_start_s="18:00", work_end_s="08:00", work_bps=1, non_work_bps=1)
     with pytest.raises(ValueError, match="not a day of the week"):
         model.ThrottleSchedule(enabled=True, work_days=("Someday",), work_bps=1, non_work_bps=1)
+
+
+def _plain_walk(link, t, t_end, initial, backlog, churn, caps):
+    """advance_replication written plainly: every VM with something to send in share_rate at every event."""
+    names = sorted(set(initial) | set(backlog) | set(churn))
+    left = {name: initial.get(name) for name in names}
+    log = {name: float(backlog.get(name, 0.0)) for name in names}
+    sent = {name: 0.0 for name in names}
+    finished = {}
+    while t < t_end:
+        active = [name for name in names if left[name] is not None or log[name] > 0 or churn.get(name, 0.0) > 0]
+        if not active:
+            break
+        rates = model.share_rate(link.rate_at(t), [caps[name] if left[name] is not None or log[name] > 0
+                                                   else min(churn[name], caps[name]) for name in active])
+        event = min(link.next_change_after(t), t_end)
+        for name, rate in zip(active, rates):
+            if left[name] is not None:
+                event = min(event, t + left[name] / rate)
+            elif log[name] > 0 and rate > churn.get(name, 0.0):
+                event = min(event, t + log[name] / (rate - churn.get(name, 0.0)))
+        for name, rate in zip(active, rates):
+            if left[name] is not None:
+                left[name] -= rate * (event - t)
+                log[name] += churn.get(name, 0.0) * (event - t)
+                if left[name] <= 1e-6 * rate:
+                    left[name], finished[name] = None, event
+            else:
+                log[name] += (churn.get(name, 0.0) - rate) * (event - t)
+                sent[name] += rate * (event - t)
+                if rate >= churn.get(name, 0.0) and log[name] <= 1e-6 * rate:
+                    sent[name] += min(log[name], 0.0)
+                    log[name] = 0.0
+        t = event
+    return {name: value for name, value in left.items() if value is not None}, log, finished, sent
+
+
+def test_the_walk_gives_what_plain_water_filling_gives():
+    """The walk's shortcuts (caught-up VMs moved in bulk, one cap for all busy VMs) change nothing."""
+    rng = random.Random(20250307)
+    for _case in range(60):
+        schedule = office_schedule(work_bps=rng.choice((2, 5, 12)) * MIB, non_work_bps=48 * MIB) if rng.random() < 0.6 \
+            else model.ThrottleSchedule.unthrottled()
+        link = model.HostLink(link_bps=rng.choice((10, 40, 100)) * MIB, schedule=schedule, threads_per_vm=rng.choice((1, 2, 4)),
+                              per_thread_bps=4 * MIB, efficiency=1.0)
+        names = ["vm%d" % number for number in range(rng.randint(1, 8))]
+        initial = {name: rng.uniform(1, 2000) * MIB for name in names if rng.random() < 0.6}
+        backlog = {name: rng.choice((0.0, rng.uniform(0, 500) * MIB)) for name in names}
+        churn = {name: rng.choice((0, 0.1, 0.5, 1, 3, 20)) * MIB for name in names}      # 20 MiB/s: above some caps
+        caps = {name: rng.choice((2, 4, 8)) * MIB for name in names} if rng.random() < 0.3 else None
+        t0 = MONDAY + rng.uniform(0, 7 * 86400)
+        t1 = t0 + rng.uniform(100, 200000)
+        step = model.advance_replication(link, t0, t1, initial, backlog, churn, caps)
+        left, log, finished, sent = _plain_walk(link, t0, t1, initial, backlog, churn, caps or dict.fromkeys(names, link.vm_cap_bps))
+        assert step.initial == pytest.approx(left, rel=1e-9)
+        assert step.finished == pytest.approx(finished, rel=1e-12)
+        assert step.backlog == pytest.approx(log, rel=1e-6, abs=1e3)
+        assert step.delta_sent == pytest.approx(sent, rel=1e-6, abs=1e3)

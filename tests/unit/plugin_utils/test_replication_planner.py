@@ -41,8 +41,16 @@ def test_unthrottled_host_meets_its_lower_bound_exactly():
     hv01 = next(host for host in plan["hosts"] if host["name"] == "HV01")
     # 900 GiB at 1 Gbit/s x 0.9 = 112.5 MB/s; 14 threads x 8 MiB/s lets one VM fill the link.
     assert hv01["recommended_upload_threads"] == 14
-    assert hv01["lower_bound_s"] == pytest.approx(900 * GIB / 112.5e6, abs=1e-3)
-    assert hv01["makespan_s"] == pytest.approx(hv01["lower_bound_s"], abs=1e-3)
+    # app01 (300 GiB) and db01 (600 GiB) share the link; app01 finishes first, then uploads its log and its
+    # 1 MiB/s churn; db01 gets the rest (below its cap). The link never idles, so the makespan is the time for
+    # the initial replication bytes and app01's deltas: 112.5 MB/s x T = 900 GiB + 1 MiB/s x T.
+    makespan = 900 * GIB / (112.5e6 - MIB)
+    assert hv01["makespan_s"] == pytest.approx(makespan, abs=1e-3)
+    assert hv01["delta_upload_bytes"] == pytest.approx(MIB * makespan, abs=1)
+    assert hv01["lower_bound_s"] == pytest.approx(makespan, abs=1e-3)      # the bound counts the delta bytes
+    assert 900 * GIB / 112.5e6 < makespan                                  # the initial replication bytes alone
+    app01 = next(vm for vm in plan["vms"] if vm["name"] == "app01")
+    assert app01["finish_s"] == pytest.approx(300 * GIB / 56.25e6, abs=1e-3)
     db01 = next(vm for vm in plan["vms"] if vm["name"] == "db01")
     assert db01["start"] == "2025-03-03T00:00:00" and db01["wave"] == "wave-01"
 
@@ -55,8 +63,12 @@ def test_throttled_host_times_follow_the_schedule():
     web01 = next(vm for vm in plan["vms"] if vm["name"] == "web01")
     web02 = next(vm for vm in plan["vms"] if vm["name"] == "web02")
     assert web01["finish_s"] == pytest.approx(50 * 1024 / 25, abs=1e-3)
-    # web02 then has 20 GiB left at its 32 MiB/s cap.
-    assert web02["finish_s"] == pytest.approx(50 * 1024 / 25 + 20 * 1024 / 32, abs=1e-3)
+    # web02 then has 20 GiB left. web01 (10 GB/day) first uploads the log of its 2,048 s at its 25 MiB/s share
+    # (web02 keeps 25 MiB/s meanwhile), then only its churn, leaving web02 more than its 32 MiB/s cap.
+    churn = 10 * GIB / 86400
+    upload_log = churn * 2048 / (25 * MIB - churn)
+    assert web02["finish_s"] == pytest.approx(2048 + upload_log + (20 * GIB - 25 * MIB * upload_log) / (32 * MIB), abs=1e-3)
+    assert web02["finish_s"] == pytest.approx(2048 + 640 + upload_log * 7 / 32, abs=1e-3)     # 2.13 s later than without
     assert hv02["throttle"]["work_hour_bandwidth"] == 10 * MIB
     assert any("HV02: UploadThreadsPerVM 4" in warning for warning in plan["warnings"])
 
@@ -98,6 +110,39 @@ def test_makespan_within_ten_percent_of_lower_bound_on_a_reachable_case():
     assert plan["makespan_s"] <= 1.1 * plan["makespan_lower_bound_s"]
     for host in plan["hosts"]:
         assert host["makespan_s"] <= 1.1 * host["lower_bound_s"]
+
+
+def test_earlier_waves_upload_their_deltas_while_later_ones_replicate():
+    # One VM per wave on a 10 MB/s host (link efficiency 1), one 8 MB/s thread per VM; b (16 GB, writes 1 MB/s)
+    # goes first, largest first, then a (10 GB, 0.5 MB/s). All in decimal bytes.
+    request = estate(vms=[{"name": "a", "host": "HV09", "disks": [10_000_000_000], "churn": 500_000},
+                          {"name": "b", "host": "HV09", "disks": [16_000_000_000], "churn": 1_000_000}],
+                     hosts=[{"name": "HV09", "link_rate": "80 Mbit/s", "upload_threads": 1, "max_vms_per_wave": 1}],
+                     link_efficiency=1.0, per_thread_rate=8_000_000)
+    plan = planner.plan_replication(request)
+    rows = {vm["name"]: vm for vm in plan["vms"]}
+    # Wave 1: b alone at its cap, 2,000 s; its log then holds 2 GB. Wave 2: b's log and a share 5 + 5 MB/s
+    # until the log is up (net 4 MB/s: 500 s; a sends 2.5 GB), then b takes its 1 MB/s and a its 8 MB/s cap
+    # for the last 7.5 GB: 937.5 s. Without b's deltas a would take 1,250 s.
+    assert (rows["b"]["wave"], rows["b"]["start_s"], rows["b"]["finish_s"]) == ("wave-01", 0.0, 2000.0)
+    assert (rows["a"]["wave"], rows["a"]["start_s"], rows["a"]["duration_s"]) == ("wave-02", 2000.0, 500 + 937.5)
+    host = plan["hosts"][0]
+    assert host["makespan_s"] == 3437.5
+    # b uploaded all it wrote up to the end (3.4375 GB); a's log waits for after its initial replication.
+    assert host["delta_upload_bytes"] == 3_437_500_000
+    # The bound: 26 GB of initial replication and 3.4375 GB of deltas at 10 MB/s; the rest is link time the
+    # one-VM waves leave idle at the 8 MB/s cap.
+    assert host["lower_bound_s"] == 2943.75
+    assert plan["makespan_ratio"] == round(3437.5 / 2943.75, 4)
+    assert any("HV09: the waves take 17 % longer than its link allows" in warning for warning in plan["warnings"])
+
+
+def test_without_churn_the_bound_is_the_initial_replication_bytes():
+    request = estate(vms=[{"name": "a", "host": "HV01", "disks": ["300 GB"]}, {"name": "b", "host": "HV01", "disks": ["600 GB"]}])
+    hv01 = next(host for host in planner.plan_replication(request)["hosts"] if host["name"] == "HV01")
+    assert hv01["delta_upload_bytes"] == 0
+    assert hv01["lower_bound_s"] == pytest.approx(900 * GIB / 112.5e6, abs=1e-3)
+    assert hv01["makespan_s"] == pytest.approx(hv01["lower_bound_s"], abs=1e-3)
 
 
 def test_log_space_splits_waves_and_warns_when_short():
@@ -211,13 +256,13 @@ def test_vms_from_csv():
 
 
 def test_planned_wave_matches_the_shared_model():
-    """The plan's VM finish times are the model's simulate_wave on the same link (what the lab runs)."""
+    """The plan's VM finish times are the model's simulate_wave on the same link, with the VMs' churn (what the lab runs)."""
     plan = planner.plan_replication(estate())
     link = model.HostLink(link_bps=62_500_000.0, threads_per_vm=4,
                           schedule=model.ThrottleSchedule(enabled=True, work_days=planner.DEFAULT_WORK_DAYS,
                                                           work_bps=10 * MIB, non_work_bps=50 * MIB))
     start = planner.parse_time("2025-03-03T00:00:00", "start")
-    finishes = model.simulate_wave(link, {"web01": 50 * GIB, "web02": 70 * GIB}, start)
+    finishes = model.simulate_wave(link, {"web01": 50 * GIB, "web02": 70 * GIB}, start, churn_bps={"web01": 10 * GIB / 86400})
     planned = {vm["name"]: vm["finish_s"] for vm in plan["vms"] if vm["host"] == "HV02"}
     assert planned == pytest.approx({name: finish - start for name, finish in finishes.items()}, abs=1e-3)
 
