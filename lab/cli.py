@@ -2,6 +2,8 @@
 
     python -m lab up    --estate lab/estates/demo.yml --state-dir .lab [--address-prefix 127.0.1]
                         [--time-scale 60] [--winrm-port 5986] [--admin-port 0] [--skip azure]
+    python -m lab up --resume --state-dir .lab [...]  (the world of the last run, lab/persist.py)
+    python -m lab restart --state-dir .lab            (down, then up --resume with the same options)
     python -m lab down  --state-dir .lab
     python -m lab serve ...same options as up...     (what `up` launches, detached)
     python -m lab status --state-dir .lab
@@ -9,6 +11,12 @@
 `up` re-executes `serve` in a new session (stdout/stderr to <state-dir>/lab.out) and
 returns once <state-dir>/lab.json exists, which `serve` writes after every endpoint
 listens. `serve` writes <state-dir>/lab.pid and removes it on SIGTERM/SIGINT.
+
+The lab snapshots its world to <state-dir>/world.snapshot while it runs and when it stops. A plain
+`up` starts from the estate (and drops an old snapshot); `up --resume` starts from the snapshot
+(--estate may then be left out: the snapshot names it; ports left at 0 are the saved ones), and
+`restart` is `down` plus `up --resume` with the options the stopped lab was started with - the same
+addresses, ports and passwords, so inventories, lab.json and tokens stay valid.
 """
 
 from __future__ import annotations
@@ -36,18 +44,48 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("up", "start the lab in the background"), ("serve", "run the lab in the foreground")):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--estate", required=True, type=Path, help="estate file (YAML), e.g. lab/estates/demo.yml")
+        sub.add_argument("--estate", type=Path, help="estate file (YAML), e.g. lab/estates/demo.yml (required "
+                         "unless --resume)")
         sub.add_argument("--state-dir", required=True, type=Path)
-        sub.add_argument("--address-prefix", default="127.0.1", help="hosts get <prefix>.1, .2, ... (default 127.0.1)")
+        sub.add_argument("--address-prefix", default=None, help="hosts get <prefix>.1, .2, ... (default 127.0.1)")
         sub.add_argument("--time-scale", type=float, default=None, help="lab seconds per real second")
-        sub.add_argument("--winrm-port", type=int, default=5986)
-        sub.add_argument("--admin-port", type=int, default=0, help="admin API port on 127.0.0.1 (0: any free)")
-        sub.add_argument("--skip", action="append", default=[], metavar="SYSTEM",
+        sub.add_argument("--winrm-port", type=int, default=None, help="default 5986")
+        sub.add_argument("--admin-port", type=int, default=None, help="admin API port on 127.0.0.1 (0: any free)")
+        sub.add_argument("--skip", action="append", default=None, metavar="SYSTEM",
                          help="do not start a pluggable system (e.g. azure); repeatable")
-    for name, help_text in (("down", "stop a lab started with up"), ("status", "print lab.json if it runs")):
+        sub.add_argument("--resume", action="store_true",
+                         help="start from the world the last run saved in the state dir (lab/persist.py)")
+    for name, help_text in (("down", "stop a lab started with up"), ("status", "print lab.json if it runs"),
+                            ("restart", "stop the lab and start it again from its saved world")):
         commands.add_parser(name, help=help_text).add_argument("--state-dir", required=True, type=Path)
     args = parser.parse_args(argv)
-    return {"up": up, "serve": serve, "down": down, "status": status}[args.command](args)
+    if args.command in ("up", "serve"):
+        try:
+            _complete(args)
+        except ValueError as exc:
+            parser.error(str(exc))
+    return {"up": up, "serve": serve, "down": down, "status": status, "restart": restart}[args.command](args)
+
+
+DEFAULTS = {"address_prefix": "127.0.1", "time_scale": None, "winrm_port": 5986, "admin_port": 0, "skip": []}
+
+
+def _complete(args: argparse.Namespace) -> None:
+    """Fill the options left out: from the snapshot's header when resuming, else the defaults."""
+    saved: dict = {}
+    if args.resume:
+        from lab.persist import SnapshotError, read_header
+        try:
+            saved = read_header(args.state_dir)["args"]
+        except SnapshotError as exc:
+            raise ValueError(str(exc)) from None
+    for name, default in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, saved.get(name, default))
+    if args.estate is None:
+        if not saved:
+            raise ValueError("--estate is required (unless --resume)")
+        args.estate = Path(saved["estate"])
 
 
 def _running_pid(state_dir: Path) -> int | None:
@@ -81,6 +119,8 @@ def up(args: argparse.Namespace) -> int:
         command += ["--time-scale", str(args.time_scale)]
     for system in args.skip:
         command += ["--skip", system]
+    if args.resume:
+        command.append("--resume")
     project_root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project_root, os.environ.get("PYTHONPATH")]))}
     with open(state_dir / OUT_FILE, "wb") as out:
@@ -104,15 +144,16 @@ def up(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from lab.persist import SnapshotError
     from lab.runtime import Lab
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state_dir: Path = args.state_dir
     lab = Lab(args.estate, state_dir, args.address_prefix, args.time_scale, args.winrm_port, args.admin_port,
-              tuple(args.skip))
+              tuple(args.skip), resume=args.resume)
     try:
         return asyncio.run(_serve(lab))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SnapshotError) as exc:
         print(f"lab: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -152,6 +193,21 @@ def down(args: argparse.Namespace) -> int:
     (state_dir / PID_FILE).unlink(missing_ok=True)
     print(f"lab: down (pid {pid})")
     return 0
+
+
+def restart(args: argparse.Namespace) -> int:
+    """down, then up --resume with the options the lab was started with (kept in its snapshot)."""
+    from lab.persist import SnapshotError, read_header
+    down(args)
+    try:
+        read_header(args.state_dir)
+    except SnapshotError as exc:
+        print(f"lab: cannot restart: {exc}", file=sys.stderr)
+        return 1
+    resumed = argparse.Namespace(state_dir=args.state_dir, estate=None, resume=True,
+                                 **{name: None for name in DEFAULTS})
+    _complete(resumed)
+    return up(resumed)
 
 
 def _alive(pid: int) -> bool:

@@ -59,6 +59,16 @@ class LabClock:
         self._scale = float(scale)
         self._wake()
 
+    def restore(self, epoch: dt.datetime, elapsed: float, time_scale: float) -> None:
+        """Continue a saved clock (lab/persist.py): `elapsed` lab seconds after `epoch`, at `time_scale`."""
+        if time_scale <= 0:
+            raise ValueError(f"time_scale must be > 0, got {time_scale}")
+        self._epoch = (epoch if epoch.tzinfo else epoch.replace(tzinfo=dt.UTC)).replace(microsecond=0)
+        self._scale = float(time_scale)
+        self._real_start = self._monotonic()
+        self._offset = elapsed
+        self._wake()
+
     async def sleep(self, lab_seconds: float) -> None:
         """Wait until `lab_seconds` of lab time have passed (wakes early on advance())."""
         deadline = self.elapsed() + lab_seconds

@@ -51,6 +51,13 @@ class CommandLog:
         self.entries: list[dict] = []
         self.counters: dict[str, HostCounters] = defaultdict(HostCounters)
 
+    def load(self) -> None:
+        """Take the entries already in the file (a resumed lab, lab/persist.py): `seq` goes on from them."""
+        if self.path is None or not self.path.exists():
+            return
+        with self.path.open(encoding="utf-8") as handle:
+            self.entries = [json.loads(line) for line in handle if line.strip()]
+
     def record(self, entry: dict) -> dict:
         """Append one command entry; `seq` numbers entries from 1 for GET /log?since=."""
         entry = {"seq": len(self.entries) + 1, **entry}

@@ -1,10 +1,14 @@
 """Start and stop the whole lab in one event loop; write lab.json and inventory.yml.
 
 Systems beyond the Hyper-V hosts plug in with one line in PLUGGABLE_SYSTEMS: a module
-(e.g. `lab.azure`) that defines `async def start(lab: Lab) -> dict` is started after the
-hosts and its dict is written under its short name ("azure") in lab.json. It may add
-admin routes with lab.admin.route(...) and registers what to close with lab.on_stop(...).
-`--skip azure` leaves it out (the Hyper-V side's own tests do).
+(e.g. `lab.azure`) that defines `async def start(lab: Lab) -> dict` is started once the
+world is built, before the hosts' WinRM listeners and the admin API listen, and its dict is
+written under its short name ("azure") in lab.json. It may add admin routes with
+lab.admin.route(...) and registers what to close with lab.on_stop(...). `--skip azure`
+leaves it out (the Hyper-V side's own tests do).
+
+The world is snapshotted to the state dir while the lab runs and when it stops; `resume=True`
+(`python -m lab up --resume`, `python -m lab restart`) starts from that snapshot: lab/persist.py.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from lab import persist
 from lab.admin import AdminApi
 from lab.certs import load_or_create_ca, server_ssl_context
 from lab.estate import load_estate
@@ -40,7 +45,7 @@ PLUGGABLE_SYSTEMS = ("lab.hosts.installer_admin", "lab.azure")
 class Lab:
     def __init__(self, estate: Path, state_dir: Path, address_prefix: str = "127.0.1",
                  time_scale: float | None = None, winrm_port: int = 5986, admin_port: int = 0,
-                 skip: tuple[str, ...] = ()):
+                 skip: tuple[str, ...] = (), resume: bool = False):
         self.estate = Path(estate)
         self.state_dir = Path(state_dir)
         self.address_prefix = _check_prefix(address_prefix)
@@ -54,31 +59,69 @@ class Lab:
         self.servers: list[asyncio.Server] = []
         self._stop_callbacks: list[Callable[[], Awaitable[None]]] = []
         self.info: dict = {}
+        # A resumed lab's snapshot (lab/persist.py): read in start(), put in place by restore_world().
+        self.resume = resume
+        self.snapshot: persist.Snapshot | None = None
+        self.snapshotter: persist.Snapshotter | None = None
+        self._restored = False
 
     def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._stop_callbacks.append(callback)
 
+    def args(self) -> dict:
+        """How this lab was started, for `python -m lab restart` (kept in the snapshot's header)."""
+        return {"estate": str(self.estate.resolve()), "address_prefix": self.address_prefix,
+                "time_scale": self.time_scale, "winrm_port": self.winrm_port, "admin_port": self.admin_port,
+                "skip": sorted(self.skip)}
+
+    def restore_world(self) -> None:
+        """Put the snapshot's world in place; the Azure side calls it once its cloud is built (before it listens)."""
+        if self.snapshot is not None and not self._restored:
+            persist.restore_state(self.world, self.snapshot)
+            self._restored = True
+
     async def start(self) -> dict:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         command_log = self.state_dir / COMMAND_LOG_FILE
-        command_log.write_text("")
-        self.world = load_estate(self.estate, log=CommandLog(command_log), state_dir=self.state_dir,
-                                 time_scale=self.time_scale)
+        saved_endpoints: dict = {}
+        if self.resume:
+            self.snapshot = persist.read(self.state_dir)
+            saved_endpoints = self.snapshot.header["endpoints"]
+            self.admin_port = self.admin_port or self.snapshot.header["args"].get("admin_port") or 0
+        else:
+            command_log.write_text("")
+            persist.snapshot_path(self.state_dir).unlink(missing_ok=True)
+        commands = CommandLog(command_log)
+        commands.load()
+        self.world = load_estate(self.estate, log=commands, state_dir=self.state_dir, time_scale=self.time_scale)
+        if self.snapshot is not None:
+            persist.resume_clock(self.world, self.snapshot.header)
         for index, host in enumerate(self.world.hosts, start=1):
-            self.world.endpoints[host.name] = HostEndpoint(
+            saved = saved_endpoints.get(host.name)
+            self.world.endpoints[host.name] = HostEndpoint(**saved) if saved else HostEndpoint(
                 address=f"{self.address_prefix}.{index}", port=self.winrm_port,
                 username=WINRM_USER, password=secrets.token_urlsafe(18))
         self.ca = load_or_create_ca(self.state_dir)
         addresses = [endpoint.address for endpoint in self.world.endpoints.values()]
         cert, key = self.ca.issue(self.state_dir, "winrm", ["localhost"], [*addresses, "127.0.0.1"])
         context = server_ssl_context(cert, key)
+        self.admin = AdminApi(self.world)
+        # The pluggable systems first (the Azure side restores the world before it listens), then the hosts.
+        plugged: dict = {}
+        for module_name in PLUGGABLE_SYSTEMS:
+            if module_name.rsplit(".", 1)[-1] in self.skip or importlib.util.find_spec(module_name) is None:
+                continue
+            module = importlib.import_module(module_name)
+            if hasattr(module, "start"):
+                plugged[module_name.rsplit(".", 1)[-1]] = await module.start(self)
+        self.restore_world()
         for host in self.world.hosts:
             service = WinRMService(self.world, host, self.world.endpoints[host.name])
             self.servers.append(await service.start(context))
-        self.admin = AdminApi(self.world)
         admin_server = await self.admin.start(self.admin_port)
         self.servers.append(admin_server)
         admin_port = admin_server.sockets[0].getsockname()[1]
+        self.admin_port = admin_port
         self.info = {
             "pid": os.getpid(),
             "estate": str(self.estate.resolve()),
@@ -92,13 +135,12 @@ class Lab:
                                   "url": f"https://{ep.address}:{ep.port}/wsman"}
                       for host in self.world.hosts for ep in [self.world.endpoints[host.name]]},
             "clusters": {c.name: [n.name for n in c.nodes] for c in self.world.clusters.values()},
+            "resumed": self.snapshot is not None,
+            **plugged,
         }
-        for module_name in PLUGGABLE_SYSTEMS:
-            if module_name.rsplit(".", 1)[-1] in self.skip or importlib.util.find_spec(module_name) is None:
-                continue
-            module = importlib.import_module(module_name)
-            if hasattr(module, "start"):
-                self.info[module_name.rsplit(".", 1)[-1]] = await module.start(self)
+        self.snapshotter = persist.Snapshotter(self.world, self.state_dir, self.args())
+        self.snapshotter.save(force=True)
+        self.snapshotter.start()
         _write_private(self.state_dir / INVENTORY_FILE, yaml.safe_dump(self.inventory(), sort_keys=False))
         # lab.json last: its appearance tells `lab up` that every endpoint listens.
         _write_private(self.state_dir / LAB_FILE, json.dumps(self.info, indent=2))
@@ -128,6 +170,8 @@ class Lab:
         return {"all": {"children": children}}
 
     async def stop(self) -> None:
+        if self.snapshotter is not None:
+            await self.snapshotter.stop()     # the final snapshot, before anything stops
         for callback in reversed(self._stop_callbacks):
             await callback()
         for server in self.servers:

@@ -110,6 +110,26 @@ class LabProcess:
         subprocess.run([sys.executable, "-m", "lab", "down", "--state-dir", str(self.state_dir)],
                        cwd=PROJECT_ROOT, env=_env(), capture_output=True, text=True, timeout=60, check=True)
 
+    def resume(self) -> None:
+        """`python -m lab up --resume` after stop(): the saved world, on the same addresses, ports and passwords."""
+        completed = subprocess.run([sys.executable, "-m", "lab", "up", "--resume", "--state-dir", str(self.state_dir)],
+                                   cwd=PROJECT_ROOT, env=_env(), capture_output=True, text=True, timeout=60,
+                                   check=False)
+        if completed.returncode != 0:
+            raise RuntimeError(f"lab up --resume failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}")
+        self.info = json.loads((self.state_dir / "lab.json").read_text())
+        self.admin = AdminClient(self.info["admin_url"])
+
+    def restart(self) -> None:
+        """`python -m lab restart`: down, then up --resume."""
+        completed = subprocess.run([sys.executable, "-m", "lab", "restart", "--state-dir", str(self.state_dir)],
+                                   cwd=PROJECT_ROOT, env=_env(), capture_output=True, text=True, timeout=90,
+                                   check=False)
+        if completed.returncode != 0:
+            raise RuntimeError(f"lab restart failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}")
+        self.info = json.loads((self.state_dir / "lab.json").read_text())
+        self.admin = AdminClient(self.info["admin_url"])
+
     @property
     def inventory(self) -> Path:
         return Path(self.info["inventory"])

@@ -3,8 +3,9 @@ Network, Storage) over HTTPS, and Azurite for blob storage, all tied to the worl
 
 `start_azure(world, state_dir, ssl_context)` starts it inside the running event loop, attaches
 its state to the world (`world.azure`) and returns its endpoints and a `stop` coroutine
-function; `start(lab)` is the hook lab/runtime.py calls for `python -m lab up` (it also
-registers the admin routes and the stop callback).
+function; `build_azure` is its first half (the state and services, nothing listening yet: what a
+resumed lab restores into, lab/persist.py); `start(lab)` is the hook lab/runtime.py calls for
+`python -m lab up` (it also registers the admin routes and the stop callback).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import logging
 import secrets
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +69,17 @@ def _seed(cloud: AzureCloud) -> None:
                                   "subnets": [network._subnet_doc(vnet_id, "default", {"addressPrefix": subnet})]}})
 
 
-async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext, host: str = "127.0.0.1",
-                      tls_files: tuple[Path, Path, Path] | None = None) -> dict[str, Any]:
-    """Start Entra, ARM and (when tls_files = (cert, key, ca) are given and npm installed it) Azurite.
+def build_azure(world: World, state_dir: Path, host: str = "127.0.0.1",
+                tls_files: tuple[Path, Path, Path] | None = None, resume: dict | None = None,
+                restore: Callable[[], None] | None = None) -> AzureCloud:
+    """The Azure side's state and services, attached to `world`, before anything listens.
 
-    Returns the endpoints (JSON-ready, for lab.json) plus `stop`, a coroutine function that stops
-    everything started here. The AzureCloud itself is `world.azure`.
+    Azurite (when tls_files = (cert, key, ca) are given and npm installed it) is configured, not
+    started. A resumed lab (lab/persist.py) passes `resume`, the snapshot header's "azure" part
+    (ports, the tokens' signing key, Azurite's accounts), and `restore`, which puts the saved world in
+    place once the cloud is built; the seed is then not planted again.
     """
+    resume = resume or {}
     identity = _identity(Path(state_dir))
     tenant = Tenant(identity["tenant_id"])
     tenant.principals[identity["client_id"].lower()] = Principal(identity["client_id"], identity["client_secret"],
@@ -81,28 +87,49 @@ async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext
     faults = AzureFaults()
     cloud = AzureCloud(world, world.clock, tenant, identity["subscription_id"], faults)
     world.attach_azure(cloud)
-    entra = Entra(tenant)
+    entra = Entra(tenant, resume.get("entra_key"))
     arm = Arm(cloud, entra, Throttle())
-    cloud.arm = arm
+    cloud.arm, cloud.entra = arm, entra
     for provider_module in (resources, recovery_services, site_recovery, protected_items, failover, compute, network,
                             storage):
         provider_module.register(arm)
     arm.tickers += [lambda now: tick_jobs(cloud, now), lambda now: replication.tick(cloud, now)]
-
-    login_server = await serve(host, 0, ssl_context, entra.handle)
-    arm_server = await serve(host, 0, ssl_context, arm.handle, faults=faults.connection)
-    entra.base_url = f"https://{host}:{login_server.sockets[0].getsockname()[1]}"
-    arm.base_url = f"https://{host}:{arm_server.sockets[0].getsockname()[1]}"
-    blob = None
     if tls_files is not None and azurite.available():
         blob = azurite.Azurite(Path(state_dir), *tls_files, host=host)
-        await blob.start()
+        blob.port = resume.get("blob_port") or 0
+        blob.accounts.update(resume.get("azurite_accounts") or {})
         cloud.azurite = blob
     elif tls_files is not None:
         log.warning("Azurite is not installed (npm ci --prefix lab): blob storage is not available")
+    if restore is not None:
+        restore()
+    else:
+        _seed(cloud)
+    return cloud
+
+
+async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext, host: str = "127.0.0.1",
+                      tls_files: tuple[Path, Path, Path] | None = None, resume: dict | None = None,
+                      restore: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Start Entra, ARM and (when tls_files = (cert, key, ca) are given and npm installed it) Azurite.
+
+    Returns the endpoints (JSON-ready, for lab.json) plus `stop`, a coroutine function that stops
+    everything started here. The AzureCloud itself is `world.azure`. `resume` and `restore`: build_azure.
+    """
+    resume = resume or {}
+    cloud = build_azure(world, state_dir, host, tls_files, resume, restore)
+    arm, entra, blob = cloud.arm, cloud.entra, cloud.azurite
+    tenant, faults = cloud.tenant, cloud.faults
+    identity = _identity(Path(state_dir))
+
+    login_server = await serve(host, resume.get("login_port") or 0, ssl_context, entra.handle)
+    arm_server = await serve(host, resume.get("arm_port") or 0, ssl_context, arm.handle, faults=faults.connection)
+    entra.base_url = f"https://{host}:{login_server.sockets[0].getsockname()[1]}"
+    arm.base_url = f"https://{host}:{arm_server.sockets[0].getsockname()[1]}"
+    if blob is not None:
+        await blob.start()
     cloud.endpoints.update({"arm": arm.base_url, "authority": entra.base_url,
                             "storage_suffix": f"{host}:{blob.port}" if blob else ""})
-    _seed(cloud)
     ticker = asyncio.get_running_loop().create_task(_tick_forever(arm))
     ticker.add_done_callback(_report_ticker_end)
 
@@ -142,8 +169,10 @@ async def start(lab) -> dict:
     """lab/runtime.py's hook: TLS from the lab CA, admin routes, stop on `lab down`."""
     from lab.certs import server_ssl_context
     cert, key = lab.ca.issue(lab.state_dir, "azure", ["localhost"], ["127.0.0.1"])
+    resume = lab.snapshot.header.get("azure") if lab.snapshot is not None else None
     endpoints = await start_azure(lab.world, lab.state_dir, server_ssl_context(cert, key),
-                                  tls_files=(cert, key, lab.ca.path))
+                                  tls_files=(cert, key, lab.ca.path), resume=resume,
+                                  restore=lab.restore_world if lab.snapshot is not None else None)
     lab.on_stop(endpoints.pop("stop"))
     admin_routes.register(lab.admin, lab.world.azure)
     endpoints["ca_path"] = str(lab.ca.path.resolve())

@@ -5,6 +5,16 @@ lab-protocols.md §2.2 c); VM PUTs answer 201 with the VM and Azure-AsyncOperati
 accepts 200/201). Power actions answer 202 and the power state changes when the operation
 finishes on the lab clock. Site Recovery uses the `*_internal` functions to create seed
 disks, replica disks and the failed-over VM.
+
+PATCH (Disks - Update, Virtual Machines - Update): azure-mgmt-compute's `disks.begin_update`
+accepts 200/202 and `virtual_machines.begin_update` only 200, both polled with ARMPolling, whose
+final GET for a PATCH is the resource's own URL. A disk PATCH (sku, tags, a larger diskSizeGB)
+answers 202 with Location and Azure-AsyncOperation and takes effect when its operation ends; a
+new SKU or size on a disk attached to a VM that is not deallocated is refused with 409
+OperationNotAllowed, as Azure refuses it (the size message is the service's, seen in
+kubernetes/kubernetes#96706; the SKU one is modelled on it). A VM PATCH (tags, hardwareProfile.
+vmSize) answers 200 with the VM (provisioningState Updating) and Azure-AsyncOperation. Any other
+property in a PATCH is refused with 400: the lab does not simulate it.
 """
 
 from __future__ import annotations
@@ -117,6 +127,78 @@ def put_disk(call: ArmCall) -> Response:
             document["managedBy"] = existing["managedBy"]
     operation = call.cloud.arm.start_operation("Microsoft.Compute", DISK_OPERATION_S, result_id=disk_id)
     return empty(202, call.cloud.arm.operation_headers(operation))
+
+
+def _attached_to_running_vm(cloud: AzureCloud, disk: dict) -> str | None:
+    """The id of the VM the disk is attached to when that VM is not deallocated, else None."""
+    owner = disk.get("managedBy")
+    if owner and cloud.get(owner) is not None and power_state(cloud, owner) != "deallocated":
+        return owner
+    return None
+
+
+def _refuse_unsimulated(body: dict, top: tuple[str, ...], properties: tuple[str, ...], what: str) -> None:
+    unknown = [name for name in body if name not in top]
+    unknown += [f"properties.{name}" for name in (body.get("properties") or {}) if name not in properties]
+    if unknown:
+        raise ArmError(400, "InvalidParameter", f"The lab does not simulate changing {', '.join(sorted(unknown))} "
+                       f"of a {what} by PATCH.")
+
+
+def patch_disk(call: ArmCall) -> Response:
+    require_group(call)
+    disk = require_resource(call, call.path, DISK_TYPE)
+    body = call.require_body()
+    _refuse_unsimulated(body, ("sku", "tags", "properties"), ("diskSizeGB",), "managed disk")
+    cloud = call.cloud
+    sku = (body.get("sku") or {}).get("name")
+    if sku is not None and sku not in DISK_SKUS:
+        raise ArmError(400, "InvalidParameter", f"The value '{sku}' of parameter 'sku.name' is not valid.")
+    size = (body.get("properties") or {}).get("diskSizeGB")
+    if size is not None and int(size) < disk["properties"]["diskSizeGB"]:
+        raise ArmError(400, "BadRequest", "Disk size reduction is not supported.")
+    owner = _attached_to_running_vm(cloud, disk)
+    if owner and sku is not None and sku != disk["sku"]["name"]:
+        raise ArmError(409, "OperationNotAllowed", f"Cannot change the account type of disk {disk['name']} while it is "
+                       f"attached to running VM {owner}. Changing the account type of a disk of an Azure Virtual Machine "
+                       "requires the virtual machine to be deallocated. Please stop your VM and retry the operation.",
+                       details=[{"code": "ChangeDiskSkuWhileAttachedNotAllowed",
+                                 "message": "The disk is attached to a VM that is not deallocated."}])
+    if owner and size is not None and int(size) != disk["properties"]["diskSizeGB"]:
+        raise ArmError(409, "OperationNotAllowed", f"Cannot resize disk {disk['name']} while it is attached to running "
+                       f"VM {owner}. Resizing a disk of an Azure Virtual Machine requires the virtual machine to be "
+                       "deallocated. Please stop your VM and retry the operation.",
+                       details=[{"code": "ChangeDiskSizeWhileAttachedNotAllowed",
+                                 "message": "The disk is attached to a VM that is not deallocated."}])
+    disk_id, tags = disk["id"], body.get("tags")
+
+    def updated() -> None:
+        document = cloud.get(disk_id)
+        if document is None:
+            return
+        if tags is not None:
+            document["tags"] = dict(tags)
+        if size is not None:
+            document["properties"]["diskSizeGB"] = int(size)
+            document["properties"]["diskSizeBytes"] = int(size) * 1024 ** 3
+        if sku is not None:
+            document["sku"] = {"name": sku, "tier": "Premium" if sku.startswith("Premium") else "Standard"}
+        _refresh_vm_disk(cloud, document)
+
+    operation = cloud.arm.start_operation("Microsoft.Compute", DISK_OPERATION_S, updated, result_id=disk_id)
+    return empty(202, cloud.arm.operation_headers(operation))
+
+
+def _refresh_vm_disk(cloud: AzureCloud, disk: dict) -> None:
+    """The VM's view of one of its disks (storageAccountType, diskSizeGB) after the disk changed."""
+    vm = cloud.get(disk["managedBy"]) if disk.get("managedBy") else None
+    if vm is None:
+        return
+    storage = vm["properties"]["storageProfile"]
+    for entry in [storage["osDisk"], *storage["dataDisks"]]:
+        if ids.same((entry.get("managedDisk") or {}).get("id") or "", disk["id"]):
+            entry["managedDisk"]["storageAccountType"] = disk["sku"]["name"]
+            entry["diskSizeGB"] = disk["properties"]["diskSizeGB"]
 
 
 def get_disk(call: ArmCall) -> Response:
@@ -260,15 +342,39 @@ def put_vm(call: ArmCall) -> Response:
                                   size, disk_ids[0], os_type, disk_ids[1:], nic_ids, body.get("tags"),
                                   power=power_state(call.cloud, vm_id) if existing else "starting")
     document["properties"]["provisioningState"] = "Creating" if not existing else "Updating"
-    key = ids.key(vm_id)
+    cloud, key = call.cloud, ids.key(vm_id)
 
     def provisioned() -> None:
         document["properties"]["provisioningState"] = "Succeeded"
-        if call.cloud.vm_power.get(key) == "starting":
-            call.cloud.vm_power[key] = "running"
+        if cloud.vm_power.get(key) == "starting":
+            cloud.vm_power[key] = "running"
 
-    operation = call.cloud.arm.start_operation("Microsoft.Compute", VM_OPERATION_S, provisioned)
-    return json_body(200 if existing else 201, document, call.cloud.arm.operation_headers(operation, location=False))
+    operation = cloud.arm.start_operation("Microsoft.Compute", VM_OPERATION_S, provisioned)
+    return json_body(200 if existing else 201, document, cloud.arm.operation_headers(operation, location=False))
+
+
+def patch_vm(call: ArmCall) -> Response:
+    vm = _vm(call)
+    body = call.require_body()
+    _refuse_unsimulated(body, ("tags", "properties"), ("hardwareProfile",), "virtual machine")
+    size = ((body.get("properties") or {}).get("hardwareProfile") or {}).get("vmSize")
+    if size is not None and size not in VM_SIZES:
+        raise ArmError(409, "SkuNotAvailable", f"The requested VM size '{size}' is not available in location "
+                       f"'{call.cloud.location}'.")
+    if body.get("tags") is not None:
+        vm["tags"] = dict(body["tags"])
+    if size is not None:
+        vm["properties"]["hardwareProfile"]["vmSize"] = size
+    vm["properties"]["provisioningState"] = "Updating"
+    cloud, vm_id = call.cloud, vm["id"]
+
+    def updated() -> None:
+        document = cloud.get(vm_id)
+        if document is not None:
+            document["properties"]["provisioningState"] = "Succeeded"
+
+    operation = cloud.arm.start_operation("Microsoft.Compute", VM_OPERATION_S, updated)
+    return json_body(200, vm, cloud.arm.operation_headers(operation, location=False))
 
 
 def _vm(call: ArmCall) -> dict:
@@ -290,7 +396,7 @@ def instance_view(cloud: AzureCloud, vm: dict) -> dict:
         "hyperVGeneration": (cloud.get(storage["osDisk"]["managedDisk"]["id"]) or {}).get("properties", {})
         .get("hyperVGeneration", "V1") if storage["osDisk"].get("managedDisk") else "V1",
         "disks": [{"name": name, "statuses": [{"code": "ProvisioningState/succeeded", "level": "Info",
-                                                "displayStatus": "Provisioning succeeded"}]} for name in disk_names],
+                                               "displayStatus": "Provisioning succeeded"}]} for name in disk_names],
         "statuses": [
             {"code": f"ProvisioningState/{provisioning.lower()}", "level": "Info",
              "displayStatus": f"Provisioning {provisioning.lower()}", "time": vm["properties"]["timeCreated"]},
@@ -323,24 +429,24 @@ def delete_vm(call: ArmCall) -> Response:
     vm = call.cloud.get(ids.arm_id(call.cloud.subscription_id, call.params["rg"], VM_TYPE, call.params["name"]))
     if vm is None:
         return empty(204)
-    call.cloud.vm_power[ids.key(vm["id"])] = "deallocating"
-    operation = call.cloud.arm.start_operation("Microsoft.Compute", POWER_OPERATION_S,
-                                               lambda: delete_vm_internal(call.cloud, vm["id"]))
-    return empty(202, call.cloud.arm.operation_headers(operation))
+    cloud, vm_id = call.cloud, vm["id"]
+    cloud.vm_power[ids.key(vm_id)] = "deallocating"
+    operation = cloud.arm.start_operation("Microsoft.Compute", POWER_OPERATION_S, lambda: delete_vm_internal(cloud, vm_id))
+    return empty(202, cloud.arm.operation_headers(operation))
 
 
 def _power_action(transitional: str, final: str):
     def action(call: ArmCall) -> Response:
         vm = _vm(call)
-        key = ids.key(vm["id"])
-        call.cloud.vm_power[key] = transitional
+        cloud, key = call.cloud, ids.key(vm["id"])
+        cloud.vm_power[key] = transitional
 
         def settle() -> None:
-            if key in call.cloud.vm_power:
-                call.cloud.vm_power[key] = final
+            if key in cloud.vm_power:
+                cloud.vm_power[key] = final
 
-        operation = call.cloud.arm.start_operation("Microsoft.Compute", POWER_OPERATION_S, settle)
-        return empty(202, call.cloud.arm.operation_headers(operation))
+        operation = cloud.arm.start_operation("Microsoft.Compute", POWER_OPERATION_S, settle)
+        return empty(202, cloud.arm.operation_headers(operation))
     return action
 
 
@@ -356,8 +462,10 @@ def register(arm: Arm) -> None:
     add("GET", COMPUTE + "/disks/{name}", get_disk)
     add("GET", COMPUTE + "/disks", list_disks)
     add("GET", "/subscriptions/{subscription}/providers/Microsoft.Compute/disks", list_all_disks)
+    add("PATCH", COMPUTE + "/disks/{name}", patch_disk)
     add("DELETE", COMPUTE + "/disks/{name}", delete_disk)
     add("PUT", COMPUTE + "/virtualMachines/{name}", put_vm)
+    add("PATCH", COMPUTE + "/virtualMachines/{name}", patch_vm)
     add("GET", COMPUTE + "/virtualMachines/{name}", get_vm)
     add("GET", COMPUTE + "/virtualMachines/{name}/instanceView", get_instance_view)
     add("GET", COMPUTE + "/virtualMachines", list_vms)

@@ -54,6 +54,11 @@ class Entra:
         self.base_url = ""          # https://127.0.0.1:PORT, set once the server listens
         self.tokens_issued = 0
 
+    @property
+    def signing_key(self) -> bytes:
+        """The tokens' signing key: a resumed lab keeps it, so tokens issued before a restart stay valid."""
+        return self._key
+
     # --- tokens ---
 
     def issue(self, principal: Principal, audience: str) -> tuple[str, int]:

@@ -200,6 +200,7 @@ class AzureCloud:
         self.vaults: dict[str, VaultAsr] = {}           # ids.key(vault id) -> ASR state
         self.storage_keys: dict[str, list[str]] = {}    # account name (lower) -> [key1, key2]
         self.arm: Any = None                            # lab.azure.arm.Arm, set by start_azure
+        self.entra: Any = None                          # lab.azure.entra.Entra, set by start_azure
         self.azurite: Any = None                        # lab.azure.azurite.Azurite when blob storage runs
         self.endpoints: dict[str, str] = {}             # filled by start_azure: arm, authority, blob
         self.link_bps: dict[str, float] = {}            # host name (lower) -> WAN link bytes/s

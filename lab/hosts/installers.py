@@ -6,19 +6,29 @@ lands in the registry and services a little later, as the real setup does (§2.3
 script polls the registry after `setupdr /i`). Exit codes are the lab's choice where the real ones are
 undocumented: 0 for success, 1 for a refusal, and the injected 1603 / 1618 / 3010.
 
-A lab setup file is small: a header that carries the provider and agent versions it installs.
+A lab setup file is small: a header that carries the provider and agent versions it installs. Hosts
+download it from a URL the lab published, or for real from any HTTPS URL on loopback - Azurite's blob
+endpoint with a SAS, as installer_blob hands it out (`download`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import http
+import ipaddress
 import secrets
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lab import vault_credentials
+from lab.certs import CA_FILE
 from lab.hosts.state import (
     MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, HostState, Service,
 )
@@ -27,6 +37,8 @@ if TYPE_CHECKING:
     from lab.world import World
 
 SETUP_HEADER = b"AZMIGRATE-LAB-SETUP/1\n"
+PUBLISHED_BASE = "https://downloads.lab.test/"    # files the lab serves from the world (`publish`)
+DOWNLOAD_TIMEOUT_S = 60.0                        # real seconds a download may take
 PROVIDER_DIR = r"C:\Program Files\Microsoft Azure Site Recovery Provider"
 CONFIGURATOR = PROVIDER_DIR + r"\DRConfigurator.exe"
 AGENT_DIR = r"C:\Program Files\Microsoft Azure Recovery Services Agent"
@@ -118,20 +130,79 @@ def publish(world: World, name: str, content: bytes) -> dict:
     signature = secrets.token_urlsafe(24)
     path = f"/installers/{name}"
     world.installers.downloads[path.lower()] = PublishedFile(content, signature)
-    return {"url": f"https://downloads.lab.test{path}?sv=2024-08-04&sp=r&sig={signature}", "sha256": sha256(content),
+    return {"url": f"{PUBLISHED_BASE.rstrip('/')}{path}?sv=2024-08-04&sp=r&sig={signature}", "sha256": sha256(content),
             "path": path}
 
 
-def download(world: World, url: str) -> bytes:
-    """What a GET of `url` returns, or the WebException message the host would see."""
+def _download_error(text: str) -> InstallerError:
+    """WebClient.DownloadFile's failure as PowerShell shows it (a MethodInvocationException around a WebException)."""
+    return InstallerError(f'Exception calling "DownloadFile" with "2" argument(s): "{text}"')
+
+
+def _http_error(code: int) -> InstallerError:
+    try:
+        phrase = http.HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Error"
+    return _download_error(f"The remote server returned an error: ({code}) {phrase}.")
+
+
+def _published(world: World, url: str) -> bytes:
     base, dummy, query = url.partition("?")
     path = "/" + base.split("://", 1)[-1].partition("/")[2]
     published = world.installers.downloads.get(path.lower())
-    if not base.lower().startswith("https://downloads.lab.test/") or published is None:
-        raise InstallerError('Exception calling "DownloadFile" with "2" argument(s): "The remote server returned an error: (404) Not Found."')
+    if published is None:
+        raise _http_error(404)
     if f"sig={published.signature}" not in query.split("&"):
-        raise InstallerError('Exception calling "DownloadFile" with "2" argument(s): "The remote server returned an error: (403) Forbidden."')
+        raise _http_error(403)
     return published.content
+
+
+def _on_loopback(hostname: str) -> bool:
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _fetch(url: str, cafile: Path | None) -> bytes:
+    """GET `url` (in a worker thread: this blocks). Errors become the WebException messages, never naming the URL
+    (it may carry a SAS)."""
+    context = ssl.create_default_context(cafile=str(cafile) if cafile is not None and cafile.exists() else None)
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=DOWNLOAD_TIMEOUT_S) as response:  # noqa: S310
+            return response.read()
+    except urllib.error.HTTPError as exc:
+        raise _http_error(exc.code) from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ssl.SSLError):
+            raise _download_error("The underlying connection was closed: Could not establish trust relationship for "
+                                  "the SSL/TLS secure channel.") from None
+        raise _download_error("Unable to connect to the remote server") from None
+    except (OSError, TimeoutError):
+        raise _download_error("The operation has timed out") from None
+
+
+async def download(world: World, url: str) -> bytes:
+    """What WebClient.DownloadFile(url) gets on a host: the file, or the WebException message the host would see.
+
+    URLs the lab published (`publish`, https://downloads.lab.test/...) are served from the world. Any other URL
+    is fetched for real over HTTPS from the lab process, trusting the lab CA (the state dir's ca.pem): in
+    practice a blob in Azurite with its SAS, as installer_blob hands it out, so Azurite checks the SAS and
+    answers 403/404 itself. The simulated hosts have no Internet: a name that is not on loopback does not
+    resolve. The fetch runs in a worker thread so the lab's event loop never waits on it.
+    """
+    if url.lower().startswith(PUBLISHED_BASE):
+        return _published(world, url)
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise _download_error("The URI prefix is not recognized.")
+    if not _on_loopback(parts.hostname):
+        raise _download_error(f"The remote name could not be resolved: '{parts.hostname}'")
+    cafile = Path(world.state_dir) / CA_FILE if world.state_dir is not None else None
+    return await asyncio.to_thread(_fetch, url, cafile)
 
 
 # --- logs and helpers ----------------------------------------------------------------------------

@@ -187,3 +187,76 @@ def test_secrets_never_reach_verbose_output_nor_the_lab_log(fresh, ansible_playb
         assert secret not in json.dumps(result)
     apply_entries = [entry for entry in commands_since(lab.admin, HOST, since) if entry["name"] == "replication_provider_apply/1"]
     assert apply_entries and set(apply_entries[0]["secret_keys"]) == {"proxy_password", "setup_file_url", "vault_credentials"}
+
+
+BLOB_ACCOUNT = "azmigratehostdownload"[:24]
+BLOB_CONTAINER = "azmigrate-installers"
+
+
+@pytest.fixture(scope="module")
+def blob_setup_file(lab):
+    """The lab's setup file staged as a blob in the lab's Azure Storage (Azurite), with a read-only HTTPS SAS, as
+    installer_blob stages it: {url (with the SAS), sha256, unsigned, missing (a SAS URL of a blob that does not
+    exist)}."""
+    from datetime import datetime, timedelta, timezone
+
+    from azure.core.credentials import AzureNamedKeyCredential
+    from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
+
+    from azure_lab import RESOURCE_GROUP, session
+
+    if not lab.info["azure"].get("blob_endpoint"):
+        pytest.skip("the lab runs without Azurite (npm ci --prefix lab)")
+    storage = session(lab).storage()
+    account = storage.storage_accounts.begin_create(RESOURCE_GROUP, BLOB_ACCOUNT, {
+        "location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}, polling_interval=1).result()
+    key = storage.storage_accounts.list_keys(RESOURCE_GROUP, BLOB_ACCOUNT).keys_property[0].value
+    endpoint = account.primary_endpoints.blob
+    setup = publish_setup_file(lab.admin, name="BlobProvider.exe")
+    blobs = BlobServiceClient(endpoint, credential=AzureNamedKeyCredential(BLOB_ACCOUNT, key), connection_verify=lab.ca_path)
+    container = blobs.get_container_client(BLOB_CONTAINER)
+    if not container.exists():
+        container.create_container()
+    container.upload_blob("AzureSiteRecoveryProvider.exe", setup_bytes(setup), overwrite=True)
+
+    def sas_url(blob: str) -> str:
+        sas = generate_blob_sas(BLOB_ACCOUNT, BLOB_CONTAINER, blob, account_key=key, permission=BlobSasPermissions(read=True),
+                                expiry=datetime.now(timezone.utc) + timedelta(hours=2), protocol="https")
+        return f"{endpoint}{BLOB_CONTAINER}/{blob}?{sas}"
+
+    url = sas_url("AzureSiteRecoveryProvider.exe")
+    return {"url": url, "sha256": setup["sha256"], "missing": sas_url("NoSuchProvider.exe"),
+            "unsigned": url.split("?", 1)[0], "tampered": url.replace("sig=", "sig=AAAA", 1)}
+
+
+def test_the_host_downloads_the_setup_file_from_blob_storage_with_its_sas(fresh, ansible_playbook, blob_setup_file, credentials):
+    lab = fresh
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, url_vars(blob_setup_file, credentials))
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["download", "install", "register"] and result["provider_version"] == PROVIDER_VERSION
+    signature = blob_setup_file["url"].rsplit("sig=", 1)[1].split("&", 1)[0]
+    logs = json.dumps(commands_since(lab.admin, HOST, since)) + Path(lab.info["command_log"]).read_text()
+    logs += (Path(lab.info["command_log"]).parent / "lab.out").read_text()
+    assert signature not in logs and signature not in run.output and signature not in json.dumps(result)
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("tampered", "(403) Forbidden"),
+    ("unsigned", "(403) Forbidden"),        # what Azurite answers an anonymous read of a private container's blob
+    ("missing", "(404) Not Found"),
+    ("wrong_sha256", "not the expected"),
+])
+def test_a_failed_download_fails_the_step_as_webclient_does(fresh, ansible_playbook, blob_setup_file, credentials,
+                                                            case, expected):
+    source = dict(blob_setup_file)
+    if case == "wrong_sha256":
+        source["sha256"] = "0" * 64
+    else:
+        source["url"] = blob_setup_file[case]
+    run, result = run_provider(ansible_playbook, url_vars(source, credentials))
+    assert run.rc != 0, run.output
+    assert "step download" in result["msg"] and expected in result["msg"], result["msg"]
+    assert "sig=" not in result["msg"]
+    host = fresh.admin.host(HOST)
+    assert host["provider_version"] is None and not [path for path in host["files"] if path.endswith(".partial")]

@@ -93,6 +93,54 @@ def test_disks_and_vm_power(lab, group):
     network.network_interfaces.begin_delete(group, "vm1-nic").result()
 
 
+def test_patch_disk_sku_and_tags_and_vm_tags(lab, group):
+    """Disks - Update and Virtual Machines - Update through the SDK's begin_update (PATCH): a new SKU on a disk of a
+    running VM is refused as Azure refuses it, accepted once the VM is deallocated, and the VM sees the new SKU."""
+    compute, network = lab.compute, lab.network
+    disk = compute.disks.begin_create_or_update(group, "vm2-os", {
+        "location": "eastus", "sku": {"name": "Standard_LRS"},
+        "properties": {"osType": "Windows", "diskSizeGB": 32, "creationData": {"createOption": "Empty"}}}).result()
+    subnet_id = network.subnets.get(group, "vnet1", "apps").id
+    nic = network.network_interfaces.begin_create_or_update(group, "vm2-nic", {"location": "eastus", "properties": {
+        "ipConfigurations": [{"name": "ipconfig1", "properties": {"subnet": {"id": subnet_id}}}]}}).result()
+    compute.virtual_machines.begin_create_or_update(group, "vm2", {
+        "location": "eastus", "properties": {
+            "hardwareProfile": {"vmSize": "Standard_B2s"},
+            "storageProfile": {"osDisk": {"createOption": "Attach", "osType": "Windows", "managedDisk": {"id": disk.id}}},
+            "networkProfile": {"networkInterfaces": [{"id": nic.id, "properties": {"primary": True}}]}}}).result()
+    updated = compute.disks.begin_update(group, "vm2-os", {"tags": {"owner": "lab"}}).result()
+    assert updated.tags == {"owner": "lab"} and updated.sku.name == "Standard_LRS"     # tags: also while it runs
+    with pytest.raises(HttpResponseError) as caught:
+        compute.disks.begin_update(group, "vm2-os", {"sku": {"name": "Premium_LRS"}}).result()
+    assert caught.value.status_code == 409 and caught.value.error.code == "OperationNotAllowed"
+    assert "deallocated" in caught.value.error.message
+    compute.virtual_machines.begin_power_off(group, "vm2").result()
+    with pytest.raises(HttpResponseError) as caught:     # stopped is not enough: the VM must be deallocated
+        compute.disks.begin_update(group, "vm2-os", {"sku": {"name": "Premium_LRS"}}).result()
+    assert caught.value.error.code == "OperationNotAllowed"
+    compute.virtual_machines.begin_deallocate(group, "vm2").result()
+    updated = compute.disks.begin_update(group, "vm2-os", {"sku": {"name": "Premium_LRS"}}).result()
+    assert updated.sku.name == "Premium_LRS" and updated.tags == {"owner": "lab"}
+    vm = compute.virtual_machines.get(group, "vm2")
+    assert vm.storage_profile.os_disk.managed_disk.storage_account_type == "Premium_LRS"
+    with pytest.raises(HttpResponseError) as caught:
+        compute.disks.begin_update(group, "vm2-os", {"sku": {"name": "Fast_LRS"}}).result()
+    assert caught.value.status_code == 400
+    with pytest.raises(HttpResponseError) as caught:
+        compute.disks.begin_update(group, "vm2-os", {"properties": {"diskIOPSReadWrite": 500}}).result()
+    assert caught.value.status_code == 400 and "does not simulate" in caught.value.error.message
+
+    vm = compute.virtual_machines.begin_update(group, "vm2", {"tags": {"wave": "1"}}).result()
+    assert vm.tags == {"wave": "1"} and vm.provisioning_state == "Succeeded"
+    assert compute.virtual_machines.get(group, "vm2").tags == {"wave": "1"}
+    with pytest.raises(HttpResponseError) as caught:
+        compute.virtual_machines.begin_update(group, "vm-none", {"tags": {}}).result()
+    assert caught.value.status_code == 404
+    compute.virtual_machines.begin_delete(group, "vm2").result()
+    compute.disks.begin_delete(group, "vm2-os").result()
+    network.network_interfaces.begin_delete(group, "vm2-nic").result()
+
+
 def test_storage_account_keys_and_blobs_in_azurite(lab, group):
     storage = lab.storage
     assert storage.storage_accounts.check_name_availability({"name": "labblobs1", "type":

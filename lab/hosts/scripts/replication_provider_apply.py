@@ -81,7 +81,7 @@ def _version_of(host: HostState, path: str) -> str | None:
 
 async def _download(ctx: ScriptContext, item: dict, state: dict) -> None:
     url = str(ctx.secrets.get("setup_file_url") or "")
-    content = installers.download(ctx.world, url)
+    content = await installers.download(ctx.world, url)
     partial = item["path"] + ".partial"
     ctx.host.write_file(partial, content, ctx.world.clock.isoformat())
     _verify_hash(ctx.host, partial, item["sha256"])
