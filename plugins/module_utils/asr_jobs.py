@@ -89,7 +89,7 @@ def retry_after_seconds(headers):
     """Seconds to wait from Retry-After (seconds), retry-after-ms or x-ms-retry-after-ms; else None.
 
     A zero or unreadable value counts as absent (azure-core does the same, then uses its
-    polling interval; lab-protocols.md section 2.2 c).
+    polling interval: azure-core's get_retry_after).
     """
     for name, scale in (("retry-after", 1.0), ("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001)):
         for value in _header_values(headers, name):

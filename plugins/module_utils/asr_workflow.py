@@ -193,7 +193,7 @@ def resolve_disks(protectable, options):
 
     The OS disk is ``os_disk`` (a disk name or vhdId) or the disk the host reports as
     ``OperatingSystem``; many recorded VMs report only ``Data`` disks (asr-api.md 3.7), and then the
-    first disk is taken, as the lab and the 2017 recordings order them. The OS disk is always included.
+    first disk is taken, the order the service lists them in. The OS disk is always included.
     """
     disks = protectable_disks(protectable)
     names = ", ".join("%s (%s)" % (d["name"], d["vhd_id"]) for d in disks) or "none"

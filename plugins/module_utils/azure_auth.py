@@ -376,7 +376,7 @@ def resolve_cloud(cloud_environment, verify=True, timeout=30):
 def connection_verify(settings):
     """``connection_verify`` for the SDKs: False (ignore), the CA bundle path, or True.
 
-    True lets requests use REQUESTS_CA_BUNDLE when it is set (lab-protocols.md section 2.2 a).
+    True lets requests use REQUESTS_CA_BUNDLE when it is set (requests reads it only when verify is True).
     """
     if settings.cert_validation_mode == "ignore":
         return False

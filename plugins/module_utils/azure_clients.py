@@ -12,7 +12,7 @@ A module does::
 with the collection's error message when the credentials or the cloud cannot be resolved.
 Every client gets the cloud's Resource Manager URL, the token scope for it, the TLS
 verification setting and the retry settings (azure-core's RetryPolicy honours Retry-After and
-retry-after-ms on 429 and 5xx, lab-protocols.md section 2.2 c; asr-api.md section 12).
+retry-after-ms on 429 and 5xx).
 
 Also here: ``collect(pages)`` (paging) and ``rest_dict(model)`` (an SDK model as its REST JSON).
 """

@@ -3,17 +3,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one model of bytes and rates for Hyper-V to Azure replication.
 
-The replication planner (``plugin_utils/replication_planner.py``) and the lab's simulated Azure side
-(``lab/azure/``) both use this file, so a planned wave and the lab's run of that wave agree by
-construction. It has no Ansible imports and no imports from the collection: the lab may load it by
+The replication planner (``plugin_utils/replication_planner.py``) uses this file, and so may any
+simulation of a host's uploads, so that a planned wave and a simulated run of it agree by
+construction. It has no Ansible imports and no imports from the collection, so it can be loaded by
 file path (``importlib.util.spec_from_file_location``). Standard library only; Python 3.8 syntax,
 since ansible-test compiles ``module_utils`` for the target Pythons.
 
 Units: every rate is **bytes per second** (float) and every amount **bytes**. Parsing "512 Kbps" or
 "1 Gbit/s" is ``module_utils/bandwidth.py``'s job, not this file's.
 
-Time: a float count of seconds since 1970-01-01T00:00:00 UTC ("model time"; the lab's clock and
-``time.time()`` use the same scale). A throttle schedule is read in the host's wall-clock time, which
+Time: a float count of seconds since 1970-01-01T00:00:00 UTC ("model time"; ``time.time()`` uses
+the same scale). A throttle schedule is read in the host's wall-clock time, which
 is model time plus ``ThrottleSchedule.utc_offset_s`` (daylight saving time is not modelled). The
 planner uses ``utc_offset_s=0`` and treats its start time as host wall-clock time.
 
@@ -31,8 +31,8 @@ What moves how fast:
   finishes it is in delta replication: it uploads that log, then its writes as they come (its
   churn), over the same host link, so it keeps a share while other VMs are still in initial
   replication. A VM with a backlog competes like a transfer (up to its cap); a VM that has caught
-  up takes just its churn. ``advance_replication`` is that one definition; the lab steps it and the
-  planner's waves (``simulate_waves``) run on it.
+  up takes just its churn. ``advance_replication`` is that one definition; a simulation steps it and
+  the planner's waves (``simulate_waves``) run on it.
 * Rates are piecewise constant: they change only at throttle schedule boundaries (work hours
   start/end), when a transfer finishes and when a backlog is drained. Every function below walks
   those events exactly; none steps through time in fixed increments.
@@ -578,7 +578,7 @@ class ReplicationStep:
 def advance_replication(link, t0, t1, initial_bytes, backlog_bytes=None, churn_bps=None, caps_bps=None):
     """Move a host's replicating VMs forward from ``t0`` to ``t1``: initial replication and delta uploads share the host.
 
-    This is how the lab moves bytes, and the planner's waves run on the same walk (``simulate_waves``).
+    A simulation moves bytes with it step by step; the planner's waves run on the same walk (``simulate_waves``).
 
     * ``initial_bytes``: ``{name: bytes}`` still to send by the VMs in initial replication (or
       resynchronisation, which moves the same way). A VM listed with nothing left finishes at ``t0``.

@@ -21,7 +21,7 @@ description:
     C(UploadThreadsPerVM) and the throttle per host.
   - "Model: a host uploads at min(link rate x O(link_efficiency), throttle rate in force); each VM at most at
     C(UploadThreadsPerVM) x O(per_thread_rate); VMs replicating together share the host rate equally, a capped
-    VM's leftover going to the others. The lab uses the same model (C(module_utils/replication_model.py))."
+    VM's leftover going to the others."
   - "Delta replication shares the link too: a VM's writes during its initial replication go to its C(.hrl) log;
     once its initial replication finishes it uploads that log, then its churn as it writes, while the host's
     other VMs - of its wave and of later waves - are still in initial replication. A VM uploading its log takes

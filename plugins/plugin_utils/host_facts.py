@@ -5,7 +5,7 @@
 FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 The raw document is specified in docs/host-scripts.md ("host_info/1") and declared once here as
-RAW_SCHEMA, which the contract test compares with the script and with the lab's simulation. Every
+RAW_SCHEMA, which the contract test compares with what the script writes. Every
 function is pure; facts come from shared/reference/windows-host.md (section numbers below).
 """
 

@@ -8,8 +8,8 @@ Pure computation: no network, no clock, no randomness. The same request always g
 the slices of an AWX job that each plan the whole estate agree.
 
 It lives in ``plugin_utils`` because only the controller runs it (the replication_plan action plugin
-and the tests); the byte and rate model it builds on is ``module_utils/replication_model.py``, which
-the lab shares, and the units are ``module_utils/bandwidth.py``.
+and the tests); the byte and rate model it builds on is ``module_utils/replication_model.py``, and
+the units are ``module_utils/bandwidth.py``.
 
 How a plan is made, per host (hosts upload independently, so each host is planned on its own):
 
@@ -22,8 +22,7 @@ How a plan is made, per host (hosts upload independently, so each host is planne
 3. A host's wave k starts when its wave k-1 has finished; the VMs of a wave share the host rate by
    water-filling on the throttle schedule with the delta replication of the host's VMs that have
    finished initial replication, in this wave or an earlier one: each uploads the log it wrote
-   during initial replication, then its churn (``replication_model.simulate_waves``, the walk the
-   lab moves its hosts with).
+   during initial replication, then its churn (``replication_model.simulate_waves``).
 
 Wave k of the plan is every host's k-th wave. Hosts do not wait for each other.
 """
@@ -477,7 +476,7 @@ def _time_waves(link, waves, start):
     """The model's ``WaveSchedule`` of consecutive waves on one host.
 
     VMs that finished initial replication, in the wave or an earlier one, upload their logs and churn
-    meanwhile over the same link (``replication_model.simulate_waves``), as the lab and a real host do.
+    meanwhile over the same link (``replication_model.simulate_waves``), as on a real host.
     """
     return model.simulate_waves(link, [{vm.name: vm.total_bytes for vm in wave} for wave in waves], start,
                                 {vm.name: vm.churn_bps for wave in waves for vm in wave if vm.churn_bps})
