@@ -23,14 +23,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  resource_group:
-    description: Resource group of the Recovery Services vault.
-    type: str
-    required: true
-  vault_name:
-    description: Name of the Recovery Services vault (the Azure Migrate project's replication vault).
-    type: str
-    required: true
   name:
     description:
       - The Hyper-V VM, by name or by its VM id (GUID). Names are matched case-insensitively; a name that several
@@ -138,6 +130,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
 attributes:
   check_mode:

@@ -22,14 +22,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  resource_group:
-    description: Resource group of the Recovery Services vault.
-    type: str
-    required: true
-  vault_name:
-    description: Name of the Recovery Services vault.
-    type: str
-    required: true
   names:
     description:
       - Report only these VMs, by Hyper-V VM name, VM id or replicated item name (case-insensitive).
@@ -53,6 +45,7 @@ options:
     choices: [enabling, initial_replication, protected, test_failover, in_progress, failed_over, committed]
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
 attributes:
   check_mode:

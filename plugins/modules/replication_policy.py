@@ -17,14 +17,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  resource_group:
-    description: Resource group of the Recovery Services vault.
-    type: str
-    required: true
-  vault_name:
-    description: Name of the Recovery Services vault.
-    type: str
-    required: true
   name:
     description: Name of the replication policy.
     type: str
@@ -73,6 +65,7 @@ options:
     default: 900
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
 attributes:
   check_mode:

@@ -17,14 +17,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  resource_group:
-    description: Resource group of the Recovery Services vault.
-    type: str
-    required: true
-  vault_name:
-    description: Name of the Recovery Services vault.
-    type: str
-    required: true
   name:
     description: The Hyper-V VM, by name or by its VM id (GUID).
     type: str
@@ -59,6 +51,7 @@ options:
     default: 3600
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
 attributes:
   check_mode:

@@ -17,17 +17,9 @@ description:
   - Changes nothing.
 author:
   - azmigrate.hyperv developers (@azmigrate)
-options:
-  resource_group:
-    description: Resource group of the Recovery Services vault.
-    type: str
-    required: true
-  vault_name:
-    description: Name of the Recovery Services vault.
-    type: str
-    required: true
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
 attributes:
   check_mode:
