@@ -30,7 +30,7 @@ from lab.hosts.state import REGISTRATION_KEY, Service
 REPO = Path(__file__).resolve().parents[2]
 DEMO_ESTATE = REPO / "lab" / "estates" / "demo.yml"
 TIME_SCALE = 600.0          # 30 lab seconds of Retry-After are 50 ms
-RECORDINGS = REPO.parent / "shared" / "asr-recordings"
+RECORDINGS = REPO / "tests" / "fixtures" / "asr-recordings"
 
 
 class AzureLab:

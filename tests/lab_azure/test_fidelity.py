@@ -1,4 +1,4 @@
-"""Fidelity: replay every recording in ../shared/asr-recordings against the lab, ids mapped, and
+"""Fidelity: replay every recording in tests/fixtures/asr-recordings against the lab, ids mapped, and
 compare what comes back with what the live service answered: status codes, header names, body
 field names and their casing, and enum values.
 
@@ -22,8 +22,7 @@ from inprocess_azure import RECORDINGS, REPO
 from lab.azure import discovery
 from lab.hosts.state import HostState, VirtualDisk, VirtualMachine, Volume
 
-pytestmark = pytest.mark.skipif(not RECORDINGS.is_dir(), reason=f"no recordings at {RECORDINGS} (../shared is "
-                                "only present in the project's workspace)")
+pytestmark = pytest.mark.skipif(not RECORDINGS.is_dir(), reason=f"no recordings at {RECORDINGS}")
 
 FIDELITY = REPO / "lab" / "FIDELITY.md"
 FILES = sorted(p.name for p in RECORDINGS.glob("*.json")) if RECORDINGS.is_dir() else []

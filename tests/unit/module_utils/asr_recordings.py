@@ -1,14 +1,14 @@
-"""Access to the recorded Site Recovery traffic in ../shared/asr-recordings (present beside the project
-on developer and CI machines, absent on a user's machine: tests that need it are skipped then)."""
+"""Access to the recorded Site Recovery traffic in tests/fixtures/asr-recordings (real traffic recorded by
+Azure PowerShell's test suite, Apache-2.0; source and licence in that folder's README)."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-RECORDINGS = Path(__file__).resolve().parents[4] / "shared" / "asr-recordings"
+RECORDINGS = Path(__file__).resolve().parents[2] / "fixtures" / "asr-recordings"
 needs_recordings = pytest.mark.skipif(not RECORDINGS.is_dir(),
-                                      reason="the recorded ASR traffic (../shared/asr-recordings) is not present")
+                                      reason="the recorded ASR traffic (tests/fixtures/asr-recordings) is not present")
 
 
 def entries(name):
