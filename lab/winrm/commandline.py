@@ -4,6 +4,10 @@ pywinrm's run_ps sends the whole line as rsp:Command ("powershell -encodedcomman
 Ansible sends rsp:Command "PowerShell" and the rest as rsp:Arguments
 (-NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand <b64>).
 -EncodedCommand is base64 of UTF-16-LE text (reference/ansible-conventions.md §3.3).
+
+Unless the Command asks WINRS_SKIP_CMD_SHELL=TRUE, WinRS runs the line through cmd.exe, which
+refuses more than 8,191 characters before the program starts (KB 830473; pywinrm#184,
+WinRb/WinRM#41, hashicorp/vagrant#3816): stderr "The command line is too long.", exit code 1.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from dataclasses import dataclass
 POWERSHELL_NAMES = {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}
 ENCODED_SWITCHES = {"-encodedcommand", "-enc", "-ec", "-e", "-encoded"}
 COMMAND_SWITCHES = {"-command", "-c"}
+
+# cmd.exe's longest command line, and what it answers to a longer one.
+CMD_MAX_CHARS = 8191
+CMD_TOO_LONG = "The command line is too long."
 
 
 class BadCommandLine(ValueError):
@@ -34,6 +42,15 @@ class Invocation:
     @property
     def text(self) -> str:
         return " ".join([self.program, *self.arguments])
+
+
+def command_line(command: str, arguments: list[str]) -> str:
+    """The line cmd.exe is given: the Command and its Arguments, separated by spaces as WinRS joins them."""
+    return " ".join([command, *arguments])
+
+
+def too_long_for_cmd(command: str, arguments: list[str]) -> bool:
+    return len(command_line(command, arguments)) > CMD_MAX_CHARS
 
 
 def parse_invocation(command: str, arguments: list[str]) -> Invocation:

@@ -1,9 +1,15 @@
 """Decide what a command is and run its simulation against the host's state.
 
-In order: a collection host script (first line `# azmigrate-host-script: name/version`),
-an Ansible payload through bootstrap_wrapper.ps1 (put_file, a module, or Ansible's own
-temp-dir/fetch helpers), one of the raw commands, else a loud "not simulated". Every
-command becomes one entry in the command log, secrets reduced to their key names.
+First as cmd.exe would: a command line over 8,191 characters is refused ("The command line is
+too long.", exit code 1) unless the Command skipped cmd.exe (WINRS_SKIP_CMD_SHELL=TRUE). Then,
+in order: the collection's host-script bootstrap (the script and its request on stdin), a
+collection host script sent as the command itself (first line `# azmigrate-host-script:
+name/version`), an Ansible payload through bootstrap_wrapper.ps1 (put_file, a module, or
+Ansible's own temp-dir/fetch helpers), one of the raw commands, else a loud "not simulated"
+(CLIXML on stderr when PowerShell ran it). Output is encoded in the shell's code page
+(WINRS_CODEPAGE), `?` for what it cannot hold; Ansible's payloads set the console to UTF-8
+themselves (exec_wrapper.ps1). Every command becomes one entry in the command log, secrets
+reduced to their key names.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from lab.hosts import scripts
 from lab.hosts.state import HostState
 from lab.log import MASK, mask_secrets
 from lab.winrm import ansible_payload, modules
-from lab.winrm.commandline import BadCommandLine, Invocation, parse_invocation
+from lab.winrm import clixml
+from lab.winrm.commandline import CMD_TOO_LONG, BadCommandLine, Invocation, command_line, parse_invocation, too_long_for_cmd
 from lab.winrm.raw_commands import RawCommands, not_simulated, statement_of
-from lab.winrm.shell import CommandResult, RemoteCommand
+from lab.winrm.shell import CODEPAGES, CommandResult, RemoteCommand
 from lab.world import HostEndpoint, World
 
 
@@ -35,27 +42,33 @@ class CommandDispatcher:
     async def run(self, command: RemoteCommand) -> CommandResult:
         started = time.monotonic()
         entry: dict = {"kind": "rejected", "name": None, "params": None}
-        try:
-            invocation = parse_invocation(command.program, command.arguments)
-        except BadCommandLine as exc:
-            result = CommandResult(stderr=f"lab: bad command line: {exc}\r\n".encode(), exit_code=1)
+        line_chars = len(command_line(command.program, command.arguments))
+        if not command.skip_cmd_shell and too_long_for_cmd(command.program, command.arguments):
+            entry["name"] = f"cmd.exe: command line of {line_chars} characters"
+            result = CommandResult(stderr=f"{CMD_TOO_LONG}\r\n".encode(), exit_code=1)
         else:
-            result = await self._run(invocation, bytes(command.stdin), entry)
+            try:
+                invocation = parse_invocation(command.program, command.arguments)
+            except BadCommandLine as exc:
+                result = CommandResult(stderr=f"lab: bad command line: {exc}\r\n".encode(), exit_code=1)
+            else:
+                result = await self._run(invocation, bytes(command.stdin), entry, command.codepage)
         self.world.log.record({
             "time": self.world.clock.isoformat(), "host": self.host.name, **entry,
-            "stdin_bytes": len(command.stdin), "exit_code": result.exit_code,
+            "command_line_chars": line_chars, "stdin_bytes": len(command.stdin), "exit_code": result.exit_code,
             "stdout_bytes": len(result.stdout), "duration_ms": round((time.monotonic() - started) * 1000, 1),
         })
         return result
 
-    async def _run(self, invocation: Invocation, stdin: bytes, entry: dict) -> CommandResult:
+    async def _run(self, invocation: Invocation, stdin: bytes, entry: dict, codepage: int) -> CommandResult:
         script = invocation.script
         if script is not None:
-            marker = scripts.marker_of(script)
-            if marker is not None:
-                return await self._host_script(*marker, stdin, entry)
             if ansible_payload.is_bootstrap(script):
                 return self._ansible_payload(stdin, entry)
+            if scripts.is_bootstrap(script):
+                return await self._bootstrapped_script(stdin, entry, codepage)
+            if scripts.marker_of(script) is not None:
+                return await self._host_script(script, stdin, entry, codepage)
             result = self.raw.run_powershell(script)
             text = statement_of(script) or script
         elif invocation.via_powershell:
@@ -65,24 +78,40 @@ class CommandDispatcher:
             text = invocation.text
         if result is None:
             entry.update(kind="rejected", name=text.strip().splitlines()[0][:200] if text.strip() else "")
-            return not_simulated(text, invocation.via_powershell)
+            return _in_codepage(not_simulated(text, invocation.via_powershell), codepage)
         entry.update(kind="raw", name=text.strip()[:200])
-        return result
+        return _in_codepage(result, codepage)
 
-    async def _host_script(self, name: str, version: int, stdin: bytes, entry: dict) -> CommandResult:
+    async def _bootstrapped_script(self, stdin: bytes, entry: dict, codepage: int) -> CommandResult:
+        """The bootstrap: the script text up to the line of four NULs, the request after it."""
+        entry.update(name="host script bootstrap")
+        split = scripts.split_stdin(stdin)
+        if split is None:
+            message = "lab: the host script bootstrap got no line of four NULs on stdin (script, NUL line, request)"
+            return CommandResult(stderr=clixml.error_stream(message), exit_code=1)
+        script, request = split
+        if scripts.marker_of(script) is None:
+            first_line = script.strip().splitlines()[0][:200] if script.strip() else "(empty)"
+            message = f"lab: command not simulated: the bootstrap's script starts with {first_line!r}, not a host-script marker"
+            return CommandResult(stderr=clixml.error_stream(message), exit_code=1)
+        return await self._host_script(script, request, entry, codepage)
+
+    async def _host_script(self, script: str, request: bytes, entry: dict, codepage: int) -> CommandResult:
+        name, version = scripts.marker_of(script)
         entry.update(kind="host_script", name=f"{name}/{version}")
+        ascii_only = scripts.escapes_non_ascii(script)
         try:
             simulation = scripts.load(name, version)
         except scripts.UnknownScript as exc:
             entry["kind"] = "rejected"
-            return _failed(str(exc), 1, stderr=str(exc))
+            return _failed(str(exc), 1, codepage, ascii_only, stderr=str(exc))
         try:
-            document = json.loads(stdin.decode("utf-8-sig")) if stdin.strip() else None
+            document = json.loads(request.decode("utf-8-sig")) if request.strip() else None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return _failed(f"{name}/{version}: standard input is not a JSON document: {exc}", 1)
+            return _failed(f"{name}/{version}: the request is not a JSON document: {exc}", 1, codepage, ascii_only)
         if not isinstance(document, dict):
-            return _failed(f"{name}/{version}: standard input must be one JSON document "
-                           '{"params": {...}, "secrets": {...}}', 1)
+            return _failed(f"{name}/{version}: the request must be one JSON document "
+                           '{"params": {...}, "secrets": {...}}', 1, codepage, ascii_only)
         params, secrets = document.get("params") or {}, document.get("secrets") or {}
         entry.update(params=params, secret_keys=sorted(secrets))
         ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version)
@@ -91,8 +120,8 @@ class CommandDispatcher:
             if inspect.isawaitable(output):
                 output = await output
         except scripts.ScriptFailed as exc:
-            return _failed(exc.msg, exc.exit_code, **exc.extra)
-        return CommandResult(stdout=_json_line(output))
+            return _failed(exc.msg, exc.exit_code, codepage, ascii_only, **exc.extra)
+        return CommandResult(stdout=_json_line(output, codepage, ascii_only))
 
     def _ansible_payload(self, stdin: bytes, entry: dict) -> CommandResult:
         try:
@@ -157,11 +186,24 @@ class CommandDispatcher:
         return f"C:\\Users\\{self.endpoint.username}\\AppData\\Local\\Temp"
 
 
-def _json_line(document: object) -> bytes:
-    # ConvertTo-Json -Compress output, written by PowerShell with a CRLF.
-    return json.dumps(document, separators=(",", ":")).encode("utf-8") + b"\r\n"
+def _encode(text: str, codepage: int) -> bytes:
+    """``text`` as the console writes it in ``codepage``: ? for a character the code page lacks."""
+    return text.encode(CODEPAGES[codepage], errors="replace")
 
 
-def _failed(msg: str, exit_code: int, stderr: str = "", **extra) -> CommandResult:
-    return CommandResult(stdout=_json_line({"failed": True, "msg": msg, **extra}),
-                         stderr=(stderr + "\r\n").encode() if stderr else b"", exit_code=exit_code)
+def _in_codepage(result: CommandResult, codepage: int) -> CommandResult:
+    """A result built as UTF-8, re-encoded as the console of a shell with ``codepage`` writes it."""
+    return CommandResult(stdout=_encode(result.stdout.decode("utf-8"), codepage),
+                         stderr=_encode(result.stderr.decode("utf-8"), codepage), exit_code=result.exit_code)
+
+
+def _json_line(document: object, codepage: int = 65001, ascii_only: bool = True) -> bytes:
+    # ConvertTo-Json -Compress output, written by PowerShell with a CRLF: ASCII when the script escapes
+    # what is above 0x7F, else raw characters in the console's code page.
+    return _encode(json.dumps(document, separators=(",", ":"), ensure_ascii=ascii_only) + "\r\n", codepage)
+
+
+def _failed(msg: str, exit_code: int, codepage: int = 65001, ascii_only: bool = True, stderr: str = "",
+            **extra) -> CommandResult:
+    return CommandResult(stdout=_json_line({"failed": True, "msg": msg, **extra}, codepage, ascii_only),
+                         stderr=_encode(stderr + "\r\n", codepage) if stderr else b"", exit_code=exit_code)

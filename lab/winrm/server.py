@@ -116,7 +116,8 @@ class WinRMService:
             raise soap.WSManFault(soap.FAULT_SCHEMA_VALIDATION, "rsp:CommandLine/rsp:Command is missing.")
         arguments = [arg.text or "" for arg in line.findall("rsp:Arguments", soap.NS)]
         console_mode = wsman.options.get("WINRS_CONSOLEMODE_STDIN", "TRUE").upper() == "TRUE"
-        command = self.shells.start_command(wsman.shell_id, program.text.strip(), arguments, console_mode)
+        skip_cmd_shell = wsman.options.get("WINRS_SKIP_CMD_SHELL", "FALSE").upper() == "TRUE"
+        command = self.shells.start_command(wsman.shell_id, program.text.strip(), arguments, console_mode, skip_cmd_shell)
         return soap.command_response(wsman.message_id, command.id)
 
     async def _receive(self, wsman: soap.WSManRequest) -> bytes:

@@ -15,7 +15,25 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from lab.winrm.soap import FAULT_OPERATION_TIMEOUT, FAULT_SHELL_NOT_FOUND, WSManFault
+from lab.winrm.soap import FAULT_OPERATION_TIMEOUT, FAULT_SCHEMA_VALIDATION, FAULT_SHELL_NOT_FOUND, WSManFault
+
+
+# WINRS_CODEPAGE when the Create asks for none: the OEM code page of an en-US Windows (assumption; the shell
+# takes the OEM code page of the server's system locale: 850 in western Europe, 932 in Japan).
+DEFAULT_CODEPAGE = 437
+# The code pages the lab can encode output in (Python codec names).
+CODEPAGES = {437: "cp437", 850: "cp850", 932: "cp932", 65001: "utf-8"}
+
+
+def shell_codepage(options: dict[str, str]) -> int:
+    """The WINRS_CODEPAGE of a Create's options; a WSManFault for one the lab does not simulate."""
+    text = options.get("WINRS_CODEPAGE", "").strip()
+    if not text:
+        return DEFAULT_CODEPAGE
+    if not text.isdigit() or int(text) not in CODEPAGES:
+        raise WSManFault(FAULT_SCHEMA_VALIDATION, f"The lab simulates the code pages {', '.join(map(str, CODEPAGES))}, "
+                         f"not WINRS_CODEPAGE={text!r}.")
+    return int(text)
 
 
 @dataclass
@@ -31,6 +49,8 @@ class RemoteCommand:
     program: str
     arguments: list[str]
     console_mode_stdin: bool
+    codepage: int = 437               # the shell's WINRS_CODEPAGE: how the console encodes output
+    skip_cmd_shell: bool = False      # WINRS_SKIP_CMD_SHELL=TRUE: started without cmd.exe
     stdin: bytearray = field(default_factory=bytearray)
     stdin_sends: int = 0
     stdin_ended: bool = False
@@ -44,10 +64,12 @@ class RemoteCommand:
 class RemoteShell:
     id: str
     options: dict[str, str]
+    codepage: int = DEFAULT_CODEPAGE
     commands: dict[str, RemoteCommand] = field(default_factory=dict)
 
 
 Runner = Callable[[RemoteCommand], Awaitable[CommandResult]]
+
 
 
 class ShellService:
@@ -57,7 +79,7 @@ class ShellService:
         self.shells: dict[str, RemoteShell] = {}
 
     def create(self, options: dict[str, str]) -> RemoteShell:
-        shell = RemoteShell(str(uuid.uuid4()).upper(), options)
+        shell = RemoteShell(str(uuid.uuid4()).upper(), options, shell_codepage(options))
         self.shells[shell.id] = shell
         return shell
 
@@ -79,9 +101,10 @@ class ShellService:
         return command
 
     def start_command(self, shell_id: str | None, program: str, arguments: list[str],
-                      console_mode_stdin: bool) -> RemoteCommand:
+                      console_mode_stdin: bool, skip_cmd_shell: bool = False) -> RemoteCommand:
         shell = self.shell(shell_id)
-        command = RemoteCommand(str(uuid.uuid4()).upper(), program, arguments, console_mode_stdin)
+        command = RemoteCommand(str(uuid.uuid4()).upper(), program, arguments, console_mode_stdin,
+                                codepage=shell.codepage, skip_cmd_shell=skip_cmd_shell)
         shell.commands[command.id] = command
         return command
 

@@ -4,12 +4,13 @@
 
 FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
-The protocol is docs/host-scripts.md: the script text is the command (the connection's PowerShell
-shell encodes it as ``-EncodedCommand``), ``{"params": ..., "secrets": ...}`` goes on stdin, and the
-script prints one JSON document; exit code 0 on success, non-zero with ``{"failed": true, "msg": ...}``
-on failure. What every script shares (reading the request, writing the result or the failure, the
-agent, the throttle) is the prelude, ``host_scripts/prelude.ps1``, which is sent inside each script,
-right after its marker line. Everything but the one call to the connection is a pure function, tested
+The protocol is docs/host-scripts.md: the command line is a short fixed bootstrap (BOOTSTRAP, encoded by
+the connection's PowerShell shell as ``-EncodedCommand``); standard input carries the script text, a line
+of four NUL characters, then the request ``{"params": ..., "secrets": ...}``. The bootstrap runs the
+script with the request as its pipeline input, and the script prints one JSON document; exit code 0 on
+success, non-zero with ``{"failed": true, "msg": ...}`` on failure. What every script shares (reading the
+request, writing the result or the failure, the agent, the throttle) is the prelude,
+``host_scripts/prelude.ps1``, which is sent inside each script, right after its marker line. Everything but the one call to the connection is a pure function, tested
 in tests/unit/plugin_utils/test_host_script.py.
 
 Besides the runner, the steps the host action plugins share: a script's document checked against its
@@ -41,10 +42,32 @@ HOST_SCRIPTS_DIR = os.path.join(os.path.dirname(__file__), "host_scripts")
 # The prelude's file name (without .ps1) under HOST_SCRIPTS_DIR: not a host script, so it has no marker.
 PRELUDE_NAME = "prelude"
 
-# docs/host-scripts.md: a Windows command line holds 32,767 characters and -EncodedCommand carries
-# UTF-16 in base64 (8/3 characters per source character), so 12,000 source characters is the most
-# that fits with room for "PowerShell -NoProfile ... -EncodedCommand ".
-MAX_SCRIPT_CHARS = 12000
+# WinRM (and Win32-OpenSSH) run the command through cmd.exe, which refuses a command line longer than
+# 8,191 characters ("The command line is too long.", KB 830473); -EncodedCommand carries UTF-16 in
+# base64, 8/3 characters per source character, so only about 3,000 characters of script would fit.
+# The command is therefore this fixed bootstrap, and the script travels on stdin, as Ansible's own
+# bootstrap_wrapper.ps1 does. It reads stdin ($input, one string per line) up to the line of four NULs
+# into the script text, collects the remaining lines (the request), and pipes them to the script run as
+# a ScriptBlock, so the script reads its request from its own $input.
+# A script ends with exit N: exit in a ScriptBlock that is not a script file ends the PowerShell
+# process with N (about_Language_Keywords, "exit"); "exit $LASTEXITCODE" after it is the fallback that
+# keeps N should the ScriptBlock's exit only end the ScriptBlock (as it does for a .ps1 file), and
+# gives 0 for a script that ends without exit. A script that does not parse, or a terminating error the
+# prelude's trap does not get to, is reported by powershell.exe itself: CLIXML on stderr, exit code 1.
+BOOTSTRAP = "\n".join((
+    "$c=New-Object Text.StringBuilder",
+    "$r=New-Object Collections.ArrayList",
+    "$s=0",
+    'foreach($l in $input){if($s){[void]$r.Add($l)}elseif($l -eq "`0`0`0`0"){$s=1}else{[void]$c.AppendLine($l)}}',
+    "$r|&([ScriptBlock]::Create($c.ToString()))",
+    "exit $LASTEXITCODE",
+))
+
+# The line that ends the script text on stdin (the separator of Ansible's bootstrap_wrapper.ps1).
+SCRIPT_END = "\0\0\0\0"
+
+# cmd.exe's limit on a command line (KB 830473); the bootstrap command stays far below it.
+MAX_COMMAND_CHARS = 8191
 
 # Longest excerpt of stderr or stdout a failure message quotes.
 MAX_EXCERPT_CHARS = 2000
@@ -156,9 +179,8 @@ def prelude_for(body: list[str], prelude: str) -> list[str]:
 def prepare_script(source: str, name: str, prelude: str = "") -> HostScript:
     """Check the marker and size of a host script's source and return the text to send.
 
-    Full-line ``#`` comments other than the marker are removed (they only cost command-line
-    space), and lines are stripped with blank lines dropped, as Ansible's PowerShell shell plugin
-    does before encoding, so the size checked is the size sent. Lines inside here-strings are
+    Full-line ``#`` comments other than the marker are removed (they only cost bytes on the wire), and
+    lines are stripped with blank lines dropped. The text must be ASCII. Lines inside here-strings are
     kept as they are, comment-like or not. What the script needs of ``prelude`` (prelude_for) goes
     right after the marker line, prepared the same way.
     """
@@ -174,10 +196,14 @@ def prepare_script(source: str, name: str, prelude: str = "") -> HostScript:
     kept = [marker] + (prelude_for(body, prelude) if prelude else []) + body
 
     script = HostScript(name=name, version=int(match.group("version")), text="\n".join(kept))
-    if len(script.text) > MAX_SCRIPT_CHARS:
+    # powershell.exe reads stdin in the console's input code page, which differs between hosts: only
+    # ASCII arrives the same everywhere (non-ASCII data belongs in the request, which json.dumps escapes).
+    non_ascii = next((char for char in script.text if ord(char) > 0x7F), None)
+    if non_ascii is not None:
+        line = next(line for line in script.text.splitlines() if non_ascii in line)
         raise HostScriptError(
-            f"host script {script.label} is {len(script.text)} characters as sent, over the limit of {MAX_SCRIPT_CHARS} "
-            "that keeps its -EncodedCommand within a Windows command line: split it or move work to the controller",
+            f"host script {script.label} holds the non-ASCII character {non_ascii!r} (line {line[:80]!r}): "
+            f"write it as [char]0x{ord(non_ascii):04X} or pass it in the request",
             script=script.label,
         )
     return script
@@ -201,9 +227,19 @@ def load_host_script(name: str) -> HostScript:
     return prepare_script(source, name, _read_host_script_file(PRELUDE_NAME))
 
 
-def build_stdin(params: t.Mapping[str, t.Any], secrets: t.Mapping[str, t.Any] | None = None) -> str:
-    """The one JSON document a host script reads from stdin."""
+def build_request(params: t.Mapping[str, t.Any], secrets: t.Mapping[str, t.Any] | None = None) -> str:
+    """The one JSON document a host script reads as its request (ASCII: json.dumps escapes the rest)."""
     return json.dumps({"params": dict(params), "secrets": dict(secrets or {})})
+
+
+def build_stdin(script: HostScript, params: t.Mapping[str, t.Any], secrets: t.Mapping[str, t.Any] | None = None) -> str:
+    """What the bootstrap reads from stdin: the script text, the line of four NULs, the request."""
+    return f"{script.text}\n{SCRIPT_END}\n{build_request(params, secrets)}"
+
+
+def bootstrap_command(shell: t.Any) -> str:
+    """The command line of every host script: BOOTSTRAP encoded by the connection's PowerShell shell."""
+    return shell._encode_script(BOOTSTRAP, strict_mode=False, preserve_rc=False)
 
 
 def secret_values(secrets: t.Any) -> list[str]:
@@ -276,9 +312,10 @@ def find_json_document(stdout: str) -> tuple[dict[str, t.Any] | None, list[str]]
     """The JSON object a host script printed, and any other non-blank lines of stdout.
 
     A script prints one compressed JSON line, but a module or host profile may add text around
-    it (``WARNING: ...``); the last line that parses as a JSON object is the document.
+    it (``WARNING: ...``); the last line that parses as a JSON object is the document. A leading
+    byte order mark (U+FEFF, from a console set to UTF-8 with a BOM) is dropped.
     """
-    stripped = stdout.strip()
+    stripped = stdout.lstrip("\ufeff").strip()
     if not stripped:
         return None, []
     try:
@@ -334,8 +371,9 @@ def run_host_script(
 ) -> dict[str, t.Any]:
     """Run host script ``name`` over ``action``'s connection and return the JSON document it printed.
 
-    One command per call. Secrets travel on stdin only: never on the command line, which Windows
-    can log (event 4688), and never in an error message. Raises HostScriptError.
+    One command per call: the fixed bootstrap as the command line, the script and its request on
+    stdin (build_stdin). Secrets travel on stdin only: never on the command line, which Windows can
+    log (event 4688), and never in an error message. Raises HostScriptError.
     """
     script = load_host_script(name)
     shell = action._connection._shell
@@ -346,10 +384,10 @@ def run_host_script(
             f"{getattr(shell, 'SHELL_FAMILY', type(shell).__name__)!r} shell: set ansible_shell_type=powershell (winrm and psrp set it)",
             script=script.label,
         )
-    # Encoding here, as the shell plugin would, sends the same bytes over winrm and psrp (they pass an
-    # already encoded command through) and also works over ssh, whatever the host's default shell.
-    command = encode_script(script.text, strict_mode=False, preserve_rc=False)
-    result = action._low_level_execute_command(command, sudoable=False, in_data=build_stdin(params, secrets))
+    # Encoding here, as the shell plugin would, sends the same bytes over winrm and psrp (psrp decodes an
+    # encoded command and pipes the lines of stdin to it) and over ssh, whatever the host's default shell.
+    command = bootstrap_command(shell)
+    result = action._low_level_execute_command(command, sudoable=False, in_data=build_stdin(script, params, secrets))
     document, stray_lines = parse_host_script_output(script, result["rc"], result.get("stdout", ""), result.get("stderr", ""), secrets)
     for line in stray_lines:
         display.vvv(f"host script {script.label} also printed: {line}", host=action._play_context.remote_addr)

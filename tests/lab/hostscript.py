@@ -1,31 +1,52 @@
-"""Run a collection host script on a lab host over pywinrm, as the runner would."""
+"""Run a collection host script on a lab host over pywinrm, as the runner does.
+
+The command line is the collection's own bootstrap, encoded as Ansible's PowerShell shell encodes
+it; stdin is the script text, the line of four NULs and the request (host_script.build_stdin).
+``script`` defaults to just the marker line; pass load_host_script(...).text to send the real one.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 
+from ansible.plugins.shell.powershell import ShellModule
 from winrm.protocol import Protocol
 
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import SCRIPT_END, bootstrap_command
 
-def run_host_script(lab, host_name: str, first_line: str, params: dict | None = None,
-                    secrets: dict | None = None, stdin: bytes | None = None) -> tuple[int, dict | None, bytes]:
+
+def protocol(lab, host_name: str) -> Protocol:
     host = lab.host(host_name)
-    client = Protocol(endpoint=host["url"], transport="basic", username=host["username"],
-                      password=host["password"], server_cert_validation="validate", ca_trust_path=lab.ca_path)
-    script = f"{first_line}\n$stdin = @($input) -join \"`n\"\n$request = ConvertFrom-Json $stdin\n"
-    encoded = base64.b64encode(script.encode("utf-16-le")).decode()
-    shell_id = client.open_shell(codepage=65001)
+    return Protocol(endpoint=host["url"], transport="basic", username=host["username"],
+                    password=host["password"], server_cert_validation="validate", ca_trust_path=lab.ca_path)
+
+
+def run_command(lab, host_name: str, command: str, stdin: bytes | None, codepage: int = 65001,
+                skip_cmd_shell: bool = False) -> tuple[bytes, bytes, int]:
+    """One command in a new shell opened with ``codepage`` (WINRS_CODEPAGE), as pywinrm sends it."""
+    client = protocol(lab, host_name)
+    shell_id = client.open_shell(codepage=codepage)
     try:
-        command_id = client.run_command(shell_id, "PowerShell", ["-NoProfile", "-NonInteractive", "-EncodedCommand",
-                                                                 encoded], console_mode_stdin=False)
-        if stdin is None:
-            stdin = json.dumps({"params": params or {}, "secrets": secrets or {}}).encode()
-        client.send_command_input(shell_id, command_id, stdin, end=True)
+        program, *arguments = command.split(" ")
+        command_id = client.run_command(shell_id, program, arguments, console_mode_stdin=False,
+                                        skip_cmd_shell=skip_cmd_shell)
+        if stdin is not None:
+            client.send_command_input(shell_id, command_id, stdin, end=True)
         stdout, stderr, code = client.get_command_output(shell_id, command_id)
         client.cleanup_command(shell_id, command_id)
     finally:
         client.close_shell(shell_id)
+    return stdout, stderr, code
+
+
+def run_host_script(lab, host_name: str, first_line: str, params: dict | None = None,
+                    secrets: dict | None = None, stdin: bytes | None = None, script: str | None = None,
+                    codepage: int = 65001) -> tuple[int, dict | None, bytes]:
+    """(exit code, the JSON document or None, stderr); ``stdin`` replaces the request."""
+    request = stdin if stdin is not None else json.dumps({"params": params or {}, "secrets": secrets or {}}).encode()
+    text = script if script is not None else first_line
+    payload = f"{text}\n{SCRIPT_END}\n".encode() + request
+    stdout, stderr, code = run_command(lab, host_name, bootstrap_command(ShellModule()), payload, codepage)
     try:
         document = json.loads(stdout) if stdout.strip() else None
     except ValueError:

@@ -1,8 +1,12 @@
 """Simulations of the collection's host scripts, one module per script.
 
-The WinRM side recognises a host script by its first line,
-`# azmigrate-host-script: <name>/<version>` (docs/host-scripts.md), and runs
-`lab.hosts.scripts.<name>` against the host's state. A simulation module declares
+The collection sends a short fixed bootstrap as the command line and, on stdin, the script
+text, a line of four NULs, then the request (docs/host-scripts.md). The WinRM side recognises
+the bootstrap (is_bootstrap), splits stdin (split_stdin), recognises the script by its first
+line, `# azmigrate-host-script: <name>/<version>`, and runs `lab.hosts.scripts.<name>` against
+the host's state. The document is written as the script text would write it: ASCII when the
+text holds the prelude's escaping statement (escapes_non_ascii), else raw, in the shell's code
+page. A simulation module declares
 `VERSIONS = (1,)` and `def run(ctx: ScriptContext) -> dict` (or `async def`, to take lab
 time); it returns the JSON document the real script prints, or raises ScriptFailed.
 """
@@ -21,6 +25,14 @@ if TYPE_CHECKING:
     from lab.world import World
 
 MARKER = re.compile(r"^#\s*azmigrate-host-script:\s*([A-Za-z0-9_]+)/(\d+)\s*$")
+
+# The line that ends the script text on the bootstrap's stdin.
+SCRIPT_END = b"\0\0\0\0"
+# What identifies the collection's bootstrap once whitespace is removed and case folded: it reads
+# $input up to the NUL line and runs the text before it as a ScriptBlock.
+BOOTSTRAP_SIGNS = ('foreach($lin$input)', '"`0`0`0`0"', '[scriptblock]::create(')
+# The prelude's statement that writes every character above 0x7F as \uXXXX (Write-HostScriptJson).
+ASCII_ESCAPE = re.compile(r"\[regex\]::Replace\(\$json,\s*'\[\^\\x00-\\x7F\]'", re.IGNORECASE)
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -58,6 +70,31 @@ def marker_of(script: str) -> tuple[str, int] | None:
         lines = lines[1:]
     match = MARKER.match(lines[0]) if lines else None
     return (match.group(1), int(match.group(2))) if match else None
+
+
+def is_bootstrap(script: str) -> bool:
+    """Whether a command's PowerShell is the collection's host-script bootstrap."""
+    folded = "".join(script.split()).lower()
+    return all(sign.lower() in folded for sign in BOOTSTRAP_SIGNS)
+
+
+def split_stdin(stdin: bytes) -> tuple[str, bytes] | None:
+    """(script text, request) from the bootstrap's stdin; None without the line of four NULs.
+
+    PowerShell's $input yields stdin line by line (LF or CR LF): the script is the lines before
+    the first line that is exactly four NULs, the request the lines after it.
+    """
+    lines = stdin.split(b"\n")
+    stripped = [line.rstrip(b"\r") for line in lines]
+    if SCRIPT_END not in stripped:
+        return None
+    end = stripped.index(SCRIPT_END)
+    return b"\n".join(stripped[:end]).decode("ascii", "replace"), b"\n".join(stripped[end + 1:])
+
+
+def escapes_non_ascii(script: str) -> bool:
+    """Whether the script text makes its JSON ASCII (the prelude's Write-HostScriptJson statement)."""
+    return ASCII_ESCAPE.search(script) is not None
 
 
 def load(name: str, version: int) -> ModuleType:

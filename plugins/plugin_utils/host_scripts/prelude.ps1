@@ -1,34 +1,77 @@
 # The prelude of every host script (docs/host-scripts.md). It is not a script of its own and has no marker:
-# plugins/plugin_utils/host_script.py inserts it right after a script's marker line before sending, as one
-# command. Its lines outside functions are always sent; a function is sent only to a script that calls it
-# (directly or through another function here), so each script pays only for what it uses against the
-# 12,000-character limit. Layout the runner relies on: a function starts with the line "function Verb-Noun {"
-# and ends with the line "}", both at column 0; nothing else here starts at column 0 with "}".
-# Windows PowerShell 5.1 syntax only.
+# plugins/plugin_utils/host_script.py inserts it right after a script's marker line before sending; the script
+# then travels on stdin behind a short fixed bootstrap command. Its lines outside functions are always sent; a
+# function is sent only to a script that calls it (directly or through another function here). Layout the
+# runner relies on: a function starts with the line "function Verb-Noun {" and ends with the line "}", both at
+# column 0; no other line inside a function starts at column 0 with "}". Windows PowerShell 5.1 syntax only, ASCII only.
 
 $ErrorActionPreference = 'Stop'
 # Off on purpose: an absent registry value or property reads as $null.
 Set-StrictMode -Off
 # Progress records would reach the controller as CLIXML on stderr.
 $ProgressPreference = 'SilentlyContinue'
+# UTF-8 without a byte order mark, as Ansible's PowerShell shell does for its own commands. It can throw
+# where there is no console (PSRP, some WinRM hosts: "The handle is invalid"), hence the catch; the JSON
+# documents do not depend on it (Write-HostScriptJson).
+try {
+    [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
+}
+catch {
+    $null = $_
+}
+# A terminating error the script does not catch itself still ends with the failure document and exit 1.
+trap {
+    Write-HostScriptFailure -Message "unexpected error at line $($_.InvocationInfo.ScriptLineNumber): $($_.Exception.Message)"
+    exit 1
+}
 
-# The request {"params": ..., "secrets": ...}. Call it with the script's own stdin, -Line @($input) (inside a
-# function $input is the function's pipeline): joined the way Ansible's bootstrap wrapper reads its payload.
+# The request {"params": ..., "secrets": ...}. Call it with the script's own stdin, -Line @($input): the lines
+# the bootstrap piped to the script. Parsed with .NET, not ConvertFrom-Json: with Module Logging on (event
+# 4103) a cmdlet's parameters are logged, and the request holds the secrets. Objects come back as
+# PSCustomObjects and arrays as arrays, as ConvertFrom-Json would return them.
 function Read-HostScriptRequest {
     param([object[]]$Line)
-    ConvertFrom-Json -InputObject (@($Line) -join "`n")
+    Add-Type -AssemblyName System.Web.Extensions
+    $serializer = New-Object System.Web.Script.Serialization.JavaScriptSerializer
+    $serializer.MaxJsonLength = [int]::MaxValue
+    ConvertTo-HostScriptObject $serializer.DeserializeObject((@($Line) -join "`n"))
+}
+
+# JavaScriptSerializer's dictionaries as PSCustomObjects, recursively (method calls only, nothing logged).
+function ConvertTo-HostScriptObject {
+    param($Value)
+    if ($Value -is [System.Collections.IDictionary]) {
+        $object = New-Object PSObject
+        foreach ($key in $Value.Keys) {
+            $object.PSObject.Properties.Add([System.Management.Automation.PSNoteProperty]::new([string]$key, (ConvertTo-HostScriptObject $Value[$key])))
+        }
+        return $object
+    }
+    if ($Value -is [object[]]) {
+        return , @(foreach ($item in $Value) { ConvertTo-HostScriptObject $item })
+    }
+    return $Value
+}
+
+# One JSON document as one ASCII line: ConvertTo-Json leaves non-ASCII characters as they are, and the console
+# would write them in its code page (437 or 850 or 932 over SSH, ? for what it cannot hold); as \uXXXX escapes
+# the document is the same bytes in every code page.
+function Write-HostScriptJson {
+    param($Document)
+    $json = ConvertTo-Json -InputObject $Document -Depth 10 -Compress
+    [regex]::Replace($json, '[^\x00-\x7F]', { param($match) '\u{0:x4}' -f [int][char]$match.Value })
 }
 
 # The one JSON document of a run; the script then ends with exit 0.
 function Write-HostScriptResult {
     param($Result)
-    ConvertTo-Json -InputObject $Result -Depth 10 -Compress
+    Write-HostScriptJson -Document $Result
 }
 
 # The failure document {"failed": true, "msg": ...}; the script then ends with exit 1.
 function Write-HostScriptFailure {
     param([string]$Message)
-    ConvertTo-Json -InputObject ([ordered]@{ failed = $true; msg = $Message }) -Depth 10 -Compress
+    Write-HostScriptJson -Document ([ordered]@{ failed = $true; msg = $Message })
 }
 
 # The Recovery Services agent's install folder, $null when it is not installed: InstallPath under its Setup

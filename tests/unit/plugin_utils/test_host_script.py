@@ -1,17 +1,23 @@
 """The host-script runner's pure parts: preparing a script, and reading what it printed."""
 
+import base64
 import json
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from ansible.plugins.shell.powershell import ShellModule
 
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import host_script
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
-    MAX_SCRIPT_CHARS,
+    BOOTSTRAP,
+    MAX_COMMAND_CHARS,
     PRELUDE_NAME,
+    SCRIPT_END,
     HostScript,
     HostScriptError,
+    bootstrap_command,
+    build_request,
     build_stdin,
     check_document,
     decode_clixml,
@@ -68,17 +74,14 @@ def test_prepare_refuses_an_empty_file():
         prepare_script("", "probe")
 
 
-def test_size_limit_counts_the_text_as_sent():
-    marker = "# azmigrate-host-script: probe/1"
-    body_chars = MAX_SCRIPT_CHARS - len(marker) - 1
-    at_limit = marker + "\n" + "x" * body_chars
-    # Comments, indentation and blank lines do not count: they are not sent.
-    padded = marker + "\n" + "# comment\n" * 500 + "\n" * 50 + "        " + "x" * body_chars + "    \n"
-    assert len(prepare_script(padded, "probe").text) == MAX_SCRIPT_CHARS
-    assert len(prepare_script(at_limit, "probe").text) == MAX_SCRIPT_CHARS
+def test_prepare_refuses_non_ascii_script_text():
+    with pytest.raises(HostScriptError, match=r"probe/1 holds the non-ASCII character 'ü' .*write it as \[char\]0x00FC"):
+        prepare_script("# azmigrate-host-script: probe/1\n$name = 'Prüf'\n", "probe")
 
-    with pytest.raises(HostScriptError, match=rf"probe/1 is {MAX_SCRIPT_CHARS + 1} characters as sent, over the limit of {MAX_SCRIPT_CHARS}"):
-        prepare_script(at_limit + "y", "probe")
+
+def test_script_size_has_no_limit_as_it_travels_on_stdin():
+    body = "x" * 200_000
+    assert len(prepare_script("# azmigrate-host-script: probe/1\n" + body, "probe").text) > 200_000
 
 
 SHIPPED_SCRIPTS = sorted(path.stem for path in Path(host_script.HOST_SCRIPTS_DIR).glob("*.ps1") if path.stem != PRELUDE_NAME)
@@ -86,17 +89,55 @@ PRELUDE_SOURCE = (Path(host_script.HOST_SCRIPTS_DIR) / f"{PRELUDE_NAME}.ps1").re
 
 
 @pytest.mark.parametrize("name", SHIPPED_SCRIPTS)
-def test_every_shipped_script_loads_within_the_limit(name):
+def test_every_shipped_script_loads_as_ascii_without_comments(name):
     script = load_host_script(name)
     assert script.name == name
-    assert len(script.text) <= MAX_SCRIPT_CHARS
     assert "\n#" not in script.text
+    assert script.text.isascii()
 
 
-def test_host_info_is_well_under_the_limit():
-    script = load_host_script("host_info")
-    assert script.label == "host_info/1"
-    assert len(script.text) < 0.8 * MAX_SCRIPT_CHARS
+def _command_and_stdin(script):
+    """What run_host_script hands to _low_level_execute_command for ``script``, over Ansible's real PowerShell shell."""
+    action = FakeAction(ShellModule(), '{"ok": true}')
+    host_script.run_host_script(action, script, {"gather_vms": True}, {"password": "p"})
+    return action.calls[0]["cmd"], action.calls[0]["in_data"]
+
+
+def test_the_command_line_stays_short_and_fixed_for_every_script_and_a_100_kb_one(monkeypatch):
+    synthetic = HostScript(name="synthetic", version=1, text="# azmigrate-host-script: synthetic/1\n" + "$x = 1\n" * 20_000)
+    assert len(synthetic.text) > 100_000
+    real_load = host_script.load_host_script
+    monkeypatch.setattr(host_script, "load_host_script", lambda name: synthetic if name == "synthetic" else real_load(name))
+
+    commands = {name: _command_and_stdin(name)[0] for name in [*SHIPPED_SCRIPTS, "synthetic"]}
+    longest = max(commands, key=lambda name: len(commands[name]))
+    print(f"longest command line: {longest}, {len(commands[longest])} characters")
+    # cmd.exe refuses more than 8,191 characters; the command is the same bootstrap whatever the script's size.
+    assert len(commands[longest]) <= 1000 < MAX_COMMAND_CHARS
+    assert len(set(commands.values())) == 1
+    assert commands["host_info"] == bootstrap_command(ShellModule())
+
+
+def test_stdin_carries_the_script_then_the_nul_line_then_the_request():
+    command, stdin = _command_and_stdin("host_info")
+    script_text, separator, request = stdin.partition(f"\n{SCRIPT_END}\n")
+    assert separator
+    assert script_text == load_host_script("host_info").text
+    assert json.loads(request) == {"params": {"gather_vms": True}, "secrets": {"password": "p"}}
+    assert base64.b64decode(command.rpartition(" -EncodedCommand ")[2]).decode("utf-16-le") == BOOTSTRAP
+
+
+def test_a_leading_byte_order_mark_is_dropped():
+    assert find_json_document('\ufeff{"a": 1}\r\n') == ({"a": 1}, [])
+    assert find_json_document('\ufeffWARNING: x\r\n{"a": 1}') == ({"a": 1}, ["WARNING: x"])
+
+
+def test_the_bootstrap_reads_to_the_nul_line_and_pipes_the_rest_to_the_script():
+    lines = BOOTSTRAP.splitlines()
+    assert '"`0`0`0`0"' in BOOTSTRAP and "$input" in BOOTSTRAP
+    assert "$r|&([ScriptBlock]::Create($c.ToString()))" in lines
+    # A script's exit N ends the process; the fallback keeps N should it only end the ScriptBlock.
+    assert lines[-1] == "exit $LASTEXITCODE"
 
 
 # --- the prelude ----------------------------------------------------------------------------------
@@ -138,14 +179,6 @@ def test_prelude_functions_are_matched_by_whole_name():
     assert "function" not in script.text
 
 
-def test_prelude_counts_against_the_size_limit():
-    marker = "# azmigrate-host-script: probe/1"
-    body = "Get-Two\n" + "x" * (MAX_SCRIPT_CHARS - len(marker) - len("\nGet-Two\n"))
-    assert len(prepare_script(marker + "\n" + body, "probe").text) == MAX_SCRIPT_CHARS
-    with pytest.raises(HostScriptError, match="characters as sent, over the limit"):
-        prepare_script(marker + "\n" + body, "probe", PROBE_PRELUDE)
-
-
 def test_a_malformed_prelude_is_refused():
     with pytest.raises(HostScriptError, match="ends inside a function"):
         prepare_script("# azmigrate-host-script: probe/1\nGet-One\n", "probe", "function Get-One {\n    'one'\n  }\n")
@@ -178,9 +211,14 @@ def test_loading_an_unknown_script_names_the_file():
         load_host_script("no_such_script")
 
 
-def test_stdin_is_one_json_document_with_params_and_secrets():
-    assert json.loads(build_stdin({"gather_vms": False})) == {"params": {"gather_vms": False}, "secrets": {}}
-    assert json.loads(build_stdin({"a": 1}, {"password": "p"})) == {"params": {"a": 1}, "secrets": {"password": "p"}}
+def test_the_request_is_one_ascii_json_document_with_params_and_secrets():
+    assert json.loads(build_request({"gather_vms": False})) == {"params": {"gather_vms": False}, "secrets": {}}
+    assert json.loads(build_request({"a": 1}, {"password": "p"})) == {"params": {"a": 1}, "secrets": {"password": "p"}}
+    assert build_request({"vm": "Prüf-VM テスト"}).isascii()
+
+
+def test_stdin_is_the_script_the_nul_line_and_the_request():
+    assert build_stdin(SCRIPT, {"a": 1}) == SCRIPT.text + "\n\0\0\0\0\n" + '{"params": {"a": 1}, "secrets": {}}'
 
 
 # --- reading the output -------------------------------------------------------------------------
@@ -329,17 +367,17 @@ class FakeAction:
         return self._result
 
 
-def test_run_sends_one_encoded_command_with_params_and_secrets_on_stdin_only():
+def test_run_sends_the_bootstrap_as_command_and_script_params_and_secrets_on_stdin_only():
     shell = FakeShell()
     action = FakeAction(shell, '{"ok": true}')
     document = host_script.run_host_script(action, "host_info", {"gather_vms": True}, {"password": "hunter2"})
 
     assert document == {"ok": True}
-    assert shell.encoded == [(load_host_script("host_info").text, False, False)]
+    assert shell.encoded == [(BOOTSTRAP, False, False)]
     assert len(action.calls) == 1
     call = action.calls[0]
     assert "hunter2" not in call["cmd"]
-    assert json.loads(call["in_data"]) == {"params": {"gather_vms": True}, "secrets": {"password": "hunter2"}}
+    assert call["in_data"] == build_stdin(load_host_script("host_info"), {"gather_vms": True}, {"password": "hunter2"})
     assert call["sudoable"] is False
 
 
