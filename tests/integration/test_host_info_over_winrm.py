@@ -6,7 +6,15 @@ from the lab's own state (admin API) at the time of the run rather than from the
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import winrm.protocol
 import yaml
+from ansible.module_utils.common.text.converters import to_text
+from ansible.playbook.play_context import PlayContext
+from ansible.plugins.loader import connection_loader
+
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import run_host_script
 
 PLAYBOOK = "tests/integration/playbooks/host_info.yml"
 TASK = "Read the host"
@@ -128,3 +136,61 @@ def test_host_report_prints_every_host(lab, ansible_playbook):
     assert run.stats.keys() == {"HV01", "HV02", "HV03"}
     assert "Cluster: HVCLU01: HV02 Up, HV03 Up" in run.stdout
     assert "Cluster: none (standalone host)" in run.stdout
+
+
+# --- names that are not ASCII ---------------------------------------------------------------------
+
+NON_ASCII_VMS = {"HV01": ("Prüf-VM", "D:\\Hyper-V\\Prüf-VM\\Prüf-VM-Système.vhdx"),
+                 "HV02": ("テスト", "C:\\ClusterStorage\\Volume1\\テスト\\テスト-os.vhdx")}
+
+
+def test_non_ascii_vm_names_and_paths_arrive_exactly_over_ansible_winrm(lab, ansible_playbook):
+    """Ansible's winrm connection opens its shell with code page 65001."""
+    run = ansible_playbook(PLAYBOOK, extra_vars={"target": "HV01:HV02"})
+    assert run.rc == 0, run.output
+    for host, (name, path) in NON_ASCII_VMS.items():
+        vms = {vm["name"]: vm for vm in run.result(host, TASK)["vms"]}
+        assert name in vms, list(vms)
+        assert [disk["path"] for disk in vms[name]["disks"]] == [path]
+
+
+class ConnectionAction:
+    """What run_host_script uses of an action plugin, over a real connection: its shell and one command."""
+
+    def __init__(self, connection):
+        self._connection = connection
+        self._play_context = SimpleNamespace(remote_addr=connection.get_option("remote_addr"))
+
+    def _low_level_execute_command(self, cmd, sudoable=True, in_data=None):
+        rc, stdout, stderr = self._connection.exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        # As ActionBase._low_level_execute_command decodes them.
+        return {"rc": rc, "stdout": to_text(stdout, errors="surrogate_then_replace"),
+                "stderr": to_text(stderr, errors="surrogate_then_replace")}
+
+
+def _winrm_connection(lab, name: str):
+    host = lab.host(name)
+    connection = connection_loader.get("winrm", PlayContext())
+    extras = {"ansible_winrm_server_cert_validation": "validate", "ansible_winrm_ca_trust_path": lab.ca_path}
+    connection.set_options(var_options={
+        "_extras": extras, "ansible_host": host["address"], "ansible_port": host["port"],
+        "ansible_user": host["username"], "ansible_password": host["password"],
+        "ansible_winrm_transport": "basic", "ansible_winrm_scheme": "https", **extras})
+    return connection
+
+
+def test_non_ascii_vm_names_arrive_exactly_over_a_shell_in_code_page_437(lab, monkeypatch):
+    """Ansible's winrm connection always asks for 65001; a console left in its OEM code page (437, as over SSH)
+    is the case the collection's ASCII-escaped JSON exists for. The collection's runner, over Ansible's winrm
+    connection, with pywinrm made to open its shell in 437."""
+    open_shell = winrm.protocol.Protocol.open_shell
+    monkeypatch.setattr(winrm.protocol.Protocol, "open_shell", lambda self, *args, **kwargs: open_shell(self, *args, **{**kwargs, "codepage": 437}))
+    for host, (name, path) in NON_ASCII_VMS.items():
+        connection = _winrm_connection(lab, host)
+        try:
+            document = run_host_script(ConnectionAction(connection), "host_info", {"gather_vms": True})
+        finally:
+            connection.close()
+        vms = {vm["name"]: vm for vm in document["vms"]}
+        assert name in vms, list(vms)
+        assert [disk["path"] for disk in vms[name]["disks"]] == [path]

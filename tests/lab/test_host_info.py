@@ -27,7 +27,7 @@ def test_fresh_standalone_host(lab):
     assert info["services"]["dra"] is None and info["services"]["clussvc"] is None
     assert (info["provider"], info["agent"], info["registration"], info["throttle"]) == (None, None, None, None)
     assert info["replication_registry"] == {"UploadThreadsPerVM": None, "DownloadThreadsPerVM": None}
-    assert [vm["name"] for vm in info["vms"]] == ["web01", "app01", "file01"]
+    assert [vm["name"] for vm in info["vms"]] == ["web01", "app01", "file01", "Prüf-VM"]
 
 
 def test_vm_disk_larger_than_free_space_is_visible(lab):
