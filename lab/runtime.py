@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 WINRM_USER = "labadmin"
 # Started in this order after the hosts; each module's `async def start(lab) -> dict`.
-PLUGGABLE_SYSTEMS = ("lab.hosts.installer_admin", "lab.azure")
+PLUGGABLE_SYSTEMS = ("lab.hosts.installer_admin", "lab.winrm.costs", "lab.azure")
 
 
 class Lab:

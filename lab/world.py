@@ -18,6 +18,7 @@ from lab.hosts.state import HostState
 from lab.http import ConnectionFaults
 from lab.log import CommandLog
 from lab.vault_credentials import ProviderRegistration
+from lab.winrm.costs import CommandCosts
 
 if TYPE_CHECKING:
     from lab.azure.state import AzureCloud
@@ -74,6 +75,8 @@ class World:
                              download, installs still landing (lab/hosts/installers.py)
     provider_registrations   hosts DRConfigurator registered with a vault's Hyper-V site, by
                              lower-cased host name (lab/vault_credentials.py)
+    command_costs            what a command costs a real host (powershell.exe start, exec wrapper):
+                             lab/winrm/costs.py
     azure                    the Azure side (lab/azure), None until `attach_azure`: it is optional
                              (`--skip azure`) and builds its own state from the state dir's identity
     """
@@ -88,6 +91,7 @@ class World:
         self.faults: dict[str, HostFaults] = {}
         self.installers = InstallerWorld()
         self.provider_registrations: dict[str, ProviderRegistration] = {}
+        self.command_costs = CommandCosts()
         self.azure: AzureCloud | None = None
 
     def attach_azure(self, cloud: AzureCloud) -> None:

@@ -9,11 +9,13 @@ Ansible's own temp-dir/fetch helpers), one of the raw commands, else a loud "not
 (CLIXML on stderr when PowerShell ran it). Output is encoded in the shell's code page
 (WINRS_CODEPAGE), `?` for what it cannot hold; Ansible's payloads set the console to UTF-8
 themselves (exec_wrapper.ps1). Every command becomes one entry in the command log, secrets
-reduced to their key names.
+reduced to their key names, with `cost_ms`: what a real host spends starting PowerShell and,
+for a module, Ansible's exec wrapper (lab/winrm/costs.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -53,6 +55,10 @@ class CommandDispatcher:
                 result = CommandResult(stderr=f"lab: bad command line: {exc}\r\n".encode(), exit_code=1)
             else:
                 result = await self._run(invocation, bytes(command.stdin), entry, command.codepage)
+                # What a real host spends before the command does anything (lab/winrm/costs.py).
+                entry["cost_ms"] = self.world.command_costs.of(invocation.via_powershell, entry["kind"] == "module")
+                if self.world.command_costs.wait and entry["cost_ms"]:
+                    await asyncio.sleep(entry["cost_ms"] / 1000)
         self.world.log.record({
             "time": self.world.clock.isoformat(), "host": self.host.name, **entry,
             "command_line_chars": line_chars, "stdin_bytes": len(command.stdin), "exit_code": result.exit_code,

@@ -10,7 +10,10 @@ import subprocess
 import pytest
 from ansible.plugins.shell.powershell import ShellModule
 from hostscript import protocol, run_command, run_host_script
+from labfixture import AdminError
 from winrm.exceptions import WSManFaultError
+
+from lab.winrm.shell import shell_codepage
 
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
     SCRIPT_END,
@@ -140,3 +143,35 @@ def test_decode_clixml_reads_what_powershell_writes_for_an_unknown_command(lab):
     assert text.startswith("#< CLIXML\r\n") and '<S S="Error">' in text and "_x000D__x000A_</S>" in text
     assert "Preparing modules for first use." in text, "the progress record a new powershell.exe writes"
     assert decode_clixml(text) == "lab: command not simulated: Get-NoSuchThing -Now"
+
+
+def test_a_shell_created_without_a_code_page_writes_in_437():
+    assert shell_codepage({}) == 437
+    assert shell_codepage({"WINRS_CODEPAGE": "65001"}) == 65001
+
+
+# --- what a command costs a real host ---------------------------------------------------------------
+
+def test_each_command_costs_a_powershell_start_and_a_module_also_its_exec_wrapper(lab, ansible_bin):
+    assert lab.admin.get("/costs") == {"powershell_start_ms": 600.0, "module_exec_ms": 450.0, "wait": False}
+    run_host_script(lab, "HV01", MARKER, params=GATHER)
+    assert lab.admin.log(host="HV01")[-1]["cost_ms"] == 600.0
+    run_command(lab, "HV01", "hostname", None)
+    assert lab.admin.log(host="HV01")[-1]["cost_ms"] == 0.0, "cmd.exe alone starts no PowerShell"
+    lab.admin.post("/costs", {"module_exec_ms": 1000})
+    try:
+        result = subprocess.run([str(ansible_bin / "ansible"), "-i", str(lab.inventory), "HV01", "-m",
+                                 "ansible.windows.win_ping"], env=lab.ansible_env(), capture_output=True, text=True,
+                                timeout=120, check=False)
+        assert result.returncode == 0, result.stdout
+        entry = lab.admin.log(host="HV01")[-1]
+        assert (entry["kind"], entry["cost_ms"]) == ("module", 1600.0)
+    finally:
+        lab.admin.post("/costs", {"module_exec_ms": 450.0})
+
+
+def test_costs_refuse_what_is_not_a_duration(lab):
+    for body in ({"powershell_start_ms": -1}, {"module_exec_ms": "fast"}, {"wait": "yes"}, {"speed": 1}):
+        with pytest.raises(AdminError) as caught:
+            lab.admin.post("/costs", body)
+        assert caught.value.status == 400

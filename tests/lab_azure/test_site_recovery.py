@@ -92,7 +92,7 @@ def test_site_container_mapping_and_registered_host(lab, site):
 def test_protectable_items_are_the_hosts_vms_and_page(lab, site):
     pager = lab.asr.replication_protectable_items.list_by_replication_protection_containers(*site.args(), take="2")
     names = [i.properties.friendly_name for i in pager]
-    assert sorted(names) == ["app01", "file01", "web01"]
+    assert sorted(names) == ["Prüf-VM", "app01", "file01", "web01"]   # the demo estate names one VM in German
     web01 = site.protectable("web01")
     assert web01.name == lab.vm("HV01", "web01").id
     details = web01.properties.custom_details

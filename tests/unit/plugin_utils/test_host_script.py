@@ -96,6 +96,22 @@ def test_every_shipped_script_loads_as_ascii_without_comments(name):
     assert script.text.isascii()
 
 
+@pytest.mark.parametrize("name", SHIPPED_SCRIPTS)
+def test_no_script_hands_the_request_to_a_cmdlet(name):
+    """Module Logging (event 4103) records cmdlet parameters: the request, secrets included, is parsed with .NET."""
+    text = load_host_script(name).text
+    assert "convertfrom-json" not in text.lower()
+    assert "JavaScriptSerializer" in text and ".DeserializeObject(" in text
+
+
+@pytest.mark.parametrize("name", SHIPPED_SCRIPTS)
+def test_every_script_writes_its_documents_ascii_escaped_and_traps_uncaught_errors(name):
+    lines = load_host_script(name).text.splitlines()
+    assert "[regex]::Replace($json, '[^\\x00-\\x7F]', { param($match) '\\u{0:x4}' -f [int][char]$match.Value })" in lines
+    assert "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false" in lines
+    assert lines[lines.index("trap {") + 2] == "exit 1"
+
+
 def _command_and_stdin(script):
     """What run_host_script hands to _low_level_execute_command for ``script``, over Ansible's real PowerShell shell."""
     action = FakeAction(ShellModule(), '{"ok": true}')
