@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: a no-change re-run of playbooks/prepare_hosts.yml against a baseline written with ansible.windows.
 
-Both run on the same lab estate (lab/estates/demo.yml: three hosts) with latency injected on every WinRM request.
-Per host, from the lab's counters: WinRM requests, bytes on the wire (both directions) and wall time, and the
+Both run on the same lab estate (lab/estates/demo.yml: three hosts) with latency injected on every WinRM request,
+and with the lab's cost model on (lab/winrm/costs.py): each command waits for a powershell.exe start and each module
+payload also for its exec wrapper's compilation, as on a real host. Per host, from the lab's counters and command
+log: WinRM requests, commands, bytes on the wire (both directions), the modelled host cost and wall time, and the
 ratios baseline / collection. Also the bytes each approach sends over WinRM to install the setup file: the
 collection's URL source (the host downloads it) and its controller-push fallback, against win_copy.
 
@@ -63,11 +65,16 @@ def totals(lab, hosts):
 
 
 def measured(lab, hosts, run):
-    """Run `run()`; per-host averages of requests and bytes, and the wall time per host."""
+    """Run `run()`; per-host averages of requests, bytes, commands and modelled host cost, and the wall time per host."""
     before = totals(lab, hosts)
+    seq = lab.admin.last_seq()
     elapsed = run()
     after = totals(lab, hosts)
+    entries = [entry for entry in lab.admin.log(since=seq) if entry["seq"] > seq]
     per_host = {key: statistics.mean(after[name][key] - before[name][key] for name in hosts) for key in ("requests", "bytes", "bytes_to_host")}
+    per_host["commands"] = statistics.mean(sum(1 for entry in entries if entry["host"] == name) for name in hosts)
+    per_host["host_cost_s"] = statistics.mean(sum(entry.get("cost_ms", 0) for entry in entries if entry["host"] == name) / 1000
+                                              for name in hosts)
     return {**per_host, "wall_s_per_host": elapsed / len(hosts), "wall_s": elapsed}
 
 
@@ -114,6 +121,7 @@ def main():
         playbook(lab, ROOT / "playbooks" / "prepare_hosts.yml", collection_vars, work)
         playbook(lab, baseline_playbook, baseline_vars, work)
         lab.admin.post("/faults", {"host": "*", "latency_ms": args.latency_ms})
+        costs = lab.admin.post("/costs", {"wait": True})
         runs = {"collection": [], "baseline": []}
         for dummy in range(args.runs):
             runs["collection"].append(measured(lab, HOSTS, lambda: playbook(lab, ROOT / "playbooks" / "prepare_hosts.yml", collection_vars, work)))
@@ -122,11 +130,12 @@ def main():
     finally:
         lab.stop()
 
-    median = {name: {key: statistics.median(run[key] for run in values) for key in ("requests", "bytes", "wall_s_per_host")}
-              for name, values in runs.items()}
-    ratios = {key: round(median["baseline"][key] / median["collection"][key], 2) for key in ("requests", "bytes", "wall_s_per_host")}
+    keys = ("requests", "commands", "bytes", "host_cost_s", "wall_s_per_host")
+    median = {name: {key: statistics.median(run[key] for run in values) for key in keys} for name, values in runs.items()}
+    ratios = {key: round(median["baseline"][key] / median["collection"][key], 2) for key in keys}
     report = {
         "estate": "lab/estates/demo.yml (3 hosts)", "latency_ms_per_request": args.latency_ms, "runs": args.runs,
+        "command_costs_ms": {key: value for key, value in costs.items() if key != "wait"},
         "setup_file_bytes": local_setup.stat().st_size,
         "no_change_rerun_per_host": {name: {key: round(value, 2) for key, value in values.items()} for name, values in median.items()},
         "ratio_baseline_over_collection": ratios,

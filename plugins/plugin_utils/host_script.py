@@ -10,8 +10,8 @@ of four NUL characters, then the request ``{"params": ..., "secrets": ...}``. Th
 script with the request as its pipeline input, and the script prints one JSON document; exit code 0 on
 success, non-zero with ``{"failed": true, "msg": ...}`` on failure. What every script shares (reading the
 request, writing the result or the failure, the agent, the throttle) is the prelude,
-``host_scripts/prelude.ps1``, which is sent inside each script, right after its marker line. Everything but the one call to the connection is a pure function, tested
-in tests/unit/plugin_utils/test_host_script.py.
+``host_scripts/prelude.ps1``, which is sent inside each script, right after its marker line. Everything
+but the one call to the connection is a pure function, tested in tests/unit/plugin_utils/test_host_script.py.
 
 Besides the runner, the steps the host action plugins share: a script's document checked against its
 schema (``run_checked_host_script``) and a failure turned into the task's result (``failure_result``).
@@ -177,7 +177,7 @@ def prelude_for(body: list[str], prelude: str) -> list[str]:
 
 
 def prepare_script(source: str, name: str, prelude: str = "") -> HostScript:
-    """Check the marker and size of a host script's source and return the text to send.
+    """Check the marker and the characters of a host script's source and return the text to send.
 
     Full-line ``#`` comments other than the marker are removed (they only cost bytes on the wire), and
     lines are stripped with blank lines dropped. The text must be ASCII. Lines inside here-strings are
