@@ -71,7 +71,6 @@ class RemoteShell:
 Runner = Callable[[RemoteCommand], Awaitable[CommandResult]]
 
 
-
 class ShellService:
     def __init__(self, machine: str, runner: Runner):
         self.machine = machine
