@@ -16,6 +16,7 @@ import json
 import time
 
 from lab.hosts import scripts
+from lab.hosts.logon import Logon
 from lab.hosts.state import HostState
 from lab.log import MASK, mask_secrets
 from lab.winrm import ansible_payload, modules
@@ -40,20 +41,21 @@ class CommandDispatcher:
         except BadCommandLine as exc:
             result = CommandResult(stderr=f"lab: bad command line: {exc}\r\n".encode(), exit_code=1)
         else:
-            result = await self._run(invocation, bytes(command.stdin), entry)
+            result = await self._run(invocation, bytes(command.stdin), entry, command.logon)
         self.world.log.record({
             "time": self.world.clock.isoformat(), "host": self.host.name, **entry,
+            "logon": command.logon.method if command.logon else None,   # how the session authenticated
             "stdin_bytes": len(command.stdin), "exit_code": result.exit_code,
             "stdout_bytes": len(result.stdout), "duration_ms": round((time.monotonic() - started) * 1000, 1),
         })
         return result
 
-    async def _run(self, invocation: Invocation, stdin: bytes, entry: dict) -> CommandResult:
+    async def _run(self, invocation: Invocation, stdin: bytes, entry: dict, logon: Logon | None = None) -> CommandResult:
         script = invocation.script
         if script is not None:
             marker = scripts.marker_of(script)
             if marker is not None:
-                return await self._host_script(*marker, stdin, entry)
+                return await self._host_script(*marker, stdin, entry, logon)
             if ansible_payload.is_bootstrap(script):
                 return self._ansible_payload(stdin, entry)
             result = self.raw.run_powershell(script)
@@ -69,7 +71,8 @@ class CommandDispatcher:
         entry.update(kind="raw", name=text.strip()[:200])
         return result
 
-    async def _host_script(self, name: str, version: int, stdin: bytes, entry: dict) -> CommandResult:
+    async def _host_script(self, name: str, version: int, stdin: bytes, entry: dict,
+                           logon: Logon | None = None) -> CommandResult:
         entry.update(kind="host_script", name=f"{name}/{version}")
         try:
             simulation = scripts.load(name, version)
@@ -85,7 +88,7 @@ class CommandDispatcher:
                            '{"params": {...}, "secrets": {...}}', 1)
         params, secrets = document.get("params") or {}, document.get("secrets") or {}
         entry.update(params=params, secret_keys=sorted(secrets))
-        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version)
+        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version, logon)
         try:
             output = simulation.run(ctx)
             if inspect.isawaitable(output):

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from lab.hosts.logon import Logon
 from lab.winrm.soap import FAULT_OPERATION_TIMEOUT, FAULT_SHELL_NOT_FOUND, WSManFault
 
 
@@ -38,6 +39,7 @@ class RemoteCommand:
     task: asyncio.Task | None = None
     delivered: bool = False
     stdin_event: asyncio.Event = field(default_factory=asyncio.Event)
+    logon: Logon | None = None     # the shell's logon: what the command may reach (lab/hosts/logon.py)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class RemoteShell:
     id: str
     options: dict[str, str]
     commands: dict[str, RemoteCommand] = field(default_factory=dict)
+    logon: Logon | None = None     # who created the shell; its commands run as this logon
 
 
 Runner = Callable[[RemoteCommand], Awaitable[CommandResult]]
@@ -56,8 +59,8 @@ class ShellService:
         self.runner = runner
         self.shells: dict[str, RemoteShell] = {}
 
-    def create(self, options: dict[str, str]) -> RemoteShell:
-        shell = RemoteShell(str(uuid.uuid4()).upper(), options)
+    def create(self, options: dict[str, str], logon: Logon | None = None) -> RemoteShell:
+        shell = RemoteShell(str(uuid.uuid4()).upper(), options, logon=logon)
         self.shells[shell.id] = shell
         return shell
 
@@ -81,7 +84,7 @@ class ShellService:
     def start_command(self, shell_id: str | None, program: str, arguments: list[str],
                       console_mode_stdin: bool) -> RemoteCommand:
         shell = self.shell(shell_id)
-        command = RemoteCommand(str(uuid.uuid4()).upper(), program, arguments, console_mode_stdin)
+        command = RemoteCommand(str(uuid.uuid4()).upper(), program, arguments, console_mode_stdin, logon=shell.logon)
         shell.commands[command.id] = command
         return command
 

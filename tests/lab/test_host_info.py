@@ -104,7 +104,8 @@ def test_changes_nothing_and_logs_one_entry(lab):
     assert entries[0] | {"time": None, "duration_ms": None, "seq": None} == {
         "seq": None, "time": None, "duration_ms": None, "host": "HV01", "kind": "host_script",
         "name": "host_info/1", "params": {"gather_vms": True, "detail": "full"}, "secret_keys": ["sas_url"],
-        "stdin_bytes": entries[0]["stdin_bytes"], "exit_code": 0, "stdout_bytes": entries[0]["stdout_bytes"]}
+        "stdin_bytes": entries[0]["stdin_bytes"], "exit_code": 0, "stdout_bytes": entries[0]["stdout_bytes"],
+        "logon": "ntlm"}
 
 
 def test_unknown_script_version_fails_clearly(lab):
