@@ -1,10 +1,10 @@
 r"""Who a WinRM session runs as, and whether it can reach another machine with those credentials.
 
-Windows gives a WinRM session the logon its authentication produced. NTLM, and Kerberos
-without delegation, yield a network logon that holds no credentials the host could present
+Windows gives a WinRM session the logon its authentication produced. Basic, NTLM, and Kerberos
+without delegation yield a network logon that holds no credentials the host could present
 onward, so a file share (\\server\share\...) sees an anonymous caller and denies access: the
-"double hop". Basic sends the password itself (a cleartext network logon), and CredSSP or
-Kerberos with delegation hand the host a usable credential, so those sessions reach shares.
+"double hop". Only CredSSP and Kerberos with delegation hand the host a usable credential
+(the delegation column of PSWSMan's authentication matrix; Ansible's WinRM guide says the same).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The protocols whose logon carries credentials the host can use for a second hop.
-DELEGATING_METHODS = frozenset({"basic", "credssp", "kerberos-delegated"})
+DELEGATING_METHODS = frozenset({"credssp", "kerberos-delegated"})
 
 
 @dataclass(frozen=True)
