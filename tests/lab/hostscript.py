@@ -9,9 +9,10 @@ from winrm.protocol import Protocol
 
 
 def run_host_script(lab, host_name: str, first_line: str, params: dict | None = None,
-                    secrets: dict | None = None, stdin: bytes | None = None) -> tuple[int, dict | None, bytes]:
+                    secrets: dict | None = None, stdin: bytes | None = None,
+                    transport: str = "ntlm") -> tuple[int, dict | None, bytes]:
     host = lab.host(host_name)
-    client = Protocol(endpoint=host["url"], transport="ntlm", username=host["username"],
+    client = Protocol(endpoint=host["url"], transport=transport, username=host["username"],
                       password=host["password"], server_cert_validation="validate", ca_trust_path=lab.ca_path)
     script = f"{first_line}\n$stdin = @($input) -join \"`n\"\n$request = ConvertFrom-Json $stdin\n"
     encoded = base64.b64encode(script.encode("utf-16-le")).decode()
