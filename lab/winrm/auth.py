@@ -260,4 +260,3 @@ def _write_user_file(path: Path, machine: str, username: str, password: str) -> 
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
-
