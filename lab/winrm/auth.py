@@ -104,7 +104,7 @@ class ListenerAuth:
     def authenticate(self, request: http.Request, secure: bool) -> Session:
         """The request's session, or raise Refusal with the 401 Windows answers."""
         policy = ListenerPolicy.of(self.host)
-        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        scheme, dummy, token = (request.headers.get("Authorization") or "").partition(" ")
         scheme = scheme.lower()
         if not scheme:
             session = request.connection.get("session")
@@ -148,7 +148,7 @@ class ListenerAuth:
         if not policy.allow_basic or not (secure or policy.allow_unencrypted):
             raise self._challenge(policy, failed=True)
         try:
-            user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+            user, dummy, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise self._challenge(policy, failed=True) from None
         # A local account; Windows also accepts .\user and MACHINE\user for it.
