@@ -210,7 +210,7 @@ def unseal(context, body: bytes) -> bytes:
     data = payload[len(OCTET_STREAM_LINE):]
     signature_length = struct.unpack("<i", data[:4])[0]
     try:
-        clear = context.unwrap(data[4:4 + signature_length] + data[4 + signature_length:]).data
+        clear = context.unwrap_winrm(data[4:4 + signature_length], data[4 + signature_length:])
     except SpnegoError as exc:
         raise BadSealedMessage("the message does not decrypt with the session's keys") from exc
     if len(clear) != int(match.group(1)):
@@ -219,8 +219,8 @@ def unseal(context, body: bytes) -> bytes:
 
 
 def seal(context, clear: bytes) -> bytes:
-    wrapped = context.wrap(clear, encrypt=True).data
-    signature, sealed = wrapped[:16], wrapped[16:]
+    wrapped = context.wrap_winrm(clear)
+    signature, sealed = wrapped.header, wrapped.data
     return (BOUNDARY + b"\r\n\tContent-Type: " + ENCRYPTED_PROTOCOL + b"\r\n"
             b"\tOriginalContent: type=" + SOAP_TYPE + b";Length=" + str(len(clear)).encode() + b"\r\n"
             + BOUNDARY + b"\r\n" + OCTET_STREAM_LINE + struct.pack("<i", len(signature)) + signature + sealed
