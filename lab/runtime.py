@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from lab import persist
+from lab import kdc, persist
 from lab.admin import AdminApi
 from lab.certs import load_or_create_ca, server_ssl_context
 from lab.estate import load_estate
@@ -66,6 +66,7 @@ class Lab:
         self.snapshot: persist.Snapshot | None = None
         self.snapshotter: persist.Snapshotter | None = None
         self._restored = False
+        self.kdc: kdc.Kdc | None = None
 
     def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._stop_callbacks.append(callback)
@@ -118,9 +119,11 @@ class Lab:
             if hasattr(module, "start"):
                 plugged[module_name.rsplit(".", 1)[-1]] = await module.start(self)
         self.restore_world()
+        kerberos = self._start_kdc(addresses)
         for host in self.world.hosts:
             service = WinRMService(self.world, host, self.world.endpoints[host.name],
-                                   self.state_dir / NTLM_USERS_DIR / f"{host.name}.users", cert)
+                                   self.state_dir / NTLM_USERS_DIR / f"{host.name}.users", cert,
+                                   kerberos_realm=kerberos["realm"] if kerberos else None)
             self.servers.extend(await service.start(context))
         admin_server = await self.admin.start(self.admin_port)
         self.servers.append(admin_server)
@@ -141,6 +144,7 @@ class Lab:
                       for host in self.world.hosts for ep in [self.world.endpoints[host.name]]},
             "clusters": {c.name: [n.name for n in c.nodes] for c in self.world.clusters.values()},
             "resumed": self.snapshot is not None,
+            "kerberos": kerberos,   # None when the machine has no KDC to run (lab/kdc.py)
             **plugged,
         }
         self.snapshotter = persist.Snapshotter(self.world, self.state_dir, self.args())
@@ -150,6 +154,17 @@ class Lab:
         # lab.json last: its appearance tells `lab up` that every endpoint listens.
         _write_private(self.state_dir / LAB_FILE, json.dumps(self.info, indent=2))
         return self.info
+
+    def _start_kdc(self, addresses: list[str]) -> dict | None:
+        """A KDC for the hosts when the machine has one; the listeners' acceptor reads its keytab from the environment."""
+        if not kdc.available():
+            log.info("no Kerberos: krb5-kdc or the gssapi package is missing; the hosts accept NTLM only")
+            return None
+        self.kdc = kdc.Kdc(self.state_dir / "kdc", addresses)
+        info = self.kdc.start()
+        for name in ("KRB5_CONFIG", "KRB5_KTNAME"):
+            os.environ[name] = self.kdc.env()[name]
+        return info
 
     def inventory(self) -> dict:
         world = self.world
@@ -180,6 +195,8 @@ class Lab:
             await self.snapshotter.stop()     # the final snapshot, before anything stops
         for callback in reversed(self._stop_callbacks):
             await callback()
+        if self.kdc is not None:
+            self.kdc.stop()
         for server in self.servers:
             server.close()
         for server in self.servers:

@@ -142,8 +142,9 @@ class LabProcess:
         return self.info["hosts"][name]
 
     def ansible_env(self) -> dict[str, str]:
-        """Environment for ansible/ansible-playbook subprocesses against this lab."""
-        return {**_env(), "ANSIBLE_COLLECTIONS_PATH": str(PROJECT_ROOT / ".collections"),
+        """Environment for ansible/ansible-playbook subprocesses against this lab (its realm, when it runs a KDC)."""
+        kerberos = {"KRB5_CONFIG": self.info["kerberos"]["krb5_conf"]} if self.info.get("kerberos") else {}
+        return {**_env(), **kerberos, "ANSIBLE_COLLECTIONS_PATH": str(PROJECT_ROOT / ".collections"),
                 "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_INVENTORY": str(self.inventory), "ANSIBLE_FORCE_COLOR": "0",
                 "ANSIBLE_DEPRECATION_WARNINGS": "False"}

@@ -13,7 +13,8 @@ Basic off, AllowUnencrypted false, CbtHardeningLevel Relaxed. So:
 - Over HTTP, the SOAP body must be sealed with the session's NTLM keys (MS-WSMV 2.2.9.1.1,
   multipart/encrypted); plain SOAP is refused with 401 unless AllowUnencrypted is set. Basic needs
   AllowUnencrypted too when it comes over HTTP.
-- Kerberos tokens are refused: the lab runs no KDC (lab/FIDELITY.md says why).
+- Kerberos (raw or in SPNEGO) is accepted with the realm's keytab when the lab runs a KDC
+  (lab/kdc.py); without one, Kerberos tokens are refused.
 
 The host's policy is read from where Group Policy writes the WinRM service settings
 (POLICY_KEY), so an estate or the admin API enables Basic per host with a registry value.
@@ -77,6 +78,7 @@ class Session:
 
     logon: Logon
     context: object | None = None
+    reply: str | None = None    # a final Negotiate token for the next response (Kerberos mutual authentication)
 
 
 class Refusal(Exception):
@@ -93,8 +95,10 @@ class BadSealedMessage(ValueError):
 
 
 class ListenerAuth:
-    def __init__(self, host: HostState, username: str, password: str, user_file: Path, certificate: Path | None):
+    def __init__(self, host: HostState, username: str, password: str, user_file: Path, certificate: Path | None,
+                 kerberos_realm: str | None = None):
         self.host = host
+        self.kerberos_realm = kerberos_realm   # None: no KDC, Kerberos tokens are refused
         self.username = username
         self.password = password
         self.user_file = user_file
@@ -119,8 +123,10 @@ class ListenerAuth:
             raw = base64.b64decode(token.strip(), validate=True)
         except binascii.Error:
             raise self._challenge(policy, failed=True) from None
-        if not raw.startswith(NTLM_SIGNATURE) or len(raw) < 12:
-            raise self._challenge(policy, failed=True)   # SPNEGO/Kerberos: the lab runs no KDC
+        if not raw.startswith(NTLM_SIGNATURE):
+            return self._kerberos(raw, request, policy)
+        if len(raw) < 12:
+            raise self._challenge(policy, failed=True)
         message_type = struct.unpack("<I", raw[8:12])[0]
         if message_type == 1:
             with self._store():
@@ -141,6 +147,30 @@ class ListenerAuth:
             # Wrong password, unknown user or channel binding mismatch: Windows says only 401.
             raise self._challenge(policy, failed=True) from None
         session = Session(Logon(f"{self.host.name}\\{self.username}", "ntlm"), context)
+        request.connection["session"] = session
+        return session
+
+    def _kerberos(self, token: bytes, request: http.Request, policy: ListenerPolicy) -> Session:
+        """A Kerberos AP-REQ (raw or in SPNEGO), accepted with the realm's keytab ($KRB5_KTNAME).
+
+        Channel binding is not checked for Kerberos (MIT's acceptor ignores a client's bindings
+        when it has none of its own).
+        """
+        if self.kerberos_realm is None:
+            raise self._challenge(policy, failed=True)
+        try:
+            context = spnego.server(protocol="kerberos")
+            answer = context.step(token)
+        except SpnegoError:
+            raise self._challenge(policy, failed=True) from None
+        if not context.complete:
+            raise self._challenge(policy, failed=True)
+        user, dummy, realm = (context.client_principal or "").partition("@")
+        delegated = bool(context.context_attr & spnego.ContextReq.delegate)
+        domain = realm.split(".")[0] if realm else self.kerberos_realm.split(".")[0]
+        session = Session(Logon(f"{domain}\\{user}", "kerberos-delegated" if delegated else "kerberos"), context,
+                          reply=f"Negotiate {base64.b64encode(answer).decode()}" if answer else None)
+        request.connection.pop("pending", None)
         request.connection["session"] = session
         return session
 

@@ -28,13 +28,14 @@ MAX_OPERATION_TIMEOUT_S = 60.0
 
 class WinRMService:
     def __init__(self, world: World, host: HostState, endpoint: HostEndpoint, user_file: Path,
-                 certificate: Path | None = None):
+                 certificate: Path | None = None, kerberos_realm: str | None = None):
         self.world = world
         self.host = host
         self.endpoint = endpoint
         self.faults = world.faults[host.name]
         self.shells = ShellService(host.name, CommandDispatcher(world, host, endpoint).run)
-        self.auth = auth.ListenerAuth(host, endpoint.username, endpoint.password, user_file, certificate)
+        self.auth = auth.ListenerAuth(host, endpoint.username, endpoint.password, user_file, certificate,
+                                      kerberos_realm)
         self.url = f"https://{endpoint.address}:{endpoint.port}/wsman"
         self.http_url = f"http://{endpoint.address}:{endpoint.http_port}/wsman"
 
@@ -75,7 +76,8 @@ class WinRMService:
         if not body.strip():
             # pywinrm's first request on an encrypted HTTP session: an empty body that sets up the context.
             request.context["action"] = "auth-setup"
-            return http.Response(200, {}, b"")
+            reply, session.reply = session.reply, None
+            return http.Response(200, {"WWW-Authenticate": reply} if reply else {}, b"")
         message_id = None
         try:
             wsman = soap.parse_request(body)
@@ -84,9 +86,13 @@ class WinRMService:
             status, answer = 200, await self._perform(wsman, session, self.url if secure else self.http_url)
         except soap.WSManFault as fault:
             status, answer = 500, soap.fault_response(fault, message_id, self.host.name)
+        headers = {"Content-Type": SOAP_CONTENT_TYPE}
         if sealing is not None:
-            return http.Response(status, {"Content-Type": auth.ENCRYPTED_CONTENT_TYPE}, auth.seal(sealing, answer))
-        return http.Response(status, {"Content-Type": SOAP_CONTENT_TYPE}, answer)
+            headers, answer = {"Content-Type": auth.ENCRYPTED_CONTENT_TYPE}, auth.seal(sealing, answer)
+        if session.reply:
+            headers["WWW-Authenticate"] = session.reply   # Kerberos mutual authentication, once
+            session.reply = None
+        return http.Response(status, headers, answer)
 
     def _clear_body(self, request: http.Request, session: auth.Session, secure: bool) -> bytes:
         """The SOAP message: unsealed over HTTP, refused when HTTP carries it in the clear (AllowUnencrypted false)."""

@@ -84,3 +84,17 @@ def test_unc_setup_file_over_ntlm_names_the_double_hop_and_its_fixes(fresh, ansi
         assert words in message, message
     assert [entry["name"] for entry in commands_since(lab, "HV01", seq)] == ["replication_provider_read/1"]
     assert lab.admin.host("HV01")["provider_version"] is None
+
+
+def test_kerberos_with_the_domain_account_where_the_lab_runs_a_kdc(lab, ansible_playbook):
+    kerberos = lab.info.get("kerberos")
+    if not kerberos:
+        pytest.skip("the lab runs no KDC here: `make kerberos` installs krb5-kdc and the Python bindings")
+    pytest.importorskip("kerberos", reason="pywinrm's Kerberos transport needs pykerberos (`make kerberos`)")
+    seq = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars={"target": "HV02", "ansible_winrm_transport": "kerberos",
+                                                 "ansible_user": kerberos["user"], "ansible_password": kerberos["password"],
+                                                 # kinit runs with a blank environment unless told: the lab's realm
+                                                 # is in $KRB5_CONFIG, not /etc/krb5.conf.
+                                                 "ansible_winrm_kinit_env_vars": ["KRB5_CONFIG"]})
+    assert_reached(run, lab, "HV02", seq, "kerberos")

@@ -10,10 +10,12 @@ from winrm.protocol import Protocol
 
 def run_host_script(lab, host_name: str, first_line: str, params: dict | None = None,
                     secrets: dict | None = None, stdin: bytes | None = None,
-                    transport: str = "ntlm") -> tuple[int, dict | None, bytes]:
+                    transport: str = "ntlm", **options) -> tuple[int, dict | None, bytes]:
+    """`options` go to pywinrm's Protocol (e.g. username, password, kerberos_delegation)."""
     host = lab.host(host_name)
-    client = Protocol(endpoint=host["url"], transport=transport, username=host["username"],
-                      password=host["password"], server_cert_validation="validate", ca_trust_path=lab.ca_path)
+    options = {"username": host["username"], "password": host["password"], **options}
+    client = Protocol(endpoint=host["url"], transport=transport, server_cert_validation="validate",
+                      ca_trust_path=lab.ca_path, **options)
     script = f"{first_line}\n$stdin = @($input) -join \"`n\"\n$request = ConvertFrom-Json $stdin\n"
     encoded = base64.b64encode(script.encode("utf-16-le")).decode()
     shell_id = client.open_shell(codepage=65001)

@@ -8,6 +8,7 @@ substitution is a client library's certificate hash, to send a wrong channel bin
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import stat
 
@@ -53,6 +54,16 @@ def test_unauthenticated_request_gets_the_windows_challenge_without_basic(lab):
     assert response.status_code == 401
     assert response.raw.headers.getlist("WWW-Authenticate") == ["Negotiate", "Kerberos"]
     assert response.headers["Server"] == "Microsoft-HTTPAPI/2.0"
+
+
+def test_a_kerberos_token_the_listener_cannot_accept_gets_401(lab):
+    """A Negotiate token that is not NTLM: Kerberos, which needs the realm's keytab (and a KDC at all)."""
+    before = failures(lab, "HV01")
+    forged = base64.b64encode(bytes.fromhex("6082") + b"\x00" * 64).decode()
+    response = requests.post(lab.host("HV01")["url"], data=b"<s:Envelope/>", verify=lab.ca_path, timeout=10,
+                             headers={"Authorization": f"Negotiate {forged}"})
+    assert response.status_code == 401
+    assert failures(lab, "HV01") == before + 1
 
 
 def test_basic_is_refused_where_windows_ships_it_off(lab):
