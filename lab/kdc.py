@@ -12,6 +12,7 @@ Everything lives under <state dir>/kdc with mode 0600 where it holds a secret.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -25,6 +26,7 @@ USER = "labadmin"
 TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local")
 SBIN = ("/usr/sbin", "/usr/local/sbin")
 START_TIMEOUT_S = 10.0
+SAVED_FILE = "kdc.json"   # port and password, so a restarted lab keeps its realm
 
 
 def _tool(name: str) -> str | None:
@@ -36,12 +38,21 @@ def available() -> bool:
 
 
 class Kdc:
-    def __init__(self, directory: Path, host_addresses: list[str]):
+    def __init__(self, directory: Path, host_addresses: list[str], resume: bool = False):
+        """resume: a restarted lab keeps its realm (database, password and port) when the directory has one."""
         self.directory = Path(directory)
         self.host_addresses = host_addresses
-        self.password = secrets.token_urlsafe(18)
-        self.port = _free_port()
+        saved = self._saved() if resume else None
+        self.reused = saved is not None
+        self.password = saved["password"] if saved else secrets.token_urlsafe(18)
+        self.port = saved["port"] if saved else _free_port()
         self.process: subprocess.Popen | None = None
+
+    def _saved(self) -> dict | None:
+        try:
+            return json.loads((self.directory / SAVED_FILE).read_text())
+        except (OSError, ValueError):
+            return None
 
     @property
     def krb5_conf(self) -> Path:
@@ -52,6 +63,17 @@ class Kdc:
         return self.directory / "http.keytab"
 
     def start(self) -> dict:
+        if not self.reused:
+            self._create()
+        log = open(self.directory / "krb5kdc.out", "ab")   # pylint: disable=consider-using-with
+        self.process = subprocess.Popen([_tool("krb5kdc"), "-n", "-r", REALM], env=self.env(), stdin=subprocess.DEVNULL,
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self._wait_listening()
+        return {"realm": REALM, "kdc": f"127.0.0.1:{self.port}", "krb5_conf": str(self.krb5_conf.resolve()),
+                "user": f"{USER}@{REALM}", "password": self.password}
+
+    def _create(self) -> None:
         if self.directory.exists():
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True, mode=0o700)
@@ -64,13 +86,9 @@ class Kdc:
             self._run(env, "kadmin.local", "-r", REALM, "-q", f"addprinc -randkey HTTP/{address}")
             self._run(env, "kadmin.local", "-r", REALM, "-q", f"ktadd -k {self.keytab} HTTP/{address}")
         os.chmod(self.keytab, 0o600)
-        log = open(self.directory / "krb5kdc.out", "wb")   # pylint: disable=consider-using-with
-        self.process = subprocess.Popen([_tool("krb5kdc"), "-n", "-r", REALM], env=env, stdin=subprocess.DEVNULL,
-                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        self._wait_listening()
-        return {"realm": REALM, "kdc": f"127.0.0.1:{self.port}", "krb5_conf": str(self.krb5_conf.resolve()),
-                "user": f"{USER}@{REALM}", "password": self.password}
+        fd = os.open(self.directory / SAVED_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"port": self.port, "password": self.password}, handle)
 
     def env(self) -> dict[str, str]:
         """What a process needs to use this realm: the configuration (and, for acceptors, the keytab)."""

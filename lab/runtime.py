@@ -160,7 +160,7 @@ class Lab:
         if not kdc.available():
             log.info("no Kerberos: krb5-kdc or the gssapi package is missing; the hosts accept NTLM only")
             return None
-        self.kdc = kdc.Kdc(self.state_dir / "kdc", addresses)
+        self.kdc = kdc.Kdc(self.state_dir / "kdc", addresses, resume=self.snapshot is not None)
         info = self.kdc.start()
         for name in ("KRB5_CONFIG", "KRB5_KTNAME"):
             os.environ[name] = self.kdc.env()[name]

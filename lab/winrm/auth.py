@@ -129,9 +129,12 @@ class ListenerAuth:
             raise self._challenge(policy, failed=True)
         message_type = struct.unpack("<I", raw[8:12])[0]
         if message_type == 1:
-            with self._store():
-                context = spnego.server(protocol="ntlm")
-                challenge = context.step(raw)
+            try:
+                with self._store():
+                    context = spnego.server(protocol="ntlm")
+                    challenge = context.step(raw)
+            except (SpnegoError, ValueError, struct.error):
+                raise self._challenge(policy, failed=True) from None
             request.connection.pop("session", None)
             request.connection["pending"] = context
             raise Refusal(http.Response(401, _auth_headers([f"Negotiate {base64.b64encode(challenge).decode()}"]),
@@ -139,11 +142,11 @@ class ListenerAuth:
         context = request.connection.pop("pending", None)
         if message_type != 3 or context is None:
             raise self._challenge(policy, failed=True)
-        bindings = self._bindings_for(raw, policy, secure)
         try:
+            bindings = self._bindings_for(raw, policy, secure)
             with self._store():
                 context.step(raw, channel_bindings=bindings)
-        except SpnegoError:
+        except (SpnegoError, ValueError, struct.error):
             # Wrong password, unknown user or channel binding mismatch: Windows says only 401.
             raise self._challenge(policy, failed=True) from None
         session = Session(Logon(f"{self.host.name}\\{self.username}", "ntlm"), context)
@@ -161,7 +164,7 @@ class ListenerAuth:
         try:
             context = spnego.server(protocol="kerberos")
             answer = context.step(token)
-        except SpnegoError:
+        except (SpnegoError, ValueError):
             raise self._challenge(policy, failed=True) from None
         if not context.complete:
             raise self._challenge(policy, failed=True)

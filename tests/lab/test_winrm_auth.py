@@ -191,3 +191,10 @@ def test_running_a_setup_file_from_a_share_is_denied_without_delegation(lab):
         lab.admin.patch("/hosts/HV02", {"files": {share_path: None}})
     assert code != 0 and document["failed"] is True
     assert "step extract" in document["msg"] and "Access is denied." in document["msg"]
+
+
+@pytest.mark.parametrize("token", [b"NTLMSSP\x00\x01\x00\x00\x00", b"NTLMSSP\x00\x03\x00\x00\x00" + b"\xff" * 40, b"NTLM"])
+def test_a_malformed_ntlm_token_gets_401_not_a_server_error(lab, token):
+    response = requests.post(lab.host("HV01")["url"], data=b"<s:Envelope/>", verify=lab.ca_path, timeout=10,
+                             headers={"Authorization": f"Negotiate {base64.b64encode(token).decode()}"})
+    assert response.status_code == 401
