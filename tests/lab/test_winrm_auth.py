@@ -165,8 +165,8 @@ def test_a_share_reads_as_absent_from_a_session_without_delegation(lab, policy, 
     policy("HV02", AllowBasic=1)
     try:
         for path, exists in ((share_path, False), (local_path, True)):
-            code, document, dummy = run_host_script(lab, "HV02", READ_MARKER, {"setup_file": {"path": path, "sha256": False}},
-                                                transport=transport)
+            params = {"setup_file": {"path": path, "sha256": False}}
+            code, document, dummy = run_host_script(lab, "HV02", READ_MARKER, params, transport=transport)
             assert code == 0 and document["setup_file"]["exists"] is exists, path
     finally:
         lab.admin.patch("/hosts/HV02", {"files": {share_path: None, local_path: None}})
@@ -186,7 +186,7 @@ def test_running_a_setup_file_from_a_share_is_denied_without_delegation(lab):
     steps = [{"action": "extract", "setup_file": share_path, "dir": r"C:\ProgramData\azmigrate\setup\extracted-new"}]
     try:
         code, document, dummy = run_host_script(lab, "HV02", "# azmigrate-host-script: replication_provider_apply/1",
-                                            {"steps": steps})
+                                                {"steps": steps})
     finally:
         lab.admin.patch("/hosts/HV02", {"files": {share_path: None}})
     assert code != 0 and document["failed"] is True
