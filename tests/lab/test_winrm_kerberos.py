@@ -2,7 +2,7 @@
 pywinrm's Kerberos transport (pykerberos) unmodified, and the listeners' GSSAPI acceptor.
 
 Skipped when the machine has no KDC or bindings (`make kerberos` installs them): the lab then
-refuses Kerberos tokens, which tests/lab/test_winrm_auth.py covers.
+refuses Kerberos tokens, which tests/lab/test_winrm_listener_auth.py covers.
 """
 
 # pylint: disable=redefined-outer-name
