@@ -24,12 +24,13 @@ NODE_SETUP := $(if $(wildcard lab/package-lock.json),$(NODE_STAMP))
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup demo test sanity lint pytest build clean check-python check-node
+.PHONY: help setup kerberos demo test sanity lint pytest build clean check-python check-node
 
 help:
 	@echo "make demo   run the demo playbook against the embedded lab (sets everything up first)"
 	@echo "make test   run sanity, lint, unit and integration tests (sets everything up first)"
 	@echo "make build  build the collection artifact with ansible-galaxy"
+	@echo "make kerberos  add a real KDC to the lab and the Kerberos tests (Debian, as root; optional)"
 	@echo "make clean  remove the virtualenv, node modules, lab state and build output"
 
 check-python:
@@ -58,6 +59,22 @@ $(ANSIBLE_TEST_PIP_BOOTSTRAP): tests/sanity/pip_bootstrap.py
 	@cp $< $@
 
 setup: $(VENV_STAMP) $(NODE_SETUP) $(COLLECTION_LINK)
+
+# Optional: the lab runs an MIT KDC and accepts Kerberos when these are present (lab/kdc.py);
+# without them the Kerberos tests are skipped. Debian's packages (bindep.txt, profile kerberos),
+# then the Python bindings, which build against libkrb5-dev.
+KERBEROS_STAMP := $(VENV)/.kerberos
+KERBEROS_DEBS := krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc
+
+$(KERBEROS_STAMP): tests/requirements-kerberos.txt tests/constraints.txt | $(VENV_STAMP)
+	@export PATH="$$PATH:/usr/sbin"; command -v kadmin.local >/dev/null 2>&1 && command -v krb5kdc >/dev/null 2>&1 \
+		&& command -v krb5-config >/dev/null 2>&1 || { echo "Installing $(KERBEROS_DEBS) with apt-get ..."; apt-get install -y -qq $(KERBEROS_DEBS); }
+	@echo "Building the Kerberos Python bindings (a few minutes) ..."
+	@$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/requirements-kerberos.txt -c tests/constraints.txt
+	@touch $@
+
+kerberos: setup $(KERBEROS_STAMP)
+
 
 demo: setup
 	@tests/run-demo

@@ -1,7 +1,8 @@
 """Command line: start the lab in the background, stop it, or run it in the foreground.
 
     python -m lab up    --estate lab/estates/demo.yml --state-dir .lab [--address-prefix 127.0.1]
-                        [--time-scale 60] [--winrm-port 5986] [--admin-port 0] [--skip azure]
+                        [--time-scale 60] [--winrm-port 5986] [--winrm-http-port 5985] [--admin-port 0]
+                        [--skip azure]
     python -m lab up --resume --state-dir .lab [...]  (the world of the last run, lab/persist.py)
     python -m lab restart --state-dir .lab            (down, then up --resume with the same options)
     python -m lab down  --state-dir .lab
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--state-dir", required=True, type=Path)
         sub.add_argument("--address-prefix", default=None, help="hosts get <prefix>.1, .2, ... (default 127.0.1)")
         sub.add_argument("--time-scale", type=float, default=None, help="lab seconds per real second")
-        sub.add_argument("--winrm-port", type=int, default=None, help="default 5986")
+        sub.add_argument("--winrm-port", type=int, default=None, help="HTTPS listeners' port (default 5986)")
+        sub.add_argument("--winrm-http-port", type=int, default=None, help="HTTP listeners' port (default 5985)")
         sub.add_argument("--admin-port", type=int, default=None, help="admin API port on 127.0.0.1 (0: any free)")
         sub.add_argument("--skip", action="append", default=None, metavar="SYSTEM",
                          help="do not start a pluggable system (e.g. azure); repeatable")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     return {"up": up, "serve": serve, "down": down, "status": status, "restart": restart}[args.command](args)
 
 
-DEFAULTS = {"address_prefix": "127.0.1", "time_scale": None, "winrm_port": 5986, "admin_port": 0, "skip": []}
+DEFAULTS = {"address_prefix": "127.0.1", "time_scale": None, "winrm_port": 5986, "winrm_http_port": 5985, "admin_port": 0, "skip": []}
 
 
 def _complete(args: argparse.Namespace) -> None:
@@ -114,6 +116,7 @@ def up(args: argparse.Namespace) -> int:
     (state_dir / LAB_FILE).unlink(missing_ok=True)
     command = [sys.executable, "-m", "lab", "serve", "--estate", str(args.estate), "--state-dir", str(state_dir),
                "--address-prefix", args.address_prefix, "--winrm-port", str(args.winrm_port),
+               "--winrm-http-port", str(args.winrm_http_port),
                "--admin-port", str(args.admin_port)]
     if args.time_scale is not None:
         command += ["--time-scale", str(args.time_scale)]
@@ -150,7 +153,7 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state_dir: Path = args.state_dir
     lab = Lab(args.estate, state_dir, args.address_prefix, args.time_scale, args.winrm_port, args.admin_port,
-              tuple(args.skip), resume=args.resume)
+              tuple(args.skip), resume=args.resume, winrm_http_port=args.winrm_http_port)
     try:
         return asyncio.run(_serve(lab))
     except (OSError, ValueError, SnapshotError) as exc:

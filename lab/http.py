@@ -69,6 +69,9 @@ class Request:
     wire_bytes: int = 0  # request line + headers + body as received, for the lab's counters
     local: tuple = ()     # (address, port) the request arrived on: which host it is for
     context: dict = field(default_factory=dict)   # handler notes for observers (e.g. the WinRM action)
+    # State shared by every request on one TCP connection (e.g. an NTLM context, which authenticates
+    # the connection rather than each request).
+    connection: dict = field(default_factory=dict)
 
     def query_value(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -78,7 +81,7 @@ class Request:
 @dataclass
 class Response:
     status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | list[str]] = field(default_factory=dict)   # a list: one header line per value
     body: bytes = b""
 
 
@@ -119,7 +122,8 @@ class BadRequest(Exception):
     pass
 
 
-async def _read_request(reader: asyncio.StreamReader, peer: tuple, local: tuple) -> Request | None:
+async def _read_request(reader: asyncio.StreamReader, peer: tuple, local: tuple,
+                        connection: dict | None = None) -> Request | None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
@@ -146,6 +150,7 @@ async def _read_request(reader: asyncio.StreamReader, peer: tuple, local: tuple)
     return Request(
         method=method.upper(), path=url.path, query=parse_qs(url.query, keep_blank_values=True),
         headers=headers, body=body, peer=peer, wire_bytes=len(head) + len(body), local=local,
+        connection=connection if connection is not None else {},
     )
 
 
@@ -179,7 +184,7 @@ def _encode_response(response: Response, keep_alive: bool) -> bytes:
     if not keep_alive:
         headers["Connection"] = "close"
     for name, value in headers.items():
-        lines.append(f"{name}: {value}")
+        lines.extend(f"{name}: {item}" for item in (value if isinstance(value, list) else [value]))
     return ("\r\n".join(lines) + "\r\n\r\n").encode("iso-8859-1") + response.body
 
 
@@ -197,10 +202,11 @@ async def serve(
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or ()
         local = writer.get_extra_info("sockname") or ()
+        state: dict = {}
         try:
             while True:
                 try:
-                    request = await _read_request(reader, peer, local)
+                    request = await _read_request(reader, peer, local, state)
                 except BadRequest as exc:
                     writer.write(_encode_response(Response(400, {}, str(exc).encode()), False))
                     await writer.drain()

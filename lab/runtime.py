@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from lab import persist
+from lab import kdc, persist
 from lab.admin import AdminApi
 from lab.certs import load_or_create_ca, server_ssl_context
 from lab.estate import load_estate
@@ -38,6 +38,7 @@ from lab.world import HostEndpoint, World
 log = logging.getLogger(__name__)
 
 WINRM_USER = "labadmin"
+NTLM_USERS_DIR = "ntlm-users"   # each host's local account, for pyspnego's NTLM acceptor (mode 0600)
 # Started in this order after the hosts; each module's `async def start(lab) -> dict`.
 PLUGGABLE_SYSTEMS = ("lab.hosts.installer_admin", "lab.winrm.costs", "lab.azure")
 
@@ -45,12 +46,13 @@ PLUGGABLE_SYSTEMS = ("lab.hosts.installer_admin", "lab.winrm.costs", "lab.azure"
 class Lab:
     def __init__(self, estate: Path, state_dir: Path, address_prefix: str = "127.0.1",
                  time_scale: float | None = None, winrm_port: int = 5986, admin_port: int = 0,
-                 skip: tuple[str, ...] = (), resume: bool = False):
+                 skip: tuple[str, ...] = (), resume: bool = False, winrm_http_port: int = 5985):
         self.estate = Path(estate)
         self.state_dir = Path(state_dir)
         self.address_prefix = _check_prefix(address_prefix)
         self.time_scale = time_scale
         self.winrm_port = winrm_port
+        self.winrm_http_port = winrm_http_port
         self.admin_port = admin_port
         self.skip = set(skip)   # pluggable systems not to start, by short name ("azure")
         self.world: World | None = None
@@ -64,6 +66,7 @@ class Lab:
         self.snapshot: persist.Snapshot | None = None
         self.snapshotter: persist.Snapshotter | None = None
         self._restored = False
+        self.kdc: kdc.Kdc | None = None
 
     def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._stop_callbacks.append(callback)
@@ -71,7 +74,8 @@ class Lab:
     def args(self) -> dict:
         """How this lab was started, for `python -m lab restart` (kept in the snapshot's header)."""
         return {"estate": str(self.estate.resolve()), "address_prefix": self.address_prefix,
-                "time_scale": self.time_scale, "winrm_port": self.winrm_port, "admin_port": self.admin_port,
+                "time_scale": self.time_scale, "winrm_port": self.winrm_port,
+                "winrm_http_port": self.winrm_http_port, "admin_port": self.admin_port,
                 "skip": sorted(self.skip)}
 
     def restore_world(self) -> None:
@@ -100,7 +104,7 @@ class Lab:
             saved = saved_endpoints.get(host.name)
             self.world.endpoints[host.name] = HostEndpoint(**saved) if saved else HostEndpoint(
                 address=f"{self.address_prefix}.{index}", port=self.winrm_port,
-                username=WINRM_USER, password=secrets.token_urlsafe(18))
+                username=WINRM_USER, password=secrets.token_urlsafe(18), http_port=self.winrm_http_port)
         self.ca = load_or_create_ca(self.state_dir)
         addresses = [endpoint.address for endpoint in self.world.endpoints.values()]
         cert, key = self.ca.issue(self.state_dir, "winrm", ["localhost"], [*addresses, "127.0.0.1"])
@@ -115,9 +119,12 @@ class Lab:
             if hasattr(module, "start"):
                 plugged[module_name.rsplit(".", 1)[-1]] = await module.start(self)
         self.restore_world()
+        kerberos = self._start_kdc(addresses)
         for host in self.world.hosts:
-            service = WinRMService(self.world, host, self.world.endpoints[host.name])
-            self.servers.append(await service.start(context))
+            service = WinRMService(self.world, host, self.world.endpoints[host.name],
+                                   self.state_dir / NTLM_USERS_DIR / f"{host.name}.users", cert,
+                                   kerberos_realm=kerberos["realm"] if kerberos else None)
+            self.servers.extend(await service.start(context))
         admin_server = await self.admin.start(self.admin_port)
         self.servers.append(admin_server)
         admin_port = admin_server.sockets[0].getsockname()[1]
@@ -132,10 +139,12 @@ class Lab:
             "clock": self.world.clock.to_dict(),
             "hosts": {host.name: {"address": ep.address, "port": ep.port, "username": ep.username,
                                   "password": ep.password, "cluster": host.cluster,
-                                  "url": f"https://{ep.address}:{ep.port}/wsman"}
+                                  "url": f"https://{ep.address}:{ep.port}/wsman",
+                                  "http_port": ep.http_port, "http_url": f"http://{ep.address}:{ep.http_port}/wsman"}
                       for host in self.world.hosts for ep in [self.world.endpoints[host.name]]},
             "clusters": {c.name: [n.name for n in c.nodes] for c in self.world.clusters.values()},
             "resumed": self.snapshot is not None,
+            "kerberos": kerberos,   # None when the machine has no KDC to run (lab/kdc.py)
             **plugged,
         }
         self.snapshotter = persist.Snapshotter(self.world, self.state_dir, self.args())
@@ -145,6 +154,17 @@ class Lab:
         # lab.json last: its appearance tells `lab up` that every endpoint listens.
         _write_private(self.state_dir / LAB_FILE, json.dumps(self.info, indent=2))
         return self.info
+
+    def _start_kdc(self, addresses: list[str]) -> dict | None:
+        """A KDC for the hosts when the machine has one; the listeners' acceptor reads its keytab from the environment."""
+        if not kdc.available():
+            log.info("no Kerberos: krb5-kdc or the gssapi package is missing; the hosts accept NTLM only")
+            return None
+        self.kdc = kdc.Kdc(self.state_dir / "kdc", addresses, resume=self.snapshot is not None)
+        info = self.kdc.start()
+        for name in ("KRB5_CONFIG", "KRB5_KTNAME"):
+            os.environ[name] = self.kdc.env()[name]
+        return info
 
     def inventory(self) -> dict:
         world = self.world
@@ -156,7 +176,8 @@ class Lab:
                 "ansible_host": endpoint.address,
                 "ansible_port": endpoint.port,
                 "ansible_connection": "winrm",
-                "ansible_winrm_transport": "basic",
+                # Windows ships with Basic off: NTLM over HTTPS, channel binding sent (pywinrm's default).
+                "ansible_winrm_transport": "ntlm",
                 "ansible_winrm_scheme": "https",
                 "ansible_user": endpoint.username,
                 "ansible_password": endpoint.password,
@@ -174,6 +195,8 @@ class Lab:
             await self.snapshotter.stop()     # the final snapshot, before anything stops
         for callback in reversed(self._stop_callbacks):
             await callback()
+        if self.kdc is not None:
+            self.kdc.stop()
         for server in self.servers:
             server.close()
         for server in self.servers:

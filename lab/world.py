@@ -45,9 +45,10 @@ class HostEndpoint:
     """Where and how a host's WinRM listener is reached (never logged: holds the password)."""
 
     address: str
-    port: int
+    port: int            # HTTPS listener
     username: str
     password: str
+    http_port: int = 5985   # HTTP listener (messages sealed with the session's NTLM keys)
 
 
 @dataclass

@@ -142,22 +142,23 @@ class LabProcess:
         return self.info["hosts"][name]
 
     def ansible_env(self) -> dict[str, str]:
-        """Environment for ansible/ansible-playbook subprocesses against this lab."""
-        return {**_env(), "ANSIBLE_COLLECTIONS_PATH": str(PROJECT_ROOT / ".collections"),
+        """Environment for ansible/ansible-playbook subprocesses against this lab (its realm, when it runs a KDC)."""
+        kerberos = {"KRB5_CONFIG": self.info["kerberos"]["krb5_conf"]} if self.info.get("kerberos") else {}
+        return {**_env(), **kerberos, "ANSIBLE_COLLECTIONS_PATH": str(PROJECT_ROOT / ".collections"),
                 "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_INVENTORY": str(self.inventory), "ANSIBLE_FORCE_COLOR": "0",
                 "ANSIBLE_DEPRECATION_WARNINGS": "False"}
 
 
-def free_address_prefix(preferred: str | None = None, hosts: int = 8, port: int = 5986) -> str:
-    """A 127.0.N prefix whose first `hosts` addresses have `port` free.
+def free_address_prefix(preferred: str | None = None, hosts: int = 8, ports: tuple[int, ...] = (5986, 5985)) -> str:
+    """A 127.0.N prefix whose first `hosts` addresses have `ports` free.
 
     Several labs may run at once on one machine (test suites, a demo): each needs its own
-    addresses, since every host listens on 5986. `preferred` is tried first.
+    addresses, since every host listens on 5986 (HTTPS) and 5985 (HTTP). `preferred` is tried first.
     """
     candidates = [f"127.0.{n}" for n in random.sample(range(20, 250), 230)]
     for prefix in ([preferred] if preferred else []) + candidates:
-        if all(_port_free(f"{prefix}.{index}", port) for index in range(1, hosts + 1)):
+        if all(_port_free(f"{prefix}.{index}", port) for index in range(1, hosts + 1) for port in ports):
             return prefix
     raise RuntimeError("no free 127.0.N prefix for a lab")
 

@@ -24,6 +24,7 @@ import json
 import time
 
 from lab.hosts import scripts
+from lab.hosts.logon import Logon
 from lab.hosts.state import HostState
 from lab.log import MASK, mask_secrets
 from lab.winrm import ansible_payload, modules
@@ -54,27 +55,29 @@ class CommandDispatcher:
             except BadCommandLine as exc:
                 result = CommandResult(stderr=f"lab: bad command line: {exc}\r\n".encode(), exit_code=1)
             else:
-                result = await self._run(invocation, bytes(command.stdin), entry, command.codepage)
+                result = await self._run(invocation, bytes(command.stdin), entry, command.codepage, command.logon)
                 # What a real host spends before the command does anything (lab/winrm/costs.py).
                 entry["cost_ms"] = self.world.command_costs.of(invocation.via_powershell, entry["kind"] == "module")
                 if self.world.command_costs.wait and entry["cost_ms"]:
                     await asyncio.sleep(entry["cost_ms"] / 1000)
         self.world.log.record({
             "time": self.world.clock.isoformat(), "host": self.host.name, **entry,
+            "logon": command.logon.method if command.logon else None,   # how the session authenticated
             "command_line_chars": line_chars, "stdin_bytes": len(command.stdin), "exit_code": result.exit_code,
             "stdout_bytes": len(result.stdout), "duration_ms": round((time.monotonic() - started) * 1000, 1),
         })
         return result
 
-    async def _run(self, invocation: Invocation, stdin: bytes, entry: dict, codepage: int) -> CommandResult:
+    async def _run(self, invocation: Invocation, stdin: bytes, entry: dict, codepage: int,
+                   logon: Logon | None = None) -> CommandResult:
         script = invocation.script
         if script is not None:
             if ansible_payload.is_bootstrap(script):
                 return self._ansible_payload(stdin, entry)
             if scripts.is_bootstrap(script):
-                return await self._bootstrapped_script(stdin, entry, codepage)
+                return await self._bootstrapped_script(stdin, entry, codepage, logon)
             if scripts.marker_of(script) is not None:
-                return await self._host_script(script, stdin, entry, codepage)
+                return await self._host_script(script, stdin, entry, codepage, logon)
             result = self.raw.run_powershell(script)
             text = statement_of(script) or script
         elif invocation.via_powershell:
@@ -88,7 +91,8 @@ class CommandDispatcher:
         entry.update(kind="raw", name=text.strip()[:200])
         return _in_codepage(result, codepage)
 
-    async def _bootstrapped_script(self, stdin: bytes, entry: dict, codepage: int) -> CommandResult:
+    async def _bootstrapped_script(self, stdin: bytes, entry: dict, codepage: int,
+                                   logon: Logon | None = None) -> CommandResult:
         """The bootstrap: the script text up to the line of four NULs, the request after it."""
         entry.update(name="host script bootstrap")
         split = scripts.split_stdin(stdin)
@@ -100,9 +104,10 @@ class CommandDispatcher:
             first_line = script.strip().splitlines()[0][:200] if script.strip() else "(empty)"
             message = f"lab: command not simulated: the bootstrap's script starts with {first_line!r}, not a host-script marker"
             return CommandResult(stderr=clixml.error_stream(message), exit_code=1)
-        return await self._host_script(script, request, entry, codepage)
+        return await self._host_script(script, request, entry, codepage, logon)
 
-    async def _host_script(self, script: str, request: bytes, entry: dict, codepage: int) -> CommandResult:
+    async def _host_script(self, script: str, request: bytes, entry: dict, codepage: int,
+                           logon: Logon | None = None) -> CommandResult:
         name, version = scripts.marker_of(script)
         entry.update(kind="host_script", name=f"{name}/{version}")
         ascii_only = scripts.escapes_non_ascii(script)
@@ -120,7 +125,7 @@ class CommandDispatcher:
                            '{"params": {...}, "secrets": {...}}', 1, codepage, ascii_only)
         params, secrets = document.get("params") or {}, document.get("secrets") or {}
         entry.update(params=params, secret_keys=sorted(secrets))
-        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version)
+        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version, logon)
         try:
             output = simulation.run(ctx)
             if inspect.isawaitable(output):

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from lab.hosts.logon import Logon
 from lab.winrm.soap import FAULT_OPERATION_TIMEOUT, FAULT_SCHEMA_VALIDATION, FAULT_SHELL_NOT_FOUND, WSManFault
 
 
@@ -58,6 +59,7 @@ class RemoteCommand:
     task: asyncio.Task | None = None
     delivered: bool = False
     stdin_event: asyncio.Event = field(default_factory=asyncio.Event)
+    logon: Logon | None = None     # the shell's logon: what the command may reach (lab/hosts/logon.py)
 
 
 @dataclass
@@ -66,6 +68,7 @@ class RemoteShell:
     options: dict[str, str]
     codepage: int = DEFAULT_CODEPAGE
     commands: dict[str, RemoteCommand] = field(default_factory=dict)
+    logon: Logon | None = None     # who created the shell; its commands run as this logon
 
 
 Runner = Callable[[RemoteCommand], Awaitable[CommandResult]]
@@ -77,8 +80,8 @@ class ShellService:
         self.runner = runner
         self.shells: dict[str, RemoteShell] = {}
 
-    def create(self, options: dict[str, str]) -> RemoteShell:
-        shell = RemoteShell(str(uuid.uuid4()).upper(), options, shell_codepage(options))
+    def create(self, options: dict[str, str], logon: Logon | None = None) -> RemoteShell:
+        shell = RemoteShell(str(uuid.uuid4()).upper(), options, shell_codepage(options), logon=logon)
         self.shells[shell.id] = shell
         return shell
 
@@ -103,7 +106,7 @@ class ShellService:
                       console_mode_stdin: bool, skip_cmd_shell: bool = False) -> RemoteCommand:
         shell = self.shell(shell_id)
         command = RemoteCommand(str(uuid.uuid4()).upper(), program, arguments, console_mode_stdin,
-                                codepage=shell.codepage, skip_cmd_shell=skip_cmd_shell)
+                                codepage=shell.codepage, skip_cmd_shell=skip_cmd_shell, logon=shell.logon)
         shell.commands[command.id] = command
         return command
 

@@ -34,4 +34,10 @@ notes:
   - Works over the C(winrm), C(psrp) and C(ssh) connections to Windows hosts with Windows PowerShell 5.1
     (Windows Server 2012 R2 with WMF 5.1 and newer); the connection must use the C(powershell) shell and an
     account with local administrator rights.
+  - Over C(winrm), use NTLM or Kerberos (C(ansible_winrm_transport=ntlm) or C(kerberos)) over HTTPS (port 5986,
+    certificate validated); over HTTP (5985) both encrypt every message. Basic is off on Windows by default and
+    is not needed. Kerberos needs C(pywinrm[kerberos]) on the controller, CredSSP C(pywinrm[credssp]).
+  - An NTLM session, or a Kerberos one without delegation, cannot reach a file share from the host (the double
+    hop), so a UNC path the host must read needs C(ansible_winrm_transport=credssp) or Kerberos with
+    C(ansible_winrm_kerberos_delegation=true); otherwise copy the file to the host first.
 """

@@ -154,6 +154,17 @@ def _registration_label(registration: dict[str, t.Any]) -> str:
     return f"vault {registration['vault_name']} (resource group {registration['resource_group']}, subscription {registration['subscription_id']}{site})"
 
 
+def _setup_file_missing(location: str) -> str:
+    """Why the host found no setup file; for a UNC path, the double hop is the usual cause and has known fixes."""
+    if not location.startswith("\\\\"):
+        return f"setup_file_path: no file at {location} on the host"
+    return (f"setup_file_path: the host cannot read {location}: the file is missing, or the share refused the session. "
+            "A WinRM session authenticated with NTLM, or with Kerberos without delegation, has no credentials to pass on "
+            "to the file server (the double hop), so the share sees an anonymous caller. Copy the file to the host "
+            "(or use setup_file_src or setup_file_url), or connect with CredSSP (ansible_winrm_transport: credssp) or "
+            "Kerberos with delegation (ansible_winrm_kerberos_delegation: true)")
+
+
 def _setup_version(current: dict[str, t.Any], options: ProviderOptions) -> tuple[str | None, list[dict[str, t.Any]], list[str], bool]:
     """The setup file's version if known, the staging steps and names needed, and whether the controller pushes."""
     setup, found = options.setup, current["setup_file"] or {}
@@ -161,7 +172,7 @@ def _setup_version(current: dict[str, t.Any], options: ProviderOptions) -> tuple
         raise ValueError("planning an installation needs a setup file source; options validation should have required one")
     if setup.kind == "path":
         if not found.get("exists"):
-            raise PlanError(f"setup_file_path: no file at {setup.location} on the host (a UNC path needs the share to be readable by the connection's account)")
+            raise PlanError(_setup_file_missing(setup.location))
         if setup.sha256 and (found.get("sha256") or "").lower() != setup.sha256:
             raise PlanError(f"setup_file_path: {setup.location} has SHA-256 {found.get('sha256')}, not the expected setup_file_sha256 {setup.sha256}")
         return found.get("version"), [], [], False

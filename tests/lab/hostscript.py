@@ -15,16 +15,18 @@ from winrm.protocol import Protocol
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import SCRIPT_END, bootstrap_command
 
 
-def protocol(lab, host_name: str) -> Protocol:
+def protocol(lab, host_name: str, transport: str = "ntlm", **options) -> Protocol:
+    """`options` go to pywinrm's Protocol (e.g. username, password, kerberos_delegation)."""
     host = lab.host(host_name)
-    return Protocol(endpoint=host["url"], transport="basic", username=host["username"],
-                    password=host["password"], server_cert_validation="validate", ca_trust_path=lab.ca_path)
+    options = {"username": host["username"], "password": host["password"], **options}
+    return Protocol(endpoint=host["url"], transport=transport, server_cert_validation="validate",
+                    ca_trust_path=lab.ca_path, **options)
 
 
 def run_command(lab, host_name: str, command: str, stdin: bytes | None, codepage: int = 65001,
-                skip_cmd_shell: bool = False) -> tuple[bytes, bytes, int]:
+                skip_cmd_shell: bool = False, transport: str = "ntlm", **options) -> tuple[bytes, bytes, int]:
     """One command in a new shell opened with ``codepage`` (WINRS_CODEPAGE), as pywinrm sends it."""
-    client = protocol(lab, host_name)
+    client = protocol(lab, host_name, transport, **options)
     shell_id = client.open_shell(codepage=codepage)
     try:
         program, *arguments = command.split(" ")
@@ -41,12 +43,13 @@ def run_command(lab, host_name: str, command: str, stdin: bytes | None, codepage
 
 def run_host_script(lab, host_name: str, first_line: str, params: dict | None = None,
                     secrets: dict | None = None, stdin: bytes | None = None, script: str | None = None,
-                    codepage: int = 65001) -> tuple[int, dict | None, bytes]:
+                    codepage: int = 65001, transport: str = "ntlm", **options) -> tuple[int, dict | None, bytes]:
     """(exit code, the JSON document or None, stderr); ``stdin`` replaces the request."""
     request = stdin if stdin is not None else json.dumps({"params": params or {}, "secrets": secrets or {}}).encode()
     text = script if script is not None else first_line
     payload = f"{text}\n{SCRIPT_END}\n".encode() + request
-    stdout, stderr, code = run_command(lab, host_name, bootstrap_command(ShellModule()), payload, codepage)
+    stdout, stderr, code = run_command(lab, host_name, bootstrap_command(ShellModule()), payload, codepage,
+                                       transport=transport, **options)
     try:
         document = json.loads(stdout) if stdout.strip() else None
     except ValueError:

@@ -27,7 +27,7 @@ def test_lab_json_and_inventory(lab):
     hv02 = children["hyperv_hosts"]["hosts"]["HV02"]
     assert hv02 | {"ansible_password": None} == {
         "ansible_host": lab.host("HV02")["address"], "ansible_port": 5986, "ansible_connection": "winrm",
-        "ansible_winrm_transport": "basic", "ansible_winrm_scheme": "https", "ansible_user": "labadmin",
+        "ansible_winrm_transport": "ntlm", "ansible_winrm_scheme": "https", "ansible_user": "labadmin",
         "ansible_password": None, "ansible_winrm_server_cert_validation": "validate",
         "ansible_winrm_ca_trust_path": lab.ca_path}
     passwords = {h["password"] for h in info["hosts"].values()}

@@ -105,7 +105,7 @@ def test_changes_nothing_and_logs_one_entry(lab):
         "seq": None, "time": None, "duration_ms": None, "host": "HV01", "kind": "host_script",
         "name": "host_info/1", "params": {"gather_vms": True, "detail": "full"}, "secret_keys": ["sas_url"],
         "command_line_chars": entries[0]["command_line_chars"], "cost_ms": 600.0, "stdin_bytes": entries[0]["stdin_bytes"],
-        "exit_code": 0, "stdout_bytes": entries[0]["stdout_bytes"]}
+        "exit_code": 0, "stdout_bytes": entries[0]["stdout_bytes"], "logon": "ntlm"}
     assert entries[0]["command_line_chars"] < 1000
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from lab.hosts.logon import Logon
 from lab.hosts.state import HostState
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class ScriptContext:
     params: dict
     secrets: dict
     version: int
+    logon: Logon | None = None   # the WinRM session's logon (lab/hosts/logon.py); None: a local console
 
 
 class ScriptFailed(Exception):

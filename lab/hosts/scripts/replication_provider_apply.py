@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from lab.hosts import installers
+from lab.hosts.logon import share_denied
 from lab.hosts.scripts import ScriptContext, ScriptFailed
 from lab.hosts.state import PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, HostState, windows_path
 
@@ -102,6 +103,9 @@ async def _verify(ctx: ScriptContext, item: dict, state: dict) -> None:
 
 async def _extract(ctx: ScriptContext, item: dict, state: dict) -> int:
     ctx.host.remove_path(item["dir"])
+    if share_denied(ctx.logon, item["setup_file"]):
+        # Start-Process on a share the session cannot authenticate to (double hop).
+        raise StepFailed("This command cannot be run due to the error: Access is denied.")
     await ctx.world.clock.sleep(ctx.world.installers.timing.extract_s)
     exit_code = installers.extract(ctx.host, item["setup_file"], item["dir"], ctx.world.clock.isoformat())
     if ctx.host.file(windows_path(item["dir"]).rstrip("\\") + r"\setupdr.exe") is None:

@@ -7,6 +7,7 @@ only reads the registry, services, files and certificates.
 from __future__ import annotations
 
 from lab.hosts import installers
+from lab.hosts.logon import Logon, share_denied
 from lab.hosts.scripts import ScriptContext
 from lab.hosts.state import MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, HostState
 
@@ -28,7 +29,7 @@ def run(ctx: ScriptContext) -> dict:
         "proxy": _proxy(host),
         "uninstall": {"provider": _has_uninstall(host, installers.PROVIDER_NAME),
                       "agent": _has_uninstall(host, installers.AGENT_NAME)},
-        "setup_file": _setup_file(host, ctx.params.get("setup_file")),
+        "setup_file": _setup_file(host, ctx.params.get("setup_file"), ctx.logon),
         "reboot_pending": bool(host.registry.get_value(installers.PENDING_REBOOT_KEY, "PendingFileRenameOperations")),
     }
 
@@ -77,10 +78,12 @@ def _has_uninstall(host: HostState, name: str) -> bool:
                if host.registry.get_value(f"{installers.UNINSTALL_KEY}\\{product['product_code']}", "UninstallString"))
 
 
-def _setup_file(host: HostState, request: dict | None) -> dict | None:
+def _setup_file(host: HostState, request: dict | None, logon: Logon | None) -> dict | None:
     if not request:
         return None
-    entry = host.file(request["path"])
+    # On a share the session cannot authenticate to (double hop), Get-Item fails with "Access is
+    # denied", which -ErrorAction Ignore swallows: the file reads as absent.
+    entry = None if share_denied(logon, request["path"]) else host.file(request["path"])
     if entry is None:
         return {"path": request["path"], "exists": False, "sha256": None, "version": None}
     versions = installers.setup_versions(entry.content) or {}

@@ -145,3 +145,20 @@ def test_vault_credentials_parse_vault_site_and_validity():
     for bad, word in (("<x/>", "'x'"), ("nope", "not XML"), ("<RSVaultAsrCreds/>", "VaultDetails")):
         with pytest.raises(VaultCredentialsError, match=word):
             parse_vault_credentials(bad)
+
+
+def test_a_unc_setup_file_the_host_cannot_read_names_the_double_hop_and_its_fixes():
+    share = "\\\\fs01\\installers\\AzureSiteRecoveryProvider.exe"
+    unreadable = host(setup_file={"path": share, "exists": False, "sha256": None, "version": None})
+    with pytest.raises(PlanError) as caught:
+        plan_present(unreadable, options(credentials(), setup_file_path=share), NOW)
+    for words in (share, "double hop", "NTLM", "Kerberos", "credssp", "ansible_winrm_kerberos_delegation",
+                  "setup_file_src", "setup_file_url"):
+        assert words in str(caught.value)
+
+
+def test_a_missing_local_setup_file_says_only_that_it_is_missing():
+    local = "C:\\Installers\\AzureSiteRecoveryProvider.exe"
+    missing = host(setup_file={"path": local, "exists": False, "sha256": None, "version": None})
+    with pytest.raises(PlanError, match=r"^setup_file_path: no file at C:\\Installers\\AzureSiteRecoveryProvider.exe on the host$"):
+        plan_present(missing, options(credentials(), setup_file_path=local), NOW)
