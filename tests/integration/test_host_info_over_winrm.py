@@ -175,7 +175,7 @@ def _winrm_connection(lab, name: str):
     connection.set_options(var_options={
         "_extras": extras, "ansible_host": host["address"], "ansible_port": host["port"],
         "ansible_user": host["username"], "ansible_password": host["password"],
-        "ansible_winrm_transport": "basic", "ansible_winrm_scheme": "https", **extras})
+        "ansible_winrm_transport": "ntlm", "ansible_winrm_scheme": "https", **extras})
     return connection
 
 
