@@ -117,6 +117,17 @@ def azure_vars(lab: LabProcess) -> dict:
             "test_network": info["test_network"]}
 
 
+def enable_args(lab: LabProcess, name: str | None = None) -> dict:
+    """What enabling replication needs besides the VM: the landing zone, the cache (log) storage account the lab's
+    Migrate project has, the OS type and the OS disk (``<name>-os``), which Azure's discovery does not report."""
+    args = {"target_resource_group": TARGET_GROUP, "target_network": lab.info["azure"]["target_network"],
+            "target_subnet": "default", "log_storage_account_id": lab.info["azure"]["log_storage_account_id"],
+            "os_type": "Windows"}
+    if name:
+        args["os_disk"] = f"{name}-os"
+    return args
+
+
 def make_runner(lab: LabProcess, work: Path):
     """run(playbook, extra_vars=None, check=False, diff=False, timeout=PLAYBOOK_TIMEOUT_S) -> PlaybookRun."""
     binary = Path(sys.executable).parent / "ansible-playbook"
@@ -140,6 +151,7 @@ def make_runner(lab: LabProcess, work: Path):
         recorded = json.loads(results_path.read_text()) if results_path.exists() else {"results": [], "stats": {}}
         return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, recorded["results"], recorded["stats"])
 
+    run.lab = lab
     return run
 
 
