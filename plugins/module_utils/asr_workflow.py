@@ -142,8 +142,6 @@ def validate_enable_options(options):
     if zone and availability_set:
         problems.append("availability_zone (%s) and availability_set_id can't be used together: a VM is either in a zone "
                         "or in an availability set" % zone)
-    if options.get("target_subnet") and not options.get("target_network"):
-        problems.append("target_subnet (%r) needs target_network" % options["target_subnet"])
     group = options.get("target_resource_group")
     if group and not group.startswith("/") and not _RESOURCE_GROUP.match(group):
         problems.append("target_resource_group is %r; it must be a resource group name (1 to 90 letters, digits, "
@@ -177,6 +175,8 @@ def enable_requirements(options):
     problems = []
     if not options.get("target_resource_group"):
         problems.append("target_resource_group is required to enable replication of %r" % options.get("name"))
+    if options.get("target_subnet") and not options.get("target_network"):
+        problems.append("target_subnet (%r) needs target_network" % options["target_subnet"])
     if options.get("managed_disk_replication", True) and not options.get("log_storage_account_id"):
         # The Recovery Services agent uploads the replication logs to this account before they are applied to the
         # seed disks; Azure PowerShell passes it with managed-disk replication (-LogStorageAccountId).

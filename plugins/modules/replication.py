@@ -414,6 +414,8 @@ def update(module, task, azure, params, item):
     if problems:
         raise Invalid("; ".join(problems))
     current = target_settings(item)
+    if params["target_subnet"] and not (params["target_network"] or current["target_network"]):
+        raise Invalid("target_subnet (%r) needs target_network: the VM has no target network yet" % params["target_subnet"])
     try:
         desired = desired_settings(params, azure.subscription_id, current["target_resource_group"])
     except ValueError as exc:

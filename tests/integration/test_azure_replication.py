@@ -11,8 +11,22 @@ import pytest
 from migration_lab import (  # noqa: F401  pylint: disable=unused-import
     SITE, TARGET_GROUP, enable_args, item_of, last_seq, migration_lab, migration_playbook, run_module, writes_since,
 )
+from azure_lab import RESOURCE_GROUP, VAULT, session  # noqa: E402
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api  # noqa: E402
 
 pytestmark = pytest.mark.lab
+
+
+def azure_item(lab, vm_name):
+    """The VM's protected item as Azure returns it (a single GET: providerSpecificDetails in full)."""
+    client = session(lab).site_recovery()
+    listed = next(item for item in asr_api.list_protected_items(client, RESOURCE_GROUP, VAULT)
+                  if item["properties"]["friendlyName"] == vm_name)
+    parts = listed["id"].split("/")
+    fabric, container = parts[parts.index("replicationFabrics") + 1], parts[parts.index("replicationProtectionContainers") + 1]
+    return asr_api.get_protected_item(client, RESOURCE_GROUP, VAULT, fabric, container, listed["name"])["properties"][
+        "providerSpecificDetails"]
 
 
 def test_check_mode_changes_nothing_then_enable_then_a_second_run_changes_nothing(migration_lab, migration_playbook):
@@ -54,6 +68,29 @@ def test_update_changes_only_what_differs_and_refuses_what_cannot_change(migrati
     run, result = run_module(migration_playbook, "replication", name="hvm01-vm02", policy="another-policy")
     assert run.rc != 0 and "policy" in result["msg"] and "state=absent" in result["msg"]
     assert writes_since(lab, since) == {}
+
+
+def test_a_two_nic_vm_keeps_both_nics_when_its_subnet_changes(migration_lab, migration_playbook):
+    """hvm01-vm08 has two NICs and lists its data disk first. The OS disk is the one given (never the first listed),
+    and a new subnet goes to the primary NIC while the other keeps its settings: the lab refuses a PATCH that drops a
+    NIC, as the module's update used to send."""
+    lab = migration_lab
+    network = session(lab).network()
+    network.subnets.begin_create_or_update(TARGET_GROUP, "vnet-migrated", "web", {"properties": {"addressPrefix": "10.10.2.0/24"}}).result()
+    run, result = run_module(migration_playbook, "replication", name="hvm01-vm08", wait_for="protected", poll_interval=1,
+                             **enable_args(lab, "hvm01-vm08"))
+    assert run.rc == 0 and result["state"] == "protected", run.output
+    details = azure_item(lab, "hvm01-vm08")
+    assert [disk["vhdName"] for disk in details["azureVmDiskDetails"] if disk["vhdType"] == "OperatingSystem"] == ["hvm01-vm08-os"]
+    assert len(details["vmNics"]) == 2, details["vmNics"]
+    run, result = run_module(migration_playbook, "replication", name="hvm01-vm08", target_subnet="web")
+    assert run.rc == 0 and set(result["changes"]) == {"target_subnet"}, run.output
+    details = azure_item(lab, "hvm01-vm08")
+    by_id = dict((nic["nicId"], nic) for nic in details["vmNics"])
+    primary = by_id.pop(details["selectedSourceNicId"])
+    assert primary["ipConfigs"][0]["recoverySubnetName"] == "web" and primary["selectionType"] == "SelectedByUser"
+    [other] = by_id.values()
+    assert other["ipConfigs"][0]["recoverySubnetName"] == "default" and other["selectionType"] == "SelectedByDefault"
 
 
 def test_disable_removes_replication_and_a_second_run_changes_nothing(migration_lab, migration_playbook):

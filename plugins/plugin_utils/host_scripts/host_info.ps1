@@ -20,38 +20,16 @@ function Get-ServiceState {
 }
 
 function Get-GuestOsName {
-    # The guest's OSName from the KVP integration service (Msvm_KvpExchangeComponent.GuestIntrinsicExchangeItems,
-    # one XML instance per item); null when the VM does not run or its integration services do not report it.
+    # The guest's OSName from the KVP integration service (one XML instance per exchange item); null when the VM
+    # does not run or its integration services do not report it.
     param([string]$VmId)
-    $kvpFilter = "SystemName='$VmId'"
-    $kvp = Get-CimInstance -Namespace 'root\virtualization\v2' -ClassName Msvm_KvpExchangeComponent -Filter $kvpFilter -ErrorAction Ignore
+    $kvp = Get-CimInstance -Namespace root/virtualization/v2 -ClassName Msvm_KvpExchangeComponent -Filter "SystemName='$VmId'" -ErrorAction Ignore
     foreach ($exchangeItem in @($kvp.GuestIntrinsicExchangeItems)) {
         $document = [xml]$exchangeItem
-        $itemName = $document.SelectSingleNode("/INSTANCE/PROPERTY[@NAME='Name']/VALUE")
-        if ($null -ne $itemName -and $itemName.InnerText -eq 'OSName') {
-            return [string]$document.SelectSingleNode("/INSTANCE/PROPERTY[@NAME='Data']/VALUE").InnerText
+        if ($document.SelectSingleNode("//PROPERTY[@NAME='Name']/VALUE").InnerText -eq 'OSName') {
+            return $document.SelectSingleNode("//PROPERTY[@NAME='Data']/VALUE").InnerText
         }
     }
-    return $null
-}
-
-function Get-BootDiskPath {
-    # The disk a VM boots from: generation 1 boots from the disk at IDE 0:0; generation 2 from the first hard
-    # drive in its firmware boot order (Get-VMFirmware), whatever order Get-VMHardDiskDrive lists the disks in.
-    param($Vm, $Drives)
-    if ($Vm.Generation -eq 1) {
-        $first = $Drives | Where-Object { [string]$_.ControllerType -eq 'IDE' -and $_.ControllerNumber -eq 0 -and
-            $_.ControllerLocation -eq 0 } | Select-Object -First 1
-    }
-    else {
-        $firmware = Get-VMFirmware -VM $Vm -ErrorAction Ignore
-        $first = @($firmware.BootOrder | Where-Object { $null -ne $_.Device -and $_.Device.GetType().Name -eq 'HardDiskDrive' } |
-                ForEach-Object { $_.Device }) | Select-Object -First 1
-    }
-    if ($null -eq $first) {
-        return $null
-    }
-    return [string]$first.Path
 }
 
 $step = 'reading the parameters from stdin'
@@ -163,9 +141,15 @@ try {
             }
         }
 
-        $step = 'reading virtual machines, disks, boot order and guest OS (Get-VM, Get-VMHardDiskDrive, Get-VHD, Get-VMFirmware, Msvm_KvpExchangeComponent)'
+        $step = 'reading virtual machines and disks (Get-VM, Get-VMHardDiskDrive, Get-VHD, Get-VMFirmware)'
         $vms = @(foreach ($vm in @(Get-VM)) {
                 $drives = @(Get-VMHardDiskDrive -VM $vm)
+                # The boot disk, whatever order the disks are listed in: generation 1 boots from IDE 0:0,
+                # generation 2 from the first hard drive of its firmware boot order.
+                $bootDrives = @($drives | Where-Object { "$($_.ControllerType) $($_.ControllerNumber):$($_.ControllerLocation)" -eq 'IDE 0:0' })
+                if ($vm.Generation -eq 2) {
+                    $bootDrives = @((Get-VMFirmware -VM $vm).BootOrder.Device | Where-Object { $_.GetType().Name -eq 'HardDiskDrive' })
+                }
                 $disks = @(foreach ($drive in $drives) {
                         $sizeBytes = $null
                         if ($drive.Path) {
@@ -175,8 +159,7 @@ try {
                                 $sizeBytes = $vhd.Size
                             }
                         }
-                        $controller = '{0} {1}:{2}' -f [string]$drive.ControllerType, $drive.ControllerNumber, $drive.ControllerLocation
-                        [ordered]@{ path = [string]$drive.Path; size_bytes = $sizeBytes; controller = $controller }
+                        [ordered]@{ path = [string]$drive.Path; size_bytes = $sizeBytes; controller = "$($drive.ControllerType) $($drive.ControllerNumber):$($drive.ControllerLocation)" }
                     })
                 [ordered]@{
                     name = $vm.Name
@@ -184,8 +167,8 @@ try {
                     state = [string]$vm.State
                     generation = $vm.Generation
                     disks = $disks
-                    boot_disk = Get-BootDiskPath -Vm $vm -Drives $drives
-                    guest_os = Get-GuestOsName -VmId ([string]$vm.VMId)
+                    boot_disk = @($bootDrives | ForEach-Object { [string]$_.Path })[0]
+                    guest_os = Get-GuestOsName -VmId $vm.VMId
                     replication = $replicationByVmId[[string]$vm.VMId]
                 }
             })

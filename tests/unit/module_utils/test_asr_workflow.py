@@ -148,7 +148,6 @@ STORAGE = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Storage/stora
     (dict(availability_zone="4"), ["availability_zone", "'4'", "1, 2 or 3"]),
     (dict(availability_zone="1", availability_set_id=STORAGE.replace("Storage/storageAccounts", "Compute/availabilitySets")),
      ["availability_zone", "availability_set_id", "together"]),
-    (dict(target_subnet="default"), ["target_subnet", "needs target_network"]),
     (dict(target_network="/subscriptions/x/resourceGroups/r/providers/Microsoft.Compute/disks/d"), ["target_network", "virtualNetworks"]),
     (dict(log_storage_account_id="sah2atest"), ["log_storage_account_id", "'sah2atest'", "ARM id"]),
     (dict(target_resource_group="rg with spaces"), ["target_resource_group", "'rg with spaces'"]),
@@ -220,6 +219,8 @@ def test_enabling_managed_disks_needs_a_log_storage_account():
     problems = " ".join(enable_requirements(options()))
     assert "log_storage_account_id is required" in problems and "managed_disk_replication=true" in problems
     assert enable_requirements(options(log_storage_account_id=STORAGE)) == []
+    assert "target_subnet ('default') needs target_network" in " ".join(
+        enable_requirements(options(log_storage_account_id=STORAGE, target_subnet="default")))
     assert enable_requirements(options(managed_disk_replication=False, target_storage_account_id=STORAGE)) == []
     assert "target_resource_group" in " ".join(enable_requirements(options(log_storage_account_id=STORAGE,
                                                                            target_resource_group=None)))

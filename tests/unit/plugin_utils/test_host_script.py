@@ -94,9 +94,11 @@ def test_every_shipped_script_loads_within_the_limit(name):
 
 
 def test_host_info_is_well_under_the_limit():
+    # 90%: host_info also reads each VM's boot disk and guest OS; what it may add beyond that belongs in a script
+    # of its own.
     script = load_host_script("host_info")
     assert script.label == "host_info/1"
-    assert len(script.text) < 0.8 * MAX_SCRIPT_CHARS
+    assert len(script.text) < 0.9 * MAX_SCRIPT_CHARS
 
 
 # --- the prelude ----------------------------------------------------------------------------------
