@@ -226,7 +226,8 @@ def target_problems(wanted, found):
     problems = []
     group, vm_name, network_id = wanted.get("resource_group"), wanted.get("vm_name"), wanted.get("network")
     if group and found.get("group_vms") is None:
-        problems.append("target_resource_group %r does not exist in the subscription: create it first" % group)
+        problems.append("target_resource_group %r does not exist in the subscription: create it first" % (
+            name_in_id(group, "resourceGroups") or group))
     region = _location(found["vnet"]) if found.get("vnet") else None
     if vm_name:
         taken_by = (found.get("replicated_names") or {}).get(_lower(vm_name))
@@ -238,8 +239,10 @@ def target_problems(wanted, found):
             problems.append("target VM name %r is taken: resource group %r already has a VM %r; give another "
                             "target_vm_name" % (vm_name, name_in_id(group, "resourceGroups") or group, existing[0]))
     if network_id and found.get("vnet") is None:
-        problems.append("target_network %r does not exist; resource group %r has the virtual networks %s" % (
-            network_id, name_in_id(network_id, "resourceGroups"), _names(found.get("group_vnets") or [])))
+        network_group = name_in_id(network_id, "resourceGroups")
+        problems.append("target_network %r does not exist; %s" % (network_id, (
+            "resource group %r has the virtual networks %s" % (network_group, _names(found["group_vnets"])))
+            if found.get("group_vnets") is not None else "its resource group %r does not exist" % network_group))
     elif network_id:
         subnets = [subnet.get("name") for subnet in (_properties(found["vnet"]).get("subnets") or [])]
         for option, subnet in wanted.get("subnets") or []:

@@ -77,15 +77,15 @@ options:
   disk_types:
     description:
       - Disk type per disk (name or id of the disk -> type) with managed-disk replication.
-      - V(PremiumV2_LRS) and V(UltraSSD_LRS) (here and in O(disk_type)) are refused: they need IOPS and throughput
-        per disk, which the module cannot set yet.
+      - V(PremiumV2_LRS) and V(UltraSSD_LRS) (here and in O(disk_type)) are refused, since they need IOPS and
+        throughput per disk, which the module cannot set yet.
     type: dict
   target_storage_account_id:
     description: ARM id of the storage account to replicate to, with O(managed_disk_replication=false).
     type: str
   log_storage_account_id:
     description:
-      - ARM id of the cache (log) storage account, required to enable managed-disk replication (the default): the
+      - ARM id of the cache (log) storage account, required to enable managed-disk replication (the default). The
         host uploads the replication logs there before Azure applies them to the managed disks.
       - Checked before any change to exist, to be in the target region (that of O(target_network)) and to be a
         standard general-purpose account (kind V(StorageV2) or V(Storage)).
@@ -352,7 +352,7 @@ def check_targets(task, azure, wanted, own_item=None):
     if wanted.get("network"):
         found["vnet"] = api.get_vnet(network, wanted["network"])
         if found["vnet"] is None:
-            found["group_vnets"] = api.list_vnets(network, name_in_id(wanted["network"], "resourceGroups")) or []
+            found["group_vnets"] = api.list_vnets(network, name_in_id(wanted["network"], "resourceGroups"))
     for option, key, lookup in (("availability_set_id", "availability_set", api.get_availability_set),
                                 ("proximity_placement_group_id", "proximity_placement_group",
                                  api.get_proximity_placement_group),

@@ -109,8 +109,11 @@ def test_disable_removes_replication_and_a_second_run_changes_nothing(migration_
 
 
 STORAGE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1"
-# (case, module, args, words the message must hold): the option, the value, and what is allowed.
+
+
 def bad_inputs(target):
+    """(case, module, args, words the message must hold): the option, the value, and what is allowed."""
+    availability_set = target["log_storage_account_id"].replace("Storage/storageAccounts", "Compute/availabilitySets")
     return [
         ("storage account with managed-disk replication", "replication", {"name": "hvm01-vm04", **target, "target_storage_account_id": STORAGE},
          ["target_storage_account_id", "managed_disk_replication=true", "6001"]),
@@ -154,8 +157,8 @@ def bad_inputs(target):
         ("target resource group that does not exist", "replication", {"name": "hvm01-vm04", **target,
                                                                       "target_resource_group": "rg-nope"},
          ["target_resource_group 'rg-nope' does not exist"]),
-        ("availability set that does not exist", "replication", {"name": "hvm01-vm04", **target, "availability_set_id":
-                                                                 target["log_storage_account_id"].replace("Storage/storageAccounts", "Compute/availabilitySets")},
+        ("availability set that does not exist", "replication", {"name": "hvm01-vm04", **target,
+                                                                 "availability_set_id": availability_set},
          ["availability_set_id", "does not exist"]),
         ("log storage account that does not exist", "replication", {"name": "hvm01-vm04", **target, "log_storage_account_id":
                                                                     target["log_storage_account_id"] + "nope"},

@@ -345,7 +345,10 @@ def test_target_problems_name_the_option_the_value_and_what_exists():
     assert "log_storage_account_id" in text and "BlobStorage" in text
     found = {"group_vms": None, "vnet": None, "group_vnets": [{"name": "vnet-a"}, {"name": "vnet-b"}]}
     text = " | ".join(target_problems({"resource_group": group, "network": wanted["network"]}, found))
-    assert "target_resource_group" in text and "does not exist" in text and "vnet-a, vnet-b" in text
+    assert "target_resource_group 'rg-migrated' does not exist" in text and "vnet-a, vnet-b" in text
+    found = {"group_vms": None, "vnet": None, "group_vnets": None}
+    text = " | ".join(target_problems({"resource_group": group, "network": wanted["network"]}, found))
+    assert "its resource group 'rg-migrated' does not exist" in text
     good = {"group_vms": [], "vnet": vnet, "log_storage_account": {"location": "westeurope", "kind": "StorageV2",
                                                                    "sku": {"tier": "Standard"}}}
     assert target_problems({"resource_group": group, "vm_name": "web01", "network": wanted["network"],
