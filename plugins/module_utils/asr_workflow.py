@@ -215,7 +215,8 @@ def target_problems(wanted, found):
     """Messages for target settings that Azure does not have as the task says (empty when all exist).
 
     Pure: the caller reads Azure. ``wanted``: the settings being set, each None when not set or not
-    changing - ``resource_group`` (id), ``vm_name``, ``network`` (id), ``subnets`` ([(option, subnet name)]),
+    changing - ``resource_group`` (id), ``group_of_vm`` (the group the VM goes to when ``resource_group`` does not
+    change), ``vm_name``, ``network`` (id), ``subnets`` ([(option, subnet name)]),
     ``availability_set_id``, ``proximity_placement_group_id``, ``disk_encryption_set_id``,
     ``log_storage_account_id``. ``found``: what Azure has - ``group_vms`` (the target group's VMs, None when
     the group does not exist), ``vnet`` and ``group_vnets`` (the network and the networks of its group),
@@ -236,8 +237,9 @@ def target_problems(wanted, found):
                             "another target_vm_name" % (vm_name, taken_by))
         existing = [vm.get("name") for vm in found.get("group_vms") or [] if _lower(vm.get("name")) == _lower(vm_name)]
         if existing:
+            vm_group = group or wanted.get("group_of_vm")
             problems.append("target VM name %r is taken: resource group %r already has a VM %r; give another "
-                            "target_vm_name" % (vm_name, name_in_id(group, "resourceGroups") or group, existing[0]))
+                            "target_vm_name" % (vm_name, name_in_id(vm_group, "resourceGroups") or vm_group, existing[0]))
     if network_id and found.get("vnet") is None:
         network_group = name_in_id(network_id, "resourceGroups")
         problems.append("target_network %r does not exist; %s" % (network_id, (

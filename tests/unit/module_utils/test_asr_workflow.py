@@ -349,6 +349,9 @@ def test_target_problems_name_the_option_the_value_and_what_exists():
     found = {"group_vms": None, "vnet": None, "group_vnets": None}
     text = " | ".join(target_problems({"resource_group": group, "network": wanted["network"]}, found))
     assert "its resource group 'rg-migrated' does not exist" in text
+    # A new target name on update is checked in the VM's target group, which does not change.
+    text = " | ".join(target_problems({"group_of_vm": group, "vm_name": "web02"}, {"group_vms": [{"name": "web02"}]}))
+    assert "resource group 'rg-migrated' already has a VM 'web02'" in text
     good = {"group_vms": [], "vnet": vnet, "log_storage_account": {"location": "westeurope", "kind": "StorageV2",
                                                                    "sku": {"tier": "Standard"}}}
     assert target_problems({"resource_group": group, "vm_name": "web01", "network": wanted["network"],
