@@ -39,6 +39,8 @@ TICK_S = 0.2           # real seconds between world steps when no request comes 
 SEED_GROUP = "rg-migrate"
 SEED_VAULT = "vault-migrate"
 SEED_TARGET_GROUP = "rg-migrated"
+# The cache (log) storage account an Azure Migrate project creates for Hyper-V replication to managed disks.
+SEED_LOG_ACCOUNT = "stmigratelogs"
 SEED_NETWORKS = {"vnet-migrated": ("10.10.0.0/16", "10.10.1.0/24"), "vnet-test": ("10.20.0.0/16", "10.20.1.0/24")}
 
 
@@ -60,6 +62,13 @@ def _seed(cloud: AzureCloud) -> None:
     """A Migrate project's vault and a landing zone, so the demo has somewhere to go."""
     resources.create_group(cloud, SEED_GROUP, cloud.location)
     recovery_services.create_vault(cloud, SEED_GROUP, SEED_VAULT, cloud.location, {"Migrate Project": "lab"})
+    cloud.put({"id": _log_account_id(cloud), "name": SEED_LOG_ACCOUNT, "type": storage.ACCOUNT_TYPE,
+               "location": cloud.location, "kind": "StorageV2", "sku": {"name": "Standard_LRS", "tier": "Standard"},
+               "tags": {"Migrate Project": "lab"},
+               "properties": {"provisioningState": "Succeeded", "primaryLocation": cloud.location,
+                              "statusOfPrimary": "available", "supportsHttpsTrafficOnly": True,
+                              "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
+                              "primaryEndpoints": {"blob": f"https://{SEED_LOG_ACCOUNT}.blob.lab.invalid/"}}})
     resources.create_group(cloud, SEED_TARGET_GROUP, cloud.location)
     for name, (space, subnet) in SEED_NETWORKS.items():
         vnet_id = f"/subscriptions/{cloud.subscription_id}/resourceGroups/{SEED_TARGET_GROUP}/providers/" \
@@ -67,6 +76,11 @@ def _seed(cloud: AzureCloud) -> None:
         cloud.put({"name": name, "id": vnet_id, "type": network.VNET_TYPE, "location": cloud.location, "tags": {},
                    "properties": {"provisioningState": "Succeeded", "addressSpace": {"addressPrefixes": [space]},
                                   "subnets": [network._subnet_doc(vnet_id, "default", {"addressPrefix": subnet})]}})
+
+
+def _log_account_id(cloud: AzureCloud) -> str:
+    return f"/subscriptions/{cloud.subscription_id}/resourceGroups/{SEED_GROUP}/providers/{storage.ACCOUNT_TYPE}/" \
+           f"{SEED_LOG_ACCOUNT}"
 
 
 def build_azure(world: World, state_dir: Path, host: str = "127.0.0.1",
@@ -149,6 +163,7 @@ async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext
         "location": cloud.location, "blob_endpoint": blob.blob_base if blob else None,
         "resource_group": SEED_GROUP, "vault_name": SEED_VAULT, "target_resource_group": SEED_TARGET_GROUP,
         "target_network": "vnet-migrated", "test_network": "vnet-test",
+        "log_storage_account_id": _log_account_id(cloud),
         "stop": stop,
     }
 

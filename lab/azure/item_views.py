@@ -56,25 +56,43 @@ def item_path(vault: VaultAsr, fabric: Fabric, item: ProtectedItem) -> str:
             f"{fabric.container_name}/replicationProtectedItems/{item.name}")
 
 
-def nic_id(vm_id: str, switch: str | None) -> str:
-    """Opaque base64 of "Microsoft:<VM GUID>\\<NIC GUID>" (asr-api.md §5.2)."""
-    nic_guid = ids.stable_guid("nic", vm_id, switch or "")
+def nic_id(vm_id: str, switch: str | None, index: int = 0) -> str:
+    """Opaque base64 of "Microsoft:<VM GUID>\\<NIC GUID>" (asr-api.md §5.2); `index` tells the network adapters
+    of one VM apart (the first keeps the id it always had)."""
+    nic_guid = ids.stable_guid("nic", vm_id, switch or "", *([str(index)] if index else []))
     return base64.b64encode(f"Microsoft:{vm_id.upper()}\\{nic_guid.upper()}".encode()).decode()
 
 
-def nic_settings(item: ProtectedItem, vm_id: str, switch: str | None) -> dict:
-    wanted = nic_id(vm_id, switch)
+def vm_nic_ids(vm_id: str, host_vm) -> list[str]:
+    """The NIC ids of the VM's network adapters, in order (one NIC when the host VM is gone)."""
+    switches = host_vm.adapter_switches() if host_vm else []
+    return [nic_id(vm_id, switch, index) for index, switch in enumerate(switches or [None])]
+
+
+def primary_nic_id(item: ProtectedItem, host_vm) -> str:
+    """selectedSourceNicId: the NIC an update chose, else the first."""
+    known = vm_nic_ids(item.vm_id, host_vm)
+    chosen = item.settings.get("primary_nic")
+    return chosen if chosen in known else known[0]
+
+
+def nic_settings(item: ProtectedItem, wanted: str) -> dict:
     return next((n for n in item.nic_settings if n.get("nicId") == wanted), {})
 
 
 def vm_nics(item: ProtectedItem, host_vm) -> list[dict]:
+    switches = (host_vm.adapter_switches() if host_vm else []) or [None]
+    return [_vm_nic(item, nic_id(item.vm_id, switch, index), switch, index) for index, switch in enumerate(switches)]
+
+
+def _vm_nic(item: ProtectedItem, this_nic: str, switch: str | None, index: int) -> dict:
     s = item.settings
-    nic = nic_settings(item, item.vm_id, host_vm.switch if host_vm else None)
+    nic = nic_settings(item, this_nic)
     config = (nic.get("ipConfigs") or [{}])[0]
     subnet = config.get("recoverySubnetName") or s.get("subnet") or ""
-    return [{
-        "nicId": nic_id(item.vm_id, host_vm.switch if host_vm else None), "replicaNicId": None, "sourceNicArmId": None,
-        "vMNetworkName": (host_vm.switch if host_vm else None) or "", "recoveryVMNetworkId": s.get("network") or "",
+    return {
+        "nicId": this_nic, "replicaNicId": None, "sourceNicArmId": None,
+        "vMNetworkName": switch or "", "recoveryVMNetworkId": s.get("network") or "",
         "ipConfigs": [{"isPrimary": True, "subnetName": None, "staticIPAddress": None, "ipAddressType": "Dynamic",
                        "isSeletedForFailover": True, "recoverySubnetName": subnet,
                        "recoveryStaticIPAddress": config.get("recoveryStaticIPAddress") or "",
@@ -94,8 +112,8 @@ def vm_nics(item: ProtectedItem, host_vm) -> list[dict]:
         "reuseExistingNic": bool(nic.get("reuseExistingNic")), "tfoRecoveryNicName": nic.get("tfoNicName") or "",
         "tfoRecoveryNicResourceGroupName": nic.get("tfoNicResourceGroupName") or "",
         "tfoReuseExistingNic": bool(nic.get("tfoReuseExistingNic")),
-        "targetNicName": nic.get("targetNicName") or f"nic-{s['vm_name'].lower()}-00",   # recorded: nic-powershellvm2-00
-    }]
+        "targetNicName": nic.get("targetNicName") or f"nic-{s['vm_name'].lower()}-{index:02d}",   # recorded: nic-powershellvm2-00
+    }
 
 
 def disk_views(cloud: AzureCloud, item: ProtectedItem, host_vm) -> tuple[list[dict], list[dict]]:
@@ -110,9 +128,10 @@ def disk_views(cloud: AzureCloud, item: ProtectedItem, host_vm) -> tuple[list[di
                            "diskEncryptionSetId": item.settings.get("des") or None, "customTargetDiskName": target})
         seed = item.seed_disks.get(disk["vhdId"])
         if seed:
+            disk_type = (item.settings.get("disk_types") or {}).get(disk["vhdId"]) or item.settings["disk_type"]
             managed.append({"diskId": disk["vhdId"], "seedManagedDiskId": seed,
-                            "replicaDiskType": item.settings["disk_type"], "diskEncryptionSetId": None,
-                            "targetDiskAccountType": item.settings["disk_type"], "sectorSizeInBytes": 512,
+                            "replicaDiskType": disk_type, "diskEncryptionSetId": item.settings.get("des") or None,
+                            "targetDiskAccountType": disk_type, "sectorSizeInBytes": 512,
                             "throughputInMbps": None, "diskSizeInGB": -(-disk["maxSizeMB"] // 1024)})
     return vm_details, managed
 
@@ -188,7 +207,7 @@ def rpi_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, item: Protected
             "initialReplicationDetails": {"initialReplicationType": "InitialReplication",
                                           "initialReplicationProgressPercentage": str(progress)},
             "vmNics": vm_nics(item, host_vm), "selectedRecoveryAzureNetworkId": s.get("network") or "",
-            "selectedSourceNicId": nic_id(item.vm_id, host_vm.switch if host_vm else None),
+            "selectedSourceNicId": primary_nic_id(item, host_vm),
             "encryption": "Disabled",
             "oSDetails": {"osType": s["os_type"], "productType": "Server", "osEdition": "",
                           "oSVersion": "10.0.20348" if s["os_type"] == "Windows" else "",

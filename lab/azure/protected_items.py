@@ -17,7 +17,7 @@ from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall, iso, json_body
 from lab.azure.asr_common import CONTAINER, VAULT, accepted, asr_error, container_of, item_response, page, vault_of
 from lab.azure.item_views import (
-    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path, nic_id, rpi_json,
+    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path, rpi_json, vm_nic_ids,
 )
 from lab.azure.jobs import Job, JobFailed, start_job
 from lab.azure.site_recovery import affected_objects
@@ -107,6 +107,10 @@ def _enable_settings(call: ArmCall, vault: VaultAsr, fabric: Fabric, details: di
     network_id = details.get("targetAzureNetworkId")
     if network_id and call.cloud.get(network_id) is None:
         raise asr_error(400, "TargetNetworkNotFound", f"The target virtual network '{network_id}' was not found.", call)
+    subnet = details.get("targetAzureSubnetId")
+    if subnet and network_id and network.find_subnet(call.cloud, f"{network_id}/subnets/{subnet}") is None:
+        # The same refusal as an update naming an unknown subnet (TargetSubnetNotFound below).
+        raise asr_error(400, "TargetSubnetNotFound", f"The subnet '{subnet}' was not found in '{network_id}'.", call)
     vm_name = details.get("targetAzureVmName") or details.get("vmName") or host_vm.name
     if not 1 <= len(vm_name) <= 63 or not all(c.isalnum() or c == "-" for c in vm_name):
         raise asr_error(400, "InvalidTargetVmName", f"The target VM name '{vm_name}' is not valid: use 1-63 letters, "
@@ -121,6 +125,9 @@ def _enable_settings(call: ArmCall, vault: VaultAsr, fabric: Fabric, details: di
     disk_type = details.get("diskType") or "Standard_LRS"
     if disk_type not in DISK_TYPES:
         raise asr_error(400, "InvalidDiskType", f"The disk type '{disk_type}' is not valid.", call)
+    managed = str(details.get("useManagedDisksForReplication", "")).lower() == "true"
+    log_account = details.get("logStorageAccountId")
+    disk_types = _included_disks(call, details, disk_ids, disk_type) if managed else {}
     size = details.get("targetVmSize") or compute.smallest_size(host_vm.processor_count, host_vm.memory_mb)
     if size not in compute.VM_SIZES:
         raise asr_error(400, "InvalidTargetVmSize", f"The VM size '{size}' is not available in the target region.", call)
@@ -133,8 +140,8 @@ def _enable_settings(call: ArmCall, vault: VaultAsr, fabric: Fabric, details: di
         "os_vhd": details.get("vhdId") or disk_ids[0],
         "resource_group": rg_id, "network": network_id, "subnet": details.get("targetAzureSubnetId"),
         "storage_account": details.get("targetStorageAccountId"),
-        "log_storage_account": details.get("logStorageAccountId") or details.get("targetStorageAccountId"),
-        "managed_replication": str(details.get("useManagedDisksForReplication", "")).lower() == "true",
+        "log_storage_account": log_account or details.get("targetStorageAccountId"),
+        "managed_replication": managed, "disk_types": disk_types,
         "use_managed_disks": str(details.get("useManagedDisks", "true")).lower() != "false",
         "disk_type": disk_type, "license_type": details.get("licenseType"),
         "sql_license_type": details.get("sqlServerLicenseType"), "linux_license_type": details.get("linuxLicenseType"),
@@ -144,6 +151,27 @@ def _enable_settings(call: ArmCall, vault: VaultAsr, fabric: Fabric, details: di
         "disk_tags": details.get("targetManagedDiskTags"), "nic_tags": details.get("targetNicTags"),
         "des": details.get("diskEncryptionSetId"),
     }
+
+
+def _included_disks(call: ArmCall, details: dict, disk_ids: list[str], default_type: str) -> dict[str, str]:
+    """{vhdId: disk type} of the disks to replicate to managed disks: disksToIncludeForManagedDisks with each
+    disk's own type, or every disk with the top-level type when the list is absent (assumption: the portal's
+    default, every disk)."""
+    wanted = details.get("disksToIncludeForManagedDisks")
+    if not wanted:
+        return {vhd: default_type for vhd in disk_ids}
+    included = {}
+    for disk in wanted:
+        vhd, kind = disk.get("diskId"), disk.get("diskType") or default_type
+        if vhd not in disk_ids:
+            raise asr_error(400, "InvalidDiskId", f"The disk '{vhd}' is not a disk of the virtual machine.", call)
+        if kind not in DISK_TYPES:
+            raise asr_error(400, "InvalidDiskType", f"The disk type '{kind}' is not valid.", call)
+        included[vhd] = kind
+    os_vhd = details.get("vhdId")
+    if os_vhd and os_vhd not in included:
+        raise asr_error(400, "OsDiskNotIncluded", f"The OS disk '{os_vhd}' must be among the disks to replicate.", call)
+    return included
 
 
 def enable(call: ArmCall) -> Response:
@@ -186,6 +214,16 @@ def enable(call: ArmCall) -> Response:
         if not settings["storage_account"] and not settings["managed_replication"]:
             raise JobFailed("6001", possible_causes="Neither a target storage account nor managed-disk replication "
                             "was specified: exactly one of them is expected.")
+        if settings["managed_replication"] and not details.get("logStorageAccountId"):
+            # Assumption (lab/FIDELITY.md): the host uploads the logs to this account before they are applied to the
+            # seed disks, so the prerequisites check fails without it. The real error code is not recorded; the job
+            # fails (as for 6001, recorded) rather than the PUT, since the service checks the storage settings there.
+            raise JobFailed("LogStorageAccountRequired", "A log storage account is required to replicate the virtual "
+                            "machine to managed disks.", "logStorageAccountId was not specified.")
+        log_account = details.get("logStorageAccountId")
+        if log_account and cloud.get(log_account) is None:
+            raise JobFailed("LogStorageAccountNotFound", f"The log storage account '{log_account}' was not found.",
+                            "The storage account was deleted or is in another subscription.")
         if not discovery.connected(cloud, provider):
             raise JobFailed("ProviderNotConnected", "The Site Recovery provider on the host isn't connected.",
                             "Site Recovery provider heartbeat is missing.")
@@ -218,11 +256,14 @@ def enable(call: ArmCall) -> Response:
 def _create_seed_disks(cloud: AzureCloud, item: ProtectedItem, host_vm) -> None:
     rg = ids.parse(item.settings["resource_group"])["resource_group"]
     location = cloud.resource_group(rg)["location"]
+    disk_types = item.settings.get("disk_types") or {}
     for disk in discovery.disk_details(host_vm):
+        if disk["vhdId"] not in disk_types:   # only the disks asked for, each with its own type
+            continue
         # Recorded seed name: asrseeddisk-powershe-powershe-4f9b59f4-… (VM and disk name prefixes, then a GUID).
         name = f"asrseeddisk-{host_vm.name[:8].lower()}-{disk['vhdName'][:8].lower()}-{ids.new_guid()}"
         document = compute.create_disk_internal(cloud, rg, name, location, -(-disk["maxSizeMB"] // 1024),
-                                                item.settings["disk_type"], {"createOption": "Empty"},
+                                                disk_types[disk["vhdId"]], {"createOption": "Empty"},
                                                 tags=item.settings.get("seed_tags"))
         item.seed_disks[disk["vhdId"]] = document["id"]
 
@@ -257,10 +298,30 @@ def update(call: ArmCall) -> Response:
         changes["license_type"] = properties["licenseType"]
     nics = properties.get("vmNics")
     host_vm = host_vm_of(call.cloud, fabric, item)
-    known = nic_id(item.vm_id, host_vm.switch if host_vm else None)
+    known = vm_nic_ids(item.vm_id, host_vm)
     for nic in nics or []:
-        if nic.get("nicId") != known:
+        if nic.get("nicId") not in known:
             raise asr_error(400, "InvalidNicId", f"The NIC '{nic.get('nicId')}' is not a NIC of the virtual machine.", call)
+    if nics is not None:
+        # Assumption (lab/FIDELITY.md): the update replaces the NIC list, so one that leaves NICs out, or names a
+        # primary NIC it does not list, is refused rather than losing the NICs at failover.
+        given = [nic.get("nicId") for nic in nics]
+        missing = [nic for nic in known if nic not in given]
+        if missing:
+            raise asr_error(400, "VmNicsMissing", f"The update lists {len(given)} of the {len(known)} NICs of the "
+                            f"virtual machine; NICs not listed: {', '.join(missing)}.", call,
+                            "The NIC list of an update replaces the virtual machine's NIC settings.",
+                            "List every NIC of the virtual machine in vmNics, each with its selection type.")
+        primary = properties.get("selectedSourceNicId")
+        if primary and primary not in given:
+            raise asr_error(400, "PrimaryNicNotInVmNics", f"The primary NIC '{primary}' is not among the NICs of "
+                            "the update (vmNics).", call)
+    if properties.get("selectedSourceNicId"):
+        if properties["selectedSourceNicId"] not in known:
+            raise asr_error(400, "InvalidNicId", f"The NIC '{properties['selectedSourceNicId']}' is not a NIC of the "
+                            "virtual machine.", call)
+        changes["primary_nic"] = properties["selectedSourceNicId"]
+    for nic in [nic for nic in nics or [] if nic.get("selectionType") != "NotSelected"]:
         subnet = ((nic.get("ipConfigs") or [{}])[0]).get("recoverySubnetName")
         target = changes.get("network") or item.settings.get("network")
         if subnet and target and network.find_subnet(call.cloud, f"{target}/subnets/{subnet}") is None:

@@ -147,6 +147,9 @@ class Volume:
 class VirtualDisk:
     path: str
     size_bytes: int           # maximum (virtual) size of the VHDX
+    # Where Get-VMHardDiskDrive reports it: "IDE 0:0", "SCSI 0:1" (type, controller number:location).
+    # Empty in an estate means by position: IDE 0:0, 0:1, 1:0, 1:1 on generation 1, SCSI 0:n on generation 2.
+    controller: str = ""
 
 
 @dataclass
@@ -170,6 +173,36 @@ class VirtualMachine:
     switch: str | None = None
     disks: list[VirtualDisk] = field(default_factory=list)
     replication: VMReplication | None = None
+    # More network adapters than the one on `switch`: the switch of each further adapter.
+    more_adapters: list[str] = field(default_factory=list)
+    # Generation 2: the hard drives in the firmware boot order (Get-VMFirmware), by disk path; empty means the
+    # disks in their order. Generation 1 boots from the disk at IDE 0:0.
+    boot_order: list[str] = field(default_factory=list)
+    # The guest's OSName as the KVP integration service reports it (Msvm_KvpExchangeComponent); None when
+    # Hyper-V does not know it (VM off, integration services missing).
+    guest_os: str | None = None
+
+    def adapter_switches(self) -> list[str | None]:
+        """The switch of each network adapter, in order (the first is `switch`)."""
+        return ([self.switch] if self.switch or self.more_adapters else []) + list(self.more_adapters)
+
+    def disk_controller(self, index: int) -> str:
+        disk = self.disks[index]
+        if disk.controller:
+            return disk.controller
+        if self.generation == 1:
+            return f"IDE {index // 2}:{index % 2}" if index < 4 else f"SCSI 0:{index - 4}"
+        return f"SCSI 0:{index}"
+
+    def boot_disk(self) -> VirtualDisk | None:
+        """The disk the VM boots from: IDE 0:0 on generation 1, the first hard drive of the boot order on 2."""
+        if self.generation == 1:
+            return next((d for i, d in enumerate(self.disks) if self.disk_controller(i) == "IDE 0:0"), None)
+        by_path = {d.path.lower(): d for d in self.disks}
+        for path in self.boot_order:
+            if windows_path(path).lower() in by_path:
+                return by_path[windows_path(path).lower()]
+        return None if self.boot_order else (self.disks[0] if self.disks else None)
 
 
 @dataclass
@@ -287,13 +320,16 @@ def vm_from_dict(data: dict) -> VirtualMachine:
     state = data.get("state", "Running")
     if state not in VM_STATES:
         raise ValueError(f"VM {data.get('name')!r}: state {state!r} is not one of {', '.join(VM_STATES)} (quote 'Off' in YAML)")
-    disks = [VirtualDisk(path=windows_path(d["path"]), size_bytes=int(d["size_bytes"])) for d in data.get("disks", [])]
+    disks = [VirtualDisk(path=windows_path(d["path"]), size_bytes=int(d["size_bytes"]), controller=d.get("controller", ""))
+             for d in data.get("disks", [])]
     replication = data.get("replication")
     return VirtualMachine(
         name=data["name"], id=str(data["id"]), generation=int(data.get("generation", 2)),
         state=state, memory_mb=int(data.get("memory_mb", 4096)),
         processor_count=int(data.get("processor_count", 2)), switch=data.get("switch"),
         disks=disks, replication=VMReplication(**replication) if replication else None,
+        more_adapters=list(data.get("more_adapters") or []),
+        boot_order=[windows_path(path) for path in data.get("boot_order") or []], guest_os=data.get("guest_os"),
     )
 
 

@@ -182,6 +182,52 @@ def get_vnet(network, vnet_id):
     return _or_none(lambda: network.virtual_networks.get(group, name))
 
 
+@azure_operation("list the virtual networks of resource group '{group}'")
+def list_vnets(network, group):
+    """The virtual networks of ``group``, or None when the group does not exist."""
+    try:
+        return [rest_dict(model) for model in collect(network.virtual_networks.list(group))]
+    except AZURE_SDK_ERRORS as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
+@azure_operation("list the Azure VMs of resource group '{group}'")
+def vms_in_group(compute, group):
+    """The VMs of ``group``, or None when the group does not exist (how the target resource group is checked)."""
+    try:
+        return [rest_dict(model) for model in collect(compute.virtual_machines.list(group))]
+    except AZURE_SDK_ERRORS as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
+@azure_operation("get availability set '{resource_id}'")
+def get_availability_set(compute, resource_id):
+    group, name = _group_and_name(resource_id)
+    return _or_none(lambda: compute.availability_sets.get(group, name))
+
+
+@azure_operation("get proximity placement group '{resource_id}'")
+def get_proximity_placement_group(compute, resource_id):
+    group, name = _group_and_name(resource_id)
+    return _or_none(lambda: compute.proximity_placement_groups.get(group, name))
+
+
+@azure_operation("get disk encryption set '{resource_id}'")
+def get_disk_encryption_set(compute, resource_id):
+    group, name = _group_and_name(resource_id)
+    return _or_none(lambda: compute.disk_encryption_sets.get(group, name))
+
+
+@azure_operation("get storage account '{resource_id}'")
+def get_storage_account(storage, resource_id):
+    group, name = _group_and_name(resource_id)
+    return _or_none(lambda: storage.storage_accounts.get_properties(group, name))
+
+
 def _finish(poller, timeout, operation):
     result = poller.result(timeout=timeout)
     if not poller.done():

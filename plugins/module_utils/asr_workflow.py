@@ -10,7 +10,8 @@ Decisions follow design.md section 3.2: the next step comes from ``allowedOperat
 
 The API:
 
-- enable: ``validate_enable_options``, ``find_protectable``, ``resolve_disks``, ``enable_input``;
+- enable: ``validate_enable_options``, ``enable_requirements``, ``find_protectable``, ``resolve_disks``,
+  ``enable_os_type``, ``vm_name_problem``, ``enable_input``;
 - update: ``target_settings``, ``settings_changes``, ``immutable_changes``, ``update_input``;
 - steps: ``running_job``, ``test_failover_step``, ``migration_step``, ``migration_plan``;
 - ids: ``arm_id``, ``resource_group_id``, ``is_guid``.
@@ -27,6 +28,9 @@ LICENSE_TYPES = ("NotSpecified", "NoLicenseType", "WindowsServer")
 SQL_LICENSE_TYPES = ("NotSpecified", "NoLicenseType", "PAYG", "AHUB")
 MIGRATION_STATES = ("failed_over", "committed", "completed")
 FAILOVER_OPERATIONS = ("PlannedFailover", "UnplannedFailover", "TestFailover")
+# Disk types whose IOPS and throughput must be given per disk; the module does not expose those yet.
+PERFORMANCE_DISK_TYPES = ("PremiumV2_LRS", "UltraSSD_LRS")
+OS_TYPES = ("Windows", "Linux")
 # Target VM names: 1-63 letters, digits and hyphens (asr-api.md section 4, from the support matrix).
 _VM_NAME = re.compile(r"^[A-Za-z0-9-]{1,63}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -121,17 +125,23 @@ def validate_enable_options(options):
         for disk, disk_type in sorted((options.get("disk_types") or {}).items()):
             if disk_type not in DISK_TYPES:
                 problems.append("disk_types[%r] is %r; it must be one of %s" % (disk, disk_type, ", ".join(DISK_TYPES)))
+        for option, value in [("disk_type", options.get("disk_type"))] + sorted(
+                ("disk_types[%r]" % disk, disk_type) for disk, disk_type in (options.get("disk_types") or {}).items()):
+            if value in PERFORMANCE_DISK_TYPES:
+                problems.append("%s is %s: Premium SSD v2 and Ultra disks need their IOPS and throughput set per disk, "
+                                "which this module does not support yet; choose one of %s" % (
+                                    option, value, ", ".join(t for t in DISK_TYPES if t not in PERFORMANCE_DISK_TYPES)))
+        if storage and options.get("disk_encryption_set_id"):
+            problems.append("disk_encryption_set_id applies to managed-disk replication only")
     name = options.get("target_vm_name")
     if name is not None and not _VM_NAME.match(name):
-        problems.append("target_vm_name is %r; it must be 1 to 63 letters, digits and hyphens" % name)
+        problems.append(vm_name_problem("target_vm_name", name))
     zone, availability_set = options.get("availability_zone"), options.get("availability_set_id")
     if zone is not None and zone not in ("1", "2", "3"):
         problems.append("availability_zone is %r; it must be 1, 2 or 3" % zone)
     if zone and availability_set:
         problems.append("availability_zone (%s) and availability_set_id can't be used together: a VM is either in a zone "
                         "or in an availability set" % zone)
-    if options.get("target_subnet") and not options.get("target_network"):
-        problems.append("target_subnet (%r) needs target_network" % options["target_subnet"])
     group = options.get("target_resource_group")
     if group and not group.startswith("/") and not _RESOURCE_GROUP.match(group):
         problems.append("target_resource_group is %r; it must be a resource group name (1 to 90 letters, digits, "
@@ -139,7 +149,9 @@ def validate_enable_options(options):
     for option, resource_type in (("target_network", "Microsoft.Network/virtualNetworks"),
                                   ("target_storage_account_id", "Microsoft.Storage/storageAccounts"),
                                   ("log_storage_account_id", "Microsoft.Storage/storageAccounts"),
-                                  ("availability_set_id", "Microsoft.Compute/availabilitySets")):
+                                  ("availability_set_id", "Microsoft.Compute/availabilitySets"),
+                                  ("proximity_placement_group_id", "Microsoft.Compute/proximityPlacementGroups"),
+                                  ("disk_encryption_set_id", "Microsoft.Compute/diskEncryptionSets")):
         value = options.get(option)
         if option.endswith("_id") and value and not value.startswith("/"):
             problems.append("%s is %r; it must be an ARM id (/subscriptions/<id>/resourceGroups/<group>/providers/%s/"
@@ -148,9 +160,128 @@ def validate_enable_options(options):
         problem = _id_problem(option, value, resource_type)
         if problem:
             problems.append(problem)
+    for option in ("tags", "seed_disk_tags", "disk_tags", "nic_tags"):
+        for key, value in sorted((options.get(option) or {}).items()):
+            if not isinstance(value, str):
+                problems.append("%s[%r] is %r; tag values must be strings" % (option, key, value))
     if options.get("timeout") is not None and options["timeout"] < 1:
         problems.append("timeout is %s; it must be at least 1 (seconds)" % options["timeout"])
     return problems
+
+
+def enable_requirements(options):
+    """Messages for options that enabling needs and the task does not give (checked once the VM is known not to
+    replicate yet, before any request that changes anything)."""
+    problems = []
+    if not options.get("target_resource_group"):
+        problems.append("target_resource_group is required to enable replication of %r" % options.get("name"))
+    if options.get("target_subnet") and not options.get("target_network"):
+        problems.append("target_subnet (%r) needs target_network" % options["target_subnet"])
+    if options.get("managed_disk_replication", True) and not options.get("log_storage_account_id"):
+        # The Recovery Services agent uploads the replication logs to this account before they are applied to the
+        # seed disks; Azure PowerShell passes it with managed-disk replication (-LogStorageAccountId).
+        problems.append("log_storage_account_id is required with managed_disk_replication=true: give the ARM id of a "
+                        "standard general-purpose storage account in the target region, where the host uploads the "
+                        "replication logs (cache) before they are applied to the managed disks")
+    return problems
+
+
+def enable_os_type(protectable, options):
+    """(os_type, problem): the task's os_type, else the one the host reports for the discovered VM, else a problem."""
+    if options.get("os_type"):
+        return options["os_type"], None
+    reported = ((_properties(protectable).get("customDetails") or {}).get("osDetails") or {}).get("osType")
+    if reported in OS_TYPES:
+        return reported, None
+    return None, ("os_type is not given and Azure reports no operating system for VM %r; give os_type (%s), for "
+                  "example from azmigrate.hyperv.host_info's guest_os.type" % (
+                      _properties(protectable).get("friendlyName"), " or ".join(OS_TYPES)))
+
+
+# Kinds of storage account Site Recovery takes as the cache (log) account: standard general-purpose v1 or v2
+# (Hyper-V to Azure support matrix, "Azure storage"); premium and blob-only accounts are refused.
+LOG_STORAGE_KINDS = ("StorageV2", "Storage")
+
+
+def _location(document):
+    return _lower(document.get("location")).replace(" ", "")
+
+
+def _names(documents):
+    return ", ".join(sorted(document.get("name") or "" for document in documents)) or "none"
+
+
+def target_problems(wanted, found):
+    """Messages for target settings that Azure does not have as the task says (empty when all exist).
+
+    Pure: the caller reads Azure. ``wanted``: the settings being set, each None when not set or not
+    changing - ``resource_group`` (id), ``group_of_vm`` (the group the VM goes to when ``resource_group`` does not
+    change), ``vm_name``, ``network`` (id), ``subnets`` ([(option, subnet name)]),
+    ``availability_set_id``, ``proximity_placement_group_id``, ``disk_encryption_set_id``,
+    ``log_storage_account_id``. ``found``: what Azure has - ``group_vms`` (the target group's VMs, None when
+    the group does not exist), ``vnet`` and ``group_vnets`` (the network and the networks of its group),
+    ``availability_set``, ``proximity_placement_group``, ``disk_encryption_set``, ``log_storage_account``
+    (documents or None), ``replicated_names`` ({target VM name, lowercase: the Hyper-V VM replicated under it}
+    for the vault's other items).
+    """
+    problems = []
+    group, vm_name, network_id = wanted.get("resource_group"), wanted.get("vm_name"), wanted.get("network")
+    if group and found.get("group_vms") is None:
+        problems.append("target_resource_group %r does not exist in the subscription: create it first" % (
+            name_in_id(group, "resourceGroups") or group))
+    region = _location(found["vnet"]) if found.get("vnet") else None
+    if vm_name:
+        taken_by = (found.get("replicated_names") or {}).get(_lower(vm_name))
+        if taken_by:
+            problems.append("target VM name %r is already the target name of replicated VM %r in this vault; give "
+                            "another target_vm_name" % (vm_name, taken_by))
+        existing = [vm.get("name") for vm in found.get("group_vms") or [] if _lower(vm.get("name")) == _lower(vm_name)]
+        if existing:
+            vm_group = group or wanted.get("group_of_vm")
+            problems.append("target VM name %r is taken: resource group %r already has a VM %r; give another "
+                            "target_vm_name" % (vm_name, name_in_id(vm_group, "resourceGroups") or vm_group, existing[0]))
+    if network_id and found.get("vnet") is None:
+        network_group = name_in_id(network_id, "resourceGroups")
+        problems.append("target_network %r does not exist; %s" % (network_id, (
+            "resource group %r has the virtual networks %s" % (network_group, _names(found["group_vnets"])))
+            if found.get("group_vnets") is not None else "its resource group %r does not exist" % network_group))
+    elif network_id:
+        subnets = [subnet.get("name") for subnet in (_properties(found["vnet"]).get("subnets") or [])]
+        for option, subnet in wanted.get("subnets") or []:
+            if subnet and _lower(subnet) not in [_lower(name) for name in subnets]:
+                problems.append("%s %r is not a subnet of virtual network %r, which has the subnets %s" % (
+                    option, subnet, found["vnet"].get("name"), ", ".join(sorted(subnets)) or "none"))
+    for option, key, what in (("availability_set_id", "availability_set", "availability set"),
+                              ("proximity_placement_group_id", "proximity_placement_group", "proximity placement group"),
+                              ("disk_encryption_set_id", "disk_encryption_set", "disk encryption set"),
+                              ("log_storage_account_id", "log_storage_account", "storage account")):
+        resource_id = wanted.get(option)
+        if not resource_id:
+            continue
+        document = found.get(key)
+        if document is None:
+            problems.append("%s %r does not exist: create the %s first" % (option, resource_id, what))
+        elif region and _location(document) != region:
+            problems.append("%s %r is in region %s, but the target network %r is in %s: it must be in the target "
+                            "region" % (option, resource_id, _location(document), found["vnet"].get("name"), region))
+    account = found.get("log_storage_account") if wanted.get("log_storage_account_id") else None
+    if account is not None:
+        kind, tier = account.get("kind"), (account.get("sku") or {}).get("tier") or ""
+        if kind not in LOG_STORAGE_KINDS or tier.lower() == "premium":
+            problems.append("log_storage_account_id %r is a %s %s account; Site Recovery needs a standard "
+                            "general-purpose account (kind %s, a Standard SKU) for the replication logs" % (
+                                wanted["log_storage_account_id"], tier or "?", kind, " or ".join(LOG_STORAGE_KINDS)))
+    return problems
+
+
+def vm_name_problem(option, name):
+    """A message when ``name`` is not a valid Azure VM name (1-63 letters, digits and hyphens), else None."""
+    if _VM_NAME.match(name or ""):
+        return None
+    if option == "target_vm_name":
+        return "target_vm_name is %r; it must be 1 to 63 letters, digits and hyphens" % name
+    return ("the Hyper-V VM's name %r is not a valid Azure VM name (1 to 63 letters, digits and hyphens); give "
+            "target_vm_name" % name)
 
 
 def find_protectable(protectables, vm):
@@ -181,9 +312,18 @@ def protectable_disks(protectable):
              "size_mb": disk.get("maxSizeMB")} for disk in custom.get("diskDetails") or []]
 
 
+def _disk_key(wanted):
+    """A disk given by path (as host_info reports it) is matched by its file name without extension."""
+    text = (wanted or "").replace("/", "\\")
+    if "\\" in text:
+        text = text.rsplit("\\", 1)[-1]
+        text = text.rsplit(".", 1)[0] if "." in text else text
+    return _lower(text)
+
+
 def _disk_matching(disks, wanted):
     for disk in disks:
-        if _lower(wanted) in (_lower(disk["vhd_id"]), _lower(disk["name"])):
+        if _disk_key(wanted) in (_lower(disk["vhd_id"]), _lower(disk["name"])):
             return disk
     return None
 
@@ -191,9 +331,11 @@ def _disk_matching(disks, wanted):
 def resolve_disks(protectable, options):
     """(os_disk, included disks, {vhd_id: disk type}, problems) for a discovered VM.
 
-    The OS disk is ``os_disk`` (a disk name or vhdId) or the disk the host reports as
-    ``OperatingSystem``; many recorded VMs report only ``Data`` disks (asr-api.md 3.7), and then the
-    first disk is taken, the order the service lists them in. The OS disk is always included.
+    The OS disk is ``os_disk`` (a disk name, vhdId or path), the disk Azure reports as
+    ``OperatingSystem``, or the VM's only disk. Discovery reports every disk as ``Data``
+    (enable_managed_disks.json entry 9), and its list order says nothing about which disk boots, so a
+    VM with several disks and no ``os_disk`` is refused with its disks named: Azure PowerShell and
+    Terraform make the OS disk mandatory too. The OS disk is always included.
     """
     disks = protectable_disks(protectable)
     names = ", ".join("%s (%s)" % (d["name"], d["vhd_id"]) for d in disks) or "none"
@@ -203,9 +345,13 @@ def resolve_disks(protectable, options):
         if os_disk is None:
             problems.append("os_disk is %r; it must be one of the VM's disks: %s" % (options["os_disk"], names))
     else:
-        os_disk = next((d for d in disks if d["type"] == "OperatingSystem"), disks[0] if disks else None)
-        if os_disk is None:
+        os_disk = next((d for d in disks if d["type"] == "OperatingSystem"), disks[0] if len(disks) == 1 else None)
+        if not disks:
             problems.append("the VM reports no disks: give os_disk")
+        elif os_disk is None:
+            problems.append("os_disk is not given and the VM has %d disks (%s), which Azure all reports as data "
+                            "disks: give os_disk, the disk the VM boots from (azmigrate.hyperv.host_info reports it "
+                            "as boot_disk)" % (len(disks), names))
     included = []
     for wanted in options.get("disks") or [d["vhd_id"] for d in disks]:
         disk = _disk_matching(disks, wanted)
@@ -241,7 +387,7 @@ def enable_input(protectable, policy_id, options, subscription_id):
         "instanceType": PROVIDER,
         "hvHostVmId": custom.get("sourceItemId") or protectable.get("name"),
         "vmName": properties.get("friendlyName"),
-        "osType": options.get("os_type") or "Windows",
+        "osType": enable_os_type(protectable, options)[0],
         "vhdId": os_disk["vhd_id"],
         "targetAzureVmName": options.get("target_vm_name") or properties.get("friendlyName"),
         "targetAzureV2ResourceGroupId": resource_group_id(subscription_id, group),
@@ -253,11 +399,16 @@ def enable_input(protectable, policy_id, options, subscription_id):
         details["diskType"] = default_type
         per_disk = []
         for disk in included:
+            # Per disk as Azure PowerShell sends it (HyperVReplicaAzureDiskInputDetails).
             entry = {"diskId": disk["vhd_id"], "diskType": disk_types.get(disk["vhd_id"], default_type)}
-            if options.get("log_storage_account_id"):
-                entry["logStorageAccountId"] = options["log_storage_account_id"]
+            for option, field in (("log_storage_account_id", "logStorageAccountId"),
+                                  ("disk_encryption_set_id", "diskEncryptionSetId")):
+                if options.get(option):
+                    entry[field] = options[option]
             per_disk.append(entry)
         details["disksToIncludeForManagedDisks"] = per_disk
+        if options.get("disk_encryption_set_id"):
+            details["diskEncryptionSetId"] = options["disk_encryption_set_id"]
     else:
         details["targetStorageAccountId"] = options["target_storage_account_id"]
         details["disksToInclude"] = [disk["vhd_id"] for disk in included]
@@ -271,10 +422,18 @@ def enable_input(protectable, policy_id, options, subscription_id):
         details["targetAzureSubnetId"] = options["target_subnet"]
     optional = (("target_vm_size", "targetVmSize"), ("availability_zone", "targetAvailabilityZone"),
                 ("availability_set_id", "targetAvailabilitySetId"), ("license_type", "licenseType"),
-                ("sql_server_license_type", "sqlServerLicenseType"), ("tags", "targetVmTags"))
+                ("sql_server_license_type", "sqlServerLicenseType"), ("tags", "targetVmTags"),
+                ("proximity_placement_group_id", "targetProximityPlacementGroupId"))
     for option, field in optional:
         if options.get(option) not in (None, ""):
             details[field] = options[option]
+    # Tag policies ("require a tag") apply to the seed disks EnableDr creates and to the disks and NICs of the
+    # migrated VM too: those default to the VM's tags.
+    for option, field in (("seed_disk_tags", "seedManagedDiskTags"), ("disk_tags", "targetManagedDiskTags"),
+                          ("nic_tags", "targetNicTags")):
+        tags = options.get(option) if options.get(option) is not None else options.get("tags")
+        if tags and (field != "seedManagedDiskTags" or options.get("managed_disk_replication", True)):
+            details[field] = tags
     return {"properties": {"policyId": policy_id, "protectableItemId": protectable.get("id"),
                            "providerSpecificDetails": details}}
 
@@ -285,19 +444,40 @@ def enable_input(protectable, policy_id, options, subscription_id):
 
 # Settings the PATCH can change (asr-api.md section 7), by option name.
 UPDATABLE = ("target_vm_name", "target_vm_size", "target_resource_group", "target_network", "target_subnet",
-             "license_type", "sql_server_license_type", "availability_zone", "availability_set_id", "tags")
+             "license_type", "sql_server_license_type", "availability_zone", "availability_set_id",
+             "proximity_placement_group_id", "tags", "disk_tags", "nic_tags")
+_TAG_OPTIONS = ("tags", "disk_tags", "nic_tags")
+_ID_OPTIONS = ("target_resource_group", "target_network", "availability_set_id", "proximity_placement_group_id")
 
 
-def _first_ip_config(details):
-    nics = details.get("vmNics") or []
-    configs = (nics[0].get("ipConfigs") or [{}]) if nics else [{}]
-    return nics[0] if nics else {}, configs[0]
+def vm_nics(item):
+    """The item's NICs (vmNics), as the service lists them."""
+    return list(_details(item).get("vmNics") or [])
+
+
+def primary_nic(item):
+    """The NIC the target network and subnet apply to: the item's selected source NIC, else its first NIC."""
+    nics = vm_nics(item)
+    selected = _details(item).get("selectedSourceNicId")
+    return next((nic for nic in nics if selected and nic.get("nicId") == selected), nics[0] if nics else {})
+
+
+def _first_ip_config(nic):
+    """The NIC's (first) IP configuration; older API versions put its fields on the NIC itself (recovery VM subnet
+    name, replica NIC static IP address), as the 2017 recordings show."""
+    configs = nic.get("ipConfigs")
+    if configs:
+        return configs[0]
+    return {"recoverySubnetName": nic.get("recoveryVMSubnetName"),
+            "recoveryStaticIPAddress": nic.get("replicaNicStaticIPAddress"),
+            "recoveryPublicIPAddressId": nic.get("recoveryPublicIpAddressId"),
+            "recoveryLBBackendAddressPoolIds": nic.get("recoveryLBBackendAddressPoolIds")} if nic else {}
 
 
 def target_settings(item):
     """The item's target settings by option name (unset ones as None; ids as the service wrote them)."""
     details = _details(item)
-    _nic, config = _first_ip_config(details)
+    config = _first_ip_config(primary_nic(item))
     disks = details.get("azureVmDiskDetails") or details.get("azureVMDiskDetails") or []
     managed = details.get("protectedManagedDisks") or []
     return {
@@ -310,7 +490,10 @@ def target_settings(item):
         "sql_server_license_type": details.get("sqlServerLicenseType") or None,
         "availability_zone": details.get("targetAvailabilityZone") or None,
         "availability_set_id": details.get("recoveryAvailabilitySetId") or None,
+        "proximity_placement_group_id": details.get("targetProximityPlacementGroupId") or None,
         "tags": details.get("targetVmTags") or {},
+        "disk_tags": details.get("targetManagedDiskTags") or {},
+        "nic_tags": details.get("targetNicTags") or {},
         "target_storage_account_id": details.get("recoveryAzureStorageAccount") or None,
         "log_storage_account_id": details.get("recoveryAzureLogStorageAccountId") or None,
         "policy": _properties(item).get("policyFriendlyName"),
@@ -320,22 +503,33 @@ def target_settings(item):
     }
 
 
-def desired_settings(options, subscription_id):
-    """The updatable settings the task gives (None = keep), in the service's form (ids, not names)."""
-    group = options.get("target_resource_group")
+def desired_settings(options, subscription_id, current_group=None):
+    """The updatable settings the task gives (None = keep), in the service's form (ids, not names).
+
+    A network given by name is looked up in ``target_resource_group``, else in ``current_group`` (the
+    item's target resource group, as Azure PowerShell keeps it when not given); raises ValueError when
+    there is neither, rather than build an id with no resource group.
+    """
+    group = options.get("target_resource_group") or current_group
     desired = dict((option, options.get(option)) for option in UPDATABLE)
-    if group:
-        desired["target_resource_group"] = resource_group_id(subscription_id, group)
+    if options.get("target_resource_group"):
+        desired["target_resource_group"] = resource_group_id(subscription_id, options["target_resource_group"])
     if options.get("target_network"):
+        if not group and not options["target_network"].startswith("/"):
+            raise ValueError("target_network %r is a name, but target_resource_group is not given: give "
+                             "target_resource_group or the network's ARM id" % options["target_network"])
         desired["target_network"] = arm_id(subscription_id, group, "Microsoft.Network/virtualNetworks",
                                            options["target_network"])
+    for option in ("disk_tags", "nic_tags"):   # default to the VM's tags, as when enabling
+        if desired[option] is None:
+            desired[option] = options.get("tags")
     return desired
 
 
 def _same(option, current, wanted):
-    if option == "tags":
+    if option in _TAG_OPTIONS:
         return (current or {}) == (wanted or {})
-    if option in ("target_resource_group", "target_network", "availability_set_id"):
+    if option in _ID_OPTIONS:
         return same_id(current, wanted)
     if option in ("target_vm_name", "target_subnet"):
         return _lower(current) == _lower(wanted)
@@ -390,44 +584,87 @@ def immutable_changes(item, options, protectable=None):
     return problems
 
 
+def _nic_input(nic, subnet=None, selection_type=None):
+    """One VMNicInputDetails from a NIC of the item (VMNicDetails), repeating what the item has; ``subnet`` and
+    ``selection_type`` replace the NIC's own."""
+    config = _first_ip_config(nic)
+    ip_config = {"isPrimary": config.get("isPrimary", True) is not False,
+                 "isSeletedForFailover": config.get("isSeletedForFailover", True) is not False,
+                 "recoverySubnetName": subnet or config.get("recoverySubnetName") or "",
+                 "recoveryStaticIPAddress": config.get("recoveryStaticIPAddress") or "",
+                 "recoveryPublicIPAddressId": config.get("recoveryPublicIPAddressId") or "",
+                 "recoveryLBBackendAddressPoolIds": config.get("recoveryLBBackendAddressPoolIds") or []}
+    for field in ("tfoSubnetName", "tfoStaticIPAddress", "tfoPublicIPAddressId"):
+        if config.get(field):
+            ip_config[field] = config[field]
+    if config.get("tfoLBBackendAddressPoolIds"):
+        ip_config["tfoLBBackendAddressPoolIds"] = config["tfoLBBackendAddressPoolIds"]
+    body = {"nicId": nic["nicId"], "ipConfigs": [ip_config],
+            "selectionType": selection_type or nic.get("selectionType") or "SelectedByDefault",
+            "recoveryNetworkSecurityGroupId": nic.get("recoveryNetworkSecurityGroupId") or ""}
+    for field in ("enableAcceleratedNetworkingOnRecovery", "enableAcceleratedNetworkingOnTfo", "reuseExistingNic",
+                  "tfoReuseExistingNic"):
+        if nic.get(field) is not None:
+            body[field] = bool(nic[field])
+    for field, source in (("recoveryNicName", "recoveryNicName"), ("recoveryNicResourceGroupName", "recoveryNicResourceGroupName"),
+                          ("tfoNetworkSecurityGroupId", "tfoNetworkSecurityGroupId"), ("tfoNicName", "tfoRecoveryNicName"),
+                          ("tfoNicResourceGroupName", "tfoRecoveryNicResourceGroupName"), ("targetNicName", "targetNicName")):
+        if nic.get(source):
+            body[field] = nic[source]
+    return body
+
+
 def update_input(item, changes):
     """The PATCH body that applies ``changes`` ({option: (before, after)}) on top of the item's settings.
 
-    Shaped as PowerShell's Set-AzRecoveryServicesAsrReplicationProtectedItem sends it (asr-api.md
-    section 7, PS-REC): every top-level setting repeated, and the NIC with its one ipConfig, since
-    the service rejects a network change without a NIC (Terraform's note in asr-api.md section 7).
+    Shaped as Azure PowerShell's Set-AzRecoveryServicesAsrReplicationProtectedItem builds it (asr-api.md
+    section 7, PS-REC): every setting repeated from the item unless changed, and **every** NIC in
+    ``vmNics``, each with its own selection type (PowerShell's getNicListToUpdate); a new subnet applies to
+    the primary NIC (``selectedSourceNicId``), which is then selected by the user. Terraform notes that the
+    service refuses the update without a NIC.
     """
     settings = target_settings(item)
     for option, (_before, after) in changes.items():
         settings[option] = after
     details = _details(item)
-    nic, config = _first_ip_config(details)
+    primary = primary_nic(item)
+    subnet_changed = "target_subnet" in changes or "target_network" in changes
+    disk_encryption = dict((disk.get("vhdId"), disk.get("diskEncryptionSetId"))
+                           for disk in details.get("azureVmDiskDetails") or [] if disk.get("diskEncryptionSetId"))
+    provider = {
+        "instanceType": PROVIDER,
+        "recoveryAzureV2ResourceGroupId": settings["target_resource_group"],
+        "useManagedDisks": details.get("useManagedDisks") or "true",
+        "targetAvailabilityZone": settings["availability_zone"] or "",
+        "targetProximityPlacementGroupId": settings["proximity_placement_group_id"] or "",
+        "targetVmTags": settings["tags"] or {},
+        "targetManagedDiskTags": settings["disk_tags"] or {},
+        "targetNicTags": settings["nic_tags"] or {},
+        "sqlServerLicenseType": settings["sql_server_license_type"] or "NotSpecified",
+    }
+    for field in ("linuxLicenseType", "targetCapacityReservationGroupId"):
+        if details.get(field) not in (None, "", "NotSpecified"):
+            provider[field] = details[field]
+    user_os = (details.get("oSDetails") or details.get("osDetails") or {}).get("userSelectedOSName")
+    if user_os:
+        provider["userSelectedOSName"] = user_os
+    if disk_encryption:
+        provider["diskIdToDiskEncryptionMap"] = disk_encryption
     properties = {
         "recoveryAzureVMName": settings["target_vm_name"],
         "recoveryAzureVMSize": settings["target_vm_size"],
         "selectedRecoveryAzureNetworkId": settings["target_network"] or "",
+        "selectedTfoAzureNetworkId": details.get("selectedTfoAzureNetworkId") or "",
         "licenseType": settings["license_type"] or "NotSpecified",
         "recoveryAvailabilitySetId": settings["availability_set_id"] or "",
-        "providerSpecificDetails": {
-            "instanceType": PROVIDER,
-            "recoveryAzureV2ResourceGroupId": settings["target_resource_group"],
-            "useManagedDisks": details.get("useManagedDisks") or "true",
-            "targetAvailabilityZone": settings["availability_zone"] or "",
-            "targetVmTags": settings["tags"] or {},
-            "sqlServerLicenseType": settings["sql_server_license_type"] or "NotSpecified",
-        },
+        "providerSpecificDetails": provider,
     }
-    if nic.get("nicId") and settings["target_network"]:
-        properties["selectedSourceNicId"] = details.get("selectedSourceNicId") or nic["nicId"]
-        properties["vmNics"] = [{
-            "nicId": nic["nicId"], "selectionType": "SelectedByUser",
-            "recoveryNetworkSecurityGroupId": nic.get("recoveryNetworkSecurityGroupId") or "",
-            "ipConfigs": [{"isPrimary": True, "isSeletedForFailover": True,
-                           "recoverySubnetName": settings["target_subnet"] or config.get("recoverySubnetName") or "",
-                           "recoveryStaticIPAddress": config.get("recoveryStaticIPAddress") or "",
-                           "recoveryPublicIPAddressId": config.get("recoveryPublicIPAddressId") or "",
-                           "recoveryLBBackendAddressPoolIds": config.get("recoveryLBBackendAddressPoolIds") or []}],
-        }]
+    nics = vm_nics(item)
+    if nics:
+        properties["selectedSourceNicId"] = primary.get("nicId")
+        properties["vmNics"] = [
+            _nic_input(nic, settings["target_subnet"], "SelectedByUser") if nic is primary and subnet_changed
+            else _nic_input(nic) for nic in nics]
     return {"properties": properties}
 
 

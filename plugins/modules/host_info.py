@@ -339,8 +339,11 @@ vms:
       state: Running
       generation: 2
       disks:
-        - {"path": "D:\\Hyper-V\\app01\\app01-os.vhdx", "size_bytes": 136365211648}
-        - {"path": "D:\\Hyper-V\\app01\\app01-data.vhdx", "size_bytes": 274877906944}
+        - {"path": "D:\\Hyper-V\\app01\\app01-data.vhdx", "size_bytes": 274877906944, "controller": "SCSI 0:0"}
+        - {"path": "D:\\Hyper-V\\app01\\app01-os.vhdx", "size_bytes": 136365211648, "controller": "SCSI 0:1"}
+      boot_disk: "D:\\Hyper-V\\app01\\app01-os.vhdx"
+      os_disk: app01-os
+      guest_os: {"name": "Windows Server 2022 Datacenter", "type": "Windows"}
       disk_total_bytes: 411243118592
       replication: {"state": "Replicating", "health": "Normal", "mode": "Primary", "replica_server": "Microsoft Azure"}
   contains:
@@ -367,6 +370,31 @@ vms:
         size_bytes:
           description: Virtual size of the disk, V(null) when the host cannot open the file.
           type: int
+        controller:
+          description: Where the disk is attached, C(<controller type> <number>:<location>), for example V(IDE 0:0).
+          type: str
+    boot_disk:
+      description:
+        - Path of the disk the VM boots from, whatever order the disks are listed in - on generation 1 the disk at
+          IDE 0:0, on generation 2 the first hard drive in the firmware boot order (C(Get-VMFirmware)); V(null) when
+          there is none.
+        - Azure discovery reports every disk as a data disk; pass this (or C(os_disk)) to the C(os_disk) option of
+          azmigrate.hyperv.replication.
+      type: str
+    os_disk:
+      description: Name of the boot disk as Azure reports it (the file name without extension), V(null) without one.
+      type: str
+    guest_os:
+      description: The guest's operating system as the KVP integration service reports it.
+      type: dict
+      contains:
+        name:
+          description: The guest's C(OSName), V(null) when Hyper-V does not know it (VM off, integration services
+            not running).
+          type: str
+        type:
+          description: V(Windows) or V(Linux), derived from C(name); V(null) when the name is unknown.
+          type: str
     disk_total_bytes:
       description: Sum of the sizes of the VM's disks.
       type: int

@@ -43,14 +43,18 @@ options:
       - Can't change once replication runs.
     type: str
   os_type:
-    description: Operating system of the VM.
+    description:
+      - Operating system of the VM. Needed to enable replication unless Azure reports the VM's operating system
+        (discovery usually does not); azmigrate.hyperv.host_info reports it as C(guest_os.type) when Hyper-V knows
+        it. Never guessed.
     type: str
     choices: [Windows, Linux]
-    default: Windows
   os_disk:
     description:
-      - The VM's OS disk, by disk name (the VHD's name without extension) or disk id. By default the disk the host
-        reports as the OS disk, else the first disk.
+      - The VM's OS (boot) disk, by disk name (the VHD's name without extension), disk id or path.
+      - Needed to enable replication of a VM with several disks. Azure discovery reports every disk as a data disk,
+        and the order it lists them in says nothing about which disk boots; azmigrate.hyperv.host_info reports the
+        boot disk as C(boot_disk). A VM with one disk boots from it.
     type: str
   disks:
     description:
@@ -73,25 +77,40 @@ options:
   disk_types:
     description:
       - Disk type per disk (name or id of the disk -> type) with managed-disk replication.
+      - V(PremiumV2_LRS) and V(UltraSSD_LRS) (here and in O(disk_type)) are refused, since they need IOPS and
+        throughput per disk, which the module cannot set yet.
     type: dict
   target_storage_account_id:
     description: ARM id of the storage account to replicate to, with O(managed_disk_replication=false).
     type: str
   log_storage_account_id:
-    description: ARM id of the cache (log) storage account used with managed-disk replication.
+    description:
+      - ARM id of the cache (log) storage account, required to enable managed-disk replication (the default). The
+        host uploads the replication logs there before Azure applies them to the managed disks.
+      - Checked before any change to exist, to be in the target region (that of O(target_network)) and to be a
+        standard general-purpose account (kind V(StorageV2) or V(Storage)).
     type: str
   target_resource_group:
-    description: Resource group (name or ARM id) of the migrated VM; needed to enable replication.
+    description:
+      - Resource group (name or ARM id) of the migrated VM; needed to enable replication, and checked to exist.
+      - When updating, by default the VM's current target resource group.
     type: str
   target_network:
     description:
-      - Virtual network (name in O(target_resource_group), or ARM id) of the migrated VM. Migration needs one.
+      - Virtual network (name in O(target_resource_group), or ARM id) of the migrated VM. Migration needs one. Checked
+        to exist.
     type: str
   target_subnet:
-    description: Subnet of O(target_network) for the VM's network interface.
+    description:
+      - Subnet of O(target_network) for the VM's primary network interface (the one Azure reports as selected),
+        checked to exist in the network. The VM's other network interfaces keep their settings.
     type: str
   target_vm_name:
-    description: Name of the migrated VM (1 to 63 letters, digits and hyphens); by default the Hyper-V VM's name.
+    description:
+      - Name of the migrated VM (1 to 63 letters, digits and hyphens); by default the Hyper-V VM's name, which must
+        then be a valid name too.
+      - Refused when another replicated VM of the vault has it as its target name, or a VM of that name exists in
+        O(target_resource_group).
     type: str
   target_vm_size:
     description: Size of the migrated VM, for example V(Standard_D2s_v3); by default the service chooses one.
@@ -111,8 +130,27 @@ options:
     type: str
     choices: [NotSpecified, NoLicenseType, PAYG, AHUB]
   tags:
-    description: Tags of the migrated VM.
+    description: Tags of the migrated VM; also of its disks, NICs and seed disks unless O(disk_tags), O(nic_tags) or
+      O(seed_disk_tags) say otherwise.
     type: dict
+  seed_disk_tags:
+    description: Tags of the seed managed disks that enabling creates in O(target_resource_group); by default O(tags).
+    type: dict
+  disk_tags:
+    description: Tags of the managed disks of the migrated VM; by default O(tags).
+    type: dict
+  nic_tags:
+    description: Tags of the network interfaces of the migrated VM; by default O(tags).
+    type: dict
+  disk_encryption_set_id:
+    description:
+      - ARM id of the disk encryption set (customer-managed keys) of the seed and migrated managed disks. Checked to
+        exist and to be in the target region. Can't change once replication runs.
+    type: str
+  proximity_placement_group_id:
+    description: ARM id of the proximity placement group of the migrated VM; checked to exist and to be in the target
+      region.
+    type: str
   wait_for:
     description:
       - V(none) returns once Azure accepted the request; V(enabled) waits for the enable (or update, or disable)
@@ -144,6 +182,17 @@ attributes:
     platforms: posix
     support: full
 notes:
+  - Before enabling, the target resource group, network and subnet, availability set, proximity placement group,
+    disk encryption set and log storage account are read from Azure, and the target VM name is checked against the
+    vault's other replicated VMs and the VMs of the target resource group; any that does not exist, or is taken, is
+    refused before any change, naming what exists.
+  - The target region is taken as the region of O(target_network); without a network the region of the other
+    resources is not compared.
+  - The availability zone is checked to be 1, 2 or 3 only, not against the zones the target region and VM size
+    offer.
+  - An update sends every network interface of the VM with its own selection type, and repeats every setting Azure
+    reports for the VM (as Azure PowerShell does); whether the service keeps or resets a setting that a request
+    omits is not documented.
   - Reads are one listing of the vault's replicated VMs and one GET of the VM's item; enabling adds one listing of the
     discovered VMs per container of the site.
   - The next step is decided from the operations Azure allows and the job running on the VM, never from the
@@ -160,6 +209,9 @@ EXAMPLES = r"""
     resource_group: migrate-rg
     vault_name: migrate-vault
     name: web01
+    os_type: Windows
+    os_disk: web01-os
+    log_storage_account_id: /subscriptions/0000/resourceGroups/migrate-rg/providers/Microsoft.Storage/storageAccounts/stmigratelogs
     target_resource_group: rg-migrated
     target_network: vnet-migrated
     target_subnet: default
@@ -177,6 +229,8 @@ EXAMPLES = r"""
     resource_group: migrate-rg
     vault_name: migrate-vault
     name: 3f2b8c1e-5d4a-4c7e-9a61-0b1d2e3f4a51
+    os_type: Linux
+    os_disk: 'D:\Hyper-V\app02\app02-boot.vhdx'
     managed_disk_replication: false
     target_storage_account_id: /subscriptions/0000/resourceGroups/rg-migrated/providers/Microsoft.Storage/storageAccounts/stmigrate
     target_resource_group: rg-migrated
@@ -243,8 +297,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state, normalize_item
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, find_protectable, immutable_changes,
-    name_in_id, resolve_disks, running_job, settings_changes, target_settings, update_input, validate_enable_options,
+    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, enable_os_type, enable_requirements,
+    find_protectable, immutable_changes, name_in_id, resolve_disks, running_job, same_id, settings_changes,
+    target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
@@ -275,9 +330,47 @@ def policy_id_for(task, container_ref, policy):
     return chosen[0]
 
 
-def enable(module, task, params, subscription_id):
-    if not params["target_resource_group"]:
-        raise Invalid("target_resource_group is required to enable replication of %r" % params["name"])
+def replicated_names(task, own_item=None):
+    """{target VM name, lowercase: Hyper-V VM name} of the vault's replicated VMs other than ``own_item``."""
+    names = {}
+    for other in asr_api.list_protected_items(task.client, task.resource_group, task.vault_name):
+        if own_item is not None and same_id(other.get("id"), own_item.get("id")):
+            continue
+        target = target_settings(other)["target_vm_name"]
+        if target:
+            names[target.lower()] = (other.get("properties") or {}).get("friendlyName") or other.get("name")
+    return names
+
+
+def check_targets(task, azure, wanted, own_item=None):
+    """Read what the target settings in ``wanted`` name, and raise Invalid for those Azure does not have."""
+    compute, network = azure.compute(), azure.network()
+    found = {"replicated_names": replicated_names(task, own_item) if wanted.get("vm_name") else {}}
+    group = wanted.get("resource_group") or wanted.get("group_of_vm")
+    if wanted.get("resource_group") or wanted.get("vm_name"):
+        found["group_vms"] = api.vms_in_group(compute, name_in_id(group, "resourceGroups"))
+    if wanted.get("network"):
+        found["vnet"] = api.get_vnet(network, wanted["network"])
+        if found["vnet"] is None:
+            found["group_vnets"] = api.list_vnets(network, name_in_id(wanted["network"], "resourceGroups"))
+    for option, key, lookup in (("availability_set_id", "availability_set", api.get_availability_set),
+                                ("proximity_placement_group_id", "proximity_placement_group",
+                                 api.get_proximity_placement_group),
+                                ("disk_encryption_set_id", "disk_encryption_set", api.get_disk_encryption_set)):
+        if wanted.get(option):
+            found[key] = lookup(compute, wanted[option])
+    if wanted.get("log_storage_account_id"):
+        found["log_storage_account"] = api.get_storage_account(azure.storage(), wanted["log_storage_account_id"])
+    problems = target_problems(wanted, found)
+    if problems:
+        raise Invalid("; ".join(problems))
+
+
+def enable(module, task, azure, params):
+    subscription_id = azure.subscription_id
+    problems = enable_requirements(params)
+    if problems:
+        raise Invalid("; ".join(problems))
     discovered = []
     for fabric, container in api.site_containers(task.client, task.resource_group, task.vault_name, params["site"]):
         discovered += api.list_protectable_items(task.client, task.resource_group, task.vault_name, fabric, container)
@@ -287,11 +380,22 @@ def enable(module, task, params, subscription_id):
         raise Invalid(str(exc))
     ref = api.ref_of(task.client, task.resource_group, task.vault_name, protectable)
     problems = resolve_disks(protectable, params)[3]
+    problems.append(enable_os_type(protectable, params)[1])
+    vm_name = params["target_vm_name"] or (protectable.get("properties") or {}).get("friendlyName")
+    problems.append(vm_name_problem("target_vm_name" if params["target_vm_name"] else "name", vm_name))
+    problems = [problem for problem in problems if problem]
     if problems:
         raise Invalid("; ".join(problems))
+    desired = desired_settings(params, subscription_id)
+    check_targets(task, azure, {
+        "resource_group": desired["target_resource_group"], "vm_name": vm_name, "network": desired["target_network"],
+        "subnets": [("target_subnet", params["target_subnet"])],
+        "availability_set_id": params["availability_set_id"],
+        "proximity_placement_group_id": params["proximity_placement_group_id"],
+        "disk_encryption_set_id": params["disk_encryption_set_id"],
+        "log_storage_account_id": params["log_storage_account_id"] if params["managed_disk_replication"] else None})
     body = enable_input(protectable, policy_id_for(task, ref, params["policy"]), params, subscription_id)
-    changes = dict((key, {"before": None, "after": value}) for key, value in desired_settings(params, subscription_id).items()
-                   if value is not None)
+    changes = dict((key, {"before": None, "after": value}) for key, value in desired.items() if value is not None)
     changes["replication"] = {"before": "disabled", "after": "enabled"}
     if module.check_mode:
         return None, changes
@@ -299,7 +403,7 @@ def enable(module, task, params, subscription_id):
     return api.get_item(ref), changes
 
 
-def update(module, task, params, subscription_id, item):
+def update(module, task, azure, params, item):
     ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
     protectable = None
     if params["disks"] or params["disk_types"] or params["os_disk"]:
@@ -309,9 +413,32 @@ def update(module, task, params, subscription_id, item):
     problems = immutable_changes(item, params, protectable)
     if problems:
         raise Invalid("; ".join(problems))
-    changes = settings_changes(target_settings(item), desired_settings(params, subscription_id))
+    current = target_settings(item)
+    if params["target_subnet"] and not (params["target_network"] or current["target_network"]):
+        raise Invalid("target_subnet (%r) needs target_network: the VM has no target network yet" % params["target_subnet"])
+    try:
+        desired = desired_settings(params, azure.subscription_id, current["target_resource_group"])
+    except ValueError as exc:
+        raise Invalid(str(exc))
+    changes = settings_changes(current, desired)
     if changes and lifecycle_state(item) in ("failed_over", "committed"):
         raise Invalid("the VM has failed over to Azure: its target settings (%s) can't change any more" % ", ".join(sorted(changes)))
+    if "target_vm_name" in changes:
+        problem = vm_name_problem("target_vm_name", changes["target_vm_name"][1])
+        if problem:
+            raise Invalid(problem)
+    if changes:
+        network_changes = "target_network" in changes or "target_subnet" in changes
+        after = dict(current, **dict((option, new) for option, (_old, new) in changes.items()))
+        check_targets(task, azure, {
+            "resource_group": after["target_resource_group"] if "target_resource_group" in changes else None,
+            "group_of_vm": after["target_resource_group"],
+            "vm_name": after["target_vm_name"] if "target_vm_name" in changes else None,
+            "network": after["target_network"] if network_changes else None,
+            "subnets": [("target_subnet", after["target_subnet"])] if network_changes else [],
+            "availability_set_id": after["availability_set_id"] if "availability_set_id" in changes else None,
+            "proximity_placement_group_id": after["proximity_placement_group_id"]
+            if "proximity_placement_group_id" in changes else None}, own_item=item)
     if not changes or module.check_mode:
         return item, changes
     busy = running_job(item)
@@ -350,7 +477,7 @@ def main():
             resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
             name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            policy=dict(type="str"), os_type=dict(type="str", choices=["Windows", "Linux"], default="Windows"),
+            policy=dict(type="str"), os_type=dict(type="str", choices=["Windows", "Linux"]),
             os_disk=dict(type="str"), disks=dict(type="list", elements="str"),
             managed_disk_replication=dict(type="bool", default=True),
             disk_type=dict(type="str", choices=list(DISK_TYPES), default="Standard_LRS"), disk_types=dict(type="dict"),
@@ -359,6 +486,8 @@ def main():
             target_vm_name=dict(type="str"), target_vm_size=dict(type="str"), availability_zone=dict(type="str"),
             availability_set_id=dict(type="str"), license_type=dict(type="str", choices=list(LICENSE_TYPES)),
             sql_server_license_type=dict(type="str", choices=list(SQL_LICENSE_TYPES)), tags=dict(type="dict"),
+            seed_disk_tags=dict(type="dict"), disk_tags=dict(type="dict"), nic_tags=dict(type="dict"),
+            disk_encryption_set_id=dict(type="str"), proximity_placement_group_id=dict(type="str"),
             wait_for=dict(type="str", choices=["none", "enabled", "protected"], default="enabled"),
             timeout=dict(type="int", default=3600), poll_interval=dict(type="int", default=60),
         ),
@@ -370,7 +499,8 @@ def main():
         problems.append("poll_interval is %s; it must be at least 1 (seconds)" % params["poll_interval"])
     if problems:
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
+    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                                       "azure-mgmt-network", "azure-mgmt-storage")
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     item = None
     try:
@@ -378,9 +508,9 @@ def main():
         if params["state"] == "absent":
             item, changes = disable(module, task, params, item) if item else (None, {})
         elif item is None:
-            item, changes = enable(module, task, params, session.subscription_id)
+            item, changes = enable(module, task, session, params)
         else:
-            item, changes = update(module, task, params, session.subscription_id, item)
+            item, changes = update(module, task, session, params, item)
             changes = dict((key, {"before": old, "after": new}) for key, (old, new) in changes.items())
         busy = running_job(item) if item is not None and params["state"] == "present" else None
         if busy and params["wait_for"] != "none" and not module.check_mode:   # e.g. the enable job of an interrupted run

@@ -56,7 +56,9 @@ RAW_SCHEMA: dict[str, t.Any] = {
             "id": None,
             "state": None,
             "generation": None,
-            "disks": [{"path": None, "size_bytes": None}],
+            "disks": [{"path": None, "size_bytes": None, "controller": None}],
+            "boot_disk": None,
+            "guest_os": None,
             "replication": {"state": None, "health": None, "mode": None, "replica_server": None},
         }
     ],
@@ -255,15 +257,37 @@ def normalise_throttle(raw_throttle: dict[str, t.Any] | None) -> dict[str, t.Any
     }
 
 
+def guest_os_type(os_name: str | None) -> str | None:
+    """Windows or Linux from the guest's OSName (KVP), None when it is unknown. Linux guests report their
+    distribution ("Ubuntu 22.04.3 LTS"), Windows guests "Windows Server 2022 Datacenter"."""
+    if not os_name:
+        return None
+    return "Windows" if "windows" in os_name.lower() else "Linux"
+
+
+def disk_name(path: str | None) -> str | None:
+    """The disk's name as Azure reports it (vhdName): the file name without its extension."""
+    if not path:
+        return None
+    base = path.replace("/", "\\").rsplit("\\", 1)[-1]
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
 def normalise_vm(raw_vm: dict[str, t.Any]) -> dict[str, t.Any]:
-    """One VM with its disks, their total size and its Hyper-V replication (None when not replicating)."""
-    disks = [{"path": disk["path"], "size_bytes": disk["size_bytes"]} for disk in raw_vm["disks"] or []]
+    """One VM with its disks, their total size, its boot disk, its guest OS (None when Hyper-V does not know it)
+    and its Hyper-V replication (None when not replicating)."""
+    disks = [{"path": disk["path"], "size_bytes": disk["size_bytes"], "controller": disk["controller"]}
+             for disk in raw_vm["disks"] or []]
     replication = raw_vm["replication"]
+    os_name = raw_vm["guest_os"] or None
     return {
         "name": raw_vm["name"],
         "id": raw_vm["id"],
         "state": raw_vm["state"],
         "generation": raw_vm["generation"],
+        "boot_disk": raw_vm["boot_disk"] or None,
+        "os_disk": disk_name(raw_vm["boot_disk"]),
+        "guest_os": {"name": os_name, "type": guest_os_type(os_name)},
         "disks": disks,
         "disk_total_bytes": sum(disk["size_bytes"] or 0 for disk in disks),
         "replication": dict(replication) if replication else None,

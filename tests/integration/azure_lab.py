@@ -128,7 +128,7 @@ def enable_all(lab: LabProcess, client, site: str, policy: str) -> int:
             "instanceType": "HyperVReplicaAzure", "hvHostVmId": details["sourceItemId"],
             "vmName": raw["properties"]["friendlyName"], "osType": "Windows", "vhdId": os_disk["vhdId"],
             "targetAzureVmName": raw["properties"]["friendlyName"], "targetAzureV2ResourceGroupId": target_group,
-            "useManagedDisksForReplication": "true"}}}
+            "useManagedDisksForReplication": "true", "logStorageAccountId": azure(lab)["log_storage_account_id"]}}}
         return asr_jobs.start_operation(client.replication_protected_items.begin_create, RESOURCE_GROUP, VAULT, site,
                                         container, raw["name"], body).job_name
 

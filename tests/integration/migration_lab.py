@@ -67,12 +67,16 @@ def estate_document(hosts: dict[str, int] | None = None) -> dict:
 
     def vm(host: str, number: int) -> dict:
         name = vm_name(host, number)
-        disks = [{"path": f"D:\\Hyper-V\\{name}\\{name}-os.vhdx", "size_gb": 1}]
+        os_disk = f"D:\\Hyper-V\\{name}\\{name}-os.vhdx"
+        disks = [{"path": os_disk, "size_gb": 1}]
         if number % 2 == 0:
             disks.append({"path": f"D:\\Hyper-V\\{name}\\{name}-data.vhdx", "size_gb": 2})
-        return {"name": name, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "azmigrate-migration-tests:" + name)),
-                "generation": 2, "state": "Running", "memory_mb": 2048, "processor_count": 2,
-                "switch": "vSwitch-External", "disks": disks}
+        document = {"name": name, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "azmigrate-migration-tests:" + name)),
+                    "generation": 2, "state": "Running", "memory_mb": 2048, "processor_count": 2,
+                    "switch": "vSwitch-External", "disks": disks}
+        if number == 8:   # two NICs, and the data disk listed first (the firmware boots from the OS disk)
+            document.update(more_adapters=["vSwitch-External"], boot_order=[os_disk], disks=disks[::-1])
+        return document
 
     return {"clock": {"epoch": "2025-06-02T06:00:00Z"},
             "defaults": {"os": {"caption": "Microsoft Windows Server 2022 Datacenter", "version": "10.0.20348",
@@ -117,6 +121,17 @@ def azure_vars(lab: LabProcess) -> dict:
             "test_network": info["test_network"]}
 
 
+def enable_args(lab: LabProcess, name: str | None = None) -> dict:
+    """What enabling replication needs besides the VM: the landing zone, the cache (log) storage account the lab's
+    Migrate project has, the OS type and the OS disk (``<name>-os``), which Azure's discovery does not report."""
+    args = {"target_resource_group": TARGET_GROUP, "target_network": lab.info["azure"]["target_network"],
+            "target_subnet": "default", "log_storage_account_id": lab.info["azure"]["log_storage_account_id"],
+            "os_type": "Windows"}
+    if name:
+        args["os_disk"] = f"{name}-os"
+    return args
+
+
 def make_runner(lab: LabProcess, work: Path):
     """run(playbook, extra_vars=None, check=False, diff=False, timeout=PLAYBOOK_TIMEOUT_S) -> PlaybookRun."""
     binary = Path(sys.executable).parent / "ansible-playbook"
@@ -140,6 +155,7 @@ def make_runner(lab: LabProcess, work: Path):
         recorded = json.loads(results_path.read_text()) if results_path.exists() else {"results": [], "stats": {}}
         return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, recorded["results"], recorded["stats"])
 
+    run.lab = lab
     return run
 
 

@@ -15,13 +15,12 @@ import pytest
 
 # migration_lab's fixtures are used by name.
 from migration_lab import (  # noqa: F401  pylint: disable=unused-import
-    TARGET_GROUP, azure_vms_named, item_of, last_seq, make_runner, migration_lab, migration_playbook, run_module,
-    start_lab, writes_since,
+    TARGET_GROUP, azure_vms_named, enable_args, item_of, last_seq, make_runner, migration_lab, migration_playbook,
+    run_module, start_lab, writes_since,
 )
 from azure_lab import session  # noqa: E402
 
 pytestmark = pytest.mark.lab
-TARGET = {"target_resource_group": TARGET_GROUP, "target_network": "vnet-migrated", "target_subnet": "default"}
 
 
 def descendants(pid: int) -> list[int]:
@@ -53,7 +52,8 @@ def kill_controller(process) -> None:
 
 
 def replicated(run, name: str) -> None:
-    playbook_run, result = run_module(run, "replication", name=name, wait_for="protected", poll_interval=1, **TARGET)
+    playbook_run, result = run_module(run, "replication", name=name, wait_for="protected", poll_interval=1,
+                                      **enable_args(run.lab, name))
     assert playbook_run.rc == 0 and result["state"] == "protected", playbook_run.output
 
 

@@ -34,10 +34,26 @@ def test_vm_disk_larger_than_free_space_is_visible(lab):
     code, info, stderr = run_host_script(lab, "HV01", MARKER, params=GATHER)
     assert (code, stderr) == (0, b"")
     file01 = next(vm for vm in info["vms"] if vm["name"] == "file01")
-    data_disk = file01["disks"][1]
+    data_disk = next(disk for disk in file01["disks"] if disk["path"].endswith("file01-data.vhdx"))
     volume = next(v for v in info["volumes"] if data_disk["path"].startswith(v["name"]))
     assert data_disk["size_bytes"] > volume["free_bytes"]
     assert [v["name"] for v in info["volumes"]] == ["D:\\", "E:\\"], "only the volumes holding VM disks"
+
+
+def test_boot_disk_comes_from_the_controller_or_boot_order_not_the_listing_order(lab):
+    """The estate lists app01's (generation 2) and file01's (generation 1) data disk first: the boot disk is the
+    firmware's first hard drive and the disk at IDE 0:0; an Off VM reports no guest OS."""
+    code, info, stderr = run_host_script(lab, "HV01", MARKER, params=GATHER)
+    assert (code, stderr) == (0, b"")
+    vms = {vm["name"]: vm for vm in info["vms"]}
+    for name in ("app01", "file01"):
+        assert vms[name]["disks"][0]["path"].endswith(f"{name}-data.vhdx")
+        assert vms[name]["boot_disk"].endswith(f"{name}-os.vhdx")
+    assert [disk["controller"] for disk in vms["file01"]["disks"]] == ["SCSI 0:0", "IDE 0:0"]
+    assert vms["app01"]["guest_os"] == "Windows Server 2022 Datacenter"
+    code, info, stderr = run_host_script(lab, "HV02", MARKER, params=GATHER)
+    legacy01 = next(vm for vm in info["vms"] if vm["name"] == "legacy01")
+    assert legacy01["guest_os"] is None and legacy01["boot_disk"].endswith("legacy01-os.vhdx")
 
 
 def test_cluster_node_lists_every_node(lab):

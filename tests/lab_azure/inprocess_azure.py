@@ -232,7 +232,7 @@ class Site:
                    "targetAzureVmName": vm_name, "targetAzureV2ResourceGroupId": self.target_rg_id,
                    "targetAzureNetworkId": self.network_id, "targetAzureSubnetId": "default",
                    "useManagedDisksForReplication": "true", "diskType": "Standard_LRS",
-                   "logStorageAccountId": None, **overrides}
+                   "logStorageAccountId": self.lab.endpoints["log_storage_account_id"], **overrides}
         return {"properties": {"policyId": self.policy_id, "protectableItemId": item.id,
                                "providerSpecificDetails": {k: v for k, v in details.items() if v is not None}}}
 

@@ -244,6 +244,10 @@ class Replay:
                                    or None,
                                    "useManagedDisksForReplication": None if details.get("recoveryAzureStorageAccount")
                                    else "true",
+                                   # Managed-disk replication needs the cache account (the recorded item's, else the
+                                   # lab's seeded one).
+                                   "logStorageAccountId": None if details.get("recoveryAzureStorageAccount") else
+                                   lab.endpoints["log_storage_account_id"],
                                    "useManagedDisks": details.get("useManagedDisks")}}}).result()
             args = (self.vault_group, self.lab_vault, fabric, container, vm_id)
             nics = details.get("vmNics") or []

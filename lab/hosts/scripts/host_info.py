@@ -108,9 +108,14 @@ def _throttle(host: HostState) -> dict | None:
 
 def _vm(vm) -> dict:
     replication = vm.replication
+    boot = vm.boot_disk()
     return {
         "name": vm.name, "id": vm.id, "state": vm.state, "generation": vm.generation,
-        "disks": [{"path": disk.path, "size_bytes": disk.size_bytes} for disk in vm.disks],
+        "disks": [{"path": disk.path, "size_bytes": disk.size_bytes, "controller": vm.disk_controller(index)}
+                  for index, disk in enumerate(vm.disks)],
+        "boot_disk": boot.path if boot else None,
+        # KVP exchange data exists only while the guest runs with its integration services.
+        "guest_os": vm.guest_os if vm.state == "Running" else None,
         "replication": None if replication is None else {
             "state": replication.state, "health": replication.health, "mode": replication.mode,
             "replica_server": replication.replica_server},

@@ -19,6 +19,19 @@ function Get-ServiceState {
     [ordered]@{ status = [string]$service.Status; start_type = [string]$service.StartType }
 }
 
+function Get-GuestOsName {
+    # The guest's OSName from the KVP integration service (one XML instance per exchange item); null when the VM
+    # does not run or its integration services do not report it.
+    param([string]$VmId)
+    $kvp = Get-CimInstance -Namespace root/virtualization/v2 -ClassName Msvm_KvpExchangeComponent -Filter "SystemName='$VmId'" -ErrorAction Ignore
+    foreach ($exchangeItem in @($kvp.GuestIntrinsicExchangeItems)) {
+        $document = [xml]$exchangeItem
+        if ($document.SelectSingleNode("//PROPERTY[@NAME='Name']/VALUE").InnerText -eq 'OSName') {
+            return $document.SelectSingleNode("//PROPERTY[@NAME='Data']/VALUE").InnerText
+        }
+    }
+}
+
 $step = 'reading the parameters from stdin'
 try {
     $request = Read-HostScriptRequest -Line @($input)
@@ -128,9 +141,16 @@ try {
             }
         }
 
-        $step = 'reading virtual machines and disks (Get-VM, Get-VMHardDiskDrive, Get-VHD)'
+        $step = 'reading virtual machines and disks (Get-VM, Get-VMHardDiskDrive, Get-VHD, Get-VMFirmware)'
         $vms = @(foreach ($vm in @(Get-VM)) {
-                $disks = @(foreach ($drive in @(Get-VMHardDiskDrive -VM $vm)) {
+                $drives = @(Get-VMHardDiskDrive -VM $vm)
+                # The boot disk, whatever order the disks are listed in: generation 1 boots from IDE 0:0,
+                # generation 2 from the first hard drive of its firmware boot order.
+                $bootDrives = @($drives | Where-Object { "$($_.ControllerType) $($_.ControllerNumber):$($_.ControllerLocation)" -eq 'IDE 0:0' })
+                if ($vm.Generation -eq 2) {
+                    $bootDrives = @((Get-VMFirmware -VM $vm).BootOrder.Device | Where-Object { $_.GetType().Name -eq 'HardDiskDrive' })
+                }
+                $disks = @(foreach ($drive in $drives) {
                         $sizeBytes = $null
                         if ($drive.Path) {
                             # A VHD the host cannot open (missing file, share without delegation) keeps a null size.
@@ -139,7 +159,7 @@ try {
                                 $sizeBytes = $vhd.Size
                             }
                         }
-                        [ordered]@{ path = [string]$drive.Path; size_bytes = $sizeBytes }
+                        [ordered]@{ path = [string]$drive.Path; size_bytes = $sizeBytes; controller = "$($drive.ControllerType) $($drive.ControllerNumber):$($drive.ControllerLocation)" }
                     })
                 [ordered]@{
                     name = $vm.Name
@@ -147,6 +167,8 @@ try {
                     state = [string]$vm.State
                     generation = $vm.Generation
                     disks = $disks
+                    boot_disk = @($bootDrives | ForEach-Object { [string]$_.Path })[0]
+                    guest_os = Get-GuestOsName -VmId $vm.VMId
                     replication = $replicationByVmId[[string]$vm.VMId]
                 }
             })

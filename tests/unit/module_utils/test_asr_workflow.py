@@ -11,9 +11,10 @@ import copy
 import pytest
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    azure_vm_id, enable_input, find_protectable, immutable_changes, migration_plan, migration_position, migration_step,
-    resolve_disks, running_job, settings_changes, target_settings, update_input,
-    validate_enable_options, vm_problems, vm_summary,
+    azure_vm_id, desired_settings, enable_input, enable_os_type, enable_requirements, find_protectable,
+    immutable_changes, migration_plan, migration_position, migration_step, resolve_disks, running_job,
+    settings_changes, target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
+    vm_problems, vm_summary,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import test_failover_step as trial_step
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import test_vm_name as trial_vm_name
@@ -129,7 +130,8 @@ def options(**given):
                 target_vm_name=None, availability_zone=None, availability_set_id=None, target_subnet=None,
                 target_network=None, target_resource_group="rg-migrated", log_storage_account_id=None, timeout=60,
                 os_disk=None, disks=None, disk_type="Standard_LRS", os_type="Windows", target_vm_size=None,
-                license_type=None, sql_server_license_type=None, tags=None, policy=None)
+                license_type=None, sql_server_license_type=None, tags=None, policy=None, seed_disk_tags=None,
+                disk_tags=None, nic_tags=None, disk_encryption_set_id=None, proximity_placement_group_id=None)
     base.update(given)
     return base
 
@@ -146,11 +148,14 @@ STORAGE = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Storage/stora
     (dict(availability_zone="4"), ["availability_zone", "'4'", "1, 2 or 3"]),
     (dict(availability_zone="1", availability_set_id=STORAGE.replace("Storage/storageAccounts", "Compute/availabilitySets")),
      ["availability_zone", "availability_set_id", "together"]),
-    (dict(target_subnet="default"), ["target_subnet", "needs target_network"]),
     (dict(target_network="/subscriptions/x/resourceGroups/r/providers/Microsoft.Compute/disks/d"), ["target_network", "virtualNetworks"]),
     (dict(log_storage_account_id="sah2atest"), ["log_storage_account_id", "'sah2atest'", "ARM id"]),
     (dict(target_resource_group="rg with spaces"), ["target_resource_group", "'rg with spaces'"]),
     (dict(timeout=0), ["timeout", "at least 1"]),
+    (dict(disk_type="UltraSSD_LRS"), ["disk_type", "UltraSSD_LRS", "IOPS and throughput", "Premium_LRS"]),
+    (dict(disk_types={"os": "PremiumV2_LRS"}), ["disk_types['os']", "PremiumV2_LRS", "IOPS"]),
+    (dict(proximity_placement_group_id="ppg1"), ["proximity_placement_group_id", "'ppg1'", "ARM id"]),
+    (dict(tags={"wave": 1}), ["tags['wave']", "strings"]),
 ])
 def test_bad_enable_options_are_named_with_value_and_allowed(given, words):
     problems = " ".join(validate_enable_options(options(**given)))
@@ -173,7 +178,14 @@ def test_find_protectable_by_name_id_and_refuses_ambiguous(discovered):
         find_protectable([discovered], "nope")
 
 
-def test_os_disk_falls_back_to_the_first_disk_and_bad_disks_are_named(discovered):
+def two_disks(discovered):
+    """The discovered VM with a second disk listed first, both reported as Data (the real discovery shape)."""
+    disks = discovered["properties"]["customDetails"]["diskDetails"]
+    disks.insert(0, dict(disks[0], vhdId="aaaa-data", vhdName="vm-data", vhdType="Data"))
+    return discovered
+
+
+def test_a_single_disk_is_the_os_disk_and_bad_disks_are_named(discovered):
     os_disk, included, _types, problems = resolve_disks(discovered, options())
     assert problems == [] and os_disk["vhd_id"] == included[0]["vhd_id"]
     problems = resolve_disks(discovered, options(os_disk="nope", disks=["nope2"], disk_types={"nope3": "Premium_LRS"}))[3]
@@ -181,16 +193,75 @@ def test_os_disk_falls_back_to_the_first_disk_and_bad_disks_are_named(discovered
     assert len(problems) == 3 and all(disk_name in problem for problem in problems)
 
 
+def test_several_disks_need_os_disk_never_the_first_in_list_order(discovered):
+    vm = two_disks(discovered)
+    os_name = vm["properties"]["customDetails"]["diskDetails"][1]["vhdName"]
+    os_disk, _included, _types, problems = resolve_disks(vm, options())
+    assert os_disk is None and len(problems) == 1
+    assert "os_disk" in problems[0] and "vm-data" in problems[0] and os_name in problems[0], problems
+    # By name, or by the path host_info reports as boot_disk.
+    for given in (os_name, "D:\\Hyper-V\\vm\\%s.vhdx" % os_name):
+        os_disk, included, _types, problems = resolve_disks(vm, options(os_disk=given))
+        assert problems == [] and os_disk["name"] == os_name and len(included) == 2
+    details = enable_input(vm, "/p", options(os_disk=os_name, log_storage_account_id=STORAGE), SUB)["properties"]["providerSpecificDetails"]
+    assert details["vhdId"] == os_disk["vhd_id"] != "aaaa-data"
+
+
+def test_os_type_is_given_or_reported_never_guessed(discovered):
+    assert enable_os_type(discovered, options(os_type="Linux")) == ("Linux", None)
+    os_type, problem = enable_os_type(discovered, options(os_type=None))
+    assert os_type is None and "os_type" in problem and "Windows or Linux" in problem
+    discovered["properties"]["customDetails"]["osDetails"] = {"osType": "Linux"}
+    assert enable_os_type(discovered, options(os_type=None)) == ("Linux", None)
+
+
+def test_enabling_managed_disks_needs_a_log_storage_account():
+    problems = " ".join(enable_requirements(options()))
+    assert "log_storage_account_id is required" in problems and "managed_disk_replication=true" in problems
+    assert enable_requirements(options(log_storage_account_id=STORAGE)) == []
+    assert "target_subnet ('default') needs target_network" in " ".join(
+        enable_requirements(options(log_storage_account_id=STORAGE, target_subnet="default")))
+    assert enable_requirements(options(managed_disk_replication=False, target_storage_account_id=STORAGE)) == []
+    assert "target_resource_group" in " ".join(enable_requirements(options(log_storage_account_id=STORAGE,
+                                                                           target_resource_group=None)))
+
+
+def test_the_default_target_vm_name_is_validated_too():
+    assert vm_name_problem("name", "web01") is None
+    problem = vm_name_problem("name", "web_01.contoso")
+    assert "'web_01.contoso'" in problem and "target_vm_name" in problem
+
+
+LOGS = STORAGE.replace("sah2atest", "stlogs")
+DES = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/des1" % SUB
+PPG = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Compute/proximityPlacementGroups/ppg1" % SUB
+
+
 def test_enable_body_managed_disks_with_a_type_per_disk(discovered):
     vhd = discovered["properties"]["customDetails"]["diskDetails"][0]["vhdId"]
     body = enable_input(discovered, "/policy", options(disk_types={vhd: "Premium_LRS"}, target_network="vnet-migrated",
-                                                       target_subnet="default", tags={"wave": "1"}), SUB)
+                                                       target_subnet="default", tags={"wave": "1"},
+                                                       log_storage_account_id=LOGS), SUB)
     details = body["properties"]["providerSpecificDetails"]
     assert details["useManagedDisksForReplication"] == "true" and "targetStorageAccountId" not in details
-    assert details["disksToIncludeForManagedDisks"] == [{"diskId": vhd, "diskType": "Premium_LRS"}]
+    # The log account top level and per disk, as Azure PowerShell sends it.
+    assert details["logStorageAccountId"] == LOGS
+    assert details["disksToIncludeForManagedDisks"] == [{"diskId": vhd, "diskType": "Premium_LRS", "logStorageAccountId": LOGS}]
+    # Disk, NIC and seed disk tags default to the VM's.
+    assert details["seedManagedDiskTags"] == details["targetManagedDiskTags"] == details["targetNicTags"] == {"wave": "1"}
     assert details["targetAzureNetworkId"].endswith("/resourceGroups/rg-migrated/providers/Microsoft.Network/virtualNetworks/vnet-migrated")
     assert details["targetAzureSubnetId"] == "default" and details["targetVmTags"] == {"wave": "1"}
     assert details["hvHostVmId"] == discovered["name"] and body["properties"]["protectableItemId"] == discovered["id"]
+
+
+def test_enable_body_encryption_placement_and_own_tags(discovered):
+    details = enable_input(discovered, "/p", options(log_storage_account_id=LOGS, disk_encryption_set_id=DES,
+                                                     proximity_placement_group_id=PPG, tags={"a": "1"},
+                                                     nic_tags={"n": "2"}, seed_disk_tags={}), SUB)["properties"]["providerSpecificDetails"]
+    assert details["diskEncryptionSetId"] == DES and details["disksToIncludeForManagedDisks"][0]["diskEncryptionSetId"] == DES
+    assert details["targetProximityPlacementGroupId"] == PPG
+    assert details["targetNicTags"] == {"n": "2"} and details["targetManagedDiskTags"] == {"a": "1"}
+    assert "seedManagedDiskTags" not in details
 
 
 def test_enable_body_storage_account(discovered):
@@ -209,6 +280,82 @@ def test_settings_changes_and_update_body(protected):
     body = update_input(protected, changes)["properties"]
     assert body["recoveryAzureVMSize"] == "Standard_D2s_v3" and body["recoveryAzureVMName"] == "hyperV1"
     assert body["providerSpecificDetails"]["instanceType"] == "HyperVReplicaAzure"
+
+
+NIC1, NIC2 = "TWljcm9zb2Z0OkFBQUFcMQ==", "TWljcm9zb2Z0OkFBQUFcMg=="
+
+
+def two_nics(protected):
+    """The recorded item with a second NIC, the selected one, and the first NIC not selected for failover."""
+    details = protected["properties"]["providerSpecificDetails"]
+    recorded = details["vmNics"][0]   # 2017 shape: the subnet on the NIC (recoveryVMSubnetName), no ipConfigs
+    first = dict(recorded, nicId=NIC1, selectionType="NotSelected", recoveryVMSubnetName="back")
+    second = dict(recorded, nicId=NIC2, selectionType="SelectedByDefault",
+                  ipConfigs=[{"isPrimary": True, "isSeletedForFailover": True, "recoverySubnetName": "front"}])
+    details.update(vmNics=[first, second], selectedSourceNicId=NIC2, targetProximityPlacementGroupId=PPG,
+                   targetNicTags={"n": "1"}, targetManagedDiskTags={"d": "1"})
+    return protected
+
+
+def test_update_sends_every_nic_with_its_own_selection_type(protected):
+    item = two_nics(protected)
+    assert target_settings(item)["target_subnet"] == "front"   # the selected NIC's, not the first's
+    body = update_input(item, {"target_vm_size": ("Standard_B1s", "Standard_D2s_v3")})["properties"]
+    assert [(nic["nicId"], nic["selectionType"], nic["ipConfigs"][0]["recoverySubnetName"]) for nic in body["vmNics"]] == [
+        (NIC1, "NotSelected", "back"), (NIC2, "SelectedByDefault", "front")]
+    assert body["selectedSourceNicId"] == NIC2
+    # Settings the task does not change are repeated, not reset.
+    provider = body["providerSpecificDetails"]
+    assert provider["targetProximityPlacementGroupId"] == PPG and provider["targetNicTags"] == {"n": "1"}
+    assert provider["targetManagedDiskTags"] == {"d": "1"} and "selectedTfoAzureNetworkId" in body
+
+
+def test_update_of_the_subnet_changes_only_the_primary_nic(protected):
+    item = two_nics(protected)
+    body = update_input(item, {"target_subnet": ("front", "web")})["properties"]
+    assert [(nic["selectionType"], nic["ipConfigs"][0]["recoverySubnetName"]) for nic in body["vmNics"]] == [
+        ("NotSelected", "back"), ("SelectedByUser", "web")]
+
+
+def test_a_network_name_without_any_resource_group_is_refused_not_resource_groups_none(protected):
+    with pytest.raises(ValueError, match="target_network 'vnet1' is a name, but target_resource_group"):
+        desired_settings(options(target_network="vnet1", target_resource_group=None), SUB)
+    group = "/subscriptions/%s/resourceGroups/rg-item" % SUB
+    desired = desired_settings(options(target_network="vnet1", target_resource_group=None), SUB, group)
+    assert desired["target_network"] == group + "/providers/Microsoft.Network/virtualNetworks/vnet1"
+    assert "None" not in desired["target_network"]
+
+
+def test_target_problems_name_the_option_the_value_and_what_exists():
+    vnet = {"name": "vnet1", "location": "westeurope", "properties": {"subnets": [{"name": "default"}, {"name": "db"}]}}
+    group = "/subscriptions/%s/resourceGroups/rg-migrated" % SUB
+    wanted = {"resource_group": group, "vm_name": "web01", "network": group + "/providers/Microsoft.Network/virtualNetworks/vnet1",
+              "subnets": [("target_subnet", "web")], "availability_set_id": "/x/availabilitySets/as1",
+              "proximity_placement_group_id": PPG, "log_storage_account_id": LOGS}
+    found = {"group_vms": [{"name": "WEB01"}], "vnet": vnet, "replicated_names": {"web01": "web01-old"},
+             "availability_set": None, "proximity_placement_group": {"name": "ppg1", "location": "northeurope"},
+             "log_storage_account": {"name": "stlogs", "location": "westeurope", "kind": "BlobStorage",
+                                     "sku": {"name": "Standard_LRS", "tier": "Standard"}}}
+    problems = target_problems(wanted, found)
+    text = " | ".join(problems)
+    assert "target_subnet 'web'" in text and "db, default" in text
+    assert "replicated VM 'web01-old'" in text and "already has a VM 'WEB01'" in text
+    assert "availability_set_id" in text and "does not exist" in text
+    assert "proximity_placement_group_id" in text and "northeurope" in text and "westeurope" in text
+    assert "log_storage_account_id" in text and "BlobStorage" in text
+    found = {"group_vms": None, "vnet": None, "group_vnets": [{"name": "vnet-a"}, {"name": "vnet-b"}]}
+    text = " | ".join(target_problems({"resource_group": group, "network": wanted["network"]}, found))
+    assert "target_resource_group 'rg-migrated' does not exist" in text and "vnet-a, vnet-b" in text
+    found = {"group_vms": None, "vnet": None, "group_vnets": None}
+    text = " | ".join(target_problems({"resource_group": group, "network": wanted["network"]}, found))
+    assert "its resource group 'rg-migrated' does not exist" in text
+    # A new target name on update is checked in the VM's target group, which does not change.
+    text = " | ".join(target_problems({"group_of_vm": group, "vm_name": "web02"}, {"group_vms": [{"name": "web02"}]}))
+    assert "resource group 'rg-migrated' already has a VM 'web02'" in text
+    good = {"group_vms": [], "vnet": vnet, "log_storage_account": {"location": "westeurope", "kind": "StorageV2",
+                                                                   "sku": {"tier": "Standard"}}}
+    assert target_problems({"resource_group": group, "vm_name": "web01", "network": wanted["network"],
+                            "subnets": [("target_subnet", "DB")], "log_storage_account_id": LOGS}, good) == []
 
 
 def test_immutable_settings_are_refused(protected):

@@ -64,10 +64,12 @@ PREPARED_NODE = {
             "id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c74",
             "state": "Running",
             "generation": 2,
-            "disks": [
-                {"path": "C:\\ClusterStorage\\Volume1\\sql01\\sql01-os.vhdx", "size_bytes": 127 * GIB},
-                {"path": "C:\\ClusterStorage\\Volume1\\sql01\\sql01-data.vhdx", "size_bytes": 512 * GIB},
+            "disks": [   # listed data disk first: the boot order says which disk boots
+                {"path": "C:\\ClusterStorage\\Volume1\\sql01\\sql01-data.vhdx", "size_bytes": 512 * GIB, "controller": "SCSI 0:0"},
+                {"path": "C:\\ClusterStorage\\Volume1\\sql01\\sql01-os.vhdx", "size_bytes": 127 * GIB, "controller": "SCSI 0:1"},
             ],
+            "boot_disk": "C:\\ClusterStorage\\Volume1\\sql01\\sql01-os.vhdx",
+            "guest_os": "Windows Server 2022 Datacenter",
             "replication": {"state": "Replicating", "health": "Normal", "mode": "Primary", "replica_server": "Microsoft Azure"},
         },
         {
@@ -75,7 +77,9 @@ PREPARED_NODE = {
             "id": "3c4d5e6f-7a8b-4c9d-8e1f-2a3b4c5d6e96",
             "state": "Off",
             "generation": 1,
-            "disks": [{"path": "c:\\clusterstorage\\volume1\\legacy01\\legacy01-os.vhd", "size_bytes": None}],
+            "disks": [{"path": "c:\\clusterstorage\\volume1\\legacy01\\legacy01-os.vhd", "size_bytes": None, "controller": "IDE 0:0"}],
+            "boot_disk": "c:\\clusterstorage\\volume1\\legacy01\\legacy01-os.vhd",
+            "guest_os": None,
             "replication": None,
         },
     ],
@@ -157,8 +161,21 @@ def test_vms_carry_disks_totals_and_replication():
     sql01, legacy01 = normalise_host_facts(PREPARED_NODE)["vms"]
     assert sql01["disk_total_bytes"] == 639 * GIB
     assert sql01["replication"] == {"state": "Replicating", "health": "Normal", "mode": "Primary", "replica_server": "Microsoft Azure"}
-    assert sql01["disks"][1] == {"path": "C:\\ClusterStorage\\Volume1\\sql01\\sql01-data.vhdx", "size_bytes": 512 * GIB}
+    assert sql01["disks"][0] == {"path": "C:\\ClusterStorage\\Volume1\\sql01\\sql01-data.vhdx", "size_bytes": 512 * GIB,
+                                 "controller": "SCSI 0:0"}
     assert (legacy01["generation"], legacy01["state"], legacy01["replication"], legacy01["disk_total_bytes"]) == (1, "Off", None, 0)
+
+
+def test_vms_carry_their_boot_disk_and_guest_os_not_the_first_disk():
+    sql01, legacy01 = normalise_host_facts(PREPARED_NODE)["vms"]
+    assert sql01["boot_disk"] == "C:\\ClusterStorage\\Volume1\\sql01\\sql01-os.vhdx" != sql01["disks"][0]["path"]
+    assert sql01["os_disk"] == "sql01-os"
+    assert sql01["guest_os"] == {"name": "Windows Server 2022 Datacenter", "type": "Windows"}
+    assert legacy01["guest_os"] == {"name": None, "type": None} and legacy01["os_disk"] == "legacy01-os"
+    vm = raw()["vms"][0]
+    vm.update(guest_os="Ubuntu 22.04.3 LTS", boot_disk=None)
+    facts = normalise_host_facts(raw(vms=[vm]))["vms"][0]
+    assert facts["guest_os"]["type"] == "Linux" and facts["boot_disk"] is None and facts["os_disk"] is None
 
 
 def test_only_volumes_holding_vm_disks_are_kept():
