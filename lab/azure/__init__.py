@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from lab.azure import (
-    admin_routes, azurite, compute, failover, network, protected_items, recovery_services, replication, resources,
-    site_recovery, storage,
+    admin_routes, azurite, compute, failover, migrate, network, protected_items, recovery_services, replication,
+    resources, site_recovery, storage,
 )
 from lab.azure.arm import Arm
 from lab.azure.entra import Entra
@@ -38,6 +38,7 @@ IDENTITY_FILE = "azure-identity.json"
 TICK_S = 0.2           # real seconds between world steps when no request comes in
 SEED_GROUP = "rg-migrate"
 SEED_VAULT = "vault-migrate"
+SEED_PROJECT = "migrate-lab"      # the Migrate project whose Server Migration solution names SEED_VAULT
 SEED_TARGET_GROUP = "rg-migrated"
 SEED_NETWORKS = {"vnet-migrated": ("10.10.0.0/16", "10.10.1.0/24"), "vnet-test": ("10.20.0.0/16", "10.20.1.0/24")}
 
@@ -59,7 +60,9 @@ def _identity(state_dir: Path) -> dict:
 def _seed(cloud: AzureCloud) -> None:
     """A Migrate project's vault and a landing zone, so the demo has somewhere to go."""
     resources.create_group(cloud, SEED_GROUP, cloud.location)
-    recovery_services.create_vault(cloud, SEED_GROUP, SEED_VAULT, cloud.location, {"Migrate Project": "lab"})
+    vault = recovery_services.create_vault(cloud, SEED_GROUP, SEED_VAULT, cloud.location,
+                                           {"Migrate Project": SEED_PROJECT})
+    migrate.create_project(cloud, SEED_GROUP, SEED_PROJECT, cloud.location, vault.id)
     resources.create_group(cloud, SEED_TARGET_GROUP, cloud.location)
     for name, (space, subnet) in SEED_NETWORKS.items():
         vnet_id = f"/subscriptions/{cloud.subscription_id}/resourceGroups/{SEED_TARGET_GROUP}/providers/" \
@@ -91,7 +94,7 @@ def build_azure(world: World, state_dir: Path, host: str = "127.0.0.1",
     arm = Arm(cloud, entra, Throttle())
     cloud.arm, cloud.entra = arm, entra
     for provider_module in (resources, recovery_services, site_recovery, protected_items, failover, compute, network,
-                            storage):
+                            storage, migrate):
         provider_module.register(arm)
     arm.tickers += [lambda now: tick_jobs(cloud, now), lambda now: replication.tick(cloud, now)]
     if tls_files is not None and azurite.available():
@@ -147,7 +150,8 @@ async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext
         "authority_url": entra.base_url, "tenant_id": tenant.tenant_id, "client_id": identity["client_id"],
         "client_secret": identity["client_secret"], "subscription_id": cloud.subscription_id,
         "location": cloud.location, "blob_endpoint": blob.blob_base if blob else None,
-        "resource_group": SEED_GROUP, "vault_name": SEED_VAULT, "target_resource_group": SEED_TARGET_GROUP,
+        "resource_group": SEED_GROUP, "vault_name": SEED_VAULT, "migrate_project": SEED_PROJECT,
+        "target_resource_group": SEED_TARGET_GROUP,
         "target_network": "vnet-migrated", "test_network": "vnet-test",
         "stop": stop,
     }
