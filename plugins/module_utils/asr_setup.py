@@ -202,7 +202,7 @@ def match_host(wanted, provider):
 def discovery_status(hosts, vms, providers, protectables):
     """Where the wait stands. hosts, vms: the names waited for; providers, protectables: the site's lists.
 
-    Returns {"hosts": [{name, provider_name, connection_status}], "vms": [{name, id, host_provider_id}],
+    Returns {"hosts": [{name, provider_name, connection_status}], "vms": [{name, id, item_id, protection_status}],
     "missing_hosts": [names not registered], "disconnected_hosts": [names registered but not Connected],
     "missing_vms": [names or ids not discovered]}.
     """
@@ -224,6 +224,7 @@ def discovery_status(hosts, vms, providers, protectables):
             status["missing_vms"].append(name)
         else:
             status["vms"].append({"name": _properties(item).get("friendlyName"), "id": item.get("name"),
+                                  "item_id": item.get("id"),
                                   "protection_status": _properties(item).get("protectionStatus")})
     return status
 

@@ -41,7 +41,9 @@ options:
     type: bool
     default: true
   require_paired:
-    description: Also wait until each site searched has a container mapping in state C(Paired).
+    description:
+    - Also wait until the sites of the VMs of O(vms) (every site searched, when O(vms) is empty) have a container
+      mapping in state C(Paired).
     type: bool
     default: false
   timeout:
@@ -104,6 +106,10 @@ vms:
   sample:
     - name: web01
       id: 119e72d6-bb8c-4089-91d0-ff4d7a9a4e27
+      item_id: "/Subscriptions/b364ed8d-4279-4bf8-8fd1-56f8fa0ae05c/resourceGroups/migrate-rg/providers\
+        /Microsoft.RecoveryServices/vaults/migrate-vault/replicationFabrics/hyperv-site\
+        /replicationProtectionContainers/cloud_f3ce4b50-831d-5af4-9c48-dcbc41521358\
+        /replicationProtectableItems/119e72d6-bb8c-4089-91d0-ff4d7a9a4e27"
       protection_status: Unprotected
 missing_hosts:
   description: Hosts not registered to the site(s) when the task ended.
@@ -124,7 +130,9 @@ missing_vms:
   elements: str
   sample: []
 unpaired_sites:
-  description: Sites without a C(Paired) container mapping when the task ended (with O(require_paired)).
+  description:
+    - Sites without a C(Paired) container mapping when the task ended (with O(require_paired)); only the sites of the
+      VMs of O(vms) count, or every site searched when O(vms) is empty.
   returned: always
   type: list
   elements: str
@@ -169,7 +177,7 @@ def sites_of(client, resource_group, vault_name, site):
 
 
 def read(client, resource_group, vault_name, fabrics):
-    """The sites' providers, protectable items and whether each site's container is paired."""
+    """The sites' providers, their protectable items, and the sites whose container has no Paired mapping."""
     providers, protectables, unpaired = [], [], []
     containers = asr_api.list_containers(client, resource_group, vault_name)
     mappings = asr_api.list_mappings(client, resource_group, vault_name)
@@ -242,7 +250,11 @@ def main():
         while True:
             providers, protectables, unpaired = read(client, resource_group, vault_name, fabrics)
             status = discovery_status(params["hosts"], params["vms"], providers, protectables)
-            status["unpaired_sites"] = unpaired if params["require_paired"] else []
+            # Only the sites that hold the VMs waited for need a policy (all searched sites when no VM is named).
+            needed = set(name_of(vm["item_id"], "replicationFabrics").lower() for vm in status["vms"]) \
+                if params["vms"] else set(name.lower() for name in unpaired)
+            status["unpaired_sites"] = [name for name in unpaired if name.lower() in needed] \
+                if params["require_paired"] else []
             status["refreshed"] = refreshed
             if discovery_done(status) and not status["unpaired_sites"]:
                 module.exit_json(changed=False, **status)
