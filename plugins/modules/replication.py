@@ -246,6 +246,11 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow impo
     DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, find_protectable, immutable_changes,
     name_in_id, resolve_disks, running_job, settings_changes, target_settings, update_input, validate_enable_options,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
+    resolve_vault,
+)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
@@ -347,7 +352,6 @@ def report(item, check_mode, before):
 def main():
     module = AnsibleModule(
         argument_spec=azure_argument_spec(
-            resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
             name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             policy=dict(type="str"), os_type=dict(type="str", choices=["Windows", "Linux"], default="Windows"),
@@ -361,8 +365,10 @@ def main():
             sql_server_license_type=dict(type="str", choices=list(SQL_LICENSE_TYPES)), tags=dict(type="dict"),
             wait_for=dict(type="str", choices=["none", "enabled", "protected"], default="enabled"),
             timeout=dict(type="int", default=3600), poll_interval=dict(type="int", default=60),
+            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
+        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = validate_enable_options(params)
@@ -371,6 +377,7 @@ def main():
     if problems:
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
+    resolve_vault(module, session)
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     item = None
     try:
