@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: discovery
 short_description: Wait until Hyper-V hosts are connected to the vault and their VMs are discovered
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - After a Hyper-V host registers with a vault, its VMs appear in the vault (as protectable items) only once the
     host's Site Recovery provider has sent its inventory, up to 15 minutes later; a VM created after the

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: hyperv_site
 short_description: Create or remove a Hyper-V site in a Recovery Services vault, and remove hosts from it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates a Hyper-V site (a Site Recovery replication fabric of type C(HyperVSite)) in a Recovery Services vault,
     what the portal's "Prepare infrastructure" step does, and waits for its C(CreateSite) job. Hyper-V hosts register

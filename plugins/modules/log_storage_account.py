@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: log_storage_account
 short_description: Check or create the log (cache) storage account that managed-disk replication needs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Replicating Hyper-V VMs to managed disks needs a log storage account in the target region, where Site Recovery
     writes the replicated data before it applies it to the replica disks (the portal and Azure Migrate create one per

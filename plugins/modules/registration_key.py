@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: registration_key
 short_description: Write a Hyper-V site's registration key (vault credentials file) on the controller
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Asks a Recovery Services vault for a new management certificate and writes the registration key of one of its
     Hyper-V sites to O(dest), the vault credentials file (C(.VaultCredentials)) the Site Recovery provider's
