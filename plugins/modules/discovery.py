@@ -251,7 +251,7 @@ def main():
             providers, protectables, unpaired = read(client, resource_group, vault_name, fabrics)
             status = discovery_status(params["hosts"], params["vms"], providers, protectables)
             # Only the sites that hold the VMs waited for need a policy (all searched sites when no VM is named).
-            needed = set(name_of(vm["item_id"], "replicationFabrics").lower() for vm in status["vms"]) \
+            needed = set((name_of(vm["item_id"], "replicationFabrics") or "").lower() for vm in status["vms"]) \
                 if params["vms"] else set(name.lower() for name in unpaired)
             status["unpaired_sites"] = [name for name in unpaired if name.lower() in needed] \
                 if params["require_paired"] else []
