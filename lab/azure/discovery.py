@@ -114,13 +114,6 @@ def refresh(cloud: AzureCloud, provider: Provider) -> None:
         take_inventory(provider, cloud.world.host(provider.host), cloud.now())
 
 
-def discovered(provider: Provider, fabric: Fabric, vm: VirtualMachine) -> bool:
-    """True when the vault knows the VM: in the provider's last inventory, or already replicating."""
-    if vm.id.lower() in (getattr(provider, "inventory", None) or ()):
-        return True
-    return any(item.vm_id.lower() == vm.id.lower() for item in fabric.items.values())
-
-
 def connected(cloud: AzureCloud, provider: Provider) -> bool:
     if provider.forced_disconnected or not cloud.world.has_host(provider.host):
         return False
@@ -128,18 +121,38 @@ def connected(cloud: AzureCloud, provider: Provider) -> bool:
     return service is not None and service.status == "Running"
 
 
+def _known(provider: Provider, protected: set[str], vm_id: str) -> bool:
+    """The vault knows the VM: in the provider's last inventory, or already replicating (`protected`)."""
+    return vm_id in (getattr(provider, "inventory", None) or ()) or vm_id in protected
+
+
+def _protected_ids(fabric: Fabric) -> set[str]:
+    return {item.vm_id.lower() for item in fabric.items.values()}
+
+
 def registered_vms(cloud: AzureCloud, fabric: Fabric) -> list[tuple[Provider, HostState, VirtualMachine]]:
     """The VMs of the site's registered hosts that the vault has discovered."""
-    out = []
+    out, protected = [], _protected_ids(fabric)
     for provider in fabric.providers.values():
         if cloud.world.has_host(provider.host):
             host = cloud.world.host(provider.host)
-            out.extend((provider, host, vm) for vm in host.vms if discovered(provider, fabric, vm))
+            out.extend((provider, host, vm) for vm in host.vms if _known(provider, protected, vm.id.lower()))
     return out
 
 
 def find_vm(cloud: AzureCloud, fabric: Fabric, vm_id: str) -> tuple[Provider, HostState, VirtualMachine] | None:
-    return next((entry for entry in registered_vms(cloud, fabric) if entry[2].id.lower() == vm_id.lower()), None)
+    """The discovered VM `vm_id` of the site, or None (not on a registered host, or not discovered yet)."""
+    wanted = vm_id.lower()
+    for provider in fabric.providers.values():
+        if not cloud.world.has_host(provider.host):
+            continue
+        host = cloud.world.host(provider.host)
+        for vm in host.vms:
+            if vm.id.lower() == wanted:
+                known = wanted in (getattr(provider, "inventory", None) or ()) or any(
+                    item.vm_id.lower() == wanted for item in fabric.items.values())
+                return (provider, host, vm) if known else None
+    return None
 
 
 def vhd_id(vm: VirtualMachine, disk_path: str) -> str:

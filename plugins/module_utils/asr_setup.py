@@ -199,6 +199,10 @@ def match_host(wanted, provider):
     return bool(wanted) and (fqdn == wanted or fqdn.split(".")[0] == wanted.split(".")[0] and "." not in wanted)
 
 
+def _item_names(item):
+    return ((item.get("name") or "").lower(), (_properties(item).get("friendlyName") or "").lower())
+
+
 def discovery_status(hosts, vms, providers, protectables):
     """Where the wait stands. hosts, vms: the names waited for; providers, protectables: the site's lists.
 
@@ -217,9 +221,7 @@ def discovery_status(hosts, vms, providers, protectables):
         if connection != "Connected":
             status["disconnected_hosts"].append(name)
     for name in vms:
-        item = next((i for i in protectables if name.lower() in ((i.get("name") or "").lower(),
-                                                                  (_properties(i).get("friendlyName") or "").lower())),
-                    None)
+        item = next((i for i in protectables if name.lower() in _item_names(i)), None)
         if item is None:
             status["missing_vms"].append(name)
         else:

@@ -263,8 +263,8 @@ def main():
                 if status["unpaired_sites"]:
                     missing = "; ".join(filter(None, [missing, "sites without a Paired policy association: %s"
                                                       % ", ".join(status["unpaired_sites"])]))
-                module.fail_json(msg="Timed out after %s s waiting for vault %r: %s." % (params["timeout"], vault_name,
-                                                                                          missing), **status)
+                module.fail_json(msg="Timed out after %s s waiting for vault %r: %s."
+                                     % (params["timeout"], vault_name, missing), **status)
             if may_refresh and status["missing_vms"] and not status["missing_hosts"] \
                     and not status["disconnected_hosts"]:
                 refreshed = refresh_all(client, resource_group, vault_name, providers, deadline)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from azure_lab import auth_defaults, session  # noqa: F401  pylint: disable=unused-import
+from azure_lab import auth_defaults, run_module, session
 from labfixture import LabProcess
 
 pytestmark = pytest.mark.lab
@@ -151,10 +151,49 @@ def test_a_site_with_registered_hosts_is_not_removed(setup_lab, tmp_path):
     lab = setup_lab
     if site_of(lab) is None or not site_of(lab)["providers"]:
         pytest.skip("needs the site of the previous test")
-    from azure_lab import run_module   # pylint: disable=import-outside-toplevel
     info = lab.info["azure"]
     run = run_module(lab, "hyperv_site", {"resource_group": info["resource_group"], "vault_name": info["vault_name"],
                                           "name": SITE, "state": "absent"}, tmp=tmp_path)
     assert run.rc != 0
     assert "still has registered hosts" in run.result["msg"] and "HVS01" in run.result["msg"]
     assert run.mutations() == {} and site_of(lab) is not None
+
+
+def test_discovery_times_out_naming_what_is_missing(setup_lab, tmp_path):
+    info = setup_lab.info["azure"]
+    run = run_module(setup_lab, "discovery", {"resource_group": info["resource_group"],
+                                              "migrate_project": info["migrate_project"], "site": SITE,
+                                              "hosts": ["HVS01", "HVS09"], "vms": [VMS[0], "no-such-vm"],
+                                              "timeout": 3, "poll_interval": 1}, tmp=tmp_path)
+    assert run.rc != 0
+    message = run.result["msg"]
+    assert "Timed out after 3 s" in message and "HVS09" in message and "no-such-vm" in message
+    assert run.result["missing_vms"] == ["no-such-vm"] and run.result["missing_hosts"] == ["HVS09"]
+    assert [vm["name"] for vm in run.result["vms"]] == [VMS[0]]
+
+
+def test_log_storage_account_refuses_a_premium_account_and_changes_nothing(setup_lab, tmp_path):
+    info = setup_lab.info["azure"]
+    storage = session(setup_lab).storage()
+    storage.storage_accounts.begin_create(info["resource_group"], "stpremiumlog", {
+        "location": info["location"], "sku": {"name": "Premium_LRS"}, "kind": "StorageV2"}).result()
+    run = run_module(setup_lab, "log_storage_account", {"resource_group": info["resource_group"], "name": "stpremiumlog",
+                                                        "location": info["location"]}, tmp=tmp_path)
+    assert run.rc != 0 and "SKU is Premium_LRS" in run.result["msg"] and run.mutations() == {}
+    run = run_module(setup_lab, "log_storage_account", {"resource_group": info["resource_group"], "name": "Bad_Name",
+                                                        "location": info["location"]}, tmp=tmp_path)
+    assert run.rc != 0 and "name is 'Bad_Name'" in run.result["msg"] and run.requests["total"] == 0
+
+
+def test_registration_key_refuses_bad_options_before_any_request(setup_lab, tmp_path):
+    info = setup_lab.info["azure"]
+    run = run_module(setup_lab, "registration_key", {"resource_group": info["resource_group"],
+                                                     "vault_name": info["vault_name"], "site": SITE,
+                                                     "dest": str(tmp_path / "key.VaultCredentials"),
+                                                     "validity_hours": 0}, tmp=tmp_path)
+    assert run.rc != 0 and "validity_hours is 0" in run.result["msg"] and run.requests["total"] == 0
+    run = run_module(setup_lab, "registration_key", {"resource_group": info["resource_group"],
+                                                     "vault_name": info["vault_name"], "site": "no-such-site",
+                                                     "dest": str(tmp_path / "key.VaultCredentials")}, tmp=tmp_path)
+    assert run.rc != 0 and "'no-such-site' is not a Hyper-V site" in run.result["msg"] and run.mutations() == {}
+    assert not (tmp_path / "key.VaultCredentials").exists()

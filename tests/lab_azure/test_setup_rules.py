@@ -39,8 +39,8 @@ def _site(lab, name: str) -> str:
 
 
 def _protectable_names(lab, site: str, container: str) -> set[str]:
-    items = lab.asr.replication_protectable_items.list_by_replication_protection_containers(lab.rg, lab.vault, site,
-                                                                                           container)
+    items = lab.asr.replication_protectable_items.list_by_replication_protection_containers(
+        lab.rg, lab.vault, site, container)
     return {item.properties.friendly_name for item in items}
 
 
@@ -60,6 +60,15 @@ def test_vault_certificate_request_must_put_create_options_at_the_top_level(lab)
 def test_vms_appear_only_after_the_discovery_delay(lab):
     _add_host(lab, "HVDISC01", ["disc-a", "disc-b"])
     container = _site(lab, "site-discovery")
+    # Lab time moves only when the test moves it: the session's fast clock would otherwise pass the delay on its own.
+    lab.on_loop(lambda: lab.world.clock.set_time_scale(1.0))
+    try:
+        _discovery_after_the_delay(lab, container)
+    finally:
+        lab.on_loop(lambda: lab.world.clock.set_time_scale(600.0))
+
+
+def _discovery_after_the_delay(lab, container):
     lab.register_host("HVDISC01", "site-discovery", discovered=False)
     providers = list(lab.asr.replication_recovery_services_providers.list_by_replication_fabrics(
         lab.rg, lab.vault, "site-discovery"))

@@ -26,11 +26,12 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 
 NOW = datetime.datetime(2026, 6, 2, 6, 0, tzinfo=datetime.timezone.utc)
 SUB = "b364ed8d-4279-4bf8-8fd1-56f8fa0ae05c"
-VAULT = {"id": "/subscriptions/%s/resourceGroups/migrate-rg/providers/Microsoft.RecoveryServices/vaults/migrate-vault"
-               % SUB, "name": "migrate-vault", "location": "westeurope",
+VAULT_ID = "/subscriptions/%s/resourceGroups/migrate-rg/providers/Microsoft.RecoveryServices/vaults/migrate-vault" % SUB
+VAULT = {"id": VAULT_ID, "name": "migrate-vault", "location": "westeurope",
          "properties": {"privateEndpointStateForSiteRecovery": "None"}}
-FABRIC = {"name": "hyperv-site", "properties": {"internalIdentifier": "f3ce4b50-831d-5af4-9c48-dcbc41521358",
-                                                 "customDetails": {"instanceType": "HyperVSite"}}}
+FABRIC = {"name": "hyperv-site",
+          "properties": {"internalIdentifier": "f3ce4b50-831d-5af4-9c48-dcbc41521358",
+                         "customDetails": {"instanceType": "HyperVSite"}}}
 
 
 def pfx(valid_to):
