@@ -70,7 +70,7 @@ attributes:
     platforms: posix
     support: full
 notes:
-  - The task reports no change: a provider refresh changes no setting of the vault.
+  - The task reports no change, since a provider refresh changes no setting of the vault.
 seealso:
   - module: azmigrate.hyperv.hyperv_site
   - module: azmigrate.hyperv.replication

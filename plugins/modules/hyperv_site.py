@@ -12,8 +12,9 @@ description:
   - Creates a Hyper-V site (a Site Recovery replication fabric of type C(HyperVSite)) in a Recovery Services vault,
     what the portal's "Prepare infrastructure" step does, and waits for its C(CreateSite) job. Hyper-V hosts register
     to the site with a registration key (M(azmigrate.hyperv.registration_key)).
-  - Removes registered hosts from the site (O(remove_hosts)): the vault forgets the host's Site Recovery provider,
-    the step Microsoft's documentation asks for before the provider is unregistered and uninstalled on the host.
+  - Removes registered hosts from the site (O(remove_hosts)), so that the vault forgets the host's Site Recovery
+    provider, the step Microsoft's documentation asks for before the provider is unregistered and uninstalled on the
+    host.
   - Removes the site (O(state=absent)). A site that still has registered hosts is refused, naming them, before
     anything changes; remove them with O(remove_hosts) in the same task or first.
   - Waits for the Site Recovery jobs, bounded by O(timeout).

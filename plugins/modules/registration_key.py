@@ -58,7 +58,8 @@ attributes:
     platforms: posix
     support: full
 notes:
-  - The certificate is requested with C(PUT vaults/{vault}/certificates/CN=CB_{vault}-{d-MM-yyyy}-vaultcredentials) and
+  - >-
+    The certificate is requested with C(PUT vaults/{vault}/certificates/CN=CB_{vault}-{d-MM-yyyy}-vaultcredentials) and
     the body C({"certificateCreateOptions": {"validityInHours": n}}) at the top level, as Terraform's
     C(azurerm_recovery_services_vault_hyperv_host_registration_key) data source sends it. The documented
     C(CertificateRequest) body uploads a certificate instead; a body nesting C(certificateCreateOptions) under
