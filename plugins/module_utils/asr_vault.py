@@ -317,11 +317,12 @@ def resolve_vault(module, session):
     except AzureModuleError as exc:
         module.fail_json(**exc.fail_kwargs())
     found = vault_from_solution(solution) if solution else None
-    if found is None:
+    if found is not None:
+        params["resource_group"], params["vault_name"] = found
+    else:
         module.fail_json(msg="migrate_project %r in resource group %r names no Recovery Services vault: %s. Create the "
                              "project's replication infrastructure (in the portal, Servers, databases and web apps > "
                              "Discover > Hyper-V > Create resources), or give vault_name instead."
                              % (project, params["resource_group"],
                                 "the project or its %s solution was not found" % SERVER_MIGRATION_SOLUTION
                                 if solution is None else "its %s solution has no vaultId" % SERVER_MIGRATION_SOLUTION))
-    params["resource_group"], params["vault_name"] = found
