@@ -8,7 +8,7 @@ files carry), five days by default (windows-host.md §1).
 - Issuing: `issue_certificate()` makes the management certificate; given the lab Azure vault that issues
   it, the vault remembers its thumbprint (lab/azure/recovery_services.py's vault-certificates PUT calls it).
   `issue()` writes a whole file (the admin API's POST /vault-credentials); `from_certificate_answer()` is
-  the client's construction from the ARM answers (Terraform's, and the demo playbook's template).
+  the client's construction from the ARM answers (Terraform's, and the collection's registration_key module's).
 - Checking: `check()` is what DRConfigurator /r checks (lab/hosts/installers.py): a readable file whose
   key has not expired and, when the world has an Azure side, whose vault and Hyper-V site exist there and
   whose certificate that vault issued. The admin API's POST /azure/credentials/check calls it too.

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from lab.azure import (
-    admin_routes, azurite, compute, failover, network, protected_items, recovery_services, replication, resources,
-    site_recovery, storage,
+    admin_routes, azurite, compute, failover, migrate, network, protected_items, recovery_services, replication,
+    resources, site_recovery, storage,
 )
 from lab.azure.arm import Arm
 from lab.azure.entra import Entra
@@ -38,6 +38,7 @@ IDENTITY_FILE = "azure-identity.json"
 TICK_S = 0.2           # real seconds between world steps when no request comes in
 SEED_GROUP = "rg-migrate"
 SEED_VAULT = "vault-migrate"
+SEED_PROJECT = "migrate-lab"      # the Migrate project whose Server Migration solution names SEED_VAULT
 SEED_TARGET_GROUP = "rg-migrated"
 # The cache (log) storage account an Azure Migrate project creates for Hyper-V replication to managed disks.
 SEED_LOG_ACCOUNT = "stmigratelogs"
@@ -61,10 +62,12 @@ def _identity(state_dir: Path) -> dict:
 def _seed(cloud: AzureCloud) -> None:
     """A Migrate project's vault and a landing zone, so the demo has somewhere to go."""
     resources.create_group(cloud, SEED_GROUP, cloud.location)
-    recovery_services.create_vault(cloud, SEED_GROUP, SEED_VAULT, cloud.location, {"Migrate Project": "lab"})
+    vault = recovery_services.create_vault(cloud, SEED_GROUP, SEED_VAULT, cloud.location,
+                                           {"Migrate Project": SEED_PROJECT})
+    migrate.create_project(cloud, SEED_GROUP, SEED_PROJECT, cloud.location, vault.id)
     cloud.put({"id": _log_account_id(cloud), "name": SEED_LOG_ACCOUNT, "type": storage.ACCOUNT_TYPE,
                "location": cloud.location, "kind": "StorageV2", "sku": {"name": "Standard_LRS", "tier": "Standard"},
-               "tags": {"Migrate Project": "lab"},
+               "tags": {"Migrate Project": SEED_PROJECT},
                "properties": {"provisioningState": "Succeeded", "primaryLocation": cloud.location,
                               "statusOfPrimary": "available", "supportsHttpsTrafficOnly": True,
                               "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
@@ -105,7 +108,7 @@ def build_azure(world: World, state_dir: Path, host: str = "127.0.0.1",
     arm = Arm(cloud, entra, Throttle())
     cloud.arm, cloud.entra = arm, entra
     for provider_module in (resources, recovery_services, site_recovery, protected_items, failover, compute, network,
-                            storage):
+                            storage, migrate):
         provider_module.register(arm)
     arm.tickers += [lambda now: tick_jobs(cloud, now), lambda now: replication.tick(cloud, now)]
     if tls_files is not None and azurite.available():
@@ -161,7 +164,8 @@ async def start_azure(world: World, state_dir: Path, ssl_context: ssl.SSLContext
         "authority_url": entra.base_url, "tenant_id": tenant.tenant_id, "client_id": identity["client_id"],
         "client_secret": identity["client_secret"], "subscription_id": cloud.subscription_id,
         "location": cloud.location, "blob_endpoint": blob.blob_base if blob else None,
-        "resource_group": SEED_GROUP, "vault_name": SEED_VAULT, "target_resource_group": SEED_TARGET_GROUP,
+        "resource_group": SEED_GROUP, "vault_name": SEED_VAULT, "migrate_project": SEED_PROJECT,
+        "target_resource_group": SEED_TARGET_GROUP,
         "target_network": "vnet-migrated", "test_network": "vnet-test",
         "log_storage_account_id": _log_account_id(cloud),
         "stop": stop,

@@ -15,6 +15,10 @@
     POST   /azure/principals               a new service principal (per-principal throttling)
     POST   /azure/credentials/check        {xml}: vault credentials file check (lab/vault_credentials.py's,
                                             as DRConfigurator /r does) -> {valid, reason, vault_name, ...}
+    GET    /azure/discovery                the discovery knobs {delay_s, refresh_interval_s} (lab seconds)
+    POST   /azure/discovery                {delay_s?, refresh_interval_s?}: how long the vault takes to see VMs
+    GET    /azure/sites                    every vault's Hyper-V sites: created, providers, the VMs each has
+                                            discovered (and the inventory still on its way), certificates
 """
 
 from __future__ import annotations
@@ -151,7 +155,42 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
             return 200, {**read, "valid": False, "reason": str(exc)}
         return 200, {**credentials.to_dict(), "valid": True, "reason": ""}
 
+    async def get_discovery(_call: AdminCall):
+        return 200, dict(discovery.discovery_settings(cloud))
+
+    async def set_discovery(call: AdminCall):
+        body = _body(call)
+        known = {"delay_s", "refresh_interval_s"}
+        if not body or set(body) - known or any(not isinstance(v, (int, float)) or v < 0 for v in body.values()):
+            raise AdminError(400, f"discovery keys: {', '.join(sorted(known))}, each a number of lab seconds >= 0")
+        discovery.discovery_settings(cloud).update({k: float(v) for k, v in body.items()})
+        return 200, dict(discovery.discovery_settings(cloud))
+
+    async def sites(_call: AdminCall):
+        out = []
+        for vault in cloud.vaults.values():
+            for fabric in vault.fabrics.values():
+                discovery.sync_providers(cloud, vault, fabric)
+                providers = []
+                for provider in fabric.providers.values():
+                    host = cloud.world.host(provider.host) if cloud.world.has_host(provider.host) else None
+                    names = {vm.id.lower(): vm.name for vm in (host.vms if host else [])}
+                    pending = provider.pending_inventory or ()
+                    providers.append({
+                        "host": provider.host, "name": provider.name, "connected": discovery.connected(cloud, provider),
+                        "registered_at": provider.registered_at.isoformat(),
+                        "discovered_vms": sorted(names[i] for i in (provider.inventory or ()) if i in names),
+                        "pending_vms": sorted(names[i] for i in pending if i in names),
+                        "pending_until": provider.pending_until.isoformat() if provider.pending_until else None})
+                out.append({"vault": vault.name, "resource_group": vault.resource_group, "site": fabric.name,
+                            "internal_id": fabric.internal_id, "created": fabric.created, "providers": providers,
+                            "certificates": [{"name": c.name, "thumbprint": c.thumbprint,
+                                              "valid_to": c.valid_to.isoformat()} for c in vault.certificates.values()]})
+        return 200, out
+
     for method, path, handler in (
+            ("GET", "/azure/discovery", get_discovery), ("POST", "/azure/discovery", set_discovery),
+            ("GET", "/azure/sites", sites),
             ("GET", "/azure", overview), ("POST", "/azure/faults", set_faults), ("DELETE", "/azure/faults", clear_faults),
             ("POST", "/azure/faults/job-failure", job_failure), ("POST", "/azure/providers/{host}", provider_connection),
             ("POST", "/azure/throttle", set_throttle), ("DELETE", "/azure/throttle", reset_throttle),

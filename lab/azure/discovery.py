@@ -7,6 +7,13 @@ A host is registered to a vault's Hyper-V site when its registry holds
 one provider per host (asr-api.md §3.3) and that host's VMs as protectable items (§3.7).
 The provider is Connected while the host's `dra` service runs and the admin knob has not
 disconnected it; a disconnected provider's lastHeartBeat stops moving.
+
+Discovery takes time, as on Azure: the vault lists a newly registered host's VMs only once the
+provider's first inventory has reached it, `discovery_delay_s` of lab time after the registration
+(Microsoft: the VMs appear "up to 15 minutes" after registration). A VM created later appears only
+after the provider sends a new inventory: a refreshProvider job, or the provider's periodic refresh
+every `refresh_interval_s` (an assumption, lab/FIDELITY.md). A VM that is already replicating stays
+known. Both intervals are knobs (admin API POST /azure/discovery).
 """
 
 from __future__ import annotations
@@ -19,6 +26,17 @@ from lab.azure.state import AzureCloud, Fabric, Provider, VaultAsr
 from lab.hosts.state import REGISTRATION_KEY, HostState, VirtualMachine
 
 HEARTBEAT_S = 60       # the provider reports in about once a minute (inference)
+DISCOVERY_DELAY_S = 15 * 60     # "up to 15 minutes" after registration (Learn, tutorial-migrate-hyper-v)
+REFRESH_INTERVAL_S = 24 * 3600  # the provider's own periodic inventory (assumption: lab/FIDELITY.md)
+
+
+def discovery_settings(cloud: AzureCloud) -> dict[str, float]:
+    """The discovery knobs: {"delay_s", "refresh_interval_s"} (lab time)."""
+    settings = getattr(cloud, "discovery", None)
+    if settings is None:
+        settings = {"delay_s": float(DISCOVERY_DELAY_S), "refresh_interval_s": float(REFRESH_INTERVAL_S)}
+        cloud.discovery = settings
+    return settings
 
 
 def host_fqdn(host: HostState) -> str:
@@ -39,8 +57,20 @@ def registration_matches(host: HostState, vault: VaultAsr, fabric: Fabric) -> bo
             and values.get("sitename", "").lower() in (fabric.name.lower(), fabric.friendly_name.lower()))
 
 
+def _registered_at(cloud: AzureCloud, host: HostState, now: dt.datetime) -> dt.datetime:
+    """When DRConfigurator registered the host (the world's record), else now (a registry set by hand)."""
+    record = getattr(cloud.world, "provider_registrations", {}).get(host.name.lower())
+    if record is not None and record.registered_at:
+        try:
+            return min(now, dt.datetime.fromisoformat(record.registered_at.replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    return now
+
+
 def sync_providers(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric) -> None:
-    """Add providers for newly registered hosts, drop those whose registration went away."""
+    """Add providers for newly registered hosts, drop those whose registration went away, and bring
+    each provider's inventory of VMs up to date."""
     now = cloud.now()
     registered = {h.name.lower(): h for h in cloud.world.hosts if registration_matches(h, vault, fabric)}
     for name in [n for n in fabric.providers if n not in registered]:
@@ -48,11 +78,40 @@ def sync_providers(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric) -> None:
     for name, host in registered.items():
         provider = fabric.providers.get(name)
         if provider is None:
+            registered_at = _registered_at(cloud, host, now)
             provider = Provider(name=ids.stable_guid(vault.id, fabric.name, host.name), host=host.name,
-                                fqdn=host_fqdn(host), registered_at=now, last_heartbeat=now)
+                                fqdn=host_fqdn(host), registered_at=registered_at, last_heartbeat=now)
+            # The first inventory: the VMs the host has now, reaching the vault after the discovery delay.
+            provider.pending_inventory = frozenset(vm.id.lower() for vm in host.vms)
+            provider.pending_until = registered_at + dt.timedelta(seconds=discovery_settings(cloud)["delay_s"])
             fabric.providers[name] = provider
         if connected(cloud, provider):
             provider.last_heartbeat = now - dt.timedelta(seconds=(now.timestamp() % HEARTBEAT_S))
+        _advance_inventory(cloud, provider, host, now)
+
+
+def _advance_inventory(cloud: AzureCloud, provider: Provider, host: HostState, now: dt.datetime) -> None:
+    pending_until = getattr(provider, "pending_until", None)
+    if getattr(provider, "pending_inventory", None) is not None and pending_until is not None and now >= pending_until:
+        provider.inventory, provider.inventory_at = provider.pending_inventory, pending_until
+        provider.pending_inventory = provider.pending_until = None
+    last = getattr(provider, "inventory_at", None)
+    interval = discovery_settings(cloud)["refresh_interval_s"]
+    if last is not None and interval > 0 and connected(cloud, provider) and now >= last + dt.timedelta(seconds=interval):
+        take_inventory(provider, host, now)
+
+
+def take_inventory(provider: Provider, host: HostState, now: dt.datetime) -> None:
+    """The provider sends the host's VMs now (a refresh): the vault knows them at once."""
+    provider.inventory = frozenset(vm.id.lower() for vm in host.vms)
+    provider.inventory_at = now
+    provider.pending_inventory = provider.pending_until = None
+
+
+def refresh(cloud: AzureCloud, provider: Provider) -> None:
+    """A refreshProvider job finished: the provider's inventory is the host's VMs of now."""
+    if cloud.world.has_host(provider.host):
+        take_inventory(provider, cloud.world.host(provider.host), cloud.now())
 
 
 def connected(cloud: AzureCloud, provider: Provider) -> bool:
@@ -62,17 +121,38 @@ def connected(cloud: AzureCloud, provider: Provider) -> bool:
     return service is not None and service.status == "Running"
 
 
+def _known(provider: Provider, protected: set[str], vm_id: str) -> bool:
+    """The vault knows the VM: in the provider's last inventory, or already replicating (`protected`)."""
+    return vm_id in (getattr(provider, "inventory", None) or ()) or vm_id in protected
+
+
+def _protected_ids(fabric: Fabric) -> set[str]:
+    return {item.vm_id.lower() for item in fabric.items.values()}
+
+
 def registered_vms(cloud: AzureCloud, fabric: Fabric) -> list[tuple[Provider, HostState, VirtualMachine]]:
-    out = []
+    """The VMs of the site's registered hosts that the vault has discovered."""
+    out, protected = [], _protected_ids(fabric)
     for provider in fabric.providers.values():
         if cloud.world.has_host(provider.host):
             host = cloud.world.host(provider.host)
-            out.extend((provider, host, vm) for vm in host.vms)
+            out.extend((provider, host, vm) for vm in host.vms if _known(provider, protected, vm.id.lower()))
     return out
 
 
 def find_vm(cloud: AzureCloud, fabric: Fabric, vm_id: str) -> tuple[Provider, HostState, VirtualMachine] | None:
-    return next((entry for entry in registered_vms(cloud, fabric) if entry[2].id.lower() == vm_id.lower()), None)
+    """The discovered VM `vm_id` of the site, or None (not on a registered host, or not discovered yet)."""
+    wanted = vm_id.lower()
+    for provider in fabric.providers.values():
+        if not cloud.world.has_host(provider.host):
+            continue
+        host = cloud.world.host(provider.host)
+        for vm in host.vms:
+            if vm.id.lower() == wanted:
+                known = wanted in (getattr(provider, "inventory", None) or ()) or any(
+                    item.vm_id.lower() == wanted for item in fabric.items.values())
+                return (provider, host, vm) if known else None
+    return None
 
 
 def vhd_id(vm: VirtualMachine, disk_path: str) -> str:

@@ -1,7 +1,8 @@
 """Microsoft.RecoveryServices vaults and vault certificates.
 
-The vault-certificate PUT (`{vault}/certificates/{name}` with certificateCreateOptions
-.validityInHours, asr-api.md §3.2, TF `recovery_services_vault_hyperv_host_registration_key`)
+The vault-certificate PUT (`{vault}/certificates/{name}` with a top-level certificateCreateOptions
+.validityInHours, asr-api.md §3.2, TF `recovery_services_vault_hyperv_host_registration_key` and
+`azuresdkhacks/model_certificaterequest.go`; the nested `properties.certificateCreateOptions` is refused)
 issues a certificate valid for that many hours of lab time, through lab/vault_credentials.py,
 which remembers it in the vault; clients build the vault credentials file (XML root
 RSVaultAsrCreds) from the answer, as TF does (`vault_credentials.from_certificate_answer`), and
@@ -90,7 +91,14 @@ def delete_vault(call: ArmCall) -> Response:
 def put_certificate(call: ArmCall) -> Response:
     vault = _vault(call)
     body = call.body if isinstance(call.body, dict) else {}
-    options = body.get("certificateCreateOptions") or (body.get("properties") or {}).get("certificateCreateOptions") or {}
+    options = body.get("certificateCreateOptions")
+    if not isinstance(options, dict):
+        # The service makes the certificate only when asked at the top level (Terraform's CertificateRequest, the
+        # portal); anything else is a CertificateRequest whose properties carry no uploaded certificate. The exact
+        # code and message are an assumption (lab/FIDELITY.md).
+        raise ArmError(400, "BadRequest", "The certificate request is not valid: send certificateCreateOptions "
+                       "(validityInHours) at the top level of the body to have the vault create the certificate, or "
+                       "properties.certificate to upload one.")
     hours = options.get("validityInHours", vault_credentials.DEFAULT_VALIDITY_HOURS)
     if not isinstance(hours, int) or hours < 1:
         raise ArmError(400, "BadRequest", f"validityInHours must be a positive whole number of hours, got {hours!r}.")

@@ -310,7 +310,8 @@ def refresh_provider(call: ArmCall) -> Response:
                         call, "The Site Recovery provider heartbeat is missing.",
                         "Ensure that the server is connected to the network and accessible.")
     job = start_job(call.cloud, vault, "RefreshProvider", provider.name, provider.fqdn,
-                    details=affected_objects(vault, fabric, kind="site"))
+                    details=affected_objects(vault, fabric, kind="site"),
+                    hooks={"RefreshDra": lambda _job: discovery.refresh(call.cloud, provider)})
     return accepted(call, job, call.path.rsplit("/refreshProvider", 1)[0],
                     lambda: provider_json(call.cloud, vault, fabric, provider))
 

@@ -68,6 +68,13 @@ class Provider:
     mars_version: str = "2.0.9277.0"
     forced_disconnected: bool = False   # admin knob: provider disconnected
     last_heartbeat: dt.datetime | None = None
+    # What the vault has been told of the host's VMs (lab/azure/discovery.py): the VM ids of the last
+    # inventory that reached the vault, the next inventory on its way and when it lands, and when the
+    # provider last sent one.
+    inventory: frozenset[str] | None = None
+    pending_inventory: frozenset[str] | None = None
+    pending_until: dt.datetime | None = None
+    inventory_at: dt.datetime | None = None
 
 
 @dataclass

@@ -11,7 +11,9 @@ Ids are compared case-insensitively: ASR writes ``/Subscriptions/`` (asr-api.md 
 The API: ``normalize_site``, ``normalize_host``, ``normalize_container``, ``normalize_policy``,
 ``normalize_mapping``, ``vault_overview``, ``hosts_by_provider``, ``same_id``, ``name_of``; policies:
 ``POLICY_LIMITS``, ``validate_policy_settings``, ``policy_settings``, ``policy_changes``,
-``policy_input``, ``find_site``, ``plan_policy``.
+``policy_input``, ``find_site``, ``plan_policy``; which vault: ``VAULT_OPTIONS``,
+``VAULT_OPTION_RULES``, ``vault_from_solution`` (pure) and ``resolve_vault`` (reads the Azure
+Migrate project's Server Migration solution through the module's session).
 """
 
 HYPERV_SITE = "HyperVSite"
@@ -263,3 +265,64 @@ def plan_policy(state, policy_name, current, desired, sites, fabrics, containers
                                   "mapping": "%s-%s" % (policy_name, fabric["name"])})
         associated.add(fabric["name"].lower())
     return plan
+
+
+# --------------------------------------------------------------------------------------------------
+# Which vault: named, or found from an Azure Migrate project
+# --------------------------------------------------------------------------------------------------
+
+# The vault options of every Site Recovery module (doc fragment azmigrate.hyperv.vault). A module puts
+# VAULT_OPTIONS in its argument spec and passes VAULT_OPTION_RULES to AnsibleModule, then calls
+# resolve_vault() once it has a session; module.params then hold the vault's resource group and name.
+VAULT_OPTIONS = dict(
+    resource_group=dict(type="str", required=True),
+    vault_name=dict(type="str"),
+    migrate_project=dict(type="str"),
+)
+VAULT_OPTION_RULES = dict(required_one_of=[("vault_name", "migrate_project")],
+                          mutually_exclusive=[("vault_name", "migrate_project")])
+# The Server Migration solution of a Migrate project names its Recovery Services vault in
+# properties.details.extendedDetails.vaultId (Az.Migrate reads it there for agentless VMware; that a
+# Hyper-V project fills it the same way is an assumption, see the doc fragment's notes).
+SERVER_MIGRATION_SOLUTION = "Servers-Migration-ServerMigration"
+
+
+def vault_from_solution(solution):
+    """(resource group, vault name) of the vault a Server Migration solution names, or None."""
+    extended = ((_properties(solution).get("details") or {}).get("extendedDetails") or {})
+    vault_id = extended.get("vaultId") or ""
+    resource_group = name_of(vault_id, "resourceGroups")
+    vault_name = name_of(vault_id, "vaults")
+    if not resource_group or not vault_name:
+        return None
+    return resource_group, vault_name
+
+
+def resolve_vault(module, session):
+    """Set module.params' vault_name (and resource_group) from migrate_project when it is given.
+
+    The project's resource group is the module's resource_group; the vault may be in another resource
+    group, which then replaces it. Fails the task with a message naming the project when the project or
+    its Server Migration solution is missing, or the solution names no vault yet.
+    """
+    params = module.params
+    project = params.get("migrate_project")
+    if not project:
+        return
+    from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_setup_api
+    from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+    try:
+        solution = asr_setup_api.get_migrate_solution(session.site_recovery(), session.subscription_id,
+                                                      params["resource_group"], project, SERVER_MIGRATION_SOLUTION)
+    except AzureModuleError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    found = vault_from_solution(solution) if solution else None
+    if found is not None:
+        params["resource_group"], params["vault_name"] = found
+    else:
+        module.fail_json(msg="migrate_project %r in resource group %r names no Recovery Services vault: %s. Create the "
+                             "project's replication infrastructure (in the portal, Servers, databases and web apps > "
+                             "Discover > Hyper-V > Create resources), or give vault_name instead."
+                             % (project, params["resource_group"],
+                                "the project or its %s solution was not found" % SERVER_MIGRATION_SOLUTION
+                                if solution is None else "its %s solution has no vaultId" % SERVER_MIGRATION_SOLUTION))

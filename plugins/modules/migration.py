@@ -227,6 +227,11 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow impo
     MIGRATION_STATES, azure_vm_id, disk_sku_changes, merged_tags, migration_plan, migration_position,
     migration_step, resource_group_id, vm_problems,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
+    resolve_vault,
+)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
@@ -306,15 +311,16 @@ def after_cutover(task, vm_id, params, check_mode):
 def main():
     module = AnsibleModule(
         argument_spec=azure_argument_spec(
-            resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
             name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=list(MIGRATION_STATES), default="completed"),
             failover_type=dict(type="str", choices=["planned", "unplanned"], default="planned"),
             shutdown_source=dict(type="bool", default=False), target_resource_group=dict(type="str"),
             target_vm_name=dict(type="str"), verify=dict(type="bool", default=True),
             disk_sku=dict(type="str", choices=DISK_SKUS), tags=dict(type="dict"), timeout=dict(type="int", default=3600),
+            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
+        **VAULT_OPTION_RULES
     )
     started = time.monotonic()
     params = module.params
@@ -330,6 +336,7 @@ def main():
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
                                        "azure-mgmt-network")
+    resolve_vault(module, session)
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     task.compute, task.network = session.compute(), session.network()
     steps, result = [], {}

@@ -301,6 +301,11 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow impo
     find_protectable, immutable_changes, name_in_id, resolve_disks, running_job, same_id, settings_changes,
     target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
+    resolve_vault,
+)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
@@ -474,7 +479,6 @@ def report(item, check_mode, before):
 def main():
     module = AnsibleModule(
         argument_spec=azure_argument_spec(
-            resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
             name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             policy=dict(type="str"), os_type=dict(type="str", choices=["Windows", "Linux"]),
@@ -490,8 +494,10 @@ def main():
             disk_encryption_set_id=dict(type="str"), proximity_placement_group_id=dict(type="str"),
             wait_for=dict(type="str", choices=["none", "enabled", "protected"], default="enabled"),
             timeout=dict(type="int", default=3600), poll_interval=dict(type="int", default=60),
+            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
+        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = validate_enable_options(params)
@@ -501,6 +507,7 @@ def main():
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
                                        "azure-mgmt-network", "azure-mgmt-storage")
+    resolve_vault(module, session)
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     item = None
     try:

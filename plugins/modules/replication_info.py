@@ -240,7 +240,12 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import 
     normalize_item,
     summarize,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import hosts_by_provider
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
+    hosts_by_provider,
+    resolve_vault,
+)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
@@ -259,18 +264,19 @@ def read_replication(client, resource_group, vault_name, filters):
 def main():
     module = AnsibleModule(
         argument_spec=azure_argument_spec(
-            resource_group=dict(type="str", required=True),
-            vault_name=dict(type="str", required=True),
             names=dict(type="list", elements="str"),
             hosts=dict(type="list", elements="str"),
             health=dict(type="list", elements="str", choices=list(HEALTH_VALUES)),
             states=dict(type="list", elements="str", choices=list(STATES)),
+            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
+        **VAULT_OPTION_RULES
     )
     params = module.params
     filters = dict(names=params["names"], hosts=params["hosts"], health=params["health"], states=params["states"])
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
+    resolve_vault(module, session)
     try:
         result = read_replication(session.site_recovery(), params["resource_group"], params["vault_name"], filters)
     except AzureModuleError as exc:

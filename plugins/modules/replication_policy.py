@@ -151,11 +151,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, wait_for_job
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
     normalize_mapping,
     normalize_policy,
     plan_policy,
     policy_input,
     policy_settings,
+    resolve_vault,
     validate_policy_settings,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
@@ -239,14 +242,15 @@ def report(name, plan, current, policy, before, after, check_mode):
 def main():
     module = AnsibleModule(
         argument_spec=azure_argument_spec(
-            resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
             name=dict(type="str", required=True), state=dict(type="str", choices=["present", "absent"], default="present"),
             recovery_point_retention_hours=dict(type="int"), app_consistent_snapshot_frequency_hours=dict(type="int"),
             replication_interval=dict(type="int", choices=[30, 300, 900]),
             sites=dict(type="list", elements="str", default=[]),
             wait=dict(type="bool", default=True), timeout=dict(type="int", default=900),
+            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
+        **VAULT_OPTION_RULES
     )
     params = module.params
     desired = dict((option, params[option]) for option in SETTINGS)
@@ -256,6 +260,7 @@ def main():
     if problems:
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
+    resolve_vault(module, session)
     vault = Vault(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     try:
         policy, current, (fabrics, containers, mappings) = read(vault, params)

@@ -140,6 +140,11 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
     arm_id, target_settings, test_failover_step, test_vm_name,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
+    resolve_vault,
+)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
@@ -187,14 +192,15 @@ def test_vm(task, item):
 def main():
     module = AnsibleModule(
         argument_spec=azure_argument_spec(
-            resource_group=dict(type="str", required=True), vault_name=dict(type="str", required=True),
             name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
             wait=dict(type="bool", default=True), timeout=dict(type="int", default=3600),
+            **VAULT_OPTIONS
         ),
         required_if=[("state", "present", ("network",))],
         supports_check_mode=True,
+        **VAULT_OPTION_RULES
     )
     started = time.monotonic()
     params = module.params
@@ -211,6 +217,7 @@ def main():
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
                                        "azure-mgmt-network")
+    resolve_vault(module, session)
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     task.compute, task.network = session.compute(), session.network()
     try:

@@ -54,6 +54,14 @@ EXAMPLES = r"""
       | map(attribute='name') | join(', ') }}
   run_once: true
 
+- name: Find and read the vault of an Azure Migrate project
+  azmigrate.hyperv.vault_info:
+    resource_group: migrate-rg
+    migrate_project: contoso-migration
+  delegate_to: localhost
+  run_once: true
+  register: project_vault
+
 - name: Every Azure-side task of the play authenticates the same way
   module_defaults:
     group/azmigrate.hyperv.azure:
@@ -66,6 +74,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+resource_group:
+  description: Resource group of the vault read (with O(migrate_project), the vault's, found from the project).
+  returned: success
+  type: str
+  sample: migrate-rg
+vault_name:
+  description: Name of the vault read (with O(migrate_project), found from the project).
+  returned: success
+  type: str
+  sample: contoso-migration-MigrateVault-1527336043
 sites:
   description: The vault's Hyper-V sites.
   returned: success
@@ -155,7 +173,12 @@ mappings:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import vault_overview
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
+    resolve_vault,
+    vault_overview,
+)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
@@ -169,18 +192,18 @@ def read_vault(client, resource_group, vault_name):
 
 def main():
     module = AnsibleModule(
-        argument_spec=azure_argument_spec(
-            resource_group=dict(type="str", required=True),
-            vault_name=dict(type="str", required=True),
-        ),
+        argument_spec=azure_argument_spec(**VAULT_OPTIONS),
         supports_check_mode=True,
+        **VAULT_OPTION_RULES
     )
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
+    resolve_vault(module, session)
     try:
         result = read_vault(session.site_recovery(), module.params["resource_group"], module.params["vault_name"])
     except AzureModuleError as exc:
         module.fail_json(**exc.fail_kwargs())
-    module.exit_json(changed=False, **result)
+    module.exit_json(changed=False, resource_group=module.params["resource_group"],
+                     vault_name=module.params["vault_name"], **result)
 
 
 if __name__ == "__main__":

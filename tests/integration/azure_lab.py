@@ -33,7 +33,7 @@ for path in (str(TESTS), str(PROJECT_ROOT / ".collections")):
 # pylint: disable=wrong-import-position
 from labfixture import LabProcess  # noqa: E402
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_jobs  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_jobs, asr_setup_api  # noqa: E402
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession  # noqa: E402
 
 RESOURCE_GROUP = "rg-migrate"
@@ -109,6 +109,16 @@ def create_site(lab: LabProcess, client, site: str, hosts: tuple[str, ...]) -> N
             "registry": {REGISTRATION_KEY: {"SubscriptionId": azure(lab)["subscription_id"],
                                             "ResourceGroupName": RESOURCE_GROUP, "ResourceName": VAULT, "SiteName": site}},
             "services": {"dra": {"status": "Running", "start_type": "Automatic"}}})
+    discover(client, site)
+
+
+def discover(client, site: str) -> None:
+    """Ask the site's providers to refresh and wait for it: the vault lists the hosts' VMs only once a provider's
+    inventory reached it (up to 15 minutes after registration, or a refresh; lab/azure/discovery.py)."""
+    for provider in asr_setup_api.list_site_providers(client, RESOURCE_GROUP, VAULT, fabric_name=site):
+        started = asr_setup_api.refresh_provider(client, RESOURCE_GROUP, VAULT, fabric_name=site,
+                                                 provider_name=provider["name"])
+        _wait(client, started, f"refresh {provider['properties']['friendlyName']}")
 
 
 def enable_all(lab: LabProcess, client, site: str, policy: str) -> int:
@@ -208,7 +218,9 @@ def azure_vault(azure_lab):
 PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "azure_module.yml"
 CALLBACK_PLUGINS = Path(__file__).resolve().parent / "callback_plugins"
 TASK_NAMES = {"vault_info": "Read the vault", "replication_info": "Report the replicated VMs",
-              "replication_policy": "Manage the replication policy", "installer_blob": "Stage the installer"}
+              "replication_policy": "Manage the replication policy", "installer_blob": "Stage the installer",
+              "hyperv_site": "Manage the Hyper-V site", "registration_key": "Write the registration key",
+              "log_storage_account": "Check the log storage account", "discovery": "Wait for discovery"}
 MUTATING_METHODS = ("PUT", "PATCH", "POST", "DELETE")
 
 

@@ -158,8 +158,12 @@ class AzureLab:
 
     # --- the world ---
 
-    def register_host(self, host_name: str, site: str, vault: str | None = None, rg: str | None = None) -> None:
-        """What DRConfigurator /r leaves on a host (windows-host.md §3.2): provider service + Registration values."""
+    def register_host(self, host_name: str, site: str, vault: str | None = None, rg: str | None = None,
+                      discovered: bool = True) -> None:
+        """What DRConfigurator /r leaves on a host (windows-host.md §3.2): provider service + Registration values.
+
+        discovered: also let the discovery delay pass (lab/azure/discovery.py), so the vault lists the host's VMs.
+        """
         def register():
             host = self.world.host(host_name)
             host.add_service(Service("dra", "Microsoft Azure Site Recovery Service", "Running", "Automatic"))
@@ -168,6 +172,9 @@ class AzureLab:
                                 ("SiteName", site), ("ContainerId", "")):
                 host.registry.set_value(REGISTRATION_KEY, name, value)
         self.on_loop(register)
+        if discovered:
+            self.admin("GET", "/azure/sites")    # the vault sees the registration now ...
+            self.advance(self.admin("GET", "/azure/discovery")["delay_s"] + 1)   # ... and the VMs once discovered
 
     def vm(self, host_name: str, vm_name: str):
         return self.on_loop(lambda: self.world.host(host_name).vm(vm_name))
