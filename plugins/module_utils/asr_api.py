@@ -11,10 +11,14 @@ for a resource that does not exist. Mutations return ``asr_jobs.OperationStarted
 ``asr_jobs.wait_for_job``. Bodies are the REST shapes of asr-api.md (passed as dicts: the
 SDK's models lack some Hyper-V discriminators, asr-api.md section 20 item 2).
 
+Items read for a decision carry the job their ``currentScenario`` names (``with_scenario_job``):
+whether an item is busy, and why an enable failed, is in that job, not in the item.
+
 Listing calls follow nextLink (``collect``): vault-wide lists (``list_protected_items``,
 ``list_providers``, ...) cost one request per page whatever the number of sites.
 """
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import SCENARIO_JOB_KEY, current_operation
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import start_operation
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import collect, rest_dict
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
@@ -74,19 +78,36 @@ def list_mappings(client, resource_group, vault_name):
 
 
 @azure_operation("list the replicated VMs of vault '{vault_name}'")
-def list_protected_items(client, resource_group, vault_name, limit=None):
-    return _listed(client.replication_protected_items.list(resource_group, vault_name), limit)
+def list_protected_items(client, resource_group, vault_name, limit=None, with_jobs=False):
+    """The vault's items; ``with_jobs``: each with its scenario's job (one more GET per item that names one)."""
+    items = _listed(client.replication_protected_items.list(resource_group, vault_name), limit)
+    if with_jobs:
+        items = [with_scenario_job(client, resource_group, vault_name, item) for item in items]
+    return items
 
 
 @azure_operation("get replicated VM '{item_name}' of vault '{vault_name}'")
 def get_protected_item(client, resource_group, vault_name, fabric_name, container_name, item_name):
-    return _or_none(lambda: client.replication_protected_items.get(
+    item = _or_none(lambda: client.replication_protected_items.get(
         resource_group, vault_name, fabric_name, container_name, item_name))
+    return with_scenario_job(client, resource_group, vault_name, item)
 
 
 @azure_operation("get job '{job_name}' of vault '{vault_name}'")
 def get_job(client, resource_group, vault_name, job_name):
     return _or_none(lambda: client.replication_jobs.get(resource_group, vault_name, job_name))
+
+
+def with_scenario_job(client, resource_group, vault_name, item):
+    """A copy of ``item`` with the job its ``currentScenario`` names under ``asr_items.SCENARIO_JOB_KEY``
+    (None when the job no longer exists); ``item`` itself when it names none (or is None)."""
+    operation = current_operation(item)
+    if not operation or not operation["job_name"]:
+        return item
+    job = get_job(client, resource_group, vault_name, operation["job_name"])
+    enriched = dict(item)
+    enriched[SCENARIO_JOB_KEY] = job
+    return enriched
 
 
 # --- mutations (each answers 202 and a job) ---

@@ -27,9 +27,13 @@ The API:
 import re
 import time
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import job_error
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
     AZURE_SDK_ERRORS,
     AzureModuleError,
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceResponseError,
     error_from_exception,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import rest_dict
@@ -126,32 +130,19 @@ def error_from_job(job, operation):
     """``AzureModuleError`` for a job that ended Failed, Cancelled or Suspended (pure).
 
     The first error of the job (or of a failed task) gives the code, message, possible causes and
-    recommended action: ``serviceErrorDetails`` first, ``providerErrorDetails`` when the service's
-    are empty (enable_managed_disks.json entry 14; the 70094/31389 pair of asr-api.md section 10).
+    recommended action (``asr_items.job_error``).
     """
     properties = job.get("properties") or {}
     state = properties.get("state")
-    errors = list(properties.get("errors") or [])
-    for task in properties.get("tasks") or []:
-        errors.extend(task.get("errors") or [])
-    code = message = causes = action = None
-    for error in errors:
-        service = error.get("serviceErrorDetails") or {}
-        provider = error.get("providerErrorDetails") or {}
-        code = service.get("code") or (str(provider["errorCode"]) if provider.get("errorCode") else None)
-        message = service.get("message") or provider.get("errorMessage")
-        causes = service.get("possibleCauses") or provider.get("possibleCauses")
-        action = service.get("recommendedAction") or provider.get("recommendedAction")
-        if provider.get("errorCode") and service.get("code"):
-            message = "%s (provider error %s: %s)" % (message, provider["errorCode"], provider.get("errorMessage") or "")
-        if code or message:
-            break
+    error = job_error(job) or {}
+    code, message = error.get("code"), error.get("message")
+    action = error.get("recommended_action")
     if state == "Suspended":
         action = action or "The job waits for a manual action: resume or cancel it in the vault, then re-run."
     reason = "job %s (%s) ended %s" % (job.get("name"), properties.get("scenarioName") or "?", state)
     if message:
         reason += ": %s" % message
-    return AzureModuleError(operation, reason, code=code or "Job%s" % state, possible_causes=causes,
+    return AzureModuleError(operation, reason, code=code or "Job%s" % state, possible_causes=error.get("possible_causes"),
                             recommended_action=action, details={"job": job_summary(job)})
 
 
@@ -180,8 +171,17 @@ def job_summary(job):
 
 
 def _is_transient(exc):
+    """429/5xx answers that outlived the SDK's retries, and failures to reach the service, end one poll only.
+
+    A credential that cannot give a token (azure-identity raises ClientAuthenticationError, with no HTTP
+    status) is not transient: polling on would only reach the deadline with the same error.
+    """
+    if ClientAuthenticationError is not None and isinstance(exc, ClientAuthenticationError):
+        return False
     status = getattr(exc, "status_code", None)
-    return status is None or status in TRANSIENT_STATUS
+    if status is None:
+        return isinstance(exc, tuple(error for error in (ServiceRequestError, ServiceResponseError) if error))
+    return status in TRANSIENT_STATUS
 
 
 def poll_job(fetch, job_name, timeout, operation, first_delay=None, default_interval=DEFAULT_POLL_INTERVAL,

@@ -82,7 +82,8 @@ def get_protectable_item(ref):
 
 @azure_operation("get replicated VM '{ref.name}' of vault '{ref.vault_name}'")
 def get_item(ref):
-    return _or_none(lambda: ref.client.replication_protected_items.get(*ref.args()))
+    item = _or_none(lambda: ref.client.replication_protected_items.get(*ref.args()))
+    return asr_api.with_scenario_job(ref.client, ref.resource_group, ref.vault_name, item)
 
 
 # --- Site Recovery mutations (202 + a job each) ---

@@ -142,6 +142,17 @@ def test_transient_errors_skip_a_poll_and_other_errors_stop():
     assert caught.value.operation == "read the state of job j1 for: create policy"
 
 
+def test_a_credential_that_gives_no_token_stops_the_poll_at_once():
+    """azure-identity raises ClientAuthenticationError with no HTTP status: not a transient error."""
+    exceptions = pytest.importorskip("azure.core.exceptions")
+    time = FakeTime()
+    expired = exceptions.ClientAuthenticationError("AADSTS7000222: The provided client secret keys are expired.")
+    fetch, calls = scripted([expired, (job("Succeeded"), {})], time)
+    with pytest.raises(AzureModuleError, match="AADSTS7000222"):
+        poll_job(fetch, "j1", 3600, "create policy", first_delay=1, clock=time.clock, sleep=time.sleep)
+    assert len(calls) == 1 and time.now == 1
+
+
 def test_failed_job_raises_and_timeout_is_bounded():
     time = FakeTime()
     fetch, _calls = scripted([(job("InProgress"), {}), (job("Failed"), {})], time)
