@@ -142,10 +142,10 @@ def items_settled(lab: LabProcess, count: int, timeout: float = 300) -> list[dic
     deadline = time.monotonic() + timeout
     while True:
         items = lab.admin.get("/azure/items")
-        if len(items) >= count and all(item["allowed_operations"] for item in items):
+        if len(items) >= count and not any(item["busy"] for item in items):
             return items
         if time.monotonic() > deadline:
-            raise AssertionError(f"{len(items)} items, {sum(not i['allowed_operations'] for i in items)} still busy")
+            raise AssertionError(f"{len(items)} items, {sum(i['busy'] for i in items)} still busy")
         time.sleep(1)
 
 
