@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Replication protected items (replicated Hyper-V VMs) as plain, stable dicts. Pure: no SDK, no I/O.
 
-Input is an item as the service sends it (REST JSON, ``azure_clients.rest_dict`` of an SDK model),
+Input is an item as the service sends it (REST JSON, as ``asr_api`` reads it: ``azure_clients.raw_get``),
 optionally with the job its ``currentScenario`` names attached under ``SCENARIO_JOB_KEY`` by
 ``asr_api.with_scenario_job`` (the service does not say in the item whether that job still runs).
 The service's field names changed between api-versions (``azureVMDiskDetails`` in 2017,

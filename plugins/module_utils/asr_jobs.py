@@ -24,6 +24,7 @@ The API:
   ``error_from_job``, ``poll_job`` (the loop, with injectable fetch, clock and sleep).
 """
 
+import json
 import re
 import time
 
@@ -36,7 +37,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors impo
     ServiceResponseError,
     error_from_exception,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import raw_get
 
 # PowerShell's WaitForJobCompletion stops on these (asr-api.md section 10). "Suspended" waits for
 # a person (resume with a comment), so an automated wait treats it as the end.
@@ -106,14 +107,25 @@ def retry_after_seconds(headers):
     return None
 
 
+def _as_json(value):
+    """A request body ({"properties": ...}) as JSON bytes, which every SDK release sends as it is; the SDK's
+    models would drop what they do not know (Hyper-V discriminators, newer fields)."""
+    if isinstance(value, dict) and "properties" in value:
+        return json.dumps(value).encode("utf-8")
+    return value
+
+
 def start_operation(begin_method, *args, **kwargs):
     """Send one SDK ``begin_*`` mutation without polling; return ``OperationStarted``.
 
     The SDK's ``polling=False`` sends the first request only; its answer is captured with
-    azure-core's ``raw_response_hook`` (called for every attempt, so the last one counts).
+    azure-core's ``raw_response_hook`` (called for every attempt, so the last one counts). Dict bodies
+    go as JSON bytes (``_as_json``).
     azure-core errors propagate: wrap the call in ``azure_errors(...)``.
     """
     answers = []
+    args = [_as_json(value) for value in args]
+    kwargs = dict((key, _as_json(value)) for key, value in kwargs.items())
     begin_method(*args, polling=False, raw_response_hook=answers.append, **kwargs)
     response = answers[-1].http_response
     body = None
@@ -232,7 +244,7 @@ def wait_for_job(client, resource_group, vault_name, job_name, timeout, operatio
     """Wait for ASR job ``job_name`` of a vault with the SDK ``client``; see ``poll_job``."""
     def fetch(name, remaining):
         answers = []
-        job = client.replication_jobs.get(resource_group, vault_name, name, raw_response_hook=answers.append,
-                                          timeout=max(1, int(remaining)))
-        return rest_dict(job), (answers[-1].http_response.headers if answers else {})
+        job = raw_get(client.replication_jobs.get, resource_group, vault_name, name, raw_response_hook=answers.append,
+                      timeout=max(1, int(remaining)))
+        return job, (answers[-1].http_response.headers if answers else {})
     return poll_job(fetch, job_name, timeout, operation, first_delay=first_delay)

@@ -119,8 +119,7 @@ def enable_all(lab: LabProcess, client, site: str, policy: str) -> int:
         RESOURCE_GROUP, VAULT, site, container))
     target_group = f"/subscriptions/{azure(lab)['subscription_id']}/resourceGroups/{TARGET_GROUP}"
 
-    def enable(item) -> str:
-        raw = item.as_dict()
+    def enable(raw: dict) -> str:
         details = raw["properties"]["customDetails"]
         # Many VMs report only "Data" disks (asr-api.md 3.7); each lab VM has one disk, its OS disk.
         os_disk = next((d for d in details["diskDetails"] if d["vhdType"] == "OperatingSystem"), details["diskDetails"][0])

@@ -57,7 +57,7 @@ def test_a_failed_vm_is_named_with_its_error_and_does_not_hold_the_wave_until_th
             assert item["protection_state"] == "Protected", item
     assert elapsed < TIMEOUT_S / 3, elapsed
     poll = playbook.result("localhost", ROLE + "Poll until every VM finished (or failed) its initial replication")
-    assert poll["attempts"] >= 2 and not poll.get("failed"), poll
+    assert not poll.get("failed") and poll["vms"], poll     # the loop ended on its condition, not on exhaustion
 
 
 def _tasks(path: Path) -> list[dict]:
