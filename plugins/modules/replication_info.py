@@ -272,8 +272,8 @@ def read_replication(client, resource_group, vault_name, filters):
     """Two listings: the vault's providers (host names) and its protected items, page by page; plus the job of
     each item whose current scenario names one."""
     hosts = hosts_by_provider(asr_api.list_providers(client, resource_group, vault_name))
-    vms = [normalize_item(item, hosts) for item in asr_api.list_protected_items(client, resource_group, vault_name,
-                                                                                          with_jobs=True)]
+    items = asr_api.list_protected_items(client, resource_group, vault_name, with_jobs=True)
+    vms = [normalize_item(item, hosts) for item in items]
     matching = sorted(filter_items(vms, **filters), key=lambda vm: ((vm["vm_name"] or "").lower(), vm["name"]))
     summary = summarize(matching)
     summary["vault_total"] = len(vms)

@@ -277,8 +277,8 @@ def test_a_failed_test_failover_is_cleaned_up_and_retried_not_reported_done(prot
 
 def test_a_failed_enable_blocks_test_failover_with_its_error(protected):
     failed = _with_job(shaped(protected, ["DisableProtection"], scenario="EnableDr"), "Failed", "EnableDr")
-    failed[SCENARIO_JOB_KEY]["properties"]["errors"] = [{"serviceErrorDetails": {"code": "70094",
-                                                                                  "message": "Protection couldn't be enabled."}}]
+    error = {"serviceErrorDetails": {"code": "70094", "message": "Protection couldn't be enabled."}}
+    failed[SCENARIO_JOB_KEY]["properties"]["errors"] = [error]
     step, reason = trial_step(failed, "present")
     assert step == "blocked" and "70094" in reason and "Protection couldn't be enabled" in reason
 
