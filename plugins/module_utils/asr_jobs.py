@@ -56,14 +56,16 @@ class OperationStarted(object):
 
     job_name: the ASR job's name (a GUID), or None when the service answered synchronously
     (200/201/204 without a job); status: the HTTP status; retry_after: seconds, or None;
-    body: the answer's JSON body (synchronous answers), or None.
+    body: the answer's JSON body (synchronous answers), or None; replayed: True when the request was
+    replayed after a 5xx and the replay refused (``_replayed_into_refusal``): re-read the item for its job.
     """
 
-    def __init__(self, job_name, status, retry_after, body=None):
+    def __init__(self, job_name, status, retry_after, body=None, replayed=False):
         self.job_name = job_name
         self.status = status
         self.retry_after = retry_after
         self.body = body
+        self.replayed = replayed
 
 
 def _header_values(headers, name):
@@ -115,6 +117,20 @@ def _as_json(value):
     return value
 
 
+def _replayed_into_refusal(exc, answers):
+    """Whether azure-core replayed the request after a 500/502/503/504 and the replay was refused with 400.
+
+    ASR actions are not idempotent: when the first attempt started a job before its answer was lost, the
+    replay finds the item busy and is refused. The caller then re-reads the item, whose currentScenario
+    names that job, instead of failing while the job runs. A first attempt that started nothing leaves
+    the item idle, so the caller's next attempt gets the service's own answer.
+    """
+    if getattr(exc, "status_code", None) != 400:
+        return False
+    statuses = [answer.http_response.status_code for answer in answers[:-1]]
+    return any(status in (500, 502, 503, 504) for status in statuses)
+
+
 def start_operation(begin_method, *args, **kwargs):
     """Send one SDK ``begin_*`` mutation without polling; return ``OperationStarted``.
 
@@ -126,7 +142,12 @@ def start_operation(begin_method, *args, **kwargs):
     answers = []
     args = [_as_json(value) for value in args]
     kwargs = dict((key, _as_json(value)) for key, value in kwargs.items())
-    begin_method(*args, polling=False, raw_response_hook=answers.append, **kwargs)
+    try:
+        begin_method(*args, polling=False, raw_response_hook=answers.append, **kwargs)
+    except AZURE_SDK_ERRORS as exc:
+        if _replayed_into_refusal(exc, answers):
+            return OperationStarted(None, 400, None, replayed=True)
+        raise
     response = answers[-1].http_response
     body = None
     if response.status_code in (200, 201):

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
     error_from_job,
+    start_operation,
     job_name_from_headers,
     job_summary,
     poll_job,
@@ -179,3 +180,27 @@ def test_job_summary_of_a_first_poll():
     summary = job_summary({"name": "n", "id": "/x/replicationJobs/n", "properties": {
         "state": "NotStarted", "scenarioName": None, "friendlyName": None, "tasks": [], "errors": []}})
     assert summary["state"] == "NotStarted" and summary["scenario"] is None and summary["tasks"] == []
+
+
+class _Answer(object):
+    def __init__(self, status):
+        self.http_response = FakeResponse(status, {"error": {"code": "x", "message": "x"}})
+
+
+def test_a_post_replayed_after_a_5xx_and_then_refused_is_reported_for_a_re_read_not_failed():
+    """azure-core replays a POST answered 503; if the first attempt started the job, the replay gets 400."""
+    exceptions = pytest.importorskip("azure.core.exceptions")
+    refusal = exceptions.HttpResponseError(response=FakeResponse(400, {"error": {
+        "code": "ProtectionEntityOperationNotAllowed", "message": "Another operation is in progress."}}))
+
+    def begin(*_args, **kwargs):
+        for status in statuses:
+            kwargs["raw_response_hook"](_Answer(status))
+        raise refusal
+
+    statuses = [503, 400]
+    started = start_operation(begin, "rg", "vault", {"properties": {}})
+    assert started.replayed and started.job_name is None
+    statuses = [400]          # refused at once: the service's answer stands
+    with pytest.raises(exceptions.HttpResponseError):
+        start_operation(begin, "rg", "vault", {"properties": {}})
