@@ -96,7 +96,7 @@ def test_a_running_job_keeps_disable_protection_listed_yet_refuses_every_action(
             "disableProtectionReason": "NotSpecified"}}, polling=False)
     assert caught.value.status_code == 400
     assert caught.value.error.details[0].code == "ProtectionEntityOperationNotAllowed"
-    for _ in range(600):
+    for _step in range(600):
         if asr.replication_jobs.get(lab.rg, lab.vault, job_name).properties.state not in ("NotStarted", "InProgress"):
             break
         lab.advance(5)
