@@ -134,7 +134,8 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
             details = properties["providerSpecificDetails"]
             out.append({"vault": vault.name, "site": fabric.name, "name": item.name, "vm": item.vm_name,
                         "host": item.host, "protection_state": properties["protectionState"],
-                        "allowed_operations": properties["allowedOperations"],
+                        "allowed_operations": properties["allowedOperations"], "busy": item.busy,
+                        "current_scenario": properties["currentScenario"]["scenarioName"],
                         "active_location": properties["activeLocation"],
                         "replication_health": properties["replicationHealth"],
                         "ir_progress_bytes": item.ir_total_bytes - item.ir_remaining_bytes,

@@ -36,14 +36,35 @@ NO_TEST_FAILOVER_ERROR = {   # PS-REC UpdateRPIWithMangedDisksForReplication (as
 
 # --- views ---
 
+# While a job runs the item keeps DisableProtection listed. Assumption (no recording reads an item during a
+# job): the service may list operations then, so clients must read the job, not an empty list; the lab takes
+# the case that breaks the "no operations means busy" reading, and still refuses every action until the job
+# ends (protected_items.require_operation).
+BUSY_OPS = ["DisableProtection"]
+# A failed enable leaves the item with its failed EnableDr job as currentScenario, health Critical and the
+# job's error as a health error (real-azure-findings M6; asr-api.md 6.1 EnablingFailed). Assumption: the
+# only operation offered then is DisableProtection (the portal's "Disable replication" of a failed item).
+ENABLE_FAILED_STATE = "EnablingFailed"
+ENABLE_FAILED_OPS = ["DisableProtection"]
+# A failed test failover waits for its clean-up like a finished one. Assumption (real-azure-findings minor 4:
+# TestFailoverCleanup stays allowed after a failed test failover); the testFailoverState string is not recorded.
+TEST_FAILOVER_FAILED_STATE = "Failed"
+
+
+def enable_failed(item: ProtectedItem) -> bool:
+    return item.protection_state == ENABLE_FAILED_STATE
+
+
 def allowed_operations(item: ProtectedItem) -> list[str]:
     if item.busy:
-        return []
+        return list(BUSY_OPS)
+    if enable_failed(item):
+        return list(ENABLE_FAILED_OPS)
     if item.committed:
         return list(COMMITTED_OPS)
     if item.failed_over:
         return list(FAILED_OVER_OPS)
-    if item.test_failover_state == "WaitingForCompletion":
+    if item.test_failover_state in ("WaitingForCompletion", TEST_FAILOVER_FAILED_STATE):
         return ["TestFailoverCleanup"]
     repair = ["RepairReplication"] if item.paused_reason else []
     if not item.ir_done:
@@ -145,6 +166,8 @@ def vm_protection(item: ProtectedItem) -> tuple[str, str]:
     """vmProtectionState / description of the HyperVReplicaAzure details."""
     if item.failed_over:
         return ("FailedOver", "Failover committed") if item.committed else ("FailedOver", "Failed over")
+    if enable_failed(item):
+        return ENABLE_FAILED_STATE, item.protection_description
     if not item.ir_done:
         if item.busy and item.scenario and item.scenario[0] == "EnableDr":
             return "UnprotectedStatesBegin", "Enabling protection"
@@ -179,7 +202,8 @@ def rpi_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, item: Protected
         "testFailoverState": item.test_failover_state, "testFailoverStateDescription": item.test_failover_description,
         "switchProviderState": "None", "switchProviderStateDescription": "None",
         "allowedOperations": allowed_operations(item),
-        "replicationHealth": item.replication_health if item.ir_done or item.paused_reason else "Normal",
+        "replicationHealth": item.replication_health if item.ir_done or item.paused_reason or enable_failed(item)
+        else "Normal",
         "failoverHealth": "Warning" if any(e["errorLevel"] == "Warning" for e in errors) else "Normal",
         "healthErrors": errors,
         "policyId": f"{vault.asr_prefix}/replicationPolicies/{item.policy_name}", "policyFriendlyName": item.policy_name,

@@ -17,7 +17,8 @@ from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall, iso, json_body
 from lab.azure.asr_common import CONTAINER, VAULT, accepted, asr_error, container_of, item_response, page, vault_of
 from lab.azure.item_views import (
-    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path, rpi_json, vm_nic_ids,
+    DISK_TYPES, ENABLE_FAILED_STATE, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path, nic_id,
+    rpi_json, vm_nic_ids,
 )
 from lab.azure.jobs import Job, JobFailed, start_job
 from lab.azure.site_recovery import affected_objects
@@ -42,7 +43,8 @@ def find_item(call: ArmCall) -> tuple[VaultAsr, Fabric, ProtectedItem]:
 
 
 def require_operation(call: ArmCall, item: ProtectedItem, operation: str) -> None:
-    if operation not in allowed_operations(item):
+    # A running job blocks every action, also those the item keeps listed meanwhile (item_views.BUSY_OPS).
+    if item.busy or operation not in allowed_operations(item):
         raise asr_error(400, "ProtectionEntityOperationNotAllowed",
                         f"The operation '{operation}' can't be performed on the replication protected item "
                         f"'{item.vm_name}' in its current state '{item.protection_description}'.", call,
@@ -238,19 +240,41 @@ def enable(call: ArmCall) -> Response:
         replication.start_initial(cloud, item, host_vm, job.event_time)
 
     def done(job: Job) -> None:
-        finish(item)
         if job.state == "Failed":
-            fabric.items.pop(name.lower(), None)
+            # The item stays, failed (item_views.ENABLE_FAILED_STATE): the failed job stays its currentScenario
+            # and its error becomes a health error, until the user disables replication.
+            finish(item, keep_scenario=True)
+            fail_enabled_item(item, job)
             replication.stop(cloud, item, host_vm, delete_seed=True)
             if host_vm.replication is not None and host_vm.replication.mode == "Primary":
                 host_vm.replication = None
-        elif not item.ir_done:
+            return
+        finish(item)
+        if not item.ir_done:
             item.protection_description = "Initial replication in progress"
 
     job = item_job(call, vault, fabric, item, "EnableDr",
                    {"EnableProtectionPrerequisitesCheck": prerequisites, "EnableProtection": enable_protection,
                     "VmStartInitialReplication": start_ir}, done)
     return accepted(call, job, call.path, lambda: rpi_json(cloud, vault, fabric, item))
+
+
+def fail_enabled_item(item: ProtectedItem, job: Job) -> None:
+    """The item after its EnableDr job failed: health Critical with the job's error as a health error."""
+    item.protection_state = ENABLE_FAILED_STATE
+    item.protection_description = "Enabling protection failed"
+    item.replication_health = "Critical"
+    error = (job.errors or [{}])[0]
+    service = error.get("serviceErrorDetails") or {}
+    provider = error.get("providerErrorDetails") or {}
+    item.health_errors = [{
+        "innerHealthErrors": [], "errorSource": "EnableProtection", "errorType": None, "errorLevel": "Error",
+        "errorCategory": "Replication", "errorCode": service.get("code"),
+        "summaryMessage": service.get("message"), "errorMessage": service.get("message"),
+        "possibleCauses": service.get("possibleCauses"), "recommendedAction": service.get("recommendedAction"),
+        "creationTimeUtc": error.get("creationTime"), "recoveryProviderErrorMessage": provider.get("errorMessage"),
+        "entityId": None, "errorId": provider.get("errorId"), "customerResolvability": "Allowed",
+    }]
 
 
 def _create_seed_disks(cloud: AzureCloud, item: ProtectedItem, host_vm) -> None:

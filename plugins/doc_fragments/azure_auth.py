@@ -107,8 +107,9 @@ options:
     type: bool
 requirements:
   - python >= 3.8
-  - azure-identity >= 1.15.0
-  - azure-core >= 1.30.0
+  - azure-identity >= 1.19.0
+  - azure-core >= 1.31.0
+  - azure-mgmt-core >= 1.4.0
 notes:
   - Authentication is compatible with azure.azcollection's options, environment variables, C(~/.azure/credentials)
     profiles and O(auth_source) values, but does not need C(azure-cli-core); its C(api_profile), C(log_mode) and

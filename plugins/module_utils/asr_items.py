@@ -3,31 +3,52 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Replication protected items (replicated Hyper-V VMs) as plain, stable dicts. Pure: no SDK, no I/O.
 
-Input is an item as the service sends it (REST JSON, ``azure_clients.rest_dict`` of an SDK model).
+Input is an item as the service sends it (REST JSON, as ``asr_api`` reads it: ``azure_clients.raw_get``),
+optionally with the job its ``currentScenario`` names attached under ``SCENARIO_JOB_KEY`` by
+``asr_api.with_scenario_job`` (the service does not say in the item whether that job still runs).
 The service's field names changed between api-versions (``azureVMDiskDetails`` in 2017,
 ``azureVmDiskDetails`` in 2024; ``replicationHealthErrors`` then ``healthErrors``;
 asr-recordings/README.md "Differences" 4), and its ``protectionState`` strings differ from the
 spec's (same README, "What the recordings settle"). So the lifecycle ``state`` here is decided
-from ``allowedOperations``, ``activeLocation`` and ``currentScenario`` only (design.md 3.2):
+from ``allowedOperations``, ``activeLocation``, ``currentScenario`` and its job, and the item's
+health (design.md 3.2):
 
 ==================== =======================================================================
 state                when
 ==================== =======================================================================
 enabling             the enable-replication job (EnableDr) is running
 initial_replication  on the primary side and no failover is allowed yet: the first copy runs
+failed               the enable job failed, or replication stopped with a critical health
+                     error before the first copy finished (``failure`` says why and what to do)
 protected            on the primary side and test failover or failover is allowed
-test_failover        a test VM exists: TestFailoverCleanup is allowed
+test_failover        a test VM exists, or a failed test failover awaits its clean-up:
+                     TestFailoverCleanup is allowed
 in_progress          another job runs on the item (``current_operation`` names it)
 failed_over          on the recovery side (Azure) and Commit is allowed
 committed            on the recovery side and the failover is committed
 ==================== =======================================================================
 
+A job is running when its state is NotStarted or InProgress. ``allowedOperations`` says nothing
+about it: no recording shows an item read while a job runs, and the service may keep operations
+such as DisableProtection listed then. When the job could not be read, an item whose
+``currentScenario`` names a job counts as busy, except the TestFailover scenario that stays
+after a finished test failover (TestFailoverCleanup allowed).
+
 The API: ``normalize_item(item, hosts_by_provider=None) -> dict``, ``lifecycle_state(item)``,
+``failure(item)``, ``scenario_running(item)``, ``job_error(job)``,
 ``filter_items(vms, names, hosts, health, states)``, ``summarize(vms)``, ``STATES``.
 """
 
-STATES = ("enabling", "initial_replication", "protected", "test_failover", "in_progress",
+STATES = ("enabling", "initial_replication", "failed", "protected", "test_failover", "in_progress",
           "failed_over", "committed")
+# Where asr_api.with_scenario_job puts the job currentScenario names (REST JSON), or None when it is gone.
+SCENARIO_JOB_KEY = "currentScenarioJob"
+# Job states (asr-api.md section 10): NotStarted and InProgress run; the others are final for a wait.
+RUNNING_JOB_STATES = ("NotStarted", "InProgress")
+FAILED_JOB_STATES = ("Failed", "Cancelled", "Suspended")
+# protectionState names of failed enables and initial replications (the Microsoft.DataReplication enum
+# ASR's strings match, asr-api.md section 6.1); read as a hint besides the job and the health.
+FAILED_PROTECTION_STATES = ("EnablingFailed", "InitialReplicationFailed")
 HEALTH_VALUES = ("Normal", "Warning", "Critical", "None")
 FAILOVER_OPERATIONS = ("TestFailover", "PlannedFailover", "UnplannedFailover")
 # currentScenario of an idle item: scenarioName "None", jobId ".../replicationJobs/None",
@@ -70,28 +91,119 @@ def _segment_after(resource_id, collection):
     return None
 
 
+def _scenario_job(item):
+    """(read, job): whether the scenario's job was read, and the job (None when it no longer exists)."""
+    item = item or {}
+    if SCENARIO_JOB_KEY not in item:
+        return False, None
+    return True, item[SCENARIO_JOB_KEY]
+
+
+def _job_state(job):
+    return ((job or {}).get("properties") or {}).get("state")
+
+
 def current_operation(item):
-    """The job running on the item per ``currentScenario`` (name, job_name, job_id, start_time), or None."""
+    """The operation per ``currentScenario`` (name, job_name, job_id, start_time, job_state), or None.
+
+    ``job_state`` is the state of the scenario's job when it was read (asr_api.with_scenario_job), else None.
+    """
     scenario = _properties(item).get("currentScenario") or {}
     if scenario.get("scenarioName") in IDLE_SCENARIOS:
         return None
     job_id = scenario.get("jobId")
-    return {"name": scenario.get("scenarioName"), "job_id": job_id,
-            "job_name": _segment_after(job_id, "replicationJobs"), "start_time": scenario.get("startTime")}
+    job_name = _segment_after(job_id, "replicationJobs")
+    if (job_name or "").lower() == "none":
+        return None
+    return {"name": scenario.get("scenarioName"), "job_id": job_id, "job_name": job_name,
+            "start_time": scenario.get("startTime"), "job_state": _job_state(_scenario_job(item)[1])}
 
 
-def lifecycle_state(item):
-    """One of STATES, from allowedOperations, activeLocation and currentScenario (see the module doc)."""
+def scenario_running(item):
+    """Whether the job ``currentScenario`` names still runs (see the module doc for an unread job)."""
+    operation = current_operation(item)
+    if operation is None:
+        return False
+    read, job = _scenario_job(item)
+    if read:
+        return _job_state(job) in RUNNING_JOB_STATES
+    if operation["name"] == "TestFailover" and "TestFailoverCleanup" in (_properties(item).get("allowedOperations") or []):
+        return False
+    return True
+
+
+def job_error(job):
+    """The first error of a job or of one of its tasks as {code, message, possible_causes, recommended_action},
+    or None: ``serviceErrorDetails`` first, ``providerErrorDetails`` when the service's are empty
+    (enable_managed_disks.json entry 14; the 70094/31389 pair of asr-api.md section 10)."""
+    properties = (job or {}).get("properties") or {}
+    errors = list(properties.get("errors") or [])
+    for task in properties.get("tasks") or []:
+        errors.extend(task.get("errors") or [])
+    for error in errors:
+        service = error.get("serviceErrorDetails") or {}
+        provider = error.get("providerErrorDetails") or {}
+        code = service.get("code") or (str(provider["errorCode"]) if provider.get("errorCode") else None)
+        message = service.get("message") or provider.get("errorMessage")
+        if provider.get("errorCode") and service.get("code"):
+            message = "%s (provider error %s: %s)" % (message, provider["errorCode"], provider.get("errorMessage") or "")
+        if code or message:
+            return {"code": code, "message": message,
+                    "possible_causes": service.get("possibleCauses") or provider.get("possibleCauses"),
+                    "recommended_action": service.get("recommendedAction") or provider.get("recommendedAction")}
+    return None
+
+
+def _serious(error):
+    return (error.get("severity") or "").lower() in ("error", "critical")
+
+
+def failure(item):
+    """Why the item's enable or initial replication failed, or None.
+
+    {reason, code, message, possible_causes, recommended_action, job}: ``reason`` is "enable_job_failed"
+    (the EnableDr job currentScenario names ended Failed, Cancelled or Suspended), "protection_failed"
+    (protectionState EnablingFailed / InitialReplicationFailed) or "replication_critical" (health Critical
+    with an error, on the primary side, before any failover is allowed); ``job`` is the failed job's name.
+    """
     properties = _properties(item)
     operations = set(properties.get("allowedOperations") or [])
     operation = current_operation(item)
+    _read, job = _scenario_job(item)
+    errors = health_errors(item)
+    serious = [error for error in errors if _serious(error)] or errors
+    first = serious[0] if serious else {}
+    from_health = {"code": first.get("code"), "message": first.get("message"),
+                   "possible_causes": first.get("possible_causes"), "recommended_action": first.get("recommended_action")}
+    if operation and operation["name"] == "EnableDr" and _job_state(job) in FAILED_JOB_STATES:
+        found = job_error(job) or from_health
+        if not found.get("message"):
+            found["message"] = "the enable-replication job ended %s" % _job_state(job)
+        return dict(found, reason="enable_job_failed", job=operation["job_name"])
     recovery_side = (properties.get("activeLocation") or "").lower() == "recovery"
-    if "TestFailoverCleanup" in operations:
+    if recovery_side or operations & set(FAILOVER_OPERATIONS) or "TestFailoverCleanup" in operations:
+        return None
+    states = (properties.get("protectionState"), _details(item).get("vmProtectionState"))
+    if any(state in FAILED_PROTECTION_STATES for state in states):
+        return dict(from_health, reason="protection_failed", job=None)
+    if (properties.get("replicationHealth") or "").lower() == "critical" and serious:
+        return dict(from_health, reason="replication_critical", job=None)
+    return None
+
+
+def lifecycle_state(item):
+    """One of STATES (see the module doc)."""
+    properties = _properties(item)
+    operations = set(properties.get("allowedOperations") or [])
+    operation = current_operation(item)
+    running = scenario_running(item)
+    recovery_side = (properties.get("activeLocation") or "").lower() == "recovery"
+    if "TestFailoverCleanup" in operations and not running:
         return "test_failover"
-    if operation and operation["name"] == "EnableDr":
-        return "enabling"
-    if operation and not operations:
-        return "in_progress"
+    if running:
+        return "enabling" if operation["name"] == "EnableDr" else "in_progress"
+    if failure(item):
+        return "failed"
     if recovery_side:
         return "failed_over" if "Commit" in operations else "committed"
     if operations & set(FAILOVER_OPERATIONS):
@@ -136,7 +248,7 @@ def _seed_disks(details):
 def _initial_replication(details, state):
     ir = details.get("initialReplicationDetails") or {}
     reported = _int(ir.get("initialReplicationProgressPercentage"))
-    completed = state not in ("enabling", "initial_replication")
+    completed = state not in ("enabling", "initial_replication", "failed")
     # The service keeps reporting "0" after the first copy finished (asr-api.md section 5.3, a
     # Protected item), so a completed copy is 100 whatever the field says.
     return {"type": ir.get("initialReplicationType"), "completed": completed,
@@ -180,6 +292,7 @@ def normalize_item(item, hosts_by_provider=None):
                           "last_success_time": properties.get("lastSuccessfulTestFailoverTime")},
         "last_failover_time": properties.get("lastSuccessfulFailoverTime"),
         "current_operation": current_operation(item),
+        "failure": failure(item),
         "allowed_operations": list(properties.get("allowedOperations") or []),
         "disks": _disks(details),
         "seed_disks": _seed_disks(details),

@@ -24,15 +24,20 @@ The API:
   ``error_from_job``, ``poll_job`` (the loop, with injectable fetch, clock and sleep).
 """
 
+import json
 import re
 import time
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import job_error
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
     AZURE_SDK_ERRORS,
     AzureModuleError,
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceResponseError,
     error_from_exception,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import raw_get
 
 # PowerShell's WaitForJobCompletion stops on these (asr-api.md section 10). "Suspended" waits for
 # a person (resume with a comment), so an automated wait treats it as the end.
@@ -51,14 +56,16 @@ class OperationStarted(object):
 
     job_name: the ASR job's name (a GUID), or None when the service answered synchronously
     (200/201/204 without a job); status: the HTTP status; retry_after: seconds, or None;
-    body: the answer's JSON body (synchronous answers), or None.
+    body: the answer's JSON body (synchronous answers), or None; replayed: True when the request was
+    replayed after a 5xx and the replay refused (``_replayed_into_refusal``): re-read the item for its job.
     """
 
-    def __init__(self, job_name, status, retry_after, body=None):
+    def __init__(self, job_name, status, retry_after, body=None, replayed=False):
         self.job_name = job_name
         self.status = status
         self.retry_after = retry_after
         self.body = body
+        self.replayed = replayed
 
 
 def _header_values(headers, name):
@@ -102,15 +109,45 @@ def retry_after_seconds(headers):
     return None
 
 
+def _as_json(value):
+    """A request body ({"properties": ...}) as JSON bytes, which every SDK release sends as it is; the SDK's
+    models would drop what they do not know (Hyper-V discriminators, newer fields)."""
+    if isinstance(value, dict) and "properties" in value:
+        return json.dumps(value).encode("utf-8")
+    return value
+
+
+def _replayed_into_refusal(exc, answers):
+    """Whether azure-core replayed the request after a 500/502/503/504 and the replay was refused with 400.
+
+    ASR actions are not idempotent: when the first attempt started a job before its answer was lost, the
+    replay finds the item busy and is refused. The caller then re-reads the item, whose currentScenario
+    names that job, instead of failing while the job runs. A first attempt that started nothing leaves
+    the item idle, so the caller's next attempt gets the service's own answer.
+    """
+    if getattr(exc, "status_code", None) != 400:
+        return False
+    statuses = [answer.http_response.status_code for answer in answers[:-1]]
+    return any(status in (500, 502, 503, 504) for status in statuses)
+
+
 def start_operation(begin_method, *args, **kwargs):
     """Send one SDK ``begin_*`` mutation without polling; return ``OperationStarted``.
 
     The SDK's ``polling=False`` sends the first request only; its answer is captured with
-    azure-core's ``raw_response_hook`` (called for every attempt, so the last one counts).
+    azure-core's ``raw_response_hook`` (called for every attempt, so the last one counts). Dict bodies
+    go as JSON bytes (``_as_json``).
     azure-core errors propagate: wrap the call in ``azure_errors(...)``.
     """
     answers = []
-    begin_method(*args, polling=False, raw_response_hook=answers.append, **kwargs)
+    args = [_as_json(value) for value in args]
+    kwargs = dict((key, _as_json(value)) for key, value in kwargs.items())
+    try:
+        begin_method(*args, polling=False, raw_response_hook=answers.append, **kwargs)
+    except AZURE_SDK_ERRORS as exc:
+        if _replayed_into_refusal(exc, answers):
+            return OperationStarted(None, 400, None, replayed=True)
+        raise
     response = answers[-1].http_response
     body = None
     if response.status_code in (200, 201):
@@ -126,32 +163,19 @@ def error_from_job(job, operation):
     """``AzureModuleError`` for a job that ended Failed, Cancelled or Suspended (pure).
 
     The first error of the job (or of a failed task) gives the code, message, possible causes and
-    recommended action: ``serviceErrorDetails`` first, ``providerErrorDetails`` when the service's
-    are empty (enable_managed_disks.json entry 14; the 70094/31389 pair of asr-api.md section 10).
+    recommended action (``asr_items.job_error``).
     """
     properties = job.get("properties") or {}
     state = properties.get("state")
-    errors = list(properties.get("errors") or [])
-    for task in properties.get("tasks") or []:
-        errors.extend(task.get("errors") or [])
-    code = message = causes = action = None
-    for error in errors:
-        service = error.get("serviceErrorDetails") or {}
-        provider = error.get("providerErrorDetails") or {}
-        code = service.get("code") or (str(provider["errorCode"]) if provider.get("errorCode") else None)
-        message = service.get("message") or provider.get("errorMessage")
-        causes = service.get("possibleCauses") or provider.get("possibleCauses")
-        action = service.get("recommendedAction") or provider.get("recommendedAction")
-        if provider.get("errorCode") and service.get("code"):
-            message = "%s (provider error %s: %s)" % (message, provider["errorCode"], provider.get("errorMessage") or "")
-        if code or message:
-            break
+    error = job_error(job) or {}
+    code, message = error.get("code"), error.get("message")
+    action = error.get("recommended_action")
     if state == "Suspended":
         action = action or "The job waits for a manual action: resume or cancel it in the vault, then re-run."
     reason = "job %s (%s) ended %s" % (job.get("name"), properties.get("scenarioName") or "?", state)
     if message:
         reason += ": %s" % message
-    return AzureModuleError(operation, reason, code=code or "Job%s" % state, possible_causes=causes,
+    return AzureModuleError(operation, reason, code=code or "Job%s" % state, possible_causes=error.get("possible_causes"),
                             recommended_action=action, details={"job": job_summary(job)})
 
 
@@ -180,8 +204,17 @@ def job_summary(job):
 
 
 def _is_transient(exc):
+    """429/5xx answers that outlived the SDK's retries, and failures to reach the service, end one poll only.
+
+    A credential that cannot give a token (azure-identity raises ClientAuthenticationError, with no HTTP
+    status) is not transient: polling on would only reach the deadline with the same error.
+    """
+    if ClientAuthenticationError is not None and isinstance(exc, ClientAuthenticationError):
+        return False
     status = getattr(exc, "status_code", None)
-    return status is None or status in TRANSIENT_STATUS
+    if status is None:
+        return isinstance(exc, tuple(error for error in (ServiceRequestError, ServiceResponseError) if error))
+    return status in TRANSIENT_STATUS
 
 
 def poll_job(fetch, job_name, timeout, operation, first_delay=None, default_interval=DEFAULT_POLL_INTERVAL,
@@ -232,7 +265,7 @@ def wait_for_job(client, resource_group, vault_name, job_name, timeout, operatio
     """Wait for ASR job ``job_name`` of a vault with the SDK ``client``; see ``poll_job``."""
     def fetch(name, remaining):
         answers = []
-        job = client.replication_jobs.get(resource_group, vault_name, name, raw_response_hook=answers.append,
-                                          timeout=max(1, int(remaining)))
-        return rest_dict(job), (answers[-1].http_response.headers if answers else {})
+        job = raw_get(client.replication_jobs.get, resource_group, vault_name, name, raw_response_hook=answers.append,
+                      timeout=max(1, int(remaining)))
+        return job, (answers[-1].http_response.headers if answers else {})
     return poll_job(fetch, job_name, timeout, operation, first_delay=first_delay)

@@ -19,7 +19,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, start_operation, wait_for_job
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import vm_summary
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import collect, rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import collect, raw_get, raw_list, rest_dict
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
     AZURE_SDK_ERRORS,
     AzureModuleError,
@@ -70,19 +70,19 @@ def _or_none(call):
 
 @azure_operation("list the VMs discovered in container '{container}' of site '{fabric}' (vault '{vault_name}')")
 def list_protectable_items(client, resource_group, vault_name, fabric, container):
-    pages = client.replication_protectable_items.list_by_replication_protection_containers(
-        resource_group, vault_name, fabric, container)
-    return [rest_dict(model) for model in collect(pages)]
+    return raw_list(client.replication_protectable_items.list_by_replication_protection_containers,
+                    resource_group, vault_name, fabric, container)
 
 
 @azure_operation("get discovered VM '{ref.name}' of vault '{ref.vault_name}'")
 def get_protectable_item(ref):
-    return _or_none(lambda: ref.client.replication_protectable_items.get(*ref.args()))
+    return _or_none(lambda: raw_get(ref.client.replication_protectable_items.get, *ref.args()))
 
 
 @azure_operation("get replicated VM '{ref.name}' of vault '{ref.vault_name}'")
 def get_item(ref):
-    return _or_none(lambda: ref.client.replication_protected_items.get(*ref.args()))
+    item = _or_none(lambda: raw_get(ref.client.replication_protected_items.get, *ref.args()))
+    return asr_api.with_scenario_job(ref.client, ref.resource_group, ref.vault_name, item)
 
 
 # --- Site Recovery mutations (202 + a job each) ---

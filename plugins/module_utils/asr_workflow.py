@@ -19,7 +19,12 @@ The API:
 
 import re
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import (
+    FAILED_JOB_STATES,
+    current_operation,
+    failure,
+    scenario_running,
+)
 
 PROVIDER = "HyperVReplicaAzure"
 DISK_TYPES = ("Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "PremiumV2_LRS", "UltraSSD_LRS",
@@ -675,14 +680,23 @@ def update_input(item, changes):
 def running_job(item):
     """The job name of the operation running on the item, or None.
 
-    An item whose ``currentScenario`` names a job and whose ``allowedOperations`` is empty is busy
-    (asr-api.md 5.1, 6.2). After a test failover the scenario stays TestFailover while the item
-    allows TestFailoverCleanup: that is a state to act on, not a job to wait for.
+    Busy means the job ``currentScenario`` names is NotStarted or InProgress (``asr_items.scenario_running``,
+    from the job attached by ``asr_api.with_scenario_job``), not that ``allowedOperations`` is empty: the
+    service may keep operations such as DisableProtection listed during a job. After a test failover the
+    scenario stays TestFailover while the item allows TestFailoverCleanup: a state to act on, not a job.
     """
-    operation = current_operation(item)
-    if operation is None or _properties(item).get("allowedOperations"):
+    if not scenario_running(item):
         return None
-    return operation["job_name"]
+    return current_operation(item)["job_name"]
+
+
+def _failed_test_failover(item):
+    """Whether the item's test failover failed and left a clean-up to do (its TestFailover job failed, or
+    testFailoverState says so)."""
+    operation = current_operation(item) or {}
+    if operation.get("name") == "TestFailover" and operation.get("job_state") in FAILED_JOB_STATES:
+        return True
+    return _lower(_properties(item).get("testFailoverState")) == "failed"
 
 
 def _operations(item):
@@ -705,7 +719,12 @@ def test_failover_step(item, state):
     if state == "absent":
         return ("cleanup", None) if "TestFailoverCleanup" in operations else ("done", None)
     if "TestFailoverCleanup" in operations:
-        return "done", None
+        # A failed test failover also leaves a clean-up to do, but no test VM: clean up, then try again.
+        return ("cleanup", None) if _failed_test_failover(item) else ("done", None)
+    problem = failure(item)
+    if problem:
+        return "blocked", "replication failed (%s), so no test failover is possible: %s" % (
+            problem.get("code") or problem["reason"], problem.get("message") or "see the vault's health errors")
     if "TestFailover" in operations:
         return "test_failover", None
     if _on_recovery_side(item):
@@ -717,7 +736,9 @@ def test_failover_step(item, state):
 def migration_step(item, state, failover_type="planned"):
     """The next step towards migration ``state`` (failed_over | committed | completed).
 
-    Returns (step, detail): ("wait", job name), ("planned_failover"|"unplanned_failover"|"commit"|"complete", None),
+    Returns (step, detail): ("wait", job name), ("planned_failover"|"unplanned_failover"|"commit", None),
+    ("complete", None) or ("complete", "NotSpecified") (the disable reason to send when Azure lists
+    DisableProtection but not CompleteMigration after the commit),
     ("done", None), ("absent", None) when the item does not exist (completed, or never replicated), or
     ("blocked", reason). Never a failover for an item already on the recovery side: a second failover
     would create a second Azure VM.
@@ -733,8 +754,12 @@ def migration_step(item, state, failover_type="planned"):
             return ("done", None) if state == "failed_over" else ("commit", None)
         if state in ("failed_over", "committed"):
             return "done", None
+        # After the commit the service lists CompleteMigration (SPEC _FailoverCommit.json). Should it list only
+        # DisableProtection, disabling with reason MigrationComplete is the same request (asr-api.md section 9).
         if "CompleteMigration" in operations:
             return "complete", None
+        if "DisableProtection" in operations:
+            return "complete", "NotSpecified"
         return "blocked", ("the VM runs in Azure but Azure does not allow completing the migration now (allowed "
                            "operations: %s)" % (", ".join(sorted(operations)) or "none"))
     if "TestFailoverCleanup" in operations:

@@ -14,7 +14,14 @@ Every client gets the cloud's Resource Manager URL, the token scope for it, the 
 verification setting and the retry settings (azure-core's RetryPolicy honours Retry-After and
 retry-after-ms on 429 and 5xx).
 
-Also here: ``collect(pages)`` (paging) and ``rest_dict(model)`` (an SDK model as its REST JSON).
+The Site Recovery client is ``asr_rest.SiteRecoveryClient``: the REST API at api-version
+``SITE_RECOVERY_API_VERSION`` through azure-mgmt-core's ARM pipeline, without the Site Recovery SDK, so
+that the collection shares an environment with azure.azcollection (which pins azure-mgmt-core 1.4.0,
+too old for the SDK 2.0.0). ``raw_get``, ``raw_list`` and ``asr_jobs.start_operation`` read and send
+JSON with it and with SDK clients alike.
+
+Also here: ``collect(pages)`` (paging), ``rest_dict(model)`` (an SDK model as its REST JSON), ``raw_get``
+and ``raw_list`` (an SDK call's answer as the service sent it).
 """
 
 import importlib
@@ -31,12 +38,17 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import
     resolve_cloud,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+# Imported here, not only by name in SDK_CLIENTS, so that Ansible ships it with every module that uses this file.
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_rest  # noqa: F401  pylint: disable=unused-import
 
 # PyPI name -> (import path, client class). Imported only when a module asks for the client: the
 # management SDKs are large (azure.mgmt.network alone takes about 1.5 s to import), and a module
 # needs one or two of them.
 SDK_CLIENTS = {
-    "azure-mgmt-recoveryservicessiterecovery": ("azure.mgmt.recoveryservicessiterecovery", "SiteRecoveryManagementClient"),
+    # Site Recovery goes over REST through azure-mgmt-core (asr_rest), not through its SDK: the name stays the
+    # one modules ask for, the package needed is azure-mgmt-core.
+    "azure-mgmt-recoveryservicessiterecovery": ("ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_rest",
+                                                "SiteRecoveryClient"),
     "azure-mgmt-compute": ("azure.mgmt.compute", "ComputeManagementClient"),
     "azure-mgmt-network": ("azure.mgmt.network", "NetworkManagementClient"),
     "azure-mgmt-storage": ("azure.mgmt.storage", "StorageManagementClient"),
@@ -44,10 +56,20 @@ SDK_CLIENTS = {
 }
 
 
+# What to install when a client cannot be imported (the PyPI name), when it is not the key itself.
+REQUIRED_PACKAGE = {"azure-mgmt-recoveryservicessiterecovery": "azure-mgmt-core"}
+
+
 def _sdk_class(package):
     module_name, class_name = SDK_CLIENTS[package]
-    return getattr(importlib.import_module(module_name), class_name)
+    module = importlib.import_module(module_name)
+    if not getattr(module, "HAS_AZURE_MGMT_CORE", True):
+        raise ImportError("azure.mgmt.core could not be imported")
+    return getattr(module, class_name)
 
+
+# The Site Recovery REST version the collection's requests and field names follow (asr-api.md section 1).
+SITE_RECOVERY_API_VERSION = "2025-08-01"
 
 # azure-core's defaults are 10 retries, but only 3 on a status code (429/5xx), with backoff up to 120 s.
 # ARM keeps answering 429 until the principal's bucket refills (asr-api.md section 12), so status
@@ -67,7 +89,7 @@ def missing_sdks(*packages):
         try:
             _sdk_class(package)
         except ImportError:
-            missing.append(package)
+            missing.append(REQUIRED_PACKAGE.get(package, package))
             first_trace = first_trace or traceback.format_exc()
     return missing, first_trace
 
@@ -122,8 +144,13 @@ class AzureSession(object):
         return self._clients[package]
 
     def site_recovery(self):
-        """azure.mgmt.recoveryservicessiterecovery.SiteRecoveryManagementClient (api 2025-08-01)."""
-        return self._client("azure-mgmt-recoveryservicessiterecovery")
+        """asr_rest.SiteRecoveryClient (the SDK 2.0.0 client's calls, over REST), api SITE_RECOVERY_API_VERSION."""
+        package = "azure-mgmt-recoveryservicessiterecovery"
+        if package not in self._clients:
+            self._clients[package] = _sdk_class(package)(
+                self.credential, self.subscription_id, self.cloud.resource_manager, [self.cloud.management_scope],
+                SITE_RECOVERY_API_VERSION, connection_verify=self.verify, **RETRY_SETTINGS)
+        return self._clients[package]
 
     def compute(self):
         """azure.mgmt.compute.ComputeManagementClient."""
@@ -175,3 +202,37 @@ def rest_dict(model):
     if serialize is not None:
         return serialize(keep_readonly=True)
     return model.as_dict()
+
+
+def _answer_json(pipeline_response, _deserialized=None, _headers=None):
+    """An SDK ``cls`` callback: the answer's JSON body instead of the SDK's model of it."""
+    return pipeline_response.http_response.json()
+
+
+def raw_get(method, *args, **kwargs):
+    """Call an SDK GET ``method``; return the answer's JSON as the service sent it (every field, whatever
+    the SDK release's models know). azure-core errors propagate."""
+    return method(*args, cls=_answer_json, **kwargs)
+
+
+def raw_list(method, *args, **kwargs):
+    """Call an SDK list ``method`` and follow nextLink; return every item as the service sent it.
+
+    Each page's JSON is taken from the answer itself (azure-core's ``raw_response_hook``, which sees every
+    attempt, so only 200 answers count). ``limit`` (keyword) stops after that many items: no further page is
+    requested then.
+    """
+    limit = kwargs.pop("limit", None)
+    answers = []
+
+    def keep(pipeline_response):
+        if pipeline_response.http_response.status_code == 200:
+            answers.append(pipeline_response.http_response.json())
+
+    items = []
+    for _page in method(*args, raw_response_hook=keep, **kwargs).by_page():   # each step fetches one page
+        while answers:
+            items.extend(answers.pop(0).get("value") or [])
+        if limit is not None and len(items) >= limit:
+            return items[:limit]
+    return items

@@ -15,6 +15,12 @@ description:
   - Continues from wherever the VM is - a job still running from an interrupted run is waited for, a failed-over VM
     is committed, a committed one completed - and never starts a failover for a VM that already failed over, so it
     never creates a second Azure VM. Before a failover it checks that no VM of the target name exists.
+  - A VM is busy while the job of its current scenario is V(NotStarted) or V(InProgress) (the job is read, since
+    Azure may keep operations such as C(DisableProtection) listed during a job); a re-run waits for that job.
+  - Completing disables replication with the reason C(MigrationComplete) when Azure lists C(CompleteMigration)
+    after the commit, as the service's examples show. If it lists only C(DisableProtection), the module disables
+    replication with the reason C(NotSpecified), which also keeps the Azure VM; that the portal's "Complete
+    migration" sends C(MigrationComplete) is an inference from the API's enumerations, not a recorded request.
   - On a completed migration (the replicated item is gone) it changes nothing and reports the Azure VM it finds
     by O(target_vm_name) (in O(target_resource_group) when given).
   - Verifies the Azure VM with the Compute and Network APIs - provisioning and power state, managed disks and their
@@ -276,7 +282,7 @@ def migrate(task, ref, item, params):
         elif step == "commit":
             task.run(api.commit(ref), what)
         elif step == "complete":
-            task.run(api.remove(ref, "MigrationComplete"), what)
+            task.run(api.remove(ref, detail or "MigrationComplete"), what)
         steps.append(step)
         item = api.get_item(ref)
 

@@ -16,6 +16,8 @@ description:
     refuses, before any change, settings that can't change once replication runs (disks, disk types, storage target,
     policy).
   - With O(state=absent), disables replication (the VM stays on Hyper-V; nothing is created in Azure).
+  - A VM whose earlier enable failed keeps a failed item in the vault (the enable job's error as its health error);
+    a run with O(state=present) disables that item, then enables replication again.
   - Waits, bounded by O(timeout), for the enable job (O(wait_for=enabled)) or for the end of initial replication
     (O(wait_for=protected)).
   - Every option value and combination the service would refuse is refused before any request that changes anything,
@@ -295,7 +297,7 @@ jobs:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state, normalize_item
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import failure, lifecycle_state, normalize_item
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
     DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, enable_os_type, enable_requirements,
     find_protectable, immutable_changes, name_in_id, resolve_disks, running_job, same_id, settings_changes,
@@ -471,6 +473,20 @@ def disable(module, task, params, item):
     return api.get_item(ref), {"replication": {"before": "enabled", "after": "disabled"}}
 
 
+def clear_failed_enable(module, task, params, item):
+    """A failed enable leaves its item behind, failed (the EnableDr job failed; replication_info state failed):
+    disable it, so that the enable runs again. Returns the item left (None once it is gone, and in check mode)."""
+    problem = failure(item)
+    if not problem or problem["reason"] != "enable_job_failed":
+        return item
+    if module.check_mode:
+        return None
+    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+    task.run(api.remove(ref), "remove the failed replication of VM '%s' (%s) before enabling it again" % (
+        params["name"], problem.get("code") or problem.get("message")))
+    return api.get_item(ref)
+
+
 def report(item, check_mode, before):
     vm = normalize_item(item) if item else None
     return {"vm": vm, "state": vm["state"] if vm else ("absent" if not check_mode or before is None else lifecycle_state(before))}
@@ -512,6 +528,8 @@ def main():
     item = None
     try:
         before = item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        if params["state"] == "present" and item is not None:
+            item = clear_failed_enable(module, task, params, item)
         if params["state"] == "absent":
             item, changes = disable(module, task, params, item) if item else (None, {})
         elif item is None:
@@ -525,8 +543,14 @@ def main():
             item = api.get_item(api.ref_of(task.client, task.resource_group, task.vault_name, item))
         if params["state"] == "present" and params["wait_for"] == "protected" and item is not None and not module.check_mode:
             ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
-            item = api.wait_for_item(ref, task, lambda current: lifecycle_state(current) in READY_STATES,
-                                     "wait for the initial replication of VM '%s'" % params["name"], params["poll_interval"])
+            what = "wait for the initial replication of VM '%s'" % params["name"]
+            item = api.wait_for_item(ref, task, lambda current: lifecycle_state(current) in READY_STATES + ("failed",),
+                                     what, params["poll_interval"])
+            problem = failure(item) if item is not None else None
+            if problem:   # no use waiting on: it stays failed until someone acts
+                raise AzureModuleError(what, "replication failed: %s" % (problem.get("message") or problem["reason"]),
+                                       code=problem.get("code"), possible_causes=problem.get("possible_causes"),
+                                       recommended_action=problem.get("recommended_action"))
     except Invalid as exc:
         module.fail_json(msg="Invalid options: %s." % exc, changed=False, jobs=task.jobs)
     except AzureModuleError as exc:

@@ -11,13 +11,16 @@ version_added: 0.1.0
 description:
   - Reads every replicated Hyper-V VM (replication protected item) of a Recovery Services vault in one paged
     listing - one request per page of items plus one for the registered hosts, whatever the number of VMs,
-    instead of one request per VM.
+    instead of one request per VM - and, for each VM whose current scenario names a job, that job (one request
+    each), since whether the job still runs, and why an enable failed, is in the job, not in the item.
   - Reports for each VM its lifecycle state, replication health and health errors, initial replication progress,
     RPO and last replication time, active location, test failover state, the operations Azure allows next, the
     running operation, disks and seed disks, and the target settings; plus a summary by state and health.
-  - The lifecycle RV(vms[].state) is decided from the operations Azure allows, the active location and the
-    running operation, never from the service's C(protectionState) text, which differs between API versions
-    and from the documentation (RV(vms[].protection_state) carries it unchanged).
+  - The lifecycle RV(vms[].state) is decided from the operations Azure allows, the active location, the current
+    scenario's job and the replication health, never from the service's C(protectionState) text alone, which
+    differs between API versions and from the documentation (RV(vms[].protection_state) carries it unchanged).
+  - A VM is busy when the job of its current scenario is V(NotStarted) or V(InProgress), whatever operations Azure
+    lists meanwhile.
   - Changes nothing.
 author:
   - azmigrate.hyperv developers (@azmigrate)
@@ -42,7 +45,7 @@ options:
       - Report only VMs in these lifecycle states (see RV(vms[].state)).
     type: list
     elements: str
-    choices: [enabling, initial_replication, protected, test_failover, in_progress, failed_over, committed]
+    choices: [enabling, initial_replication, failed, protected, test_failover, in_progress, failed_over, committed]
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
@@ -140,8 +143,13 @@ vms:
         - Lifecycle state.
         - V(enabling) - the enable-replication job runs.
         - V(initial_replication) - the first copy runs; no failover is allowed yet.
+        - V(failed) - the enable-replication job failed, or replication stopped with a critical health error before
+          the first copy finished; RV(vms[].failure) says why and what to do. It stays so until someone acts (for
+          example disables replication with M(azmigrate.hyperv.replication) O(azmigrate.hyperv.replication#module:state=absent)
+          and enables it again).
         - V(protected) - replicating; test failover and migration are allowed.
-        - V(test_failover) - a test VM exists; clean it up before migrating.
+        - V(test_failover) - a test VM exists, or a failed test failover awaits its clean-up; clean it up before
+          migrating.
         - V(in_progress) - another operation runs (see RV(vms[].current_operation)).
         - V(failed_over) - the VM runs in Azure; the failover is not committed.
         - V(committed) - the failover is committed; complete the migration.
@@ -196,8 +204,22 @@ vms:
       description: When the last failover succeeded.
       type: str
     current_operation:
-      description: The operation running on the VM (C(name), C(job_name), C(job_id), C(start_time)), or V(null).
+      description:
+        - The VM's current scenario (C(name), C(job_name), C(job_id), C(start_time)) and the state of its job
+          (C(job_state), V(null) when the job could not be found), or V(null) when the scenario is V(None).
+        - The scenario of a finished test failover stays until its clean-up, and that of a failed enable stays too.
       type: dict
+    failure:
+      description:
+        - Why the VM is V(failed) (C(reason), C(code), C(message), C(possible_causes), C(recommended_action), C(job)),
+          or V(null).
+        - C(reason) is V(enable_job_failed) (the enable-replication job in C(job) failed; the error is the job's),
+          V(protection_failed) (the service reports a failed protection state) or V(replication_critical)
+          (critical replication health before the first copy finished; the error is the first health error).
+      type: dict
+      sample: {reason: enable_job_failed, code: "6001", message: Parameters are not correct., job: 2f2ae7d6-1f1b-4c2e-9f6a-1e0d5f0c9b7e,
+               possible_causes: Only one of storageAccountId or useManagedDisksForReplication is expected.,
+               recommended_action: Provide the correct input parameters and retry the last action.}
     allowed_operations:
       description: Operations Azure allows next.
       type: list
@@ -225,7 +247,7 @@ summary:
   sample:
     total: 3
     vault_total: 1000
-    by_state: {enabling: 0, initial_replication: 1, protected: 2, test_failover: 0, in_progress: 0, failed_over: 0, committed: 0}
+    by_state: {enabling: 0, initial_replication: 1, failed: 0, protected: 2, test_failover: 0, in_progress: 0, failed_over: 0, committed: 0}
     by_health: {Normal: 2, Warning: 1}
     with_errors: 1
 """
@@ -252,9 +274,11 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors impo
 
 
 def read_replication(client, resource_group, vault_name, filters):
-    """Two listings: the vault's providers (host names) and its protected items, page by page."""
+    """Two listings: the vault's providers (host names) and its protected items, page by page; plus the job of
+    each item whose current scenario names one."""
     hosts = hosts_by_provider(asr_api.list_providers(client, resource_group, vault_name))
-    vms = [normalize_item(item, hosts) for item in asr_api.list_protected_items(client, resource_group, vault_name)]
+    items = asr_api.list_protected_items(client, resource_group, vault_name, with_jobs=True)
+    vms = [normalize_item(item, hosts) for item in items]
     matching = sorted(filter_items(vms, **filters), key=lambda vm: ((vm["vm_name"] or "").lower(), vm["name"]))
     summary = summarize(matching)
     summary["vault_total"] = len(vms)

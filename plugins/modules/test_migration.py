@@ -13,7 +13,12 @@ description:
     isolated from production), waits for it, and returns the test VM (name, power and provisioning state, disks,
     network interfaces) as the Compute and Network APIs report it. The source VM keeps running and replicating.
   - With O(state=absent), cleans the test failover up - Azure deletes the test VM, its disks and network interfaces.
-  - A second run changes nothing; a test failover or cleanup still running from an earlier run is waited for.
+  - A second run changes nothing; a test failover or cleanup still running from an earlier run is waited for (a job is
+    running while its state is V(NotStarted) or V(InProgress), read from the job itself).
+  - After a failed test failover (its job failed, and Azure asks for a clean-up), a run with O(state=present) cleans
+    the failed attempt up and starts a new test failover, rather than reporting a test VM that does not exist.
+  - A VM whose replication failed (see M(azmigrate.hyperv.replication_info) state V(failed)) is refused with the
+    replication error.
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
@@ -115,7 +120,11 @@ test_vm:
     provisioning_state: Succeeded
     nics: [{name: nic-hyperv1-test-00, primary: true, private_ip: 10.20.1.4}]
 state:
-  description: Lifecycle state of the replicated VM after the task (V(test_failover) while a test VM exists).
+  description:
+    - Lifecycle state of the replicated VM after the task, as M(azmigrate.hyperv.replication_info) reports it in
+      RV(azmigrate.hyperv.replication_info#module:vms[].state).
+    - V(test_failover) while a test VM exists (or a failed test failover awaits its clean-up), V(protected) after the
+      clean-up, V(in_progress) while a job runs (O(wait=false)), V(failed) when the VM's replication failed.
   returned: always
   type: str
   sample: test_failover

@@ -129,8 +129,7 @@ def enable_all(lab: LabProcess, client, site: str, policy: str) -> int:
         RESOURCE_GROUP, VAULT, site, container))
     target_group = f"/subscriptions/{azure(lab)['subscription_id']}/resourceGroups/{TARGET_GROUP}"
 
-    def enable(item) -> str:
-        raw = item.as_dict()
+    def enable(raw: dict) -> str:
         details = raw["properties"]["customDetails"]
         # Many VMs report only "Data" disks (asr-api.md 3.7); each lab VM has one disk, its OS disk.
         os_disk = next((d for d in details["diskDetails"] if d["vhdType"] == "OperatingSystem"), details["diskDetails"][0])
@@ -152,10 +151,10 @@ def items_settled(lab: LabProcess, count: int, timeout: float = 300) -> list[dic
     deadline = time.monotonic() + timeout
     while True:
         items = lab.admin.get("/azure/items")
-        if len(items) >= count and all(item["allowed_operations"] for item in items):
+        if len(items) >= count and not any(item["busy"] for item in items):
             return items
         if time.monotonic() > deadline:
-            raise AssertionError(f"{len(items)} items, {sum(not i['allowed_operations'] for i in items)} still busy")
+            raise AssertionError(f"{len(items)} items, {sum(i['busy'] for i in items)} still busy")
         time.sleep(1)
 
 

@@ -172,7 +172,8 @@ def migration_playbook(migration_lab, tmp_path_factory):
 
 
 MODULE_PLAYBOOK = "tests/integration/playbooks/azure_migration_module.yml"
-TASKS = {"replication": "Replication", "test_migration": "Test migration", "migration": "Migration"}
+TASKS = {"replication": "Replication", "replication_info": "Replication info", "test_migration": "Test migration",
+         "migration": "Migration"}
 WRITE_METHODS = ("PUT", "PATCH", "POST", "DELETE")
 
 

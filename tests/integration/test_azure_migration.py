@@ -80,6 +80,23 @@ def test_test_migration_creates_a_running_test_vm_and_cleans_it_up(migration_lab
     assert run.rc == 0 and not result["changed"]
 
 
+def test_a_failed_test_failover_is_cleaned_up_and_retried_by_a_rerun_not_reported_done(migration_lab, migration_playbook):
+    """After a failed test failover Azure asks for a clean-up (TestFailoverCleanup allowed) though no test VM runs: a
+    re-run must not take that for a test VM and report it done with none."""
+    lab = migration_lab
+    replicated(migration_playbook, "hvm01-vm09")
+    lab.admin.post("/azure/faults/job-failure", {"scenario": "TestFailover", "code": "70094", "vm": "hvm01-vm09"})
+    run, result = run_module(migration_playbook, "test_migration", name="hvm01-vm09", network="vnet-test")
+    assert run.rc != 0 and "70094" in result["msg"] and result["jobs"][-1]["state"] == "Failed", run.output
+    assert item_of(lab, "hvm01-vm09")["allowed_operations"] == ["TestFailoverCleanup"]
+    run, result = run_module(migration_playbook, "test_migration", name="hvm01-vm09", network="vnet-test")
+    assert run.rc == 0 and result["changed"] and result["state"] == "test_failover", run.output
+    assert [job["scenario"] for job in result["jobs"]] == ["TestFailoverCleanup", "TestFailover"]
+    assert result["test_vm"]["name"] == "hvm01-vm09-test" and result["test_vm"]["power_state"] == "running"
+    run, result = run_module(migration_playbook, "test_migration", name="hvm01-vm09", state="absent")
+    assert run.rc == 0 and result["changed"] and not azure_vms_named(lab, "hvm01-vm09-test"), run.output
+
+
 def test_migration_completes_verifies_the_vm_and_a_second_run_changes_nothing(migration_lab, migration_playbook):
     lab = migration_lab
     replicated(migration_playbook, "hvm02-vm02")
@@ -144,7 +161,7 @@ def test_a_cutover_interrupted_half_way_is_finished_by_a_rerun_with_exactly_one_
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             item = item_of(lab, "hvm02-vm05")
-            if item and not item["allowed_operations"] and item["protection_state"].startswith("PlannedFailover"):
+            if item and item["busy"] and item["protection_state"].startswith("PlannedFailover"):
                 break
             time.sleep(0.2)
         else:
@@ -211,7 +228,7 @@ def _wait_for_planned_failover(lab, vm: str, process) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         item = item_of(lab, vm)
-        if item and not item["allowed_operations"] and item["protection_state"] == "PlannedFailoverInitiated":
+        if item and item["busy"] and item["protection_state"] == "PlannedFailoverInitiated":
             return
         if process.poll() is not None:
             pytest.fail(f"the migration run ended ({process.returncode}) before its planned failover was seen running")
@@ -223,7 +240,7 @@ def _wait_for_planned_failover(lab, vm: str, process) -> None:
 def _planned_failovers(lab, vm: str) -> int:
     client = session(lab).site_recovery()
     return sum(1 for job in client.replication_jobs.list("rg-migrate", "vault-migrate")
-               if job.properties.scenario_name == "PlannedFailover" and job.properties.target_object_name == vm)
+               if job["properties"]["scenarioName"] == "PlannedFailover" and job["properties"]["targetObjectName"] == vm)
 
 
 def test_a_lab_restarted_during_the_cutover_converges_on_a_rerun_with_exactly_one_azure_vm(tmp_path):

@@ -225,6 +225,15 @@ def test_an_enable_job_failing_with_6001_fails_the_task_with_the_service_reason_
     assert run.rc != 0, run.output
     assert "6001" in result["msg"] and "Parameters are not correct" in result["msg"], result["msg"]
     assert result["error"]["code"] == "6001" and result["jobs"][-1]["state"] == "Failed"
-    assert item_of(lab, "hvm01-vm07") is None       # the failed enable left nothing behind
+    left = item_of(lab, "hvm01-vm07")            # as Azure does, the failed enable leaves a failed item
+    assert left["protection_state"] == "EnablingFailed" and left["replication_health"] == "Critical"
+    assert left["current_scenario"] == "EnableDr" and left["allowed_operations"] == ["DisableProtection"]
+    run, result = run_module(migration_playbook, "replication_info", names=["hvm01-vm07"])
+    vm = result["vms"][0]
+    assert vm["state"] == "failed" and vm["failure"]["reason"] == "enable_job_failed", vm
+    assert vm["failure"]["code"] == "6001" and vm["failure"]["recommended_action"].startswith("Provide the correct")
+    assert vm["current_operation"]["job_state"] == "Failed"
     run, result = run_module(migration_playbook, "replication", name="hvm01-vm07", **enable_args(lab, "hvm01-vm07"))
     assert run.rc == 0 and result["changed"], run.output
+    assert [job["scenario"] for job in result["jobs"]] == ["DisableDr", "EnableDr"], result["jobs"]
+    assert result["state"] in ("initial_replication", "protected")

@@ -27,8 +27,21 @@ def test_storage_account_with_managed_disk_replication_fails_6001(lab, site):
         ("Failed", "Failed"), ("Other", "Skipped"), ("Other", "Skipped"), ("Other", "Skipped"),
         ("Succeeded", "Completed")]    # enable_managed_disks.json entry 14
     assert properties.errors[0].service_error_details.message == "Parameters are not correct."
-    assert site.protectable("app01").properties.protection_status == "Unprotected"
     assert lab.vm("HV01", "app01").replication is None
+    # The item stays, failed: health Critical, the job's error as a health error, the failed job as currentScenario.
+    item = site.item(site.protectable("app01").name).as_dict()["properties"]
+    assert item["protectionState"] == "EnablingFailed" and item["replicationHealth"] == "Critical"
+    assert item["allowedOperations"] == ["DisableProtection"]
+    assert item["currentScenario"]["scenarioName"] == "EnableDr"
+    assert item["currentScenario"]["jobId"].lower().endswith("/replicationjobs/" + job.name.lower())
+    assert [(e["errorCode"], e["errorLevel"]) for e in item["healthErrors"]] == [("6001", "Error")]
+    assert item["healthErrors"][0]["recommendedAction"].startswith("Provide the correct input parameters")
+    # Disabling it is what lets the VM be enabled again.
+    site_args = site.args(site.protectable("app01").name)
+    lab.asr.replication_protected_items.begin_delete(*site_args, {"properties": {
+        "disableProtectionReason": "NotSpecified",
+        "replicationProviderInput": {"instanceType": "DisableProtectionProviderSpecificInput"}}}).result()
+    assert site.protectable("app01").properties.protection_status == "Unprotected"
 
 
 def test_input_is_validated_synchronously(lab, site):
@@ -64,6 +77,32 @@ def test_operations_not_allowed_are_refused_then_disable(lab, site):
     assert lab.vm("HV01", "app01").replication is None
     assert not [d for d in lab.compute.disks.list_by_resource_group(lab.endpoints["target_resource_group"])
                 if d.name.startswith("asrseeddisk-app01")]
+
+
+def test_a_running_job_keeps_disable_protection_listed_yet_refuses_every_action(lab, site):
+    """The worst case a client must handle: an item read during a job lists operations (here DisableProtection),
+    so "no operations listed" cannot mean busy; only the job named by currentScenario tells. Every action is
+    still refused until the job ends."""
+    asr = lab.asr
+    vm_id = site.protectable("app01").name
+    asr.replication_protected_items.begin_create(*site.args(vm_id), site.enable_input("app01"), polling=False)
+    item = site.item(vm_id).as_dict()["properties"]
+    assert item["allowedOperations"] == ["DisableProtection"]
+    assert item["currentScenario"]["scenarioName"] == "EnableDr"
+    job_name = item["currentScenario"]["jobId"].rsplit("/", 1)[-1]
+    assert asr.replication_jobs.get(lab.rg, lab.vault, job_name).properties.state in ("NotStarted", "InProgress")
+    with pytest.raises(HttpResponseError) as caught:
+        asr.replication_protected_items.begin_delete(*site.args(vm_id), {"properties": {
+            "disableProtectionReason": "NotSpecified"}}, polling=False)
+    assert caught.value.status_code == 400
+    assert caught.value.error.details[0].code == "ProtectionEntityOperationNotAllowed"
+    for _step in range(600):
+        if asr.replication_jobs.get(lab.rg, lab.vault, job_name).properties.state not in ("NotStarted", "InProgress"):
+            break
+        lab.advance(5)
+    assert site.item(vm_id).properties.current_scenario.scenario_name == "None"
+    asr.replication_protected_items.begin_delete(*site.args(vm_id), {"properties": {
+        "disableProtectionReason": "NotSpecified"}}).result()
 
 
 def test_unplanned_failover_change_point_cancel_and_purge(lab, cluster_site):

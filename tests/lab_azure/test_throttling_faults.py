@@ -75,6 +75,10 @@ def test_job_fails_with_70094(lab, cluster_site, clean_faults):
     assert [t.name for t in failed] == ["EnableProtection"]
     assert failed[0].errors[0].provider_error_details.error_code == 31389
     assert lab.vm("HV02", "sql01").replication is None
+    failed_item = cluster_site.protectable("sql01").name
+    assert cluster_site.item(failed_item).properties.health_errors[0].error_code == "70094"
+    lab.asr.replication_protected_items.begin_delete(*cluster_site.args(failed_item), {"properties": {
+        "disableProtectionReason": "NotSpecified"}}).result()     # the failed item goes when disabled
     cluster_site.enable("sql01")      # the knob fired once; the next enable works
     assert lab.vm("HV02", "sql01").replication is not None
 

@@ -7,8 +7,11 @@ import pytest
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import (
     STATES,
     filter_items,
+    SCENARIO_JOB_KEY,
+    failure,
     lifecycle_state,
     normalize_item,
+    scenario_running,
     summarize,
 )
 
@@ -169,7 +172,7 @@ def test_filters_and_summary(hyperv1):
     assert filter_items(vms, names=["web02"], hosts=["hv01"]) == []
     summary = summarize(vms)
     assert summary["total"] == 9 and summary["with_errors"] == 0
-    assert summary["by_state"] == {"enabling": 1, "initial_replication": 1, "protected": 2, "test_failover": 1,
+    assert summary["by_state"] == {"enabling": 1, "initial_replication": 1, "failed": 0, "protected": 2, "test_failover": 1,
                                    "in_progress": 2, "failed_over": 1, "committed": 1}
     assert summary["by_health"] == {"Normal": 8, "Critical": 1}
     assert set(summarize([])["by_state"]) == set(STATES)
@@ -178,3 +181,64 @@ def test_filters_and_summary(hyperv1):
 def test_minimal_item_does_not_fail():
     vm = normalize_item({"name": "x", "properties": {}})
     assert vm["state"] == "initial_replication" and vm["vm_id"] == "x" and vm["disks"] == [] and vm["errors"] == []
+
+
+def _job(name, scenario, state, errors=None):
+    return {"name": name, "properties": {"scenarioName": scenario, "state": state, "errors": errors or []}}
+
+
+ERROR_6001 = {"serviceErrorDetails": {"code": "6001", "message": "Parameters are not correct.",
+                                      "possibleCauses": "Only one of them is expected.",
+                                      "recommendedAction": "Provide the correct input parameters and retry."},
+              "providerErrorDetails": {"errorCode": 0}}
+
+
+@needs_recordings
+def test_busy_is_the_scenario_job_running_not_an_empty_operation_list(hyperv1):
+    """The service may keep DisableProtection listed while a job runs: the job's state decides."""
+    planned = with_state(hyperv1, ["DisableProtection"], scenario="PlannedFailover")
+    running = dict(planned, **{SCENARIO_JOB_KEY: _job("job-PlannedFailover", "PlannedFailover", "InProgress")})
+    assert scenario_running(running) and lifecycle_state(running) == "in_progress"
+    assert normalize_item(running)["current_operation"]["job_state"] == "InProgress"
+    queued = dict(planned, **{SCENARIO_JOB_KEY: _job("job-PlannedFailover", "PlannedFailover", "NotStarted")})
+    assert scenario_running(queued)
+    finished = dict(planned, **{SCENARIO_JOB_KEY: _job("job-PlannedFailover", "PlannedFailover", "Succeeded")})
+    assert not scenario_running(finished) and lifecycle_state(finished) == "initial_replication"
+    gone = dict(planned, **{SCENARIO_JOB_KEY: None})
+    assert not scenario_running(gone)
+    enabling = with_state(hyperv1, ["DisableProtection"], scenario="EnableDr")
+    assert lifecycle_state(dict(enabling, **{SCENARIO_JOB_KEY: _job("job-EnableDr", "EnableDr", "InProgress")})) == "enabling"
+    # Unread job: a named scenario is busy, except the TestFailover scenario that waits for its clean-up.
+    assert scenario_running(planned)
+    assert not scenario_running(with_state(hyperv1, ["TestFailoverCleanup"], scenario="TestFailover"))
+
+
+@needs_recordings
+def test_a_failed_enable_job_is_failed_with_its_error(hyperv1):
+    item = with_state(hyperv1, ["DisableProtection"], scenario="EnableDr")
+    item["properties"]["replicationHealth"] = "Critical"
+    item[SCENARIO_JOB_KEY] = _job("job-EnableDr", "EnableDr", "Failed", [ERROR_6001])
+    assert lifecycle_state(item) == "failed"
+    vm = normalize_item(item)
+    assert vm["state"] == "failed" and vm["initial_replication"]["completed"] is False
+    assert vm["failure"] == {"reason": "enable_job_failed", "code": "6001", "message": "Parameters are not correct.",
+                             "possible_causes": "Only one of them is expected.",
+                             "recommended_action": "Provide the correct input parameters and retry.", "job": "job-EnableDr"}
+    assert summarize([vm])["by_state"]["failed"] == 1
+
+
+@needs_recordings
+def test_critical_health_before_the_first_copy_is_failed_and_after_it_is_not(hyperv1):
+    error = {"errorCode": "78113", "errorLevel": "Error", "errorMessage": "Replication is paused: the log volume is full.",
+             "recommendedAction": "Free space on the volume, then resume replication."}
+    stalled = with_state(hyperv1, ["DisableProtection", "RepairReplication"], progress="40")
+    stalled["properties"].update(replicationHealth="Critical", healthErrors=[error])
+    vm = normalize_item(stalled)
+    assert vm["state"] == "failed" and vm["failure"]["reason"] == "replication_critical"
+    assert vm["failure"]["code"] == "78113" and vm["failure"]["recommended_action"].startswith("Free space")
+    protected = with_state(hyperv1, ["PlannedFailover", "UnplannedFailover", "DisableProtection", "TestFailover"])
+    protected["properties"].update(replicationHealth="Critical", healthErrors=[error])
+    assert lifecycle_state(protected) == "protected" and failure(protected) is None
+    named = with_state(hyperv1, ["DisableProtection"])
+    named["properties"]["protectionState"] = "InitialReplicationFailed"
+    assert failure(named)["reason"] == "protection_failed"

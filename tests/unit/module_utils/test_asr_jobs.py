@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
     error_from_job,
+    start_operation,
     job_name_from_headers,
     job_summary,
     poll_job,
@@ -142,6 +143,17 @@ def test_transient_errors_skip_a_poll_and_other_errors_stop():
     assert caught.value.operation == "read the state of job j1 for: create policy"
 
 
+def test_a_credential_that_gives_no_token_stops_the_poll_at_once():
+    """azure-identity raises ClientAuthenticationError with no HTTP status: not a transient error."""
+    exceptions = pytest.importorskip("azure.core.exceptions")
+    time = FakeTime()
+    expired = exceptions.ClientAuthenticationError("AADSTS7000222: The provided client secret keys are expired.")
+    fetch, calls = scripted([expired, (job("Succeeded"), {})], time)
+    with pytest.raises(AzureModuleError, match="AADSTS7000222"):
+        poll_job(fetch, "j1", 3600, "create policy", first_delay=1, clock=time.clock, sleep=time.sleep)
+    assert len(calls) == 1 and time.now == 1
+
+
 def test_failed_job_raises_and_timeout_is_bounded():
     time = FakeTime()
     fetch, _calls = scripted([(job("InProgress"), {}), (job("Failed"), {})], time)
@@ -168,3 +180,27 @@ def test_job_summary_of_a_first_poll():
     summary = job_summary({"name": "n", "id": "/x/replicationJobs/n", "properties": {
         "state": "NotStarted", "scenarioName": None, "friendlyName": None, "tasks": [], "errors": []}})
     assert summary["state"] == "NotStarted" and summary["scenario"] is None and summary["tasks"] == []
+
+
+class _Answer(object):
+    def __init__(self, status):
+        self.http_response = FakeResponse(status, {"error": {"code": "x", "message": "x"}})
+
+
+def test_a_post_replayed_after_a_5xx_and_then_refused_is_reported_for_a_re_read_not_failed():
+    """azure-core replays a POST answered 503; if the first attempt started the job, the replay gets 400."""
+    exceptions = pytest.importorskip("azure.core.exceptions")
+    refusal = exceptions.HttpResponseError(response=FakeResponse(400, {"error": {
+        "code": "ProtectionEntityOperationNotAllowed", "message": "Another operation is in progress."}}))
+
+    def begin(*_args, **kwargs):
+        for status in statuses:
+            kwargs["raw_response_hook"](_Answer(status))
+        raise refusal
+
+    statuses = [503, 400]
+    started = start_operation(begin, "rg", "vault", {"properties": {}})
+    assert started.replayed and started.job_name is None
+    statuses = [400]          # refused at once: the service's answer stands
+    with pytest.raises(exceptions.HttpResponseError):
+        start_operation(begin, "rg", "vault", {"properties": {}})

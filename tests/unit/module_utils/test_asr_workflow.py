@@ -20,7 +20,11 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow impo
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import test_vm_name as trial_vm_name
 
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import SCENARIO_JOB_KEY
+
 from asr_recordings import entry, needs_recordings
+
+PROTECTED_OPERATIONS = ["PlannedFailover", "UnplannedFailover", "DisableProtection", "TestFailover"]
 
 pytestmark = needs_recordings
 SUB = "7c943c1b-5122-4097-90c8-861411bdd574"
@@ -386,3 +390,48 @@ def test_vm_summary_and_problems():
     vm["properties"]["instanceView"]["statuses"][1]["code"] = "PowerState/stopped"
     vm["properties"]["networkProfile"]["networkInterfaces"] = []
     assert vm_problems(vm_summary(vm, disks, {})) == ["power state is stopped, not running", "no network interface"]
+
+
+def _with_job(item, scenario_job_state, scenario="PlannedFailover"):
+    item = copy.deepcopy(item)
+    item[SCENARIO_JOB_KEY] = {"name": "job-1", "properties": {"scenarioName": scenario, "state": scenario_job_state}}
+    return item
+
+
+def test_a_job_running_while_operations_stay_listed_is_waited_for(protected):
+    """The service may keep DisableProtection (or more) listed during a job: the job's state decides, so a re-run
+    while a failover runs waits for it instead of reporting "blocked"."""
+    busy = _with_job(shaped(protected, ["DisableProtection"], scenario="PlannedFailover"), "InProgress")
+    assert running_job(busy) == "job-1"
+    assert migration_step(busy, "completed") == ("wait", "job-1")
+    assert trial_step(busy, "present") == ("wait", "job-1")
+    queued = _with_job(shaped(protected, PROTECTED_OPERATIONS, scenario="UpdateVmProperties"), "NotStarted")
+    assert migration_step(queued, "completed") == ("wait", "job-1")
+    ended = _with_job(shaped(protected, PROTECTED_OPERATIONS, scenario="PlannedFailover"), "Failed")
+    assert running_job(ended) is None and migration_step(ended, "completed") == ("planned_failover", None)
+
+
+def test_a_failed_test_failover_is_cleaned_up_and_retried_not_reported_done(protected):
+    failed = _with_job(shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover"), "Failed", "TestFailover")
+    assert trial_step(failed, "present") == ("cleanup", None)
+    assert trial_step(failed, "absent") == ("cleanup", None)
+    done = _with_job(shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover"), "Succeeded", "TestFailover")
+    assert trial_step(done, "present") == ("done", None)
+    by_state = shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover")
+    by_state["properties"]["testFailoverState"] = "Failed"
+    assert trial_step(by_state, "present") == ("cleanup", None)
+
+
+def test_a_failed_enable_blocks_test_failover_with_its_error(protected):
+    failed = _with_job(shaped(protected, ["DisableProtection"], scenario="EnableDr"), "Failed", "EnableDr")
+    error = {"serviceErrorDetails": {"code": "70094", "message": "Protection couldn't be enabled."}}
+    failed[SCENARIO_JOB_KEY]["properties"]["errors"] = [error]
+    step, reason = trial_step(failed, "present")
+    assert step == "blocked" and "70094" in reason and "Protection couldn't be enabled" in reason
+
+
+def test_completion_falls_back_to_disable_when_complete_migration_is_not_listed(protected):
+    committed = shaped(protected, ["DisableProtection", "Failback"], "Recovery")
+    assert migration_step(committed, "completed") == ("complete", "NotSpecified")
+    assert migration_step(shaped(protected, ["CompleteMigration", "DisableProtection"], "Recovery"), "completed") == \
+        ("complete", None)
