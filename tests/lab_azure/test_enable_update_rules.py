@@ -21,6 +21,13 @@ def _disable(lab, site, vm_id):
         "disableProtectionReason": "NotSpecified"}}).result()
 
 
+def _disable_failed(lab, site, vm_name):
+    """As in Azure, a failed enable leaves a failed item (EnablingFailed) until replication is disabled."""
+    vm_id = site.protectable(vm_name).name
+    assert site.item(vm_id).properties.protection_state == "EnablingFailed"
+    _disable(lab, site, vm_id)
+
+
 def _seed_disks(lab, vm_name):
     return [d for d in lab.compute.disks.list_by_resource_group(lab.endpoints["target_resource_group"])
             if d.name.startswith(f"asrseeddisk-{vm_name}")]
@@ -32,11 +39,13 @@ def test_managed_disk_enable_without_a_log_storage_account_fails_its_job(lab, si
         site.enable("app01", logStorageAccountId=None, vhdId=_disks(site, "app01")["app01-os"])
     assert caught.value.error.code == "LogStorageAccountRequired", caught.value.error
     assert lab.vm("HV01", "app01").replication is None and _seed_disks(lab, "app01") == []
+    _disable_failed(lab, site, "app01")
     # A log storage account that does not exist fails the same way.
     missing = lab.endpoints["log_storage_account_id"] + "x"
     with pytest.raises(HttpResponseError) as caught:
         site.enable("app01", logStorageAccountId=missing, vhdId=_disks(site, "app01")["app01-os"])
     assert caught.value.error.code == "LogStorageAccountNotFound"
+    _disable_failed(lab, site, "app01")
 
 
 def test_discovery_reports_every_disk_as_data_and_not_in_boot_order(site):
