@@ -478,10 +478,13 @@ def _proxy_refusal(proxy: dict | None, proxy_password: str | None) -> str | None
     return None
 
 
-def _write_proxy(host: HostState, proxy: dict | None) -> None:
+def _write_proxy(host: HostState, proxy: dict | None, add_bypass: bool = False) -> None:
+    """The proxy switches into ProxySettings; with `add_bypass` (/configure), /AddBypassUrls adds to the URLs there."""
+    kept = [url for url in str(host.registry.get_value(PROXY_KEY, "BypassUrls") or "").split(";") if url] if add_bypass else []
     host.registry.delete_key(PROXY_KEY)
     if not proxy:
         return
+    proxy = {**proxy, "bypass_urls": kept + [url for url in proxy.get("bypass_urls") or [] if url.lower() not in {k.lower() for k in kept}]}
     host.registry.set_value(PROXY_KEY, "ProxyAddress", proxy["address"])
     host.registry.set_value(PROXY_KEY, "ProxyPort", int(proxy["port"]))
     if proxy.get("username"):
@@ -566,7 +569,7 @@ async def configure(host: HostState, world: World, proxy: dict | None, proxy_pas
     if refusal:
         return _configurator_failure(host, now, refusal)
     await world.clock.sleep(5)
-    _write_proxy(host, proxy)
+    _write_proxy(host, proxy, add_bypass=True)
     append_log(host, CONFIGURATOR_LOG, world.clock.isoformat(), "Proxy settings updated.")
     return 0
 

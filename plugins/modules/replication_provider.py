@@ -113,6 +113,8 @@ options:
   proxy_bypass_urls:
     description:
       - Addresses the provider reaches without the proxy (C(/AddBypassUrls)), one per item.
+      - C(DRConfigurator.exe) can only add bypass addresses, not remove them, so the task makes sure these are
+        among the provider's; others already there stay.
     type: list
     elements: str
   force_reregister:
@@ -128,7 +130,8 @@ options:
         see its vault, and the local cleanup alone leaves the vault listing a disconnected server with its replicated
         VMs bound to it, while registering again can fail with "already registered".
       - Remove it first in the portal (Recovery Services vault, Site Recovery Infrastructure, Hyper-V Hosts, the
-        host, Delete; disable replication of its VMs before), or with the REST call C(POST .../replicationFabrics/{site}/replicationRecoveryServicesProviders/{provider}/remove).
+        host, Delete; disable replication of its VMs before), or with the REST call
+        C(POST .../replicationFabrics/{site}/replicationRecoveryServicesProviders/{provider}/remove).
       - Needed by O(state=absent) and O(force_reregister) on a registered host; without it they fail before any change,
         naming the vault and the step. Not needed when the host only holds leftovers of an earlier registration.
     type: bool

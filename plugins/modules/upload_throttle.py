@@ -91,7 +91,7 @@ notes:
     C(Set-OBMachineSetting) but not the properties of the object C(Get-OBMachineSetting) returns. The module
     assumes a C(ThrottleSetting) sub-object (like the documented C(ProxySetting) one) with a bool C(Enabled)
     and the properties C(WorkDay), C(StartWorkHour), C(EndWorkHour), C(WorkHourBandwidth) and
-    C(NonWorkHourBandwidth), named after the cmdlet's parameters. Nothing is guessed: when the agent does not
+    C(NonWorkHourBandwidth), named after the cmdlet's parameters. Nothing is guessed; when the agent does not
     expose these, the task fails and lists the property names the agent does expose (and those of its
     C(ThrottleSetting)), so the names can be compared with
     C((Get-OBMachineSetting\).ThrottleSetting | Format-List *) on the host.

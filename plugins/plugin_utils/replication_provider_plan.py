@@ -255,11 +255,12 @@ def _proxy_differs(proxy: dict[str, t.Any] | None, options: ProviderOptions) -> 
         return False
     if proxy is None:
         return True
+    # DRConfigurator's /AddBypassUrls only adds (no switch removes one): the wanted URLs being there is enough.
     return (
         not _same(proxy.get("address"), wanted.address)
         or proxy.get("port") != wanted.port
         or not _same(proxy.get("username"), wanted.username)
-        or sorted(url.lower() for url in proxy.get("bypass_urls") or []) != sorted(url.lower() for url in wanted.bypass_urls)
+        or not {url.lower() for url in wanted.bypass_urls} <= {url.lower() for url in proxy.get("bypass_urls") or []}
     )
 
 

@@ -167,6 +167,14 @@ def test_proxy_is_set_at_registration_and_changed_with_configure(fresh, ansible_
     assert host["mars_settings"]["proxy"] == {"enabled": True, "server": "http://proxy.contoso.local", "port": 8080, "username": None}
     run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **changed))
     assert result["changed"] is False
+    # /AddBypassUrls only adds: a bypass URL the task does not list stays, and the task converges with it there.
+    lab.admin.patch(f"/hosts/{HOST}", {"registry": {PROVIDER_KEY + r"\ProxySettings": {"BypassUrls": "*.contoso.local;*.fabrikam.local"}}})
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **changed))
+    assert run.rc == 0 and result["changed"] is False and result["steps"] == []
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **{**changed, "proxy_bypass_urls": ["*.litware.local"]}))
+    assert result["steps"] == ["configure_proxy"]
+    bypass = lab.admin.host(HOST)["registry"][PROVIDER_KEY + r"\ProxySettings"]["BypassUrls"]
+    assert bypass == "*.contoso.local;*.fabrikam.local;*.litware.local"
 
 
 def test_absent_unregisters_then_uninstalls_provider_then_agent(fresh, ansible_playbook, setup_file, credentials):
@@ -355,8 +363,8 @@ def test_a_setup_file_version_with_a_suffix_is_read_as_its_numbers(fresh, ansibl
     assert run.rc == 0, run.output
     new = publish_setup_file(lab.admin, name="new.exe")
     # FileVersion as some builds stamp it: the numbers, then a build label.
-    lab.admin.patch(f"/hosts/{HOST}", {"files": {SETUP_PATH: {"content_b64": new["content_b64"],
-                                                                "file_version": f"{PROVIDER_VERSION} (winmain.240902-1200)"}}})
+    stamped = {"content_b64": new["content_b64"], "file_version": f"{PROVIDER_VERSION} (winmain.240902-1200)"}
+    lab.admin.patch(f"/hosts/{HOST}", {"files": {SETUP_PATH: stamped}})
     run, result = run_provider(ansible_playbook, {"target": HOST, "setup_file_path": SETUP_PATH})
     assert run.rc == 0, run.output
     assert result["steps"] == ["upgrade"] and result["setup_file_version"] == PROVIDER_VERSION

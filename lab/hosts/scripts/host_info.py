@@ -26,6 +26,7 @@ REGISTRATION_VALUES = {"vault_location": "VaultLocation", "subscription_id": "Su
                        "site_name": "SiteName", "container_id": "ContainerId"}
 REQUIRED_REGISTRATION = ("VaultLocation", "SubscriptionId", "ResourceName", "ResourceGroupName")
 
+
 def run(ctx: ScriptContext) -> dict:
     host = ctx.host
     strong_64, strong_32 = host.strong_crypto

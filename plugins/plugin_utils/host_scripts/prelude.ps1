@@ -112,14 +112,15 @@ function Wait-Condition {
 
 # Starts a program the way Microsoft's procedures do, from its own folder (WorkingDirectory), and returns its
 # exit code. System.Diagnostics.Process, not Start-Process: ExitCode is always set (Start-Process -PassThru
-# can leave it $null, PowerShell/PowerShell#5421), and a method call is not module-logged, while
-# DRConfigurator's arguments may hold the proxy password. A program still running at the timeout is stopped
-# and reported with its process id; the password is never part of a message.
+# can leave it $null, PowerShell/PowerShell#5421), and property sets and method calls are not module-logged.
+# The proxy password reaches only the program's command line: the arguments carry the placeholder
+# '/proxypassword "(hidden)"', replaced here from the request's secrets. A program still running at the
+# timeout is stopped and reported with its process id and its arguments as given (the placeholder).
 function Start-Installer {
     param([string]$FilePath, [string]$Arguments, [string]$WorkingDirectory, [int]$TimeoutSeconds)
     $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
     $startInfo.FileName = $FilePath
-    $startInfo.Arguments = $Arguments
+    $startInfo.Arguments = $Arguments.Replace('/proxypassword "(hidden)"', '/proxypassword "' + $secrets.proxy_password + '"')
     $startInfo.WorkingDirectory = $WorkingDirectory
     $startInfo.UseShellExecute = $false
     $startInfo.CreateNoWindow = $true
@@ -128,8 +129,7 @@ function Start-Installer {
         if (-not $process.HasExited) {
             $process.Kill()
         }
-        $shown = $Arguments -replace '/proxypassword "[^"]*"', '/proxypassword "(hidden)"'
-        throw "$FilePath $shown (process $($process.Id), started in $WorkingDirectory) was still running after $TimeoutSeconds s and was stopped"
+        throw "$FilePath $Arguments (process $($process.Id), started in $WorkingDirectory) was still running after $TimeoutSeconds s and was stopped"
     }
     $process.WaitForExit()
     return $process.ExitCode

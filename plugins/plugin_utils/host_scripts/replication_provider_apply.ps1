@@ -40,7 +40,7 @@ function Test-Registered {
 
 # DRConfigurator takes the proxy password only on its command line (windows-host.md §2.4): it is visible in
 # the host's process list (and process auditing, event 4688) while DRConfigurator runs, never on the WinRM
-# command line nor in module logging.
+# command line nor in module logging. Here it stays a placeholder, "(hidden)".
 function Get-ProxyArgument {
     param($Proxy)
     if ($null -eq $Proxy) {
@@ -48,7 +48,8 @@ function Get-ProxyArgument {
     }
     $text = " /proxyaddress `"$($Proxy.address)`" /proxyport $($Proxy.port)"
     if ($Proxy.username) {
-        $text += " /proxyusername `"$($Proxy.username)`" /proxypassword `"$($secrets.proxy_password)`""
+        # The password itself is put in by Start-Installer, so that no command ever receives it.
+        $text += " /proxyusername `"$($Proxy.username)`" /proxypassword `"(hidden)`""
     }
     if (@($Proxy.bypass_urls).Count -gt 0) {
         $text += " /AddBypassUrls `"$(@($Proxy.bypass_urls) -join ';')`""

@@ -88,7 +88,8 @@ def test_registered_elsewhere_names_both_vaults_unless_forced():
     with pytest.raises(PlanError, match="rsv-migrate.*rsv-other.*force_reregister"):
         plan_present(host(**INSTALLED, **REGISTERED), options(other), NOW)
     # The host cannot remove itself from the old vault: the user confirms it was done there first.
-    with pytest.raises(PlanError, match="force_reregister: .*rsv-migrate.*Hyper-V Hosts.*replicationRecoveryServicesProviders/.*/remove.*removed_from_vault=true"):
+    refused = "force_reregister: .*rsv-migrate.*Hyper-V Hosts.*replicationRecoveryServicesProviders/.*/remove.*removed_from_vault=true"
+    with pytest.raises(PlanError, match=refused):
         plan_present(host(**INSTALLED, **REGISTERED), options(other, force_reregister=True), NOW)
     forced = options(other, force_reregister=True, removed_from_vault=True)
     assert plan_present(host(**INSTALLED, **REGISTERED), forced, NOW).names == ["unregister", "register"]
@@ -106,6 +107,12 @@ def test_expired_credentials_are_refused_only_when_registration_is_needed():
     with pytest.raises(PlanError, match="expired"):
         plan_present(host(**INSTALLED), options(expired), NOW)
     assert plan_present(host(**INSTALLED, **REGISTERED), options(expired), NOW).names == []
+
+
+def test_bypass_urls_already_there_need_no_configure_since_drconfigurator_only_adds():
+    current = host(**INSTALLED, **REGISTERED, proxy={"address": "http://p", "port": 3128, "username": None, "bypass_urls": ["*.a", "*.b"]})
+    assert plan_present(current, options(proxy_address="http://p", proxy_port=3128, proxy_bypass_urls=["*.A"]), NOW).names == []
+    assert plan_present(current, options(proxy_address="http://p", proxy_port=3128, proxy_bypass_urls=["*.c"]), NOW).names == ["configure_proxy"]
 
 
 def test_proxy_change_on_a_registered_host_is_configure():
