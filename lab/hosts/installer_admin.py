@@ -1,6 +1,9 @@
 """Admin API routes for the installers, setup files and vault credentials (lab.admin's route table).
 
-    POST   /installers/{host}/faults   {"setup_exit_code": 1603|1618|3010, "reset_during_install": true}  one-shot
+    POST   /installers/{host}/faults   {"setup_exit_code": 1603|1618|3010, "reset_during_install": true,
+                                        "setup_hangs": true}  one-shot
+    GET    /installers/{host}/processes the installers running on the host: {pid, image, command_line,
+                                        working_directory, started_at}
     DELETE /installers/{host}/faults
     GET    /installers                  timing, faults, published setup files
     POST   /installers/timing           {"setup_process_s": 90, "setup_settle_s": 40, ...}
@@ -44,9 +47,9 @@ def _host_name(call: AdminCall) -> str:
 
 async def post_faults(call: AdminCall):
     body = _body(call)
-    unknown = set(body) - {"setup_exit_code", "reset_during_install"}
+    unknown = set(body) - {"setup_exit_code", "reset_during_install", "setup_hangs"}
     if unknown or not body:
-        raise AdminError(400, "installer fault keys: setup_exit_code, reset_during_install")
+        raise AdminError(400, "installer fault keys: setup_exit_code, reset_during_install, setup_hangs")
     code = body.get("setup_exit_code")
     if code is not None and code not in FAULT_EXIT_CODES:
         raise AdminError(400, f"setup_exit_code: {code!r}; simulated: {', '.join(map(str, FAULT_EXIT_CODES))}")
@@ -55,7 +58,13 @@ async def post_faults(call: AdminCall):
         faults.setup_exit_code = code
     if "reset_during_install" in body:
         faults.reset_during_install = bool(body["reset_during_install"])
+    if "setup_hangs" in body:
+        faults.setup_hangs = bool(body["setup_hangs"])
     return 200, faults.to_dict()
+
+
+async def get_processes(call: AdminCall):
+    return 200, [process.to_dict() for process in installers.processes_of(call.world, _host_name(call))]
 
 
 async def delete_faults(call: AdminCall):
@@ -127,6 +136,7 @@ async def delete_registration(call: AdminCall):
 ROUTES = [
     ("POST", "/installers/{host}/faults", post_faults),
     ("DELETE", "/installers/{host}/faults", delete_faults),
+    ("GET", "/installers/{host}/processes", get_processes),
     ("GET", "/installers", get_installers),
     ("POST", "/installers/timing", post_timing),
     ("POST", "/setup-files", post_setup_file),

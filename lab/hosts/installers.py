@@ -9,6 +9,19 @@ undocumented: 0 for success, 1 for a refusal, and the injected 1603 / 1618 / 301
 A lab setup file is small: a header that carries the provider and agent versions it installs. Hosts
 download it from a URL the lab published, or for real from any HTTPS URL on loopback - Azurite's blob
 endpoint with a SAS, as installer_blob hands it out (`download`).
+
+As strict as Windows where the collection has to cope (lab/FIDELITY.md, "Windows hosts: host scripts,
+installers and the agent"):
+- Programs run as processes (`start_process`, listed by the admin API): a process still running when its
+  caller gives up keeps running, and finishes its work, unless the caller stops it.
+- setupdr.exe and DRConfigurator.exe refuse to run from any folder but their own (the working directory
+  the host script gives them).
+- DRConfigurator writes the provider's proxy only; the running `dra` service uses the proxy it read when
+  it started, and the agent's proxy is the agent's own (Set-OBMachineSetting).
+- A registration leaves `IdMgmtCloudContainerId` under the provider's key, and /r refuses to register over
+  it ("already registered ... purge the provider"); the local cleanup leaves the vault's record alone.
+- The provider's MSI uninstall removes its `Version`, never the `Azure Site Recovery` key itself.
+- A host whose network forces a proxy (`outbound_proxy`) downloads only through it.
 """
 
 from __future__ import annotations
@@ -17,20 +30,22 @@ import asyncio
 import hashlib
 import http
 import ipaddress
+import re
 import secrets
 import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lab import vault_credentials
 from lab.certs import CA_FILE
 from lab.hosts.state import (
-    MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, HostState, Service,
+    MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, FileEntry, HostState, Service,
 )
 
 if TYPE_CHECKING:
@@ -79,9 +94,28 @@ class InstallerFaults:
 
     setup_exit_code: int | None = None     # 1603 nothing installed, 1618 another install running, 3010 reboot needed
     reset_during_install: bool = False     # the WinRM connection drops while setupdr runs; the install goes on
+    setup_hangs: bool = False              # setupdr shows a message box in the hidden session and never exits
 
     def to_dict(self) -> dict:
-        return {"setup_exit_code": self.setup_exit_code, "reset_during_install": self.reset_during_install}
+        return {"setup_exit_code": self.setup_exit_code, "reset_during_install": self.reset_during_install,
+                "setup_hangs": self.setup_hangs}
+
+
+@dataclass
+class InstallerProcess:
+    """A program running on a host: until it exits, or until something stops it."""
+
+    pid: int
+    host: str
+    image: str
+    command_line: str          # as shown: never a secret
+    working_directory: str
+    started_at: str
+    task: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return {"pid": self.pid, "host": self.host, "image": self.image, "command_line": self.command_line,
+                "working_directory": self.working_directory, "started_at": self.started_at}
 
 
 @dataclass
@@ -98,6 +132,8 @@ class InstallerWorld:
     faults: dict[str, InstallerFaults] = field(default_factory=dict)
     downloads: dict[str, PublishedFile] = field(default_factory=dict)   # by URL path (lower)
     pending: set = field(default_factory=set)                           # install tasks still landing
+    processes: dict[int, InstallerProcess] = field(default_factory=dict)   # running programs, by PID
+    next_pid: int = 4100
 
     def faults_for(self, host: str) -> InstallerFaults:
         return self.faults.setdefault(host.lower(), InstallerFaults())
@@ -185,7 +221,7 @@ def _fetch(url: str, cafile: Path | None) -> bytes:
         raise _download_error("The operation has timed out") from None
 
 
-async def download(world: World, url: str) -> bytes:
+async def download(world: World, url: str, host: HostState | None = None, proxy: dict | None = None) -> bytes:
     """What WebClient.DownloadFile(url) gets on a host: the file, or the WebException message the host would see.
 
     URLs the lab published (`publish`, https://downloads.lab.test/...) are served from the world. Any other URL
@@ -194,6 +230,11 @@ async def download(world: World, url: str) -> bytes:
     answers 403/404 itself. The simulated hosts have no Internet: a name that is not on loopback does not
     resolve. The fetch runs in a worker thread so the lab's event loop never waits on it.
     """
+    if host is not None and host.outbound_proxy:
+        used = f"{proxy['address']}:{proxy['port']}".lower() if proxy else None
+        if used != host.outbound_proxy.lower():
+            # The host's network lets nothing out but through its proxy.
+            raise _download_error("Unable to connect to the remote server")
     if url.lower().startswith(PUBLISHED_BASE):
         return _published(world, url)
     parts = urllib.parse.urlsplit(url)
@@ -203,6 +244,38 @@ async def download(world: World, url: str) -> bytes:
         raise _download_error(f"The remote name could not be resolved: '{parts.hostname}'")
     cafile = Path(world.state_dir) / CA_FILE if world.state_dir is not None else None
     return await asyncio.to_thread(_fetch, url, cafile)
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+def start_process(host: HostState, world: World, image: str, command_line: str, working_directory: str,
+                  program: Coroutine) -> InstallerProcess:
+    """Run `program` (a coroutine returning the exit code) as a process of `host`; it is listed until it ends."""
+    state = world.installers
+    state.next_pid += 4
+    process = InstallerProcess(state.next_pid, host.name, image, command_line, working_directory, world.clock.isoformat())
+    process.task = asyncio.get_running_loop().create_task(program)
+    state.processes[process.pid] = process
+    process.task.add_done_callback(lambda _task: state.processes.pop(process.pid, None))
+    return process
+
+
+def stop_process(world: World, process: InstallerProcess) -> None:
+    """Process.Kill(): the program ends where it is, nothing more of its work happens."""
+    process.task.cancel()
+    world.installers.processes.pop(process.pid, None)
+
+
+def processes_of(world: World, host_name: str) -> list[InstallerProcess]:
+    return [process for process in world.installers.processes.values() if process.host.lower() == host_name.lower()]
+
+
+def _in_own_folder(program: str, working_directory: str | None) -> bool:
+    """Whether a program started in `working_directory` runs in its own folder; None means it was started there."""
+    if working_directory is None:
+        return True
+    folder = program.rsplit("\\", 1)[0]
+    return working_directory.rstrip("\\").lower() == folder.rstrip("\\").lower()
 
 
 # --- logs and helpers ----------------------------------------------------------------------------
@@ -222,6 +295,44 @@ def _uninstall_entry(host: HostState, code: str, name: str, version: str) -> Non
 
 def _file_with_version(host: HostState, path: str, version: str, now: str) -> None:
     host.write_file(path, b"MZ lab binary\n", now).file_version = version
+
+
+class MalformedValue(InstallerError):
+    """Reading a registry value whose data does not fit its type (a REG_DWORD of the wrong size)."""
+
+
+def read_value(host: HostState, key: str, name: str) -> Any:
+    """A registry value as .NET's RegistryKey.GetValue reads it. The lab marks a malformed value as data
+    {"malformed": "<why>"}: reading that value throws, as Windows does; other values of the key are fine."""
+    data = host.registry.get_value(key, name)
+    if isinstance(data, dict) and "malformed" in data:
+        raise MalformedValue("Specified cast is not valid.")
+    return data
+
+
+def uninstall_entries(host: HostState, name_prefix: str) -> list[dict]:
+    """Get-UninstallEntry of prelude.ps1: {name, uninstall_string, key} of every Uninstall entry whose DisplayName
+    starts with the prefix and that has an UninstallString; a key whose values cannot be read is skipped."""
+    entries = []
+    for key in host.registry.subkeys(UNINSTALL_KEY):
+        try:
+            name, uninstall_string = read_value(host, key, "DisplayName"), read_value(host, key, "UninstallString")
+        except MalformedValue:
+            continue
+        if str(name or "").lower().startswith(name_prefix.lower()) and uninstall_string:
+            entries.append({"name": str(name), "uninstall_string": str(uninstall_string), "key": key})
+    return entries
+
+
+def file_version(entry: FileEntry | None) -> str | None:
+    """Get-FileVersion of prelude.ps1: the leading dotted numbers of FileVersion (which may carry a suffix such as
+    " (winmain.240902-1200)"); a lab setup file carries its version in its header."""
+    if entry is None:
+        return None
+    if entry.file_version:
+        match = re.match(r"\s*(\d+(?:\.\d+){1,3})", entry.file_version)
+        return match.group(1) if match else None
+    return (setup_versions(entry.content) or {}).get("provider_version")
 
 
 def installed(host: HostState) -> bool:
@@ -250,15 +361,25 @@ def _refusal(host: HostState) -> str | None:
     return None
 
 
-async def run_setupdr(host: HostState, world: World, directory: str) -> int:
+async def run_setupdr(host: HostState, world: World, directory: str, working_directory: str | None = None) -> int:
     """Run setupdr.exe /i from `directory`; returns its exit code when its process exits."""
     clock, state = world.clock, world.installers
     setupdr = host.file(directory.rstrip("\\") + r"\setupdr.exe")
     if setupdr is None:
         raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({directory}\\setupdr.exe)")
+    if not _in_own_folder(setupdr.path, working_directory):
+        # The extracted setup finds its packages next to itself through the working directory (assumption).
+        append_log(host, SETUP_LOG, clock.isoformat(), f"Setup cannot find its installation files in {working_directory}. "
+                   "Run setupdr.exe from the folder it was extracted to.")
+        return 1
     versions = setup_versions(setupdr.content) or {}
     faults = state.faults_for(host.name)
     exit_code, faults.setup_exit_code = faults.setup_exit_code, None
+    if faults.setup_hangs:
+        faults.setup_hangs = False
+        append_log(host, SETUP_LOG, clock.isoformat(), "Setup is waiting for an answer to a message box.")
+        while True:
+            await clock.sleep(3600)
     if faults.reset_during_install:
         faults.reset_during_install = False
         world.faults[host.name].reset_after_requests = 0   # the next WinRM request of the client is reset
@@ -325,10 +446,9 @@ async def uninstall(host: HostState, world: World, product_code: str) -> int:
         return 1605   # ERROR_UNKNOWN_PRODUCT
     host.registry.delete_key(f"{UNINSTALL_KEY}\\{code}")
     if code == PROVIDER_PRODUCT_CODE:
+        # The MSI removes what it installed; the key, and the values the provider wrote while running, stay.
+        host.registry.create_key(PROVIDER_KEY)
         host.registry.delete_value(PROVIDER_KEY, "Version")
-        host.registry.delete_value(PROVIDER_KEY, "DraID")
-        if not host.registry.values(PROVIDER_KEY) and not host.registry.subkeys(PROVIDER_KEY):
-            host.registry.delete_key(PROVIDER_KEY)
         host.remove_path(PROVIDER_DIR)
         host.services.pop("dra", None)
     elif code == AGENT_PRODUCT_CODE:
@@ -358,22 +478,32 @@ def _proxy_refusal(proxy: dict | None, proxy_password: str | None) -> str | None
     return None
 
 
-def _write_proxy(host: HostState, proxy: dict | None) -> None:
+def _write_proxy(host: HostState, proxy: dict | None, add_bypass: bool = False) -> None:
+    """The proxy switches into ProxySettings; with `add_bypass` (/configure), /AddBypassUrls adds to the URLs there."""
+    kept = [url for url in str(host.registry.get_value(PROXY_KEY, "BypassUrls") or "").split(";") if url] if add_bypass else []
     host.registry.delete_key(PROXY_KEY)
     if not proxy:
         return
+    proxy = {**proxy, "bypass_urls": kept + [url for url in proxy.get("bypass_urls") or [] if url.lower() not in {k.lower() for k in kept}]}
     host.registry.set_value(PROXY_KEY, "ProxyAddress", proxy["address"])
     host.registry.set_value(PROXY_KEY, "ProxyPort", int(proxy["port"]))
     if proxy.get("username"):
         host.registry.set_value(PROXY_KEY, "ProxyUserName", proxy["username"])
     if proxy.get("bypass_urls"):
         host.registry.set_value(PROXY_KEY, "BypassUrls", ";".join(proxy["bypass_urls"]))
-    # The ASR docs keep the agent's proxy equal to the provider's (windows-host.md §5.3).
-    host.mars_settings["proxy"] = {"enabled": True, "server": proxy["address"], "port": int(proxy["port"])}
+
+
+def set_agent_proxy(host: HostState, proxy: dict) -> None:
+    """Set-OBMachineSetting -ProxyServer -ProxyPort [-ProxyUsername -ProxyPassword], then restart obengine."""
+    if not host.agent_install_path or host.service("obengine") is None:
+        raise InstallerError("The specified module 'MSOnlineBackup' was not loaded because no valid module file was found in any module directory.")
+    host.mars_settings["proxy"] = {"enabled": True, "server": proxy["address"], "port": int(proxy["port"]),
+                                   "username": proxy.get("username")}
+    host.start_service("obengine")
 
 
 async def register(host: HostState, world: World, credentials_text: str, friendly_name: str, proxy: dict | None,
-                   proxy_password: str | None) -> int:
+                   proxy_password: str | None, working_directory: str | None = None) -> int:
     """DRConfigurator.exe /r /Credentials <file> /Friendlyname <name> [proxy switches].
 
     The file is checked as lab/vault_credentials.py's check() does: against the Azure side when the world has
@@ -382,6 +512,9 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
     if host.file(CONFIGURATOR) is None:
         raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
     now = world.clock.isoformat()
+    if not _in_own_folder(CONFIGURATOR, working_directory):
+        return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
+                                     "Run it from the provider's installation folder.")
     try:
         credentials = vault_credentials.check(credentials_text, world.clock.now(), world.azure)
     except vault_credentials.CredentialsRejected as exc:
@@ -390,6 +523,11 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
     lowered = {name.lower(): value for name, value in current.items()}
     if lowered.get("resourcename") and str(lowered["resourcename"]).lower() != credentials.vault_name.lower():
         return _configurator_failure(host, now, f"The DRA server is already registered in vault {lowered['resourcename']}.")
+    leftover = host.registry.get_value(PROVIDER_KEY, "IdMgmtCloudContainerId")
+    if leftover and not lowered.get("resourcename"):
+        # windows-host.md §9.4, [I8]: a stale identity from an earlier registration.
+        return _configurator_failure(host, now, f"Provider is already registered with the following identity: {leftover}. "
+                                     "Purge the provider and register again.")
     refusal = _proxy_refusal(proxy, proxy_password)
     if refusal:
         return _configurator_failure(host, now, refusal)
@@ -400,6 +538,7 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
                         ("SiteName", credentials.site_name), ("ContainerId", credentials.container_id)):
         host.registry.set_value(REGISTRATION_KEY, name, value)
     host.registry.set_value(PROVIDER_KEY, "DraID", dra_id)
+    host.registry.set_value(PROVIDER_KEY, "IdMgmtCloudContainerId", credentials.container_id or f"cloud_{uuid.uuid4()}")
     host.certificates = [c for c in host.certificates if not str(c.get("friendly_name", "")).startswith(ASR_CERTIFICATES)]
     host.certificates += [{"friendly_name": f"{prefix}_{dra_id}", "thumbprint": secrets.token_hex(20).upper()} for prefix in ASR_CERTIFICATES]
     _write_proxy(host, proxy)
@@ -414,29 +553,38 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
     return 0
 
 
-async def configure(host: HostState, world: World, proxy: dict | None, proxy_password: str | None) -> int:
-    """DRConfigurator.exe /configure [proxy switches] [/AddBypassUrls]: only on a registered server."""
+async def configure(host: HostState, world: World, proxy: dict | None, proxy_password: str | None,
+                    working_directory: str | None = None) -> int:
+    """DRConfigurator.exe /configure [proxy switches] [/AddBypassUrls]: only on a registered server. The running dra
+    service keeps the proxy it read when it started."""
     if host.file(CONFIGURATOR) is None:
         raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
     now = world.clock.isoformat()
+    if not _in_own_folder(CONFIGURATOR, working_directory):
+        return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
+                                     "Run it from the provider's installation folder.")
     if not host.registry.get_value(REGISTRATION_KEY, "ResourceName"):
         return _configurator_failure(host, now, "The server is not registered with a vault. Register it with /r first.")
     refusal = _proxy_refusal(proxy, proxy_password)
     if refusal:
         return _configurator_failure(host, now, refusal)
     await world.clock.sleep(5)
-    _write_proxy(host, proxy)
+    _write_proxy(host, proxy, add_bypass=True)
     append_log(host, CONFIGURATOR_LOG, world.clock.isoformat(), "Proxy settings updated.")
     return 0
 
 
-def cleanup_registration(host: HostState, world: World) -> None:
-    """Microsoft's cleanup script for a disconnected Hyper-V host (windows-host.md §3.3)."""
+def cleanup_registration(host: HostState) -> None:
+    """Microsoft's cleanup script for a disconnected Hyper-V host (windows-host.md §3.3), IdMgmtCloudContainerId included.
+
+    Local only: the vault keeps its record of the host (world.provider_registrations) until the host is removed
+    there (admin API DELETE /provider-registrations/{host} stands for the portal or REST step).
+    """
     service = host.service("dra")
     if service is not None:
         service.status = "Stopped"
     host.registry.delete_key(REGISTRATION_KEY)
     host.registry.delete_key(PROXY_KEY)
     host.registry.delete_value(PROVIDER_KEY, "DraID")
+    host.registry.delete_value(PROVIDER_KEY, "IdMgmtCloudContainerId")
     host.certificates = [c for c in host.certificates if not str(c.get("friendly_name", "")).startswith(ASR_CERTIFICATES)]
-    vault_credentials.remove_registration(world, host.name)

@@ -1,7 +1,7 @@
 """Set parts of a host's state from a JSON document (admin API PATCH /hosts/{name}).
 
 For test set-up: registry, services and files merge (null deletes); volumes, features,
-certificates and mars_settings replace; vms replace when given a list, or update named
+certificates, mars_settings and outbound_proxy replace; vms replace when given a list, or update named
 VMs field by field when given {name: {...}}. `dotnet_release` and `strong_crypto` are
 shorthands that write the registry values Windows keeps them in.
 """
@@ -147,6 +147,7 @@ HANDLERS = {
     "files": _files,
     "certificates": lambda host, value: setattr(host, "certificates", list(value)),
     "mars_settings": lambda host, value: setattr(host, "mars_settings", dict(value or {})),
+    "outbound_proxy": lambda host, value: setattr(host, "outbound_proxy", str(value) if value else None),
     "volumes": lambda host, value: setattr(host, "volumes", [volume_from_dict(v) for v in value]),
     "vms": _vms,
     "dotnet_release": _dotnet,

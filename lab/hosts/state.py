@@ -110,6 +110,9 @@ class Service:
     display_name: str = ""
     status: str = "Running"          # ServiceControllerStatus name: Running, Stopped, ...
     start_type: str = "Automatic"    # ServiceStartMode name: Automatic, Manual, Disabled
+    # What the running service read when it last started (dra: its proxy), so that a setting written while it
+    # runs takes effect only after a restart.
+    loaded: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -226,6 +229,8 @@ class HostState:
     files: dict[str, FileEntry] = field(default_factory=dict)
     certificates: list[dict] = field(default_factory=list)     # LocalMachine\My: {friendly_name, thumbprint}
     mars_settings: dict = field(default_factory=dict)          # Get-OBMachineSetting: {throttle: {...}, proxy: {...}}
+    # The proxy the host's network forces ("http://proxy:3128"): a direct connection out of the host fails.
+    outbound_proxy: str | None = None
     volumes: list[Volume] = field(default_factory=list)
     vms: list[VirtualMachine] = field(default_factory=list)
 
@@ -267,6 +272,14 @@ class HostState:
 
     def add_service(self, service: Service) -> None:
         self.services[service.name.lower()] = service
+        if service.status == "Running":
+            self.start_service(service.name)
+
+    def start_service(self, name: str) -> None:
+        """Start (or restart) a service: it reads its settings now (dra: ProxySettings)."""
+        service = self.service(name)
+        service.status = "Running"
+        service.loaded = {"proxy": self.registry.values(PROXY_KEY) or None} if name.lower() == "dra" else {}
 
     def file(self, path: str) -> FileEntry | None:
         return self.files.get(windows_path(path).lower())
@@ -302,11 +315,12 @@ class HostState:
             "installed_products": self.installed_products(),
             "registry": self.registry.to_dict(),
             "services": {service.name: {"display_name": service.display_name, "status": service.status,
-                                        "start_type": service.start_type}
+                                        "start_type": service.start_type, "loaded": service.loaded}
                          for service in self.services.values()},
             "files": {entry.path: entry.to_dict() for entry in self.files.values()},
             "certificates": list(self.certificates),
             "mars_settings": self.mars_settings,
+            "outbound_proxy": self.outbound_proxy,
             "volumes": [asdict(volume) for volume in self.volumes],
             "vms": [asdict(vm) for vm in self.vms],
         }

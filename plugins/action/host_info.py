@@ -36,4 +36,6 @@ class ActionModule(ActionBase):
             return result
 
         result.update(changed=False, **normalise_host_facts(raw))
+        if raw["warnings"]:
+            result["warnings"] = list(raw["warnings"])
         return result

@@ -3,7 +3,8 @@
 """Action plugin of azmigrate.hyperv.replication_provider (documentation: plugins/modules/replication_provider.py).
 
 Arguments -> validated options -> current state (replication_provider_read/1, one command) -> plan (pure,
-plugins/plugin_utils/replication_provider_plan.py) -> apply (replication_provider_apply/1) -> result.
+plugins/plugin_utils/replication_provider_plan.py) -> apply (replication_provider_apply/1, and
+replication_provider_remove/1 for the unregister and uninstall steps) -> result.
 
 Returned keys: changed, steps, provider_version, agent_version, setup_file_version, registration, proxy,
 reboot_required, diff (with --diff) and warnings. Verbosity: -vv names the planned steps. Secrets (vault
@@ -40,6 +41,7 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provi
     plan_absent,
     plan_present,
     predicted_after,
+    script_batches,
     setup_file_request,
 )
 
@@ -146,6 +148,17 @@ class ActionModule(ActionBase):
             if step["action"] == "verify":
                 step["source"] = remote
 
+    def _apply(self, steps: list[dict[str, t.Any]], secrets: dict[str, str]) -> dict[str, t.Any]:
+        """Run the steps, each batch with its host script (apply or remove), in order; one merged document."""
+        merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
+        for script, batch in script_batches(steps):
+            applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
+            merged["steps"] += applied.get("steps") or []
+            merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
+            merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
+            merged["provider_version"], merged["agent_version"] = applied.get("provider_version"), applied.get("agent_version")
+        return merged
+
     def _plan(self, current: dict[str, t.Any], options: ProviderOptions, setup_version: str | None = None) -> Plan:
         now = host_time(current, dt.datetime.now(dt.timezone.utc))
         try:
@@ -175,7 +188,7 @@ class ActionModule(ActionBase):
             secrets = self._secrets(options, args)
             if plan.push:
                 self._push(plan, local_setup)
-            applied = self._host_script("replication_provider_apply", {"steps": plan.steps}, secrets)
+            applied = self._apply(plan.steps, secrets)
             names = list(plan.names)
             if plan.replan_after_staging:
                 setup_version = applied.get("setup_file_version")
@@ -184,7 +197,7 @@ class ActionModule(ActionBase):
                 names = [name for name in second.names if name not in ("download", "push")]
                 names = plan.names[:1] + names
                 if remaining:
-                    applied = self._host_script("replication_provider_apply", {"steps": remaining}, secrets)
+                    applied = self._apply(remaining, secrets)
             setup_version = applied.get("setup_file_version") or setup_version
             after = predicted_after(current, options, Plan(steps=[], names=names), setup_version)
             after["provider_version"] = applied.get("provider_version")

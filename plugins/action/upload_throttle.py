@@ -75,7 +75,7 @@ class ActionModule(ActionBase):
                         failed=True,
                         msg=f"Set-OBMachineSetting ran on {host}, but Get-OBMachineSetting then reports {'; '.join(mismatches)}. "
                         "Its throttle properties are not documented, so the read may have missed them: compare "
-                        "Get-OBMachineSetting | Format-List * with plugins/plugin_utils/host_scripts/upload_throttle_read.ps1",
+                        "(Get-OBMachineSetting).ThrottleSetting | Format-List * with Get-ThrottleSetting in plugins/plugin_utils/host_scripts/prelude.ps1",
                     )
                     return result
         except HostScriptError as error:

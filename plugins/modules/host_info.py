@@ -43,7 +43,9 @@ attributes:
     support: none
 notes:
   - The throttle is read with C(Get-OBMachineSetting) from the agent's C(MSOnlineBackup) module, only while
-    the agent's service C(obengine) runs; otherwise RV(throttle) is V(null).
+    the agent's service C(obengine) runs; otherwise RV(throttle) is V(null). When the agent cannot answer
+    (installed but not registered yet, its engine busy, or property names other than those assumed by
+    M(azmigrate.hyperv.upload_throttle)), RV(throttle) is V(null) and a warning says why; the rest is reported.
   - On a failover cluster run it on every node - each node reports its own VMs, provider, agent and throttle.
 seealso:
   - name: Azure Migrate support matrix for Hyper-V migration

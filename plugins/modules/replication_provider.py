@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # This file only documents the module: the implementation is the action plugin plugins/action/replication_provider.py,
-# which runs plugins/plugin_utils/host_scripts/replication_provider_read.ps1 and replication_provider_apply.ps1 on the host.
+# which runs plugins/plugin_utils/host_scripts/replication_provider_read.ps1, replication_provider_apply.ps1 and
+# replication_provider_remove.ps1 on the host.
 
 DOCUMENTATION = r"""
 ---
@@ -16,8 +17,9 @@ description:
     C(/x /q), then C(setupdr.exe /i)), at least at the setup file's version - upgrading an older provider, never
     downgrading a newer one - and that the host is registered with the vault of a vault credentials file
     (C(DRConfigurator.exe /r /Credentials /Friendlyname)), with the provider's proxy if one is given.
-  - With O(state=absent), removes the local registration (the cleanup of a disconnected host), then uninstalls the
-    provider, then the agent.
+  - With O(state=absent), removes the local registration (Microsoft's cleanup script for a Hyper-V host), then
+    uninstalls the provider, then the agent. A host cannot remove itself from its vault, so on a registered host this
+    needs the host removed from the vault first, confirmed with O(removed_from_vault=true).
   - Reads the host in one PowerShell command; a host already in the wanted state is left alone with that one command.
   - Installed software is detected from the registry and services, never from C(Win32_Product). The installers' exit
     codes are not documented, so success is judged by what is installed or registered afterwards, waited for up to
@@ -28,6 +30,7 @@ options:
   state:
     description:
       - V(present) installs, upgrades and registers; V(absent) unregisters locally and uninstalls.
+      - V(absent) on a registered host needs O(removed_from_vault=true).
     type: str
     choices: [present, absent]
     default: present
@@ -80,7 +83,10 @@ options:
   proxy_address:
     description:
       - Proxy the provider uses, as C(http://<ip-or-fqdn>). HTTPS proxies are not supported by the provider.
-      - On a registered host a different proxy is applied with C(DRConfigurator.exe /configure).
+      - The Recovery Services agent gets the same proxy (C(Set-OBMachineSetting -ProxyServer -ProxyPort), then a
+        restart of its service C(obengine)), and the host downloads O(setup_file_url) through it.
+      - On a registered host a different proxy is applied with C(DRConfigurator.exe /configure), after which the
+        provider's service C(dra) is restarted so that it uses the new proxy.
       - Without it, the provider's proxy settings are left as they are.
     type: str
   proxy_port:
@@ -94,22 +100,40 @@ options:
   proxy_password:
     description:
       - Password for an authenticated proxy.
-      - C(DRConfigurator.exe) takes it only on its command line, so it is visible in the host's process list while
-        C(DRConfigurator.exe) runs. It never appears on the WinRM command line. Prefer a proxy without authentication
-        or a dedicated account with no other rights.
+      - It travels on the host script's standard input and reaches no PowerShell cmdlet as a plain parameter value,
+        so PowerShell module logging (event 4103) does not record it, with two exceptions forced by Microsoft's tools.
+        C(DRConfigurator.exe) takes it only on its command line, so it is visible in the host's process list and,
+        with process creation auditing on (event 4688 with command lines), in the Security log while
+        C(DRConfigurator.exe) runs. C(Set-OBMachineSetting -ProxyPassword) takes it as a C(SecureString), which
+        module logging records by its type name only. It never appears on the WinRM command line. Prefer a proxy
+        without authentication or a dedicated account with no other rights.
       - A change of the password alone is not detected (it cannot be read back); change O(proxy_username) or run
         C(DRConfigurator.exe /configure) yourself.
     type: str
   proxy_bypass_urls:
     description:
       - Addresses the provider reaches without the proxy (C(/AddBypassUrls)), one per item.
+      - C(DRConfigurator.exe) can only add bypass addresses, not remove them, so the task makes sure these are
+        among the provider's; others already there stay.
     type: list
     elements: str
   force_reregister:
     description:
       - When the host is registered to another vault or site, clean up the local registration and register it with the
         vault of the credentials file. Without it the task fails, naming both vaults.
-      - Remove the host from the old vault in the portal too; this only cleans up the host.
+      - The host cannot remove itself from the old vault, so this also needs O(removed_from_vault=true).
+    type: bool
+    default: false
+  removed_from_vault:
+    description:
+      - Confirms that the host has been removed from the Hyper-V site of the vault it is registered to. The host cannot
+        see its vault, and the local cleanup alone leaves the vault listing a disconnected server with its replicated
+        VMs bound to it, while registering again can fail with "already registered".
+      - Remove it first in the portal (Recovery Services vault, Site Recovery Infrastructure, Hyper-V Hosts, the
+        host, Delete; disable replication of its VMs before), or with the REST call
+        C(POST .../replicationFabrics/{site}/replicationRecoveryServicesProviders/{provider}/remove).
+      - Needed by O(state=absent) and O(force_reregister) on a registered host; without it they fail before any change,
+        naming the vault and the step. Not needed when the host only holds leftovers of an earlier registration.
     type: bool
     default: false
   install_timeout:
@@ -139,7 +163,18 @@ notes:
   - When the setup file has to be downloaded or copied first, its version is known only once it is on the host; the
     task then runs a second command to install or upgrade.
   - The proxy settings are read from C(HKLM\\SOFTWARE\\Microsoft\\Azure Site Recovery\\ProxySettings) (values
-    C(ProxyAddress), C(ProxyPort), C(ProxyUserName), C(BypassUrls)).
+    C(ProxyAddress), C(ProxyPort), C(ProxyUserName), C(BypassUrls)). These value names are assumed, not documented
+    by Microsoft; verify them on a real host with C(Get-ItemProperty) after a registration with a proxy.
+  - The agent's proxy is set whenever the provider's is; a change to the agent's proxy alone is not detected.
+  - A registration leaves C(DraID) and C(IdMgmtCloudContainerId) under C(HKLM\\SOFTWARE\\Microsoft\\Azure Site
+    Recovery) and C(ASR_*) certificates; when the C(Registration) key is gone but these remain, the task cleans them
+    up before registering again, as Microsoft's cleanup script does.
+  - Installers run from their own folder (the extraction folder for C(setupdr.exe), the provider's folder for
+    C(DRConfigurator.exe)), as Microsoft's procedures do. An installer still running at its timeout is stopped and
+    the task fails naming it and its process ID.
+  - Uninstalled means what the read sees - no C(Version) value (provider) or C(InstallPath) (agent) and no
+    Add/Remove Programs entry. The C(Azure Site Recovery) registry key itself may stay, holding values the provider
+    wrote while running; it is left alone. That the MSI leaves such values is assumed; verify after C(msiexec /X).
 seealso:
   - module: azmigrate.hyperv.host_info
   - module: azmigrate.hyperv.cluster_check
@@ -164,15 +199,19 @@ EXAMPLES = r"""
     proxy_bypass_urls:
       - "*.contoso.local"
 
+# First remove the host from the old vault's Hyper-V site (portal or REST), then:
 - name: Move the host to another vault
   azmigrate.hyperv.replication_provider:
     setup_file_path: C:\Installers\AzureSiteRecoveryProvider.exe
     vault_credentials_src: files/new-vault.VaultCredentials
     force_reregister: true
+    removed_from_vault: true
 
-- name: Unregister locally and uninstall
+# Remove the host from its vault first; a task that refuses names the vault and the portal path and REST call.
+- name: Unregister locally and uninstall, once the host is out of the vault
   azmigrate.hyperv.replication_provider:
     state: absent
+    removed_from_vault: true
 """
 
 RETURN = r"""

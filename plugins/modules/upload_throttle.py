@@ -87,9 +87,18 @@ notes:
     documented by Microsoft. C(Set-OBMachineSetting) hands the setting to the running agent, as the agent's
     console does, so this module returns RV(restart_recommended=false); a restart is not needed to apply it
     as far as is known, and restarting interrupts uploads in progress.
-  - The properties of C(Get-OBMachineSetting) that hold the throttle are not documented; the module reads them
-    by name pattern and, after a change, fails if it cannot read back what it set, rather than report a change
-    on every run.
+  - B(Assumed property names, to verify on a real host.) Microsoft documents the parameters of
+    C(Set-OBMachineSetting) but not the properties of the object C(Get-OBMachineSetting) returns. The module
+    assumes a C(ThrottleSetting) sub-object (like the documented C(ProxySetting) one) with a bool C(Enabled)
+    and the properties C(WorkDay), C(StartWorkHour), C(EndWorkHour), C(WorkHourBandwidth) and
+    C(NonWorkHourBandwidth), named after the cmdlet's parameters. Nothing is guessed; when the agent does not
+    expose these, the task fails and lists the property names the agent does expose (and those of its
+    C(ThrottleSetting)), so the names can be compared with
+    C((Get-OBMachineSetting\).ThrottleSetting | Format-List *) on the host.
+  - After C(-NoThrottle) the agent may keep the last schedule and bandwidths (its console shows them greyed
+    out); with C(Enabled) false they are not in force, and the module reports throttling off with an empty
+    schedule. After a change the module also fails if it cannot read back what it set, rather than report a
+    change on every run.
   - The throttle is per host. On a failover cluster run it on every node.
 seealso:
   - module: azmigrate.hyperv.upload_threads

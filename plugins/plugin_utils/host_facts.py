@@ -50,6 +50,8 @@ RAW_SCHEMA: dict[str, t.Any] = {
         "work_hour_bandwidth": None,
         "non_work_hour_bandwidth": None,
     },
+    # What the script could not read without failing the whole read (the throttle), as messages.
+    "warnings": [None],
     "vms": [
         {
             "name": None,

@@ -38,6 +38,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "proxy_password": {"type": "str", "no_log": True},
     "proxy_bypass_urls": {"type": "list", "elements": "str"},
     "force_reregister": {"type": "bool", "default": False},
+    "removed_from_vault": {"type": "bool", "default": False},
     "install_timeout": {"type": "int", "default": 1800},
     "registration_timeout": {"type": "int", "default": 600},
 }
@@ -93,6 +94,7 @@ class ProviderOptions:
     friendly_name: str | None
     proxy: Proxy | None
     force_reregister: bool
+    removed_from_vault: bool
     install_timeout: int
     registration_timeout: int
 
@@ -216,6 +218,7 @@ def validate_options(args: t.Mapping[str, t.Any], credentials_text: str | None) 
         friendly_name=friendly_name,
         proxy=proxy,
         force_reregister=args["force_reregister"],
+        removed_from_vault=args["removed_from_vault"],
         install_timeout=_check_timeout("install_timeout", args["install_timeout"]),
         registration_timeout=_check_timeout("registration_timeout", args["registration_timeout"]),
     )

@@ -27,7 +27,10 @@ READ_SCHEMA: dict[str, t.Any] = {
     "provider": {"version": None, "configurator": None},
     "agent": {"version": None, "path": None},
     "services": {"dra": None, "obengine": None},
-    "registration": {"vault_location": None, "subscription_id": None, "vault_name": None, "resource_group": None, "site_name": None, "container_id": None},
+    "registration": {
+        "vault_location": None, "subscription_id": None, "vault_name": None, "resource_group": None, "site_name": None, "container_id": None,
+        "dra_id": None,
+    },
     "registration_leftovers": None,
     "proxy": {"address": None, "port": None, "username": None, "bypass_urls": None},
     "uninstall": {"provider": None, "agent": None},
@@ -44,6 +47,13 @@ APPLY_SCHEMA: dict[str, t.Any] = {
 }
 
 STAGED_FILE_PREFIX = "AzureSiteRecoveryProvider-"
+# The steps replication_provider_remove/1 performs; every other step is replication_provider_apply/1's.
+REMOVE_STEPS = ("unregister", "uninstall")
+# The Site Recovery REST call that removes a host from its Hyper-V site (Replication Recovery Services Providers - Remove).
+REMOVE_PROVIDER_CALL = (
+    "POST https://management.azure.com/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.RecoveryServices/"
+    "vaults/{vault}/replicationFabrics/{fabric}/replicationRecoveryServicesProviders/{provider}/remove?api-version=2025-08-01"
+)
 
 
 class PlanError(ValueError):
@@ -180,7 +190,8 @@ def _setup_version(current: dict[str, t.Any], options: ProviderOptions) -> tuple
     if found.get("exists") and (found.get("sha256") or "").lower() == setup.sha256:
         return found.get("version"), [], [], False
     if setup.kind == "url":
-        return None, [{"action": "download", "path": staged_path, "sha256": setup.sha256}], ["download"], False
+        download = {"action": "download", "path": staged_path, "sha256": setup.sha256, "proxy": options.proxy.to_dict() if options.proxy else None}
+        return None, [download], ["download"], False
     return None, [{"action": "verify", "path": staged_path, "sha256": setup.sha256}], ["push"], True
 
 
@@ -229,8 +240,13 @@ def plan_registration(current: dict[str, t.Any], options: ProviderOptions, now: 
             raise PlanError(
                 f"the host is registered to {_registration_label(registration)}, not to the {credentials.vault_label()}"
                 f"{', site ' + credentials.site_name if credentials.site_name else ''} of the vault credentials file; "
-                "remove it from that vault first, or set force_reregister=true to clean up the local registration and register again"
+                "remove it from that vault first, then set force_reregister=true and removed_from_vault=true to clean up the local "
+                "registration and register again"
             )
+        require_removed_from_vault(registration, options, "force_reregister")
+    if registration is not None or current["registration_leftovers"]:
+        # Leftovers of an earlier registration (DraID, IdMgmtCloudContainerId, certificates) make DRConfigurator /r
+        # refuse ("already registered"): the local cleanup goes first.
         steps.append({"action": "unregister"})
         names.append("unregister")
     if credentials.is_expired(now):
@@ -250,11 +266,12 @@ def _proxy_differs(proxy: dict[str, t.Any] | None, options: ProviderOptions) -> 
         return False
     if proxy is None:
         return True
+    # DRConfigurator's /AddBypassUrls only adds (no switch removes one): the wanted URLs being there is enough.
     return (
         not _same(proxy.get("address"), wanted.address)
         or proxy.get("port") != wanted.port
         or not _same(proxy.get("username"), wanted.username)
-        or sorted(url.lower() for url in proxy.get("bypass_urls") or []) != sorted(url.lower() for url in wanted.bypass_urls)
+        or not {url.lower() for url in wanted.bypass_urls} <= {url.lower() for url in proxy.get("bypass_urls") or []}
     )
 
 
@@ -294,10 +311,30 @@ def plan_present(current: dict[str, t.Any], options: ProviderOptions, now: dt.da
     return Plan(steps=steps, names=names, push=push, warnings=warnings)
 
 
+def removal_instructions(registration: dict[str, t.Any]) -> str:
+    """How the user removes the host from its vault: the portal path and the REST call."""
+    call = REMOVE_PROVIDER_CALL.format(
+        subscription=registration.get("subscription_id"), resource_group=registration.get("resource_group"),
+        vault=registration.get("vault_name"), fabric=f"{{the fabric of site {registration.get('site_name')}}}",
+        provider=registration.get("dra_id") or "{the host's provider ID}")
+    return (f"remove the host from the Hyper-V site in the vault first - in the portal, Recovery Services vault {registration.get('vault_name')} > "
+            "Site Recovery Infrastructure > Hyper-V Hosts > the host > Delete (disable replication of its VMs before), "
+            f"or with the REST call {call} - then run again with removed_from_vault=true")
+
+
+def require_removed_from_vault(registration: dict[str, t.Any], options: ProviderOptions, why: str) -> None:
+    """The host cannot remove itself from its vault: refuse until the user confirms it was done."""
+    if not options.removed_from_vault:
+        raise PlanError(f"{why}: the host is registered to {_registration_label(registration)}, and the vault keeps a host that is only "
+                        f"cleaned up locally (its replicated VMs stay bound to it); {removal_instructions(registration)}")
+
+
 def plan_absent(current: dict[str, t.Any], options: ProviderOptions) -> Plan:
-    """Local unregistration (windows-host.md §3.3), then uninstall the provider, then the agent (§8.5)."""
+    """Local unregistration (windows-host.md §3.3) once the host is out of its vault, then uninstall the provider, then the agent (§8.5)."""
     steps: list[dict[str, t.Any]] = []
     names: list[str] = []
+    if current["registration"] is not None:
+        require_removed_from_vault(current["registration"], options, "state=absent")
     if current["registration"] is not None or current["registration_leftovers"]:
         steps.append({"action": "unregister"})
         names.append("unregister")
@@ -323,3 +360,15 @@ def predicted_after(current: dict[str, t.Any], options: ProviderOptions, plan: P
     if ("register" in plan.names or "configure_proxy" in plan.names) and options.proxy is not None:
         after["proxy"] = options.proxy.to_dict()
     return after
+
+
+def script_batches(steps: list[dict[str, t.Any]]) -> list[tuple[str, list[dict[str, t.Any]]]]:
+    """Consecutive steps grouped by the host script that performs them, in order."""
+    batches: list[tuple[str, list[dict[str, t.Any]]]] = []
+    for step in steps:
+        script = "replication_provider_remove" if step["action"] in REMOVE_STEPS else "replication_provider_apply"
+        if batches and batches[-1][0] == script:
+            batches[-1][1].append(step)
+        else:
+            batches.append((script, [step]))
+    return batches

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.lab
 PLAYBOOK = "tests/integration/playbooks/replication_provider.yml"
 TASK = "Ensure the replication provider"
 HOST = "HV01"
+PROVIDER_KEY = r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery"
 SETUP_PATH = r"C:\Installers\AzureSiteRecoveryProvider.exe"
 
 
@@ -130,7 +131,16 @@ def test_registered_elsewhere_fails_naming_both_vaults_unless_forced(fresh, ansi
     assert "rsv-migrate" in result["msg"] and "rsv-other" in result["msg"] and "force_reregister" in result["msg"]
     assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1"]
 
+    # The host cannot leave the old vault by itself: forcing needs the user's word that it was removed there.
+    since = lab.admin.last_seq()
     run, result = run_provider(ansible_playbook, url_vars(setup_file, other, force_reregister=True))
+    assert run.rc != 0
+    assert "Hyper-V Hosts" in result["msg"] and "replicationRecoveryServicesProviders/" in result["msg"], result["msg"]
+    assert "removed_from_vault=true" in result["msg"]
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1"]
+
+    lab.admin.delete(f"/provider-registrations/{HOST}")     # the portal's Delete of the host in the old vault
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, other, force_reregister=True, removed_from_vault=True))
     assert run.rc == 0, run.output
     assert result["steps"] == ["unregister", "register"] and result["registration"]["vault_name"] == "rsv-other"
     assert lab.admin.host(HOST)["registry"][r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery\Registration"]["ResourceName"] == "rsv-other"
@@ -142,31 +152,60 @@ def test_proxy_is_set_at_registration_and_changed_with_configure(fresh, ansible_
     run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **proxy))
     assert run.rc == 0, run.output
     assert result["proxy"] == {"address": "http://proxy.contoso.local", "port": 3128, "username": None, "bypass_urls": []}
+    # DRConfigurator sets the provider's proxy only: the agent's comes from Set-OBMachineSetting.
+    assert lab.admin.host(HOST)["mars_settings"]["proxy"]["port"] == 3128
     changed = {**proxy, "proxy_port": 8080, "proxy_bypass_urls": ["*.contoso.local"]}
     run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **changed), diff=True)
     assert run.rc == 0, run.output
     assert result["steps"] == ["configure_proxy"]
     assert result["diff"]["before"]["proxy"]["port"] == 3128 and result["diff"]["after"]["proxy"]["port"] == 8080
-    settings = lab.admin.host(HOST)["registry"][r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery\ProxySettings"]
+    host = lab.admin.host(HOST)
+    settings = host["registry"][r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery\ProxySettings"]
     assert settings["ProxyPort"] == 8080 and settings["BypassUrls"] == "*.contoso.local"
+    # The running provider uses the new proxy only after dra restarts; the agent got the same proxy.
+    assert host["services"]["dra"]["loaded"]["proxy"]["ProxyPort"] == 8080
+    assert host["mars_settings"]["proxy"] == {"enabled": True, "server": "http://proxy.contoso.local", "port": 8080, "username": None}
     run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **changed))
     assert result["changed"] is False
+    # /AddBypassUrls only adds: a bypass URL the task does not list stays, and the task converges with it there.
+    lab.admin.patch(f"/hosts/{HOST}", {"registry": {PROVIDER_KEY + r"\ProxySettings": {"BypassUrls": "*.contoso.local;*.fabrikam.local"}}})
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **changed))
+    assert run.rc == 0 and result["changed"] is False and result["steps"] == []
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **{**changed, "proxy_bypass_urls": ["*.litware.local"]}))
+    assert result["steps"] == ["configure_proxy"]
+    bypass = lab.admin.host(HOST)["registry"][PROVIDER_KEY + r"\ProxySettings"]["BypassUrls"]
+    assert bypass == "*.contoso.local;*.fabrikam.local;*.litware.local"
 
 
 def test_absent_unregisters_then_uninstalls_provider_then_agent(fresh, ansible_playbook, setup_file, credentials):
     lab = fresh
     run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
     assert run.rc == 0, run.output
-    run, result = run_provider(ansible_playbook, {"target": HOST, "provider_state": "absent"}, diff=True)
+    assert lab.admin.host(HOST)["registry"][PROVIDER_KEY]["IdMgmtCloudContainerId"]
+    # Registered: the host cannot remove itself from the vault, so absent refuses, naming the step, and changes nothing.
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, {"target": HOST, "provider_state": "absent"})
+    assert run.rc != 0
+    assert result["msg"].startswith("state=absent: the host is registered to vault rsv-migrate"), result["msg"]
+    assert "Site Recovery Infrastructure > Hyper-V Hosts" in result["msg"] and "/remove?api-version=" in result["msg"]
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1"]
+    # The local cleanup alone leaves the vault's record: the user removes the host there first.
+    assert HOST in {entry["host"] for entry in lab.admin.get("/provider-registrations")}
+    lab.admin.delete(f"/provider-registrations/{HOST}")
+
+    since = lab.admin.last_seq()
+    absent = {"target": HOST, "provider_state": "absent", "removed_from_vault": True}
+    run, result = run_provider(ansible_playbook, absent, diff=True)
     assert run.rc == 0, run.output
     assert result["steps"] == ["unregister", "uninstall_provider", "uninstall_agent"]
     assert result["diff"]["after"] == {"provider_version": None, "agent_version": None, "registration": None, "proxy": None}
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1", "replication_provider_remove/1"]
     host = lab.admin.host(HOST)
     assert host["provider_version"] is None and host["agent_install_path"] is None
     assert "dra" not in host["services"] and "obengine" not in host["services"]
     assert not [c for c in host["certificates"] if c["friendly_name"].startswith("ASR_")]
-    assert HOST not in {entry["host"] for entry in lab.admin.get("/provider-registrations")}
-    run, result = run_provider(ansible_playbook, {"target": HOST, "provider_state": "absent"})
+    assert "IdMgmtCloudContainerId" not in host["registry"].get(PROVIDER_KEY, {}) and "DraID" not in host["registry"].get(PROVIDER_KEY, {})
+    run, result = run_provider(ansible_playbook, absent)
     assert run.rc == 0 and result["changed"] is False
 
 
@@ -260,3 +299,84 @@ def test_a_failed_download_fails_the_step_as_webclient_does(fresh, ansible_playb
     assert "sig=" not in result["msg"]
     host = fresh.admin.host(HOST)
     assert host["provider_version"] is None and not [path for path in host["files"] if path.endswith(".partial")]
+
+
+def test_registering_over_the_leftovers_of_an_earlier_registration_cleans_them_up_first(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+    assert run.rc == 0, run.output
+    # The host was removed from the vault and its Registration key deleted by hand: DraID, IdMgmtCloudContainerId and
+    # the certificates stay, and DRConfigurator /r refuses to register over the identity they hold.
+    lab.admin.delete(f"/provider-registrations/{HOST}")
+    lab.admin.patch(f"/hosts/{HOST}", {"registry": {PROVIDER_KEY + r"\Registration": None}})
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["unregister", "register"] and result["registration"]["vault_name"] == "rsv-migrate"
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+    assert result["changed"] is False
+
+
+def test_absent_on_an_unregistered_host_with_a_leftover_proxy_uninstalls_once_and_converges(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, proxy_address="http://proxy.contoso.local", proxy_port=3128))
+    assert run.rc == 0, run.output
+    # Unregistered in the vault and cleaned up, but for ProxySettings (the provider keeps it across registrations).
+    lab.admin.delete(f"/provider-registrations/{HOST}")
+    lab.admin.patch(f"/hosts/{HOST}", {"registry": {PROVIDER_KEY + r"\Registration": None,
+                                                    PROVIDER_KEY: {"DraID": None, "IdMgmtCloudContainerId": None}},
+                                       "certificates": []})
+    absent = {"target": HOST, "provider_state": "absent"}
+    run, result = run_provider(ansible_playbook, absent)
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["uninstall_provider", "uninstall_agent"]
+    host = lab.admin.host(HOST)
+    # The provider's key stays after the MSI uninstall, with ProxySettings: not installed is no Version and no
+    # Uninstall entry, so the uninstall did not wait for the key to vanish.
+    assert host["provider_version"] is None and PROVIDER_KEY + r"\ProxySettings" in host["registry"]
+    since = lab.admin.last_seq()
+    run, result = run_provider(ansible_playbook, absent)
+    assert run.rc == 0 and result["changed"] is False and result["steps"] == []
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1"]
+
+
+def test_a_host_behind_a_mandatory_proxy_downloads_through_the_given_proxy(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    lab.admin.patch(f"/hosts/{HOST}", {"outbound_proxy": "http://proxy.contoso.local:3128"})
+    try:
+        run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+        assert run.rc != 0
+        assert "step download" in result["msg"] and "Unable to connect to the remote server" in result["msg"], result["msg"]
+        proxy = {"proxy_address": "http://proxy.contoso.local", "proxy_port": 3128, "proxy_username": "svc-asr", "proxy_password": "Pr0xy-7"}
+        run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, **proxy))
+        assert run.rc == 0, run.output
+        assert result["steps"] == ["download", "install", "register"]
+        assert lab.admin.host(HOST)["mars_settings"]["proxy"]["username"] == "svc-asr"
+    finally:
+        lab.admin.patch(f"/hosts/{HOST}", {"outbound_proxy": None})
+
+
+def test_a_setup_file_version_with_a_suffix_is_read_as_its_numbers(fresh, ansible_playbook, credentials):
+    lab = fresh
+    old = publish_setup_file(lab.admin, provider_version="5.1.8095.0", agent_version="2.0.9260.0", name="old.exe")
+    put_setup_file(lab.admin, HOST, SETUP_PATH, old)
+    run, result = run_provider(ansible_playbook, {"target": HOST, "setup_file_path": SETUP_PATH, "vault_credentials_content": credentials})
+    assert run.rc == 0, run.output
+    new = publish_setup_file(lab.admin, name="new.exe")
+    # FileVersion as some builds stamp it: the numbers, then a build label.
+    stamped = {"content_b64": new["content_b64"], "file_version": f"{PROVIDER_VERSION} (winmain.240902-1200)"}
+    lab.admin.patch(f"/hosts/{HOST}", {"files": {SETUP_PATH: stamped}})
+    run, result = run_provider(ansible_playbook, {"target": HOST, "setup_file_path": SETUP_PATH})
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["upgrade"] and result["setup_file_version"] == PROVIDER_VERSION
+    assert result["provider_version"] == PROVIDER_VERSION
+
+
+def test_a_malformed_third_party_uninstall_entry_does_not_stop_the_read(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    third_party = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}"
+    # A value whose data does not fit its type: reading it throws "Specified cast is not valid".
+    lab.admin.patch(f"/hosts/{HOST}", {"registry": {third_party: {"DisplayName": {"malformed": "REG_DWORD of 3 bytes"},
+                                                                  "UninstallString": "MsiExec.exe /X{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}"}}})
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+    assert run.rc == 0, run.output
+    assert result["steps"] == ["download", "install", "register"]

@@ -15,7 +15,7 @@ from test_replication_provider import HOST, PLAYBOOK, TASK, provider_commands, r
 
 pytestmark = pytest.mark.lab
 
-CHANGING_COMMANDS = {"replication_provider_apply/1", "put_file"}
+CHANGING_COMMANDS = {"replication_provider_apply/1", "replication_provider_remove/1", "put_file"}
 
 
 def bad_inputs(setup_file: dict, credentials: str) -> list[tuple[str, dict, list[str]]]:
@@ -123,3 +123,22 @@ def test_connection_reset_during_install_fails_clearly_and_a_rerun_converges(fre
     run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
     assert run.rc == 0, run.output
     assert result["provider_version"] == PROVIDER_VERSION and result["registration"]["vault_name"] == "rsv-migrate"
+
+
+def test_a_setup_that_hangs_is_stopped_at_the_timeout_and_reported_with_its_process_id(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    # setupdr shows a message box nobody can answer in the WinRM session: it never exits on its own.
+    lab.admin.post(f"/installers/{HOST}/faults", {"setup_hangs": True})
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials, install_timeout=60))
+    assert run.rc != 0
+    message = result["msg"]
+    assert "failed at step install" in message and "setupdr.exe /i (process " in message, message
+    assert "was still running after 60 s and was stopped" in message
+    assert r"started in C:\ProgramData\azmigrate\setup\extracted-" in message
+    # Stopped: nothing of it runs on, and it installs nothing later.
+    assert lab.admin.get(f"/installers/{HOST}/processes") == []
+    time.sleep(1.0)
+    assert lab.admin.host(HOST)["provider_version"] is None
+    run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials))
+    assert run.rc == 0, run.output
+    assert result["provider_version"] == PROVIDER_VERSION

@@ -142,7 +142,8 @@ def test_throttle_off_and_on_again(fresh, ansible_playbook):
     off = ansible_playbook(THROTTLE_PLAYBOOK, extra_vars={"throttle_enabled": False}, limit="HV01")
     assert off.rc == 0, off.output
     assert off.result("HV01")["changed_fields"] == ["enabled"]
-    assert lab.admin.host("HV01")["mars_settings"]["throttle"] == {"enabled": False}
+    # The agent keeps the last schedule after -NoThrottle (greyed out in the MMC): only Enabled goes false.
+    assert lab.admin.host("HV01")["mars_settings"]["throttle"] == {**STORED_THROTTLE, "enabled": False}
     assert ansible_playbook(THROTTLE_PLAYBOOK, extra_vars={"throttle_enabled": False}, limit="HV01").stats["HV01"]["changed"] == 0
 
     on = ansible_playbook(THROTTLE_PLAYBOOK, extra_vars=THROTTLE_VARS, limit="HV01")
@@ -169,6 +170,53 @@ def test_throttle_with_the_agent_stopped_fails_naming_the_service(fresh, ansible
     assert run.rc != 0
     assert run.result("HV02")["msg"].startswith("the Recovery Services agent's service obengine is Stopped on HV02: start it")
     assert lab.admin.host("HV02")["mars_settings"] == {}
+
+
+def old_guessed_enabled(throttle_setting: dict) -> bool:
+    """How the collection used to read `enabled` (property names matched by wildcard on the ThrottleSetting
+    sub-object, else `[bool]$workBandwidth`), applied to the object the lab's agent exposes."""
+    for pattern in ("enabled", "throttl"):
+        for name, value in throttle_setting.items():
+            if pattern in name.lower() and isinstance(value, bool):
+                return value
+    work = next((value for name, value in throttle_setting.items() if name.lower().startswith("work") and "bandwidth" in name.lower()), None)
+    return bool(work)
+
+
+def test_no_throttle_reads_back_disabled_although_the_agent_keeps_the_bandwidths(fresh, ansible_playbook):
+    lab = fresh
+    assert ansible_playbook(THROTTLE_PLAYBOOK, extra_vars=THROTTLE_VARS, limit="HV01").rc == 0
+    off = ansible_playbook(THROTTLE_PLAYBOOK, extra_vars={"throttle_enabled": False}, limit="HV01", diff=True)
+    assert off.rc == 0, off.output
+    assert off.result("HV01")["throttle"]["enabled"] is False and off.result("HV01")["throttle"]["work_hour_bandwidth"] is None
+    # The agent kept the last schedule (greyed out in the MMC): only Enabled went false.
+    kept = lab.admin.host("HV01")["mars_settings"]["throttle"]
+    assert kept == {**STORED_THROTTLE, "enabled": False}
+    assert ansible_playbook(THROTTLE_PLAYBOOK, extra_vars={"throttle_enabled": False}, limit="HV01").stats["HV01"]["changed"] == 0
+
+    # An agent whose ThrottleSetting has no Enabled: the old wildcard read found no bool there and fell back to
+    # [bool] of the kept work-hour bandwidth, "enabled". Now nothing is guessed: the read fails naming what is there.
+    exposed = ["WorkDay", "StartWorkHour", "EndWorkHour", "WorkHourBandwidth", "NonWorkHourBandwidth"]
+    assert old_guessed_enabled({"WorkHourBandwidth": kept["work_hour_bandwidth"], "NonWorkHourBandwidth": kept["non_work_hour_bandwidth"]}) is True
+    lab.admin.patch("/hosts/HV01", {"mars_settings": {"throttle": kept, "throttle_properties": exposed}})
+    run = ansible_playbook(THROTTLE_PLAYBOOK, extra_vars={"throttle_enabled": False}, limit="HV01")
+    assert run.rc != 0
+    message = run.result("HV01")["msg"]
+    assert "does not expose the throttle as expected" in message, message
+    assert "its properties are EncryptionSetting, ProxySetting, ThrottleSetting" in message
+    assert "ThrottleSetting's are WorkDay, StartWorkHour, EndWorkHour, WorkHourBandwidth, NonWorkHourBandwidth" in message
+    assert lab.admin.host("HV01")["mars_settings"]["throttle"] == kept
+
+
+def test_host_info_reports_a_throttle_the_agent_cannot_give_as_null_with_a_warning(fresh, ansible_playbook):
+    lab = fresh
+    busy = "The Microsoft Azure Recovery Services Agent is busy. Try again later."
+    lab.admin.patch("/hosts/HV01", {"mars_settings": {"machine_setting_error": busy}})
+    run = ansible_playbook("tests/integration/playbooks/host_info.yml", extra_vars={"target": "HV01", "gather_vms": False})
+    assert run.rc == 0, run.output
+    info = run.result("HV01", "Read the host")
+    assert info["throttle"] is None and info["agent"]["installed"] is True
+    assert info["warnings"] == [f"the throttle was not read (Get-OBMachineSetting): {busy}"]
 
 
 # --- upload_threads ------------------------------------------------------------------------------

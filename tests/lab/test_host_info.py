@@ -8,7 +8,7 @@ from hostscript import run_host_script
 MARKER = "# azmigrate-host-script: host_info/1"
 GATHER = {"gather_vms": True}
 TOP_KEYS = {"computer_name", "domain", "domain_role", "os", "hyperv_role", "dotnet_release", "tls", "cluster",
-            "services", "provider", "agent", "registration", "replication_registry", "throttle", "vms", "volumes"}
+            "services", "provider", "agent", "registration", "replication_registry", "throttle", "warnings", "vms", "volumes"}
 GIB = 1024 ** 3
 
 

@@ -73,3 +73,82 @@ def test_drconfigurator_refuses(case, words):
         proxy = {"address": "https://proxy", "port": 443}
     assert run(installers.register(target, world, key, "HV01", proxy, None)) == 1
     assert words in target.file(installers.CONFIGURATOR_LOG).content.decode()
+
+
+def test_drconfigurator_refuses_to_register_over_a_leftover_identity_until_the_cleanup_removes_it():
+    world, target = installed_host()
+    run(installers.run_setupdr(target, world, r"C:\s"))
+    assert run(installers.register(target, world, credentials(world), "HV01", None, None)) == 0
+    identity = target.registry.get_value(r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery", "IdMgmtCloudContainerId")
+    assert identity
+    # The Registration key deleted by hand (the KB's short form): the identity stays, and /r refuses over it.
+    target.registry.delete_key(REGISTRATION_KEY)
+    assert run(installers.register(target, world, credentials(world), "HV01", None, None)) == 1
+    assert f"already registered with the following identity: {identity}" in target.file(installers.CONFIGURATOR_LOG).content.decode()
+    installers.cleanup_registration(target)
+    assert run(installers.register(target, world, credentials(world), "HV01", None, None)) == 0
+
+
+def test_the_local_cleanup_leaves_the_vaults_record_of_the_host():
+    world, target = installed_host()
+    run(installers.run_setupdr(target, world, r"C:\s"))
+    run(installers.register(target, world, credentials(world), "HV01", None, None))
+    installers.cleanup_registration(target)
+    assert vault_credentials.providers_of_site(world, "sub", "rg", "rsv-a", "site")[0].host == "HV01"
+
+
+@pytest.mark.parametrize("program", ["setupdr", "DRConfigurator"])
+def test_setupdr_and_drconfigurator_refuse_to_run_outside_their_folder(program):
+    world, target = installed_host()
+    profile = r"C:\Users\Administrator\Documents"
+    if program == "setupdr":
+        assert run(installers.run_setupdr(target, world, r"C:\s", profile)) == 1
+        assert "Run setupdr.exe from the folder it was extracted to" in target.file(installers.SETUP_LOG).content.decode()
+        assert run(installers.run_setupdr(target, world, r"C:\s", "C:\\s\\")) == 0
+        return
+    run(installers.run_setupdr(target, world, r"C:\s"))
+    assert run(installers.register(target, world, credentials(world), "HV01", None, None, profile)) == 1
+    assert "Run it from the provider's installation folder" in target.file(installers.CONFIGURATOR_LOG).content.decode()
+    assert run(installers.register(target, world, credentials(world), "HV01", None, None, installers.PROVIDER_DIR)) == 0
+
+
+def test_a_proxy_set_by_configure_takes_effect_when_dra_restarts():
+    world, target = installed_host()
+    run(installers.run_setupdr(target, world, r"C:\s"))
+    run(installers.register(target, world, credentials(world), "HV01", {"address": "http://old", "port": 3128}, None))
+    assert target.service("dra").loaded["proxy"]["ProxyAddress"] == "http://old"
+    assert run(installers.configure(target, world, {"address": "http://new", "port": 8080}, None)) == 0
+    assert target.service("dra").loaded["proxy"]["ProxyAddress"] == "http://old"
+    target.start_service("dra")
+    assert target.service("dra").loaded["proxy"]["ProxyAddress"] == "http://new"
+    # DRConfigurator sets the provider's proxy only; the agent's is its own.
+    assert "proxy" not in target.mars_settings or target.mars_settings["proxy"].get("server") != "http://new"
+
+
+def test_a_timed_out_installer_keeps_running_unless_stopped():
+    world, target = installed_host()
+    world.installers.faults_for("HV01").setup_hangs = True
+
+    async def scenario():
+        process = installers.start_process(target, world, r"C:\s\setupdr.exe", "/i", r"C:\s", installers.run_setupdr(target, world, r"C:\s"))
+        await asyncio.sleep(0.05)
+        running = [p.pid for p in installers.processes_of(world, "HV01")]
+        installers.stop_process(world, process)
+        await asyncio.sleep(0.01)
+        return process.pid, running, installers.processes_of(world, "HV01")
+    pid, running, after = asyncio.run(scenario())
+    assert running == [pid] and after == []
+    assert target.provider_version is None
+
+
+def test_the_providers_uninstall_leaves_its_key_and_a_malformed_value_throws_only_when_read():
+    world, target = installed_host()
+    run(installers.run_setupdr(target, world, r"C:\s"))
+    target.registry.set_value(installers.UNINSTALL_KEY + r"\Contoso", "DisplayName", {"malformed": "REG_DWORD of 3 bytes"})
+    assert sorted(entry["name"] for entry in installers.uninstall_entries(target, "Microsoft Azure")) == [installers.AGENT_NAME, installers.PROVIDER_NAME]
+    with pytest.raises(installers.MalformedValue):
+        installers.read_value(target, installers.UNINSTALL_KEY + r"\Contoso", "DisplayName")
+    target.registry.set_value(r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery", "IdMgmtCloudContainerId", "cloud_x")
+    assert run(installers.uninstall(target, world, installers.PROVIDER_PRODUCT_CODE)) == 0
+    assert target.provider_version is None
+    assert target.registry.key_exists(r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery")

@@ -12,7 +12,7 @@ sys.path.insert(0, str(REPO_ROOT))
 # pylint: disable=wrong-import-position
 from lab.clock import LabClock  # noqa: E402
 from lab.estate import build_world  # noqa: E402
-from lab.hosts.scripts import ScriptContext, replication_provider_apply, replication_provider_read  # noqa: E402
+from lab.hosts.scripts import ScriptContext, replication_provider_apply, replication_provider_read, replication_provider_remove  # noqa: E402
 
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches  # noqa: E402
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script  # noqa: E402
@@ -35,10 +35,11 @@ def test_read_simulation_returns_the_schema():
     assert schema_mismatches(document, READ_SCHEMA) == []
 
 
-def test_apply_simulation_returns_the_schema():
-    lab_world = world()
-    document = asyncio.run(replication_provider_apply.run(ScriptContext(lab_world.host("HV01"), lab_world, {"steps": []}, {}, 1)))
-    assert schema_mismatches(document, APPLY_SCHEMA) == []
+def test_apply_and_remove_simulations_return_the_schema():
+    for simulation in (replication_provider_apply, replication_provider_remove):
+        lab_world = world()
+        document = asyncio.run(simulation.run(ScriptContext(lab_world.host("HV01"), lab_world, {"steps": []}, {}, 1)))
+        assert schema_mismatches(document, APPLY_SCHEMA) == []
 
 
 def test_scripts_write_every_key_python_reads():
@@ -51,3 +52,4 @@ def test_scripts_write_every_key_python_reads():
         return keys
     assert nested(READ_SCHEMA) - script_keys("replication_provider_read") == set()
     assert nested(APPLY_SCHEMA) - script_keys("replication_provider_apply") == set()
+    assert nested(APPLY_SCHEMA) - script_keys("replication_provider_remove") == set()

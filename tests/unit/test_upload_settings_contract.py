@@ -8,6 +8,7 @@ return documents of exactly that shape, which the controller's planning then rea
 """
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -161,8 +162,35 @@ def test_a_throttle_set_in_the_lab_reads_back_as_planned(lab):
 
     off = plan_throttle(desired, None)
     run("upload_throttle_set", off.set_params)
-    assert host.mars_settings["throttle"] == {"enabled": False}
+    # -NoThrottle: the agent keeps the last schedule (greyed out in its console), and the read says "off".
+    assert host.mars_settings["throttle"]["enabled"] is False and host.mars_settings["throttle"]["work_hour_bandwidth"] == 524288
     assert read_throttle(run("upload_throttle_read", {})["throttle"]) is None
+
+
+def get_throttle_setting_text():
+    prelude = (REPO_ROOT / "plugins" / "plugin_utils" / "host_scripts" / "prelude.ps1").read_text(encoding="utf-8")
+    start = prelude.index("function Get-ThrottleSetting {")
+    return prelude[start:prelude.index("\n}\n", start)]
+
+
+def test_the_script_reads_the_throttle_by_the_names_the_lab_agent_exposes_and_guesses_nothing():
+    from lab.hosts.scripts.upload_throttle_read import THROTTLE_PROPERTIES
+
+    body = get_throttle_setting_text()
+    expected = re.search(r"\$expected = (.+)", body).group(1)
+    assert re.findall(r"'([A-Za-z]+)'", expected) == list(THROTTLE_PROPERTIES)
+    assert "$machineSetting.ThrottleSetting" in body
+    # No wildcard matching of property names, and no "enabled" guessed from a bandwidth.
+    assert "-like" not in body and "[bool]$" not in body
+    assert "Get-PropertyNameList $machineSetting" in body and "Get-PropertyNameList $setting" in body
+
+
+def test_an_agent_without_the_assumed_names_fails_the_read_listing_what_it_exposes(lab):
+    scripts, _world, host, run = lab
+    host.mars_settings["throttle_properties"] = ["WorkDay", "WorkHourBandwidth"]
+    with pytest.raises(scripts.ScriptFailed) as failure:
+        run("upload_throttle_read", {})
+    assert "ThrottleSetting's are WorkDay, WorkHourBandwidth" in str(failure.value)
 
 
 def test_the_lab_reads_no_throttle_without_the_agent_or_its_service(lab):

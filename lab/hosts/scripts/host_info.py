@@ -8,6 +8,7 @@ services, files, Hyper-V and cluster state.
 from __future__ import annotations
 
 from lab.hosts.scripts import ScriptContext
+from lab.hosts.scripts.upload_throttle_read import MachineSettingError, read_throttle
 from lab.hosts.state import (
     MARS_REPLICATION_KEY,
     PROVIDER_KEY,
@@ -24,8 +25,6 @@ REGISTRATION_VALUES = {"vault_location": "VaultLocation", "subscription_id": "Su
                        "vault_name": "ResourceName", "resource_group": "ResourceGroupName",
                        "site_name": "SiteName", "container_id": "ContainerId"}
 REQUIRED_REGISTRATION = ("VaultLocation", "SubscriptionId", "ResourceName", "ResourceGroupName")
-THROTTLE_KEYS = ("enabled", "work_days", "work_hour_start", "work_hour_end",
-                 "work_hour_bandwidth", "non_work_hour_bandwidth")
 
 
 def run(ctx: ScriptContext) -> dict:
@@ -34,6 +33,7 @@ def run(ctx: ScriptContext) -> dict:
     # As host_info.ps1: [bool]$request.params.gather_vms, so an absent value means false; and
     # without the Hyper-V role there are no Hyper-V cmdlets (Get-VM). Either way vms/volumes are null.
     gather_vms = bool(ctx.params.get("gather_vms")) and host.hyperv_role
+    throttle, warnings = _throttle(host)
     return {
         "computer_name": host.name,
         "domain": host.domain,
@@ -49,7 +49,8 @@ def run(ctx: ScriptContext) -> dict:
         "registration": _registration(host),
         "replication_registry": {name: host.registry.get_value(MARS_REPLICATION_KEY, name)
                                  for name in ("UploadThreadsPerVM", "DownloadThreadsPerVM")},
-        "throttle": _throttle(host),
+        "throttle": throttle,
+        "warnings": warnings,
         "vms": [_vm(vm) for vm in host.vms] if gather_vms else None,
         "volumes": _volumes(host) if gather_vms else None,
     }
@@ -96,14 +97,15 @@ def _registration(host: HostState) -> dict | None:
     return {key: lowered.get(name.lower()) for key, name in REGISTRATION_VALUES.items()}
 
 
-def _throttle(host: HostState) -> dict | None:
+def _throttle(host: HostState) -> tuple[dict | None, list[str]]:
+    """The throttle and the warnings, as host_info.ps1 reads them: an agent that cannot answer leaves it null."""
     engine = host.service("obengine")
     if not host.agent_install_path or engine is None or engine.status != "Running":
-        return None   # Get-OBMachineSetting reads the settings from the running engine
-    settings = host.mars_settings.get("throttle") or {}
-    throttle = {key: settings.get(key) for key in THROTTLE_KEYS}
-    throttle["enabled"] = bool(settings.get("enabled", False))
-    return throttle
+        return None, []   # Get-OBMachineSetting reads the settings from the running engine
+    try:
+        return read_throttle(host), []
+    except MachineSettingError as exc:
+        return None, [f"the throttle was not read (Get-OBMachineSetting): {exc}"]
 
 
 def _vm(vm) -> dict:

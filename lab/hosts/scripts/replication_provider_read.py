@@ -27,8 +27,8 @@ def run(ctx: ScriptContext) -> dict:
         "registration": _registration(host),
         "registration_leftovers": _leftovers(host),
         "proxy": _proxy(host),
-        "uninstall": {"provider": _has_uninstall(host, installers.PROVIDER_NAME),
-                      "agent": _has_uninstall(host, installers.AGENT_NAME)},
+        "uninstall": {"provider": bool(installers.uninstall_entries(host, installers.PROVIDER_NAME)),
+                      "agent": bool(installers.uninstall_entries(host, installers.AGENT_NAME))},
         "setup_file": _setup_file(host, ctx.params.get("setup_file"), ctx.logon),
         "reboot_pending": bool(host.registry.get_value(installers.PENDING_REBOOT_KEY, "PendingFileRenameOperations")),
     }
@@ -54,13 +54,15 @@ def _registration(host: HostState) -> dict | None:
         return None
     return {"vault_location": values.get("vaultlocation"), "subscription_id": values.get("subscriptionid"),
             "vault_name": values.get("resourcename"), "resource_group": values.get("resourcegroupname"),
-            "site_name": values.get("sitename"), "container_id": values.get("containerid")}
+            "site_name": values.get("sitename"), "container_id": values.get("containerid"),
+            "dra_id": host.registry.get_value(PROVIDER_KEY, "DraID")}
 
 
 def _leftovers(host: HostState) -> bool:
+    """What the cleanup removes that belongs to a registration; ProxySettings alone is not one."""
     certificates = [c for c in host.certificates if str(c.get("friendly_name", "")).startswith(installers.ASR_CERTIFICATES)]
-    return bool(host.registry.get_value(PROVIDER_KEY, "DraID") or host.registry.key_exists(REGISTRATION_KEY)
-                or host.registry.key_exists(PROXY_KEY) or certificates)
+    return bool(host.registry.get_value(PROVIDER_KEY, "DraID") or host.registry.get_value(PROVIDER_KEY, "IdMgmtCloudContainerId")
+                or host.registry.key_exists(REGISTRATION_KEY) or certificates)
 
 
 def _proxy(host: HostState) -> dict | None:
@@ -73,11 +75,6 @@ def _proxy(host: HostState) -> dict | None:
             "username": values.get("proxyusername"), "bypass_urls": bypass}
 
 
-def _has_uninstall(host: HostState, name: str) -> bool:
-    return any(product["name"].startswith(name) for product in host.installed_products()
-               if host.registry.get_value(f"{installers.UNINSTALL_KEY}\\{product['product_code']}", "UninstallString"))
-
-
 def _setup_file(host: HostState, request: dict | None, logon: Logon | None) -> dict | None:
     if not request:
         return None
@@ -86,7 +83,6 @@ def _setup_file(host: HostState, request: dict | None, logon: Logon | None) -> d
     entry = None if share_denied(logon, request["path"]) else host.file(request["path"])
     if entry is None:
         return {"path": request["path"], "exists": False, "sha256": None, "version": None}
-    versions = installers.setup_versions(entry.content) or {}
     return {"path": request["path"], "exists": True,
             "sha256": installers.sha256(entry.content) if request.get("sha256") else None,
-            "version": entry.file_version or versions.get("provider_version")}
+            "version": installers.file_version(entry)}

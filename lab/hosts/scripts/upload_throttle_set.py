@@ -1,6 +1,7 @@
 """Simulation of upload_throttle_set/1: Set-OBMachineSetting, then Get-OBMachineSetting.
 
-Parameters {"throttle": null} -> -NoThrottle, which clears the schedule; otherwise the five
+Parameters {"throttle": null} -> -NoThrottle, which turns throttling off but keeps the last schedule and
+bandwidths (the MMC shows them greyed out; upload_throttle_read.py); otherwise the five
 throttle parameters, all of which the cmdlet requires together (windows-host.md §5.3).
 Failures are the real script's: no InstallPath -> its own message; a value the cmdlet's
 parameter binding refuses (day name, TimeSpan, UInt32) -> that step's error; obengine not
@@ -15,7 +16,7 @@ import re
 
 from lab.hosts.scripts import ScriptContext, ScriptFailed
 from lab.hosts.scripts.upload_threads_read import agent_document
-from lab.hosts.scripts.upload_throttle_read import machine_setting_throttle
+from lab.hosts.scripts.upload_throttle_read import MachineSettingError, read_throttle
 
 VERSIONS = (1,)
 
@@ -40,10 +41,14 @@ def run(ctx: ScriptContext) -> dict:
         raise ScriptFailed(f"upload_throttle_set failed while {step}: the Microsoft Azure Recovery Services Agent "
                            "service (obengine) is not running")
     if wanted is None:
-        host.mars_settings["throttle"] = {"enabled": False}
+        host.mars_settings["throttle"] = {**(host.mars_settings.get("throttle") or {}), "enabled": False}
     else:
         host.mars_settings["throttle"] = {"enabled": True, **_bind(wanted, step)}
-    return {"agent": agent_document(host), "throttle": machine_setting_throttle(host)}
+    try:
+        throttle = read_throttle(host)
+    except MachineSettingError as exc:
+        raise ScriptFailed(f"upload_throttle_set failed while reading the throttle back (Get-OBMachineSetting): {exc}") from None
+    return {"agent": agent_document(host), "throttle": throttle}
 
 
 def _bind(wanted: dict, step: str) -> dict:

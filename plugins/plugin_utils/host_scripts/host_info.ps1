@@ -114,13 +114,20 @@ try {
     $step = 'reading the throttle (Get-OBMachineSetting)'
     # The settings come from the agent's engine, so they are read only while obengine runs.
     $throttle = $null
+    $warnings = @()
     if ($null -ne $agent -and $null -ne $services.obengine -and $services.obengine.status -eq 'Running') {
         # Setup adds the module folder to the machine PSModulePath, which a session started before the
         # install does not see: refresh it, and import the module by full path anyway.
         $env:PSModulePath = $env:PSModulePath + ';' + [Environment]::GetEnvironmentVariable('PSModulePath', 'Machine')
         Import-Module -Name (Join-Path -Path $agentPath -ChildPath 'bin\Modules\MSOnlineBackup')
-        # Undocumented property names, matched by pattern (Get-ThrottleSetting in prelude.ps1).
-        $throttle = Get-ThrottleSetting
+        # The throttle is one optional field: an agent that cannot answer (not registered yet, engine busy,
+        # property names other than assumed in Get-ThrottleSetting) leaves it null with a warning.
+        try {
+            $throttle = Get-ThrottleSetting
+        }
+        catch {
+            $warnings += "the throttle was not read (Get-OBMachineSetting): $($_.Exception.Message)"
+        }
     }
 
     $vms = $null
@@ -208,6 +215,7 @@ try {
         registration = $registration
         replication_registry = $replicationRegistry
         throttle = $throttle
+        warnings = @($warnings)
         vms = $vms
         volumes = $volumes
     }

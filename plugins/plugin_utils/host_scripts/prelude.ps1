@@ -95,6 +95,89 @@ function Get-AgentVersion {
     return '{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart
 }
 
+# A version from text such as "5.24.0902.3" or "5.24.0902.3 (winmain.240902)" (FileVersion may carry a
+# suffix after the numbers), $null when it starts with no dotted numbers.
+function ConvertTo-VersionOrNull {
+    param([string]$Text)
+    if ($Text -match '^\s*(\d+(\.\d+){1,3})') {
+        return [version]$Matches[1]
+    }
+    return $null
+}
+
+# A file's version as dotted numbers: FileVersion without any suffix, or built from its parts when the text
+# does not start with numbers; $null for a file without version information.
+function Get-FileVersion {
+    param($Item)
+    $info = $Item.VersionInfo
+    if ($info.FileVersion -match '^\s*(\d+(\.\d+){1,3})') {
+        return $Matches[1]
+    }
+    if ($info.FileMajorPart -or $info.FileMinorPart -or $info.FileBuildPart -or $info.FilePrivatePart) {
+        return '{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart
+    }
+    return $null
+}
+
+# Add/Remove Programs entries whose DisplayName matches, as {name, uninstall_string}. Each value is read on
+# its own: a third-party entry with a malformed value (a REG_DWORD of the wrong size makes Get-ItemProperty
+# throw "Specified cast is not valid") is skipped, instead of failing the whole read.
+function Get-UninstallEntry {
+    param([string]$Pattern)
+    foreach ($root in 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall', 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall') {
+        foreach ($key in @(Get-ChildItem -LiteralPath $root -ErrorAction Ignore)) {
+            try {
+                $name = [string]$key.GetValue('DisplayName')
+                $uninstallString = [string]$key.GetValue('UninstallString')
+            }
+            catch {
+                continue
+            }
+            if ($name -like $Pattern -and $uninstallString) {
+                [ordered]@{ name = $name; uninstall_string = $uninstallString }
+            }
+        }
+    }
+}
+
+# Polls a condition every 5 s until it holds ($true) or the timeout passes ($false).
+function Wait-Condition {
+    param([scriptblock]$Condition, [int]$TimeoutSeconds)
+    $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+    while (-not (& $Condition)) {
+        if ((Get-Date) -ge $deadline) {
+            return $false
+        }
+        Start-Sleep -Seconds 5
+    }
+    return $true
+}
+
+# Starts a program the way Microsoft's procedures do, from its own folder (WorkingDirectory), and returns its
+# exit code. System.Diagnostics.Process, not Start-Process: ExitCode is always set (Start-Process -PassThru
+# can leave it $null, PowerShell/PowerShell#5421), and property sets and method calls are not module-logged.
+# The proxy password reaches only the program's command line: the arguments carry the placeholder
+# '/proxypassword "(hidden)"', replaced here from the request's secrets. A program still running at the
+# timeout is stopped and reported with its process id and its arguments as given (the placeholder).
+function Start-Installer {
+    param([string]$FilePath, [string]$Arguments, [string]$WorkingDirectory, [int]$TimeoutSeconds)
+    $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
+    $startInfo.FileName = $FilePath
+    $startInfo.Arguments = $Arguments.Replace('/proxypassword "(hidden)"', '/proxypassword "' + $secrets.proxy_password + '"')
+    $startInfo.WorkingDirectory = $WorkingDirectory
+    $startInfo.UseShellExecute = $false
+    $startInfo.CreateNoWindow = $true
+    $process = [System.Diagnostics.Process]::Start($startInfo)
+    if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
+        if (-not $process.HasExited) {
+            $process.Kill()
+        }
+        throw "$FilePath $Arguments (process $($process.Id), started in $WorkingDirectory) was still running after $TimeoutSeconds s and was stopped"
+    }
+    $process.WaitForExit()
+    return $process.ExitCode
+}
+
 # The agent as upload_threads_*/1 and upload_throttle_*/1 report it, {path, service_status}; $null when it is
 # not installed. service_status is the name of the obengine service's status, $null without the service.
 function Get-AgentState {
@@ -125,57 +208,41 @@ function Get-ThreadsRegistryValue {
     return $registryValues
 }
 
-# The value of the first property whose name matches one of the patterns, tried in order; $null if none does.
-function Get-FirstPropertyValue {
-    param($InputObject, [string[]]$Pattern)
+# The names of an object's properties, as a comma-separated list, for a message.
+function Get-PropertyNameList {
+    param($InputObject)
     if ($null -eq $InputObject) {
-        return $null
+        return '(none)'
     }
-    foreach ($onePattern in $Pattern) {
-        foreach ($property in $InputObject.PSObject.Properties) {
-            if ($property.Name -like $onePattern) {
-                return $property.Value
-            }
-        }
-    }
-    return $null
+    return @($InputObject.PSObject.Properties | ForEach-Object { $_.Name }) -join ', '
 }
 
 # The throttle as host_info/1 and upload_throttle_*/1 report it, read with Get-OBMachineSetting, which asks the
-# running engine: import MSOnlineBackup first, and call it only while obengine runs. The throttle property
-# names of its result are not documented (only the parameters of Set-OBMachineSetting are: windows-host.md
-# §5.3), so they are matched by pattern, the documented parameter name first, on the result and on a throttle
-# sub-object if it has one. A property not found stays null; pin the names once seen on a real host.
-# Get-FirstPropertyValue takes its parameters by position here (object, patterns), to keep the command short.
+# running engine: import MSOnlineBackup first, and call it only while obengine runs. Only the parameters of
+# Set-OBMachineSetting are documented, not the properties of its result (windows-host.md §5.3), so the names
+# read here are an assumption: a ThrottleSetting sub-object, like the documented ProxySetting one, with a bool
+# Enabled and the parameter names. When they are not all there, nothing is guessed: the read fails and lists
+# what the agent does expose. Once -NoThrottle is set the agent may keep the last schedule (the MMC shows it
+# greyed out): with Enabled false the schedule is not in effect, so it is reported as null.
 function Get-ThrottleSetting {
     $machineSetting = Get-OBMachineSetting
-    $throttleSetting = Get-FirstPropertyValue $machineSetting '*Throttl*Setting*'
-    $enabledPatterns = '*Enabled*', '*Throttl*'
-    if ($null -eq $throttleSetting) {
-        $throttleSetting = $machineSetting
-        $enabledPatterns = '*Throttl*Enabled*', '*Throttling*'
+    $setting = $machineSetting.ThrottleSetting
+    $expected = 'Enabled', 'WorkDay', 'StartWorkHour', 'EndWorkHour', 'WorkHourBandwidth', 'NonWorkHourBandwidth'
+    $exposed = @($setting.PSObject.Properties | ForEach-Object { $_.Name })
+    if ($setting.Enabled -isnot [bool] -or @($expected | Where-Object { $exposed -notcontains $_ }).Count) {
+        throw "Get-OBMachineSetting does not expose the throttle as expected (ThrottleSetting with a bool $($expected -join ', ')): its properties are $(Get-PropertyNameList $machineSetting); ThrottleSetting's are $(Get-PropertyNameList $setting)"
     }
-    $workBandwidth = Get-FirstPropertyValue $throttleSetting 'WorkHourBandwidth', 'Work*Bandwidth'
-    $nonWorkBandwidth = Get-FirstPropertyValue $throttleSetting 'NonWorkHourBandwidth', 'NonWork*Bandwidth'
-    $enabled = Get-FirstPropertyValue $throttleSetting $enabledPatterns
-    if ($enabled -isnot [bool]) {
-        $enabled = [bool]$workBandwidth
-    }
-    $workDays = Get-FirstPropertyValue $throttleSetting 'WorkDay*', '*WorkDay*'
-    $workStart = Get-FirstPropertyValue $throttleSetting 'StartWorkHour', '*Start*Hour*', '*Hour*Start*'
-    $workEnd = Get-FirstPropertyValue $throttleSetting 'EndWorkHour', '*End*Hour*', '*Hour*End*'
-    return [ordered]@{
-        enabled = $enabled
+    $throttle = [ordered]@{ enabled = $setting.Enabled; work_days = @(); work_hour_start = $null; work_hour_end = $null; work_hour_bandwidth = $null; non_work_hour_bandwidth = $null }
+    if ($setting.Enabled) {
         # DayOfWeek values as names ([string]): ConvertTo-Json in 5.1 writes enums as numbers.
-        work_days = @(foreach ($day in @($workDays)) {
-                if ($null -ne $day) {
-                    [string]$day
-                }
+        $throttle.work_days = @(foreach ($day in @($setting.WorkDay)) {
+                [string]$day
             })
         # TimeSpans as "hh:mm:ss" (ConvertTo-Json would write their fields); the controller reads the time.
-        work_hour_start = if ($null -ne $workStart) { [string]$workStart } else { $null }
-        work_hour_end = if ($null -ne $workEnd) { [string]$workEnd } else { $null }
-        work_hour_bandwidth = $workBandwidth
-        non_work_hour_bandwidth = $nonWorkBandwidth
+        $throttle.work_hour_start = [string]$setting.StartWorkHour
+        $throttle.work_hour_end = [string]$setting.EndWorkHour
+        $throttle.work_hour_bandwidth = $setting.WorkHourBandwidth
+        $throttle.non_work_hour_bandwidth = $setting.NonWorkHourBandwidth
     }
+    return $throttle
 }

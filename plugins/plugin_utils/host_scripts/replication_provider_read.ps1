@@ -42,13 +42,15 @@ try {
     if ($reg.VaultLocation -and $reg.SubscriptionId -and $reg.ResourceName -and $reg.ResourceGroupName) {
         $registration = [ordered]@{
             vault_location = $reg.VaultLocation; subscription_id = $reg.SubscriptionId; vault_name = $reg.ResourceName
-            resource_group = $reg.ResourceGroupName; site_name = $reg.SiteName; container_id = $reg.ContainerId
+            resource_group = $reg.ResourceGroupName; site_name = $reg.SiteName; container_id = $reg.ContainerId; dra_id = $asr.DraID
         }
     }
-    # What the cleanup of windows-host.md §3.3 removes, in case a half registration left some of it.
+    # What Microsoft's cleanup script removes that belongs to a registration (windows-host.md §3.3, and
+    # IdMgmtCloudContainerId, which its current version removes too), in case a half or stale registration left
+    # some of it: DRConfigurator /r refuses to register again over it. ProxySettings alone is not a registration.
     $certificates = @(Get-ChildItem -Path 'Cert:\LocalMachine\My' | Where-Object {
             $_.FriendlyName -like 'ASR_SRSAUTH_CERT_KEY_CONTAINER*' -or $_.FriendlyName -like 'ASR_HYPER_V_HOST_CERT_KEY_CONTAINER*' })
-    $leftovers = [bool]($asr.DraID -or (Test-Path -LiteralPath "$asrKey\Registration") -or (Test-Path -LiteralPath "$asrKey\ProxySettings") -or $certificates.Count)
+    $leftovers = [bool]($asr.DraID -or $asr.IdMgmtCloudContainerId -or (Test-Path -LiteralPath "$asrKey\Registration") -or $certificates.Count)
 
     $step = 'reading the proxy (ProxySettings)'
     $proxySettings = Get-ItemProperty -LiteralPath "$asrKey\ProxySettings" -ErrorAction Ignore
@@ -66,12 +68,9 @@ try {
     }
 
     $step = 'reading the uninstall entries'
-    $uninstall = [ordered]@{ provider = $false; agent = $false }
-    foreach ($root in @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall', 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall')) {
-        foreach ($entry in @(Get-ChildItem -LiteralPath $root -ErrorAction Ignore | Get-ItemProperty)) {
-            if ($entry.DisplayName -like 'Microsoft Azure Site Recovery Provider*' -and $entry.UninstallString) { $uninstall.provider = $true }
-            if ($entry.DisplayName -like 'Microsoft Azure Recovery Services Agent*' -and $entry.UninstallString) { $uninstall.agent = $true }
-        }
+    $uninstall = [ordered]@{
+        provider = [bool]@(Get-UninstallEntry -Pattern 'Microsoft Azure Site Recovery Provider*').Count
+        agent = [bool]@(Get-UninstallEntry -Pattern 'Microsoft Azure Recovery Services Agent*').Count
     }
 
     $setupFile = $null
@@ -81,7 +80,7 @@ try {
         $item = Get-Item -LiteralPath $setupRequest.path -ErrorAction Ignore
         if ($null -ne $item -and -not $item.PSIsContainer) {
             $setupFile.exists = $true
-            $setupFile.version = $item.VersionInfo.FileVersion
+            $setupFile.version = Get-FileVersion -Item $item
             if ($setupRequest.sha256) {
                 $setupFile.sha256 = (Get-FileHash -LiteralPath $setupRequest.path -Algorithm SHA256).Hash.ToLowerInvariant()
             }

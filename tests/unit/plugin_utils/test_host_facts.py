@@ -58,6 +58,7 @@ PREPARED_NODE = {
         "work_hour_bandwidth": 524288,
         "non_work_hour_bandwidth": 2097152,
     },
+    "warnings": [],
     "vms": [
         {
             "name": "sql01",

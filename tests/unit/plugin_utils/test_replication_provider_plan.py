@@ -18,13 +18,13 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provi
     OptionError, validate_options,
 )
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import (  # noqa: E402
-    READ_SCHEMA, PlanError, compare_versions, host_time, plan_absent, plan_present, staged_setup_path,
+    READ_SCHEMA, PlanError, compare_versions, host_time, plan_absent, plan_present, script_batches, staged_setup_path,
 )
 
 NOW = dt.datetime(2025, 6, 2, 6, 0, tzinfo=dt.timezone.utc)
 SHA = "a" * 64
 DEFAULTS = {"state": "present", "staging_dir": "C:\\ProgramData\\azmigrate\\setup", "force_reregister": False,
-            "install_timeout": 1800, "registration_timeout": 600}
+            "removed_from_vault": False, "install_timeout": 1800, "registration_timeout": 600}
 
 
 def credentials(vault="rsv-migrate", site="hyperv-site", **extra):
@@ -87,7 +87,19 @@ def test_registered_elsewhere_names_both_vaults_unless_forced():
     other = credentials(vault="rsv-other", site="site-2")
     with pytest.raises(PlanError, match="rsv-migrate.*rsv-other.*force_reregister"):
         plan_present(host(**INSTALLED, **REGISTERED), options(other), NOW)
-    assert plan_present(host(**INSTALLED, **REGISTERED), options(other, force_reregister=True), NOW).names == ["unregister", "register"]
+    # The host cannot remove itself from the old vault: the user confirms it was done there first.
+    refused = "force_reregister: .*rsv-migrate.*Hyper-V Hosts.*replicationRecoveryServicesProviders/.*/remove.*removed_from_vault=true"
+    with pytest.raises(PlanError, match=refused):
+        plan_present(host(**INSTALLED, **REGISTERED), options(other, force_reregister=True), NOW)
+    forced = options(other, force_reregister=True, removed_from_vault=True)
+    assert plan_present(host(**INSTALLED, **REGISTERED), forced, NOW).names == ["unregister", "register"]
+
+
+def test_leftovers_of_an_earlier_registration_are_cleaned_up_before_registering():
+    # DraID or IdMgmtCloudContainerId without the Registration key: DRConfigurator /r would refuse over them.
+    plan = plan_present(host(**INSTALLED, registration_leftovers=True), options(credentials()), NOW)
+    assert plan.names == ["unregister", "register"]
+    assert [step["action"] for step in plan.steps] == ["unregister", "register"]
 
 
 def test_expired_credentials_are_refused_only_when_registration_is_needed():
@@ -97,6 +109,12 @@ def test_expired_credentials_are_refused_only_when_registration_is_needed():
     assert plan_present(host(**INSTALLED, **REGISTERED), options(expired), NOW).names == []
 
 
+def test_bypass_urls_already_there_need_no_configure_since_drconfigurator_only_adds():
+    current = host(**INSTALLED, **REGISTERED, proxy={"address": "http://p", "port": 3128, "username": None, "bypass_urls": ["*.a", "*.b"]})
+    assert plan_present(current, options(proxy_address="http://p", proxy_port=3128, proxy_bypass_urls=["*.A"]), NOW).names == []
+    assert plan_present(current, options(proxy_address="http://p", proxy_port=3128, proxy_bypass_urls=["*.c"]), NOW).names == ["configure_proxy"]
+
+
 def test_proxy_change_on_a_registered_host_is_configure():
     current = host(**INSTALLED, **REGISTERED, proxy={"address": "http://p", "port": 3128, "username": None, "bypass_urls": []})
     assert plan_present(current, options(proxy_address="http://p", proxy_port=3128), NOW).names == []
@@ -104,9 +122,26 @@ def test_proxy_change_on_a_registered_host_is_configure():
 
 
 def test_absent_unregisters_then_uninstalls_provider_then_agent():
-    plan = plan_absent(host(**INSTALLED, **REGISTERED), options(state="absent"))
+    registered = {"registration": {**REGISTERED["registration"], "dra_id": "7d3f0c1e-2b4a-4c5d-8e6f-9a0b1c2d3e4f"}}
+    with pytest.raises(PlanError) as refused:
+        plan_absent(host(**INSTALLED, **registered), options(state="absent"))
+    message = str(refused.value)
+    assert message.startswith("state=absent: the host is registered to vault rsv-migrate")
+    assert "Site Recovery Infrastructure > Hyper-V Hosts" in message and "removed_from_vault=true" in message
+    assert ("/subscriptions/sub-1/resourceGroups/rg-migrate/providers/Microsoft.RecoveryServices/vaults/rsv-migrate/replicationFabrics/"
+            "{the fabric of site hyperv-site}/replicationRecoveryServicesProviders/7d3f0c1e-2b4a-4c5d-8e6f-9a0b1c2d3e4f/remove") in message
+    plan = plan_absent(host(**INSTALLED, **registered), options(state="absent", removed_from_vault=True))
     assert plan.names == ["unregister", "uninstall_provider", "uninstall_agent"]
     assert plan_absent(host(), options(state="absent")).names == []
+    # Leftovers alone need no confirmation: there is no vault to name.
+    assert plan_absent(host(registration_leftovers=True), options(state="absent")).names == ["unregister"]
+
+
+def test_removing_steps_go_to_the_remove_script_in_order():
+    steps = [{"action": "unregister"}, {"action": "register"}, {"action": "uninstall", "component": "provider"}]
+    assert [(script, [step["action"] for step in batch]) for script, batch in script_batches(steps)] == [
+        ("replication_provider_remove", ["unregister"]), ("replication_provider_apply", ["register"]),
+        ("replication_provider_remove", ["uninstall"])]
 
 
 def test_host_time_reads_dotnet_round_trip_format():
