@@ -130,7 +130,8 @@ options:
         see its vault, and the local cleanup alone leaves the vault listing a disconnected server with its replicated
         VMs bound to it, while registering again can fail with "already registered".
       - Remove it first in the portal (Recovery Services vault, Site Recovery Infrastructure, Hyper-V Hosts, the
-        host, Delete; disable replication of its VMs before), or with the REST call
+        host, Delete; disable replication of its VMs before), with
+        O(azmigrate.hyperv.hyperv_site#module:remove_hosts) of M(azmigrate.hyperv.hyperv_site), or with the REST call
         C(POST .../replicationFabrics/{site}/replicationRecoveryServicesProviders/{provider}/remove).
       - Needed by O(state=absent) and O(force_reregister) on a registered host; without it they fail before any change,
         naming the vault and the step. Not needed when the host only holds leftovers of an earlier registration.
