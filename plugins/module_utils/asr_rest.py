@@ -24,6 +24,7 @@ unchanged.
   ``ClientAuthenticationError`` for 401), with ARM's error body parsed.
 """
 
+import copy
 import json
 
 try:
@@ -204,6 +205,13 @@ class SiteRecoveryClient(object):
         self._pipeline_client = ARMPipelineClient(base_url=base_url, config=config, connection_verify=connection_verify)
         for group, operations in OPERATIONS.items():
             setattr(self, group, _OperationGroup(self, operations))
+
+    def send_request(self, request, **kwargs):
+        """Any ARM request (``azure.core.rest.HttpRequest``, path relative to the ARM endpoint) through this client's
+        pipeline, as the SDK clients' ``send_request``: the HTTP response, whatever its status."""
+        request_copy = copy.deepcopy(request)
+        request_copy.url = self._pipeline_client.format_url(request_copy.url)
+        return self._pipeline_client.send_request(request_copy, **kwargs)
 
     def _run(self, request, **kwargs):
         kwargs.pop("error_map", None)
