@@ -74,6 +74,24 @@ function Write-HostScriptFailure {
     Write-HostScriptJson -Document ([ordered]@{ failed = $true; msg = $Message })
 }
 
+# The document replication_provider_apply and replication_provider_remove both print once their steps are
+# done: the steps with their exit codes, whether a restart is needed, and the versions installed now.
+function Write-ProviderStepsResult {
+    param([object[]]$Done, [bool]$RebootRequired, $SetupFileVersion)
+    $agentVersion = $null
+    $agentPath = Get-AgentInstallPath
+    if ($agentPath) {
+        $agentVersion = Get-AgentVersion -InstallPath $agentPath
+    }
+    Write-HostScriptResult -Result ([ordered]@{
+        steps = @($Done)
+        reboot_required = $RebootRequired
+        setup_file_version = $SetupFileVersion
+        provider_version = (Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery' -ErrorAction Ignore).Version
+        agent_version = $agentVersion
+    })
+}
+
 # The Recovery Services agent's install folder, $null when it is not installed: InstallPath under its Setup
 # key is how the agent is detected (windows-host.md §1), never Win32_Product.
 function Get-AgentInstallPath {

@@ -67,19 +67,7 @@ try {
     }
 
     $step = 'reading the versions'
-    $agentVersion = $null
-    $agentPath = Get-AgentInstallPath
-    if ($agentPath) {
-        $agentVersion = Get-AgentVersion -InstallPath $agentPath
-    }
-    $result = [ordered]@{
-        steps = @($done)
-        reboot_required = $rebootRequired
-        setup_file_version = $null
-        provider_version = (Get-ItemProperty -LiteralPath $asrKey -ErrorAction Ignore).Version
-        agent_version = $agentVersion
-    }
-    Write-HostScriptResult -Result $result
+    Write-ProviderStepsResult -Done @($done) -RebootRequired $rebootRequired -SetupFileVersion $null
     exit 0
 }
 catch {
