@@ -19,7 +19,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, start_operation, wait_for_job
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import vm_summary
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import collect, raw_get, raw_list, rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import collect, or_none, raw_get, raw_list, rest_dict
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
     AZURE_SDK_ERRORS,
     AzureModuleError,
@@ -57,14 +57,6 @@ def ref_of(client, resource_group, vault_name, resource):
                    _segment(resource_id, "replicationProtectionContainers"), resource.get("name"))
 
 
-def _or_none(call):
-    try:
-        return rest_dict(call())
-    except AZURE_SDK_ERRORS as exc:
-        if is_not_found(exc):
-            return None
-        raise
-
 
 # --- Site Recovery reads ---
 
@@ -76,12 +68,12 @@ def list_protectable_items(client, resource_group, vault_name, fabric, container
 
 @azure_operation("get discovered VM '{ref.name}' of vault '{ref.vault_name}'")
 def get_protectable_item(ref):
-    return _or_none(lambda: raw_get(ref.client.replication_protectable_items.get, *ref.args()))
+    return or_none(lambda: raw_get(ref.client.replication_protectable_items.get, *ref.args()))
 
 
 @azure_operation("get replicated VM '{ref.name}' of vault '{ref.vault_name}'")
 def get_item(ref):
-    item = _or_none(lambda: raw_get(ref.client.replication_protected_items.get, *ref.args()))
+    item = or_none(lambda: raw_get(ref.client.replication_protected_items.get, *ref.args()))
     return asr_api.with_scenario_job(ref.client, ref.resource_group, ref.vault_name, item)
 
 
@@ -155,7 +147,7 @@ def _group_and_name(resource_id):
 def get_vm(compute, vm_id):
     """The VM with its instance view (power and provisioning state), or None."""
     group, name = _group_and_name(vm_id)
-    return _or_none(lambda: compute.virtual_machines.get(group, name, expand="instanceView"))
+    return or_none(lambda: compute.virtual_machines.get(group, name, expand="instanceView"))
 
 
 @azure_operation("list the Azure VMs of resource group '{group}'")
@@ -167,19 +159,19 @@ def list_vms(compute, group=None):
 @azure_operation("get managed disk '{disk_id}'")
 def get_disk(compute, disk_id):
     group, name = _group_and_name(disk_id)
-    return _or_none(lambda: compute.disks.get(group, name))
+    return or_none(lambda: compute.disks.get(group, name))
 
 
 @azure_operation("get network interface '{nic_id}'")
 def get_nic(network, nic_id):
     group, name = _group_and_name(nic_id)
-    return _or_none(lambda: network.network_interfaces.get(group, name))
+    return or_none(lambda: network.network_interfaces.get(group, name))
 
 
 @azure_operation("get virtual network '{vnet_id}'")
 def get_vnet(network, vnet_id):
     group, name = _group_and_name(vnet_id)
-    return _or_none(lambda: network.virtual_networks.get(group, name))
+    return or_none(lambda: network.virtual_networks.get(group, name))
 
 
 @azure_operation("list the virtual networks of resource group '{group}'")
@@ -207,25 +199,25 @@ def vms_in_group(compute, group):
 @azure_operation("get availability set '{resource_id}'")
 def get_availability_set(compute, resource_id):
     group, name = _group_and_name(resource_id)
-    return _or_none(lambda: compute.availability_sets.get(group, name))
+    return or_none(lambda: compute.availability_sets.get(group, name))
 
 
 @azure_operation("get proximity placement group '{resource_id}'")
 def get_proximity_placement_group(compute, resource_id):
     group, name = _group_and_name(resource_id)
-    return _or_none(lambda: compute.proximity_placement_groups.get(group, name))
+    return or_none(lambda: compute.proximity_placement_groups.get(group, name))
 
 
 @azure_operation("get disk encryption set '{resource_id}'")
 def get_disk_encryption_set(compute, resource_id):
     group, name = _group_and_name(resource_id)
-    return _or_none(lambda: compute.disk_encryption_sets.get(group, name))
+    return or_none(lambda: compute.disk_encryption_sets.get(group, name))
 
 
 @azure_operation("get storage account '{resource_id}'")
 def get_storage_account(storage, resource_id):
     group, name = _group_and_name(resource_id)
-    return _or_none(lambda: storage.storage_accounts.get_properties(group, name))
+    return or_none(lambda: storage.storage_accounts.get_properties(group, name))
 
 
 def _finish(poller, timeout, operation):

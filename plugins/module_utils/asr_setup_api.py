@@ -14,12 +14,8 @@ credential, retries, TLS and cloud): GET of the vault (api 2023-04-01), PUT of a
 """
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import start_operation
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import collect, rest_dict
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
-    AZURE_SDK_ERRORS,
-    azure_operation,
-    is_not_found,
-)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import collect, or_none, rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import azure_operation
 
 try:
     from azure.core.rest import HttpRequest
@@ -35,14 +31,6 @@ def vault_path(subscription_id, resource_group, vault_name):
     return ("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.RecoveryServices/vaults/%s"
             % (subscription_id, resource_group, vault_name))
 
-
-def _or_none(call):
-    try:
-        return rest_dict(call())
-    except AZURE_SDK_ERRORS as exc:
-        if is_not_found(exc):
-            return None
-        raise
 
 
 def _send(client, method, path, api_version, body=None):
@@ -80,7 +68,7 @@ def get_migrate_solution(client, subscription_id, resource_group, project, solut
 
 @azure_operation("get Hyper-V site '{fabric_name}' of vault '{vault_name}'")
 def get_fabric(client, resource_group, vault_name, fabric_name):
-    return _or_none(lambda: client.replication_fabrics.get(resource_group, vault_name, fabric_name))
+    return or_none(lambda: client.replication_fabrics.get(resource_group, vault_name, fabric_name))
 
 
 @azure_operation("create Hyper-V site '{fabric_name}' in vault '{vault_name}'")

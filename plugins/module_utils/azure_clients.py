@@ -37,7 +37,11 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import
     resolve_auth,
     resolve_cloud,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
+    AZURE_SDK_ERRORS,
+    AzureModuleError,
+    is_not_found,
+)
 # Imported here, not only by name in SDK_CLIENTS, so that Ansible ships it with every module that uses this file.
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_rest  # noqa: F401  pylint: disable=unused-import
 
@@ -202,6 +206,16 @@ def rest_dict(model):
     if serialize is not None:
         return serialize(keep_readonly=True)
     return model.as_dict()
+
+
+def or_none(call):
+    """``call()``'s answer as the service's JSON (rest_dict), or None when Azure answers 404 Not Found."""
+    try:
+        return rest_dict(call())
+    except AZURE_SDK_ERRORS as exc:
+        if is_not_found(exc):
+            return None
+        raise
 
 
 def _answer_json(pipeline_response, _deserialized=None, _headers=None):
