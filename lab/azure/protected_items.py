@@ -17,7 +17,7 @@ from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall, iso, json_body
 from lab.azure.asr_common import CONTAINER, VAULT, accepted, asr_error, container_of, item_response, page, vault_of
 from lab.azure.item_views import (
-    DISK_TYPES, ENABLE_FAILED_STATE, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path, nic_id,
+    DISK_TYPES, ENABLE_FAILED_STATE, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path,
     rpi_json, vm_nic_ids,
 )
 from lab.azure.jobs import Job, JobFailed, start_job
