@@ -40,7 +40,9 @@ def test_a_failed_vm_is_named_with_its_error_and_does_not_hold_the_wave_until_th
         "azmigrate_azure_auth": info["azure_auth"], "replicate_resource_group": info["vault_resource_group"],
         "replicate_vault_name": info["vault_name"], "replicate_site": SITE, "replicate_policy": POLICY,
         "replicate_target_resource_group": TARGET_GROUP, "replicate_target_network": info["target_network"],
-        "replicate_target_subnet": "default", "replicate_vms": WAVE,
+        "replicate_target_subnet": "default", "replicate_os_type": "Windows",
+        "replicate_log_storage_account_id": lab.info["azure"]["log_storage_account_id"],
+        "replicate_vms": [{"name": vm, "os_disk": f"{vm}-os"} for vm in WAVE],
         "replicate_poll_interval": 1, "replicate_timeout": TIMEOUT_S})
     elapsed = time.monotonic() - started
     assert playbook.rc != 0, playbook.output
