@@ -57,7 +57,6 @@ def ref_of(client, resource_group, vault_name, resource):
                    _segment(resource_id, "replicationProtectionContainers"), resource.get("name"))
 
 
-
 # --- Site Recovery reads ---
 
 @azure_operation("list the VMs discovered in container '{container}' of site '{fabric}' (vault '{vault_name}')")

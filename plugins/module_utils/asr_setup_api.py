@@ -32,7 +32,6 @@ def vault_path(subscription_id, resource_group, vault_name):
             % (subscription_id, resource_group, vault_name))
 
 
-
 def _send(client, method, path, api_version, body=None):
     """One ARM request through the SDK client's pipeline; the JSON answer, None for a 404."""
     request = HttpRequest(method, "%s?api-version=%s" % (path, api_version), json=body)
