@@ -1,9 +1,10 @@
 """Vault credentials (registration key) files and host registrations: the one place both lab sides use.
 
-The file is the XML of asr-api.md §3.2 (root RSVaultAsrCreds; VaultDetails, ManagementCert, AadDetails,
-SiteId, SiteName), written the way Terraform writes it from the vault-certificates answer. Its validity is
-the validity of the certificate in ManagementCert (a PKCS#12 bundle without a password, as the portal's
-files carry), five days by default (windows-host.md §1).
+The file is the registration key XML (root RSVaultAsrCreds; VaultDetails, ManagementCert, AadDetails,
+SiteId, SiteName), written the way Terraform's azurerm ``recovery_services_vault_hyperv_host_registration_key``
+data source writes it from the vault-certificates answer. Its validity is the validity of the certificate in
+ManagementCert (a PKCS#12 bundle without a password, as the portal's files carry), five days by default
+(learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v).
 
 - Issuing: `issue_certificate()` makes the management certificate; given the lab Azure vault that issues
   it, the vault remembers its thumbprint (lab/azure/recovery_services.py's vault-certificates PUT calls it).
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 NAMESPACE = "http://schemas.datacontract.org/2004/07/Microsoft.Azure.Portal.RecoveryServices.Models.Common"
 NAMESPACE_I = "http://www.w3.org/2001/XMLSchema-instance"
-DEFAULT_VALIDITY_HOURS = 120   # the portal's key and Terraform's default (asr-api.md §3.2)
+DEFAULT_VALIDITY_HOURS = 120   # the portal's key and Terraform's default (validityInHours)
 AAD_TAGS = ("AadAuthority", "AadTenantId", "ServicePrincipalClientId", "AadVaultAudience", "ArmManagementEndpoint")
 
 
@@ -117,7 +118,7 @@ class ProviderRegistration:
 # --- issuing ---------------------------------------------------------------------------------------
 
 def portal_certificate_name(vault_name: str, day: dt.datetime) -> str:
-    """The certificate name the portal and Terraform ask the vault for (asr-api.md §3.2)."""
+    """The certificate name the portal and Terraform ask the vault for (Terraform's registration-key data source)."""
     return f"CN=CB_{vault_name}-{day.day}-{day:%m-%Y}-vaultcredentials"
 
 
@@ -146,7 +147,7 @@ def issue_certificate(name: str, valid_from: dt.datetime, valid_to: dt.datetime,
 def render(subscription_id: str, resource_group: str, vault_name: str, resource_id: str, vault_location: str,
            management_cert: str, site_id: str, site_name: str, aad: dict[str, str] | None = None,
            private_endpoint_state: str = "None") -> str:
-    """The file's XML, element for element as Terraform writes it (asr-api.md §3.2)."""
+    """The file's XML, element for element as Terraform's registration-key data source writes it."""
     root = ET.Element("RSVaultAsrCreds", {"xmlns": NAMESPACE, "xmlns:i": NAMESPACE_I})
 
     def add(parent: ET.Element, tag: str, text: str = "") -> ET.Element:
@@ -267,7 +268,8 @@ def check(content: str, now: dt.datetime, azure: AzureCloud | None = None) -> Va
         # The vault's word first: a file naming a vault or site that does not exist is refused as such, expired or not.
         credentials = _resolve(azure, credentials)
     if now >= credentials.valid_to:
-        # windows-host.md §12: a key file older than its validity is refused ("registration key has expired").
+        # A key file older than its validity is refused (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v;
+        # the message's wording is an assumption).
         raise CredentialsRejected(f"The registration key has expired (valid until {credentials.valid_to:%Y-%m-%d %H:%M:%S} UTC). "
                                   "Download a new vault credentials file from the vault and try again.", credentials)
     return credentials

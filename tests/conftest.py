@@ -26,7 +26,7 @@ _GUARD = {"active": False}
 def _refuse_non_loopback(event: str, args: tuple) -> None:
     """Audit hook: while tests run, a lookup of or a connection to anything but loopback fails at once.
 
-    Every suite talks only to the lab (lab-protocols.md §6): a forgotten `disable_instance_discovery` or a
+    Every suite talks only to the lab: a forgotten `disable_instance_discovery` or a
     real hostname in a fixture becomes a local error, not traffic to a public host. It is installed here so
     that it covers every suite from the first test; the hook stays for the process (audit hooks cannot be
     removed), so a flag switches it on and off.

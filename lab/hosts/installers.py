@@ -1,7 +1,9 @@
 """The provider's setup file, setupdr.exe, DRConfigurator.exe and msiexec /X, acting on a host's state.
 
-Behaviour follows windows-host.md §2 (switches, prerequisite messages), §3.3 (cleanup), §8.5 (uninstall)
-and the model of §12. Everything takes lab time: setupdr's process runs, exits, and the installation
+Behaviour follows learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v (switches),
+github.com/MicrosoftDocs/azure-docs/issues/42969 (prerequisite messages) and
+learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection (cleanup, uninstall order);
+each rule's source is in lab/FIDELITY.md. Everything takes lab time: setupdr's process runs, exits, and the installation
 lands in the registry and services a little later, as the real setup does (§2.3: Microsoft's own
 script polls the registry after `setupdr /i`). Exit codes are the lab's choice where the real ones are
 undocumented: 0 for success, 1 for a refusal, and the injected 1603 / 1618 / 3010.
@@ -60,14 +62,15 @@ AGENT_DIR = r"C:\Program Files\Microsoft Azure Recovery Services Agent"
 AGENT_ENGINE = AGENT_DIR + r"\bin\CBEngine.exe"
 SETUP_LOG = r"C:\ProgramData\ASRLogs\DRASetupWizard.log"
 CONFIGURATOR_LOG = r"C:\ProgramData\ASRLogs\DRConfigurator.log"
-# The agent's ProductCode is public (windows-host.md §1); the provider's is not (§13), so the lab makes one up.
+# The agent's ProductCode is public (public DSC and Windows Admin Center scripts use it); the provider's is not, so the lab
+# makes one up.
 AGENT_PRODUCT_CODE = "{FFE6D16C-3F87-4192-AF94-DDBEFF165106}"
 PROVIDER_PRODUCT_CODE = "{2F4F7A1E-9C3B-4E57-A0D2-6B1C8E9F3A42}"
 PROVIDER_NAME = "Microsoft Azure Site Recovery Provider"
 AGENT_NAME = "Microsoft Azure Recovery Services Agent"
 PENDING_REBOOT_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager"
 ASR_CERTIFICATES = ("ASR_SRSAUTH_CERT_KEY_CONTAINER", "ASR_HYPER_V_HOST_CERT_KEY_CONTAINER")
-# .NET Framework 4.6.2's Release value, the setup's own check (windows-host.md §2.3, §12).
+# .NET Framework 4.6.2's Release value, the setup's own check (MicrosoftDocs/azure-stack-docs#2038 shows it in the setup log).
 SETUP_MINIMUM_DOTNET_RELEASE = 394802
 NO_COMPATIBLE_PRODUCT = ("Setup cannot proceed as no compatible product was found on this machine. To install on HyperV server, "
                          "ensure that Hyper-V role is enabled and server is not acting as Domain Controller.")
@@ -471,7 +474,7 @@ def _configurator_failure(host: HostState, now: str, message: str) -> int:
 def _proxy_refusal(proxy: dict | None, proxy_password: str | None) -> str | None:
     """What /r and /configure refuse in their proxy switches."""
     if proxy and str(proxy.get("address", "")).lower().startswith("https://"):
-        # windows-host.md §2.4, [S5]: HTTPS proxies are not supported.
+        # learn.microsoft.com/azure/site-recovery/hyper-v-azure-support-matrix: HTTPS proxies are not supported.
         return "HTTPS proxy is not supported. Specify the proxy address as http://<ip-or-fqdn>."
     if proxy and proxy.get("username") and not proxy_password:
         return "The proxy needs a password: /proxypassword is missing."
@@ -525,7 +528,7 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
         return _configurator_failure(host, now, f"The DRA server is already registered in vault {lowered['resourcename']}.")
     leftover = host.registry.get_value(PROVIDER_KEY, "IdMgmtCloudContainerId")
     if leftover and not lowered.get("resourcename"):
-        # windows-host.md §9.4, [I8]: a stale identity from an earlier registration.
+        # MicrosoftDocs/SupportArticles-docs#379: a stale identity from an earlier registration.
         return _configurator_failure(host, now, f"Provider is already registered with the following identity: {leftover}. "
                                      "Purge the provider and register again.")
     refusal = _proxy_refusal(proxy, proxy_password)
@@ -575,7 +578,8 @@ async def configure(host: HostState, world: World, proxy: dict | None, proxy_pas
 
 
 def cleanup_registration(host: HostState) -> None:
-    """Microsoft's cleanup script for a disconnected Hyper-V host (windows-host.md §3.3), IdMgmtCloudContainerId included.
+    """Microsoft's cleanup script for a disconnected Hyper-V host, IdMgmtCloudContainerId included
+    (learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection).
 
     Local only: the vault keeps its record of the host (world.provider_registrations) until the host is removed
     there (admin API DELETE /provider-registrations/{host} stands for the portal or REST step).

@@ -1,4 +1,4 @@
-"""The state of one simulated Windows Hyper-V host (reference/windows-host.md §12).
+"""The state of one simulated Windows Hyper-V host (each rule's source is in lab/FIDELITY.md).
 
 The registry, services and files are the single source of truth, as on Windows: the
 .NET release, SchUseStrongCrypto, "provider installed" and "agent installed" are read
@@ -13,7 +13,8 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Registry locations the host scripts read (windows-host.md §1, §3, §5, §8.3).
+# Registry locations the host scripts read (KB 3056159, KB 4033999,
+# learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection).
 DOTNET_KEY = r"HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full"
 STRONG_CRYPTO_64_KEY = r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319"
 STRONG_CRYPTO_32_KEY = r"HKLM\SOFTWARE\Wow6432Node\Microsoft\.NETFramework\v4.0.30319"

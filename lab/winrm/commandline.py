@@ -3,7 +3,7 @@
 pywinrm's run_ps sends the whole line as rsp:Command ("powershell -encodedcommand <b64>");
 Ansible sends rsp:Command "PowerShell" and the rest as rsp:Arguments
 (-NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand <b64>).
--EncodedCommand is base64 of UTF-16-LE text (reference/ansible-conventions.md §3.3).
+-EncodedCommand is base64 of UTF-16-LE text (ansible-core lib/ansible/plugins/shell/powershell.py).
 
 Unless the Command asks WINRS_SKIP_CMD_SHELL=TRUE, WinRS runs the line through cmd.exe, which
 refuses more than 8,191 characters before the program starts (KB 830473; pywinrm#184,

@@ -1,6 +1,6 @@
 """SOAP envelopes of WS-Management: parse what pywinrm/Ansible send, build what they parse.
 
-Shapes follow reference/ansible-conventions.md §3.4 and pywinrm 0.5.0 (protocol.py):
+Shapes follow [MS-WSMV] and pywinrm 0.5.0 (winrm/protocol.py):
 pywinrm finds elements by tag suffix (ShellId selector, *CommandId, *Stream, *ExitCode,
 *RelatesTo) and parses faults at soapenv:Body/soapenv:Fault with WSManFault/@Code.
 """

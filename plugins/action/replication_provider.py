@@ -68,7 +68,7 @@ def sha256_of_file(path: str) -> str:
 
 
 class ActionModule(ActionBase):
-    # No temporary folder unless the setup file is pushed: a no-change run is one command (design §3.1).
+    # No temporary folder unless the setup file is pushed: a no-change run is one command.
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = False

@@ -75,7 +75,7 @@ class ActionModule(ActionBase):
                 f"the Recovery Services agent is not installed on {host}: the thread counts are stored and take effect once it is"
             )
         result.update(result["after"])
-        # Whether the engine rereads the values without a restart is not documented (windows-host.md §5.2, UNKNOWN).
+        # Whether the engine rereads the values without a restart is not documented (KB 3056159 says nothing either way).
         result["restart_recommended"] = threads_restart_recommended(document, plan.changed)
         if self._task.diff:
             result["diff"] = {

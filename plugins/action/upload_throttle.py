@@ -87,7 +87,7 @@ class ActionModule(ActionBase):
 
         result["throttle"] = result["after"]
         # Set-OBMachineSetting hands the throttle to the running engine, as the agent's MMC does, so no
-        # obengine restart is needed for it (INFERRED: windows-host.md §5.2 documents none either way).
+        # obengine restart is needed for it (an assumption: KB 3056159 documents none either way).
         result["restart_recommended"] = False
         if self._task.diff:
             result["diff"] = {

@@ -9,8 +9,8 @@ so callers and tests never touch SDK models: answers are read as the service's J
 ``raw_list``), whatever the SDK release. Each is wrapped once by ``azure_operation``: an
 azure-core error becomes ``AzureModuleError("Failed to <what> ...")``. ``get_*`` return None
 for a resource that does not exist. Mutations return ``asr_jobs.OperationStarted``; wait with
-``asr_jobs.wait_for_job``. Bodies are the REST shapes of asr-api.md (passed as dicts: the
-SDK's models lack some Hyper-V discriminators, asr-api.md section 20 item 2).
+``asr_jobs.wait_for_job``. Bodies are the REST shapes of the Site Recovery REST API (passed as dicts: the
+SDK's models lack some Hyper-V discriminators, Azure/azure-rest-api-specs#22016 and #22769).
 
 Items read for a decision carry the job their ``currentScenario`` names (``with_scenario_job``):
 whether an item is busy, and why an enable failed, is in that job, not in the item.
@@ -29,7 +29,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors impo
 )
 
 # The Azure side of every Hyper-V-to-Azure mapping is named, not referenced by id
-# (create_container_mapping.json entry 5; asr-api.md section 3.6).
+# (create_container_mapping.json entry 5; Azure/azure-rest-api-specs ReplicationProtectionContainerMappings_Create.json).
 AZURE_RECOVERY_CONTAINER = "Microsoft Azure"
 
 
@@ -118,7 +118,10 @@ def create_policy(client, resource_group, vault_name, policy_name, provider_inpu
 
 @azure_operation("update replication policy '{policy_name}' in vault '{vault_name}'")
 def update_policy(client, resource_group, vault_name, policy_name, provider_input):
-    """PATCH replicationPolicies/{policy}: the settings go in ``replicationProviderSettings`` (asr-api.md 3.5)."""
+    """PATCH replicationPolicies/{policy}: the settings go in ``replicationProviderSettings``.
+
+    Terraform's azurerm sends its UpdatePolicyInputProperties this way.
+    """
     return start_operation(client.replication_policies.begin_update, resource_group, vault_name, policy_name,
                            {"properties": {"replicationProviderSettings": provider_input}})
 
@@ -130,7 +133,7 @@ def delete_policy(client, resource_group, vault_name, policy_name):
 
 @azure_operation("associate policy '{policy_id}' with Hyper-V site '{fabric_name}' of vault '{vault_name}'")
 def create_mapping(client, resource_group, vault_name, fabric_name, container_name, mapping_name, policy_id):
-    """PUT a container mapping from the site's container to Azure (SPEC ReplicationProtectionContainerMappings_Create)."""
+    """PUT a container mapping from the site's container to Azure (REST spec example ReplicationProtectionContainerMappings_Create)."""
     body = {"properties": {"targetProtectionContainerId": AZURE_RECOVERY_CONTAINER, "policyId": policy_id,
                            "providerSpecificInput": {"instanceType": "ReplicationProviderSpecificContainerMappingInput"}}}
     return start_operation(client.replication_protection_container_mappings.begin_create, resource_group, vault_name,

@@ -8,10 +8,10 @@ optionally with the job its ``currentScenario`` names attached under ``SCENARIO_
 ``asr_api.with_scenario_job`` (the service does not say in the item whether that job still runs).
 The service's field names changed between api-versions (``azureVMDiskDetails`` in 2017,
 ``azureVmDiskDetails`` in 2024; ``replicationHealthErrors`` then ``healthErrors``;
-asr-recordings/README.md "Differences" 4), and its ``protectionState`` strings differ from the
+tests/fixtures/asr-recordings/README.md "Differences" 4), and its ``protectionState`` strings differ from the
 spec's (same README, "What the recordings settle"). So the lifecycle ``state`` here is decided
 from ``allowedOperations``, ``activeLocation``, ``currentScenario`` and its job, and the item's
-health (design.md 3.2):
+health:
 
 ==================== =======================================================================
 state                when
@@ -43,16 +43,16 @@ STATES = ("enabling", "initial_replication", "failed", "protected", "test_failov
           "failed_over", "committed")
 # Where asr_api.with_scenario_job puts the job currentScenario names (REST JSON), or None when it is gone.
 SCENARIO_JOB_KEY = "currentScenarioJob"
-# Job states (asr-api.md section 10): NotStarted and InProgress run; the others are final for a wait.
+# Job states (the SDK's JobProperties.state): NotStarted and InProgress run; the others are final for a wait.
 RUNNING_JOB_STATES = ("NotStarted", "InProgress")
 FAILED_JOB_STATES = ("Failed", "Cancelled", "Suspended")
 # protectionState names of failed enables and initial replications (the Microsoft.DataReplication enum
-# ASR's strings match, asr-api.md section 6.1); read as a hint besides the job and the health.
+# ASR's strings match: azure-mgmt-recoveryservicesdatareplication ProtectionState); read as a hint besides the job and the health.
 FAILED_PROTECTION_STATES = ("EnablingFailed", "InitialReplicationFailed")
 HEALTH_VALUES = ("Normal", "Warning", "Critical", "None")
 FAILOVER_OPERATIONS = ("TestFailover", "PlannedFailover", "UnplannedFailover")
 # currentScenario of an idle item: scenarioName "None", jobId ".../replicationJobs/None",
-# startTime 1753-01-01T01:01:01Z (planned_failover.json entry 6; asr-api.md section 5.1).
+# startTime 1753-01-01T01:01:01Z (planned_failover.json entry 6; Azure/azure-rest-api-specs ReplicationProtectedItems_Get.json).
 IDLE_SCENARIOS = (None, "", "None")
 
 
@@ -135,7 +135,7 @@ def scenario_running(item):
 def job_error(job):
     """The first error of a job or of one of its tasks as {code, message, possible_causes, recommended_action},
     or None: ``serviceErrorDetails`` first, ``providerErrorDetails`` when the service's are empty
-    (enable_managed_disks.json entry 14; the 70094/31389 pair of asr-api.md section 10)."""
+    (enable_managed_disks.json entry 14; the 70094/31389 pair of MicrosoftDocs/azure-docs#68695)."""
     properties = (job or {}).get("properties") or {}
     errors = list(properties.get("errors") or [])
     for task in properties.get("tasks") or []:
@@ -249,8 +249,9 @@ def _initial_replication(details, state):
     ir = details.get("initialReplicationDetails") or {}
     reported = _int(ir.get("initialReplicationProgressPercentage"))
     completed = state not in ("enabling", "initial_replication", "failed")
-    # The service keeps reporting "0" after the first copy finished (asr-api.md section 5.3, a
-    # Protected item), so a completed copy is 100 whatever the field says.
+    # The service keeps reporting "0" after the first copy finished (observed in
+    # Azure PowerShell's recorded UpdateRPIWithMangedDisksForReplication test, on a Protected item), so a
+    # completed copy is 100 whatever the field says.
     return {"type": ir.get("initialReplicationType"), "completed": completed,
             "progress_percent": 100 if completed else reported}
 

@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Site Recovery mutations and their jobs: start one, wait for its job, report it.
 
-Every ASR mutation answers 202 with an empty body and names one job three ways (asr-api.md
-section 11; enable_dr.json entry 16): ``Azure-AsyncOperation: .../replicationOperationStatus/{job}``
-(``.../replicationJobs/{job}`` in the 2017 recordings), ``Location: .../operationresults/{job}``
-and ``x-ms-request-id: .../replicationJobs/{job}``. Like Az.RecoveryServices and Az.Migrate we take
+Every ASR mutation answers 202 with an empty body and names one job three ways (Azure
+PowerShell's recorded tests; tests/fixtures/asr-recordings/enable_dr.json entry 16):
+``Azure-AsyncOperation: .../replicationOperationStatus/{job}`` (``.../replicationJobs/{job}`` in the 2017
+recordings), ``Location: .../operationresults/{job}`` and ``x-ms-request-id: .../replicationJobs/{job}``. Like Az.RecoveryServices and Az.Migrate we take
 the job name from those headers and poll ``replicationJobs/{job}`` until the job ends, rather
 than trusting the SDK's ARM poller, whose final GET differs between PUT and POST and whose
 operation-status body is not in the spec.
@@ -39,7 +39,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors impo
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import raw_get
 
-# PowerShell's WaitForJobCompletion stops on these (asr-api.md section 10). "Suspended" waits for
+# PowerShell's WaitForJobCompletion stops on these (Azure/azure-powershell, AsrCmdletBase.cs). "Suspended" waits for
 # a person (resume with a comment), so an automated wait treats it as the end.
 TERMINAL_STATES = ("Succeeded", "Failed", "Cancelled", "Suspended")
 # Without any Retry-After, poll as Az.RecoveryServices does: every 30 s (PSAsrClient.cs).

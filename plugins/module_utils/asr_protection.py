@@ -27,7 +27,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors impo
     is_not_found,
 )
 
-# The Hyper-V side of every failover action (asr-api.md section 8).
+# The Hyper-V side of every failover action (the SDK's HyperVReplicaAzure* failover inputs).
 PRIMARY_TO_RECOVERY = "PrimaryToRecovery"
 PROVIDER = {"instanceType": "HyperVReplicaAzure"}
 
@@ -80,20 +80,21 @@ def get_item(ref):
 
 @azure_operation("enable replication of VM '{ref.name}' in vault '{ref.vault_name}'")
 def enable(ref, body):
-    """PUT replicationProtectedItems/{name} (asr-api.md section 4)."""
+    """PUT replicationProtectedItems/{name} (SDK HyperVReplicaAzureEnableProtectionInput)."""
     return start_operation(ref.client.replication_protected_items.begin_create, *ref.args(), input=body)
 
 
 @azure_operation("update the target settings of replicated VM '{ref.name}' in vault '{ref.vault_name}'")
 def update(ref, body):
-    """PATCH replicationProtectedItems/{name} (asr-api.md section 7)."""
+    """PATCH replicationProtectedItems/{name} (SDK UpdateReplicationProtectedItemInput)."""
     return start_operation(ref.client.replication_protected_items.begin_update, *ref.args(), update_protection_input=body)
 
 
 @azure_operation("disable replication of VM '{ref.name}' in vault '{ref.vault_name}' (reason {reason})")
 def remove(ref, reason="NotSpecified"):
     """POST .../remove, the clean disable (the SDK's begin_delete; DELETE would purge). ``MigrationComplete``
-    is the portal's Complete migration (asr-api.md section 9)."""
+    is the portal's Complete migration (an assumption: it is the only other DisableProtectionReason,
+    and the portal's own request was not observed)."""
     body = {"properties": {"disableProtectionReason": reason,
                            "replicationProviderInput": {"instanceType": "DisableProtectionProviderSpecificInput"}}}
     return start_operation(ref.client.replication_protected_items.begin_delete, *ref.args(), disable_protection_input=body)
@@ -101,7 +102,7 @@ def remove(ref, reason="NotSpecified"):
 
 @azure_operation("start the test failover of VM '{ref.name}' in vault '{ref.vault_name}'")
 def test_failover(ref, network_id):
-    """POST .../testFailover into the VNet ``network_id`` (SPEC body, asr-api.md 8.1)."""
+    """POST .../testFailover into the VNet ``network_id`` (Azure/azure-rest-api-specs example ReplicationProtectedItems_TestFailover.json)."""
     body = {"properties": {"failoverDirection": PRIMARY_TO_RECOVERY, "networkType": "VmNetworkAsInput",
                            "networkId": network_id, "providerSpecificDetails": dict(PROVIDER)}}
     return start_operation(ref.client.replication_protected_items.begin_test_failover, *ref.args(), testfailover_input=body)
@@ -116,7 +117,10 @@ def test_failover_cleanup(ref, comments):
 
 @azure_operation("start the planned failover of VM '{ref.name}' in vault '{ref.vault_name}'")
 def planned_failover(ref):
-    """POST .../plannedFailover: the service shuts the source VM down and syncs once more (asr-api.md 8.3)."""
+    """POST .../plannedFailover: the service shuts the source VM down and syncs once more.
+
+    Source: learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v.
+    """
     body = {"properties": {"failoverDirection": PRIMARY_TO_RECOVERY, "providerSpecificDetails": dict(PROVIDER)}}
     return start_operation(ref.client.replication_protected_items.begin_planned_failover, *ref.args(), failover_input=body)
 

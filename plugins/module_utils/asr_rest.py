@@ -6,7 +6,7 @@
 Why: Ansible execution environments (AWX, ansible-builder) hold every collection of a job in one Python
 environment, and azure.azcollection pins azure-mgmt-core 1.4.0, while the Site Recovery SDK 2.0.0
 needs azure-mgmt-core 1.6 and its 1.x releases bind the vault into the client and take other
-arguments. The collection needs neither: it sends the REST bodies of asr-api.md as JSON and reads the
+arguments. The collection needs neither: it sends the REST bodies of the Site Recovery REST API (2025-08-01) as JSON and reads the
 service's JSON. ``SiteRecoveryClient`` offers the operation groups and method names of the SDK 2.0.0
 client for the calls the collection makes (``client.replication_protected_items.get(resource_group,
 vault_name, fabric, container, item)``, ``begin_create(..., body)``, ``list(...)``), with the same

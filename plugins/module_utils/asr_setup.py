@@ -6,7 +6,7 @@
 - The registration key (vault credentials file): ``certificate_name``, ``registration_key_xml``
   (the RSVaultAsrCreds XML the Site Recovery provider's DRConfigurator reads, element for element as
   Terraform's ``recovery_services_vault_hyperv_host_registration_key`` data source writes it from the
-  vault, the vault certificate and the site; asr-api.md section 3.2), ``read_registration_key`` and
+  vault, the vault certificate and the site), ``read_registration_key`` and
   ``reusable_key_problems`` (is a key file on disk still good for this vault and site?).
 - The log (cache) storage account of managed-disk replication: ``log_storage_problems``,
   ``log_storage_body``.

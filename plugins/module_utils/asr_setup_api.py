@@ -72,7 +72,7 @@ def get_fabric(client, resource_group, vault_name, fabric_name):
 
 @azure_operation("create Hyper-V site '{fabric_name}' in vault '{vault_name}'")
 def create_fabric(client, resource_group, vault_name, fabric_name):
-    """PUT replicationFabrics/{site} with instanceType HyperVSite, which the SDK's models lack (asr-api.md 3.1)."""
+    """PUT replicationFabrics/{site} with instanceType HyperVSite, which the SDK's models lack (Azure/azure-rest-api-specs#22016)."""
     return start_operation(client.replication_fabrics.begin_create, resource_group, vault_name, fabric_name,
                            HYPERV_SITE_INPUT)
 

@@ -5,8 +5,8 @@
 
 Inputs are the service's REST JSON (``asr_api`` returns it). Shapes: fabric
 enable_dr.json entry 5, container entry 6, mapping entry 7, policy entry 8; provider
-asr-api.md section 3.3 (SPEC ReplicationRecoveryServicesProviders_ListByReplicationFabrics).
-Ids are compared case-insensitively: ASR writes ``/Subscriptions/`` (asr-api.md section 1).
+Azure/azure-rest-api-specs example ReplicationRecoveryServicesProviders_ListByReplicationFabrics.json.
+Ids are compared case-insensitively: ASR writes ``/Subscriptions/`` (Azure/azure-sdk-for-go#2824).
 
 The API: ``normalize_site``, ``normalize_host``, ``normalize_container``, ``normalize_policy``,
 ``normalize_mapping``, ``vault_overview``, ``hosts_by_provider``, ``same_id``, ``name_of``; policies:
@@ -108,7 +108,7 @@ def normalize_mapping(mapping):
 
 # option -> (GET field of HyperVReplicaAzurePolicyDetails, PUT/PATCH field of the input, allowed values).
 # Limits: retention at most 24 h for Hyper-V (MicrosoftDocs/azure-docs#66195), app-consistent snapshots
-# 0-12 h (Terraform's validation), interval 30/300/900 s (PowerShell's ValidateSet); asr-api.md 3.5.
+# 0-12 h (Terraform's validation), interval 30/300/900 s (PowerShell's ValidateSet in New-AzRecoveryServicesAsrPolicy).
 POLICY_FIELDS = dict(
     recovery_point_retention_hours=("recoveryPointHistoryDurationInHours", "recoveryPointHistoryDuration"),
     app_consistent_snapshot_frequency_hours=("applicationConsistentSnapshotFrequencyInHours",

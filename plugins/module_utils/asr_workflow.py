@@ -4,9 +4,9 @@
 """What the replication, test_migration and migration modules do next. Pure: no SDK, no I/O.
 
 Inputs are REST JSON (protected items, protectable items, jobs) as ``asr_api`` returns them.
-Decisions follow design.md section 3.2: the next step comes from ``allowedOperations``,
-``activeLocation``, ``currentScenario`` and job state, never from ``protectionState`` text
-(the spec's strings and the live service's differ: asr-recordings/README.md, asr-api.md 6.2).
+The next step comes from ``allowedOperations``, ``activeLocation``, ``currentScenario`` and job
+state, never from ``protectionState`` text (the spec's examples and the live service's strings
+differ: tests/fixtures/asr-recordings/README.md, Azure/reliability-workbook#130).
 
 The API:
 
@@ -36,7 +36,7 @@ FAILOVER_OPERATIONS = ("PlannedFailover", "UnplannedFailover", "TestFailover")
 # Disk types whose IOPS and throughput must be given per disk; the module does not expose those yet.
 PERFORMANCE_DISK_TYPES = ("PremiumV2_LRS", "UltraSSD_LRS")
 OS_TYPES = ("Windows", "Linux")
-# Target VM names: 1-63 letters, digits and hyphens (asr-api.md section 4, from the support matrix).
+# Target VM names: 1-63 letters, digits and hyphens (Azure Migrate's Hyper-V support matrix).
 _VM_NAME = re.compile(r"^[A-Za-z0-9-]{1,63}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,90}$")
@@ -59,7 +59,7 @@ def _lower(text):
 
 
 def same_id(left, right):
-    """ARM ids compare case-insensitively: ASR writes /Subscriptions/ (asr-api.md section 1)."""
+    """ARM ids compare case-insensitively: ASR writes /Subscriptions/ (Azure/azure-sdk-for-go#2824)."""
     return _lower(left).rstrip("/") == _lower(right).rstrip("/")
 
 
@@ -292,7 +292,7 @@ def vm_name_problem(option, name):
 def find_protectable(protectables, vm):
     """The discovered VM named ``vm`` (its Hyper-V VM id, or its name, case-insensitive), or raise ValueError.
 
-    Names are not unique across hosts (asr-api.md section 3.7), so a name that matches several VMs is
+    Names are not unique across hosts (Hyper-V names need only be unique on one host), so a name that matches several VMs is
     refused with their ids: the caller then passes the id.
     """
     wanted = _lower(vm)
@@ -311,7 +311,7 @@ def find_protectable(protectables, vm):
 
 
 def protectable_disks(protectable):
-    """[{vhd_id, name, type, size_mb}] of a discovered VM (customDetails.diskDetails, asr-api.md section 3.7)."""
+    """[{vhd_id, name, type, size_mb}] of a discovered VM (customDetails.diskDetails, SDK HyperVVirtualMachineDetails)."""
     custom = _properties(protectable).get("customDetails") or {}
     return [{"vhd_id": disk.get("vhdId"), "name": disk.get("vhdName"), "type": disk.get("vhdType"),
              "size_mb": disk.get("maxSizeMB")} for disk in custom.get("diskDetails") or []]
@@ -379,7 +379,7 @@ def resolve_disks(protectable, options):
 
 
 def enable_input(protectable, policy_id, options, subscription_id):
-    """The enable-replication PUT body (asr-api.md section 4; SDK HyperVReplicaAzureEnableProtectionInput).
+    """The enable-replication PUT body (SDK HyperVReplicaAzureEnableProtectionInput).
 
     Flags are strings as the service and PowerShell send them (``useManagedDisksForReplication: "true"``,
     enable_managed_disks.json entry 10).
@@ -423,7 +423,7 @@ def enable_input(protectable, policy_id, options, subscription_id):
         details["targetAzureNetworkId"] = arm_id(subscription_id, group, "Microsoft.Network/virtualNetworks",
                                                  options["target_network"])
     if options.get("target_subnet"):
-        # PowerShell puts the subnet *name* in targetAzureSubnetId (RecoveryAzureSubnetName, asr-api.md 4).
+        # PowerShell puts the subnet *name* in targetAzureSubnetId (RecoveryAzureSubnetName, Azure/azure-powershell).
         details["targetAzureSubnetId"] = options["target_subnet"]
     optional = (("target_vm_size", "targetVmSize"), ("availability_zone", "targetAvailabilityZone"),
                 ("availability_set_id", "targetAvailabilitySetId"), ("license_type", "licenseType"),
@@ -447,7 +447,7 @@ def enable_input(protectable, policy_id, options, subscription_id):
 # target settings: read, compare, update
 # --------------------------------------------------------------------------------------------------
 
-# Settings the PATCH can change (asr-api.md section 7), by option name.
+# Settings the PATCH can change (SDK UpdateReplicationProtectedItemInput), by option name.
 UPDATABLE = ("target_vm_name", "target_vm_size", "target_resource_group", "target_network", "target_subnet",
              "license_type", "sql_server_license_type", "availability_zone", "availability_set_id",
              "proximity_placement_group_id", "tags", "disk_tags", "nic_tags")
@@ -558,8 +558,9 @@ def settings_changes(current, desired):
 def immutable_changes(item, options, protectable=None):
     """Messages for settings the task gives that differ from the item's and can't change once replication runs.
 
-    The SDK has no Hyper-V add/remove-disks input (asr-api.md section 2), and the replication target
-    (storage account or managed disks) and disk types are fixed at enable time.
+    The SDK has no Hyper-V add/remove-disks input (its AddDisks/RemoveDisks inputs are A2A and InMageRcm
+    only), and the replication target (storage account or managed disks) and disk types are fixed at
+    enable time.
     """
     current = target_settings(item)
     details = _details(item)
@@ -622,10 +623,10 @@ def _nic_input(nic, subnet=None, selection_type=None):
 def update_input(item, changes):
     """The PATCH body that applies ``changes`` ({option: (before, after)}) on top of the item's settings.
 
-    Shaped as Azure PowerShell's Set-AzRecoveryServicesAsrReplicationProtectedItem builds it (asr-api.md
-    section 7, PS-REC): every setting repeated from the item unless changed, and **every** NIC in
-    ``vmNics``, each with its own selection type (PowerShell's getNicListToUpdate); a new subnet applies to
-    the primary NIC (``selectedSourceNicId``), which is then selected by the user. Terraform notes that the
+    Shaped as Azure PowerShell's Set-AzRecoveryServicesAsrReplicationProtectedItem builds it (its recorded
+    UpdateRPIWithMangedDisksForReplication test in Azure/azure-powershell): every setting repeated from the
+    item unless changed, and **every** NIC in ``vmNics``, each with its own selection type (PowerShell's
+    getNicListToUpdate); a new subnet applies to the primary NIC (``selectedSourceNicId``), which is then selected by the user. Terraform notes that the
     service refuses the update without a NIC.
     """
     settings = target_settings(item)
@@ -754,8 +755,8 @@ def migration_step(item, state, failover_type="planned"):
             return ("done", None) if state == "failed_over" else ("commit", None)
         if state in ("failed_over", "committed"):
             return "done", None
-        # After the commit the service lists CompleteMigration (SPEC _FailoverCommit.json). Should it list only
-        # DisableProtection, disabling with reason MigrationComplete is the same request (asr-api.md section 9).
+        # After the commit the service lists CompleteMigration (REST spec example ReplicationProtectedItems_FailoverCommit.json). Should it list only
+        # DisableProtection, disabling with reason MigrationComplete is the same request (an assumption: the portal's request was not observed).
         if "CompleteMigration" in operations:
             return "complete", None
         if "DisableProtection" in operations:
@@ -772,7 +773,8 @@ def migration_step(item, state, failover_type="planned"):
                        "finished, or replication needs attention" % (failover_type, ", ".join(sorted(operations)) or "none"))
 
 
-# After each step, where the item is (the abstract transitions of asr-api.md section 3.8 steps 8-9).
+# After each step, where the item is: planned or unplanned failover, commit, then complete
+# (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v).
 _AFTER = {"planned_failover": "failed_over", "unplanned_failover": "failed_over", "commit": "committed",
           "complete": "completed"}
 _ORDER = ("protected", "failed_over", "committed", "completed")
@@ -817,7 +819,7 @@ def migration_position(item):
 
 def azure_vm_id(item):
     """The ARM id of the Azure VM a failover creates or created: target group + target VM name
-    (HyperVReplicaAzure ``recoveryAzureResourceGroupId`` and ``recoveryAzureVmName``, asr-api.md 5.2)."""
+    (HyperVReplicaAzure ``recoveryAzureResourceGroupId`` and ``recoveryAzureVmName``, SDK HyperVReplicaAzureReplicationDetails)."""
     settings = target_settings(item)
     if not settings["target_resource_group"] or not settings["target_vm_name"]:
         return None
@@ -827,7 +829,7 @@ def azure_vm_id(item):
 
 def test_vm_name(item, job=None):
     """The test VM's name: the job's ``testVmName`` (test_failover.json: "hyperV1-test"), else the target
-    name with the "-test" suffix the service adds (asr-api.md 8.1)."""
+    name with the "-test" suffix the service adds (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v)."""
     custom = _properties(job).get("customDetails") or {}
     for detail in custom.get("protectedItemDetails") or []:
         if detail.get("testVmName"):

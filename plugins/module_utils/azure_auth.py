@@ -4,7 +4,7 @@
 """Azure authentication compatible with azure.azcollection, built on azure-identity alone.
 
 The options, environment variables, ``~/.azure/credentials`` profiles and ``auth_source`` values
-are azure.azcollection's (ansible-conventions.md section 4), so existing inventories, AWX
+are azure.azcollection's (its plugins/module_utils/azure_rm_common.py), so existing inventories, AWX
 credentials and ``module_defaults`` keep working. No azure-cli-core: clouds are a small table
 plus the metadata-URL parser below, and ``auth_source=cli`` uses the ``az`` executable through
 azure-identity's ``AzureCliCredential``.

@@ -72,11 +72,12 @@ def _sdk_class(package):
     return getattr(module, class_name)
 
 
-# The Site Recovery REST version the collection's requests and field names follow (asr-api.md section 1).
+# The Site Recovery REST version the collection's requests and field names follow (Azure/azure-rest-api-specs, stable/2025-08-01).
 SITE_RECOVERY_API_VERSION = "2025-08-01"
 
 # azure-core's defaults are 10 retries, but only 3 on a status code (429/5xx), with backoff up to 120 s.
-# ARM keeps answering 429 until the principal's bucket refills (asr-api.md section 12), so status
+# ARM keeps answering 429 until the principal's bucket refills
+# (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling), so status
 # retries get the same budget as the others; a task polling a job should not sit two minutes inside
 # one request, so the backoff is capped lower. Retry-After always wins over the backoff.
 RETRY_SETTINGS = dict(retry_total=10, retry_status=10, retry_backoff_factor=0.8, retry_backoff_max=30)

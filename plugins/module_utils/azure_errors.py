@@ -248,7 +248,7 @@ def azure_operation(description):
 
 def is_not_found(exc):
     """True for a 404, and for ASR's 400 SubscriptionIdNotRegisteredWithSrs on a vault that never used
-    Site Recovery (asr-api.md section 1; Terraform treats it as not found too)."""
+    Site Recovery (Azure/azure-rest-api-specs#12759; Terraform's azurerm treats it as not found too)."""
     if ResourceNotFoundError is not None and isinstance(exc, ResourceNotFoundError):
         return True
     status = getattr(exc, "status_code", None)

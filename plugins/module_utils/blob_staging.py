@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Staging a file in Blob storage for the hosts to download (design.md section 3.3).
+"""Staging a file in Blob storage for the hosts to download.
 
 The blob carries the file's SHA-256 in its metadata (key ``sha256``), so a second upload of the
 same file is skipped; hosts get an HTTPS URL with a short-lived, read-only SAS and check the

@@ -60,20 +60,21 @@ LINK_EFFICIENCY = 0.9
 PER_THREAD_BPS = 8 * 1024 * 1024
 
 #: UploadThreadsPerVM: value the agent uses when the registry value is absent, and its valid range
-#: (KB 3056159; windows-host.md section 5).
+#: (KB 3056159).
 DEFAULT_UPLOAD_THREADS = 4
 MIN_UPLOAD_THREADS = 1
 MAX_UPLOAD_THREADS = 32
 
 #: Extra free space on a disk's volume while the VM is in initial replication, as a fraction of the
-#: VHD size: the checkpoint (.avhdx) plus the .hrl log, worst case 100 % (windows-host.md 6.2).
+#: VHD size: the checkpoint (.avhdx) plus the .hrl log, worst case 100 %
+#: (learn.microsoft.com/azure/site-recovery/site-recovery-hyper-v-deployment-planner-analyze-report).
 IR_LOG_SPACE_FRACTION = 1.0
-#: The same during delta replication when bandwidth cannot keep up: 50 % (windows-host.md 6.2).
+#: The same during delta replication when bandwidth cannot keep up: 50 % (the same Deployment Planner report page).
 DELTA_LOG_SPACE_FRACTION = 0.5
 #: A VM needs resynchronisation when its .hrl log reaches this fraction of the disk size (6.1).
 RESYNC_LOG_FRACTION = 0.5
 
-#: Replication intervals (seconds) that HyperVReplicaAzure policies accept (asr-api.md 3.5).
+#: Replication intervals (seconds) that HyperVReplicaAzure policies accept (New-AzRecoveryServicesAsrPolicy's ValidateSet).
 REPLICATION_INTERVALS = (30, 300, 900)
 
 SECONDS_PER_DAY = 86400

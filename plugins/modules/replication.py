@@ -449,7 +449,7 @@ def update(module, task, azure, params, item):
     if not changes or module.check_mode:
         return item, changes
     busy = running_job(item)
-    if busy:   # the service refuses an update while a job runs on the item (asr-api.md section 21)
+    if busy:   # the service refuses an update while a job runs on the item (an assumption: one operation at a time on an item)
         task.wait(busy, "wait for the running job of VM '%s' before updating it" % params["name"])
         item = api.get_item(ref)
     task.run(api.update(ref, update_input(item, changes)), "update the target settings of VM '%s'" % params["name"],

@@ -4,8 +4,10 @@
 
 FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
-Facts (windows-host.md §7): the provider is installed and registered on every node, and "all Hyper-V
-servers in a Site Recovery vault should have the same versions of the Provider and agent" ([S10]).
+Facts: the provider is installed and registered on every node
+(learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v), and "all Hyper-V servers in a Site Recovery
+vault should have the same versions of the Provider and agent" (MicrosoftDocs/azure-docs, the legacy
+article articles/site-recovery/site-recovery-hyper-v-site-to-azure.md).
 Input is what host_info returned for each host of the play (``cluster.nodes``, ``computer_name``), with
 the versions after preparation when known. Pure functions only.
 """

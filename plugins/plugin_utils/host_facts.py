@@ -6,7 +6,7 @@ FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any
 
 The raw document is specified in docs/host-scripts.md ("host_info/1") and declared once here as
 RAW_SCHEMA, which the contract test compares with what the script writes. Every
-function is pure; facts come from shared/reference/windows-host.md (section numbers below).
+function is pure; each fact names its public source below.
 """
 
 from __future__ import annotations
@@ -94,21 +94,21 @@ DOTNET_VERSIONS_BY_RELEASE = (
     (378675, "4.5.1"),
     (378389, "4.5"),
 )
-# Azure Migrate's Hyper-V support matrix asks for ".NET Framework 4.7 or later" (windows-host.md §8.1,
-# source [S3]); the older ASR matrix says 4.6.2, but the stricter Migrate requirement is the one
-# this collection serves.
+# Azure Migrate's Hyper-V support matrix asks for ".NET Framework 4.7 or later"
+# (learn.microsoft.com/azure/migrate/migrate-support-matrix-hyper-v-migration); the older ASR matrix says 4.6.2,
+# but the stricter Migrate requirement is the one this collection serves.
 MINIMUM_DOTNET_RELEASE = 460798
 MINIMUM_DOTNET_VERSION = "4.7"
 
-# UploadThreadsPerVM / DownloadThreadsPerVM when the registry value is absent (windows-host.md §5.2, [K1]).
+# UploadThreadsPerVM / DownloadThreadsPerVM when the registry value is absent (KB 3056159).
 DEFAULT_THREADS_PER_VM = 4
 
 # Bandwidths are bytes per second; the agent's UI counts "Kbps" of 1,024 bytes per second.
 # Microsoft's examples pass -WorkHourBandwidth (512*1024) to Set-OBMachineSetting for the UI's
-# minimum of "512 Kbps" (windows-host.md §5.1, §5.3: [S19], [K1]), so 1 UI Kbps = 1,024 bytes/s.
+# minimum of "512 Kbps" (Microsoft Learn: Set-OBMachineSetting; KB 3056159), so 1 UI Kbps = 1,024 bytes/s.
 BYTES_PER_UI_KBPS = 1024
 
-# How Hyper-V names the replica server of a VM that replicates to Azure (windows-host.md §6.3, [K8]).
+# How Hyper-V names the replica server of a VM that replicates to Azure (KB 3094171).
 AZURE_REPLICA_SERVER = "Microsoft Azure"
 
 TIME_OF_DAY = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?")
@@ -317,7 +317,7 @@ def blocking_findings(facts: dict[str, t.Any]) -> list[dict[str, str]]:
     """What stops the provider's setup on this host."""
     findings = []
     if facts["os"]["domain_role"] in DOMAIN_CONTROLLER_ROLE_NAMES:
-        # The provider's setup refuses a domain controller ("no compatible product"): windows-host.md §8.1, [I4].
+        # The provider's setup refuses a domain controller ("no compatible product"): github.com/MicrosoftDocs/azure-docs/issues/42969.
         findings.append(readiness_item("domain_controller", "the host is a domain controller, and the Azure Site Recovery provider does not install on one"))
     if not facts["hyperv_role"]:
         findings.append(readiness_item("hyperv_role_missing", "the Hyper-V role is not installed, and the provider's setup requires it"))
@@ -334,7 +334,8 @@ def warning_findings(facts: dict[str, t.Any], raw_volumes: list[dict[str, t.Any]
     tls = facts["tls"]
     weak = [bits for bits, enabled in (("64-bit", tls["strong_crypto_64"]), ("32-bit", tls["strong_crypto_32"])) if not enabled]
     if weak:
-        # Site Recovery needs TLS 1.2; without strong crypto .NET clients offer older versions (windows-host.md §8.3, [S13][K4]).
+        # Site Recovery needs TLS 1.2; without strong crypto .NET clients offer older versions
+        # (KB 4033999; Microsoft Learn: Transport Layer Security in Azure Site Recovery).
         findings.append(
             readiness_item(
                 "strong_crypto_disabled",
@@ -352,7 +353,7 @@ def warning_findings(facts: dict[str, t.Any], raw_volumes: list[dict[str, t.Any]
     for vm in facts["vms"] or []:
         replication = vm["replication"]
         if replication and replication.get("replica_server") != AZURE_REPLICA_SERVER:
-            # Azure Migrate refuses VMs already protected by Hyper-V Replica (windows-host.md §6.3, [S3]).
+            # Azure Migrate refuses VMs already protected by Hyper-V Replica (Azure Migrate's Hyper-V migration support matrix).
             findings.append(
                 readiness_item(
                     "hyperv_replica_in_use",
@@ -369,7 +370,8 @@ def warning_findings(facts: dict[str, t.Any], raw_volumes: list[dict[str, t.Any]
                 continue
             largest = max(sized, key=lambda disk: disk["size_bytes"])
             if free_bytes < largest["size_bytes"]:
-                # Initial replication can need up to 100 % of a VHD's size for its snapshot and .hrl logs (windows-host.md §6.2, [S15]).
+                # Initial replication can need up to 100 % of a VHD's size for its snapshot and .hrl logs
+                # (learn.microsoft.com/azure/site-recovery/site-recovery-hyper-v-deployment-planner-analyze-report).
                 findings.append(
                     readiness_item(
                         "low_disk_space",
@@ -406,7 +408,7 @@ def normalise_host_facts(raw: dict[str, t.Any]) -> dict[str, t.Any]:
         "os": normalise_os(raw),
         "hyperv_role": bool(raw["hyperv_role"]),
         "dotnet": {"release": raw["dotnet_release"], "version": dotnet_version_name(raw["dotnet_release"])},
-        # Absent counts as off: the KB's fix is to set the value to 1 explicitly (windows-host.md §8.3, [K4]).
+        # Absent counts as off: the KB's fix is to set the value to 1 explicitly (KB 4033999).
         "tls": {"strong_crypto_64": tls.get("strong_crypto_64") == 1, "strong_crypto_32": tls.get("strong_crypto_32") == 1},
         "cluster": None if cluster is None else {
             "name": cluster["name"],

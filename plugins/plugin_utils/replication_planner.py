@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import bandwidth
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model as model
 
-#: Replicate wizard limit of Azure Migrate: 10 VMs per replicate operation (asr-api.md section 19).
+#: Replicate wizard limit of Azure Migrate: 10 VMs per replicate operation (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v).
 DEFAULT_MAX_VMS_PER_WAVE = 10
 DEFAULT_REPLICATION_INTERVAL = 300
 DEFAULT_WORK_DAYS = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday')

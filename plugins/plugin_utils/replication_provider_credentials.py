@@ -4,11 +4,13 @@
 
 FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
-The file is XML with the root ``RSVaultAsrCreds`` (shared/reference/asr-api.md §3.2): ``VaultDetails``
+The file is XML with the root ``RSVaultAsrCreds``, as Terraform's azurerm
+``recovery_services_vault_hyperv_host_registration_key`` writes it: ``VaultDetails``
 (SubscriptionId, ResourceGroup, ResourceName, ResourceId, Location), ``ManagementCert`` (base64 of the
 certificate the vault issued, a PKCS#12 bundle in files from the portal), ``SiteId`` and ``SiteName``. The
-file holds no expiry field: its validity is the certificate's (five days from the portal, windows-host.md
-§1). Nothing here ever puts a value of ``ManagementCert`` into a message.
+file holds no expiry field: its validity is the certificate's (five days from the portal:
+learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v). Nothing here ever puts a value of
+``ManagementCert`` into a message.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 Everything here is pure and runs before the host is asked anything, so a bad input fails before any
-change, with a message that names the option, the value and what is allowed (design §4). Secret values
+change, with a message that names the option, the value and what is allowed. Secret values
 (vault credentials, proxy password, a setup URL that may carry a SAS) never appear in a message.
 """
 
@@ -149,7 +149,10 @@ def setup_source(args: t.Mapping[str, t.Any]) -> SetupSource | None:
 
 
 def proxy_options(args: t.Mapping[str, t.Any]) -> Proxy | None:
-    """The provider's proxy: http:// only (DRConfigurator refuses HTTPS proxies, windows-host.md §2.4, [S5])."""
+    """The provider's proxy: http:// only.
+
+    HTTPS proxies are not supported: learn.microsoft.com/azure/site-recovery/hyper-v-azure-support-matrix.
+    """
     address = args.get("proxy_address")
     bypass = tuple(args.get("proxy_bypass_urls") or ())
     if address is None:

@@ -6,8 +6,8 @@ FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any
 
 Current state is the document of the replication_provider_read/1 host script (READ_SCHEMA, and
 docs/host-scripts.md). Steps are the change list the replication_provider_apply/1 script performs, in
-order. Facts: shared/reference/windows-host.md §2 (install, register), §3 (detect, clean up), §8.4–§8.5
-(upgrade, uninstall order).
+order. Sources: learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v (install, register, "Use commands"),
+learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection (clean up, uninstall order).
 """
 
 from __future__ import annotations
@@ -330,7 +330,10 @@ def require_removed_from_vault(registration: dict[str, t.Any], options: Provider
 
 
 def plan_absent(current: dict[str, t.Any], options: ProviderOptions) -> Plan:
-    """Local unregistration (windows-host.md §3.3) once the host is out of its vault, then uninstall the provider, then the agent (§8.5)."""
+    """Local unregistration once the host is out of its vault, then uninstall the provider, then the agent.
+
+    Order and cleanup: learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection.
+    """
     steps: list[dict[str, t.Any]] = []
     names: list[str] = []
     if current["registration"] is not None:

@@ -11,7 +11,7 @@ checked here beyond the argument spec, the host's current state comes from a *re
 
 The documents of the four host scripts are declared here (``THREADS_DOCUMENT_SCHEMA``,
 ``THROTTLE_DOCUMENT_SCHEMA``); the read and set script of a module print the same document. Facts
-come from shared/reference/windows-host.md §5 (threads, throttle, Set-/Get-OBMachineSetting).
+come from KB 3056159 (threads, throttle) and Microsoft Learn: Set-OBMachineSetting / Get-OBMachineSetting.
 Units are plugins/module_utils/bandwidth.py's: 1 Kbps = 1,024 bytes/s.
 """
 
@@ -65,10 +65,10 @@ THROTTLE_DOCUMENT_SCHEMA: dict[str, t.Any] = {
 # --- upload threads ------------------------------------------------------------------------------
 
 # Option name -> REG_DWORD value name under HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication
-# (windows-host.md §5.2, KB 3056159 [K1]).
+# (KB 3056159).
 THREAD_VALUE_NAMES = {"upload_threads": "UploadThreadsPerVM", "download_threads": "DownloadThreadsPerVM"}
 THREADS_MIN = 1
-# "Default 4, max supported 32" (KB 3056159 [K1], Azure Migrate [S2]).
+# "Default 4, max supported 32" (KB 3056159; learn.microsoft.com/azure/migrate/hyper-v-migration-architecture).
 THREADS_MAX = 32
 DWORD_KIND = "DWord"
 
@@ -215,8 +215,8 @@ def threads_mismatches(document: t.Mapping[str, t.Any], desired: t.Mapping[str, 
 def threads_restart_recommended(document: t.Mapping[str, t.Any], changed: bool) -> bool:
     """Whether a restart of obengine is worth it: a value changed while the engine runs.
 
-    Whether the engine rereads UploadThreadsPerVM without a restart is not documented (UNKNOWN,
-    windows-host.md §5.2); a stopped engine reads it when it starts.
+    Whether the engine rereads UploadThreadsPerVM without a restart is not documented (neither
+    KB 3056159 nor Microsoft Learn says); a stopped engine reads it when it starts.
     """
     agent = document.get("agent") or {}
     return changed and agent.get("service_status") == "Running"
@@ -284,7 +284,7 @@ def validate_throttle_options(options: t.Mapping[str, t.Any]) -> ThrottleSchedul
         return None
     missing = [option for option in THROTTLE_FIELDS[1:] if option not in hours and option not in rates]
     if missing:
-        # Set-OBMachineSetting takes the five throttle parameters together or not at all (windows-host.md §5.3).
+        # Set-OBMachineSetting takes the five throttle parameters together or not at all (Microsoft Learn: Set-OBMachineSetting).
         verb = "is" if len(missing) == 1 else "are"
         raise InvalidOption(f"enabled is true but {', '.join(missing)} {verb} not set: a throttle needs work hours and both bandwidths")
     return ThrottleSchedule(work_days, hours["work_hour_start"], hours["work_hour_end"], rates["work_hour_bandwidth"], rates["non_work_hour_bandwidth"])
@@ -316,7 +316,7 @@ def _as_int(value: t.Any) -> int | None:
 def read_throttle(raw_throttle: t.Mapping[str, t.Any]) -> ThrottleSchedule | None:
     """The throttle in force from what the script read; None when throttling is off.
 
-    Get-OBMachineSetting's throttle properties are undocumented (windows-host.md §5.3), so the
+    Get-OBMachineSetting's throttle properties are undocumented (Microsoft Learn: Get-OBMachineSetting), so the
     script reads them by pattern and any of them may be missing: that field is None, and compares
     unequal to every wanted value, so the module sets the throttle and then checks it can read it.
     """

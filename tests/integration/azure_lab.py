@@ -100,7 +100,7 @@ def _wait(client, started, what: str, timeout: float = 300) -> dict:
 
 
 def create_site(lab: LabProcess, client, site: str, hosts: tuple[str, ...]) -> None:
-    """A Hyper-V site (fabric PUT with customDetails HyperVSite, asr-api.md 3.1) and its hosts registered."""
+    """A Hyper-V site (fabric PUT with customDetails HyperVSite, Azure/azure-rest-api-specs#22016) and its hosts registered."""
     started = asr_jobs.start_operation(client.replication_fabrics.begin_create, RESOURCE_GROUP, VAULT, site,
                                        {"properties": {"customDetails": {"instanceType": "HyperVSite"}}})
     _wait(client, started, f"create site {site}")
@@ -131,7 +131,7 @@ def enable_all(lab: LabProcess, client, site: str, policy: str) -> int:
 
     def enable(raw: dict) -> str:
         details = raw["properties"]["customDetails"]
-        # Many VMs report only "Data" disks (asr-api.md 3.7); each lab VM has one disk, its OS disk.
+        # Many VMs report only "Data" disks (Azure PowerShell's recorded tests); each lab VM has one disk, its OS disk.
         os_disk = next((d for d in details["diskDetails"] if d["vhdType"] == "OperatingSystem"), details["diskDetails"][0])
         body = {"properties": {"policyId": policy_id, "protectableItemId": raw["id"], "providerSpecificDetails": {
             "instanceType": "HyperVReplicaAzure", "hvHostVmId": details["sourceItemId"],

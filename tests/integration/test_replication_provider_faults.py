@@ -1,5 +1,5 @@
 """replication_provider against bad inputs and the lab's faults: a clear failure before any change, or an honest
-reboot_required, and a re-run that converges (windows-host.md §2.3, §2.4, §12)."""
+reboot_required, and a re-run that converges (sources in lab/FIDELITY.md)."""
 
 # pylint: disable=redefined-outer-name
 from __future__ import annotations

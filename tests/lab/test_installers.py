@@ -1,4 +1,4 @@
-"""White-box tests of the lab's installers: what setup and DRConfigurator refuse, in their own words (windows-host.md §12)."""
+"""White-box tests of the lab's installers: what setup and DRConfigurator refuse, in their own words (sources in lab/FIDELITY.md)."""
 
 import asyncio
 import datetime as dt

@@ -160,7 +160,7 @@ class AzureLab:
 
     def register_host(self, host_name: str, site: str, vault: str | None = None, rg: str | None = None,
                       discovered: bool = True) -> None:
-        """What DRConfigurator /r leaves on a host (windows-host.md §3.2): provider service + Registration values.
+        """What DRConfigurator /r leaves on a host (Windows Admin Center's registration test): provider service + Registration values.
 
         discovered: also let the discovery delay pass (lab/azure/discovery.py), so the vault lists the host's VMs.
         """

@@ -80,7 +80,7 @@ def test_vault_read_and_ids_casing(lab, site):
                                    f"Microsoft.RecoveryServices/vaults/{lab.vault}", api_version="2023-04-01")
     assert status == 200 and vault["id"].startswith("/subscriptions/")
     fabric = lab.asr.replication_fabrics.get(lab.rg, lab.vault, site.name)
-    assert fabric.id.startswith("/Subscriptions/")        # ASR's casing (asr-api.md §1)
+    assert fabric.id.startswith("/Subscriptions/")        # ASR's casing (Azure/azure-sdk-for-go#2824)
     with pytest.raises(HttpResponseError) as caught:
         lab.asr.replication_fabrics.get(lab.rg, lab.vault, "no-such-site")
     assert caught.value.status_code == 404 and caught.value.error.code == "NotFound"

@@ -295,7 +295,7 @@ class Replay:
         for name in entry["headers"]:
             if name.lower() not in headers:
                 self.differences.add(f"{where}: missing header {name}")
-        if status == 202 and entry["status"] == 202:    # the job is named in Location (asr-api.md §11)
+        if status == 202 and entry["status"] == 202:    # the job is named in Location (as recorded)
             recorded = entry["headers"]["Location"].split("/operationresults/")[1].split("?")[0]
             self.map[recorded] = headers["location"].split("/operationresults/")[1].split("?")[0]
         if entry.get("response_body") is not None or answer is not None:

@@ -2,11 +2,11 @@
 
 Parameters {"throttle": null} -> -NoThrottle, which turns throttling off but keeps the last schedule and
 bandwidths (the MMC shows them greyed out; upload_throttle_read.py); otherwise the five
-throttle parameters, all of which the cmdlet requires together (windows-host.md §5.3).
+throttle parameters, all of which the cmdlet requires together (Microsoft Learn: Set-OBMachineSetting).
 Failures are the real script's: no InstallPath -> its own message; a value the cmdlet's
 parameter binding refuses (day name, TimeSpan, UInt32) -> that step's error; obengine not
 running -> the cmdlet cannot reach the engine. The cmdlet's own bandwidth bounds are
-UNKNOWN (windows-host.md §13), so only the UInt32 binding is enforced here; the
+not documented (Microsoft Learn: Set-OBMachineSetting gives none), so only the UInt32 binding is enforced here; the
 512 Kbps - 1,023 Mbps range is the controller's check.
 """
 

@@ -93,7 +93,7 @@ function Write-ProviderStepsResult {
 }
 
 # The Recovery Services agent's install folder, $null when it is not installed: InstallPath under its Setup
-# key is how the agent is detected (windows-host.md §1), never Win32_Product.
+# key is how the agent is detected (as Microsoft's xASR DSC module and Windows Admin Center do), never Win32_Product.
 function Get-AgentInstallPath {
     $setup = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup' -ErrorAction Ignore
     if ($setup.InstallPath) {
@@ -237,7 +237,7 @@ function Get-PropertyNameList {
 
 # The throttle as host_info/1 and upload_throttle_*/1 report it, read with Get-OBMachineSetting, which asks the
 # running engine: import MSOnlineBackup first, and call it only while obengine runs. Only the parameters of
-# Set-OBMachineSetting are documented, not the properties of its result (windows-host.md §5.3), so the names
+# Set-OBMachineSetting are documented, not the properties of its result (Microsoft Learn: Get-OBMachineSetting), so the names
 # read here are an assumption: a ThrottleSetting sub-object, like the documented ProxySetting one, with a bool
 # Enabled and the parameter names. When they are not all there, nothing is guessed: the read fails and lists
 # what the agent does expose. Once -NoThrottle is set the agent may keep the last schedule (the MMC shows it

@@ -2,7 +2,7 @@
 # Performs the change list planned by azmigrate.hyperv.replication_provider, in order, and prints one JSON
 # document: the steps run with their exit codes, reboot_required and the versions found afterwards. The
 # steps that remove (unregister, uninstall) are replication_provider_remove/1's, in the same protocol.
-# Installer exit codes are undocumented (windows-host.md §2.3, §2.4): success is judged by post-conditions
+# Microsoft documents no exit codes for setupdr.exe or DRConfigurator.exe: success is judged by post-conditions
 # in the registry and services, waited for with a bound, since setup finishes after its process exits.
 # Secrets (vault credentials, proxy password, a download URL with a SAS) come on stdin only, and reach no
 # cmdlet as a parameter value (module logging, event 4103, records those): programs are started with
@@ -38,9 +38,10 @@ function Test-Registered {
     return [bool]($reg.VaultLocation -and $reg.SubscriptionId -and $reg.ResourceName -and $reg.ResourceGroupName)
 }
 
-# DRConfigurator takes the proxy password only on its command line (windows-host.md §2.4): it is visible in
-# the host's process list (and process auditing, event 4688) while DRConfigurator runs, never on the WinRM
-# command line nor in module logging. Here it stays a placeholder, "(hidden)".
+# DRConfigurator takes the proxy password only on its command line (/proxypassword,
+# learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v): it is visible in the host's process list (and
+# process auditing, event 4688) while DRConfigurator runs, never on the WinRM command line nor in module logging.
+# Here it stays a placeholder, "(hidden)".
 function Get-ProxyArgument {
     param($Proxy)
     if ($null -eq $Proxy) {

@@ -24,7 +24,8 @@ try {
         $exitCode = $null
         switch ($s.action) {
             'unregister' {
-                # Microsoft's cleanup script for a Hyper-V host, non-interactive (windows-host.md §3.3), including the
+                # Microsoft's cleanup script for a Hyper-V host, non-interactive
+                # (learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection), including the
                 # IdMgmtCloudContainerId value its current version removes. The vault side was removed before.
                 Stop-Service -Name dra -Force -ErrorAction Ignore
                 foreach ($key in @("$asrKey\Registration", "$asrKey\ProxySettings")) {
@@ -39,7 +40,7 @@ try {
             'uninstall' {
                 $pattern = if ($s.component -eq 'provider') { 'Microsoft Azure Site Recovery Provider*' } else { 'Microsoft Azure Recovery Services Agent*' }
                 foreach ($entry in @(Get-UninstallEntry -Pattern $pattern)) {
-                    # UninstallString reads "MsiExec.exe /I{code}" or "/X{code}": run /X quietly (windows-host.md §8.5).
+                    # UninstallString reads "MsiExec.exe /I{code}" or "/X{code}": run /X quietly (the provider's product code is not published).
                     $productCode = [regex]::Match($entry.uninstall_string, '\{[0-9A-Fa-f-]{36}\}').Value
                     if (-not $productCode) {
                         throw "cannot uninstall $($entry.name): its UninstallString names no MSI product code"

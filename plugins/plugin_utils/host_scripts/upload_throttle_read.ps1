@@ -19,7 +19,7 @@ try {
     if ($null -ne $agent -and $agent.service_status -eq 'Running') {
         $step = 'importing MSOnlineBackup from the agent''s install folder'
         # Setup adds the module folder to the machine PSModulePath, which a WinRM session started before
-        # the install does not see (windows-host.md §4.3): import by full path.
+        # the install does not see (learn.microsoft.com/azure/backup/backup-client-automation): import by full path.
         Import-Module -Name (Join-Path -Path $agent.path -ChildPath 'bin\Modules\MSOnlineBackup')
 
         $step = 'reading the throttle (Get-OBMachineSetting)'

@@ -5,7 +5,7 @@
 # ("upload_throttle_set/1"). Parameters: {"throttle": null} turns throttling off (-NoThrottle);
 # {"throttle": {"work_days": ["Monday"], "work_hour_start": "08:00:00", "work_hour_end": "18:00:00",
 # "work_hour_bandwidth": 524288, "non_work_hour_bandwidth": 2097152}} sets all five throttle
-# parameters together, as the cmdlet requires (windows-host.md §5.3); bandwidths are bytes/s.
+# parameters together, as the cmdlet requires (Microsoft Learn: Set-OBMachineSetting); bandwidths are bytes/s.
 # Windows PowerShell 5.1 syntax only. The runner inserts prelude.ps1 after the marker.
 
 $WarningPreference = 'SilentlyContinue'
@@ -22,7 +22,8 @@ try {
     }
 
     $step = 'importing MSOnlineBackup from the agent''s install folder'
-    # By full path: a WinRM session started before the install does not see the new PSModulePath (windows-host.md §4.3).
+    # By full path: a WinRM session started before the install does not see the new PSModulePath
+    # (learn.microsoft.com/azure/backup/backup-client-automation).
     Import-Module -Name (Join-Path -Path $agentPath -ChildPath 'bin\Modules\MSOnlineBackup')
 
     if ($null -eq $wanted) {

@@ -71,7 +71,7 @@ def test_every_recorded_item_normalises(recorded_list):
 
 
 def modern(item):
-    """The recorded item reshaped as the 2024 service sends it (asr-api.md section 5.3, PS-REC
+    """The recorded item reshaped as the 2024 service sends it (Azure PowerShell's recorded
     UpdateRPIWithMangedDisksForReplication.json): new casing, healthErrors, RPO, managed seed disks."""
     item = copy.deepcopy(item)
     properties = item["properties"]
