@@ -37,9 +37,9 @@ def test_a_site_with_a_registered_server_is_not_removed_until_the_server_is_dele
     assert SITE in _site_names(lab)
 
     # Delete the server (the provider), and unregister the host as the clean-up script does; then the site goes.
-    provider = next(iter(asr.replication_recovery_services_providers.list_by_replication_fabrics(lab.rg, lab.vault,
-                                                                                                  SITE)))
-    asr.replication_recovery_services_providers.begin_delete(lab.rg, lab.vault, SITE, provider.name).result()
+    providers = asr.replication_recovery_services_providers
+    provider = next(iter(providers.list_by_replication_fabrics(lab.rg, lab.vault, SITE)))
+    providers.begin_delete(lab.rg, lab.vault, SITE, provider.name).result()
     lab.on_loop(lambda: lab.world.host(HOST).registry.delete_key(REGISTRATION_KEY))
     asr.replication_fabrics.begin_delete(lab.rg, lab.vault, SITE).result()
     assert SITE not in _site_names(lab)
