@@ -2,10 +2,12 @@
 and unplanned failover, commit, cancel, change of recovery point, resynchronisation, reprotect.
 
 Hooks at the recorded tasks change the world: the test VM ("-test", recorded testVmName
-"hyperV1-test") and the failed-over VM get managed disks from the replica, a NIC in the chosen
-network and subnet, and a power state; a planned failover shuts the source VM down and runs the
-final sync first (planned_failover.json tasks; windows-host.md §6.4). State strings after a
-failover follow asr-api.md §6.2 (spec examples for planned, live observations for unplanned).
+"hyperV1-test") and the failed-over VM are built from the item as Azure builds them (its protected
+managed disks with their own types, the OS disk the one it names, a NIC for each selected vmNic in
+that NIC's subnet with selectedSourceNicId primary, its target tags), and get a power state; a
+planned failover shuts the source VM down and runs the final sync first (planned_failover.json
+tasks; windows-host.md §6.4). State strings after a failover follow asr-api.md §6.2 (spec examples
+for planned, live observations for unplanned).
 """
 
 from __future__ import annotations

@@ -31,10 +31,11 @@ def _network(lab, name, subnets):
     return lab.network.virtual_networks.get(lab.endpoints["target_resource_group"], name).id
 
 
-def _nic_input(nic, subnet, selection="SelectedByUser"):
+def _nic_input(nic, subnet, selection="SelectedByUser", static_ip=None):
+    config = {"isPrimary": True, "isSeletedForFailover": selection != "NotSelected", "recoverySubnetName": subnet,
+              "tfoSubnetName": subnet}
     return {"nicId": nic.nic_id, "selectionType": selection,
-            "ipConfigs": [{"isPrimary": True, "isSeletedForFailover": selection != "NotSelected",
-                           "recoverySubnetName": subnet, "tfoSubnetName": subnet}]}
+            "ipConfigs": [{**config, "recoveryStaticIPAddress": static_ip} if static_ip else config]}
 
 
 def _update_nics(lab, site, vm_id, network_id, primary, nic_inputs):
@@ -85,7 +86,7 @@ def test_test_failover_and_planned_failover_build_the_disks_nics_and_tags_of_the
         item = site.wait_protected(vm_id, step_s=3600)
         nics = item.properties.provider_specific_details.vm_nics
         assert len(nics) == 2
-        _update_nics(lab, site, vm_id, network_id, nics[1].nic_id, [_nic_input(nics[0], "front"),
+        _update_nics(lab, site, vm_id, network_id, nics[1].nic_id, [_nic_input(nics[0], "front", static_ip="10.30.1.50"),
                                                                     _nic_input(nics[1], "back")])
 
         # Test failover: the item's two disks and two NICs, in the test network's first subnet by name.
@@ -115,6 +116,7 @@ def test_test_failover_and_planned_failover_build_the_disks_nics_and_tags_of_the
         assert [(n.name, _subnet(n)) for n in vm_nics] == [("nic-sql01-01", "vnet-fo/subnets/back"),
                                                            ("nic-sql01-00", "vnet-fo/subnets/front")]
         assert primary == [vm_nics[0].id]
+        assert vm_nics[1].ip_configurations[0].private_ip_address == "10.30.1.50"     # the NIC's recovery static IP
         assert vm.tags == VM_TAGS
         assert all(d.tags == DISK_TAGS for d in disks.values()) and all(n.tags == NIC_TAGS for n in vm_nics)
         asr.replication_protected_items.begin_failover_cancel(*site.args(vm_id)).result()
