@@ -2,18 +2,22 @@
 and unplanned failover, commit, cancel, change of recovery point, resynchronisation, reprotect.
 
 Hooks at the recorded tasks change the world: the test VM ("-test", recorded testVmName
-"hyperV1-test") and the failed-over VM get managed disks from the replica, a NIC in the chosen
-network and subnet, and a power state; a planned failover shuts the source VM down and runs the
-final sync first (planned_failover.json tasks; windows-host.md §6.4). State strings after a
-failover follow asr-api.md §6.2 (spec examples for planned, live observations for unplanned).
+"hyperV1-test") and the failed-over VM are built from the item as Azure builds them (its protected
+managed disks with their own types, the OS disk the one it names, a NIC for each selected vmNic in
+that NIC's subnet with selectedSourceNicId primary, its target tags), and get a power state; a
+planned failover shuts the source VM down and runs the final sync first (planned_failover.json
+tasks; windows-host.md §6.4). State strings after a failover follow asr-api.md §6.2 (spec examples
+for planned, live observations for unplanned).
 """
 
 from __future__ import annotations
 
-from lab.azure import compute, discovery, ids, network, replication
+from lab.azure import compute, ids, network, replication
 from lab.azure.arm import Arm, ArmCall, iso
 from lab.azure.asr_common import accepted, asr_error
-from lab.azure.item_views import TEST_FAILOVER_FAILED_STATE, item_path, rpi_json, target_disk_name, vm_nics
+from lab.azure.item_views import (
+    TEST_FAILOVER_FAILED_STATE, disk_views, item_path, primary_nic_id, rpi_json, target_disk_name, vm_nics,
+)
 from lab.azure.jobs import Job, JobFailed
 from lab.azure.protected_items import ITEM, find_item, finish, host_vm_of, item_job, require_operation
 from lab.azure.state import AzureCloud, ProtectedItem, RecoveryPoint
@@ -40,33 +44,96 @@ def _recovery_point(call: ArmCall, item: ProtectedItem, properties: dict) -> Rec
     return point
 
 
+def _replica_disks(cloud: AzureCloud, item: ProtectedItem, host_vm) -> list[dict]:
+    """The disks the failed-over VM gets, the OS disk first: with managed-disk replication exactly the item's
+    protectedManagedDisks, each with its replicaDiskType and copied from its seed disk; in storage-account mode
+    the disks of disksToInclude (every disk when absent) with the item's disk type, imported from the account.
+    The OS disk is the one the item names (vhdId), whatever the order the host lists the disks in."""
+    vm_disks, managed = disk_views(cloud, item, host_vm)
+    os_vhd = item.settings.get("os_vhd")
+    by_vhd = {disk["vhdId"]: disk for disk in vm_disks}
+    if item.settings.get("managed_replication"):
+        chosen = [{"vhdId": m["diskId"], "type": m["replicaDiskType"], "size_gb": m["diskSizeInGB"],
+                   "creation": {"createOption": "Copy", "sourceResourceId": m["seedManagedDiskId"]}} for m in managed]
+    else:
+        account = item.settings.get("storage_account") or ""
+        wanted = item.enable_input.get("disksToInclude") or list(by_vhd)
+        chosen = [{"vhdId": vhd, "type": item.settings["disk_type"], "size_gb": -(-int(by_vhd[vhd]["maxSizeMB"]) // 1024),
+                   "creation": {"createOption": "Import", "sourceUri": f"{account}/{by_vhd[vhd]['vhdName']}.vhd",
+                                "storageAccountId": account}} for vhd in wanted if vhd in by_vhd]
+    return sorted(chosen, key=lambda disk: disk["vhdId"] != os_vhd)
+
+
+def _selected_nics(item: ProtectedItem, host_vm) -> list[dict]:
+    """The item's vmNics that become NICs of the Azure VM (every NIC but the NotSelected ones, in the VM's
+    adapter order), each with its index on the VM; the primary one (selectedSourceNicId) first."""
+    primary = primary_nic_id(item, host_vm)
+    nics = [dict(nic, index=index) for index, nic in enumerate(vm_nics(item, host_vm))
+            if nic["selectionType"] != "NotSelected"]
+    return sorted(nics, key=lambda nic: nic["nicId"] != primary)
+
+
+def _subnet_for(cloud: AzureCloud, network_id: str, wanted: str | None, fallback: bool) -> dict | None:
+    """The subnet named `wanted` in the network; when it has none of that name and `fallback` is set (test
+    failover), the first subnet in alphabetical order, as Site Recovery picks it."""
+    vnet = cloud.get(network_id) if network_id else None
+    subnets = vnet["properties"]["subnets"] if vnet else []
+    named = next((x for x in subnets if wanted and x["name"].lower() == wanted.lower()), None)
+    if named is not None or not fallback:
+        return named
+    return min(subnets, key=lambda x: x["name"].lower()) if subnets else None
+
+
+def _check_target(cloud: AzureCloud, item: ProtectedItem, host_vm) -> None:
+    """What the failover prerequisites check refuses before anything changes: no target network, no NIC
+    selected, a primary NIC that is not selected, a selected NIC whose recovery subnet is gone (assumption:
+    the codes are the lab's, the service's are not recorded)."""
+    network_id = item.settings.get("network")
+    if not network_id:
+        raise JobFailed("TargetNetworkNotConfigured", "The target network for the virtual machine isn't "
+                        "configured.", "Compute and network settings of the item have no target network.")
+    nics = _selected_nics(item, host_vm)
+    if not nics:
+        raise JobFailed("NoNicSelectedForFailover", "No network adapter of the virtual machine is selected for "
+                        "failover.", "Every NIC of the item has selectionType NotSelected; an Azure VM needs one.")
+    if nics[0]["nicId"] != primary_nic_id(item, host_vm):
+        raise JobFailed("PrimaryNicNotSelected", "The primary network adapter of the virtual machine is not "
+                        "selected for failover.", "selectedSourceNicId names a NIC whose selectionType is NotSelected.")
+    for nic in nics:
+        subnet = nic["ipConfigs"][0]["recoverySubnetName"]
+        if _subnet_for(cloud, network_id, subnet, fallback=False) is None:
+            raise JobFailed("TargetSubnetNotFound", f"The subnet '{subnet}' was not found in the target network "
+                            f"'{network_id}'.", "The subnet was deleted after the target settings were saved.")
+
+
 def _create_azure_vm(cloud: AzureCloud, item: ProtectedItem, host_vm, name: str, network_id: str | None,
-                     subnet_name: str | None) -> str:
-    """Managed disks from the replica, a NIC in the chosen subnet, and a stopped VM; returns the VM id."""
+                     test: bool = False) -> str:
+    """The Azure VM Site Recovery builds from the item (asr-api.md §5.2): its replica disks (_replica_disks), a
+    NIC for each selected vmNic in that NIC's subnet (recovery subnet, or the test failover subnet in the test
+    network), the selectedSourceNicId one primary, the item's target tags on VM, disks and NICs; the VM stopped.
+    Returns the VM id."""
     s = item.settings
     rg = ids.parse(s["resource_group"])["resource_group"]
     location = cloud.resource_group(rg)["location"]
-    generation = "V2" if host_vm.generation == 2 else "V1"
+    generation = "V2" if host_vm is not None and host_vm.generation == 2 else "V1"
     disk_ids = []
-    disks = sorted(discovery.disk_details(host_vm, s.get("os_vhd")), key=lambda d: d["vhdType"] != "OperatingSystem")
-    for lun, disk in enumerate(disks):
-        source = item.seed_disks.get(disk["vhdId"])
-        creation = {"createOption": "Copy", "sourceResourceId": source} if source else \
-            {"createOption": "Import", "sourceUri": f"{s.get('storage_account') or ''}/{disk['vhdName']}.vhd",
-             "storageAccountId": s.get("storage_account") or ""}
+    for lun, disk in enumerate(_replica_disks(cloud, item, host_vm)):
         document = compute.create_disk_internal(
-            cloud, rg, target_disk_name(item, lun, name), location, -(-disk["maxSizeMB"] // 1024), s["disk_type"], creation,
+            cloud, rg, target_disk_name(item, lun, name), location, disk["size_gb"], disk["type"], disk["creation"],
             s["os_type"] if lun == 0 else None, generation if lun == 0 else None, s.get("disk_tags"))
         disk_ids.append(document["id"])
     nic_ids = []
-    if network_id:
-        vnet = cloud.get(network_id)
-        subnets = vnet["properties"]["subnets"] if vnet else []
-        subnet = next((x for x in subnets if subnet_name and x["name"].lower() == subnet_name.lower()),
-                      subnets[0] if subnets else None)
-        if subnet is not None:
-            nic = network.create_nic(cloud, rg, f"nic-{name.lower()}-00", subnet["id"], location, s.get("nic_tags"))
-            nic_ids.append(nic["id"])
+    for nic in _selected_nics(item, host_vm) if network_id else []:
+        config = nic["ipConfigs"][0]
+        wanted = config["tfoSubnetName"] if test else config["recoverySubnetName"]
+        subnet = _subnet_for(cloud, network_id, wanted, fallback=test)
+        if subnet is None:
+            continue
+        nic_name = (nic["tfoRecoveryNicName"] or f"nic-{name.lower()}-{nic['index']:02d}") if test else \
+            (nic["recoveryNicName"] or nic["targetNicName"])
+        static_ip = (config["tfoStaticIPAddress"] if test else config["recoveryStaticIPAddress"]) or None
+        document = network.create_nic(cloud, rg, nic_name, subnet["id"], location, s.get("nic_tags"), static_ip)
+        nic_ids.append(document["id"])
     vm = compute.create_vm_internal(cloud, rg, name, location, s["vm_size"], disk_ids[0], s["os_type"], disk_ids[1:],
                                     nic_ids, s.get("vm_tags"), power="stopped")
     return vm["id"]
@@ -88,13 +155,15 @@ def test_failover(call: ArmCall) -> Response:
     host_vm = host_vm_of(cloud, fabric, item)
     test_name = f"{item.settings['vm_name']}-test"    # recorded testVmName "hyperV1-test"
     network_name = ids.last_segment(network_id) if network_id else ""
-    nic = vm_nics(item, host_vm)[0]["ipConfigs"][0]
+    primary = (_selected_nics(item, host_vm) or vm_nics(item, host_vm))[0]["ipConfigs"][0]
+    test_subnet = _subnet_for(cloud, network_id or "", primary["tfoSubnetName"], fallback=True)
+    subnet_name = test_subnet["name"] if test_subnet else primary["tfoSubnetName"]
     details = {"testFailoverStatus": "Active", "comments": None, "networkName": network_name,
                "networkFriendlyName": network_name, "networkType": network_type, "protectedItemDetails": []}
     item.test_failover_state, item.test_failover_description = "InProgress", "Test failover in progress"
 
     def prepare(_job: Job) -> None:
-        item.test_vm_id = _create_azure_vm(cloud, item, host_vm, test_name, network_id, nic["tfoSubnetName"])
+        item.test_vm_id = _create_azure_vm(cloud, item, host_vm, test_name, network_id, test=True)
 
     def boot(_job: Job) -> None:
         cloud.vm_power[ids.key(item.test_vm_id)] = "running"
@@ -107,7 +176,7 @@ def test_failover(call: ArmCall) -> Response:
             details["protectedItemDetails"] = [{
                 "name": item.vm_id, "friendlyName": item.vm_name, "testVmName": test_name,
                 "testVmFriendlyName": test_name, "networkConnectionStatus": "Connected",
-                "networkFriendlyName": network_name, "subnet": nic["tfoSubnetName"],
+                "networkFriendlyName": network_name, "subnet": subnet_name,
                 "recoveryPointId": point.name if point else None, "recoveryPointTime": iso(point.time) if point else None}]
             finish(item, keep_scenario=True)     # currentScenario stays TestFailover until cleanup (SPEC)
         else:
@@ -164,9 +233,7 @@ def _failover(call: ArmCall, planned: bool) -> Response:
     chosen: list[RecoveryPoint] = [point] if point else []
 
     def prerequisites(_job: Job) -> None:
-        if not item.settings.get("network"):
-            raise JobFailed("TargetNetworkNotConfigured", "The target network for the virtual machine isn't "
-                            "configured.", "Compute and network settings of the item have no target network.")
+        _check_target(cloud, item, host_vm)
 
     def shut_down(_job: Job) -> None:
         if shutdown and host_vm is not None:
@@ -187,8 +254,7 @@ def _failover(call: ArmCall, planned: bool) -> Response:
         if host_vm is not None and host_vm.replication is not None:
             host_vm.replication.state = "FailedOver"
         item.failover_recovery_point = chosen[-1].name
-        item.failover_vm_id = _create_azure_vm(cloud, item, host_vm, item.settings["vm_name"], item.settings["network"],
-                                               vm_nics(item, host_vm)[0]["ipConfigs"][0]["recoverySubnetName"])
+        item.failover_vm_id = _create_azure_vm(cloud, item, host_vm, item.settings["vm_name"], item.settings["network"])
 
     def start_vm(_job: Job) -> None:
         cloud.vm_power[ids.key(item.failover_vm_id)] = "running"
@@ -209,7 +275,7 @@ def _failover(call: ArmCall, planned: bool) -> Response:
             details["protectedItemDetails"] = [{
                 "name": item.vm_id, "friendlyName": item.vm_name, "testVmName": None, "testVmFriendlyName": None,
                 "networkConnectionStatus": None, "networkFriendlyName": ids.last_segment(item.settings["network"]),
-                "subnet": vm_nics(item, host_vm)[0]["ipConfigs"][0]["recoverySubnetName"],
+                "subnet": _selected_nics(item, host_vm)[0]["ipConfigs"][0]["recoverySubnetName"],
                 "recoveryPointId": point_used.name, "recoveryPointTime": iso(point_used.time)}]
         else:
             item.protection_state, item.protection_description = "Protected", "Protected"

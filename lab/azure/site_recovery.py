@@ -262,6 +262,14 @@ def remove_fabric(call: ArmCall, purge: bool = False) -> Response:
     if fabric.items and not purge:
         raise asr_error(400, "FabricHasProtectedItems", "The site has protected items. Disable replication of every "
                         "virtual machine in the site and try again.", call)
+    discovery.sync_providers(call.cloud, vault, fabric)
+    if fabric.providers and not purge:
+        # A Hyper-V site is deleted "after all hosts have been removed from it" (learn.microsoft.com/azure/
+        # site-recovery/site-recovery-manage-registration-and-protection); the error code is the lab's (assumption).
+        servers = ", ".join(sorted(p.fqdn for p in fabric.providers.values()))
+        raise asr_error(400, "FabricHasRegisteredServers", f"The site '{fabric.name}' still has registered servers: "
+                        f"{servers}.", call, "Hyper-V hosts are still registered to the site.",
+                        "Delete the servers from the site first, then delete the site.")
 
     def remove(_job) -> None:
         vault.fabrics.pop(fabric.name.lower(), None)
