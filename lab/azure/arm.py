@@ -5,7 +5,8 @@ bearer token (401), throttling (429, lab/azure/throttling.py), api-version (400
 MissingApiVersionParameter), route (404), then the resource provider's handler. Handlers are
 plain functions `handler(call) -> Response` registered per method and path template by each
 provider module; they raise `ArmError` for error answers, which become the error-body shape
-`{"error": {"code", "message"[, "details"]}}` (asr-api.md §1, reprotect.json entry 12).
+`{"error": {"code", "message"[, "details"]}}` (the ARMError JSON names of Azure PowerShell's Site Recovery
+cmdlets; reprotect.json entry 12).
 
 Long-running operations of Compute, Network and Storage are `Operation`s finishing on the
 lab clock; Site Recovery's are its jobs (lab/azure/jobs.py). Either way the delay a client is

@@ -1,7 +1,7 @@
 """What every Site Recovery handler shares: vault lookup, ASR error bodies, 202 job answers, paging.
 
 ASR answers a mutation with 202, an empty body and four headers naming one job
-(asr-api.md §11; enable_dr.json entry 16): Location `…/{resource}/operationresults/{job}`,
+(enable_dr.json entry 16): Location `…/{resource}/operationresults/{job}`,
 Azure-AsyncOperation `{vault}/replicationOperationStatus/{job}`, Retry-After (recorded "30";
 lab/azure/arm.py explains the lab-clock scaling) and x-ms-request-id = the job's ARM id.
 The api-version inside those URLs is older than the request's in every recording; the lab

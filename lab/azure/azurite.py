@@ -1,6 +1,6 @@
 """Azurite, Microsoft's Azure Storage emulator (npm, pinned in lab/package.json), for blob storage.
 
-Started by the lab over HTTPS with the lab CA's certificate (lab-protocols.md §1):
+Started by the lab over HTTPS with the lab CA's certificate (options from Azurite's README):
 `--disableTelemetry` (it phones home otherwise), `--skipApiVersionCheck` (azure-storage-blob
 12.31 sends an x-ms-version newer than Azurite 3.37 knows), `--oauth basic` (bearer tokens
 from the lab's Entra are accepted), NODE_EXTRA_CA_CERTS so server-side copies between URLs

@@ -1,10 +1,10 @@
 """Microsoft.Compute: managed disks and virtual machines (with instance view and power state).
 
 Disk PUTs answer 202 with Azure-AsyncOperation (the SDK accepts only 200/202 for disks,
-lab-protocols.md §2.2 c); VM PUTs answer 201 with the VM and Azure-AsyncOperation (SDK
-accepts 200/201). Power actions answer 202 and the power state changes when the operation
-finishes on the lab clock. Site Recovery uses the `*_internal` functions to create seed
-disks, replica disks and the failed-over VM.
+azure-mgmt-compute `_create_or_update_initial`); VM PUTs answer 201 with the VM and
+Azure-AsyncOperation (SDK accepts 200/201). Power actions answer 202 and the power state changes
+when the operation finishes on the lab clock. Site Recovery uses the `*_internal` functions to
+create seed disks, replica disks and the failed-over VM.
 
 PATCH (Disks - Update, Virtual Machines - Update): azure-mgmt-compute's `disks.begin_update`
 accepts 200/202 and `virtual_machines.begin_update` only 200, both polled with ARMPolling, whose

@@ -2,11 +2,13 @@
 
 A host is registered to a vault's Hyper-V site when its registry holds
 `HKLM\\SOFTWARE\\Microsoft\\Azure Site Recovery\\Registration` values naming the vault
-(SubscriptionId, ResourceGroupName, ResourceName) and the site (SiteName); windows-host.md
-§3.2. Registration is what the provider does after DRConfigurator /r; the vault then lists
-one provider per host (asr-api.md §3.3) and that host's VMs as protectable items (§3.7).
-The provider is Connected while the host's `dra` service runs and the admin knob has not
-disconnected it; a disconnected provider's lastHeartBeat stops moving.
+(SubscriptionId, ResourceGroupName, ResourceName) and the site (SiteName), the values Windows Admin
+Center's Get-WACVMASRServiceProperties checks. Registration is what the provider does after
+DRConfigurator /r; the vault then lists one provider per host (azure-rest-api-specs example
+ReplicationRecoveryServicesProviders_ListByReplicationFabrics.json) and that host's VMs as
+protectable items (enable_managed_disks.json entries 9 and 11). The provider is Connected while the
+host's `dra` service runs and the admin knob has not disconnected it; a disconnected provider's
+lastHeartBeat stops moving.
 
 Discovery takes time, as on Azure: the vault lists a newly registered host's VMs only once the
 provider's first inventory has reached it, `discovery_delay_s` of lab time after the registration
@@ -45,7 +47,7 @@ def host_fqdn(host: HostState) -> str:
 
 
 def host_id(host_fqdn_: str) -> str:
-    """hyperVHostId as the service writes it: "idclab-a411_fareast_corp_microsoft_com" (§3.7)."""
+    """hyperVHostId as the service writes it: "idclab-a411_fareast_corp_microsoft_com" (enable_managed_disks.json entry 9)."""
     return host_fqdn_.lower().replace(".", "_")
 
 

@@ -1,15 +1,17 @@
 """Entra ID stand-in: OpenID discovery, the client-credentials token endpoint, cloud metadata.
 
-What the real clients need (lab-protocols.md §2.2 b): MSAL with disable_instance_discovery
-GETs `{authority}/{tenant}/v2.0/.well-known/openid-configuration` and needs its
-`authorization_endpoint` and `token_endpoint`; it then POSTs the form `client_id,
-client_secret, grant_type=client_credentials, scope` and needs `access_token` and
-`expires_in`. Errors are `{"error", "error_description": "AADSTS…"}` (401 for a bad secret).
+What the real clients need (read in the msal and azure-identity sources, and observed against them):
+MSAL with disable_instance_discovery GETs
+`{authority}/{tenant}/v2.0/.well-known/openid-configuration` and needs its `authorization_endpoint`
+and `token_endpoint`; it then POSTs the form `client_id, client_secret,
+grant_type=client_credentials, scope` and needs `access_token` and `expires_in`. Errors are
+`{"error", "error_description": "AADSTS…"}` (401 for a bad secret).
 
-Tokens are JWTs signed with HS256 by a lab key. `iss` is `https://sts.windows.net/{tenant}/`
-and `aud` the scope's resource, so Azurite's `--oauth basic` accepts the storage tokens
-(it checks issuer prefix, audience, iat/nbf/exp but not the signature, lab-protocols.md §1.3).
-Lifetimes are real-time seconds: azure-identity compares them with the real clock.
+Tokens are JWTs signed with HS256 by a lab key. `iss` is `https://sts.windows.net/{tenant}/` and
+`aud` the scope's resource, so Azurite's `--oauth basic` accepts the storage tokens (it checks
+issuer prefix, audience, iat/nbf/exp but not the signature: Azurite's
+blob/authentication/BlobTokenAuthenticator). Lifetimes are real-time seconds: azure-identity
+compares them with the real clock.
 """
 
 from __future__ import annotations
@@ -155,7 +157,8 @@ def _aad_error(status: int, error: str, description: str) -> Response:
 
 def management_audience_ok(audience: str, arm_url: str) -> bool:
     """azure-mgmt clients ask for management.azure.com even with a custom base_url
-    (lab-protocols.md §2.2 a); azure.azcollection asks for `{resource_manager}.default`."""
+    (their default credential_scopes, e.g. azure/mgmt/compute/_client.py); azure.azcollection asks for
+    `{resource_manager}.default`."""
     wanted = audience.rstrip("/").lower()
     return wanted in MANAGEMENT_AUDIENCES or wanted == arm_url.rstrip("/").lower()
 

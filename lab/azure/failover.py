@@ -6,8 +6,10 @@ Hooks at the recorded tasks change the world: the test VM ("-test", recorded tes
 managed disks with their own types, the OS disk the one it names, a NIC for each selected vmNic in
 that NIC's subnet with selectedSourceNicId primary, its target tags), and get a power state; a
 planned failover shuts the source VM down and runs the final sync first (planned_failover.json
-tasks; windows-host.md §6.4). State strings after a failover follow asr-api.md §6.2 (spec examples
-for planned, live observations for unplanned).
+tasks; Microsoft Learn, learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v: "shut down virtual
+machines and perform a planned migration with no data loss"). State strings after a failover follow
+the azure-rest-api-specs examples for planned failover, and the values observed live in
+Azure/reliability-workbook#130 for unplanned.
 """
 
 from __future__ import annotations
@@ -108,9 +110,9 @@ def _check_target(cloud: AzureCloud, item: ProtectedItem, host_vm) -> None:
 
 def _create_azure_vm(cloud: AzureCloud, item: ProtectedItem, host_vm, name: str, network_id: str | None,
                      test: bool = False) -> str:
-    """The Azure VM Site Recovery builds from the item (asr-api.md §5.2): its replica disks (_replica_disks), a
-    NIC for each selected vmNic in that NIC's subnet (recovery subnet, or the test failover subnet in the test
-    network), the selectedSourceNicId one primary, the item's target tags on VM, disks and NICs; the VM stopped.
+    """The Azure VM Site Recovery builds from the item's HyperVReplicaAzureReplicationDetails: its replica
+    disks (_replica_disks), a NIC for each selected vmNic in that NIC's subnet (recovery subnet, or the test
+    failover subnet in the test network), the selectedSourceNicId one primary, the item's target tags on VM, disks and NICs; the VM stopped.
     Returns the VM id."""
     s = item.settings
     rg = ids.parse(s["resource_group"])["resource_group"]
@@ -172,13 +174,13 @@ def test_failover(call: ArmCall) -> Response:
         if job.state == "Succeeded":
             item.last_test_failover = job.ended
             item.test_failover_state, item.test_failover_description = "WaitingForCompletion", "Waiting for user input"
-            item.protection_description = "Cleanup test failover pending"     # SPEC _TestFailover.json
+            item.protection_description = "Cleanup test failover pending"     # spec example ReplicationProtectedItems_TestFailover.json
             details["protectedItemDetails"] = [{
                 "name": item.vm_id, "friendlyName": item.vm_name, "testVmName": test_name,
                 "testVmFriendlyName": test_name, "networkConnectionStatus": "Connected",
                 "networkFriendlyName": network_name, "subnet": subnet_name,
                 "recoveryPointId": point.name if point else None, "recoveryPointTime": iso(point.time) if point else None}]
-            finish(item, keep_scenario=True)     # currentScenario stays TestFailover until cleanup (SPEC)
+            finish(item, keep_scenario=True)     # currentScenario stays TestFailover until cleanup (spec example)
         else:
             # What the failed attempt created stays until the clean-up, which Azure then asks for
             # (item_views.TEST_FAILOVER_FAILED_STATE; an assumption, see there).
@@ -266,7 +268,7 @@ def _failover(call: ArmCall, planned: bool) -> Response:
             item.active_location = "Recovery"
             item.last_failover = job.ended
             item.pre_failover_running = was_running
-            if planned:   # SPEC _PlannedFailover.json
+            if planned:   # spec example ReplicationProtectedItems_PlannedFailover.json
                 item.protection_state, item.protection_description = "PlannedFailoverCommitRequired", "Planned failover finished"
             else:         # observed live (Azure/reliability-workbook#130)
                 item.protection_state = "UnplannedFailoverCommitPendingStatesBegin"
@@ -307,14 +309,14 @@ def commit(call: ArmCall) -> Response:
     cloud = call.cloud
 
     def do_commit(_job: Job) -> None:
-        # Commit finalises the failover and deletes the other recovery points (SPEC _FailoverCommit.json).
+        # Commit finalises the failover and deletes the other recovery points (spec example ReplicationProtectedItems_FailoverCommit.json).
         item.recovery_points = [p for p in item.recovery_points if p.name == item.failover_recovery_point]
 
     def done(job: Job) -> None:
         finish(item)
         if job.state == "Succeeded":
             item.committed = True
-            if item.failed_over == "Planned":    # SPEC _FailoverCommit.json
+            if item.failed_over == "Planned":    # spec example ReplicationProtectedItems_FailoverCommit.json
                 item.protection_state, item.protection_description = "PlannedFailoverStatesBegin", "Planned failover committed"
             else:                               # observed live (Azure/reliability-workbook#130)
                 item.protection_state, item.protection_description = "UnplannedFailoverCommitted", "Failover committed"

@@ -1,6 +1,6 @@
 """ARM resource ids: building, parsing and comparing them.
 
-ASR writes its ids with a capital S (`/Subscriptions/...`, asr-api.md §1, every recording),
+ASR writes its ids with a capital S (`/Subscriptions/...`, in the azure-rest-api-specs examples and every recording),
 while Compute, Network and Storage ids start `/subscriptions/`. Clients must compare ids
 case-insensitively (azure-sdk-for-go#2824), so the lab does too, everywhere.
 """

@@ -1,5 +1,5 @@
 """How a replication protected item reads: the item document, its allowed operations and the
-HyperVReplicaAzure details (asr-api.md §5; field names from the SDK's ReplicationProtectedItemProperties
+HyperVReplicaAzure details (field names from the SDK's ReplicationProtectedItemProperties
 and HyperVReplicaAzureReplicationDetails, values from the recordings as cited)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ DISK_TYPES = ("Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "PremiumV2_LRS",
               "Premium_ZRS")
 LICENSE_TYPES = ("NotSpecified", "NoLicenseType", "WindowsServer")
 SQL_LICENSE_TYPES = ("NotSpecified", "NoLicenseType", "PAYG", "AHUB")
-NO_TEST_FAILOVER_ERROR = {   # PS-REC UpdateRPIWithMangedDisksForReplication (asr-api.md §5.1)
+NO_TEST_FAILOVER_ERROR = {   # Azure PowerShell's recorded UpdateRPIWithMangedDisksForReplication.json
     "innerHealthErrors": [], "errorSource": "ReplicationUnitFailoverValidatorError", "errorType": None,
     "errorLevel": "Warning", "errorCategory": "TestFailover", "errorCode": "161011",
     "summaryMessage": "Test failover hasn't been performed for a long time.",
@@ -42,12 +42,14 @@ NO_TEST_FAILOVER_ERROR = {   # PS-REC UpdateRPIWithMangedDisksForReplication (as
 # ends (protected_items.require_operation).
 BUSY_OPS = ["DisableProtection"]
 # A failed enable leaves the item with its failed EnableDr job as currentScenario, health Critical and the
-# job's error as a health error (real-azure-findings M6; asr-api.md 6.1 EnablingFailed). Assumption: the
+# job's error as a health error (EnablingFailed is in Microsoft.DataReplication's ProtectionState enum, whose
+# names ASR's strings match: azure-mgmt-recoveryservicesdatareplication models/_enums.py). Assumption: the
 # only operation offered then is DisableProtection (the portal's "Disable replication" of a failed item).
 ENABLE_FAILED_STATE = "EnablingFailed"
 ENABLE_FAILED_OPS = ["DisableProtection"]
-# A failed test failover waits for its clean-up like a finished one. Assumption (real-azure-findings minor 4:
-# TestFailoverCleanup stays allowed after a failed test failover); the testFailoverState string is not recorded.
+# A failed test failover waits for its clean-up like a finished one (Microsoft Learn, "Run a test failover
+# (disaster recovery drill) to Azure": a test failover is followed by a clean-up). Assumption: TestFailoverCleanup
+# stays allowed after a failed test failover; the testFailoverState string is not recorded.
 TEST_FAILOVER_FAILED_STATE = "Failed"
 
 
@@ -78,7 +80,8 @@ def item_path(vault: VaultAsr, fabric: Fabric, item: ProtectedItem) -> str:
 
 
 def nic_id(vm_id: str, switch: str | None, index: int = 0) -> str:
-    """Opaque base64 of "Microsoft:<VM GUID>\\<NIC GUID>" (asr-api.md §5.2); `index` tells the network adapters
+    """Opaque base64 of "Microsoft:<VM GUID>\\<NIC GUID>" (what the recorded nicId decodes to,
+    UpdateRPIWithMangedDisksForReplication.json); `index` tells the network adapters
     of one VM apart (the first keeps the id it always had)."""
     nic_guid = ids.stable_guid("nic", vm_id, switch or "", *([str(index)] if index else []))
     return base64.b64encode(f"Microsoft:{vm_id.upper()}\\{nic_guid.upper()}".encode()).decode()
@@ -208,7 +211,7 @@ def rpi_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, item: Protected
         "healthErrors": errors,
         "policyId": f"{vault.asr_prefix}/replicationPolicies/{item.policy_name}", "policyFriendlyName": item.policy_name,
     }
-    # Absent, not null, until first set (asr-recordings/README.md, differences §4).
+    # Absent, not null, until first set (tests/fixtures/asr-recordings/README.md, differences §4).
     if item.last_failover:
         properties["lastSuccessfulFailoverTime"] = iso(item.last_failover)
     if item.last_test_failover:
@@ -227,7 +230,7 @@ def rpi_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, item: Protected
             "lastReplicatedTime": iso(item.last_replicated), "rpoInSeconds": item.rpo_seconds,
             "lastRpoCalculatedTime": iso(item.last_rpo_calculated), "vmId": item.vm_id,
             "vmProtectionState": vm_state, "vmProtectionStateDescription": vm_state_description,
-            # Recorded "0" even on a Protected item (asr-api.md §5.3): only IR in progress shows a percentage.
+            # Recorded "0" even on a Protected item (UpdateRPIWithMangedDisksForReplication.json): only IR in progress shows a percentage.
             "initialReplicationDetails": {"initialReplicationType": "InitialReplication",
                                           "initialReplicationProgressPercentage": str(progress)},
             "vmNics": vm_nics(item, host_vm), "selectedRecoveryAzureNetworkId": s.get("network") or "",
@@ -249,7 +252,7 @@ def rpi_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, item: Protected
             "lastRecoveryPointReceived": iso(item.recovery_points[-1].time) if item.recovery_points else None,
             "targetVmTags": s.get("vm_tags") or {}, "seedManagedDiskTags": s.get("seed_tags") or {},
             "targetManagedDiskTags": s.get("disk_tags") or {}, "targetNicTags": s.get("nic_tags") or {},
-            # Empty in the list view, populated in the single GET (asr-recordings/README.md differences §4).
+            # Empty in the list view, populated in the single GET (tests/fixtures/asr-recordings/README.md differences §4).
             "protectedManagedDisks": managed if single else [],
             "allAvailableOSUpgradeConfigurations": [], "targetVmSecurityProfile": None,
             "targetCapacityReservationGroupId": "",

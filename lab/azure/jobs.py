@@ -1,10 +1,10 @@
 """Site Recovery jobs: timelines of tasks on the lab clock, with the world changes they make.
 
-Every ASR mutation creates a job (asr-api.md §10-§11). A job waits `QUEUE_S` in NotStarted
-(the first poll after a POST shows state NotStarted with scenarioName, friendlyName and
-targetObjectId null and no tasks: test_failover.json entry 20), then runs its tasks in
-order; a task's hook runs when the task ends and may change the world or fail the task.
-A failed task fails the job: later tasks become state Other / "Skipped" except tasks
+Every ASR mutation creates a job (every recorded 202 names one, e.g. enable_dr.json entry 16).
+A job waits `QUEUE_S` in NotStarted (the first poll after a POST shows state NotStarted with
+scenarioName, friendlyName and targetObjectId null and no tasks: test_failover.json entry 20),
+then runs its tasks in order; a task's hook runs when the task ends and may change the world or
+fail the task. A failed task fails the job: later tasks become state Other / "Skipped" except tasks
 marked `always_runs` (UpdateDraState still ran and Succeeded in enable_managed_disks.json
 entry 14), and the job's allowedActions become [Restart].
 
@@ -78,7 +78,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         _t("EnableProtectionTask", "EnableProtection", "Enable replication", 20),
         _t("StartInitialReplicationTask", "VmStartInitialReplication", "Starting initial replication", 15),
         _t("UpdateDraStateTask", "UpdateDraState", "Updating the provider states", 5, always=True))),
-    # asr-api.md §7 (PS-REC UpdateRPIWithMangedDisksForReplication): one task; allowedActions [] while running
+    # Azure PowerShell's recorded UpdateRPIWithMangedDisksForReplication.json: one task; allowedActions [] while running
     Scenario("UpdateVmProperties", "Update the virtual machine", "ProtectionEntity", "AsrJobDetails", (
         _t("UpdateVmPropertiesTask", "UpdateVmPropertiesTask", "Update the virtual machine properties", 20),),
         running_actions=()),
@@ -318,7 +318,8 @@ class Job:
         }
 
     def operation_status(self) -> dict:
-        """Body of GET .../replicationOperationStatus/{job} (ARM async-operation convention, asr-api.md §11)."""
+        """Body of GET .../replicationOperationStatus/{job} (the ARM async-operation convention,
+        learn.microsoft.com/azure/azure-resource-manager/management/async-operations)."""
         status = {"NotStarted": "InProgress", "InProgress": "InProgress", "Succeeded": "Succeeded",
                   "Failed": "Failed", "Cancelled": "Canceled"}.get(self.state, "InProgress")
         document: dict[str, Any] = {"id": f"{self.vault.asr_prefix}/replicationOperationStatus/{self.name}",

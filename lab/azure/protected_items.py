@@ -3,10 +3,11 @@ migration) and purge; recovery points and target compute sizes. The failover fam
 lab/azure/failover.py, how an item reads in lab/azure/item_views.py.
 
 Each action is accepted only when the item's allowedOperations name it, otherwise the service
-refuses it synchronously with its 400 error body (asr-api.md §21). Accepted actions answer 202
-and run a job (lab/azure/jobs.py) whose task hooks change the world: the host VM's replication
-state (lab/hosts/state.py), seed managed disks (compute.py), and initial replication, which moves
-at the rate lab/azure/replication.py computes.
+refuses it synchronously with its 400 error body (as reprotect.json entry 12 records; that
+allowedOperations decides it is an assumption). Accepted actions answer 202 and run a job
+(lab/azure/jobs.py) whose task hooks change the world: the host VM's replication state
+(lab/hosts/state.py), seed managed disks (compute.py), and initial replication, which moves at the
+rate lab/azure/replication.py computes.
 """
 
 from __future__ import annotations
@@ -401,7 +402,8 @@ def remove(call: ArmCall) -> Response:
 
 
 def purge(call: ArmCall) -> Response:
-    """Force-delete the record, with no clean-up on the host or in Azure (asr-api.md §9)."""
+    """Force-delete the record, with no clean-up on the host or in Azure (the purge operation of the
+    azure-rest-api-specs TypeSpec: a force delete; remove is the clean disable)."""
     vault, fabric, item = find_item(call)
     cloud = call.cloud
 

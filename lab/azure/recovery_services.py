@@ -1,11 +1,11 @@
 """Microsoft.RecoveryServices vaults and vault certificates.
 
 The vault-certificate PUT (`{vault}/certificates/{name}` with a top-level certificateCreateOptions
-.validityInHours, asr-api.md §3.2, TF `recovery_services_vault_hyperv_host_registration_key` and
+.validityInHours, terraform-provider-azurerm `recovery_services_vault_hyperv_host_registration_key` and
 `azuresdkhacks/model_certificaterequest.go`; the nested `properties.certificateCreateOptions` is refused)
 issues a certificate valid for that many hours of lab time, through lab/vault_credentials.py,
 which remembers it in the vault; clients build the vault credentials file (XML root
-RSVaultAsrCreds) from the answer, as TF does (`vault_credentials.from_certificate_answer`), and
+RSVaultAsrCreds) from the answer, as Terraform does (`vault_credentials.from_certificate_answer`), and
 DRConfigurator's simulation accepts only certificates the named vault issued.
 """
 

@@ -7,15 +7,16 @@ or non-work hours), each VM is capped at UploadThreadsPerVM x per-thread rate, a
 replicating from one host share its rate by water-filling - those in initial replication and
 those uploading their logs alike (`advance_replication`, which the planner's waves run on too).
 
-What moves (windows-host.md §6.1-§6.2):
+What moves (Microsoft Learn: learn.microsoft.com/azure/migrate/hyper-v-migration-architecture and
+learn.microsoft.com/azure/site-recovery/hyper-v-azure-troubleshoot):
 - initial replication sends every disk once; the VM's writes meanwhile go to .hrl logs beside
   its disks; after IR the log is the delta backlog, uploaded continuously over the host's link
   while other VMs of the host may still be in initial replication;
 - the RPO is the replication interval plus the time the backlog needs at the VM's share;
 - the log takes space on the disk's volume: when a volume runs out, replication of the VMs
   whose logs live there pauses, the host shows WaitingForStartResynchronize ("Resynchronization
-  required") with health Critical, and the item's replication health turns Critical until a
-  resynchronisation (repairReplication).
+  required"; that this enum value is the UI's text is an assumption) with health Critical, and the
+  item's replication health turns Critical until a resynchronisation (repairReplication).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ T_MAPPING = T_CONTAINER + "/replicationProtectionContainerMappings"
 T_PROTECTABLE = T_CONTAINER + "/replicationProtectableItems"
 T_POLICY = "Microsoft.RecoveryServices/vaults/replicationPolicies"
 FABRIC_CREATE_TYPES = ("HyperVSite", "FabricSpecificCreationInput")   # the latter: create_fabric.json entry 1
-POLICY_INTERVALS = (30, 300, 900)     # asr-api.md §3.5 (PS ValidateSet)
+POLICY_INTERVALS = (30, 300, 900)     # New-AzRecoveryServicesAsrPolicy -ReplicationFrequencyInSeconds (ValidateSet)
 
 
 # --- renderers ---
@@ -82,7 +82,7 @@ def _heartbeat_error(provider) -> dict:
 
 
 def provider_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, provider) -> dict:
-    """SPEC ReplicationRecoveryServicesProviders_ListByReplicationFabrics (asr-api.md §3.3)."""
+    """As in the azure-rest-api-specs example ReplicationRecoveryServicesProviders_ListByReplicationFabrics.json."""
     connected = discovery.connected(cloud, provider)
     items = [i for i in fabric.items.values() if i.host.lower() == provider.host.lower()]
     return {
@@ -155,7 +155,7 @@ def policy_json(vault: VaultAsr, policy: Policy) -> dict:
 
 
 def protectable_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, provider, host, vm) -> dict:
-    """asr-api.md §3.7 (enable_managed_disks.json entries 9 and 11)."""
+    """As recorded: enable_managed_disks.json entries 9 and 11."""
     item = next((i for i in fabric.items.values() if i.vm_id.lower() == vm.id.lower()), None)
     container = f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationProtectionContainers/{fabric.container_name}"
     readiness = []
@@ -332,7 +332,8 @@ def remove_provider(call: ArmCall) -> Response:
     host = call.cloud.world.host(provider.host) if call.cloud.world.has_host(provider.host) else None
 
     def unregister(_job) -> None:
-        # The service forgets the server; the host keeps its registry until it is cleaned up (windows-host.md §3.3).
+        # The service forgets the server; the host keeps its registry until it is cleaned up (Microsoft's cleanup script,
+        # learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection).
         fabric.providers.pop(provider.host.lower(), None)
         if host is not None:
             provider.forced_disconnected = True
@@ -385,7 +386,7 @@ def _policy_settings(call: ArmCall, settings: dict, policy: Policy) -> None:
         raise asr_error(400, "InvalidReplicationProvider", f"Replication provider '{settings.get('instanceType')}' "
                         "is not valid here. Use HyperVReplicaAzure for Hyper-V to Azure.", call)
     checks = (("recoveryPointHistoryDuration", 0, 24, "history_hours"),        # azure-docs#66195: max 24 h
-              ("applicationConsistentSnapshotFrequencyInHours", 0, 12, "app_consistent_hours"))   # TF: 0-12
+              ("applicationConsistentSnapshotFrequencyInHours", 0, 12, "app_consistent_hours"))   # Terraform: 0-12
     for field_name, low, high, attribute in checks:
         if settings.get(field_name) is not None:
             value = settings[field_name]

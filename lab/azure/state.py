@@ -24,12 +24,12 @@ if TYPE_CHECKING:
     from lab.world import World
 
 RECOVERY_FABRIC_FRIENDLY_NAME = "Microsoft Azure"
-# The Azure side of every Hyper-V-to-Azure item: fixed ids seen in every SPEC example and
-# recording (asr-api.md §3.4; planned_failover.json recoveryContainerId, job affectedObjectDetails).
+# The Azure side of every Hyper-V-to-Azure item: fixed ids seen in every azure-rest-api-specs example and
+# recording (planned_failover.json recoveryContainerId, job affectedObjectDetails).
 RECOVERY_FABRIC_NAME = "d49858f157601230a6ac5862fbbc6e63bf38d23ecd96cf953767945d457fe9d5"
 RECOVERY_CONTAINER_NAME = "d38048d4-b460-4791-8ece-108395ee8478"
 RECOVERY_VMM_ID = "21a9403c-6ec1-44f2-b744-b4e50b792387"
-NONE_SCENARIO_START = "1753-01-01T01:01:01Z"   # currentScenario when idle (asr-api.md §5.1)
+NONE_SCENARIO_START = "1753-01-01T01:01:01Z"   # currentScenario when idle (planned_failover.json entry 6; spec ReplicationProtectedItems_Get.json)
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Tenant:
 
 @dataclass
 class Provider:
-    """A registered Hyper-V host as the vault sees it (one per host, asr-api.md §3.3)."""
+    """A registered Hyper-V host as the vault sees it (one per host, spec example ReplicationRecoveryServicesProviders_ListByReplicationFabrics.json)."""
 
     name: str                      # GUID
     host: str                      # the host's name in the world
@@ -104,7 +104,7 @@ class RecoveryPoint:
 
 @dataclass
 class ProtectedItem:
-    """One replication protected item (a Hyper-V VM replicating to Azure), asr-api.md §5."""
+    """One replication protected item (a Hyper-V VM replicating to Azure)."""
 
     name: str
     fabric: str

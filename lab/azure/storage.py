@@ -1,10 +1,10 @@
 """Microsoft.Storage storage accounts, whose blob endpoint is Azurite.
 
-Azurite has no management plane (lab-protocols.md §1.5), so accounts are created here: each
-gets two keys and an Azurite account of the same name, and `primaryEndpoints.blob` is
-Azurite's path-style URL (`https://127.0.0.1:PORT/<account>/`). Create answers 202 with a
-Location the SDK polls (azure-mgmt-storage 25.3 `_create_initial` accepts 200/202); it
-finishes once Azurite serves the new account.
+Azurite has no management plane (it emulates the storage data plane only, github.com/Azure/Azurite),
+so accounts are created here: each gets two keys and an Azurite account of the same name, and
+`primaryEndpoints.blob` is Azurite's path-style URL (`https://127.0.0.1:PORT/<account>/`). Create
+answers 202 with a Location the SDK polls (azure-mgmt-storage 25.3 `_create_initial` accepts
+200/202); it finishes once Azurite serves the new account.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""ARM request throttling: a token bucket per principal and kind (asr-api.md §12).
+"""ARM request throttling: a token bucket per principal and kind
+(learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
 
 Since 2024 ARM throttles each principal with buckets that refill continuously: reads 250
 refilling 25/s, writes and deletes 200 refilling 10/s; a subscription-wide ("global")
