@@ -4,8 +4,8 @@ Behaviour follows learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v (sw
 github.com/MicrosoftDocs/azure-docs/issues/42969 (prerequisite messages) and
 learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection (cleanup, uninstall order);
 each rule's source is in lab/FIDELITY.md. Everything takes lab time: setupdr's process runs, exits, and the installation
-lands in the registry and services a little later, as the real setup does (§2.3: Microsoft's own
-script polls the registry after `setupdr /i`). Exit codes are the lab's choice where the real ones are
+lands in the registry and services a little later, as the real setup does (Microsoft's own
+PowerShell DR article for VMM to Azure polls the registry after `SetupDr.exe /i`). Exit codes are the lab's choice where the real ones are
 undocumented: 0 for success, 1 for a refusal, and the injected 1603 / 1618 / 3010.
 
 A lab setup file is small: a header that carries the provider and agent versions it installs. Hosts

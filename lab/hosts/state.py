@@ -158,7 +158,7 @@ class VirtualDisk:
 
 @dataclass
 class VMReplication:
-    """Get-VMReplication for one VM; enum names as Hyper-V reports them (§6.3)."""
+    """Get-VMReplication for one VM; enum names as Hyper-V reports them (VMReplicationState, Get-VMReplication reference on Microsoft Learn)."""
 
     state: str = "ReadyForInitialReplication"
     health: str = "Normal"

@@ -1,6 +1,6 @@
 """Answers to Ansible module payloads (.ps1 modules run through the exec wrapper).
 
-The collection's own host actions never run .ps1 modules (design §3.1); these exist so
+The collection's own host actions never run .ps1 modules (they send host scripts, docs/host-scripts.md); these exist so
 stock Ansible works against the lab: win_ping, fact gathering, and the file modules
 win_copy uses (its action plugin asks the module what to copy, puts the file in a temp
 directory, then asks the module to move it). Every other module answers {"changed": false}.
