@@ -153,6 +153,17 @@ def get_vm(compute, vm_id):
     return or_none(lambda: compute.virtual_machines.get(group, name, expand="instanceView"))
 
 
+def _list_or_none(list_call):
+    """Every item ``list_call()`` pages through, as the service's JSON; None when Azure answers 404 (a resource group
+    that does not exist)."""
+    try:
+        return [rest_dict(model) for model in collect(list_call())]
+    except AZURE_SDK_ERRORS as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
 @azure_operation("list the Azure VMs of resource group '{group}'")
 def list_vms(compute, group=None):
     pages = compute.virtual_machines.list(group) if group else compute.virtual_machines.list_all()
@@ -180,23 +191,13 @@ def get_vnet(network, vnet_id):
 @azure_operation("list the virtual networks of resource group '{group}'")
 def list_vnets(network, group):
     """The virtual networks of ``group``, or None when the group does not exist."""
-    try:
-        return [rest_dict(model) for model in collect(network.virtual_networks.list(group))]
-    except AZURE_SDK_ERRORS as exc:
-        if is_not_found(exc):
-            return None
-        raise
+    return _list_or_none(lambda: network.virtual_networks.list(group))
 
 
 @azure_operation("list the Azure VMs of resource group '{group}'")
 def vms_in_group(compute, group):
     """The VMs of ``group``, or None when the group does not exist (how the target resource group is checked)."""
-    try:
-        return [rest_dict(model) for model in collect(compute.virtual_machines.list(group))]
-    except AZURE_SDK_ERRORS as exc:
-        if is_not_found(exc):
-            return None
-        raise
+    return _list_or_none(lambda: compute.virtual_machines.list(group))
 
 
 @azure_operation("get availability set '{resource_id}'")
