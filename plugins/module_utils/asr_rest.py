@@ -27,6 +27,8 @@ unchanged.
 import copy
 import json
 
+from ansible.module_utils.six.moves.urllib.parse import quote
+
 try:
     from azure.core.configuration import Configuration
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError, map_error
@@ -223,9 +225,9 @@ class SiteRecoveryClient(object):
     def get(self, path, many=False, **kwargs):
         """GET ``path`` (under the ARM endpoint): one resource's JSON, or an ItemPaged of a list's items."""
         cls = kwargs.pop("cls", None)
-        query = kwargs.pop("filter", None)
+        query = [("$filter", kwargs.pop("filter", None)), ("$skipToken", kwargs.pop("skip_token", None))]
         if many:
-            return self._pages(path, query, cls, kwargs)
+            return self._pages(path, [(key, value) for key, value in query if value], cls, kwargs)
         pipeline_response = self._run(HttpRequest("GET", self._url(path)), **kwargs)
         response = pipeline_response.http_response
         if response.status_code != 200:
@@ -236,7 +238,7 @@ class SiteRecoveryClient(object):
     def _pages(self, path, query, cls, kwargs):
         first = self._url(path)
         if query:
-            first += "&$filter=" + query
+            first += "".join("&%s=%s" % (key, quote(value, safe="")) for key, value in query)
 
         def get_next(next_link=None):
             url = _with_api_version(next_link, self.api_version) if next_link else first

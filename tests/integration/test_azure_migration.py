@@ -239,8 +239,9 @@ def _wait_for_planned_failover(lab, vm: str, process) -> None:
 
 def _planned_failovers(lab, vm: str) -> int:
     client = session(lab).site_recovery()
-    return sum(1 for job in client.replication_jobs.list("rg-migrate", "vault-migrate")
-               if job["properties"]["scenarioName"] == "PlannedFailover" and job["properties"]["targetObjectName"] == vm)
+    jobs = client.replication_jobs.list("rg-migrate", "vault-migrate", filter="jobName eq 'PlannedFailover'")
+    return sum(1 for job in jobs if job["properties"]["scenarioName"] == "PlannedFailover"
+               and job["properties"]["targetObjectName"] == vm)
 
 
 def test_a_lab_restarted_during_the_cutover_converges_on_a_rerun_with_exactly_one_azure_vm(tmp_path):
