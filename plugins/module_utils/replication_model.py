@@ -107,6 +107,11 @@ def _parse_time_of_day(value):
     return seconds
 
 
+def parse_time_of_day(value):
+    """Seconds after midnight from "HH:MM[:SS]" (or a number of seconds); ValueError naming the value otherwise."""
+    return _parse_time_of_day(value)
+
+
 def _parse_weekday(value):
     """Weekday number (Monday = 0) from a DayOfWeek name ("Monday", "mon") or a number 0-6."""
     if isinstance(value, int) and not isinstance(value, bool):

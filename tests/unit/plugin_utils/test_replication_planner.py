@@ -115,10 +115,10 @@ def test_makespan_within_ten_percent_of_lower_bound_on_a_reachable_case():
 def test_earlier_waves_upload_their_deltas_while_later_ones_replicate():
     # One VM per wave on a 10 MB/s host (link efficiency 1), one 8 MB/s thread per VM; b (16 GB, writes 1 MB/s)
     # goes first, largest first, then a (10 GB, 0.5 MB/s). All in decimal bytes.
-    request = estate(vms=[{"name": "a", "host": "HV09", "disks": [10_000_000_000], "churn": 500_000},
-                          {"name": "b", "host": "HV09", "disks": [16_000_000_000], "churn": 1_000_000}],
+    request = estate(vms=[{"name": "a", "host": "HV09", "disks": ["10,000,000,000 B"], "churn": "500,000 B/s"},
+                          {"name": "b", "host": "HV09", "disks": ["16,000,000,000 B"], "churn": "1,000,000 B/s"}],
                      hosts=[{"name": "HV09", "link_rate": "80 Mbit/s", "upload_threads": 1, "max_vms_per_wave": 1}],
-                     link_efficiency=1.0, per_thread_rate=8_000_000)
+                     link_efficiency=1.0, per_thread_rate="8,000,000 B/s")
     plan = planner.plan_replication(request)
     rows = {vm["name"]: vm for vm in plan["vms"]}
     # Wave 1: b alone at its cap, 2,000 s; its log then holds 2 GB. Wave 2: b's log and a share 5 + 5 MB/s
@@ -250,7 +250,7 @@ def test_vms_from_csv():
     vms = planner.vms_from_csv(text)
     assert vms[0] == {"name": "app01", "host": "HV01", "churn": "5 MB/s",
                       "disks": [{"size": "127 GB", "volume": "D:\\"}, {"size": "500 GB", "volume": "D:\\"}]}
-    assert vms[1]["disks"] == ["60 GB"] and vms[1]["churn"] == "0"
+    assert vms[1]["disks"] == ["60 GB"] and vms[1]["churn"] is None       # not given: default_churn applies
     with pytest.raises(planner.PlanError, match="CSV header lacks column"):
         planner.vms_from_csv("vm,host\na,b\n")
 
