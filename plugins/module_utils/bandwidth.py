@@ -20,13 +20,15 @@ read as **binary kilobytes / megabytes per second**:
   product, so a value typed from the MMC means the same thing here; despite the "bps", these are
   not bits.
 * The valid range is ``THROTTLE_MIN_BPS`` (512 Kbps) to ``THROTTLE_MAX_BPS`` (1,023 Mbps).
-* A plain number is Kbps (what the MMC's spin boxes show).
+* A plain number is Kbps (what the MMC's spin boxes show), unless the caller asks for the unit
+  (``unit_required=True``), as the replication planner does.
 
 **Link rates** (``parse_link_rate``) are network figures, the speed of the host's uplink or its
 share of the WAN, in **decimal bits per second** as networks are sold and measured:
 
 * spelt ``bit/s``: "1 Gbit/s", "500 Mbit/s", "10 kbit/s"; 1 Gbit/s = 10^9 bits/s = 125,000,000 bytes/s.
-* A plain number is bits per second.
+* A plain number is bits per second, unless the caller asks for the unit. Zero and negative rates
+  are refused: a link that moves nothing is no link.
 * "Mbps" is refused for a link rate and "Mbit/s" for a throttle rate, so the two can't be confused:
   "100 Mbps" as a throttle is 104,857,600 bytes/s, "100 Mbit/s" as a link is 12,500,000 bytes/s.
 
@@ -38,6 +40,8 @@ Sizes and churn
   136,365,211,648 bytes. KiB/MiB/GiB/TiB/PiB are accepted as the same units.
 * ``parse_churn``: a write rate, "5 MB/s" (binary, like sizes), "40 GB/day", "2 GB/h", or a plain
   number of bytes per second (the "Write Bytes/sec" performance counter).
+* With ``unit_required=True`` a bare number other than zero is refused, naming the units the value
+  takes ("1024 B" and "1024 B/s" spell bytes): the planner reads nothing by guess.
 """
 
 import math
