@@ -703,14 +703,14 @@ def plan_host(host, vms, start, window_end):
     # bound cannot be reached, whatever the waves.
     cap_bound = model.transfer_finish_time(host.link, start, largest) - start
     sizes = sorted((vm.total_bytes for vm in ordered if vm.name not in deferred_names), reverse=True)
-    tail_bound = max(cap_bound, _tail_bound(host.link, sizes, total_bytes))
+    tail_bound = max(cap_bound, _tail_bound(host.link, start, sizes, total_bytes))
     return {'cap_bound_s': cap_bound, 'tail_bound_s': tail_bound, 'wave_size': size, 'waves': waves, 'timed': list(schedule.waves), 'finish': schedule.finish,
             'deferred': sorted(vm.name for vm in deferred), 'lower_bound_s': lower_bound, 'total_bytes': total_bytes,
             'delta_bytes': schedule.delta_bytes, 'volume_totals': totals}
 
 
-def _tail_bound(link, sizes_descending, total_bytes):
-    """Seconds no plan of barrier waves can beat on an unthrottled host, given the per-VM caps.
+def _tail_bound(link, start, sizes_descending, total_bytes):
+    """Seconds no plan of barrier waves can beat while the host's rate stays as at ``start``, given the per-VM caps.
 
     VMs replicating together share the host rate equally, so the VMs of a wave that are left move
     the same bytes until the next one finishes. Whatever the waves, the wave holding the host's
@@ -718,19 +718,23 @@ def _tail_bound(link, sizes_descending, total_bytes):
     left for at least (second - third) at two caps, and so on while k caps are below the host rate:
     the link then carries only k caps. Its best case is the next largest VMs in that wave, so the
     initial replication bytes take at least bytes / rate plus that idle link time. Delta uploads
-    may use the idle link, so the bound counts the initial replication bytes alone. On a throttled
-    host the rate varies and this is not a bound (0).
+    may use the idle link, so the bound counts the initial replication bytes alone.
+
+    It holds while the rate is the one at ``start``: a plan finishing sooner ran at that rate all
+    along, and one finishing later took longer anyway. So on a throttled host it is a bound when the
+    throttle does not change before it (a weekend, a night); otherwise it is not computed (0).
     """
-    if not link.schedule.is_constant or not sizes_descending:
+    if not sizes_descending:
         return 0.0
-    rate, cap = link.rate_at(0.0), link.vm_cap_bps
+    rate, cap = link.rate_at(start), link.vm_cap_bps
     idle = 0.0
     following = list(sizes_descending[1:]) + [0]
     for left, (size, next_size) in enumerate(zip(sizes_descending, following), start=1):
         if left * cap >= rate:
             break
         idle += (size - next_size) * (1.0 / cap - left / rate)
-    return total_bytes / rate + idle
+    bound = total_bytes / rate + idle
+    return bound if link.next_change_after(start) - start >= bound else 0.0
 
 
 def _volume_report(host, host_plan):
