@@ -512,8 +512,8 @@ hosts:
         - Seconds no plan of waves can beat on this host given the per-VM caps - VMs replicating together share the
           host rate equally, so the wave holding the largest VM ends with its largest VMs finishing one by one at
           their caps, the link partly idle; the initial replication bytes at the host's rate plus that idle time.
-        - Computed for hosts whose rate does not change (no throttle, or equal work and non-work rates); on a
-          throttled host it is RV(hosts[].largest_vm_bound_s).
+        - It holds while the host's rate stays as at the start (always without a throttle); when the throttle
+          changes before it, it is RV(hosts[].largest_vm_bound_s).
       type: float
       sample: 10485.76
     lower_bound_reachable:
