@@ -7,7 +7,7 @@ Prints the planning time (one process, one core: the planner is single-threaded 
 how close the plan's makespan comes to its lower bound (per host: the initial replication bytes plus
 the delta bytes uploaded meanwhile - the logs and churn of VMs that finished first - over the host's
 usable bandwidth on its throttle schedule; the estate's bound is the largest host's), and writes
-both to bench/results/plan_scale.json. The estate is generated from a fixed seed, so every run
+both to bench/results/plan_scale.json (plan_scale_<vms>.json for other sizes). The estate is generated from a fixed seed, so every run
 plans the same estate; the plan is also computed twice and compared, to show it is deterministic.
 Every VM writes 0-2 MB/s, so the plan's timings include the delta uploads sharing each host's link.
 
