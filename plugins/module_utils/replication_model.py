@@ -733,6 +733,8 @@ def delta_backlog_peak(link, churn_bps, start=0.0, cap_bps=math.inf):
     to the log space a volume needs. If the weekly capacity is below the weekly churn the backlog
     grows without bound and this returns ``math.inf``.
     """
+    if churn_bps <= min(link.min_rate(), cap_bps):
+        return 0.0                  # the upload rate never falls below the churn: no backlog ever builds
     if link.weekly_bytes(cap_bps) < churn_bps * SECONDS_PER_WEEK:
         return math.inf
     backlog = peak = 0.0

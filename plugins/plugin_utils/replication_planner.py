@@ -974,12 +974,13 @@ def _plan_replication(request):
 def _global_waves(host_plans, clock):
     waves = []
     count = max([len(plan['waves']) for plan in host_plans.values()] or [0])
+    names = sorted(host_plans)
     for index in range(count):
         parts = []
-        for host in sorted(host_plans):
+        # Hosts with fewer waves drop out, so later waves walk fewer hosts.
+        names = [host for host in names if index < len(host_plans[host]['waves'])]
+        for host in names:
             plan = host_plans[host]
-            if index >= len(plan['waves']):
-                continue
             wave_start, finishes = plan['timed'][index]
             parts.append({'host': host, 'vms': sorted(finishes), 'start_s': clock.offset(wave_start),
                           'finish_s': clock.offset(max(finishes.values())),
@@ -1003,31 +1004,37 @@ def _vm_and_host_rows(hosts, vms_by_host, host_plans, assignment, clock, interva
     for name in sorted(host_plans):
         host, plan, vms = hosts[name], host_plans[name], vms_by_host[name]
         for index, (wave_start, finishes) in enumerate(plan['timed'], start=1):
+            # What every VM of the wave shares is worked out once (a row per VM counts at 100,000 VMs).
+            wave = (_wave_name(index), wave_start, clock.offset(wave_start), clock.iso(wave_start))
             for vm in plan['waves'][index - 1]:
-                vm_rows.append(_vm_row(vm, host, index, wave_start, finishes[vm.name], assignment, clock, interval, warnings))
+                vm_rows.append(_vm_row(vm, host, wave, finishes[vm.name], assignment, clock, interval, warnings))
+        deferred = set(plan['deferred'])
         for vm in vms:
-            if vm.name in plan['deferred']:
-                vm_rows.append(_vm_row(vm, host, None, None, None, assignment, clock, interval, warnings))
+            if vm.name in deferred:
+                vm_rows.append(_vm_row(vm, host, None, None, assignment, clock, interval, warnings))
         host_rows.append(_host_row(host, plan, vms, clock, interval, warnings))
     vm_rows.sort(key=lambda row: row['name'])
     return vm_rows, host_rows
 
 
-def _vm_row(vm, host, wave_index, start, finish, assignment, clock, interval, warnings):
+def _vm_row(vm, host, wave, finish, assignment, clock, interval, warnings):
+    """A VM's row; ``wave`` is (name, start, start offset, start ISO) of its wave, None when deferred."""
     link = host.link
-    keeps_up = 'always' if vm.churn_bps <= min(link.vm_cap_bps, link.min_rate()) else 'on_average'
+    floor = min(link.vm_cap_bps, link.min_rate())
+    keeps_up = 'always' if vm.churn_bps <= floor else 'on_average'
     if keeps_up != 'always':
         warnings.append('vm %s: churn %s is above the upload rate host %s allows at its most throttled (%s); '
                         'delta replication falls behind in work hours and catches up later'
-                        % (vm.name, bandwidth.format_churn(vm.churn_bps), host.name, bandwidth.format_churn(min(link.vm_cap_bps, link.min_rate()))))
-    planned = wave_index is not None
+                        % (vm.name, bandwidth.format_churn(vm.churn_bps), host.name, bandwidth.format_churn(floor)))
+    wave_name, start, start_s, start_iso = wave or (None, None, None, None)
+    planned = wave is not None
     return {
-        'name': vm.name, 'host': vm.host, 'wave': _wave_name(wave_index) if planned else None,
+        'name': vm.name, 'host': vm.host, 'wave': wave_name,
         'deferred': not planned,
         'bytes': vm.total_bytes, 'disks': [disk.size_bytes for disk in vm.disks],
-        'start_s': clock.offset(start) if planned else None, 'finish_s': clock.offset(finish) if planned else None,
+        'start_s': start_s, 'finish_s': clock.offset(finish) if planned else None,
         'duration_s': _seconds(finish - start) if planned else None,
-        'start': clock.iso(start) if planned else None, 'finish': clock.iso(finish) if planned else None,
+        'start': start_iso, 'finish': clock.iso(finish) if planned else None,
         'storage_account': assignment[vm.name],
         'delta': {
             'churn_bps': round(vm.churn_bps, 3),
