@@ -36,6 +36,11 @@ description:
     without churn, and with churn the largest size and one VM at a time are compared."
   - Deterministic - the same input gives the same plan, whatever the order of VMs, hosts or accounts, so the
     slices of a sliced AWX job agree.
+  - "Every option is checked before anything is planned. Sizes, churn and rates need their unit (V(127 GB),
+    V(5 MB/s), V(1 Gbit/s), V(10 Mbps)); only zero may be given without one. A bare number is refused naming the
+    option, the value and the units it takes, never read as bits, bytes or Kbps by guess - write V(1024 B) or
+    V(1024 B/s) for bytes. A value left out takes its documented default; a value given is never replaced by it,
+    so V(0) or a negative number where it has no meaning is refused, not planned as the default."
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
@@ -55,21 +60,23 @@ options:
         required: true
       disks:
         description:
-          - The VM's disks, each a size (V(127 GB), V(2 TB), or bytes; GB and TB are binary, as Hyper-V shows them)
-            or a mapping with C(size) and C(volume) (the host volume holding the VHD, for example V(D:\\)) or
-            C(path) (the VHD's path, matched to the host's volumes).
+          - The VM's disks, each a size (V(127 GB), V(2 TB), V(136365211648 B); B, KB, MB, GB, TB, PB are binary, as
+            Hyper-V shows them) or a mapping with C(size) and C(volume) (the host volume holding the VHD, for example
+            V(D:\\)) or C(path) (the VHD's path, matched to the host's volumes).
+          - A size is above zero and at most 64 TB, the largest virtual disk (VHDX) Hyper-V has.
         type: list
         elements: raw
         required: true
       churn:
         description:
-          - How fast the VM writes to its disks - V(5 MB/s), V(40 GB/day), V(2 GB/h) or bytes per second. Defaults
-            to O(default_churn).
+          - How fast the VM writes to its disks - V(5 MB/s), V(40 GB/day), V(2 GB/h) or V(1024 B/s); zero or more,
+            V(0) for a VM that does not write. Defaults to O(default_churn).
         type: raw
   vms_file:
     description:
       - A file with VMs, looked up like other task files (the play's C(files/) directories, then as a path).
-      - V(.csv) - a header row C(name,host,disks,churn[,volume]); C(disks) holds sizes separated by C(;).
+      - V(.csv) - a header row C(name,host,disks,churn[,volume]); C(disks) holds sizes separated by C(;); a row
+        with an empty C(churn) takes O(default_churn).
       - V(.yml), V(.yaml) or V(.json) - a list of VMs as in O(vms), or a mapping with a C(vms) list.
     type: str
   host_info:
@@ -81,10 +88,12 @@ options:
     type: list
     elements: dict
   vm_churn:
-    description: Churn by VM name, overriding the VMs' own C(churn); for VMs that come from O(host_info).
+    description:
+      - Churn by VM name (V(5 MB/s), V(40 GB/day)), overriding the VMs' own C(churn); for VMs that come from
+        O(host_info). Every name must be a VM of the plan.
     type: dict
   default_churn:
-    description: Churn of VMs that give none.
+    description: Churn of VMs that give none, with its unit (V(1 MB/s), V(20 GB/day)); zero or more.
     type: raw
     default: "0"
   hosts:
@@ -99,8 +108,10 @@ options:
         required: true
       link_rate:
         description:
-          - The host's upload link to Azure (its share of the WAN) in bits per second - V(1 Gbit/s), V(500 Mbit/s).
-            Deliberately not the throttle's units; see O(hosts[].throttle). Defaults to O(default_link_rate).
+          - The host's upload link to Azure (its share of the WAN) in bits per second - V(1 Gbit/s), V(500 Mbit/s);
+            the unit (bit/s, kbit/s, Mbit/s, Gbit/s or Tbit/s) is required and the rate must be above zero.
+          - Deliberately not the throttle's units - V(1 Gbps) is refused here, since the agent's Gbps are binary
+            gigabytes per second; see O(hosts[].throttle). Defaults to O(default_link_rate).
         type: str
       upload_threads:
         description:
@@ -108,13 +119,14 @@ options:
             recommended value (RV(hosts[].recommended_upload_threads)).
         type: int
       max_vms_per_wave:
-        description: Most VMs of this host in one wave; defaults to O(max_vms_per_wave).
+        description: Most VMs of this host in one wave, at least 1; defaults to O(max_vms_per_wave).
         type: int
       throttle:
         description:
           - The MARS agent's throttle (C(Set-OBMachineSetting)). Omit, or set C(enabled=false), for no throttle.
           - Rates in the agent's units, V(512 Kbps) to V(1023 Mbps), where 1 Kbps is 1,024 bytes per second
-            (Microsoft's examples set the 512 Kbps minimum as C(512*1024)); a plain number is Kbps.
+            (Microsoft's examples set the 512 Kbps minimum as C(512*1024)). The unit is required - a bare number
+            could be meant as the MMC's Kbps or as C(Set-OBMachineSetting)'s bytes per second.
         type: dict
         suboptions:
           enabled:
@@ -122,11 +134,11 @@ options:
             type: bool
             default: true
           work_days:
-            description: Work days (V(Monday) ... V(Sunday)); Monday to Friday when omitted.
+            description: Work days (V(Monday) ... V(Sunday)); Monday to Friday when omitted. An empty list is refused.
             type: list
             elements: str
           work_start:
-            description: Start of work hours, V(HH:MM).
+            description: Start of work hours, V(HH:MM); before O(hosts[].throttle.work_end).
             type: str
             default: "08:00"
           work_end:
@@ -151,11 +163,11 @@ options:
             type: str
             required: true
           free:
-            description: Free space, for example V(2 TB), or bytes.
+            description: Free space with its unit, for example V(2 TB); V(0) for a full volume. Each volume once per host.
             type: raw
             required: true
   default_link_rate:
-    description: Link rate of hosts that give none, in bits per second (V(1 Gbit/s)).
+    description: Link rate of hosts that give none, in bits per second with its unit (V(1 Gbit/s)); above zero.
     type: str
   storage_accounts:
     description:
@@ -169,7 +181,7 @@ options:
         type: str
         required: true
       capacity:
-        description: What the account may hold, for example V(5 TB).
+        description: What the account may hold, with its unit, for example V(5 TB); above zero.
         type: raw
         required: true
   storage_account_count:
@@ -178,7 +190,7 @@ options:
         holding O(storage_account_capacity). Must be at least 1.
     type: int
   storage_account_capacity:
-    description: Capacity of each of the O(storage_account_count) accounts, for example V(5 TB).
+    description: Capacity of each of the O(storage_account_count) accounts, with its unit, for example V(5 TB); above zero.
     type: raw
   replication_interval:
     description:
@@ -207,18 +219,20 @@ options:
         required: true
   max_vms_per_wave:
     description:
-      - Most VMs of one host in one wave. The default is the replicate wizard's batch of 10.
+      - Most VMs of one host in one wave, at least 1. The default is the replicate wizard's batch of 10.
     type: int
     default: 10
   link_efficiency:
     description:
-      - Share of the link rate that replication payload gets (framing, TLS, HTTP, retransmissions).
+      - Share of the link rate that replication payload gets (framing, TLS, HTTP, retransmissions); above 0 and
+        at most 1.
     type: float
     default: 0.9
   per_thread_rate:
     description:
       - Upload rate of one MARS upload thread (each thread sends one block at a time and waits for Azure
-        storage to acknowledge it). Measure it on a real host and set it here.
+        storage to acknowledge it), with its unit as churn is written (V(8 MB/s)); above zero. Measure it on a
+        real host and set it here.
     type: str
     default: 8 MB/s
 attributes:
@@ -249,6 +263,8 @@ notes:
     delta replication - with the peak over the waves.
   - The plan's estimates come from a model with documented assumptions; per-thread rate and link efficiency
     are the inputs to calibrate against a real host.
+  - The 64 TB disk limit is Hyper-V's VHDX maximum; Azure's own per-disk limit for replication is lower and is
+    not checked here (unverified which applies to a given target; see the Site Recovery support matrix).
 seealso:
   - module: azmigrate.hyperv.host_info
   - name: Hyper-V migration architecture
@@ -491,8 +507,19 @@ hosts:
       description: The host's largest VM alone at its per-VM cap, seconds.
       type: float
       sample: 10485.76
+    largest_vms_bound_s:
+      description:
+        - Seconds no plan of waves can beat on this host given the per-VM caps - VMs replicating together share the
+          host rate equally, so the wave holding the largest VM ends with its largest VMs finishing one by one at
+          their caps, the link partly idle; the initial replication bytes at the host's rate plus that idle time.
+        - It holds while the host's rate stays as at the start (always without a throttle); when the throttle
+          changes before it, it is RV(hosts[].largest_vm_bound_s).
+      type: float
+      sample: 10485.76
     lower_bound_reachable:
-      description: Whether RV(hosts[].largest_vm_bound_s) leaves RV(hosts[].lower_bound_s) reachable.
+      description:
+        - Whether RV(hosts[].lower_bound_s) can be reached - neither RV(hosts[].largest_vm_bound_s) nor
+          RV(hosts[].largest_vms_bound_s) is longer.
       type: bool
       sample: true
     finish:

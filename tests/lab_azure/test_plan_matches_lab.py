@@ -155,7 +155,7 @@ def _plan(lab, case: Case, start: dt.datetime, churn_bps: float | None = None) -
     request = {
         "host_info": [_host_info(lab, case)],
         "hosts": [{"name": case.host, "link_rate": LINK_RATE}],
-        "default_churn": case.churn_bps if churn_bps is None else churn_bps,
+        "default_churn": f"{case.churn_bps if churn_bps is None else churn_bps} B/s",      # the planner needs the unit
         "storage_account_count": 1, "storage_account_capacity": "10 TB",
         "start_time": start.replace(tzinfo=None).isoformat(),
     }

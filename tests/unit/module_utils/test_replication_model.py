@@ -282,3 +282,38 @@ def test_the_walk_gives_what_plain_water_filling_gives():
         assert step.finished == pytest.approx(finished, rel=1e-12)
         assert step.backlog == pytest.approx(log, rel=1e-6, abs=1e3)
         assert step.delta_sent == pytest.approx(sent, rel=1e-6, abs=1e3)
+
+
+def _plain_backlog_peak(link, churn_bps, start, cap_bps):
+    """delta_backlog_peak without its shortcuts: two weeks walked boundary by boundary."""
+    if sum(min(link.rate_at(t), cap_bps) * (min(link.next_change_after(t), start + model.SECONDS_PER_WEEK) - t)
+           for t in _boundaries(link, start, start + model.SECONDS_PER_WEEK)) < churn_bps * model.SECONDS_PER_WEEK:
+        return math.inf
+    backlog = peak = 0.0
+    for t in _boundaries(link, start, start + 2 * model.SECONDS_PER_WEEK):
+        end = min(link.next_change_after(t), start + 2 * model.SECONDS_PER_WEEK)
+        backlog = max(0.0, backlog + (churn_bps - min(link.rate_at(t), cap_bps)) * (end - t))
+        peak = max(peak, backlog)
+    return peak
+
+
+def _boundaries(link, start, end):
+    t = start
+    while t < end:
+        yield t
+        t = min(link.next_change_after(t), end)
+
+
+def test_the_cached_week_and_the_backlog_shortcut_give_what_the_plain_walk_gives():
+    """Each distinct link's week is walked once and a churn below every rate skips the walk: neither changes a number."""
+    rng = random.Random(20251206)
+    for _case in range(80):
+        schedule = office_schedule(work_bps=rng.choice((1, 2, 5, 12)) * MIB, non_work_bps=rng.choice((12, 48)) * MIB) \
+            if rng.random() < 0.7 else model.ThrottleSchedule.unthrottled()
+        link = model.HostLink(link_bps=rng.choice((10, 40, 100)) * MIB, schedule=schedule, threads_per_vm=rng.choice((1, 2, 4)),
+                              per_thread_bps=4 * MIB, efficiency=1.0)
+        cap = rng.choice((math.inf, 2 * MIB, 8 * MIB, 64 * MIB))
+        assert link.weekly_bytes(cap) == link.bytes_between(0.0, float(model.SECONDS_PER_WEEK), cap)
+        churn = rng.choice((0.1, 0.5, 1, 3, 6, 20)) * MIB
+        start = MONDAY + rng.uniform(0, 7 * 86400)
+        assert model.delta_backlog_peak(link, churn, start, cap) == pytest.approx(_plain_backlog_peak(link, churn, start, cap), rel=1e-12)

@@ -115,10 +115,10 @@ def test_makespan_within_ten_percent_of_lower_bound_on_a_reachable_case():
 def test_earlier_waves_upload_their_deltas_while_later_ones_replicate():
     # One VM per wave on a 10 MB/s host (link efficiency 1), one 8 MB/s thread per VM; b (16 GB, writes 1 MB/s)
     # goes first, largest first, then a (10 GB, 0.5 MB/s). All in decimal bytes.
-    request = estate(vms=[{"name": "a", "host": "HV09", "disks": [10_000_000_000], "churn": 500_000},
-                          {"name": "b", "host": "HV09", "disks": [16_000_000_000], "churn": 1_000_000}],
+    request = estate(vms=[{"name": "a", "host": "HV09", "disks": ["10,000,000,000 B"], "churn": "500,000 B/s"},
+                          {"name": "b", "host": "HV09", "disks": ["16,000,000,000 B"], "churn": "1,000,000 B/s"}],
                      hosts=[{"name": "HV09", "link_rate": "80 Mbit/s", "upload_threads": 1, "max_vms_per_wave": 1}],
-                     link_efficiency=1.0, per_thread_rate=8_000_000)
+                     link_efficiency=1.0, per_thread_rate="8,000,000 B/s")
     plan = planner.plan_replication(request)
     rows = {vm["name"]: vm for vm in plan["vms"]}
     # Wave 1: b alone at its cap, 2,000 s; its log then holds 2 GB. Wave 2: b's log and a share 5 + 5 MB/s
@@ -250,7 +250,7 @@ def test_vms_from_csv():
     vms = planner.vms_from_csv(text)
     assert vms[0] == {"name": "app01", "host": "HV01", "churn": "5 MB/s",
                       "disks": [{"size": "127 GB", "volume": "D:\\"}, {"size": "500 GB", "volume": "D:\\"}]}
-    assert vms[1]["disks"] == ["60 GB"] and vms[1]["churn"] == "0"
+    assert vms[1]["disks"] == ["60 GB"] and vms[1]["churn"] is None       # not given: default_churn applies
     with pytest.raises(planner.PlanError, match="CSV header lacks column"):
         planner.vms_from_csv("vm,host\na,b\n")
 
@@ -273,3 +273,37 @@ def test_timeline_svg_is_well_formed():
     assert document.documentElement.tagName == "svg"
     assert len(document.getElementsByTagName("rect")) == 3     # background + one bar per host part (one wave each)
     assert "wave-01 on HV01" in svg
+
+
+def test_the_largest_vms_bound_is_met_by_one_wave_and_beaten_by_no_plan():
+    """On a 10 Gbit/s host the largest VMs finish one by one at their caps: the bound counts that idle link time."""
+    sizes = [1000, 700, 600, 550, 500, 480, 450]
+    request = estate(vms=[{"name": "vm%d" % index, "host": "HV10", "disks": ["%d GB" % size], "churn": "0"}
+                          for index, size in enumerate(sizes)],
+                     hosts=[{"name": "HV10", "link_rate": "10 Gbit/s"}], storage_account_capacity="10 TB")
+    host = planner.plan_replication(request)["hosts"][0]
+    rate, cap = 10e9 / 8 * 0.9, 32 * 8 * MIB
+    assert host["upload_threads"] == 32 and host["waves"] == 1
+    # 4,280 GiB at the link rate, plus the link time left idle while 1 to 4 VMs are left at their caps (four
+    # caps, 1,074 MB/s, are still below the 1,125 MB/s of the link).
+    idle = sum((sizes[k - 1] - sizes[k]) * GIB * (1 / cap - k / rate) for k in (1, 2, 3, 4))
+    assert host["largest_vms_bound_s"] == pytest.approx(sum(sizes) * GIB / rate + idle, abs=1e-3)
+    assert host["makespan_s"] == pytest.approx(host["largest_vms_bound_s"], abs=1e-3)     # one wave meets it
+    assert host["largest_vm_bound_s"] < host["lower_bound_s"] < host["largest_vms_bound_s"]
+    assert host["lower_bound_reachable"] is False
+
+
+def test_no_plan_beats_the_largest_vms_bound():
+    rng = random.Random(20250307)
+    for _case in range(40):
+        vms = [{"name": "vm%02d" % number, "host": "HV10", "disks": ["%d GB" % rng.randint(20, 2000)],
+                "churn": "%.2f MB/s" % rng.choice((0, 0, 0.5, 2))} for number in range(rng.randint(1, 16))]
+        host_entry = {"name": "HV10", "link_rate": rng.choice(("2 Gbit/s", "10 Gbit/s", "40 Gbit/s")),
+                      "upload_threads": rng.choice((4, 16, 32)), "max_vms_per_wave": rng.randint(1, 10)}
+        if rng.random() < 0.3:
+            host_entry["throttle"] = {"work_rate": "50 Mbps", "non_work_rate": "1023 Mbps"}
+        plan = planner.plan_replication(estate(vms=vms, hosts=[host_entry], storage_account_capacity="100 TB",
+                                               start_time=rng.choice(("2025-03-07T18:00:00", "2025-03-03T09:00:00"))))
+        host = plan["hosts"][0]
+        assert host["makespan_s"] >= host["largest_vms_bound_s"] * (1 - 1e-9), host
+        assert host["largest_vms_bound_s"] >= host["largest_vm_bound_s"]
