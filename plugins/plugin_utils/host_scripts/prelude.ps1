@@ -175,12 +175,14 @@ function Wait-Condition {
 # exit code. System.Diagnostics.Process, not Start-Process: ExitCode is always set (Start-Process -PassThru
 # can leave it $null, PowerShell/PowerShell#5421), and property sets and method calls are not module-logged.
 # The proxy password reaches only the program's command line: the arguments carry the placeholder
-# '/proxypassword "(hidden)"', replaced here from the request's secrets. A program still running at the
-# timeout is stopped and reported with its process id and its arguments as given (the placeholder).
+# '/proxypassword "(hidden)"', replaced here from the request's secrets, which every script that calls this
+# function assigns to its own $secrets first (a function parameter would be module-logged). A program still
+# running at the timeout is stopped and reported with its process id and its arguments as given (the placeholder).
 function Start-Installer {
     param([string]$FilePath, [string]$Arguments, [string]$WorkingDirectory, [int]$TimeoutSeconds)
     $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
     $startInfo.FileName = $FilePath
+    # pslint: allow secret-leak: DRConfigurator.exe takes the proxy password only as /proxypassword on its command line (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v)
     $startInfo.Arguments = $Arguments.Replace('/proxypassword "(hidden)"', '/proxypassword "' + $secrets.proxy_password + '"')
     $startInfo.WorkingDirectory = $WorkingDirectory
     $startInfo.UseShellExecute = $false
