@@ -19,8 +19,6 @@ function Test-ComponentInstalled {
 $step = 'reading the parameters from stdin'
 try {
     $request = Read-HostScriptRequest -Line @($input)
-    # Start-Installer (prelude) reads the script's $secrets; this script's requests carry none.
-    $secrets = $request.secrets
     foreach ($s in @($request.params.steps)) {
         $step = $s.action
         $exitCode = $null
