@@ -73,7 +73,6 @@ class CommandSpec:
     parameters: dict[str, str]          # lower case -> proper case
     switches: frozenset[str]            # lower case names that take no value
     sets: tuple[ParameterSet, ...]      # empty: sets not recorded
-    is_cmdlet: bool
 
 
 @functools.lru_cache(maxsize=1)
@@ -98,7 +97,7 @@ def cmdlet_spec(name: str, spec: dict[str, t.Any]) -> CommandSpec:
         for set_name, members in spec.get("parameter_sets", {}).items()
     )
     return CommandSpec(name, f"{name} ({spec['module']}, {spec['source']})", parameters,
-                       frozenset(p.lower() for p in spec.get("switches", [])), sets, True)
+                       frozenset(p.lower() for p in spec.get("switches", [])), sets)
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,7 +112,7 @@ def known_commands(unit: Unit) -> dict[str, CommandSpec]:
         mandatory = frozenset(name for name, required in function.parameters.items() if required)
         optional = frozenset(function.parameters) - mandatory
         known[lowered] = CommandSpec(function.name, f"function {function.name} ({function.file.label})",
-                                     {name: name for name in function.parameters}, frozenset(), (ParameterSet("", mandatory, optional),), False)
+                                     {name: name for name in function.parameters}, frozenset(), (ParameterSet("", mandatory, optional),))
     return known
 
 

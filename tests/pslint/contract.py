@@ -62,18 +62,6 @@ def _strip(node: Node) -> Node:
             return node
 
 
-def _file_of(unit: Unit, node: Node) -> SourceFile:
-    """The file of the unit whose tree holds ``node``."""
-    return next(file for file in unit.files if file.tree.root_node.start_byte <= node.start_byte and _same_tree(file, node))
-
-
-def _same_tree(file: SourceFile, node: Node) -> bool:
-    root = node
-    while root.parent is not None:
-        root = root.parent
-    return root.end_byte == file.root.end_byte and root.text == file.root.text
-
-
 class Program:
     """The functions a unit runs (script and the prelude functions it sends) and its variables' scopes."""
 
@@ -81,12 +69,13 @@ class Program:
         self.unit = unit
         # tree-sitter hands out a new Node object on each access: a function is known by its file and span.
         sent = {(function.file.label, function.node.start_byte, function.node.end_byte) for function in unit.sent_functions}
-        self.roots: list[Node] = []
+        self.roots_by_file: list[tuple[SourceFile, list[Node]]] = []
         for file in unit.files:
             statements = child_of(file.root, "statement_list")
-            for child in (statements.named_children if statements is not None else []):
-                if child.type != "function_statement" or (file.label, child.start_byte, child.end_byte) in sent:
-                    self.roots.append(child)
+            self.roots_by_file.append((file, [
+                child for child in (statements.named_children if statements is not None else [])
+                if child.type != "function_statement" or (file.label, child.start_byte, child.end_byte) in sent]))
+        self.roots = [root for _, roots in self.roots_by_file for root in roots]
         self.local: dict[str, set[str]] = {}
         for root in self.roots:
             for assignment in walk(root, "assignment_expression"):
@@ -147,8 +136,8 @@ class RequestReads:
             path = self.path_of(source) if source is not None else None
             if variable is not None and path is not None:
                 changed |= self._set((_scope_of(loop), variable_name(variable) or ""), f"{path}[]")
-        for file in self.program.unit.files:
-            for call in calls(file, [root for root in self.program.roots if _file_of(self.program.unit, root) is file]):
+        for file, roots in self.program.roots_by_file:
+            for call in calls(file, roots):
                 function = self.program.unit.functions.get(call.name.lower())
                 if function is None:
                     continue
@@ -274,8 +263,8 @@ def side_effects(unit: Unit) -> dict[str, t.Any]:
     services: dict[str, set[str]] = {}
     processes: set[str] = set()
     changing: dict[str, set[str]] = {}
-    for file in unit.files:
-        for call in calls(file, [root for root in program.roots if _file_of(unit, root) is file]):
+    for file, roots in program.roots_by_file:
+        for call in calls(file, roots):
             lowered = call.name.lower()
             arguments = dict(Renderer._named_arguments(call.node))
             spec = table.get(lowered)
@@ -306,6 +295,3 @@ def side_effects(unit: Unit) -> dict[str, t.Any]:
         "cmdlets": {name: sorted(parameters) for name, parameters in changing.items()},
     }
     return {key: value for key, value in document.items() if value}
-
-
-__all__ = ["request_paths", "side_effects", "SourceFile"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing as t
 
 from .commands import calls
-from .source import Finding, SourceFile, Unit, text, top_level_statements, variable_name, walk
+from .source import Finding, SourceFile, Unit, text, top_level_statements, walk
 from .variables import assigned_names
 
 HOST_OUTPUT = {
@@ -66,6 +66,3 @@ def check(unit: Unit) -> t.Iterator[Finding]:
     for file in unit.files:
         yield from json_depth(file)
         yield from host_output(file)
-
-
-__all__ = ["check", "variable_name"]

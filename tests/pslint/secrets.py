@@ -17,7 +17,7 @@ import typing as t
 from tree_sitter import Node
 
 from .commands import calls
-from .source import Finding, SourceFile, Unit, child_of, text, variable_name, walk
+from .source import Finding, Unit, child_of, text, variable_name, walk
 from .variables import assigned_names
 
 SCRIPT_SCOPE = ""

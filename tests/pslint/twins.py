@@ -38,17 +38,19 @@ class TwinReader:
         self.functions: dict[tuple[str, str], _Function] = {}
         self.constants: dict[tuple[str, str], list[str]] = {}
         self.dispatch: dict[str, list[tuple[str, str]]] = {}    # module -> functions listed in its dict constants
+        self.imports: dict[str, dict[str, tuple[str, str]]] = {}   # module -> name -> (twin module, function)
         self.entry = self._load(module_name)
         self.aliases: dict[tuple[str, str, str], str] = {}   # (module, function, variable) -> path
         self.paths: set[str] = set()
         self.whole: set[str] = set()
 
     def _load(self, module_name: str) -> str:
-        if any(key[0] == module_name for key in self.functions):
+        if module_name in self.imports:
             return module_name
         module = importlib.import_module(module_name)
         tree = ast.parse(inspect.getsource(module))
         imported: dict[str, tuple[str, str]] = {}
+        self.imports[module_name] = imported
         for statement in tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[(module_name, statement.name)] = _Function(module_name, statement)
@@ -62,7 +64,6 @@ class TwinReader:
                 if isinstance(value, ast.Dict):
                     self.dispatch.setdefault(module_name, []).extend(
                         (module_name, item.id) for item in value.values if isinstance(item, ast.Name))
-        self.imports = getattr(self, "imports", {})
         self.imports[module_name] = imported
         for target_module, _ in set(imported.values()):
             self._load(target_module)
@@ -76,9 +77,9 @@ class TwinReader:
 
     # Paths of expressions -----------------------------------------------------------------------------
     def path_of(self, function: _Function, node: ast.AST, loop_keys: dict[str, list[str]]) -> list[str]:
-        name = function.node.name
+        """The request paths an expression denotes (several when a key comes from a loop over key names)."""
         if isinstance(node, ast.Name):
-            path = self.aliases.get((function.module, name, node.id))
+            path = self.aliases.get((function.module, function.node.name, node.id))
             return [path] if path is not None else []
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
             return self.path_of(function, node.values[0], loop_keys)
@@ -197,14 +198,18 @@ class TwinReader:
                 changed |= self.visit(function)
             if not changed:
                 break
-        normal = {path.replace("[].", "[].") for path in self.paths}
         found = set()
-        for path in normal:
+        for path in self.paths:
             parts = path.split(".")
             for end in range(1, len(parts) + 1):
                 found.add(".".join(parts[:end]))
-        strip = lambda path: path[:-2] if path.endswith("[]") else path  # noqa: E731
-        return TwinReads({strip(path) for path in found} - {"params", "secrets"}, {strip(path) for path in self.whole})
+        return TwinReads({_without_list_mark(path) for path in found} - {"params", "secrets"},
+                         {_without_list_mark(path) for path in self.whole})
+
+
+def _without_list_mark(path: str) -> str:
+    """``params.steps[]`` (an element) as ``params.steps`` (the list): reading an element reads the list."""
+    return path[:-2] if path.endswith("[]") else path
 
 
 def twin_reads(script_name: str) -> TwinReads:

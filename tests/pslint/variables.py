@@ -109,10 +109,10 @@ class Flow:
             return self.block(node, state)
         return self.expression(node, state)
 
-    def on_function_statement(self, node: Node, state: State) -> State:
+    def on_function_statement(self, _node: Node, state: State) -> State:
         return state   # analysed on its own (check)
 
-    def on_class_statement(self, node: Node, state: State) -> State:
+    def on_class_statement(self, _node: Node, state: State) -> State:
         return state
 
     def on_flow_control_statement(self, node: Node, state: State) -> State:
