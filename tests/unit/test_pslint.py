@@ -92,10 +92,13 @@ def test_command_line_prints_file_line_rule_message(tmp_path):
     (b"$o = ConvertTo-Json -InputObject @{} -Compress\n", "json-depth", 2),
     (b"Write-Host 'done'\n", "write-host", 2),
     # Secrets.
-    (b"$request = Read-Thing\n$secrets = $request.secrets\n$p = $secrets.password\nGet-Item -LiteralPath $p\n", "secret-leak", 5),
+    (b"$request = Read-Thing\n$secrets = $request.secrets\n$p = $secrets.password\nGet-Item -LiteralPath $p\n",
+     "secret-leak", 5),
     (b"$request = Read-Thing\n$p = $request.secrets.password\n$p | Out-Null\n", "secret-leak", 4),
-    (b"$request = Read-Thing\n$info = New-Object -TypeName System.Diagnostics.ProcessStartInfo\n$info.Arguments = '/p ' + $request.secrets.password\n", "secret-leak", 4),
-    (b"function Use-Value {\n    param([string]$Value)\n    Get-Item -LiteralPath $Value\n}\n$request = Read-Thing\nUse-Value -Value $request.secrets.password\n", "secret-leak", 4),
+    (b"$request = Read-Thing\n$info = New-Object -TypeName System.Diagnostics.ProcessStartInfo\n"
+     b"$info.Arguments = '/p ' + $request.secrets.password\n", "secret-leak", 4),
+    (b"function Use-Value {\n    param([string]$Value)\n    Get-Item -LiteralPath $Value\n}\n"
+     b"$request = Read-Thing\nUse-Value -Value $request.secrets.password\n", "secret-leak", 4),
 ])
 def test_each_rule_finds_its_defect(snippet, rule, line):
     findings = pslint.check_source(STOP + snippet)
@@ -112,7 +115,8 @@ def test_each_rule_finds_its_defect(snippet, rule, line):
     b"$f = { param($match) $match.Value }\n",
     b"Split-Path -Parent 'C:\\a'\n$o = New-Object System.Text.UTF8Encoding $false\nGet-ChildItem -LiteralPath 'C:\\'\n",
     b"Remove-Item -LiteralPath 'C:\\x' -WhatIf -ErrorAction Ignore\n@('C:\\x') | Remove-Item -Force\n",
-    b"$request = Read-Thing\n$secrets = $request.secrets\n$credential = New-Object -TypeName System.Net.NetworkCredential\n$credential.Password = $secrets.password\n",
+    b"$request = Read-Thing\n$secrets = $request.secrets\n$credential = New-Object -TypeName System.Net.NetworkCredential\n"
+    b"$credential.Password = $secrets.password\n",
     b"# $a = $b ?? 1 && gci\n$msg = 'x ?? y && Write-Host'\n",
     b"$request = Read-Thing\n$info = New-Object -TypeName System.Diagnostics.ProcessStartInfo\n"
     b"# pslint: allow secret-leak: the program reads its password only from its command line\n"
@@ -236,3 +240,26 @@ def test_a_defect_put_into_a_shipped_script_is_reported_at_its_file_and_line(tmp
         assert any(str(f).startswith(expected) or str(f).startswith(f"{copy}:{line}: abbreviated-parameter: ") for f in findings), "\n".join(map(str, findings))
     else:
         assert any(str(finding).startswith(expected) for finding in findings), f"expected {expected}...; found:\n" + "\n".join(map(str, findings))
+
+
+@pytest.mark.parametrize("snippet", [
+    b"$a = 1\n$b = $a ?? 2\n",
+    b"$a = $null\n$a ??= 2\n",
+    b"$ok = $true\n$a = $ok ? 'yes' : 'no'\n",
+    b"Get-Date && Get-Date\n",
+    b"Get-Date || Get-Date\n",
+    b"if ($true) {\n    $x = @{ a = 1\n}\n",
+])
+def test_the_lab_refuses_what_the_checker_calls_a_parse_error_or_7_only_syntax(snippet):
+    # The lab's refusal (lab/hosts/scripts/_powershell.py) and the checker agree on what 5.1 cannot parse.
+    from lab.hosts.scripts._powershell import parse_refusal
+    assert {"parse-error", "ps51-syntax"} & {finding.rule for finding in pslint.check_source(STOP + snippet)}
+    assert parse_refusal((STOP + snippet).decode()) is not None
+
+
+@pytest.mark.parametrize("path", [path for path in HOST_SCRIPTS if path != pslint.PRELUDE], ids=lambda path: path.name)
+def test_the_lab_runs_every_shipped_script_as_sent(path):
+    from lab.hosts.scripts._powershell import parse_refusal
+
+    from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script
+    assert parse_refusal(load_host_script(path.stem).text) is None
