@@ -168,7 +168,7 @@ def calls(file: SourceFile, within: t.Iterable[Node] | None = None) -> t.Iterato
 def parameter_problems(file: SourceFile, call: Call, spec: CommandSpec) -> t.Iterator[Finding]:
     common = common_parameters()
     used: list[str] = []
-    for written, node, _ in call.parameters:
+    for written, node, _colon in call.parameters:
         lowered = written.lower()
         if (call.name.lower(), lowered) in PS7_PARAMETERS:
             yield file.finding(node, "ps7-command", PS7_PARAMETERS[(call.name.lower(), lowered)])

@@ -75,7 +75,7 @@ class Program:
             self.roots_by_file.append((file, [
                 child for child in (statements.named_children if statements is not None else [])
                 if child.type != "function_statement" or (file.label, child.start_byte, child.end_byte) in sent]))
-        self.roots = [root for _, roots in self.roots_by_file for root in roots]
+        self.roots = [root for _file, roots in self.roots_by_file for root in roots]
         self.local: dict[str, set[str]] = {}
         for root in self.roots:
             for assignment in walk(root, "assignment_expression"):
@@ -270,7 +270,7 @@ def side_effects(unit: Unit) -> dict[str, t.Any]:
             spec = table.get(lowered)
             if spec is not None and lowered.split("-")[0] in CHANGING_VERBS and lowered not in SESSION_ONLY:
                 changing.setdefault(spec.name, set()).update(
-                    spec.parameters.get(name.lower(), name) for name, _, _ in call.parameters)
+                    spec.parameters.get(name.lower(), name) for name, _node, _colon in call.parameters)
             if lowered in SERVICE_ACTIONS and "name" in arguments:
                 services.setdefault(SERVICE_ACTIONS[lowered], set()).update(renderer.render(arguments["name"]))
             if lowered == PROGRAM_STARTER:

@@ -47,7 +47,7 @@ def error_action(unit: Unit) -> t.Iterator[Finding]:
 
 def json_depth(file: SourceFile) -> t.Iterator[Finding]:
     for call in calls(file):
-        if call.name.lower() == "convertto-json" and not any(name.lower() == "depth" for name, _, _ in call.parameters):
+        if call.name.lower() == "convertto-json" and not any(name.lower() == "depth" for name, _node, _colon in call.parameters):
             yield file.finding(call.node, "json-depth",
                                "ConvertTo-Json without -Depth: Windows PowerShell 5.1 writes anything nested deeper than 2 "
                                "levels as its type name; pass -Depth")

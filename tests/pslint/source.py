@@ -168,7 +168,7 @@ def variable_name(node: Node) -> str | None:
     if raw.startswith("{") and raw.endswith("}"):
         raw = raw[1:-1]
     if ":" in raw:
-        scope, _, rest = raw.partition(":")
+        scope, _colon, rest = raw.partition(":")
         if scope.lower() not in SCOPE_PREFIXES:
             return None
         raw = rest

@@ -65,7 +65,7 @@ class TwinReader:
                     self.dispatch.setdefault(module_name, []).extend(
                         (module_name, item.id) for item in value.values if isinstance(item, ast.Name))
         self.imports[module_name] = imported
-        for target_module, _ in set(imported.values()):
+        for target_module, _function in set(imported.values()):
             self._load(target_module)
         return module_name
 
@@ -192,7 +192,7 @@ class TwinReader:
     def read(self) -> TwinReads:
         entry = self.functions[(self.entry, "run")]
         self._alias(entry, entry.parameters[0], CTX)
-        for _ in range(10):
+        for _round in range(10):
             changed = False
             for function in list(self.functions.values()):
                 changed |= self.visit(function)

@@ -162,13 +162,13 @@ def anchor(lines: list[str]) -> tuple[int, str, str]:
 
 
 def insert_after_anchor(lines, new_line):
-    index, indent, _ = anchor(lines)
+    index, indent, _variable = anchor(lines)
     return lines[:index + 1] + [indent + new_line] + lines[index + 1:], index + 2
 
 
 def mutate_insert(template):
     def mutate(lines):
-        _, _, variable = anchor(lines)
+        _index, _indent, variable = anchor(lines)
         return insert_after_anchor(lines, template.replace("VAR", variable))
     return mutate
 
@@ -178,7 +178,7 @@ def misspell_parameter(lines):
     known = known_commands(Unit(file, SourceFile(pslint.PRELUDE, pslint.PRELUDE.read_bytes())))
     for call in calls(file):
         spec = known.get(call.name.lower())
-        for written, node, _ in call.parameters:
+        for written, node, _colon in call.parameters:
             if spec is not None and len(written) >= 4 and written.lower() in spec.parameters:
                 row, column = node.start_point
                 misspelt = written[:-2] + written[-1]

@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from lab.hosts.logon import Logon
-from lab.hosts.scripts._powershell import parse_refusal as parse_refusal  # noqa: F401 (used as scripts.parse_refusal)
+from lab.hosts.scripts._powershell import parse_refusal  # noqa: F401 (lab/winrm/dispatch.py calls scripts.parse_refusal)
 from lab.hosts.state import HostState
 
 if TYPE_CHECKING:
