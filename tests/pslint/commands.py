@@ -46,6 +46,7 @@ PS7_PARAMETERS = {
     ("get-date", "asutc"): "Get-Date -AsUTC is PowerShell 7.1; call .ToUniversalTime()",
     ("get-date", "unixtimeseconds"): "Get-Date -UnixTimeSeconds is PowerShell 7.1",
     ("select-object", "skipindex"): "Select-Object -SkipIndex is PowerShell 6.2",
+    ("where-object", "not"): "Where-Object -Not is PowerShell 6.1; use -FilterScript { -not $_.Name }",
 }
 # -WhatIf and -Confirm, which a cmdlet that supports ShouldProcess takes.
 SHOULD_PROCESS = {"whatif", "confirm"}

@@ -31,7 +31,7 @@ CHANGING_VERBS = {"new", "set", "remove", "move", "copy", "rename", "start", "st
                   "uninstall", "register", "unregister", "enable", "disable", "suspend", "resume", "write"}
 # Cmdlets with such a verb that change only the PowerShell session, not the host.
 SESSION_ONLY = {"new-object", "set-strictmode", "start-sleep", "add-type", "set-variable", "new-variable", "set-location", "write-output"}
-SERVICE_ACTIONS = {"start-service": "start", "stop-service": "stop", "restart-service": "restart"}
+SERVICE_ACTIONS = {"start-service": "start", "stop-service": "stop", "restart-service": "restart", "set-service": "set"}
 PROGRAM_STARTER = "start-installer"
 # Cmdlets that write registry values (-Name) or keys (the path itself).
 VALUE_WRITERS = {"new-itemproperty": "set", "set-itemproperty": "set", "remove-itemproperty": "removed"}
