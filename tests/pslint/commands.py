@@ -113,7 +113,7 @@ def known_commands(unit: Unit) -> dict[str, CommandSpec]:
         mandatory = frozenset(name for name, required in function.parameters.items() if required)
         optional = frozenset(function.parameters) - mandatory
         known[lowered] = CommandSpec(function.name, f"function {function.name} ({function.file.label})",
-                                     {name: name for name in function.parameters}, frozenset(), (ParameterSet("", mandatory, optional),))
+                                     function.parameter_names, frozenset(), (ParameterSet("", mandatory, optional),))
     return known
 
 
@@ -203,8 +203,9 @@ def parameter_problems(file: SourceFile, call: Call, spec: CommandSpec) -> t.Ite
     if not any(parameter_set.mandatory <= named for parameter_set in candidates):
         closest = min(candidates, key=lambda s: len(s.mandatory - named))
         missing = ", ".join(f"-{spec.parameters[p]}" for p in sorted(closest.mandatory - named))
+        where = f"its parameter set {closest.name}" if closest.name else "its param() block"
         yield file.finding(call.node, "missing-mandatory",
-                           f"{spec.name} is called without {missing}, mandatory in its parameter set {closest.name or 'param()'} "
+                           f"{spec.name} is called without {missing}, mandatory in {where} "
                            f"({spec.label}); PowerShell would prompt for it and fail non-interactively")
 
 

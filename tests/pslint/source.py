@@ -85,6 +85,11 @@ class FunctionDef:
     parameters: dict[str, bool]   # lower-case name -> mandatory
     body: Node | None
 
+    @property
+    def parameter_names(self) -> dict[str, str]:
+        """Lower-case name -> the name as the param() block writes it."""
+        return {name.lower(): name for name in function_parameters(self.node, proper_case=True)}
+
 
 @dataclasses.dataclass
 class Unit:
@@ -175,8 +180,8 @@ def variable_name(node: Node) -> str | None:
     return raw.lower()
 
 
-def function_parameters(function: Node) -> dict[str, bool]:
-    """A function's parameters (lower-case name -> mandatory), from its param() block or its name(...) list."""
+def function_parameters(function: Node, proper_case: bool = False) -> dict[str, bool]:
+    """A function's parameters (lower-case name, or as written, -> mandatory), from its param() block or its name(...) list."""
     parameters: dict[str, bool] = {}
     body = child_of(function, "script_block")
     holders = [child_of(body, "param_block")] if body is not None else []
@@ -189,7 +194,8 @@ def function_parameters(function: Node) -> dict[str, bool]:
             if variable is None:
                 continue
             attributes = text(child_of(parameter, "attribute_list")).lower().replace(" ", "")
-            parameters[variable_name(variable) or ""] = "mandatory" in attributes and "mandatory=$false" not in attributes
+            name = text(variable).lstrip("$") if proper_case else variable_name(variable) or ""
+            parameters[name] = "mandatory" in attributes and "mandatory=$false" not in attributes
     return parameters
 
 
