@@ -24,12 +24,13 @@ NODE_SETUP := $(if $(wildcard lab/package-lock.json),$(NODE_STAMP))
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup kerberos demo test sanity lint pytest build clean check-python check-node
+.PHONY: help setup kerberos demo test sanity lint pytest pslint build clean check-python check-node
 
 help:
 	@echo "make demo   run the demo playbook against the embedded lab (sets everything up first)"
 	@echo "make test   run sanity, lint, unit and integration tests (sets everything up first)"
 	@echo "make build  build the collection artifact with ansible-galaxy"
+	@echo "make pslint check the PowerShell host scripts (file:line: rule: message; docs/host-scripts.md)"
 	@echo "make kerberos  add a real KDC to the lab and the Kerberos tests (Debian, as root; optional)"
 	@echo "make clean  remove the virtualenv, node modules, lab state and build output"
 
@@ -90,6 +91,10 @@ lint: setup
 
 pytest: setup
 	@tests/run-tests pytest
+
+# The PowerShell checker alone (tests/pslint; make test runs it too, as tests/unit/test_pslint.py).
+pslint: setup
+	@cd tests && ../$(VENV_PYTHON) -m pslint $(abspath $(FILES))
 
 build: setup
 	@mkdir -p .build/dist

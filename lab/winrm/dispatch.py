@@ -111,6 +111,11 @@ class CommandDispatcher:
         name, version = scripts.marker_of(script)
         entry.update(kind="host_script", name=f"{name}/{version}")
         ascii_only = scripts.escapes_non_ascii(script)
+        refusal = scripts.parse_refusal(script)
+        if refusal is not None:
+            # powershell.exe parses the whole text first ([ScriptBlock]::Create): nothing of the script runs.
+            entry["kind"] = "rejected"
+            return CommandResult(stderr=clixml.error_stream(refusal), exit_code=1)
         try:
             simulation = scripts.load(name, version)
         except scripts.UnknownScript as exc:

@@ -4,7 +4,8 @@ The collection sends a short fixed bootstrap as the command line and, on stdin, 
 text, a line of four NULs, then the request (docs/host-scripts.md). The WinRM side recognises
 the bootstrap (is_bootstrap), splits stdin (split_stdin), recognises the script by its first
 line, `# azmigrate-host-script: <name>/<version>`, and runs `lab.hosts.scripts.<name>` against
-the host's state. The document is written as the script text would write it: ASCII when the
+the host's state -- unless Windows PowerShell 5.1 could not parse the script text (parse_refusal): then
+nothing runs and the error is what powershell.exe reports. The document is written as the script text would write it: ASCII when the
 text holds the prelude's escaping statement (escapes_non_ascii), else raw, in the shell's code
 page. A simulation module declares
 `VERSIONS = (1,)` and `def run(ctx: ScriptContext) -> dict` (or `async def`, to take lab
@@ -20,6 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from lab.hosts.logon import Logon
+from lab.hosts.scripts._powershell import parse_refusal  # noqa: F401 (lab/winrm/dispatch.py calls scripts.parse_refusal)
 from lab.hosts.state import HostState
 
 if TYPE_CHECKING:

@@ -19,6 +19,9 @@ from lab.hosts.state import (
 
 VERSIONS = (1,)
 
+# What the script changes on the host (tests/pslint/contract.py, tests/unit/test_twin_contracts.py): nothing.
+SIDE_EFFECTS: dict = {}
+
 PROVIDER_DEFAULT_PATH = r"C:\Program Files\Microsoft Azure Site Recovery Provider"
 SERVICES = ("dra", "obengine", "vmms", "clussvc")
 REGISTRATION_VALUES = {"vault_location": "VaultLocation", "subscription_id": "SubscriptionId",

@@ -24,6 +24,28 @@ from lab.hosts.state import PROXY_KEY, REGISTRATION_KEY, HostState, windows_path
 
 VERSIONS = (1,)
 
+# What the script changes on the host, as tests/pslint/contract.py reads it from the .ps1 (registry keys and
+# values, services, programs with their arguments, state-changing cmdlets with their parameters; {} is a run-time
+# value). This simulation performs these; tests/unit/test_twin_contracts.py fails when the script changes them.
+SIDE_EFFECTS = {
+    "services": {"restart": ["dra", "obengine"], "start": ["dra"]},
+    "processes": [
+        "DRConfigurator.exe /configure{Get-ProxyArgument}",
+        r'DRConfigurator.exe /r /Credentials "{}\host.VaultCredentials" /Friendlyname "{}"{Get-ProxyArgument}',
+        "setupdr.exe /i",
+        '{} /x:"{}" /q',
+    ],
+    "cmdlets": {
+        "Set-OBMachineSetting": ["Confirm", "ProxyPassword", "ProxyPort", "ProxyServer", "ProxyUsername"],
+        "Restart-Service": ["Name"],
+        "Remove-Item": ["ErrorAction", "Force", "LiteralPath", "Recurse"],
+        "New-Item": ["Force", "ItemType", "Path"],
+        "Move-Item": ["Destination", "Force", "LiteralPath"],
+        "Set-Acl": ["AclObject", "LiteralPath"],
+        "Start-Service": ["Name"],
+    },
+}
+
 POLL_S = 5.0
 
 

@@ -13,6 +13,9 @@ from lab.hosts.state import MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATIO
 
 VERSIONS = (1,)
 
+# What the script changes on the host (tests/pslint/contract.py, tests/unit/test_twin_contracts.py): nothing.
+SIDE_EFFECTS: dict = {}
+
 REQUIRED_REGISTRATION = ("VaultLocation", "SubscriptionId", "ResourceName", "ResourceGroupName")
 
 

@@ -16,6 +16,22 @@ from lab.hosts.scripts.replication_provider_apply import StepFailed, run_steps, 
 
 VERSIONS = (1,)
 
+# What the script changes on the host, as tests/pslint/contract.py reads it from the .ps1 (registry keys and
+# values, services, programs with their arguments, state-changing cmdlets with their parameters; {} is a run-time
+# value). This simulation performs these; tests/unit/test_twin_contracts.py fails when the script changes them.
+SIDE_EFFECTS = {
+    "registry_values_removed": {r"HKLM:\SOFTWARE\Microsoft\Azure Site Recovery": ["DraID", "IdMgmtCloudContainerId"]},
+    "registry_keys_removed": [r"HKLM:\SOFTWARE\Microsoft\Azure Site Recovery\ProxySettings",
+                              r"HKLM:\SOFTWARE\Microsoft\Azure Site Recovery\Registration"],
+    "services": {"stop": ["dra"]},
+    "processes": ["msiexec.exe /X{} /qn /norestart"],
+    "cmdlets": {
+        "Stop-Service": ["ErrorAction", "Force", "Name"],
+        "Remove-Item": ["ErrorAction", "Force", "LiteralPath", "Recurse"],
+        "Remove-ItemProperty": ["ErrorAction", "LiteralPath", "Name"],
+    },
+}
+
 PRODUCT_CODE = re.compile(r"\{[0-9A-Fa-f-]{36}\}")
 SYSTEM_DIRECTORY = r"C:\Windows\system32"
 

@@ -14,6 +14,9 @@ from lab.hosts.state import MARS_REPLICATION_KEY, HostState
 
 VERSIONS = (1,)
 
+# What the script changes on the host (tests/pslint/contract.py, tests/unit/test_twin_contracts.py): nothing.
+SIDE_EFFECTS: dict = {}
+
 THREAD_VALUES = ("UploadThreadsPerVM", "DownloadThreadsPerVM")
 
 

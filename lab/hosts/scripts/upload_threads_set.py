@@ -15,6 +15,15 @@ from lab.hosts.state import MARS_REPLICATION_KEY
 
 VERSIONS = (1,)
 
+# What the script changes on the host, as tests/pslint/contract.py reads it from the .ps1 (registry keys and
+# values, services, programs with their arguments, state-changing cmdlets with their parameters; {} is a run-time
+# value). This simulation performs these; tests/unit/test_twin_contracts.py fails when the script changes them.
+SIDE_EFFECTS = {
+    "registry_values_set": {r"HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Replication": ["{}"]},
+    "registry_keys_created": [r"HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Replication"],
+    "cmdlets": {"New-Item": ["Force", "Path"], "New-ItemProperty": ["Force", "LiteralPath", "Name", "PropertyType", "Value"]},
+}
+
 
 def run(ctx: ScriptContext) -> dict:
     writes = ctx.params.get("writes") or {}

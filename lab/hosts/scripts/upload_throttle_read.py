@@ -26,6 +26,9 @@ from lab.hosts.state import HostState
 
 VERSIONS = (1,)
 
+# What the script changes on the host (tests/pslint/contract.py, tests/unit/test_twin_contracts.py): nothing.
+SIDE_EFFECTS: dict = {}
+
 THROTTLE_KEYS = ("enabled", "work_days", "work_hour_start", "work_hour_end",
                  "work_hour_bandwidth", "non_work_hour_bandwidth")
 # The names the collection assumes (prelude.ps1 Get-ThrottleSetting), each with the throttle key it holds.

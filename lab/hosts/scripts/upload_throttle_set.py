@@ -20,6 +20,14 @@ from lab.hosts.scripts.upload_throttle_read import MachineSettingError, read_thr
 
 VERSIONS = (1,)
 
+# What the script changes on the host, as tests/pslint/contract.py reads it from the .ps1 (registry keys and
+# values, services, programs with their arguments, state-changing cmdlets with their parameters; {} is a run-time
+# value). This simulation performs these; tests/unit/test_twin_contracts.py fails when the script changes them.
+SIDE_EFFECTS = {
+    "cmdlets": {"Set-OBMachineSetting": ["Confirm", "EndWorkHour", "NoThrottle", "NonWorkHourBandwidth", "StartWorkHour", "WorkDay",
+                                         "WorkHourBandwidth"]},
+}
+
 DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 # What [TimeSpan]::Parse accepts for a time of day: h:mm or h:mm:ss.
 TIMESPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")

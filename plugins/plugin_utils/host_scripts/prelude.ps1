@@ -25,6 +25,10 @@ trap {
     exit 1
 }
 
+# The request's secrets: Start-Installer reads the proxy password from here. $null until a script whose programs
+# take a secret assigns $secrets = $request.secrets.
+$secrets = $null
+
 # The request {"params": ..., "secrets": ...}. Call it with the script's own stdin, -Line @($input): the lines
 # the bootstrap piped to the script. Parsed with .NET, not ConvertFrom-Json: with Module Logging on (event
 # 4103) a cmdlet's parameters are logged, and the request holds the secrets. Objects come back as
@@ -175,12 +179,14 @@ function Wait-Condition {
 # exit code. System.Diagnostics.Process, not Start-Process: ExitCode is always set (Start-Process -PassThru
 # can leave it $null, PowerShell/PowerShell#5421), and property sets and method calls are not module-logged.
 # The proxy password reaches only the program's command line: the arguments carry the placeholder
-# '/proxypassword "(hidden)"', replaced here from the request's secrets. A program still running at the
-# timeout is stopped and reported with its process id and its arguments as given (the placeholder).
+# '/proxypassword "(hidden)"', replaced here from the script's $secrets (above; not a parameter, so that no
+# command binds it). A program still running at the timeout is stopped and reported with its process id and
+# its arguments as given (the placeholder).
 function Start-Installer {
     param([string]$FilePath, [string]$Arguments, [string]$WorkingDirectory, [int]$TimeoutSeconds)
     $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo
     $startInfo.FileName = $FilePath
+    # pslint: allow secret-leak: DRConfigurator.exe takes the proxy password only as /proxypassword on its command line (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v)
     $startInfo.Arguments = $Arguments.Replace('/proxypassword "(hidden)"', '/proxypassword "' + $secrets.proxy_password + '"')
     $startInfo.WorkingDirectory = $WorkingDirectory
     $startInfo.UseShellExecute = $false
