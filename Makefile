@@ -62,7 +62,7 @@ $(ANSIBLE_TEST_PIP_BOOTSTRAP): tests/sanity/pip_bootstrap.py
 setup: $(VENV_STAMP) $(NODE_SETUP) $(COLLECTION_LINK)
 
 # Optional: the lab runs an MIT KDC and accepts Kerberos when these are present (lab/kdc.py);
-# without them the Kerberos tests are skipped. Debian's packages (bindep.txt, profile kerberos),
+# without them the Kerberos tests are skipped. Debian's packages (tests/bindep.txt, profile kerberos),
 # then the Python bindings, which build against libkrb5-dev.
 KERBEROS_STAMP := $(VENV)/.kerberos
 KERBEROS_DEBS := krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc

@@ -106,7 +106,7 @@ options:
       - When not given, the credential source's value, then E(AZURE_DISABLE_INSTANCE_DISCOVERY), then V(false).
     type: bool
 requirements:
-  - python >= 3.8
+  - python >= 3.11 (on the controller, where the modules run)
   - azure-identity >= 1.19.0
   - azure-core >= 1.31.0
   - azure-mgmt-core >= 1.4.0

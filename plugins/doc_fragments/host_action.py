@@ -40,4 +40,6 @@ notes:
   - An NTLM session, or a Kerberos one without delegation, cannot reach a file share from the host (the double
     hop), so a UNC path the host must read needs C(ansible_winrm_transport=credssp) or Kerberos with
     C(ansible_winrm_kerberos_delegation=true); otherwise copy the file to the host first.
+  - C(become) is refused with an error before anything is sent to the host, because the script runs as the
+    connection's user (C(ansible_user), a local administrator) and Windows C(runas) become does not apply to it.
 """

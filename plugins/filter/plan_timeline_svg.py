@@ -15,8 +15,8 @@ short_description: Draw the waves of a replication plan as an SVG timeline
 version_added: 0.1.0
 description:
   - Turns the result of M(azmigrate.hyperv.replication_plan) into an SVG image - one row per host (one row per
-    wave when the plan has more than O(max_rows) hosts), a bar per wave from its start to its finish, and a time
-    axis in hours from the plan start.
+    wave when the plan has more than O(max_rows) hosts), a bar per wave from its start to its finish, a time
+    axis in hours from the plan start, and a legend of the waves' colours.
   - Pure Python; write the result with M(ansible.builtin.copy) and open it in a browser or embed it in a report.
 author:
   - azmigrate.hyperv developers (@azmigrate)
@@ -86,7 +86,8 @@ def render_timeline(plan, max_rows=40):
     rows = _rows(plan, max_rows)
     span = max([plan.get('makespan_s') or 0.0] + [finish for _label, bars in rows for _start, finish, _i, _t in bars]) or 1.0
     scale = _CHART_WIDTH / span
-    height = _TOP + _ROW_HEIGHT * max(1, len(rows)) + 40
+    legend = _legend(plan.get('waves') or [], _TOP + _ROW_HEIGHT * max(1, len(rows)) + 32)
+    height = _TOP + _ROW_HEIGHT * max(1, len(rows)) + 40 + _LEGEND_ROW_HEIGHT * _legend_rows(plan.get('waves') or [])
     width = _LABEL_WIDTH + _CHART_WIDTH + 20
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">'
              % (width, height, width, height),
@@ -102,8 +103,32 @@ def render_timeline(plan, max_rows=40):
             parts.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" fill-opacity="0.75" stroke="white"><title>%s</title></rect>'
                          % (_LABEL_WIDTH + start * scale, y + 3, bar_width, _ROW_HEIGHT - 6, _PALETTE[index % len(_PALETTE)],
                             escape(title)))
+    parts.extend(legend)
     parts.append('</svg>')
     return '\n'.join(parts) + '\n'
+
+
+_LEGEND_PER_ROW = 8
+_LEGEND_ROW_HEIGHT = 18
+
+
+def _legend_rows(waves):
+    return (len(waves) + _LEGEND_PER_ROW - 1) // _LEGEND_PER_ROW
+
+
+def _legend(waves, top):
+    """A swatch of each wave's colour with its name, under the axis (the bars' colour says which wave they are)."""
+    lines = []
+    entry_width = _CHART_WIDTH // _LEGEND_PER_ROW
+    for index, wave in enumerate(waves):
+        x = _LABEL_WIDTH + (index % _LEGEND_PER_ROW) * entry_width
+        y = top + (index // _LEGEND_PER_ROW) * _LEGEND_ROW_HEIGHT
+        lines.append('<circle cx="%d" cy="%d" r="6" fill="%s" fill-opacity="0.75"/>'
+                     % (x + 6, y + 6, _PALETTE[index % len(_PALETTE)]))
+        lines.append('<text x="%d" y="%d">%s</text>' % (x + 16, y + 10, escape(str(wave.get('name', index + 1)))))
+    if lines:
+        lines.insert(0, '<text x="%d" y="%d" text-anchor="end">Waves</text>' % (_LABEL_WIDTH - 6, top + 10))
+    return lines
 
 
 def _axis(span, scale, row_count):

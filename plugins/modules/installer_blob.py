@@ -50,6 +50,9 @@ options:
     type: str
     choices: [key, login]
     default: key
+requirements:
+  - azure-mgmt-storage >= 21.2.1
+  - azure-storage-blob >= 12.19.0
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.azure_auth.action_group

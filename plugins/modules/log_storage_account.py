@@ -48,6 +48,8 @@ options:
     description: Seconds to wait for the account's creation.
     type: int
     default: 300
+requirements:
+  - azure-mgmt-storage >= 21.2.1
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.azure_auth.action_group

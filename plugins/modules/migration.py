@@ -83,6 +83,9 @@ options:
     description: Seconds to wait in all, for every job of the task and every Azure operation.
     type: int
     default: 3600
+requirements:
+  - azure-mgmt-compute >= 33.0.0
+  - azure-mgmt-network >= 28.0.0
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault

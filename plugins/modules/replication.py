@@ -168,6 +168,10 @@ options:
     description: Seconds between two reads of the VM's state with O(wait_for=protected).
     type: int
     default: 60
+requirements:
+  - azure-mgmt-compute >= 33.0.0
+  - azure-mgmt-network >= 28.0.0
+  - azure-mgmt-storage >= 21.2.1
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault

@@ -54,6 +54,9 @@ options:
     description: Seconds to wait in all.
     type: int
     default: 3600
+requirements:
+  - azure-mgmt-compute >= 33.0.0
+  - azure-mgmt-network >= 28.0.0
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault

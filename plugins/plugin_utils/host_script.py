@@ -363,6 +363,24 @@ def parse_host_script_output(script: HostScript, exit_code: int, stdout: str, st
     raise HostScriptError(redact(f"{prefix}: {detail}", secrets), script=script.label, exit_code=exit_code)
 
 
+def refuse_become(action: ActionBase, script_label: str) -> None:
+    """Raise HostScriptError when the task asks for ``become``, before anything is sent to the host.
+
+    The script goes over the connection as one raw command with its input on stdin; Ansible's Windows
+    become (runas) wraps modules, not such commands, so the script would silently run as the connection's
+    user instead. A clear refusal is better than running as someone other than the play asked.
+    """
+    if getattr(action._play_context, "become", False):
+        raise HostScriptError(
+            f"host script {script_label} does not support become (become_method "
+            f"{getattr(action._play_context, 'become_method', None) or 'runas'!s}): it runs as the connection's user, "
+            "ansible_user, who must be in the host's local Administrators group. Remove become from the task or play; "
+            "to reach a file share from the host, use the credssp transport or Kerberos with "
+            "ansible_winrm_kerberos_delegation=true, or setup_file_src / setup_file_url",
+            script=script_label,
+        )
+
+
 def run_host_script(
     action: ActionBase,
     name: str,
@@ -376,6 +394,7 @@ def run_host_script(
     log (event 4688), and never in an error message. Raises HostScriptError.
     """
     script = load_host_script(name)
+    refuse_become(action, script.label)
     shell = action._connection._shell
     encode_script = getattr(shell, "_encode_script", None)
     if encode_script is None:

@@ -402,3 +402,21 @@ def test_run_refuses_a_connection_without_the_powershell_shell():
     with pytest.raises(HostScriptError, match=r"needs a Windows host reached with the PowerShell shell, but the connection uses the 'sh' shell"):
         host_script.run_host_script(action, "host_info", {})
     assert action.calls == []
+
+
+def test_become_is_refused_before_anything_reaches_the_host():
+    """A raw command cannot be run through Windows become (runas): refusing beats running as another user."""
+    action = FakeAction(ShellModule(), '{"ok": true}')
+    action._play_context.become = True
+    action._play_context.become_method = "runas"
+    with pytest.raises(HostScriptError, match=r"does not support become \(become_method runas\).*ansible_user") as raised:
+        host_script.run_host_script(action, "host_info", {"gather_vms": True}, {"password": "hunter2"})
+    assert action.calls == []
+    assert "hunter2" not in str(raised.value)
+
+
+def test_without_become_the_script_runs():
+    action = FakeAction(ShellModule(), '{"ok": true}')
+    action._play_context.become = False
+    assert host_script.run_host_script(action, "host_info", {"gather_vms": True}) == {"ok": True}
+    assert len(action.calls) == 1
