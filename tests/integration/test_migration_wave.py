@@ -101,6 +101,7 @@ def test_wave_bad_input_is_refused_before_any_request(wave_run):
 def test_cutover_role_migrates_the_wave_prints_progress_and_a_rerun_converges(wave_run, tmp_path):
     lab = wave_run.lab
     lab.admin.post("/azure/faults/job-failure", {"scenario": "PlannedFailover", "code": "70094", "task": 1, "vm": FAILING})
+    lab.admin.post("/azure/faults/slow-vm", {"vm": WAVE[0], "factor": 8})   # its jobs outlast a 2-second round
     extra = {"azmigrate_azure_auth": "{{ azure_auth }}", "cutover_resource_group": "rg-migrate",
              "cutover_vault_name": "vault-migrate", "cutover_target_resource_group": TARGET_GROUP,
              "cutover_poll_interval": 1, "cutover_progress_seconds": 2, "cutover_report_dir": str(tmp_path),
@@ -109,8 +110,8 @@ def test_cutover_role_migrates_the_wave_prints_progress_and_a_rerun_converges(wa
     outcome = wave_run("playbooks/cutover.yml", extra_vars=extra, check=True)
     assert outcome.rc == 0, outcome.output[-3000:]
     assert writes_since(lab, since) == {}
-    planned = json.loads((tmp_path / "cutover-w5.json").read_text())
-    assert all(row["steps"] == ["planned_failover", "commit", "complete"] for row in planned["vms"]), planned
+    planned = outcome.result("localhost", "azmigrate.hyperv.cutover : Collect the result of each VM")["ansible_facts"]["cutover_rows"]
+    assert all(row["steps"] == ["planned_failover", "commit", "complete"] for row in planned), planned
 
     outcome = wave_run("playbooks/cutover.yml", extra_vars=extra)
     assert outcome.rc != 0, outcome.output[-3000:]        # one VM's failover failed: the verdict is a failure
@@ -123,8 +124,9 @@ def test_cutover_role_migrates_the_wave_prints_progress_and_a_rerun_converges(wa
     assert rows[FAILING]["failed"] and "70094" in rows[FAILING]["msg"] and not azure_vms_named(lab, FAILING)
     junit = (tmp_path / "cutover-w5.xml").read_text()
     assert 'tests="6" failures="1"' in junit
-    # Progress lines per VM while waiting, between rounds.
-    assert f"{WAVE[0]}: planned_failover - " in outcome.output, outcome.output[-3000:]
+    # Progress lines per VM while waiting, between rounds; the slow VM's steps add up over the rounds.
+    assert f'"{WAVE[0]}: planned_failover - ' in outcome.output and "(task " in outcome.output, outcome.output
+    assert outcome.output.count("Wait up to 2 s for the wave") >= 3
 
     since = last_seq(lab)
     outcome = wave_run("playbooks/cutover.yml", extra_vars={**extra, "cutover_vms": WAVE, "cutover_wave_name": "again"})
