@@ -39,6 +39,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients imp
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
     AZURE_SDK_ERRORS,
     AzureModuleError,
+    ClientAuthenticationError,
     error_from_exception,
 )
 
@@ -181,6 +182,7 @@ class WaveVm(object):
     def __init__(self, spec):
         self.name, self.site, self.target_vm_name = spec["name"], spec["site"], spec["target_vm_name"]
         self.item, self.ref, self.network_id = None, None, None
+        self.azure_vm_id = None  # the Azure VM a failover creates, kept once completing removed the item
         self.before = None
         self.steps, self.jobs, self.timeline = [], [], []
         self.job = None          # {"name", "step", "operation", "due"} while a job is waited for
@@ -242,6 +244,7 @@ class WaveRun(object):
                 vm.item = api.find_item(self.client, self.resource_group, self.vault_name, vm.name, vm.site, listed=listed)
                 if vm.item is not None:
                     vm.ref = api.ref_of(self.client, self.resource_group, self.vault_name, vm.item)
+                    vm.azure_vm_id = azure_vm_id(vm.item)
                 vm.before = self._position(vm.item)
                 if self.params["operation"] == "test_migration":
                     self._check_test_network(vm)
@@ -356,12 +359,13 @@ class WaveRun(object):
                 if len(vm.steps) >= MAX_STEPS_PER_VM:
                     raise Blocked("it did not reach state %s after %s (Azure lists %s next)" % (
                         self.params["state"], ", ".join(vm.steps), step))
-                vm.steps.append(step)
                 operation = "%s of VM '%s'" % (step.replace("_", " "), vm.name)
                 if step == "wait":
+                    vm.steps.append(step)
                     self._wait_for(vm, detail, step, "wait for the running job (%s) of VM '%s'" % (detail, vm.name), None)
                     return
                 started = self._start(vm, step, detail)
+                vm.steps.append(step)
                 if started.job_name:
                     self._wait_for(vm, started.job_name, step, operation, started.retry_after)
                     return
@@ -409,7 +413,10 @@ class WaveRun(object):
         except AZURE_SDK_ERRORS as exc:
             status = getattr(exc, "status_code", None)
             headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-            if status not in TRANSIENT_STATUS and status is not None:
+            # 429/5xx that outlived the SDK's retries, and failures to reach Azure, skip one poll; a credential that
+            # gives no token, or any other answer, ends the VM.
+            credential_failed = ClientAuthenticationError is not None and isinstance(exc, ClientAuthenticationError)
+            if credential_failed or (status is not None and status not in TRANSIENT_STATUS):
                 self._fail(vm, error_from_exception("read the state of job %s for: %s" % (job_ref["name"], job_ref["operation"]), exc))
                 return
             wait = retry_after_seconds(headers)
@@ -442,12 +449,14 @@ class WaveRun(object):
     def _reread(self, vm):
         self.gate.wait()
         vm.item = api.get_item(vm.ref)
+        if vm.item is not None:
+            vm.azure_vm_id = azure_vm_id(vm.item) or vm.azure_vm_id
 
     # --- the end of each VM: the per-VM modules' result fields ---
 
     def _finish(self, vm):
         if self.params["operation"] == "cutover":
-            self._finish_cutover(vm, azure_vm_id(vm.item) if vm.item else self._migrated_vm(vm), migration_position(vm.item))
+            self._finish_cutover(vm, vm.azure_vm_id or self._migrated_vm(vm), migration_position(vm.item))
             return
         state = lifecycle_state(vm.item)
         vm.extra = {"state": state, "test_vm": self._test_vm(vm) if state == "test_failover" else None}
