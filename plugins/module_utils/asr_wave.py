@@ -565,4 +565,3 @@ class WaveRun(object):
         if self.params["operation"] == "cutover":
             return migration_position(vm.item)
         return lifecycle_state(vm.item)
-

@@ -123,7 +123,9 @@ notes:
 seealso:
   - module: azmigrate.hyperv.migration
   - module: azmigrate.hyperv.test_migration
-  - role: azmigrate.hyperv.cutover
+  - name: Test migration and cutover of a wave (the cutover role runs this module in rounds, with a progress line per VM)
+    description: docs/waves.md; ansible-doc -t role azmigrate.hyperv.cutover
+    link: https://github.com/azmigrate/hyperv/blob/main/docs/waves.md
 """
 
 EXAMPLES = r"""
@@ -237,6 +239,20 @@ vms:
       description: The Site Recovery jobs the task started or waited for, as M(azmigrate.hyperv.migration) returns them.
       type: list
       elements: dict
+    diff:
+      description: The VM's C(state) before and after (a cutover also its C(disk_skus) and C(tags)); a test migration's
+        whether a test VM exists (C(test_vm)).
+      type: dict
+    elapsed_seconds:
+      description: Seconds from the task's start until the VM ended (or the run returned).
+      type: float
+    verification:
+      description: O(operation=cutover) - what the verification found wrong with the Azure VM.
+      type: list
+      elements: str
+    error:
+      description: The error as data (C(operation), C(code), C(status), C(message), C(possible_causes), C(recommended_action)).
+      type: dict
     azure_vm:
       description: O(operation=cutover) - the migrated Azure VM, as M(azmigrate.hyperv.migration)'s RV(azmigrate.hyperv.migration#module:azure_vm).
       type: dict
