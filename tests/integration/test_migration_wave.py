@@ -84,6 +84,31 @@ def test_wave_test_migration_under_throttling_one_test_vm_each_and_a_rerun_chang
     assert not any(azure_vms_named(lab, name + "-test") for name in WAVE)
 
 
+def test_a_round_returns_running_vms_a_timeout_is_a_verdict_and_a_rerun_waits_for_the_same_job(wave_run):
+    lab = wave_run.lab
+    vm = WAVE[1]
+    lab.admin.post("/azure/faults/slow-vm", {"vm": vm, "factor": 60})    # its test failover takes about 36 s
+    try:
+        since = last_seq(lab)
+        outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-test", round_seconds=2)
+        assert outcome.rc == 0 and not result["finished"], outcome.output[-3000:]
+        row = result["vms"][0]
+        assert row["verdict"] == "running" and row["steps"] == ["test_failover"] and row["progress"]["job"]
+        assert row["progress_line"].startswith(f"{vm}: test_failover - ")
+        outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-test", timeout=2)
+        assert outcome.rc != 0 and result["vms"][0]["verdict"] == "timed_out", outcome.output[-3000:]
+        assert "(Timeout)" in result["vms"][0]["msg"] and "still running in" not in result["msg"]
+        outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-test", timeout=120)
+        assert outcome.rc == 0 and result["vms"][0]["verdict"] == "done", outcome.output[-3000:]
+        assert result["vms"][0]["steps"] == ["wait"]
+        assert sum(n for route, n in writes_since(lab, since).items() if route.endswith("/testFailover")) == 1
+        assert len(azure_vms_named(lab, vm + "-test")) == 1
+    finally:
+        lab.admin.post("/azure/faults/slow-vm", {"vm": vm, "factor": 1})
+    outcome, result = wave(wave_run, operation="test_migration", state="absent", vms=[vm])
+    assert outcome.rc == 0 and not azure_vms_named(lab, vm + "-test"), outcome.output[-3000:]
+
+
 def test_wave_bad_input_is_refused_before_any_request(wave_run):
     lab = wave_run.lab
     since = last_seq(lab)
