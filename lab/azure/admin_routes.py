@@ -5,10 +5,12 @@
                                             latency_ms, reset_after_requests}
     DELETE /azure/faults                   clear every Azure fault
     POST   /azure/faults/job-failure       {scenario, code, task?, vm?, count?}: next job(s) fail with a real code
+    POST   /azure/faults/slow-vm           {vm, factor}: the VM's jobs' tasks take factor times as long
     POST   /azure/providers/{host}         {connected: false|true}: the host's provider (dis)connects
     POST   /azure/throttle                 {kind: reads|writes|deletes, capacity, refill_per_s}
     DELETE /azure/throttle                 back to ARM's limits, buckets full
-    GET    /azure/requests?since=N         ARM request counts by route and status
+    GET    /azure/requests?since=N         ARM request counts by route and status, and retry_after_violations
+                                            (requests sent before a 429's Retry-After had passed)
     POST   /azure/hosts/{host}/link        {bps}: the host's WAN link, bytes/s
     POST   /azure/vms/{vm}/churn           {bps}: the VM's write rate, bytes/s
     GET    /azure/items                    every protected item: state, progress, RPO
@@ -83,6 +85,14 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
         cloud.faults.job_failures.append(failure)
         return 200, cloud.faults.to_dict()
 
+    async def slow_vm(call: AdminCall):
+        body = _body(call)
+        factor = float(body.get("factor", 1))
+        if not body.get("vm") or factor <= 0:
+            raise AdminError(400, "give vm (a VM name) and factor (> 0: the length of its jobs' tasks is multiplied by it)")
+        cloud.faults.job_seconds_factor[str(body["vm"]).lower()] = factor
+        return 200, cloud.faults.to_dict()
+
     async def provider_connection(call: AdminCall):
         connected = bool(_body(call).get("connected", False))
         touched = []
@@ -107,6 +117,7 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
 
     async def reset_throttle(_call: AdminCall):
         arm.throttle.reset()
+        arm.retry_after_until.clear()
         return 200, {k: {"capacity": c, "refill_per_s": r} for k, (c, r) in arm.throttle.limits.items()}
 
     async def requests(call: AdminCall):
@@ -193,7 +204,8 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
             ("GET", "/azure/discovery", get_discovery), ("POST", "/azure/discovery", set_discovery),
             ("GET", "/azure/sites", sites),
             ("GET", "/azure", overview), ("POST", "/azure/faults", set_faults), ("DELETE", "/azure/faults", clear_faults),
-            ("POST", "/azure/faults/job-failure", job_failure), ("POST", "/azure/providers/{host}", provider_connection),
+            ("POST", "/azure/faults/job-failure", job_failure),
+            ("POST", "/azure/faults/slow-vm", slow_vm), ("POST", "/azure/providers/{host}", provider_connection),
             ("POST", "/azure/throttle", set_throttle), ("DELETE", "/azure/throttle", reset_throttle),
             ("GET", "/azure/requests", requests), ("POST", "/azure/hosts/{host}/link", host_link),
             ("POST", "/azure/vms/{vm}/churn", vm_churn), ("GET", "/azure/items", items),

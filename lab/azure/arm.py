@@ -34,12 +34,15 @@ from typing import Any
 from lab.azure import ids
 from lab.azure.entra import Entra, cloud_metadata, management_audience_ok
 from lab.azure.state import AzureCloud
-from lab.azure.throttling import Throttle
+from lab.azure.throttling import Throttle, request_kind
 from lab.http import Request, Response
 
 log = logging.getLogger(__name__)
 
 MIN_RETRY_S = 0.02   # never tell a client to poll faster than 50 times a second
+# A request this much before the end of a 429's Retry-After still counts as on time: the lab stamps the end when it
+# sends the answer, the client starts its wait when it reads it, so only timer granularity is forgiven.
+RETRY_AFTER_SLACK_S = 0.01
 
 
 class ArmError(Exception):
@@ -186,6 +189,7 @@ class RequestLogEntry:
     principal: str
     kind: str
     route: str
+    early: bool = False    # sent before the Retry-After of a 429 this principal got for this kind had passed
 
 
 class Arm:
@@ -201,6 +205,8 @@ class Arm:
         self.tickers: list[Callable[[dt.datetime], None]] = [self._tick_operations]
         self.requests: list[RequestLogEntry] = []
         self._request_seq = 0
+        # (principal, kind) -> the throttle clock's time before which a 429's Retry-After forbids the next request
+        self.retry_after_until: dict[tuple[str, str], float] = {}
         self.router.add("GET", "/subscriptions/{subscription}/providers/{namespace}/locations/{location}/operations/{op}",
                         self._operation_status, poll=True)
         self.router.add("GET", "/subscriptions/{subscription}/providers/{namespace}/locations/{location}/operationResults/{op}",
@@ -222,8 +228,10 @@ class Arm:
             return self._finish(request, json_body(200, document), "-", "reads", "metadata")
         principal, kind, route_name = "-", "reads", "-"
         throttle_headers: dict[str, str] = {}
+        early = False
         try:
             principal = self._authenticate(request)
+            early = self._before_retry_after(principal, request)
             kind, throttle_headers = self._admit(principal, request)
             self.tick()
             response, route_name = self._dispatch(request, principal)
@@ -231,7 +239,7 @@ class Arm:
             response = json_body(exc.status, exc.body(), exc.headers)
         for name, value in throttle_headers.items():    # errors count against the budget too
             response.headers.setdefault(name, value)
-        return self._finish(request, response, principal, kind, route_name)
+        return self._finish(request, response, principal, kind, route_name, early)
 
     def _authenticate(self, request: Request) -> str:
         authorization = request.headers.get("Authorization") or ""
@@ -254,6 +262,21 @@ class Arm:
                            "'https://management.core.windows.net/','https://management.azure.com/'.")
         return claims.principal
 
+    def _before_retry_after(self, principal: str, request: Request) -> bool:
+        """Whether the request comes before the Retry-After of the last 429 its principal got for its kind: ARM
+        asks clients to wait that long (learn.microsoft.com/azure/azure-resource-manager/management/
+        request-limits-and-throttling, "Error code"); the lab counts such a request as a violation."""
+        until = self.retry_after_until.get((principal, request_kind(request.method)))
+        if until is None:
+            return False
+        now = self.throttle.now()
+        if now >= until - RETRY_AFTER_SLACK_S:
+            del self.retry_after_until[(principal, request_kind(request.method))]
+            return False
+        log.warning("ARM request %s %s by %s before the Retry-After of its 429 passed (%.2f s early)",
+                    request.method, request.path, principal, until - now)
+        return True
+
     def _admit(self, principal: str, request: Request) -> tuple[str, dict[str, str]]:
         faults = self.cloud.faults
         verdict = self.throttle.check(principal, self.cloud.subscription_id, request.method)
@@ -271,6 +294,7 @@ class Arm:
         # Throttling runs on real time (throttling.py), so Retry-After is real seconds here;
         # whole seconds, as ARM sends them, and at least 1 (0 would mean "use your own default").
         seconds = max(1, math.ceil(wait_s))
+        self.retry_after_until[(principal, kind)] = self.throttle.now() + seconds
         action = {"reads": "read", "writes": "write", "deletes": "delete"}[kind]
         raise ArmError(429, "SubscriptionRequestsThrottled",
                        f"Number of '{action}' requests for subscription '{self.cloud.subscription_id}' actor "
@@ -308,7 +332,8 @@ class Arm:
                        self.base_url, self.cloud.now(), self.cloud)
         return route.handler(call), route.template
 
-    def _finish(self, request: Request, response: Response, principal: str, kind: str, route: str) -> Response:
+    def _finish(self, request: Request, response: Response, principal: str, kind: str, route: str,
+                early: bool = False) -> Response:
         headers = response.headers
         headers.setdefault("x-ms-request-id", ids.new_guid())
         headers.setdefault("x-ms-correlation-request-id", ids.new_guid())
@@ -318,7 +343,7 @@ class Arm:
         headers.setdefault("Cache-Control", "no-cache")
         self._request_seq += 1
         self.requests.append(RequestLogEntry(self._request_seq, self.cloud.clock.isoformat(), request.method,
-                                             request.path, response.status, principal, kind, route))
+                                             request.path, response.status, principal, kind, route, early))
         return response
 
     # --- long-running operations of Compute, Network and Storage ---
@@ -381,4 +406,5 @@ class Arm:
         for entry in entries:
             by_route[f"{entry.method} {entry.route}"] = by_route.get(f"{entry.method} {entry.route}", 0) + 1
             by_status[str(entry.status)] = by_status.get(str(entry.status), 0) + 1
-        return {"total": len(entries), "last_seq": self._request_seq, "by_route": by_route, "by_status": by_status}
+        return {"total": len(entries), "last_seq": self._request_seq, "by_route": by_route, "by_status": by_status,
+                "retry_after_violations": sum(1 for entry in entries if entry.early)}

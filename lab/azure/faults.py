@@ -56,6 +56,11 @@ class AzureFaults:
     poll_5xx: int = 0              # answer this many next job / operation polls with 5xx
     poll_5xx_status: int = 503
     job_failures: list[JobFailure] = field(default_factory=list)
+    # VM name (lowercase) -> factor on the length of every task of its jobs (a slow VM in a wave)
+    job_seconds_factor: dict[str, float] = field(default_factory=dict)
+
+    def seconds_factor(self, vm_names: tuple[str, ...]) -> float:
+        return max([self.job_seconds_factor.get((name or "").lower(), 1.0) for name in vm_names] or [1.0])
 
     def take_job_failure(self, scenario: str, vm_names: tuple[str, ...]) -> JobFailure | None:
         for failure in self.job_failures:
@@ -74,10 +79,12 @@ class AzureFaults:
         self.storm_429 = 0
         self.poll_5xx = 0
         self.job_failures.clear()
+        self.job_seconds_factor.clear()
 
     def to_dict(self) -> dict:
         return {"latency_ms": round(self.connection.latency_s * 1000),
                 "reset_after_requests": self.connection.reset_after_requests,
                 "storm_429": self.storm_429, "storm_retry_after_s": self.storm_retry_after_s,
                 "poll_5xx": self.poll_5xx, "poll_5xx_status": self.poll_5xx_status,
-                "job_failures": [vars(f).copy() for f in self.job_failures]}
+                "job_failures": [vars(f).copy() for f in self.job_failures],
+                "job_seconds_factor": dict(self.job_seconds_factor)}

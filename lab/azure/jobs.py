@@ -339,9 +339,10 @@ def start_job(cloud: AzureCloud, vault: VaultAsr, scenario_name: str, target_id:
     """Create a job; the fault knobs may plan its failure (lab/azure/faults.py)."""
     scenario = SCENARIOS[scenario_name]
     request_id = ids.new_guid()
+    factor = cloud.faults.seconds_factor((target_name, *fault_names))
     job = Job(
         name=ids.new_guid(), vault=vault, scenario=scenario, target_id=target_id, target_name=target_name,
-        details=details or {}, created=cloud.now(), tasks=[TaskRun(spec, spec.seconds) for spec in scenario.tasks],
+        details=details or {}, created=cloud.now(), tasks=[TaskRun(spec, spec.seconds * factor) for spec in scenario.tasks],
         hooks=hooks or {}, on_start=on_start or {}, on_done=on_done,
         activity_id=f"{request_id} ActivityId: {ids.new_guid()}",
     )

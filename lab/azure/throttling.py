@@ -84,6 +84,10 @@ class Throttle:
             return Verdict(False, kind, math.floor(mine.tokens), 0, shared.wait_s(now))
         return Verdict(True, kind, math.floor(mine.tokens), math.floor(shared.tokens))
 
+    def now(self) -> float:
+        """The clock the buckets refill on (real time), for Retry-After deadlines."""
+        return self._monotonic()
+
     def set_limits(self, kind: str, capacity: int, refill_per_s: float) -> None:
         """Change one kind's limits (admin API); existing buckets start over full."""
         self.limits[kind] = (capacity, refill_per_s)

@@ -277,13 +277,16 @@ def _matches(item, wanted, site):
                               (properties.get("friendlyName") or "").lower())
 
 
-def find_item(client, resource_group, vault_name, vm, site=None):
+def find_item(client, resource_group, vault_name, vm, site=None, listed=None):
     """The replicated item of VM ``vm`` (name, VM id or item name) as one GET returns it (with the details the
-    vault-wide listing leaves empty), or None. One listing of the vault, then one GET.
+    vault-wide listing leaves empty), or None. One listing of the vault, then one GET; ``listed``: the vault's
+    items listed already (a wave finds all its VMs in one listing).
 
     A VM name replicated twice (two hosts with VMs of the same name) raises AzureModuleError naming the ids.
     """
-    listed = [item for item in asr_api.list_protected_items(client, resource_group, vault_name) if _matches(item, vm, site)]
+    if listed is None:
+        listed = asr_api.list_protected_items(client, resource_group, vault_name)
+    listed = [item for item in listed if _matches(item, vm, site)]
     exact = [item for item in listed if vm.lower() in ((item.get("name") or "").lower(),
              (((item.get("properties") or {}).get("providerSpecificDetails") or {}).get("vmId") or "").lower())]
     if len(listed) > 1 and not exact:

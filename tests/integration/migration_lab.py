@@ -132,6 +132,18 @@ def enable_args(lab: LabProcess, name: str | None = None) -> dict:
     return args
 
 
+def replicate_vars(lab: LabProcess, vms: list[str]) -> dict:
+    """Extra vars of playbooks/replicate.yml that replicate ``vms`` into the landing zone and wait until all are
+    protected."""
+    return {"azmigrate_azure_auth": "{{ azure_auth }}", "replicate_resource_group": RESOURCE_GROUP,
+            "replicate_vault_name": VAULT, "replicate_site": SITE, "replicate_policy": POLICY,
+            "replicate_target_resource_group": TARGET_GROUP, "replicate_target_network": lab.info["azure"]["target_network"],
+            "replicate_target_subnet": "default", "replicate_os_type": "Windows",
+            "replicate_log_storage_account_id": lab.info["azure"]["log_storage_account_id"],
+            "replicate_vms": [{"name": vm, "os_disk": f"{vm}-os"} for vm in vms],
+            "replicate_poll_interval": 1, "replicate_timeout": 900}
+
+
 def make_runner(lab: LabProcess, work: Path):
     """run(playbook, extra_vars=None, check=False, diff=False, timeout=PLAYBOOK_TIMEOUT_S) -> PlaybookRun."""
     binary = Path(sys.executable).parent / "ansible-playbook"

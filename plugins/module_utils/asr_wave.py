@@ -1,0 +1,567 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Test migration and cutover of a wave of VMs in one task: every VM's job is started, then the jobs are
+polled together, so the wave takes about as long as its slowest VM.
+
+Each VM goes through the same decisions as the per-VM modules: ``asr_workflow.migration_step`` /
+``migration_plan`` (cutover) and ``asr_workflow.test_failover_step`` (test migration) pick the next step
+from the item, the request bodies are ``asr_protection``'s, a failed job reads as ``asr_jobs.error_from_job``.
+What this file adds is the scheduling: one listing of the vault finds every VM, and one loop keeps, per VM,
+the job it waits for and the earliest moment it may read that job again (the answer's Retry-After, else the
+202's, else ``poll_interval``), then reads whichever job is due first.
+
+Requests go one at a time. azure-core's retry policy sleeps a 429's Retry-After before its retry, and since
+no other request is in flight meanwhile, no request reaches Azure Resource Manager before the Retry-After it
+was given has passed. A 429 that outlives the SDK's retries holds every further request of the wave for its
+Retry-After (``ArmGate``) and skips one poll; other errors end that VM only, with the service's message.
+
+The API: ``wave_specs`` and ``wave_problems`` (pure: the task's VMs and options), ``WaveRun`` (the run:
+``find``, ``plan``, ``run``, ``results``), ``progress_line`` (pure).
+"""
+
+import time
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, lifecycle_state
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
+    TERMINAL_STATES,
+    TRANSIENT_STATUS,
+    error_from_job,
+    job_summary,
+    retry_after_seconds,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
+    MIGRATION_STATES, arm_id, azure_vm_id, disk_sku_changes, merged_tags, migration_plan, migration_position, migration_step,
+    resource_group_id, target_settings, test_failover_step, test_vm_name, vm_problems,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import raw_get
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
+    AZURE_SDK_ERRORS,
+    AzureModuleError,
+    ClientAuthenticationError,
+    error_from_exception,
+)
+
+OPERATIONS = ("test_migration", "cutover")
+TEST_STATES = ("present", "absent")
+# A VM that needs more steps than this in one run is not converging (each step moves it forward).
+MAX_STEPS_PER_VM = 8
+# What each verdict means: done - the VM is where the task asked; failed - a job failed or Azure refused (msg);
+# timed_out - the wave's timeout passed with its job running; running - this run returned (round_seconds) with its
+# job running, a later run goes on; planned - check mode.
+VERDICTS = ("done", "failed", "timed_out", "running", "planned")
+
+
+class Blocked(Exception):
+    """The VM is not where the operation can start or go on."""
+
+
+# --------------------------------------------------------------------------------------------------
+# options (pure)
+# --------------------------------------------------------------------------------------------------
+
+def wave_specs(vms):
+    """([{name, site, target_vm_name}], problems) from the task's ``vms``: names, or dicts with ``name``."""
+    specs, problems, seen = [], [], {}
+    for index, entry in enumerate(vms or []):
+        if isinstance(entry, dict):
+            unknown = sorted(set(entry) - {"name", "site", "target_vm_name"})
+            if unknown:
+                problems.append("vms[%d] has %s; a VM entry takes name, site and target_vm_name" % (index, ", ".join(unknown)))
+            name, site, target = entry.get("name"), entry.get("site"), entry.get("target_vm_name")
+        else:
+            name, site, target = entry, None, None
+        if not isinstance(name, str) or not name.strip():
+            problems.append("vms[%d] is %r; each VM is a name (or VM id), or a dict with name" % (index, entry))
+            continue
+        if name.lower() in seen:
+            problems.append("vms[%d] (%r) is listed twice (first as vms[%d])" % (index, name, seen[name.lower()]))
+            continue
+        seen[name.lower()] = index
+        specs.append({"name": name.strip(), "site": site, "target_vm_name": target})
+    if not specs and not problems:
+        problems.append("vms is empty; give the wave's VMs")
+    return specs, problems
+
+
+def wave_problems(params):
+    """Messages for option values and combinations that can't work (empty when all are fine)."""
+    problems = []
+    operation, state = params["operation"], params.get("state")
+    allowed = TEST_STATES if operation == "test_migration" else MIGRATION_STATES
+    if state is not None and state not in allowed:
+        problems.append("state is %r; with operation=%s it must be one of %s" % (state, operation, ", ".join(allowed)))
+    for option in ("timeout", "poll_interval"):
+        if params.get(option) is not None and params[option] < 1:
+            problems.append("%s is %s; it must be at least 1 (seconds)" % (option, params[option]))
+    if params.get("round_seconds") is not None and params["round_seconds"] < 1:
+        problems.append("round_seconds is %s; it must be at least 1 (seconds), or not given to wait until every VM "
+                        "ends" % params["round_seconds"])
+    cutover_only = ("failover_type", "shutdown_source", "target_resource_group", "disk_sku", "tags")
+    test_only = ("network", "network_resource_group", "comments")
+    if operation == "test_migration":
+        given = [option for option in cutover_only if params.get(option) not in (None, False, {}, "planned")]
+        if given:
+            problems.append("%s apply to operation=cutover, not to operation=test_migration" % ", ".join(given))
+        if (state or "present") == "present" and not params.get("network"):
+            problems.append("network is required with operation=test_migration and state=present (the isolated "
+                            "virtual network of the test VMs)")
+        if state == "absent" and (params.get("network") or params.get("network_resource_group")):
+            problems.append("network and network_resource_group apply to state=present, not to the cleanup (state=absent)")
+        network = params.get("network") or ""
+        if network.startswith("/") and "/providers/microsoft.network/virtualnetworks/" not in network.lower():
+            problems.append("network is %r; it must be a virtual network name or its ARM id (/subscriptions/<id>/"
+                            "resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)" % network)
+    else:
+        given = [option for option in test_only if params.get(option)]
+        if given:
+            problems.append("%s apply to operation=test_migration, not to operation=cutover" % ", ".join(given))
+        if params.get("shutdown_source") and params.get("failover_type") == "planned":
+            problems.append("shutdown_source applies to failover_type=unplanned; a planned failover always shuts the "
+                            "source down")
+        if (params.get("disk_sku") or params.get("tags")) and state == "failed_over":
+            problems.append("disk_sku and tags apply after the failover is committed (state=committed or completed), "
+                            "not to state=failed_over, which may still be cancelled")
+    return problems
+
+
+def default_state(operation):
+    return "present" if operation == "test_migration" else "completed"
+
+
+def progress_line(vm):
+    """One line for a VM's result: "web01: planned_failover - Start failover (task 4 of 5, InProgress)"."""
+    if vm["verdict"] in ("failed", "timed_out"):
+        return "%s: %s - %s" % (vm["name"], vm["verdict"].upper().replace("_", " "), vm.get("msg") or "")
+    progress = vm.get("progress") or {}
+    if vm["verdict"] == "running" and progress:
+        return "%s: %s - %s (task %s of %s, %s)" % (vm["name"], progress.get("step"), progress.get("task") or "queued",
+                                                    progress.get("task_number"), progress.get("tasks"),
+                                                    progress.get("job_state"))
+    if vm["verdict"] == "planned":
+        return "%s: would run %s" % (vm["name"], ", ".join(vm.get("steps") or []) or "nothing")
+    return "%s: %s (%s)" % (vm["name"], vm.get("state"), ", ".join(vm.get("steps") or []) or "no change")
+
+
+def job_progress(job, step):
+    """{step, job, job_state, task, task_number, tasks} of a job as read (pure)."""
+    properties = (job or {}).get("properties") or {}
+    tasks = properties.get("tasks") or []
+    current = next((index for index, task in enumerate(tasks) if task.get("state") in ("InProgress", "NotStarted")), None)
+    return {"step": step, "job": (job or {}).get("name"), "job_state": properties.get("state"),
+            "task": tasks[current].get("friendlyName") or tasks[current].get("name") if current is not None else None,
+            "task_number": (current + 1) if current is not None else len(tasks), "tasks": len(tasks)}
+
+
+# --------------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------------
+
+class ArmGate(object):
+    """Holds every request of the wave until a Retry-After that outlived the SDK's retries has passed."""
+
+    def __init__(self, clock, sleep):
+        self.clock, self.sleep = clock, sleep
+        self.not_before = 0.0
+        self.throttled = 0
+
+    def wait(self):
+        pause = self.not_before - self.clock()
+        if pause > 0:
+            self.sleep(pause)
+
+    def hold(self, seconds):
+        self.throttled += 1
+        self.not_before = max(self.not_before, self.clock() + seconds)
+
+
+class WaveVm(object):
+    """One VM's way through the wave: its item, the job it waits for, what it did and its verdict."""
+
+    def __init__(self, spec):
+        self.name, self.site, self.target_vm_name = spec["name"], spec["site"], spec["target_vm_name"]
+        self.item, self.ref, self.network_id = None, None, None
+        self.azure_vm_id = None  # the Azure VM a failover creates, kept once completing removed the item
+        self.before = None
+        self.steps, self.jobs, self.timeline = [], [], []
+        self.job = None          # {"name", "step", "operation", "due"} while a job is waited for
+        self.progress = None
+        self.verdict, self.msg, self.error = None, None, None
+        self.ended_at = None
+        self.extra = {}          # the per-VM module's own result fields (state, azure_vm, test_vm, ...)
+
+    @property
+    def active(self):
+        return self.verdict is None
+
+
+class WaveRun(object):
+    """A test migration or cutover of a wave. ``client``/``compute``/``network``: SDK clients; ``params``: the
+    module's params (``operation``, ``state`` set); ``subscription_id`` for names given without an id."""
+
+    def __init__(self, client, compute, network, params, subscription_id, specs, clock=time.monotonic, sleep=time.sleep):
+        self.client, self.compute, self.network = client, compute, network
+        self.params, self.subscription_id = params, subscription_id
+        self.resource_group, self.vault_name = params["resource_group"], params["vault_name"]
+        self.clock, self.sleep = clock, sleep
+        self.started = clock()
+        self.deadline = self.started + params["timeout"]
+        self.round_end = self.started + params["round_seconds"] if params.get("round_seconds") else self.deadline
+        self.gate = ArmGate(clock, sleep)
+        self.vms = [WaveVm(spec) for spec in specs]
+        self.network_ids = {}
+
+    # --- bookkeeping ---
+
+    def _at(self):
+        return round(self.clock() - self.started, 1)
+
+    def _note(self, vm, event, **fields):
+        entry = {"at": self._at(), "event": event}
+        entry.update(fields)
+        vm.timeline.append(entry)
+
+    def _end(self, vm, verdict, msg=None, error=None):
+        vm.verdict, vm.msg, vm.error, vm.ended_at = verdict, msg, error, self._at()
+        vm.job = None
+        self._note(vm, verdict, msg=msg) if msg else self._note(vm, verdict)
+
+    def _fail(self, vm, exc):
+        if isinstance(exc, Blocked):
+            what = "test-migrate" if self.params["operation"] == "test_migration" else "migrate"
+            self._end(vm, "failed", "Can't %s %r: %s." % (what, vm.name, exc))
+        else:
+            self._end(vm, "timed_out" if exc.code == "Timeout" else "failed", str(exc), exc.as_dict())
+
+    # --- finding the VMs: one listing of the vault, one GET per VM ---
+
+    def find(self):
+        listed = asr_api.list_protected_items(self.client, self.resource_group, self.vault_name)
+        for vm in self.vms:
+            self.gate.wait()
+            try:
+                vm.item = api.find_item(self.client, self.resource_group, self.vault_name, vm.name, vm.site, listed=listed)
+                if vm.item is not None:
+                    vm.ref = api.ref_of(self.client, self.resource_group, self.vault_name, vm.item)
+                    vm.azure_vm_id = azure_vm_id(vm.item)
+                vm.before = self._position(vm.item)
+                if self.params["operation"] == "test_migration":
+                    self._check_test_network(vm)
+            except (Blocked, AzureModuleError) as exc:
+                self._fail(vm, exc)
+
+    def _position(self, item):
+        if self.params["operation"] == "cutover":
+            return migration_position(item)
+        return item is not None and lifecycle_state(item) == "test_failover"
+
+    def _check_test_network(self, vm):
+        if vm.item is None:
+            raise Blocked("it does not replicate in vault %r (azmigrate.hyperv.replication enables it)" % self.vault_name)
+        network = self.params.get("network")
+        if not network:
+            return
+        group = self.params.get("network_resource_group") or target_settings(vm.item)["target_resource_group"]
+        network_id = arm_id(self.subscription_id, group, "Microsoft.Network/virtualNetworks", network)
+        if network_id not in self.network_ids:
+            self.network_ids[network_id] = network.startswith("/") or api.get_vnet(self.network, network_id) is not None
+        if not self.network_ids[network_id]:
+            raise Blocked("network %r is not a virtual network of resource group %r" % (network, (group or "").rsplit("/", 1)[-1]))
+        vm.network_id = network_id
+
+    # --- check mode: the plan of each VM, nothing sent ---
+
+    def plan(self):
+        for vm in [vm for vm in self.vms if vm.active]:
+            try:
+                if self.params["operation"] == "cutover":
+                    self._plan_cutover(vm)
+                else:
+                    step, detail = test_failover_step(vm.item, self.params["state"])
+                    if step == "blocked":
+                        raise Blocked(detail)
+                    vm.steps = [] if step == "done" else [step]
+                    vm.extra = {"state": lifecycle_state(vm.item), "test_vm": None}
+                    self._end(vm, "planned" if vm.steps else "done")
+            except (Blocked, AzureModuleError) as exc:
+                self._fail(vm, exc)
+
+    def _plan_cutover(self, vm):
+        if vm.item is None:
+            vm_id = self._migrated_vm(vm)
+            vm.extra = {"state": "completed", "azure_vm": api.describe_vm(self.compute, self.network, vm_id)[1],
+                        "verification": []}
+            self._end(vm, "done")
+            return
+        plan = migration_plan(vm.item, self.params["state"], self.params["failover_type"])
+        if plan and plan[0][0] == "blocked":
+            raise Blocked(plan[0][1])
+        vm.steps = [step for step, _detail in plan]
+        if self.params["state"] != "failed_over":
+            vm.steps += self._after_cutover(vm, azure_vm_id(vm.item), check_mode=True)[0]
+        vm.extra = {"state": self.params["state"] if vm.steps else vm.before,
+                    "azure_vm": api.describe_vm(self.compute, self.network, azure_vm_id(vm.item))[1], "verification": []}
+        self._end(vm, "planned" if vm.steps else "done")
+
+    # --- the real run ---
+
+    def run(self):
+        """Start what each VM needs, then poll the jobs together until every VM ended or the round is over."""
+        for vm in [vm for vm in self.vms if vm.active]:
+            self._advance(vm)
+        while True:
+            waiting = [vm for vm in self.vms if vm.active and vm.job]
+            if not waiting:
+                break
+            vm = min(waiting, key=lambda candidate: candidate.job["due"])
+            due = vm.job["due"]
+            if due >= self.deadline:
+                for late in [candidate for candidate in waiting if candidate.job["due"] >= self.deadline]:
+                    self._timed_out(late)
+                continue
+            if due > self.round_end:
+                break
+            pause = due - self.clock()
+            if pause > 0:
+                self.sleep(pause)
+            self._poll(vm)
+        for vm in [vm for vm in self.vms if vm.active]:
+            vm.verdict = "running"
+            self._note(vm, "running", job=(vm.job or {}).get("name"))
+
+    def _timed_out(self, vm):
+        job = vm.job
+        self._end(vm, "timed_out", "Failed to %s (Timeout): job %s was still %s after %s s. Recommended action: The job "
+                  "goes on in Azure: re-run the task with a longer timeout to wait for it, or follow it in the vault's "
+                  "Site Recovery jobs." % (job["operation"], job["name"], (vm.progress or {}).get("job_state") or "running",
+                                           int(self.params["timeout"])))
+
+    def _next_step(self, vm):
+        if self.params["operation"] == "cutover":
+            return migration_step(vm.item, self.params["state"], self.params["failover_type"])
+        return test_failover_step(vm.item, self.params["state"])
+
+    def _advance(self, vm):
+        """Decide and start the VM's next step; or end the VM when it is where the task asked."""
+        try:
+            while True:
+                if vm.item is None and self.params["operation"] == "cutover" and not vm.steps:
+                    vm_id = self._migrated_vm(vm)
+                    self._finish_cutover(vm, vm_id, "completed")
+                    return
+                step, detail = self._next_step(vm)
+                if step in ("done", "absent"):
+                    self._finish(vm)
+                    return
+                if step == "blocked":
+                    raise Blocked(detail)
+                if len(vm.steps) >= MAX_STEPS_PER_VM:
+                    raise Blocked("it did not reach state %s after %s (Azure lists %s next)" % (
+                        self.params["state"], ", ".join(vm.steps), step))
+                operation = "%s of VM '%s'" % (step.replace("_", " "), vm.name)
+                if step == "wait":
+                    vm.steps.append(step)
+                    self._wait_for(vm, detail, step, "wait for the running job (%s) of VM '%s'" % (detail, vm.name), None)
+                    return
+                started = self._start(vm, step, detail)
+                vm.steps.append(step)
+                if started.job_name:
+                    self._wait_for(vm, started.job_name, step, operation, started.retry_after)
+                    return
+                # Answered without a job (or a replay found the item busy): the item says what runs now.
+                vm.jobs.append({"name": None, "state": "Started"})
+                self._reread(vm)
+        except (Blocked, AzureModuleError) as exc:
+            self._fail(vm, exc)
+
+    def _start(self, vm, step, detail):
+        self.gate.wait()
+        self._note(vm, "start", step=step)
+        if step in ("planned_failover", "unplanned_failover"):
+            vm_id = azure_vm_id(vm.item)
+            if api.get_vm(self.compute, vm_id) is not None:   # a failover would create a second VM of this name
+                raise Blocked("an Azure VM %s already exists, and a failover would create another one of the same name; "
+                              "choose another target_vm_name with azmigrate.hyperv.replication" % vm_id)
+            if step == "planned_failover":
+                return api.planned_failover(vm.ref)
+            return api.unplanned_failover(vm.ref, self.params["shutdown_source"])
+        if step == "commit":
+            return api.commit(vm.ref)
+        if step == "complete":
+            return api.remove(vm.ref, detail or "MigrationComplete")
+        if step == "test_failover":
+            return api.test_failover(vm.ref, vm.network_id)
+        return api.test_failover_cleanup(vm.ref, self.params["comments"])
+
+    def _wait_for(self, vm, job_name, step, operation, first_delay):
+        delay = first_delay if first_delay is not None else 0.0
+        vm.job = {"name": job_name, "step": step, "operation": operation, "first_delay": first_delay,
+                  "due": self.clock() + delay}
+        vm.progress = {"step": step, "job": job_name, "job_state": "NotStarted", "task": None, "task_number": 0, "tasks": 0}
+        self._note(vm, "job", step=step, job=job_name)
+
+    def _poll(self, vm):
+        """Read the VM's job once: on success re-read the item and go on, on failure end the VM."""
+        job_ref = vm.job
+        self.gate.wait()
+        answers = []
+        try:
+            job = raw_get(self.client.replication_jobs.get, self.resource_group, self.vault_name, job_ref["name"],
+                          raw_response_hook=answers.append, timeout=max(1, int(self.deadline - self.clock())))
+            headers = answers[-1].http_response.headers if answers else {}
+        except AZURE_SDK_ERRORS as exc:
+            status = getattr(exc, "status_code", None)
+            headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+            # 429/5xx that outlived the SDK's retries, and failures to reach Azure, skip one poll; a credential that
+            # gives no token, or any other answer, ends the VM.
+            credential_failed = ClientAuthenticationError is not None and isinstance(exc, ClientAuthenticationError)
+            if credential_failed or (status is not None and status not in TRANSIENT_STATUS):
+                self._fail(vm, error_from_exception("read the state of job %s for: %s" % (job_ref["name"], job_ref["operation"]), exc))
+                return
+            wait = retry_after_seconds(headers)
+            if status == 429 and wait:
+                self.gate.hold(wait)
+            job_ref["due"] = self.clock() + (wait or job_ref["first_delay"] or self.params["poll_interval"])
+            self._note(vm, "poll_error", job=job_ref["name"], status=status)
+            return
+        state = (job.get("properties") or {}).get("state")
+        previous = vm.progress or {}
+        vm.progress = job_progress(job, job_ref["step"])
+        if (vm.progress["job_state"], vm.progress["task"]) != (previous.get("job_state"), previous.get("task")):
+            self._note(vm, "progress", job=job_ref["name"], state=state, task=vm.progress["task"])
+        if state not in TERMINAL_STATES:
+            job_ref["due"] = self.clock() + (retry_after_seconds(headers) or job_ref["first_delay"]
+                                             or self.params["poll_interval"])
+            return
+        vm.jobs.append(job_summary(job))
+        vm.job = None
+        if state != "Succeeded":
+            self._fail(vm, error_from_job(job, job_ref["operation"]))
+            return
+        try:
+            self._reread(vm)
+        except AzureModuleError as exc:
+            self._fail(vm, exc)
+            return
+        self._advance(vm)
+
+    def _reread(self, vm):
+        self.gate.wait()
+        vm.item = api.get_item(vm.ref)
+        if vm.item is not None:
+            vm.azure_vm_id = azure_vm_id(vm.item) or vm.azure_vm_id
+
+    # --- the end of each VM: the per-VM modules' result fields ---
+
+    def _finish(self, vm):
+        if self.params["operation"] == "cutover":
+            self._finish_cutover(vm, vm.azure_vm_id or self._migrated_vm(vm), migration_position(vm.item))
+            return
+        state = lifecycle_state(vm.item)
+        vm.extra = {"state": state, "test_vm": self._test_vm(vm) if state == "test_failover" else None}
+        self._end(vm, "done")
+
+    def _finish_cutover(self, vm, vm_id, state):
+        if self.params["state"] != "failed_over":
+            steps, before, after = self._after_cutover(vm, vm_id, check_mode=False)
+            vm.steps += steps
+        else:
+            before, after = {}, {}
+        summary = api.describe_vm(self.compute, self.network, vm_id)[1]
+        problems = []
+        if self.params["verify"]:
+            problems = vm_problems(summary) if summary else ["the Azure VM %s does not exist" % vm_id]
+        vm.extra = {"state": state, "azure_vm": summary, "verification": problems,
+                    "diff": {"before": dict(before, state=vm.before), "after": dict(after, state=state)}}
+        if problems:
+            self._end(vm, "failed", "The migrated VM %s is not as expected: %s." % (vm_id, "; ".join(problems)))
+        else:
+            self._end(vm, "done")
+
+    def _migrated_vm(self, vm):
+        """The Azure VM of a completed migration (its item is gone), by name, or Blocked."""
+        group = self.params.get("target_resource_group")
+        group = resource_group_id(self.subscription_id, group).rsplit("/", 1)[-1] if group else None
+        wanted = (vm.target_vm_name or vm.name).lower()
+        found = [machine for machine in api.list_vms(self.compute, group) if (machine.get("name") or "").lower() == wanted]
+        if len(found) > 1:
+            raise Blocked("%d Azure VMs are named %r (%s): give target_resource_group" % (
+                len(found), wanted, ", ".join(machine["id"] for machine in found)))
+        if not found:
+            raise Blocked("%r neither replicates in vault %r nor has a migrated Azure VM named %r%s" % (
+                vm.name, self.vault_name, vm.target_vm_name or vm.name, " in %s" % group if group else ""))
+        return found[0]["id"]
+
+    def _after_cutover(self, vm, vm_id, check_mode):
+        """Disk SKU and tag changes on the Azure VM: (steps, diff before, diff after)."""
+        sku, tags = self.params.get("disk_sku"), self.params.get("tags")
+        if not sku and not tags:
+            return [], {}, {}
+        machine, summary = api.describe_vm(self.compute, self.network, vm_id)
+        if machine is None:   # check mode before the failover: the VM does not exist yet
+            return (["disk_sku"] if sku else []) + (["tags"] if tags else []), {}, {}
+        sku_changes = disk_sku_changes(summary, sku)
+        merged = merged_tags(summary["tags"], tags)
+        before = {"disk_skus": dict((disk["name"], disk["sku"]) for disk in summary["disks"]), "tags": summary["tags"]}
+        after = {"disk_skus": dict((disk["name"], sku or disk["sku"]) for disk in summary["disks"]),
+                 "tags": merged or summary["tags"]}
+        steps = (["disk_sku"] if sku_changes else []) + (["tags"] if merged else [])
+        if check_mode or not steps:
+            return steps, before, after
+        remaining = max(1.0, self.deadline - self.clock())
+        if sku_changes:
+            running = summary["power_state"] == "running"
+            if running:
+                api.power(self.compute, vm_id, "deallocate", remaining)
+            try:
+                for disk_id, _old, new in sku_changes:
+                    api.set_disk_sku(self.compute, disk_id, new, remaining)
+            finally:   # a VM that ran before the change runs after it, also when a disk could not change
+                if running:
+                    api.power(self.compute, vm_id, "start", remaining)
+        if merged:
+            api.set_vm_tags(self.compute, api.get_vm(self.compute, vm_id), vm_id, merged, remaining)
+        return steps, before, after
+
+    def _test_vm(self, vm):
+        """The test VM: its name from the TestFailover job, its group the target's; None when unknown."""
+        operation = current_operation(vm.item) or {}
+        job = asr_api.get_job(self.client, self.resource_group, self.vault_name, operation["job_name"]) \
+            if operation.get("name") == "TestFailover" and operation.get("job_name") else None
+        name, group = test_vm_name(vm.item, job), target_settings(vm.item)["target_resource_group"]
+        if not name or not group:
+            return None
+        return api.describe_vm(self.compute, self.network, "%s/providers/Microsoft.Compute/virtualMachines/%s" % (group, name))[1]
+
+    # --- results ---
+
+    def results(self, check_mode):
+        out = []
+        for vm in self.vms:
+            row = {"name": vm.name, "verdict": vm.verdict, "failed": vm.verdict in ("failed", "timed_out"),
+                   "changed": bool(vm.steps), "msg": vm.msg, "steps": vm.steps, "jobs": vm.jobs,
+                   "timeline": vm.timeline, "progress": vm.progress, "elapsed_seconds": vm.ended_at if vm.ended_at is not None
+                   else self._at()}
+            if vm.error:
+                row["error"] = vm.error
+            row.update(vm.extra)
+            row.setdefault("state", self._state_now(vm))
+            if self.params["operation"] == "cutover":
+                row.setdefault("azure_vm", None)
+                row.setdefault("verification", [])
+                row.setdefault("diff", {"before": {"state": vm.before}, "after": {"state": row["state"]}})
+            else:
+                row.setdefault("test_vm", None)
+                after = (self.params["state"] == "present") if check_mode and vm.verdict == "planned" else row["state"] == "test_failover"
+                row["diff"] = {"before": {"test_vm": bool(vm.before)}, "after": {"test_vm": after}}
+            row["progress_line"] = progress_line(row)
+            out.append(row)
+        return out
+
+    def _state_now(self, vm):
+        if vm.item is None:
+            return None
+        if self.params["operation"] == "cutover":
+            return migration_position(vm.item)
+        return lifecycle_state(vm.item)

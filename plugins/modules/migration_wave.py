@@ -1,0 +1,338 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: migration_wave
+short_description: Test-migrate or cut over a wave of replicating Hyper-V VMs at once, as long as the slowest VM takes
+version_added: 0.2.0
+description:
+  - Runs the test migration (O(operation=test_migration)) or the cutover (O(operation=cutover)) of every VM of O(vms)
+    in one task - starts every VM's Site Recovery job, then waits for the jobs together - so a wave takes about as
+    long as its slowest VM, not the sum of its VMs.
+  - Each VM takes the same steps as with M(azmigrate.hyperv.test_migration) (test failover with O(state=present),
+    cleanup with O(state=absent)) or M(azmigrate.hyperv.migration) (planned or unplanned failover, commit, complete,
+    then the Azure VM's verification and optional disk SKU and tag changes), decided by the same functions from
+    where Azure says the VM is. So a re-run continues each VM from where it is, waits for a job still running, and
+    never starts a second test failover or a second failover (no second test VM, no second Azure VM).
+  - Every VM gets its own verdict - V(done), V(failed) with the job's or Azure's error, V(timed_out) - and one VM's
+    failure does not stop the others. The task fails when any VM failed or timed out, and returns every VM's result.
+  - With O(round_seconds), the task returns after that many seconds with the VMs whose jobs still run reported as
+    V(running) and their progress (current job, task and its number); running the task again goes on from there.
+    Ansible prints nothing while a task runs, so a playbook that wants progress lines runs the task in rounds and
+    prints RV(vms[].progress_line) between them, as the role azmigrate.hyperv.cutover does.
+  - Waiting honours Azure's pacing - each job is read again only once the Retry-After (or retry-after-ms) of its
+    last answer has passed, else after O(poll_interval) - and Azure Resource Manager's throttling - requests go one
+    at a time, a 429 answer's Retry-After is waited before any further request (azure-core retries up to 10 times),
+    and a 429 that outlives those retries holds every request of the wave for its Retry-After and counts as one
+    skipped poll.
+author:
+  - azmigrate.hyperv developers (@azmigrate)
+options:
+  vms:
+    description:
+      - The wave's VMs, each by name or by VM id (GUID), or a dict with C(name) and optionally C(site) (Hyper-V site of
+        the VM) and C(target_vm_name) (the Azure VM's name, to find a migration that completed already).
+    type: list
+    elements: raw
+    required: true
+  operation:
+    description: V(test_migration) - test failover or its cleanup; V(cutover) - failover, commit and completion.
+    type: str
+    choices: [test_migration, cutover]
+    required: true
+  state:
+    description:
+      - With O(operation=test_migration) - V(present) (a test VM exists, the default) or V(absent) (cleaned up).
+      - With O(operation=cutover) - V(failed_over), V(committed) or V(completed) (the default), as
+        M(azmigrate.hyperv.migration)'s O(azmigrate.hyperv.migration#module:state).
+    type: str
+  network:
+    description:
+      - Virtual network of the test VMs, by ARM id, or by name in O(network_resource_group). Required with
+        O(operation=test_migration) and O(state=present). Keep it isolated from production.
+    type: str
+  network_resource_group:
+    description: Resource group of O(network) when it is given by name; by default each VM's target resource group.
+    type: str
+  comments:
+    description: Notes recorded with the cleanup of the test migrations (for example the tests' outcome).
+    type: str
+    default: ""
+  failover_type:
+    description: V(planned) (the source VM is shut down and synced once more; no data loss) or V(unplanned).
+    type: str
+    choices: [planned, unplanned]
+    default: planned
+  shutdown_source:
+    description: With O(failover_type=unplanned), try to shut the source VMs down first.
+    type: bool
+    default: false
+  target_resource_group:
+    description: Resource group of the migrated VMs, to find a VM whose migration completed (its replication is gone).
+    type: str
+  verify:
+    description: Verify each migrated Azure VM (provisioning and power state, managed disks, network interfaces).
+    type: bool
+    default: true
+  disk_sku:
+    description: After the cutover, change the disks of each Azure VM to this SKU (the VM is deallocated meanwhile).
+    type: str
+    choices: [Standard_LRS, Premium_LRS, StandardSSD_LRS, Premium_ZRS, StandardSSD_ZRS]
+  tags:
+    description: After the cutover, add these tags to each Azure VM.
+    type: dict
+  timeout:
+    description: Seconds the wave may take in all; a VM whose job still runs then is V(timed_out).
+    type: int
+    default: 3600
+  round_seconds:
+    description:
+      - Return after at most this many seconds, with the VMs still running reported as V(running); by default the
+        task waits until every VM ended or O(timeout) passed.
+    type: int
+  poll_interval:
+    description: Seconds between two reads of a running job when Azure's answer gives no Retry-After.
+    type: int
+    default: 30
+extends_documentation_fragment:
+  - azmigrate.hyperv.azure_auth
+  - azmigrate.hyperv.vault
+  - azmigrate.hyperv.azure_auth.action_group
+attributes:
+  check_mode:
+    description: Reads every VM and returns the steps each would take (RV(vms[].steps), verdict V(planned)); changes nothing.
+    support: full
+  diff_mode:
+    description: Returns each VM's state before and after (and the disk SKUs and tags of a cutover) in RV(vms[].diff).
+    support: full
+  platform:
+    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
+    platforms: posix
+    support: full
+notes:
+  - The requests of the wave go one at a time from one process, so the wave stays within Azure Resource Manager's
+    per-principal limits (reads 250 refilling 25 per second, writes 200 refilling 10 per second) more easily than one
+    task per VM, and no request follows a 429 before its Retry-After has passed.
+  - A job's poll answer may carry retry-after-ms only; Site Recovery's recorded job reads carry no Retry-After at all,
+    so then O(poll_interval) paces the reads (Azure PowerShell waits 30 seconds).
+  - Completing a migration disables replication with the reason C(MigrationComplete) (see M(azmigrate.hyperv.migration)
+    for what rests on an assumption there).
+seealso:
+  - module: azmigrate.hyperv.migration
+  - module: azmigrate.hyperv.test_migration
+  - name: Test migration and cutover of a wave (the cutover role runs this module in rounds, with a progress line per VM)
+    description: docs/waves.md; ansible-doc -t role azmigrate.hyperv.cutover
+    link: https://github.com/azmigrate/hyperv/blob/main/docs/waves.md
+"""
+
+EXAMPLES = r"""
+- name: Test-migrate the wave into the isolated test network
+  azmigrate.hyperv.migration_wave:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    operation: test_migration
+    vms: [web01, web02, {name: db01, site: site-hq}]
+    network: vnet-test
+    network_resource_group: rg-migrated
+  delegate_to: localhost
+  register: wave_test
+
+- name: Show each VM's outcome
+  ansible.builtin.debug:
+    msg: "{{ wave_test.vms | map(attribute='progress_line') | list }}"
+
+- name: Clean the test migrations up
+  azmigrate.hyperv.migration_wave:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    operation: test_migration
+    state: absent
+    vms: [web01, web02, db01]
+    comments: smoke tests passed
+  delegate_to: localhost
+
+- name: Cut the wave over, reporting progress every minute
+  azmigrate.hyperv.migration_wave:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    operation: cutover
+    vms: [web01, web02, db01]
+    target_resource_group: rg-migrated
+    round_seconds: 60
+  delegate_to: localhost
+  register: wave_cutover
+  until: wave_cutover.finished
+  retries: 120
+  delay: 0
+"""
+
+RETURN = r"""
+finished:
+  description: Whether every VM ended (V(done), V(failed) or V(timed_out)); V(false) when O(round_seconds) ended the run first.
+  returned: always
+  type: bool
+  sample: true
+elapsed_seconds:
+  description: Seconds the task took.
+  returned: always
+  type: float
+  sample: 611.2
+summary:
+  description: How many VMs have each verdict.
+  returned: always
+  type: dict
+  sample: {done: 19, failed: 1, timed_out: 0, running: 0, planned: 0}
+throttled:
+  description: How many 429 answers outlived the SDK's retries and held the wave's requests.
+  returned: always
+  type: int
+  sample: 0
+vms:
+  description:
+    - One result per VM, in the order of O(vms), with the fields of M(azmigrate.hyperv.migration) (C(state), C(steps),
+      C(jobs), C(azure_vm), C(verification), C(diff), C(elapsed_seconds)) or M(azmigrate.hyperv.test_migration)
+      (C(state), C(test_vm), C(jobs), C(diff), C(elapsed_seconds)), and C(name), C(verdict), C(failed), C(changed),
+      C(msg), C(error), C(progress), C(progress_line), C(timeline).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The VM as given in O(vms).
+      type: str
+    verdict:
+      description: V(done), V(failed), V(timed_out), V(running) (O(round_seconds) ended the run) or V(planned) (check mode).
+      type: str
+    failed:
+      description: Whether the verdict is V(failed) or V(timed_out).
+      type: bool
+    changed:
+      description: Whether the VM took a step (or would, in check mode).
+      type: bool
+    msg:
+      description: Why the VM failed or timed out (the job's error code, message, possible causes and recommended action).
+      type: str
+    steps:
+      description: The steps taken (or planned) - C(wait), C(planned_failover), C(unplanned_failover), C(commit), C(complete),
+        C(disk_sku), C(tags), C(test_failover), C(cleanup).
+      type: list
+      elements: str
+    state:
+      description: Where the VM is, as the per-VM module reports it (V(completed), V(test_failover), V(protected), ...).
+      type: str
+    progress:
+      description: The job the VM waits for or waited for last (C(step), C(job), C(job_state), C(task), C(task_number), C(tasks)).
+      type: dict
+    progress_line:
+      description: The VM's progress or outcome in one line, for a playbook to print.
+      type: str
+      sample: "web01: planned_failover - Start failover (task 4 of 5, InProgress)"
+    timeline:
+      description: What happened to the VM, each entry with C(at) (seconds since the task started) and C(event)
+        (V(start), V(job), V(progress), V(poll_error), V(done), V(failed), V(timed_out), V(running)).
+      type: list
+      elements: dict
+    jobs:
+      description: The Site Recovery jobs the task started or waited for, as M(azmigrate.hyperv.migration) returns them.
+      type: list
+      elements: dict
+    diff:
+      description: The VM's C(state) before and after (a cutover also its C(disk_skus) and C(tags)); a test migration's
+        whether a test VM exists (C(test_vm)).
+      type: dict
+    elapsed_seconds:
+      description: Seconds from the task's start until the VM ended (or the run returned).
+      type: float
+    verification:
+      description: O(operation=cutover) - what the verification found wrong with the Azure VM.
+      type: list
+      elements: str
+    error:
+      description: The error as data (C(operation), C(code), C(status), C(message), C(possible_causes), C(recommended_action)).
+      type: dict
+    azure_vm:
+      description: O(operation=cutover) - the migrated Azure VM, as M(azmigrate.hyperv.migration)'s RV(azmigrate.hyperv.migration#module:azure_vm).
+      type: dict
+    test_vm:
+      description: O(operation=test_migration) - the test VM, as M(azmigrate.hyperv.test_migration)'s RV(azmigrate.hyperv.test_migration#module:test_vm).
+      type: dict
+  sample:
+    - name: web01
+      verdict: done
+      failed: false
+      changed: true
+      state: completed
+      steps: [planned_failover, commit, complete]
+      progress_line: "web01: completed (planned_failover, commit, complete)"
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_wave import (
+    OPERATIONS, VERDICTS, WaveRun, default_state, wave_problems, wave_specs,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
+    resolve_vault,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+
+DISK_SKUS = ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=azure_argument_spec(
+            vms=dict(type="list", elements="raw", required=True),
+            operation=dict(type="str", choices=list(OPERATIONS), required=True), state=dict(type="str"),
+            network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
+            failover_type=dict(type="str", choices=["planned", "unplanned"], default="planned"),
+            shutdown_source=dict(type="bool", default=False), target_resource_group=dict(type="str"),
+            verify=dict(type="bool", default=True), disk_sku=dict(type="str", choices=DISK_SKUS), tags=dict(type="dict"),
+            timeout=dict(type="int", default=3600), round_seconds=dict(type="int"), poll_interval=dict(type="int", default=30),
+            **VAULT_OPTIONS
+        ),
+        supports_check_mode=True,
+        **VAULT_OPTION_RULES
+    )
+    started = time.monotonic()
+    params = module.params
+    specs, problems = wave_specs(params["vms"])
+    problems += wave_problems(params)
+    if problems:
+        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
+    params["state"] = params["state"] or default_state(params["operation"])
+    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                                       "azure-mgmt-network")
+    resolve_vault(module, session)
+    wave = WaveRun(session.site_recovery(), session.compute(), session.network(), params, session.subscription_id, specs)
+    try:
+        wave.find()
+        if module.check_mode:
+            wave.plan()
+        else:
+            wave.run()
+    except AzureModuleError as exc:    # the vault's listing failed: no VM could be read
+        module.fail_json(changed=False, vms=wave.results(module.check_mode), **exc.fail_kwargs())
+    results = wave.results(module.check_mode)
+    summary = dict((verdict, sum(1 for row in results if row["verdict"] == verdict)) for verdict in VERDICTS)
+    outcome = dict(changed=any(row["changed"] for row in results), vms=results, summary=summary,
+                   finished=not summary["running"], throttled=wave.gate.throttled,
+                   elapsed_seconds=round(time.monotonic() - started, 1))
+    failed = [row for row in results if row["failed"]]
+    if failed:
+        module.fail_json(msg="%d of %d VM(s) failed: %s" % (len(failed), len(results), "; ".join(
+            row["progress_line"] for row in failed)), **outcome)
+    module.exit_json(**outcome)
+
+
+if __name__ == "__main__":
+    main()
