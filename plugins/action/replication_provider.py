@@ -41,6 +41,7 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provi
     plan_absent,
     plan_present,
     predicted_after,
+    registration_view,
     script_batches,
     setup_file_request,
 )
@@ -168,6 +169,22 @@ class ActionModule(ActionBase):
         except PlanError as error:
             raise _TaskFailed(str(error)) from None
 
+    @staticmethod
+    def _check_registered_site(options: ProviderOptions, registration: dict[str, t.Any] | None) -> str | None:
+        """Fail when the host is not registered where the options asked; a warning when the key's site name differs."""
+        if registration is None:
+            raise _TaskFailed("DRConfigurator.exe /r reported success, but the host holds no registration afterwards", registration=None)
+        site = registration.get("site_name")
+        if options.site is not None and (site or "").lower() != options.site.lower():
+            raise _TaskFailed(f"site: the host was registered to site {site!r} of vault {registration.get('vault_name')}, not to site "
+                              f"{options.site!r}: the vault credentials file's SiteId belongs to site {site!r}; download the key of site "
+                              f"{options.site} and register again with force_reregister", registration=registration)
+        named = options.credentials.site_name if options.credentials is not None else None
+        if named and (site or "").lower() != named.lower():
+            return (f"the vault credentials file names site {named!r}, but the vault registered the host to site {site!r} "
+                    "(the site of the file's SiteId)")
+        return None
+
     # --- the task -----------------------------------------------------------------------------------
 
     def _run(self, args: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -204,6 +221,13 @@ class ActionModule(ActionBase):
             after["agent_version"] = applied.get("agent_version")
             result["steps"] = names
             result["reboot_required"] = result["reboot_required"] or bool(applied.get("reboot_required"))
+            if "register" in names:
+                # What the host registered to, as it holds it: the vault resolves the site from the key's SiteId, so the
+                # site a key file names is not necessarily the one the host ends up in.
+                after["registration"] = registration_view(self._read(options)["registration"])
+                warning = self._check_registered_site(options, after["registration"])
+                if warning:
+                    plan.warnings.append(warning)
         result.update(
             provider_version=after["provider_version"],
             agent_version=after["agent_version"],
