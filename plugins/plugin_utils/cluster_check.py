@@ -57,8 +57,12 @@ def describe_value(value: t.Any) -> str:
     if isinstance(value, dict):
         keys = ", ".join(sorted(str(key) for key in value)[:8])
         return f"a dict with the keys {keys}" if keys else "an empty dict"
-    text = repr(value)
-    return f"a {type(value).__name__} ({text[:60]}{'...' if len(text) > 60 else ''})"
+    if value is None:
+        return "null"
+    # Ansible hands over tagged subclasses of the plain types; name the plain type the user wrote.
+    kind = next((base.__name__ for base in (bool, int, float, str, list) if isinstance(value, base)), type(value).__name__)
+    text = repr(value if kind != "str" else str(value))
+    return f"a {kind} ({text[:60]}{'...' if len(text) > 60 else ''})"
 
 
 def host_info_problem(value: t.Any) -> str | None:
