@@ -100,7 +100,9 @@ class ActionModule(ActionBase):
         run = RunHosts(all=all_hosts, active=tuple(task_vars.get("ansible_play_hosts") or all_hosts),
                        batch=tuple(task_vars.get("ansible_play_batch") or all_hosts))
         try:
-            hosts = read_inputs(task_vars.get("hostvars", {}), run, options, "provider_var" in self._task.args)
+            # A provider_var named on purpose must exist; the default name may be absent (the provider step did not run).
+            provider_var_named = options["provider_var"] != ARGUMENT_SPEC["provider_var"]["default"]
+            hosts = read_inputs(task_vars.get("hostvars", {}), run, options, provider_var_named)
         except ClusterInputError as error:
             result.update(failed=True, msg=str(error))
             return result

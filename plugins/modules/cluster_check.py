@@ -15,7 +15,7 @@ description:
     nodes of each failover cluster, and lists the nodes this run did not check.
   - The members of a cluster come from the cluster itself (host_info reads them with C(Get-ClusterNode) on each node), not
     from the play's host list. A node that is not a host of this run (left out by C(--limit) or the inventory, or in another
-    slice of an AWX sliced job) is reported as not checked in this run (RV(clusters.not_checked)), never as prepared and
+    slice of an AWX sliced job) is reported as not checked in this run (C(not_checked) in RV(clusters)), never as prepared and
     never as known to be unprepared; so is a node that failed earlier in the play.
   - Every node needs the provider and agent, registered with the same vault at the same version; a VM that moves to a node
     without them stops replicating.
@@ -41,7 +41,7 @@ options:
       - Name of the variable that holds each host's M(azmigrate.hyperv.replication_provider) result; its versions, when
         present, are the ones compared. A skipped or failed result counts as absent, and the versions host_info read are
         compared.
-      - When given explicitly, at least one host read by this run must hold it.
+      - When it names another variable than the default, at least one host read by this run must hold it.
     type: str
     default: hyperv_host_provider
   strict_cluster:
@@ -64,7 +64,7 @@ attributes:
     description: Returns no diff, since it changes nothing.
     support: none
 notes:
-  - With C(serial) batches, a node in a later batch is RV(clusters.pending) rather than not checked; its versions are
+  - With C(serial) batches, a node in a later batch is C(pending) in RV(clusters) rather than not checked; its versions are
     compared once its batch was read.
   - The cluster's node list is only as complete as C(Get-ClusterNode) on the nodes read; a node whose cluster service does
     not run reports no cluster.
