@@ -63,9 +63,9 @@ def read_inputs(hostvars, run: RunHosts, options: dict, provider_var_given: bool
         info = variables[host_info_var]
         problem = host_info_problem(info)
         if problem:
-            if name in batch:
+            if name in run.active:
                 raise ClusterInputError(f"host_info_var: {host_info_var!r} on {name} {problem}")
-            continue                       # an earlier batch's host that failed there: reported as not checked
+            continue                       # a host that failed earlier in the play: reported as not checked
         provider = variables.get(provider_var)
         if provider_var in variables:
             provider_seen = True

@@ -31,6 +31,8 @@ options:
     description:
       - V(present) installs, upgrades and registers; V(absent) unregisters locally and uninstalls.
       - V(absent) on a registered host needs O(removed_from_vault=true).
+      - With V(absent), options that only serve V(present) (a setup file, a vault credentials file, O(vault_name),
+        O(site), O(friendly_name), a proxy) are refused rather than ignored.
     type: str
     choices: [present, absent]
     default: present

@@ -240,8 +240,8 @@ def validate_options(args: t.Mapping[str, t.Any], credentials_text: str | None) 
             raise OptionError(f"{source}: {error}") from None
         check_credentials_target(source, credentials, vault_name, site)
     if state == "absent":
-        extra = [name for name in (*SETUP_SOURCES, "vault_credentials_content", "vault_credentials_src", "proxy_address", "vault_name", "site")
-                 if args.get(name)]
+        extra = [name for name in (*SETUP_SOURCES, "vault_credentials_content", "vault_credentials_src", "proxy_address", "vault_name", "site",
+                                   "friendly_name") if args.get(name)]
         if extra:
             raise OptionError(f"{', '.join(extra)}: not used with state=absent, which unregisters and uninstalls; remove them")
     return ProviderOptions(

@@ -76,3 +76,21 @@ def test_provider_versions_win_when_the_provider_task_ran_else_host_info_version
     assert node_entry("HV02", info, None)["agent_version"] == "2.0.1"
     assert provider_problem({"skipped": True}) is None
     assert "not the result of azmigrate.hyperv.replication_provider" in provider_problem(["5.24"])
+
+
+def test_inputs_are_refused_for_every_active_host_and_skipped_only_for_failed_ones():
+    from ansible_collections.azmigrate.hyperv.plugins.action.cluster_check import read_inputs
+    from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.cluster_check import ClusterInputError
+
+    info = {"computer_name": "HV02", "cluster": CLUSTER, "provider": None, "agent": None}
+    options = {"host_info_var": "hyperv_host_info", "provider_var": "hyperv_host_provider"}
+    skipped = {"hyperv_host_info": {"skipped": True}}
+    # HV03 ran in an earlier batch and is still active, yet holds a skipped result: refused, not taken as pending.
+    with pytest.raises(ClusterInputError, match="'hyperv_host_info' on HV03 holds a skipped task's result"):
+        read_inputs({"HV02": {"hyperv_host_info": info}, "HV03": skipped}, run_of("HV02", "HV03", batch=["HV02"]), options, False)
+    # HV03 failed earlier in the play: its result is left out, and the check reports it as not checked.
+    hosts = read_inputs({"HV02": {"hyperv_host_info": info}, "HV03": skipped}, run_of("HV02", "HV03", active=["HV02"], batch=["HV02"]),
+                        options, False)
+    assert list(hosts) == ["HV02"]
+    with pytest.raises(ClusterInputError, match="no host read by this run has a variable named 'provider'"):
+        read_inputs({"HV02": {"hyperv_host_info": info}}, run_of("HV02"), {**options, "provider_var": "provider"}, True)

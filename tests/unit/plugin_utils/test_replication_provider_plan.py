@@ -160,6 +160,7 @@ def test_host_time_reads_dotnet_round_trip_format():
     ({"friendly_name": "a b"}, ["friendly_name", "'a b'"]),
     ({"install_timeout": 10}, ["install_timeout", "60 to 86400"]),
     ({"state": "absent", "setup_file_path": "C:\\s.exe"}, ["setup_file_path", "state=absent"]),
+    ({"state": "absent", "friendly_name": "HV01", "site": "hyperv-site"}, ["site, friendly_name: not used with state=absent"]),
 ])
 def test_bad_options_name_option_value_and_allowed(args, words):
     with pytest.raises(OptionError) as raised:
