@@ -149,11 +149,20 @@ class ActionModule(ActionBase):
             if step["action"] == "verify":
                 step["source"] = remote
 
-    def _apply(self, steps: list[dict[str, t.Any]], secrets: dict[str, str]) -> dict[str, t.Any]:
+    def _apply(self, steps: list[dict[str, t.Any]], secrets: dict[str, str], options: ProviderOptions) -> dict[str, t.Any]:
         """Run the steps, each batch with its host script (apply or remove), in order; one merged document."""
         merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
         for script, batch in script_batches(steps):
-            applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
+            try:
+                applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
+            except _TaskFailed as failure:
+                credentials = options.credentials
+                if "at step register" in failure.msg and credentials is not None:
+                    # The provider's reason comes first; this says which key it was, since the host cannot tell.
+                    failure.msg += (f". The vault credentials file is for the {credentials.vault_label()}, site {credentials.site_name}: check that "
+                                    "they exist (azmigrate.hyperv.vault_info) and that the file is the site's current key; a re-run goes on "
+                                    "from the registration")
+                raise
             merged["steps"] += applied.get("steps") or []
             merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
             merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
@@ -205,7 +214,7 @@ class ActionModule(ActionBase):
             secrets = self._secrets(options, args)
             if plan.push:
                 self._push(plan, local_setup)
-            applied = self._apply(plan.steps, secrets)
+            applied = self._apply(plan.steps, secrets, options)
             names = list(plan.names)
             if plan.replan_after_staging:
                 setup_version = applied.get("setup_file_version")
@@ -214,7 +223,7 @@ class ActionModule(ActionBase):
                 names = [name for name in second.names if name not in ("download", "push")]
                 names = plan.names[:1] + names
                 if remaining:
-                    applied = self._apply(remaining, secrets)
+                    applied = self._apply(remaining, secrets, options)
             setup_version = applied.get("setup_file_version") or setup_version
             after = predicted_after(current, options, Plan(steps=[], names=names), setup_version)
             after["provider_version"] = applied.get("provider_version")
