@@ -10,6 +10,7 @@ read does.
 # pylint: disable=redefined-outer-name
 from __future__ import annotations
 
+import base64
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ CLUSTER_PLAYBOOK = "tests/integration/playbooks/cluster_check.yml"
 PROVIDER_TASK = "Ensure the replication provider"
 CLUSTER_TASK = "Check the clusters"
 REGISTRATION_KEY = r"HKLM\SOFTWARE\Microsoft\Azure Site Recovery\Registration"
+SETUP_LOG = r"C:\ProgramData\ASRLogs\DRASetupWizard.log"
 HOST_STATE_KEYS = ("registry", "services", "files", "certificates", "mars_settings", "provider_version", "agent_install_path")
 
 
@@ -152,12 +154,31 @@ def test_a_key_for_a_vault_or_site_that_does_not_exist_fails_with_the_providers_
     # The provider's own reason, from its configurator log, not the setup wizard's log nor only a log path.
     assert "step register" in result["msg"] and reason in result["msg"], result["msg"]
     assert "DRASetupWizard.log" not in result["msg"]
+    assert "check that they exist (azmigrate.hyperv.vault_info)" in result["msg"] and "ManagementCert" not in result["msg"]
     assert HOST not in world_registrations(lab)
     assert REGISTRATION_KEY not in lab.admin.host(HOST)["registry"]
     # A re-run with the right key converges from where the host is: installed, so it only registers.
     run = ansible_playbook(PROVIDER_PLAYBOOK, extra_vars={**variables, "vault_credentials_content": credentials, "vault_name": "rsv-migrate"})
     assert run.rc == 0, run.output
     assert run.result(HOST, PROVIDER_TASK)["steps"] == ["register"]
+
+
+def test_a_failed_registration_quotes_drconfigurators_log_even_when_setups_log_is_newer(fresh, ansible_playbook, setup_file, credentials):
+    lab = fresh
+    variables = {"target": HOST, "setup_file_url": setup_file["url"], "setup_file_sha256": setup_file["sha256"], "vault_credentials_content": credentials}
+    run = ansible_playbook(PROVIDER_PLAYBOOK, extra_vars=variables)
+    assert run.rc == 0, run.output
+    # Out of the vault and its Registration key gone; setup's log written last (an upgrade, a repair, the same second).
+    lab.admin.delete(f"/provider-registrations/{HOST}")
+    lab.admin.patch(f"/hosts/{HOST}", {"registry": {REGISTRATION_KEY: None}, "files": {
+        SETUP_LOG: {"content_b64": base64.b64encode(b"2999-01-01T00:00:00Z Setup completed successfully.\r\n").decode(),
+                    "created_at": "2999-01-01T00:00:00Z"}}})
+    gone = lab_credentials.issue(parse_vault_credentials(credentials).subscription_id, "rg-migrate", "rsv-gone", "westeurope", "hyperv-site")
+    run = ansible_playbook(PROVIDER_PLAYBOOK, extra_vars={**variables, "vault_credentials_content": gone})
+    result = run.result(HOST, PROVIDER_TASK)
+    assert run.rc != 0
+    assert "DRConfigurator.log:" in result["msg"] and "The vault 'rsv-gone' named in the vault credentials file does not exist." in result["msg"]
+    assert "Setup completed successfully" not in result["msg"], result["msg"]
 
 
 def test_a_key_naming_another_site_than_its_site_id_reports_the_site_the_host_is_in(fresh, ansible_playbook, setup_file, credentials):
