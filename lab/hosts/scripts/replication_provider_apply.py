@@ -205,7 +205,8 @@ async def _register(ctx: ScriptContext, item: dict, state: dict) -> int | None:
         lambda cwd: installers.register(ctx.host, ctx.world, credentials, item["friendly_name"], item.get("proxy"),
                                         ctx.secrets.get("proxy_password"), cwd), float(item["timeout"]))
     if not await wait(ctx, lambda: _registered(ctx.host), float(item["timeout"])):
-        raise StepFailed(f"DRConfigurator.exe /r exited with {_exit_text(exit_code)} and the host is not registered; {log_tail(ctx.host, 'DRConfigurator*.log')}")
+        reason = log_tail(ctx.host, "DRConfigurator*.log")
+        raise StepFailed(f"DRConfigurator.exe /r exited with {_exit_text(exit_code)} and the host is not registered; {reason}")
     if ctx.host.service("dra") is not None and ctx.host.service("dra").status != "Running":
         ctx.host.start_service("dra")   # Start-Service: a running service is left as it is
     if item.get("proxy"):
@@ -223,7 +224,8 @@ async def _configure_proxy(ctx: ScriptContext, item: dict, state: dict) -> int |
     def applied() -> bool:
         return ctx.host.registry.get_value(PROXY_KEY, "ProxyAddress") == wanted
     if not await wait(ctx, applied, 120.0):
-        raise StepFailed(f"DRConfigurator.exe /configure exited with {_exit_text(exit_code)} and the proxy is not {wanted}; {log_tail(ctx.host, 'DRConfigurator*.log')}")
+        reason = log_tail(ctx.host, "DRConfigurator*.log")
+        raise StepFailed(f"DRConfigurator.exe /configure exited with {_exit_text(exit_code)} and the proxy is not {wanted}; {reason}")
     # Restart-Service dra: the provider reads its proxy when it starts. Then the agent's proxy.
     ctx.host.start_service("dra")
     installers.set_agent_proxy(ctx.host, proxy)
