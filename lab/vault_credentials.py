@@ -268,10 +268,12 @@ def check(content: str, now: dt.datetime, azure: AzureCloud | None = None) -> Va
         # The vault's word first: a file naming a vault or site that does not exist is refused as such, expired or not.
         credentials = _resolve(azure, credentials)
     if now >= credentials.valid_to:
-        # A key file older than its validity is refused (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v;
-        # the message's wording is an assumption).
-        raise CredentialsRejected(f"The registration key has expired (valid until {credentials.valid_to:%Y-%m-%d %H:%M:%S} UTC). "
-                                  "Download a new vault credentials file from the vault and try again.", credentials)
+        # A key file older than its validity is refused (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v). The
+        # text is the one the Recovery Services agent gives for an expired key (Start-OBRegistration, recorded in
+        # github.com/Azure/azure-powershell/issues/9533 and github.com/MicrosoftDocs/azure-docs/issues/44495); that
+        # DRConfigurator, which registers through the same agent, words it alike is an assumption (lab/FIDELITY.md).
+        raise CredentialsRejected("Vault credentials file provided has expired. We recommend you download a new vault credentials file "
+                                  "from the portal and use it within 2 days.", credentials)
     return credentials
 
 

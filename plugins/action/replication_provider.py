@@ -41,6 +41,7 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provi
     plan_absent,
     plan_present,
     predicted_after,
+    registration_view,
     script_batches,
     setup_file_request,
 )
@@ -148,11 +149,20 @@ class ActionModule(ActionBase):
             if step["action"] == "verify":
                 step["source"] = remote
 
-    def _apply(self, steps: list[dict[str, t.Any]], secrets: dict[str, str]) -> dict[str, t.Any]:
+    def _apply(self, steps: list[dict[str, t.Any]], secrets: dict[str, str], options: ProviderOptions) -> dict[str, t.Any]:
         """Run the steps, each batch with its host script (apply or remove), in order; one merged document."""
         merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
         for script, batch in script_batches(steps):
-            applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
+            try:
+                applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
+            except _TaskFailed as failure:
+                credentials = options.credentials
+                if "at step register" in failure.msg and credentials is not None:
+                    # The provider's reason comes first; this says which key it was, since the host cannot tell.
+                    failure.msg += (f". The vault credentials file is for the {credentials.vault_label()}, site {credentials.site_name}: check that "
+                                    "they exist (azmigrate.hyperv.vault_info) and that the file is the site's current key; a re-run goes on "
+                                    "from the registration")
+                raise
             merged["steps"] += applied.get("steps") or []
             merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
             merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
@@ -167,6 +177,22 @@ class ActionModule(ActionBase):
             return plan_present(current, options, now, setup_version)
         except PlanError as error:
             raise _TaskFailed(str(error)) from None
+
+    @staticmethod
+    def _check_registered_site(options: ProviderOptions, registration: dict[str, t.Any] | None) -> str | None:
+        """Fail when the host is not registered where the options asked; a warning when the key's site name differs."""
+        if registration is None:
+            raise _TaskFailed("DRConfigurator.exe /r reported success, but the host holds no registration afterwards", registration=None)
+        site = registration.get("site_name")
+        if options.site is not None and (site or "").lower() != options.site.lower():
+            raise _TaskFailed(f"site: the host was registered to site {site!r} of vault {registration.get('vault_name')}, not to site "
+                              f"{options.site!r}: the vault credentials file's SiteId belongs to site {site!r}; download the key of site "
+                              f"{options.site} and register again with force_reregister", registration=registration)
+        named = options.credentials.site_name if options.credentials is not None else None
+        if named and (site or "").lower() != named.lower():
+            return (f"the vault credentials file names site {named!r}, but the vault registered the host to site {site!r} "
+                    "(the site of the file's SiteId)")
+        return None
 
     # --- the task -----------------------------------------------------------------------------------
 
@@ -188,7 +214,7 @@ class ActionModule(ActionBase):
             secrets = self._secrets(options, args)
             if plan.push:
                 self._push(plan, local_setup)
-            applied = self._apply(plan.steps, secrets)
+            applied = self._apply(plan.steps, secrets, options)
             names = list(plan.names)
             if plan.replan_after_staging:
                 setup_version = applied.get("setup_file_version")
@@ -197,13 +223,20 @@ class ActionModule(ActionBase):
                 names = [name for name in second.names if name not in ("download", "push")]
                 names = plan.names[:1] + names
                 if remaining:
-                    applied = self._apply(remaining, secrets)
+                    applied = self._apply(remaining, secrets, options)
             setup_version = applied.get("setup_file_version") or setup_version
             after = predicted_after(current, options, Plan(steps=[], names=names), setup_version)
             after["provider_version"] = applied.get("provider_version")
             after["agent_version"] = applied.get("agent_version")
             result["steps"] = names
             result["reboot_required"] = result["reboot_required"] or bool(applied.get("reboot_required"))
+            if "register" in names:
+                # What the host registered to, as it holds it: the vault resolves the site from the key's SiteId, so the
+                # site a key file names is not necessarily the one the host ends up in.
+                after["registration"] = registration_view(self._read(options)["registration"])
+                warning = self._check_registered_site(options, after["registration"])
+                if warning:
+                    plan.warnings.append(warning)
         result.update(
             provider_version=after["provider_version"],
             agent_version=after["agent_version"],

@@ -32,8 +32,9 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings i
 ARGUMENT_SPEC = {
     "enabled": {"type": "bool", "default": True},
     "work_days": {"type": "list", "elements": "str"},
-    "work_hour_start": {"type": "str"},
-    "work_hour_end": {"type": "str"},
+    # Raw, so a message echoes a value as it was given (8, 1080, "25:00"); only strings are times of day.
+    "work_hour_start": {"type": "raw"},
+    "work_hour_end": {"type": "raw"},
     # Strings with units ("512 Kbps") or numbers of Kbps: parsed by module_utils/bandwidth.py.
     "work_hour_bandwidth": {"type": "raw"},
     "non_work_hour_bandwidth": {"type": "raw"},

@@ -31,6 +31,8 @@ options:
     description:
       - V(present) installs, upgrades and registers; V(absent) unregisters locally and uninstalls.
       - V(absent) on a registered host needs O(removed_from_vault=true).
+      - With V(absent), options that only serve V(present) (a setup file, a vault credentials file, O(vault_name),
+        O(site), O(friendly_name), a proxy) are refused rather than ignored.
     type: str
     choices: [present, absent]
     default: present
@@ -70,12 +72,30 @@ options:
       - Content of the vault credentials (registration key) file, the C(.VaultCredentials) XML downloaded from the vault.
       - Needed only when the host has to be registered. Sent on the host script's standard input, written to a file in a
         folder only SYSTEM and Administrators can read, used, and deleted in the same command.
-      - An expired file (the portal's are valid for 5 days) is refused before anything changes.
+      - Read on the controller before anything reaches the host. A file that is not a vault credentials file (not XML,
+        another root element, no vault details, no C(ManagementCert), no C(SiteId) of a Hyper-V site), an expired file
+        (the portal's are valid for 5 days), or a file for another vault or site than O(vault_name) and O(site) name, is
+        refused before anything changes on the host - nothing is installed.
     type: str
   vault_credentials_src:
     description:
       - Path of the vault credentials file on the controller, instead of O(vault_credentials_content).
     type: path
+  vault_name:
+    description:
+      - Name of the Recovery Services vault the host must be registered to.
+      - When given, a vault credentials file for another vault is refused before anything changes, and a host registered
+        to another vault is reported as such (see O(force_reregister)). Names compare without regard to case.
+      - Whether the vault exists is not checked here, since this module has no Azure credentials; a registration for a
+        vault or site that does not exist fails at C(DRConfigurator.exe /r) with the provider's reason, after the provider
+        was installed. Run M(azmigrate.hyperv.vault_info) or M(azmigrate.hyperv.registration_key) first to stop earlier.
+    type: str
+  site:
+    description:
+      - Name of the Hyper-V site (in the vault) the host must be registered to.
+      - When given, a vault credentials file whose C(SiteName) is another site is refused before anything changes, and
+        the task fails if the vault registers the host to another site (the vault goes by the file's C(SiteId)).
+    type: str
   friendly_name:
     description:
       - Name the host has in the vault. Defaults to the host's computer name.
@@ -160,6 +180,11 @@ attributes:
 notes:
   - Install and register the provider on every node of a failover cluster, with the same vault and the same version
     (see M(azmigrate.hyperv.cluster_check)).
+  - After a registration, the task reads the registration back from the host and returns what the host holds. The
+    vault resolves the site from the key file's C(SiteId), so when the file's C(SiteName) differs from the site the host
+    ends up in, a warning says so (or, with O(site), the task fails).
+  - When C(DRConfigurator.exe /r) fails, the message quotes the last lines of the provider's configurator log,
+    where it writes its reason.
   - After registration, finish the registration in the Azure portal (Azure Migrate, Discover, Finalize registration).
   - When the setup file has to be downloaded or copied first, its version is known only once it is on the host; the
     task then runs a second command to install or upgrade.
@@ -187,6 +212,8 @@ EXAMPLES = r"""
     setup_file_url: "{{ provider_blob_url }}"
     setup_file_sha256: 0f4a8c3e4b9d1f2a6c7e8d9b0a1c2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d
     vault_credentials_src: files/hyperv-site.VaultCredentials
+    vault_name: rsv-migrate-weu
+    site: hyperv-site
 
 - name: Install from a share, register through an authenticated proxy
   azmigrate.hyperv.replication_provider:

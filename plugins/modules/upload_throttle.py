@@ -41,12 +41,13 @@ options:
       - Required when O(enabled=true).
       - Quote it in YAML - an unquoted V(8:00) or V(18:00) is read by YAML as a base-60 number (V(480), V(1080)),
         which the module refuses with a hint.
-    type: str
+      - Only a string is a time of day; a number (V(8)) is refused, and the message echoes it as given.
+    type: raw
   work_hour_end:
     description:
       - When work hours end, on a 24-hour clock, later on the same day than O(work_hour_start).
       - Required when O(enabled=true). Quote it in YAML, as O(work_hour_start).
-    type: str
+    type: raw
   work_hour_bandwidth:
     description:
       - The most the agent may upload during work hours on work days.

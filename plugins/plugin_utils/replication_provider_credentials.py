@@ -115,6 +115,10 @@ def parse_vault_credentials(content: str) -> VaultCredentials:
     management_cert = _child_text(root, "ManagementCert")
     if not management_cert:
         raise VaultCredentialsError("has no ManagementCert")
+    if not _child_text(root, "SiteId"):
+        # A Hyper-V host registers to a site: the key of a vault without a site (a backup agent's) cannot register it.
+        raise VaultCredentialsError("has no SiteId, so it is not the registration key of a Hyper-V site; download the key of the "
+                                    "vault's Hyper-V site (azmigrate.hyperv.registration_key)")
     return VaultCredentials(
         subscription_id=fields["SubscriptionId"],
         resource_group=fields["ResourceGroup"],

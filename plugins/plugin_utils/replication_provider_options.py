@@ -31,6 +31,8 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "staging_dir": {"type": "str", "default": "C:\\ProgramData\\azmigrate\\setup"},
     "vault_credentials_content": {"type": "str", "no_log": True},
     "vault_credentials_src": {"type": "path"},
+    "vault_name": {"type": "str"},
+    "site": {"type": "str"},
     "friendly_name": {"type": "str"},
     "proxy_address": {"type": "str"},
     "proxy_port": {"type": "int"},
@@ -91,6 +93,8 @@ class ProviderOptions:
     setup: SetupSource | None
     staging_dir: str
     credentials: VaultCredentials | None
+    vault_name: str | None                # the vault the host must be registered to, when given
+    site: str | None                      # the Hyper-V site the host must be registered to, when given
     friendly_name: str | None
     proxy: Proxy | None
     force_reregister: bool
@@ -186,6 +190,30 @@ def _check_timeout(option: str, value: int) -> int:
     return value
 
 
+def _check_name(option: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.strip() or COMMAND_LINE_UNSAFE.search(value):
+        raise OptionError(f"{option}: {value!r} is not allowed; give the name as Azure shows it, without line breaks or double quotes")
+    return value.strip()
+
+
+def _same_name(left: str | None, right: str | None) -> bool:
+    # Azure resource names compare without regard to case.
+    return (left or "").lower() == (right or "").lower()
+
+
+def check_credentials_target(source: str, credentials: VaultCredentials, vault_name: str | None, site: str | None) -> None:
+    """The key file must be for the vault and Hyper-V site the options name: refused before anything reaches the host."""
+    if vault_name is not None and not _same_name(credentials.vault_name, vault_name):
+        raise OptionError(f"{source}: the file is a registration key for the {credentials.vault_label()}, not for vault_name {vault_name!r}; "
+                          f"download the key of vault {vault_name} (azmigrate.hyperv.registration_key), or correct vault_name")
+    if site is not None and not _same_name(credentials.site_name, site):
+        named = f"site {credentials.site_name!r}" if credentials.site_name else "no site"
+        raise OptionError(f"{source}: the file is a registration key for {named} of vault {credentials.vault_name}, not for site {site!r}; "
+                          f"download the key of site {site} (azmigrate.hyperv.registration_key), or correct site")
+
+
 def validate_options(args: t.Mapping[str, t.Any], credentials_text: str | None) -> ProviderOptions:
     """Check the options beyond the argument spec; ``credentials_text`` is the vault credentials file's content.
 
@@ -202,15 +230,18 @@ def validate_options(args: t.Mapping[str, t.Any], credentials_text: str | None) 
     if friendly_name is not None and not FRIENDLY_NAME.match(friendly_name):
         raise OptionError(f"friendly_name: {friendly_name!r} is not allowed; give 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
     proxy = proxy_options(args)
+    vault_name, site = _check_name("vault_name", args.get("vault_name")), _check_name("site", args.get("site"))
     credentials = None
     if credentials_text is not None:
+        source = f"vault_credentials_src {args['vault_credentials_src']!r}" if args.get("vault_credentials_src") else "vault_credentials_content"
         try:
             credentials = parse_vault_credentials(credentials_text)
         except VaultCredentialsError as error:
-            source = "vault_credentials_src" if args.get("vault_credentials_src") else "vault_credentials_content"
             raise OptionError(f"{source}: {error}") from None
+        check_credentials_target(source, credentials, vault_name, site)
     if state == "absent":
-        extra = [name for name in (*SETUP_SOURCES, "vault_credentials_content", "vault_credentials_src", "proxy_address") if args.get(name)]
+        extra = [name for name in (*SETUP_SOURCES, "vault_credentials_content", "vault_credentials_src", "proxy_address", "vault_name", "site",
+                                   "friendly_name") if args.get(name)]
         if extra:
             raise OptionError(f"{', '.join(extra)}: not used with state=absent, which unregisters and uninstalls; remove them")
     return ProviderOptions(
@@ -218,6 +249,8 @@ def validate_options(args: t.Mapping[str, t.Any], credentials_text: str | None) 
         setup=setup,
         staging_dir=staging_dir.rstrip("\\"),
         credentials=credentials,
+        vault_name=vault_name,
+        site=site,
         friendly_name=friendly_name,
         proxy=proxy,
         force_reregister=args["force_reregister"],

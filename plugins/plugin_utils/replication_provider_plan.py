@@ -143,9 +143,16 @@ def _same(left: str | None, right: str | None) -> bool:
 
 
 def registered_elsewhere(current: dict[str, t.Any], options: ProviderOptions) -> bool:
-    """True when the host is registered to another vault, or another site of the same vault."""
+    """True when the host is registered to another vault, or another site of the same vault, than the key or the
+    options vault_name and site name."""
     registration, credentials = current["registration"], options.credentials
-    if registration is None or credentials is None:
+    if registration is None:
+        return False
+    if options.vault_name is not None and not _same(registration["vault_name"], options.vault_name):
+        return True
+    if options.site is not None and registration["site_name"] is not None and not _same(registration["site_name"], options.site):
+        return True
+    if credentials is None:
         return False
     same_vault = all(
         _same(registration[key], value)
@@ -234,6 +241,10 @@ def plan_registration(current: dict[str, t.Any], options: ProviderOptions, now: 
             names.append("configure_proxy")
         return steps, names
     if credentials is None:
+        if registration is not None:
+            wanted = f"vault_name {options.vault_name!r}" if options.vault_name is not None else f"site {options.site!r}"
+            raise PlanError(f"the host is registered to {_registration_label(registration)}, not to {wanted}; give the registration key "
+                            "of that vault and site (vault_credentials_content or vault_credentials_src) to register it there")
         raise PlanError("vault_credentials_content: required (or vault_credentials_src) to register the host, which is not registered")
     if registration is not None:
         if not options.force_reregister:

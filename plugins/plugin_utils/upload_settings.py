@@ -237,19 +237,45 @@ def parse_work_days(value: t.Any) -> tuple[str, ...]:
     return tuple(name for name in DAY_NAMES if name in chosen)
 
 
+def given(value: t.Any) -> str:
+    """A value as the user gave it, for messages: a string quoted, a number or list as written (8, 8.5, [...])."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _base60_hint(number: int) -> str:
+    """What an unquoted YAML 1.1 time became: H:MM and H:MM:SS are read as base-60 numbers (18:00 -> 1080)."""
+    if 60 <= number < 24 * 60:
+        return f"; an unquoted time like 18:00 in YAML is read as a number ({number} is {number // 60}:{number % 60:02d} in base 60): quote it"
+    if 24 * 60 <= number < 24 * 3600:
+        hours, rest = divmod(number, 3600)
+        return (f"; an unquoted time like 8:00:00 in YAML is read as a number of seconds ({number} is {hours}:{rest // 60:02d}:{rest % 60:02d} "
+                "in base 60): quote it")
+    return ""
+
+
 def parse_time_of_day(option: str, value: t.Any) -> str:
-    """``HH:MM:SS`` from ``"8:00"``, ``"08:00"`` or ``"08:00:00"`` (24-hour clock)."""
-    text = str(value).strip()
-    match = TIME_PATTERN.match(text)
-    if match:
-        hours, minutes, seconds = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
-        if hours <= 23 and minutes <= 59 and seconds <= 59:
-            return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    """``HH:MM:SS`` from ``"8:00"``, ``"08:00"`` or ``"08:00:00"`` (24-hour clock).
+
+    Only strings are times: a number (``8``, ``8.5``, or what YAML made of an unquoted ``18:00``) is refused, echoed
+    as it was given.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        match = TIME_PATTERN.match(text)
+        if match:
+            hours, minutes, seconds = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+            if hours <= 23 and minutes <= 59 and seconds <= 59:
+                return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
     hint = ""
-    if text.isdigit() and int(text) >= 60:
-        # YAML 1.1 reads an unquoted 18:00 as the base-60 number 1080, which reaches the module as "1080".
-        hint = f"; an unquoted time like 18:00 in YAML is read as a number ({text} is {int(text) // 60}:{int(text) % 60:02d} in base 60): quote it"
-    raise InvalidOption(f"{option} {value!r} is not a time of day: use HH:MM on a 24-hour clock, from 00:00 to 23:59{hint}")
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is not None and float(number).is_integer():
+        whole = int(number)
+        hint = _base60_hint(whole) or (f"; for {whole} o'clock write '{whole:02d}:00'" if 0 <= whole <= 23 else "")
+    elif number is not None:
+        hint = "; a number of hours is not a time of day: write the time as 'HH:MM'"
+    raise InvalidOption(f"{option} {given(value)} is not a time of day: use HH:MM on a 24-hour clock, from 00:00 to 23:59{hint}")
 
 
 def parse_rate(option: str, value: t.Any) -> int:
@@ -277,7 +303,7 @@ def validate_throttle_options(options: t.Mapping[str, t.Any]) -> ThrottleSchedul
     rates = {option: parse_rate(option, options[option]) for option in ("work_hour_bandwidth", "non_work_hour_bandwidth") if options.get(option) is not None}
     if len(hours) == 2 and hours["work_hour_end"] <= hours["work_hour_start"]:
         raise InvalidOption(
-            f"work_hour_end {options['work_hour_end']!r} is not after work_hour_start {options['work_hour_start']!r}: "
+            f"work_hour_end {given(options['work_hour_end'])} is not after work_hour_start {given(options['work_hour_start'])}: "
             "work hours run from start to a later end on the same day"
         )
     if not options["enabled"]:

@@ -338,7 +338,7 @@ def test_an_unquoted_time_in_a_vars_file_is_refused_with_a_hint(fresh, ansible_p
     seq = lab.admin.last_seq()
     run = ansible_playbook(THROTTLE_PLAYBOOK, "-e", f"@{vars_file}", limit="HV01")
     assert run.rc != 0
-    assert "work_hour_end '1080' is not a time of day" in run.result("HV01")["msg"]
+    assert "work_hour_end 1080 is not a time of day" in run.result("HV01")["msg"]
     assert "(1080 is 18:00 in base 60): quote it" in run.result("HV01")["msg"]
     assert commands_since(lab, seq) == []
 

@@ -56,7 +56,7 @@ def test_setup_lands_after_the_process_exits_and_registration_is_recorded_in_the
 
 
 @pytest.mark.parametrize("case, words", [
-    ("expired", "The registration key has expired"),
+    ("expired", "Vault credentials file provided has expired."),
     ("other vault", "The DRA server is already registered in vault rsv-a"),
     ("https proxy", "HTTPS proxy is not supported"),
 ])

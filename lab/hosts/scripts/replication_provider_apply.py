@@ -14,6 +14,7 @@ timeout only when the script stops them.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Coroutine
 
 from lab.hosts import installers
@@ -114,11 +115,14 @@ async def start_installer(ctx: ScriptContext, state: dict, program: str, file_pa
     return exit_code if launch.exit_code_reliable else None
 
 
-def log_tail(host: HostState) -> str:
-    logs = [host.file(path) for path in (installers.SETUP_LOG, installers.CONFIGURATOR_LOG)]
-    logs = [entry for entry in logs if entry is not None and entry.content]
+def log_tail(host: HostState, pattern: str) -> str:
+    """Get-LogTail -Filter: the last lines of the newest log in ASRLogs whose name matches `pattern` (the failing
+    program's own log)."""
+    folder = windows_path(installers.SETUP_LOG).rsplit("\\", 1)[0]
+    logs = [entry for key, entry in host.files.items()
+            if key.rsplit("\\", 1)[0] == folder.lower() and fnmatch.fnmatch(key.rsplit("\\", 1)[-1], pattern.lower()) and entry.content]
     if not logs:
-        return r"no log in C:\ProgramData\ASRLogs"
+        return f"no log {pattern} in {folder}"
     newest = max(logs, key=lambda entry: entry.created_at or "")
     lines = newest.content.decode(errors="replace").splitlines()[-4:]
     return f"{newest.path.rsplit(chr(92), 1)[-1]}: " + " | ".join(lines)
@@ -188,7 +192,7 @@ async def _install(ctx: ScriptContext, item: dict, state: dict) -> int | None:
         state["reboot_required"] = True
     if not await wait(ctx, lambda: _installed_at(ctx.host, item.get("expected_version")), float(item["timeout"])):
         raise StepFailed(f"setupdr.exe /i exited with {_exit_text(exit_code)} and the provider and agent were not in place within "
-                         f"{item['timeout']} s; {log_tail(ctx.host)}")
+                         f"{item['timeout']} s; {log_tail(ctx.host, 'DRASetupWizard*.log')}")
     return exit_code
 
 
@@ -223,7 +227,8 @@ async def _register(ctx: ScriptContext, item: dict, state: dict) -> int | None:
         lambda cwd: installers.register(ctx.host, ctx.world, credentials, item["friendly_name"], item.get("proxy"),
                                         ctx.secrets.get("proxy_password"), cwd), float(item["timeout"]))
     if not await wait(ctx, lambda: _registered(ctx.host), float(item["timeout"])):
-        raise StepFailed(f"DRConfigurator.exe /r exited with {_exit_text(exit_code)} and the host is not registered; {log_tail(ctx.host)}")
+        reason = log_tail(ctx.host, "DRConfigurator*.log")
+        raise StepFailed(f"DRConfigurator.exe /r exited with {_exit_text(exit_code)} and the host is not registered; {reason}")
     if ctx.host.service("dra") is not None and ctx.host.service("dra").status != "Running":
         ctx.host.start_service("dra")   # Start-Service: a running service is left as it is
     if item.get("proxy"):
@@ -241,7 +246,8 @@ async def _configure_proxy(ctx: ScriptContext, item: dict, state: dict) -> int |
     def applied() -> bool:
         return ctx.host.registry.get_value(PROXY_KEY, "ProxyAddress") == wanted
     if not await wait(ctx, applied, 120.0):
-        raise StepFailed(f"DRConfigurator.exe /configure exited with {_exit_text(exit_code)} and the proxy is not {wanted}; {log_tail(ctx.host)}")
+        reason = log_tail(ctx.host, "DRConfigurator*.log")
+        raise StepFailed(f"DRConfigurator.exe /configure exited with {_exit_text(exit_code)} and the proxy is not {wanted}; {reason}")
     # Restart-Service dra: the provider reads its proxy when it starts. Then the agent's proxy.
     ctx.host.start_service("dra")
     installers.set_agent_proxy(ctx.host, proxy)

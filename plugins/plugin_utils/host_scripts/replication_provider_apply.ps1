@@ -17,11 +17,14 @@ $done = New-Object -TypeName System.Collections.ArrayList
 $rebootRequired = $false
 $setupVersion = $null
 
-# The last lines of the newest log in %ProgramData%\ASRLogs (DRASetupWizard.log for setup): the real reason.
+# The last lines of the failing program's own log in %ProgramData%\ASRLogs (DRASetupWizard*.log for setup,
+# DRConfigurator*.log for registration): the real reason. The newest log of any program would quote setup's log
+# when registration fails right after an install.
 function Get-LogTail {
-    $log = Get-ChildItem -LiteralPath $logDir -Filter '*.log' -ErrorAction Ignore | Sort-Object -Property LastWriteTime -Descending | Select-Object -First 1
+    param([string]$Filter)
+    $log = Get-ChildItem -LiteralPath $logDir -Filter $Filter -ErrorAction Ignore | Sort-Object -Property LastWriteTime -Descending | Select-Object -First 1
     if ($null -eq $log) {
-        return "no log in $logDir"
+        return "no log $Filter in $logDir"
     }
     return "$($log.Name): " + (@(Get-Content -LiteralPath $log.FullName -Tail 4) -join ' | ')
 }
@@ -139,7 +142,7 @@ try {
                 }
                 $expected = $s.expected_version
                 if (-not (Wait-Condition -Condition { Test-Installed -ExpectedVersion $expected } -TimeoutSeconds $s.timeout)) {
-                    throw "setupdr.exe /i exited with $exitCode and the provider and agent were not in place within $($s.timeout) s; $(Get-LogTail)"
+                    throw "setupdr.exe /i exited with $exitCode and the provider and agent were not in place within $($s.timeout) s; $(Get-LogTail -Filter 'DRASetupWizard*.log')"
                 }
             }
             'remove_extracted' {
@@ -162,7 +165,7 @@ try {
                     $arguments = "/r /Credentials `"$credentialsFile`" /Friendlyname `"$($s.friendly_name)`"" + (Get-ProxyArgument -Proxy $s.proxy)
                     $exitCode = Start-Installer -FilePath $configurator -Arguments $arguments -WorkingDirectory $providerDir -TimeoutSeconds $s.timeout
                     if (-not (Wait-Condition -Condition { Test-Registered } -TimeoutSeconds $s.timeout)) {
-                        throw "DRConfigurator.exe /r exited with $exitCode and the host is not registered; $(Get-LogTail)"
+                        throw "DRConfigurator.exe /r exited with $exitCode and the host is not registered; $(Get-LogTail -Filter 'DRConfigurator*.log')"
                     }
                 }
                 finally {
@@ -177,7 +180,7 @@ try {
                 $exitCode = Start-Installer -FilePath $configurator -Arguments ('/configure' + (Get-ProxyArgument -Proxy $s.proxy)) -WorkingDirectory $providerDir -TimeoutSeconds 300
                 $wanted = $s.proxy.address
                 if (-not (Wait-Condition -Condition { (Get-ItemProperty -LiteralPath "$asrKey\ProxySettings" -ErrorAction Ignore).ProxyAddress -eq $wanted } -TimeoutSeconds 120)) {
-                    throw "DRConfigurator.exe /configure exited with $exitCode and the proxy is not $wanted; $(Get-LogTail)"
+                    throw "DRConfigurator.exe /configure exited with $exitCode and the proxy is not $wanted; $(Get-LogTail -Filter 'DRConfigurator*.log')"
                 }
                 # The running provider service reads its proxy when it starts (DRA proxy procedure, Site Recovery docs).
                 Restart-Service -Name dra

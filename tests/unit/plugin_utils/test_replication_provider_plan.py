@@ -160,6 +160,7 @@ def test_host_time_reads_dotnet_round_trip_format():
     ({"friendly_name": "a b"}, ["friendly_name", "'a b'"]),
     ({"install_timeout": 10}, ["install_timeout", "60 to 86400"]),
     ({"state": "absent", "setup_file_path": "C:\\s.exe"}, ["setup_file_path", "state=absent"]),
+    ({"state": "absent", "friendly_name": "HV01", "site": "hyperv-site"}, ["site, friendly_name: not used with state=absent"]),
 ])
 def test_bad_options_name_option_value_and_allowed(args, words):
     with pytest.raises(OptionError) as raised:
@@ -197,3 +198,28 @@ def test_a_missing_local_setup_file_says_only_that_it_is_missing():
     missing = host(setup_file={"path": local, "exists": False, "sha256": None, "version": None})
     with pytest.raises(PlanError, match=r"^setup_file_path: no file at C:\\Installers\\AzureSiteRecoveryProvider.exe on the host$"):
         plan_present(missing, options(credentials(), setup_file_path=local), NOW)
+
+
+def test_a_key_for_another_vault_or_site_than_the_options_name_is_refused_before_the_host_is_asked():
+    with pytest.raises(OptionError) as raised:
+        options(credentials(), vault_name="rsv-prod")
+    assert "vault_credentials_content: the file is a registration key for the vault rsv-migrate" in str(raised.value)
+    assert "not for vault_name 'rsv-prod'" in str(raised.value)
+    with pytest.raises(OptionError) as raised:
+        options(credentials(), site="hyperv-site-2")
+    assert "for site 'hyperv-site' of vault rsv-migrate, not for site 'hyperv-site-2'" in str(raised.value)
+    assert options(credentials(), vault_name="RSV-MIGRATE", site="HyperV-Site").vault_name == "RSV-MIGRATE"
+
+
+def test_a_key_without_a_site_id_is_not_a_hyper_v_site_key():
+    without_site = credentials().replace("<SiteId>", "<Unused>").replace("</SiteId>", "</Unused>")
+    with pytest.raises(VaultCredentialsError, match="has no SiteId"):
+        parse_vault_credentials(without_site)
+
+
+def test_a_host_registered_elsewhere_than_vault_name_says_so_even_without_a_key():
+    current = host(**INSTALLED, **REGISTERED)
+    with pytest.raises(PlanError) as raised:
+        plan_present(current, options(vault_name="rsv-prod"), NOW)
+    assert "registered to vault rsv-migrate" in str(raised.value) and "not to vault_name 'rsv-prod'" in str(raised.value)
+    assert plan_present(current, options(vault_name="rsv-migrate", site="hyperv-site"), NOW).names == []

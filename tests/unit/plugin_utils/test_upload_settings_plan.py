@@ -203,6 +203,13 @@ INVALID_THROTTLE_OPTIONS = [
     ({"work_hour_end": "1080"},
      "work_hour_end '1080' is not a time of day: use HH:MM on a 24-hour clock, from 00:00 to 23:59; "
      "an unquoted time like 18:00 in YAML is read as a number (1080 is 18:00 in base 60): quote it"),
+    # Numbers are echoed as given, never as a string nor as seconds of a day.
+    ({"work_hour_start": 8}, "work_hour_start 8 is not a time of day: use HH:MM on a 24-hour clock, from 00:00 to 23:59; for 8 o'clock write '08:00'"),
+    ({"work_hour_end": 1080}, "work_hour_end 1080 is not a time of day: use HH:MM on a 24-hour clock, from 00:00 to 23:59; "
+     "an unquoted time like 18:00 in YAML is read as a number (1080 is 18:00 in base 60): quote it"),
+    ({"work_hour_start": 28800}, "work_hour_start 28800 is not a time of day: use HH:MM on a 24-hour clock, from 00:00 to 23:59; "
+     "an unquoted time like 8:00:00 in YAML is read as a number of seconds (28800 is 8:00:00 in base 60): quote it"),
+    ({"work_hour_start": 8.5}, "work_hour_start 8.5 is not a time of day"),
     ({"work_hour_start": "18:00", "work_hour_end": "08:00"}, "work_hour_end '08:00' is not after work_hour_start '18:00'"),
     ({"work_hour_start": "08:00", "work_hour_end": "8:00"}, "work_hour_end '8:00' is not after work_hour_start '08:00'"),
     ({"work_days": ["Monday", "Funday"]}, "work_days has 'Funday', not day names: use Sunday, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday"),
