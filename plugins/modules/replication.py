@@ -311,6 +311,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
+    name_problem, text_problem, problems as option_problems,
+)
 
 # Past initial replication: a failover (test or real) is possible, or already happened.
 READY_STATES = ("protected", "test_failover", "failed_over", "committed")
@@ -516,7 +519,14 @@ def main():
         **VAULT_OPTION_RULES
     )
     params = module.params
-    problems = validate_enable_options(params)
+    problems = validate_enable_options(params) + option_problems(
+        text_problem("name", params["name"]), name_problem("site", params["site"], "site"),
+        name_problem("policy", params["policy"], "policy"), text_problem("os_disk", params["os_disk"]),
+        name_problem("target_network", params["target_network"], "virtual_network")
+        if not (params["target_network"] or "").startswith("/") else None,
+        name_problem("target_subnet", params["target_subnet"], "subnet"),
+        text_problem("target_vm_size", params["target_vm_size"]),
+        *[text_problem("disks[%d]" % index, disk) for index, disk in enumerate(params["disks"] or [])])
     if params["poll_interval"] < 1:
         problems.append("poll_interval is %s; it must be at least 1 (seconds)" % params["poll_interval"])
     if problems:
@@ -527,6 +537,9 @@ def main():
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     item = None
     try:
+        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        if problem:
+            raise Invalid(problem)
         before = item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if params["state"] == "present" and item is not None:
             item = clear_failed_enable(module, task, params, item)
