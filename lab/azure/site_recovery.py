@@ -385,7 +385,7 @@ def get_policy(call: ArmCall) -> Response:
     return item_response(policy_json(vault, policy))
 
 
-def _policy_settings(call: ArmCall, settings: dict, policy: Policy) -> None:
+def _policy_settings(call: ArmCall, settings: dict, policy: Policy, update: bool = False) -> None:
     if settings.get("instanceType") != "HyperVReplicaAzure":
         raise asr_error(400, "InvalidReplicationProvider", f"Replication provider '{settings.get('instanceType')}' "
                         "is not valid here. Use HyperVReplicaAzure for Hyper-V to Azure.", call)
@@ -398,6 +398,10 @@ def _policy_settings(call: ArmCall, settings: dict, policy: Policy) -> None:
                 raise asr_error(400, "InvalidPolicyParameter", f"The value {value!r} of {field_name} is not valid. "
                                 f"Specify a whole number from {low} to {high}.", call)
             setattr(policy, attribute, value)
+    given_app = settings.get("applicationConsistentSnapshotFrequencyInHours") is not None
+    if not given_app and settings.get("recoveryPointHistoryDuration") is not None and not update:
+        # A new policy that leaves the frequency out gets the lab's default, never more than its own retention.
+        policy.app_consistent_hours = min(policy.app_consistent_hours, policy.history_hours)
     if policy.app_consistent_hours and policy.app_consistent_hours > policy.history_hours:
         # HyperVReplicaAzurePolicyInput: application-consistent snapshots are taken within the recovery points
         # kept; one less often than the retention would never be kept (the portal offers no larger value).
@@ -428,7 +432,7 @@ def create_policy(call: ArmCall, update: bool = False) -> Response:
     if update and existing is None:
         raise asr_error(404, "PolicyNotFound", f"The replication policy '{name}' was not found.", call)
     policy = Policy(**vars(existing)) if existing else Policy(name=name, profile_id=ids.stable_guid(vault.id, "policy", name))
-    _policy_settings(call, settings, policy)
+    _policy_settings(call, settings, policy, update=existing is not None)
 
     def store(_job) -> None:
         vault.policies[name.lower()] = policy

@@ -280,6 +280,24 @@ def target_problems(wanted, found):
     return problems
 
 
+def subscription_problems(wanted, subscription_id):
+    """Messages for target ids (``wanted`` of target_problems) in another subscription than the vault's: Hyper-V to
+    Azure replication creates the VM, its disks and NICs in the vault's subscription (Hyper-V to Azure support
+    matrix), and a lookup by group and name would find a namesake in the vault's subscription instead."""
+    problems = []
+    for option, key in (("target_resource_group", "resource_group"), ("target_network", "network"),
+                        ("availability_set_id", "availability_set_id"),
+                        ("proximity_placement_group_id", "proximity_placement_group_id"),
+                        ("disk_encryption_set_id", "disk_encryption_set_id"),
+                        ("log_storage_account_id", "log_storage_account_id")):
+        value = wanted.get(key)
+        other = name_in_id(value, "subscriptions") if value else None
+        if other and _lower(other) != _lower(subscription_id):
+            problems.append("%s %r is in subscription %s, but the vault replicates into subscription %s: give a "
+                            "resource of that subscription" % (option, value, other, subscription_id))
+    return problems
+
+
 def vm_name_problem(option, name):
     """A message when ``name`` is not a valid Azure VM name (1-63 letters, digits and hyphens), else None."""
     if _VM_NAME.match(name or ""):

@@ -301,7 +301,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
     DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, enable_os_type, enable_requirements,
     find_protectable, immutable_changes, name_in_id, resolve_disks, running_job, same_id, settings_changes,
-    target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
+    subscription_problems, target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
     VAULT_OPTION_RULES,
@@ -354,6 +354,9 @@ def replicated_names(task, own_item=None):
 
 def check_targets(task, azure, wanted, own_item=None):
     """Read what the target settings in ``wanted`` name, and raise Invalid for those Azure does not have."""
+    problems = subscription_problems(wanted, azure.subscription_id)
+    if problems:
+        raise Invalid("; ".join(problems))
     compute, network = azure.compute(), azure.network()
     found = {"replicated_names": replicated_names(task, own_item) if wanted.get("vm_name") else {}}
     group = wanted.get("resource_group") or wanted.get("group_of_vm")

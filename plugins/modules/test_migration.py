@@ -272,7 +272,7 @@ def main():
                         "<group>/providers/Microsoft.Network/virtualNetworks/<name>)" % network)
     problems += option_problems(
         text_problem("name", params["name"]), name_problem("site", params["site"], "site"),
-        name_problem("network", network, "virtual_network") if not network.startswith("/") else None,
+        name_problem("network", params["network"], "virtual_network") if not network.startswith("/") else None,
         name_problem("network_resource_group", params["network_resource_group"], "resource_group"),
         *[name_problem("production_networks[%d]" % index, value, "virtual_network") if not value.startswith("/") else None
           for index, value in enumerate(params["production_networks"])])
