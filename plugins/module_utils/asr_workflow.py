@@ -765,7 +765,7 @@ def network_of_subnet(subnet_id):
     return subnet_id[:subnet_id.lower().index("/subnets/")].lower()
 
 
-def test_network_problem(item, network_id, production_networks=(), allow_production_network=False):
+def production_network_problem(item, network_id, production_networks=(), allow_production_network=False):
     """A message when the test network ``network_id`` is a production network, else None.
 
     Production networks: the replication's own target network (where the VM lands at cutover, next to what already
@@ -786,7 +786,7 @@ def test_network_problem(item, network_id, production_networks=(), allow_product
     return None
 
 
-def test_vm_difference(summary, network_id):
+def running_test_vm_difference(summary, network_id):
     """A message when the running test VM (``vm_summary``) is not in the network asked for, else None.
 
     A test VM in another network is not what the task asks, so it is never reported as unchanged."""

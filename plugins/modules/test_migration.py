@@ -169,7 +169,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, lifecycle_state
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    arm_id, name_in_id, target_settings, test_failover_step, test_network_problem, test_vm_difference, test_vm_name,
+    arm_id, name_in_id, production_network_problem, running_test_vm_difference, target_settings, test_failover_step,
+    test_vm_name,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
     VAULT_OPTION_RULES,
@@ -222,7 +223,7 @@ def restart_if_elsewhere(module, task, ref, item, params, network_id):
     so that converge() runs a new test failover. Returns (changed, item)."""
     if lifecycle_state(item) != "test_failover" or test_failover_step(item, "present")[0] != "done":
         return False, item
-    difference = test_vm_difference(test_vm(task, item), network_id)
+    difference = running_test_vm_difference(test_vm(task, item), network_id)
     if not difference:
         return False, item
     if not params["restart_if_different"]:
@@ -300,7 +301,7 @@ def main():
             if api.get_vnet(task.network, network_id) is None:
                 raise Blocked("network %r is not a virtual network of resource group %r" % (
                     params["network"], name_in_id(network_id, "resourceGroups")))
-            problem = test_network_problem(item, network_id, [network_id_of(session.subscription_id, group, value)
+            problem = production_network_problem(item, network_id, [network_id_of(session.subscription_id, group, value)
                                                               for value in params["production_networks"]],
                                            params["allow_production_network"])
             if problem:
