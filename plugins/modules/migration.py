@@ -14,7 +14,9 @@ description:
     down and replicates once more (the default), or an unplanned one.
   - Continues from wherever the VM is - a job still running from an interrupted run is waited for, a failed-over VM
     is committed, a committed one completed - and never starts a failover for a VM that already failed over, so it
-    never creates a second Azure VM. Before a failover it checks that no VM of the target name exists.
+    never creates a second Azure VM. Before a failover, in check mode too, it checks that no VM of the target name
+    exists in the target resource group and that the target network and the subnet of the VM's network interface
+    still exist; a failover that would fail or land elsewhere is refused before the source VM is shut down.
   - A VM is busy while the job of its current scenario is V(NotStarted) or V(InProgress) (the job is read, since
     Azure may keep operations such as C(DisableProtection) listed during a job); a re-run waits for that job.
   - Completing disables replication with the reason C(MigrationComplete) when Azure lists C(CompleteMigration)

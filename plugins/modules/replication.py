@@ -21,7 +21,10 @@ description:
   - Waits, bounded by O(timeout), for the enable job (O(wait_for=enabled)) or for the end of initial replication
     (O(wait_for=protected)).
   - Every option value and combination the service would refuse is refused before any request that changes anything,
-    with a message naming the option, the value and what is allowed.
+    with a message naming the option, the value and what is allowed. Names follow Azure's naming rules per
+    resource type, and the target resources (network, log storage account, availability set, proximity placement
+    group, disk encryption set) must be in the vault's subscription, where Site Recovery creates the VM.
+  - A O(site) the vault does not have is reported as such, with the vault's Hyper-V sites.
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:

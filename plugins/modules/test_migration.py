@@ -93,11 +93,25 @@ attributes:
     support: full
 notes:
   - Test migration needs initial replication to have finished (the VM allows C(TestFailover)).
+  - The network a running test VM is in is read from its network interfaces' subnets; a test VM in another network
+    than O(network) is never reported as unchanged.
+  - The per-VM decisions (production network, a test VM in another network) are functions of
+    C(module_utils/asr_workflow.py) that wave-level tasks share.
 seealso:
   - module: azmigrate.hyperv.migration
 """
 
 EXAMPLES = r"""
+- name: Test-migrate into an isolated network, never into production ones
+  azmigrate.hyperv.test_migration:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: web01
+    network: vnet-test
+    production_networks: [vnet-prod, vnet-shared]
+    restart_if_different: true
+  delegate_to: localhost
+
 - name: Test-migrate web01 into the isolated test network
   azmigrate.hyperv.test_migration:
     resource_group: migrate-rg
