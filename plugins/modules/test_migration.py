@@ -228,8 +228,9 @@ def converge(module, task, ref, item, params, network_id):
 
 
 def network_id_of(subscription_id, group, network):
-    return network if network.startswith("/") else arm_id(subscription_id, group, "Microsoft.Network/virtualNetworks",
-                                                            network)
+    if network.startswith("/"):
+        return network
+    return arm_id(subscription_id, group, "Microsoft.Network/virtualNetworks", network)
 
 
 def restart_if_elsewhere(module, task, ref, item, params, network_id):
@@ -315,9 +316,8 @@ def main():
             if api.get_vnet(task.network, network_id) is None:
                 raise Blocked("network %r is not a virtual network of resource group %r" % (
                     params["network"], name_in_id(network_id, "resourceGroups")))
-            problem = production_network_problem(item, network_id, [network_id_of(session.subscription_id, group, value)
-                                                              for value in params["production_networks"]],
-                                           params["allow_production_network"])
+            production = [network_id_of(session.subscription_id, group, value) for value in params["production_networks"]]
+            problem = production_network_problem(item, network_id, production, params["allow_production_network"])
             if problem:
                 module.fail_json(msg="Invalid options: %s." % problem, changed=False)
         ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)

@@ -121,9 +121,8 @@ def test_a_running_test_vm_in_another_network_is_a_difference():
     assert running_test_vm_difference(summary, VNET) is None
     assert running_test_vm_difference(summary, TEST_VNET) == (
         "test VM 'web01-test' runs in network 'vnet-migrated', not in network 'vnet-test' asked for")
-    assert running_test_vm_difference({"name": "web01-test", "nics": []}, TEST_VNET).endswith("runs in network none, "
-                                                                                           "not in network 'vnet-test' "
-                                                                                           "asked for")
+    no_nics = running_test_vm_difference({"name": "web01-test", "nics": []}, TEST_VNET)
+    assert no_nics.endswith("runs in network none, not in network 'vnet-test' asked for")
     assert running_test_vm_difference(None, TEST_VNET) is None
 
 
