@@ -151,6 +151,13 @@ def bad_inputs(lab, work) -> list[tuple[str, str, dict, list[str]]]:
         ("disk the replicating VM does not have", "replication",
          dict(VAULT_ARGS, name=REPLICATING, disks=["no-such-disk"]), ["disks names 'no-such-disk'", f"{REPLICATING}-os"]),
         ("empty VM name", "replication", dict(VAULT_ARGS, name="", **target), ["name is empty"]),
+        ("network by name without a target resource group", "replication",
+         dict(VAULT_ARGS, name=IDLE, **{k: v for k, v in target.items() if k != "target_resource_group"}),
+         ["target_resource_group is required"]),
+        ("log storage account id of another resource type", "replication",
+         dict(VAULT_ARGS, name=IDLE, **dict(target, log_storage_account_id=azure["log_storage_account_id"].replace(
+             "Microsoft.Storage/storageAccounts", "Microsoft.Compute/disks"))),
+         ["log_storage_account_id is '", "Microsoft.Storage/storageAccounts"]),
         # test_migration
         ("test VM in the VM's own target network", "test_migration",
          dict(VAULT_ARGS, name=REPLICATING, network=azure["target_network"]),
@@ -202,7 +209,8 @@ def test_every_bad_input_is_refused_naming_the_option_and_value_and_azure_is_unc
             continue
         message = result.get("msg", "")
         missing = [word for word in words if word not in message]
-        if not result.get("failed") or missing or result.get("changed"):
+        # failed_when in the playbook: the task result is not failed exactly when the module failed, as expected.
+        if result.get("failed") or result.get("failed_when_result") is not False or missing or result.get("changed"):
             failures.append(f"{case}: failed={result.get('failed')} changed={result.get('changed')} missing={missing} "
                             f"msg={message!r}")
     assert not failures, "\n".join(failures) + "\n" + playbook_run.output[-3000:]
@@ -312,7 +320,31 @@ def test_a_policy_is_stored_under_its_name_and_the_module_removes_it_again(bad_l
 
 def _policy(run, args, check=False):
     playbook_run = run(BAD_INPUT_PLAYBOOK, extra_vars={"cases": [{"case": "policy", "module": "replication_policy",
-                                                                  "args": args}]}, check=check)
+                                                                  "args": args, "fails": False}]}, check=check)
     result = playbook_run.result("localhost", TASKS["replication_policy"])["results"][0]
     assert not result.get("failed"), result.get("msg")
     return playbook_run, result
+
+
+def test_a_key_whose_site_name_is_not_the_sites_is_replaced_and_the_site_reported_as_the_vault_names_it(bad_lab, tmp_path):
+    lab, run = bad_lab
+    dest = tmp_path / "site.VaultCredentials"
+    args = {**VAULT_ARGS, "site": SITE.upper(), "dest": str(dest)}
+    key = _module(run, "registration_key", args)
+    assert key["changed"] and key["site"] == SITE and f"<SiteName>{SITE}</SiteName>" in dest.read_text()
+    assert not _module(run, "registration_key", args)["changed"]
+    # The same vault and site id, another SiteName: the provider would register under that name; never kept.
+    dest.write_text(dest.read_text().replace(f"<SiteName>{SITE}</SiteName>", "<SiteName>site-other</SiteName>"))
+    before = world(lab)
+    checked = _module(run, "registration_key", args, check=True)
+    assert checked["changed"] and "SiteName 'site-other'" in checked["reason"] and world(lab) == before
+    replaced = _module(run, "registration_key", args)
+    assert replaced["changed"] and replaced["site"] == SITE and f"<SiteName>{SITE}</SiteName>" in dest.read_text()
+
+
+def _module(run, module, args, check=False):
+    playbook_run = run(BAD_INPUT_PLAYBOOK, extra_vars={"cases": [{"case": module, "module": module, "args": args,
+                                                                  "fails": False}]}, check=check)
+    result = playbook_run.result("localhost", TASKS[module])["results"][0]
+    assert not result.get("failed"), result.get("msg")
+    return result
