@@ -10,13 +10,18 @@ the VMs the other Azure tests replicate.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import pytest
 
 # pylint: disable=wrong-import-position
 from migration_lab import (  # noqa: F401
-    RESOURCE_GROUP, SITE, TARGET_GROUP, VAULT, enable_args, last_seq, make_runner, run_module, start_lab, writes_since,
+    RESOURCE_GROUP, SITE, TARGET_GROUP, TIME_SCALE, VAULT, enable_args, estate_document, last_seq, make_runner,
+    prepare_site, run_module, writes_since,
 )
 from azure_lab import session  # noqa: E402
+from labfixture import LabProcess  # noqa: E402
 
 pytestmark = pytest.mark.lab
 HOSTS = {"HVX01": 4}
@@ -33,7 +38,14 @@ IDLE = "hvx01-vm03"             # never replicated
 
 @pytest.fixture(scope="module")
 def bad_lab(tmp_path_factory):
-    lab = start_lab(tmp_path_factory.mktemp("bad-input-lab"), hosts=HOSTS)
+    state = tmp_path_factory.mktemp("bad-input-lab")
+    estate = estate_document(HOSTS)
+    # The lab clock starts at the controller's time: registration_key judges a key's validity by the controller's
+    # clock, as it must on Azure (tests/integration/test_azure_setup.py does the same).
+    estate["clock"]["epoch"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (state / "estate.json").write_text(json.dumps(estate))
+    lab = LabProcess.start(state / "lab", estate=state / "estate.json", time_scale=TIME_SCALE)
+    prepare_site(lab, tuple(HOSTS))
     run = make_runner(lab, tmp_path_factory.mktemp("bad-input-playbooks"))
     for name in (REPLICATING, CUTOVER):
         playbook_run, result = run_module(run, "replication", name=name, wait_for="protected", poll_interval=1,
