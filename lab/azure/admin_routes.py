@@ -21,6 +21,10 @@
     POST   /azure/discovery                {delay_s?, refresh_interval_s?}: how long the vault takes to see VMs
     GET    /azure/sites                    every vault's Hyper-V sites: created, providers, the VMs each has
                                             discovered (and the inventory still on its way), certificates
+    GET    /azure/world                    what a task can change, for before/after comparisons: resource groups,
+                                            ARM resources (id, tags, subnets), and per vault its sites, providers,
+                                            policies, associations, items (settings, failover state) and job count;
+                                            never what time alone moves (replication progress, RPO, health)
 """
 
 from __future__ import annotations
@@ -200,7 +204,11 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
                                               "valid_to": c.valid_to.isoformat()} for c in vault.certificates.values()]})
         return 200, out
 
+    async def world(_call: AdminCall):
+        return 200, world_snapshot(cloud)
+
     for method, path, handler in (
+            ("GET", "/azure/world", world),
             ("GET", "/azure/discovery", get_discovery), ("POST", "/azure/discovery", set_discovery),
             ("GET", "/azure/sites", sites),
             ("GET", "/azure", overview), ("POST", "/azure/faults", set_faults), ("DELETE", "/azure/faults", clear_faults),
@@ -211,3 +219,30 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
             ("POST", "/azure/vms/{vm}/churn", vm_churn), ("GET", "/azure/items", items),
             ("POST", "/azure/principals", new_principal), ("POST", "/azure/credentials/check", check_credentials)):
         admin.route(method, path, handler)
+
+
+def world_snapshot(cloud: AzureCloud) -> dict:
+    """What a task can change in the lab's Azure, as plain JSON (see GET /azure/world)."""
+    resources = {}
+    for key, document in sorted(cloud.resources.items()):
+        entry = {"type": document.get("type"), "tags": document.get("tags") or {}}
+        subnets = (document.get("properties") or {}).get("subnets")
+        if subnets is not None:
+            entry["subnets"] = sorted(subnet.get("name") for subnet in subnets)
+        resources[key] = entry
+    vaults = {}
+    for vault in cloud.vaults.values():
+        sites = {}
+        for fabric in vault.fabrics.values():
+            sites[fabric.name] = {
+                "created": fabric.created, "providers": sorted(fabric.providers),
+                "mappings": {m.name: m.policy_name for m in fabric.mappings.values()},
+                "items": {item.name: {"vm": item.vm_name, "policy": item.policy_name, "settings": item.settings,
+                                      "nics": item.nic_settings, "test_failover_state": item.test_failover_state,
+                                      "failed_over": item.failed_over, "committed": item.committed,
+                                      "test_vm_id": item.test_vm_id, "failover_vm_id": item.failover_vm_id}
+                          for item in fabric.items.values()}}
+        vaults[vault.name] = {
+            "sites": sites, "jobs": len(vault.jobs), "certificates": sorted(vault.certificates),
+            "policies": {p.name: [p.history_hours, p.app_consistent_hours, p.interval_s] for p in vault.policies.values()}}
+    return {"resource_groups": sorted(cloud.resource_groups), "resources": resources, "vaults": vaults}

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from lab.azure import ids
 from lab.azure.entra import Entra, cloud_metadata, management_audience_ok
@@ -314,6 +315,8 @@ class Arm:
             raise ArmError(404, "InvalidResourceType",
                            f"The lab's ARM does not serve {request.method} {request.path}.")
         route, params = matched
+        # ARM decodes each path segment once: a name sent encoded is stored and matched as the user gave it.
+        params = {key: unquote(value) for key, value in params.items()}
         faults = self.cloud.faults
         if route.poll and faults.poll_5xx > 0:
             faults.poll_5xx -= 1

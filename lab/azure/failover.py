@@ -106,6 +106,14 @@ def _check_target(cloud: AzureCloud, item: ProtectedItem, host_vm) -> None:
         if _subnet_for(cloud, network_id, subnet, fallback=False) is None:
             raise JobFailed("TargetSubnetNotFound", f"The subnet '{subnet}' was not found in the target network "
                             f"'{network_id}'.", "The subnet was deleted after the target settings were saved.")
+    # A resource group holds one VM of a name (Compute's create-or-update would change that VM, not make another):
+    # a failover whose target VM name is taken there fails before the source is shut down (the code is the lab's).
+    name, group = item.settings.get("vm_name") or "", ids.parse(item.settings.get("resource_group") or "").get("resource_group")
+    taken = [vm for vm in cloud.find("Microsoft.Compute/virtualMachines", group)
+             if vm["name"].lower() == name.lower() and ids.key(vm["id"]) != ids.key(item.failover_vm_id or "")] if group else []
+    if taken:
+        raise JobFailed("TargetVmNameAlreadyInUse", f"A virtual machine named '{name}' already exists in resource group "
+                        f"'{group}'.", "Another VM (or an earlier failover of another replicated VM) has the target VM name.")
 
 
 def _create_azure_vm(cloud: AzureCloud, item: ProtectedItem, host_vm, name: str, network_id: str | None,

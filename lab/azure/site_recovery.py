@@ -7,6 +7,7 @@ their actions are in lab/azure/protected_items.py.
 
 from __future__ import annotations
 
+import re
 from lab.azure import discovery, ids, recovery_services, resources
 from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body, retry_headers
 from lab.azure.asr_common import (
@@ -42,6 +43,9 @@ T_MAPPING = T_CONTAINER + "/replicationProtectionContainerMappings"
 T_PROTECTABLE = T_CONTAINER + "/replicationProtectableItems"
 T_POLICY = "Microsoft.RecoveryServices/vaults/replicationPolicies"
 FABRIC_CREATE_TYPES = ("HyperVSite", "FabricSpecificCreationInput")   # the latter: create_fabric.json entry 1
+# Policy names the service keeps (an assumption: the rule is not published; these are the names the portal and
+# Azure PowerShell create): no character that needs URL encoding.
+POLICY_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$")
 POLICY_INTERVALS = (30, 300, 900)     # New-AzRecoveryServicesAsrPolicy -ReplicationFrequencyInSeconds (ValidateSet)
 
 
@@ -381,7 +385,7 @@ def get_policy(call: ArmCall) -> Response:
     return item_response(policy_json(vault, policy))
 
 
-def _policy_settings(call: ArmCall, settings: dict, policy: Policy) -> None:
+def _policy_settings(call: ArmCall, settings: dict, policy: Policy, update: bool = False) -> None:
     if settings.get("instanceType") != "HyperVReplicaAzure":
         raise asr_error(400, "InvalidReplicationProvider", f"Replication provider '{settings.get('instanceType')}' "
                         "is not valid here. Use HyperVReplicaAzure for Hyper-V to Azure.", call)
@@ -394,6 +398,16 @@ def _policy_settings(call: ArmCall, settings: dict, policy: Policy) -> None:
                 raise asr_error(400, "InvalidPolicyParameter", f"The value {value!r} of {field_name} is not valid. "
                                 f"Specify a whole number from {low} to {high}.", call)
             setattr(policy, attribute, value)
+    given_app = settings.get("applicationConsistentSnapshotFrequencyInHours") is not None
+    if not given_app and settings.get("recoveryPointHistoryDuration") is not None and not update:
+        # A new policy that leaves the frequency out gets the lab's default, never more than its own retention.
+        policy.app_consistent_hours = min(policy.app_consistent_hours, policy.history_hours)
+    if policy.app_consistent_hours and policy.app_consistent_hours > policy.history_hours:
+        # HyperVReplicaAzurePolicyInput: application-consistent snapshots are taken within the recovery points
+        # kept; one less often than the retention would never be kept (the portal offers no larger value).
+        raise asr_error(400, "InvalidPolicyParameter", "The application consistent snapshot frequency "
+                        f"({policy.app_consistent_hours} hours) must be less than or equal to the recovery point "
+                        f"retention ({policy.history_hours} hours).", call)
     if settings.get("replicationInterval") is not None:
         if settings["replicationInterval"] not in POLICY_INTERVALS:
             raise asr_error(400, "InvalidReplicationInterval", f"The replication interval "
@@ -411,11 +425,14 @@ def create_policy(call: ArmCall, update: bool = False) -> Response:
     properties = body.get("properties") or {}
     settings = properties.get("replicationProviderSettings" if update else "providerSpecificInput") or {}
     name = call.params["policy"]
+    if not update and not POLICY_NAME.match(name):
+        raise asr_error(400, "InvalidPolicyName", f"The replication policy name '{name}' is not valid. Use 1 to 64 "
+                        "letters, digits, '-' and '_', starting and ending with a letter or digit.", call)
     existing = vault.policies.get(name.lower())
     if update and existing is None:
         raise asr_error(404, "PolicyNotFound", f"The replication policy '{name}' was not found.", call)
     policy = Policy(**vars(existing)) if existing else Policy(name=name, profile_id=ids.stable_guid(vault.id, "policy", name))
-    _policy_settings(call, settings, policy)
+    _policy_settings(call, settings, policy, update=existing is not None)
 
     def store(_job) -> None:
         vault.policies[name.lower()] = policy

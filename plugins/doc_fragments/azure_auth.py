@@ -49,7 +49,8 @@ options:
     type: str
   tenant:
     description:
-      - Entra ID tenant id of the service principal.
+      - Entra ID tenant of the service principal, as its directory id (a GUID) or one of its domain names
+        (V(contoso.onmicrosoft.com)); anything else is refused before any request.
       - Environment variable E(AZURE_TENANT).
     type: str
   ad_user:
@@ -79,11 +80,14 @@ options:
       - The Azure cloud, by name (V(AzureCloud), V(AzureChinaCloud), V(AzureUSGovernment)) or by the https URL
         of its Resource Manager endpoint, whose C(/metadata/endpoints) document gives the login endpoint and
         token audience (Azure Stack Hub and other private clouds).
+      - An V(http://) URL, or metadata naming V(http://) endpoints, is refused: credentials and tokens travel over
+        https only.
       - When not given, the credential source's value, then E(AZURE_CLOUD_ENVIRONMENT), then V(AzureCloud).
     type: str
   adfs_authority_url:
     description:
-      - Authority URL for ADFS (Azure Stack Hub with ADFS); by default the cloud's login endpoint.
+      - Authority URL for ADFS (Azure Stack Hub with ADFS), an V(https://) URL; by default the cloud's login
+        endpoint.
       - Environment variable E(AZURE_ADFS_AUTHORITY_URL).
     type: str
   cert_validation_mode:
@@ -96,7 +100,7 @@ options:
   ca_cert:
     description:
       - Path to a PEM bundle of the certificate authorities to trust for the Azure endpoints, for private clouds
-        whose certificates are not signed by a public authority.
+        whose certificates are not signed by a public authority. Checked to be an existing, readable file.
       - When not given, the E(REQUESTS_CA_BUNDLE) environment variable is honoured, then the bundled authorities.
     type: path
   disable_instance_discovery:

@@ -297,6 +297,24 @@ def find_item(client, resource_group, vault_name, vm, site=None, listed=None):
     return get_item(ref_of(client, resource_group, vault_name, chosen)) if chosen else None
 
 
+def site_problem(client, resource_group, vault_name, site):
+    """A message when ``site`` is given and is not a Hyper-V site (fabric name or friendly name) of the vault, else None.
+
+    One listing of the vault's fabrics; checked before anything else is looked up, so that a wrong site is named as
+    such and not reported as a VM the site does not have.
+    """
+    if not site:
+        return None
+    fabrics = asr_api.list_fabrics(client, resource_group, vault_name)
+    for fabric in fabrics:
+        friendly = (fabric.get("properties") or {}).get("friendlyName") or ""
+        if site.lower() in ((fabric.get("name") or "").lower(), friendly.lower()):
+            return None
+    names = sorted(fabric.get("name") or "" for fabric in fabrics
+                   if ((fabric.get("properties") or {}).get("customDetails") or {}).get("instanceType") == "HyperVSite")
+    return "site %r not found in vault %r; its Hyper-V sites: %s" % (site, vault_name, ", ".join(names) or "none")
+
+
 def site_containers(client, resource_group, vault_name, site=None):
     """[(site, container)] of the vault's protection containers, of one site when ``site`` is given."""
     out = []

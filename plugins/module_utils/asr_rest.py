@@ -159,6 +159,10 @@ def _with_api_version(url, api_version):
     return url + ("&" if "?" in url else "?") + "api-version=" + api_version
 
 
+def _segment(name):
+    return quote(str(name), safe="")
+
+
 class _OperationGroup(object):
     """The methods of one operation group, made from OPERATIONS."""
 
@@ -173,8 +177,9 @@ class _OperationGroup(object):
         names = template.count("{}")
 
         def call(resource_group, vault_name, *args, **kwargs):
-            path = VAULT_PATH.format(self._client.subscription_id, resource_group, vault_name)
-            path += template.format(*args[:names])
+            # Each name is one path segment, encoded once: ARM decodes it and stores the name as given.
+            path = VAULT_PATH.format(*[_segment(part) for part in (self._client.subscription_id, resource_group, vault_name)])
+            path += template.format(*[_segment(part) for part in args[:names]])
             rest = list(args[names:])
             if method == "GET":
                 return self._client.get(path, many=name.startswith("list"), **kwargs)

@@ -138,6 +138,9 @@ def reusable_key_problems(existing, vault, fabric, now, margin_hours):
     site_id = _properties(fabric).get("internalIdentifier") or ""
     if existing["site_id"].lower() != site_id.lower():
         problems.append("it is for site %s" % (existing["site_name"] or existing["site_id"]))
+    elif existing["site_name"].lower() != (fabric.get("name") or "").lower():
+        # The provider registers with the SiteName of the file: a name that is not the vault's site's is not kept.
+        problems.append("its SiteName %r is not the name of site %r of the vault" % (existing["site_name"], fabric.get("name")))
     if existing["valid_to"] is None:
         problems.append("its validity cannot be read")
     elif existing["valid_to"] - now < datetime.timedelta(hours=margin_hours):

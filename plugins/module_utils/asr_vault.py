@@ -214,6 +214,28 @@ def find_site(fabrics, name):
     return None
 
 
+def snapshot_problems(settings, desired):
+    """A message when the policy would take application-consistent snapshots less often than it keeps recovery
+    points: the frequency (0 = none) must not exceed the retention (HyperVReplicaAzurePolicyInput, REST API
+    2025-08-01: "The interval (in hours) at which Hyper-V Replica should create an application consistent
+    snapshot within the VM"; a snapshot older than the retention is never available as a recovery point).
+    ``settings``: the settings after the change; ``desired``: what the task gave (to say which values are the
+    policy's own)."""
+    if not settings:
+        return []
+    frequency = settings["app_consistent_snapshot_frequency_hours"]
+    retention = settings["recovery_point_retention_hours"]
+    if not frequency or frequency <= retention:
+        return []
+
+    def told(option):
+        return "" if desired.get(option) is not None else " (the policy's current or default value)"
+    return ["app_consistent_snapshot_frequency_hours is %s%s but recovery_point_retention_hours is %s%s; the snapshot "
+            "frequency must be 0 (no application-consistent snapshots) or at most the retention" % (
+                frequency, told("app_consistent_snapshot_frequency_hours"), retention,
+                told("recovery_point_retention_hours"))]
+
+
 def plan_policy(state, policy_name, current, desired, sites, fabrics, containers, mappings):
     """What replication_policy must do (pure).
 
@@ -244,6 +266,7 @@ def plan_policy(state, policy_name, current, desired, sites, fabrics, containers
         if plan["changes"]:
             plan["policy"] = "update"
             plan["settings"] = dict(current, **dict((option, after) for option, (_before, after) in plan["changes"].items()))
+    plan["problems"] += snapshot_problems(plan["settings"], desired)
     associated = set((mapping["site"] or "").lower() for mapping in mine)
     for site_name in sites or []:
         fabric = find_site(fabrics, site_name)

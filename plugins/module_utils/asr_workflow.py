@@ -25,6 +25,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import 
     failure,
     scenario_running,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import NAME_RULES
 
 PROVIDER = "HyperVReplicaAzure"
 DISK_TYPES = ("Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "PremiumV2_LRS", "UltraSSD_LRS",
@@ -37,7 +38,7 @@ FAILOVER_OPERATIONS = ("PlannedFailover", "UnplannedFailover", "TestFailover")
 PERFORMANCE_DISK_TYPES = ("PremiumV2_LRS", "UltraSSD_LRS")
 OS_TYPES = ("Windows", "Linux")
 # Target VM names: 1-63 letters, digits and hyphens (Azure Migrate's Hyper-V support matrix).
-_VM_NAME = re.compile(r"^[A-Za-z0-9-]{1,63}$")
+_VM_NAME = NAME_RULES["vm"][0]   # 1-63 letters, digits and hyphens, not starting or ending with a hyphen
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,90}$")
 
@@ -279,14 +280,31 @@ def target_problems(wanted, found):
     return problems
 
 
+def subscription_problems(wanted, subscription_id):
+    """Messages for target ids (``wanted`` of target_problems) in another subscription than the vault's: Hyper-V to
+    Azure replication creates the VM, its disks and NICs in the vault's subscription (Hyper-V to Azure support
+    matrix), and a lookup by group and name would find a namesake in the vault's subscription instead."""
+    problems = []
+    for option, key in (("target_resource_group", "resource_group"), ("target_network", "network"),
+                        ("availability_set_id", "availability_set_id"),
+                        ("proximity_placement_group_id", "proximity_placement_group_id"),
+                        ("disk_encryption_set_id", "disk_encryption_set_id"),
+                        ("log_storage_account_id", "log_storage_account_id")):
+        value = wanted.get(key)
+        other = name_in_id(value, "subscriptions") if value else None
+        if other and _lower(other) != _lower(subscription_id):
+            problems.append("%s %r is in subscription %s, but the vault replicates into subscription %s: give a "
+                            "resource of that subscription" % (option, value, other, subscription_id))
+    return problems
+
+
 def vm_name_problem(option, name):
     """A message when ``name`` is not a valid Azure VM name (1-63 letters, digits and hyphens), else None."""
     if _VM_NAME.match(name or ""):
         return None
     if option == "target_vm_name":
-        return "target_vm_name is %r; it must be 1 to 63 letters, digits and hyphens" % name
-    return ("the Hyper-V VM's name %r is not a valid Azure VM name (1 to 63 letters, digits and hyphens); give "
-            "target_vm_name" % name)
+        return "target_vm_name is %r; it must be %s" % (name, NAME_RULES["vm"][1])
+    return ("the Hyper-V VM's name %r is not a valid Azure VM name (%s); give target_vm_name" % (name, NAME_RULES["vm"][1]))
 
 
 def find_protectable(protectables, vm):
@@ -575,6 +593,12 @@ def immutable_changes(item, options, protectable=None):
         problems.append("target_storage_account_id is %r but the VM replicates to %r" % (storage, current["target_storage_account_id"]))
     if options.get("policy") and _lower(options["policy"]) != _lower(current["policy"]):
         problems.append("policy is %r but the VM replicates with policy %r" % (options["policy"], current["policy"]))
+    if protectable is not None:
+        # A disk, OS disk or disk type naming a disk the VM does not have is as wrong here as at enable time.
+        disk_problems = [problem for problem in resolve_disks(protectable, options)[3]
+                         if problem.startswith(("disks names", "disk_types names", "os_disk is '", 'os_disk is "'))]
+        if disk_problems:
+            return disk_problems
     if protectable is not None and current["disks"]:
         _os_disk, included, disk_types, _problems = resolve_disks(protectable, options)
         replicated = set(_lower(disk) for disk in current["disks"])
@@ -734,6 +758,48 @@ def test_failover_step(item, state):
                        "finished" % (", ".join(sorted(operations)) or "none"))
 
 
+def network_of_subnet(subnet_id):
+    """The virtual network id of a subnet id (``.../virtualNetworks/<vnet>/subnets/<subnet>``), lowercase, or None."""
+    if not subnet_id or "/subnets/" not in subnet_id.lower():
+        return None
+    return subnet_id[:subnet_id.lower().index("/subnets/")].lower()
+
+
+def production_network_problem(item, network_id, production_networks=(), allow_production_network=False):
+    """A message when the test network ``network_id`` is a production network, else None.
+
+    Production networks: the replication's own target network (where the VM lands at cutover, next to what already
+    runs there) and every id in ``production_networks``. A test VM there runs beside the source VM with the same
+    identity, so it needs ``allow_production_network``. Pure; the wave-level module calls it per VM too.
+    """
+    if allow_production_network or not network_id:
+        return None
+    target = target_settings(item)["target_network"]
+    if target and same_id(target, network_id):
+        return ("network %r is the VM's own target network (production); a test VM there runs beside the source VM "
+                "with the same name and addresses. Use an isolated network, or set allow_production_network=true"
+                % network_id)
+    listed = [network for network in production_networks or [] if same_id(network, network_id)]
+    if listed:
+        return ("network %r is listed in production_networks; use an isolated network, or set "
+                "allow_production_network=true" % network_id)
+    return None
+
+
+def running_test_vm_difference(summary, network_id):
+    """A message when the running test VM (``vm_summary``) is not in the network asked for, else None.
+
+    A test VM in another network is not what the task asks, so it is never reported as unchanged."""
+    if not summary or not network_id:
+        return None
+    networks = sorted(set(filter(None, (network_of_subnet(nic.get("subnet_id")) for nic in summary.get("nics") or []))))
+    if networks and all(same_id(network, network_id) for network in networks):
+        return None
+    return ("test VM %r runs in network %s, not in network %r asked for" % (
+        summary.get("name"), ", ".join(repr(name_in_id(network, "virtualNetworks")) for network in networks) or "none",
+        name_in_id(network_id, "virtualNetworks") or network_id))
+
+
 def migration_step(item, state, failover_type="planned"):
     """The next step towards migration ``state`` (failed_over | committed | completed).
 
@@ -825,6 +891,34 @@ def azure_vm_id(item):
         return None
     return "%s/providers/Microsoft.Compute/virtualMachines/%s" % (settings["target_resource_group"].rstrip("/"),
                                                                   settings["target_vm_name"])
+
+
+def failover_target_problems(item, existing_vm, vnet):
+    """What would make a failover of ``item`` fail or land elsewhere than its settings say (empty when none).
+
+    Pure: the caller reads ``existing_vm`` (the VM at ``azure_vm_id(item)``, or None) and ``vnet`` (the item's
+    target network, or None). Checked before a failover, in check mode too: a VM of the target name already in the
+    target group (a failover would fail or meet it), no target network, or a network without the subnet of the
+    VM's NICs (deleted since replication was set up).
+    """
+    problems = []
+    settings = target_settings(item)
+    if existing_vm is not None:
+        problems.append("an Azure VM %r already exists in resource group %r, and a failover would create another one "
+                        "of the same name; choose another target_vm_name with azmigrate.hyperv.replication" % (
+                            settings["target_vm_name"], name_in_id(settings["target_resource_group"], "resourceGroups")))
+    network = settings["target_network"]
+    if not network:
+        problems.append("the VM has no target network; set target_network with azmigrate.hyperv.replication")
+    elif vnet is None:
+        problems.append("its target network %r does not exist any more" % network)
+    else:
+        subnets = [_lower(subnet.get("name")) for subnet in (_properties(vnet).get("subnets") or [])]
+        wanted = settings["target_subnet"]
+        if wanted and _lower(wanted) not in subnets:
+            problems.append("its target subnet %r is not a subnet of network %r any more (it has %s)" % (
+                wanted, vnet.get("name"), ", ".join(sorted(subnets)) or "none"))
+    return problems
 
 
 def test_vm_name(item, job=None):

@@ -31,6 +31,9 @@ import subprocess
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
+    file_problem, https_problem, problems, tenant_problem, text_problem,
+)
 
 try:
     from azure.identity import (
@@ -169,6 +172,10 @@ def resolve_auth(params, environ=None, credentials_path=None, cli_available=None
     Each setting (SETTING_KEYS) is the task's value, else the source's, else its AZURE_* variable.
     """
     environ = os.environ if environ is None else environ
+    blank = problems(*[text_problem(key, params.get(key)) for key in sorted(AZURE_AUTH_ARGSPEC)
+                       if isinstance(params.get(key), str)])
+    if blank:
+        raise AzureModuleError("check the Azure authentication options", "; ".join(blank))
     if cli_available is None:
         cli_available = shutil.which("az") is not None
     task = _given(dict((key, params.get(key)) for key in list(CREDENTIAL_KEYS) + list(SETTING_KEYS) + ["profile"]))
@@ -225,6 +232,27 @@ def resolve_auth(params, environ=None, credentials_path=None, cli_available=None
                                recommended_action="Set subscription_id, AZURE_SUBSCRIPTION_ID or subscription_id in "
                                                   "the profile.")
     return resolved
+
+
+def check_auth_settings(settings, source="parameters"):
+    """Raise AzureModuleError naming each setting whose value can't work: a tenant that is neither a GUID nor a
+    domain name, a ca_cert or x509_certificate_path that is no file, an http:// cloud endpoint or authority.
+
+    Values from the environment or a profile are named by their option, with where they came from.
+    """
+    where = "" if source == "parameters" else " (from %s)" % source
+    found = problems(
+        tenant_problem(settings.credentials.get("tenant")),
+        file_problem("ca_cert", settings.ca_cert),
+        file_problem("x509_certificate_path", settings.credentials.get("x509_certificate_path")),
+        https_problem("cloud_environment", settings.cloud_environment),
+        https_problem("adfs_authority_url", settings.adfs_authority_url),
+    )
+    if settings.adfs_authority_url and not settings.adfs_authority_url.lower().startswith(("http://", "https://")):
+        found.append("adfs_authority_url is %r; it must be an https:// URL" % settings.adfs_authority_url)
+    if found:
+        raise AzureModuleError("check the Azure authentication options%s" % where, "; ".join(found),
+                               recommended_action="Correct the options named; nothing was sent to Azure.")
 
 
 def _env_source(env, credentials_path):
@@ -367,10 +395,16 @@ def resolve_cloud(cloud_environment, verify=True, timeout=30):
         raise AzureModuleError(operation, "HTTP %s" % response.status_code, status=response.status_code,
                                recommended_action="Check that cloud_environment is the cloud's Resource Manager URL.")
     try:
-        return parse_cloud_metadata(response.json(), name)
+        cloud = parse_cloud_metadata(response.json(), name)
     except ValueError as exc:
         raise AzureModuleError(operation, "unusable metadata: %s" % exc,
                                recommended_action="Check that cloud_environment is the cloud's Resource Manager URL.")
+    insecure = problems(https_problem("the metadata's resourceManager", cloud.resource_manager),
+                        https_problem("the metadata's authentication.loginEndpoint", cloud.authority))
+    if insecure:
+        raise AzureModuleError(operation, "cloud_environment %r names plain-http endpoints: %s" % (name, "; ".join(insecure)),
+                               recommended_action="Use a cloud whose endpoints are https.")
+    return cloud
 
 
 def connection_verify(settings):

@@ -32,6 +32,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import (
     HAS_AZURE_IDENTITY,
     build_credential,
+    check_auth_settings,
     cli_subscription_id,
     connection_verify,
     resolve_auth,
@@ -44,6 +45,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors impo
 )
 # Imported here, not only by name in SDK_CLIENTS, so that Ansible ships it with every module that uses this file.
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_rest  # noqa: F401  pylint: disable=unused-import
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem, problems, text_problem
 
 # PyPI name -> (import path, client class). Imported only when a module asks for the client: the
 # management SDKs are large (azure.mgmt.network alone takes about 1.5 s to import), and a module
@@ -99,6 +101,14 @@ def missing_sdks(*packages):
     return missing, first_trace
 
 
+def vault_option_problems(params):
+    """Messages for the vault options every vault module shares (resource_group, vault_name, migrate_project), checked
+    on Azure's naming rules before the first request (azure_names.NAME_RULES)."""
+    return problems(name_problem("resource_group", params.get("resource_group"), "resource_group"),
+                    name_problem("vault_name", params.get("vault_name"), "vault"),
+                    text_problem("migrate_project", params.get("migrate_project")))
+
+
 class AzureSession(object):
     """Credentials, cloud endpoints and clients for one task.
 
@@ -119,6 +129,7 @@ class AzureSession(object):
     def from_params(cls, params, environ=None):
         """Resolve the auth options of ``params`` (a module's params); raises AzureModuleError."""
         settings = resolve_auth(params, environ=environ)
+        check_auth_settings(settings, settings.source)
         verify = connection_verify(settings)
         cloud = resolve_cloud(settings.cloud_environment, verify=verify)
         credential = build_credential(settings, cloud, verify=verify)
@@ -131,6 +142,9 @@ class AzureSession(object):
         missing, trace = missing_sdks(*packages)
         if missing:
             module.fail_json(msg=missing_required_lib(" and ".join(missing)), exception=trace)
+        invalid = vault_option_problems(module.params)
+        if invalid:
+            module.fail_json(msg="Invalid options: %s." % "; ".join(invalid), changed=False)
         try:
             return cls.from_params(module.params)
         except AzureModuleError as exc:

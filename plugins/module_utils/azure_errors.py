@@ -161,7 +161,8 @@ _ADVICE = {
     "AuthorizationFailed": "Grant the principal a role on the vault's resource group that allows the operation "
                            "(Site Recovery Contributor for Site Recovery, Contributor for storage), then retry.",
     "SubscriptionNotFound": "Check subscription_id (or AZURE_SUBSCRIPTION_ID) and that the principal can see it.",
-    "ResourceGroupNotFound": "Check resource_group.",
+    "ResourceGroupNotFound": "The resource group named in the message does not exist: check the task's resource "
+                             "group options (resource_group, target_resource_group, network_resource_group).",
     "ResourceNotFound": "Check the resource group and the names given to the task.",
     "SubscriptionRequestsThrottled": "Azure Resource Manager throttled the principal's requests. Run fewer tasks "
                                      "against Azure at once (the throttle or forks keyword) and retry.",

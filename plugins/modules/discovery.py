@@ -166,6 +166,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
+    name_problem, text_problem, problems as option_problems,
+)
 
 
 def sites_of(client, resource_group, vault_name, site):
@@ -233,6 +236,9 @@ def main():
     for option, least in (("timeout", 1), ("poll_interval", 1)):
         if params[option] < least:
             problems.append("%s is %s; it must be at least %d" % (option, params[option], least))
+    problems += option_problems(name_problem("site", params["site"], "site"),
+                                *[text_problem("%s[%d]" % (option, index), value) for option in ("hosts", "vms")
+                                  for index, value in enumerate(params[option])])
     if problems:
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")

@@ -156,6 +156,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
+    name_problem, text_problem, problems as option_problems,
+)
 
 
 def host_names(providers):
@@ -210,8 +213,12 @@ def main():
         **VAULT_OPTION_RULES
     )
     params = module.params
-    if params["timeout"] < 1:
-        module.fail_json(msg="Invalid options: timeout is %s; it must be at least 1." % params["timeout"])
+    problems = option_problems(
+        name_problem("name", params["name"], "site"),
+        "timeout is %s; it must be at least 1" % params["timeout"] if params["timeout"] < 1 else None,
+        *[text_problem("remove_hosts[%d]" % index, host) for index, host in enumerate(params["remove_hosts"])])
+    if problems:
+        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
     resolve_vault(module, session)
     client = session.site_recovery()

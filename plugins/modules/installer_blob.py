@@ -136,6 +136,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils import blob_stagi
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
 
 MAX_SAS_MINUTES = 24 * 60
 
@@ -148,6 +149,9 @@ def validate(params):
     if not blob_staging.valid_container_name(params["container"]):
         problems.append("container %r is not a valid name (3-63 lower-case letters, digits and single hyphens)"
                         % params["container"])
+    account = name_problem("storage_account", params["storage_account"], "storage_account")
+    if account:
+        problems.append(account)
     if not 1 <= params["sas_minutes"] <= MAX_SAS_MINUTES:
         problems.append("sas_minutes is %s; it must be from 1 to %d" % (params["sas_minutes"], MAX_SAS_MINUTES))
     if not 1 <= len(params["blob_name"]) <= 1024:

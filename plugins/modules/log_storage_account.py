@@ -173,6 +173,8 @@ def main():
         problems.append("name is %r; it must be 3 to 24 lower-case letters and digits" % name)
     if params["timeout"] < 1:
         problems.append("timeout is %s; it must be at least 1" % params["timeout"])
+    if not re.match(r"^[A-Za-z0-9 ]+$", params["location"] or "") or not params["location"].strip():
+        problems.append("location is %r; it must be an Azure region name such as eastus or 'East US'" % params["location"])
     if problems:
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
     location = normalize_location(params["location"])

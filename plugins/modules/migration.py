@@ -14,7 +14,9 @@ description:
     down and replicates once more (the default), or an unplanned one.
   - Continues from wherever the VM is - a job still running from an interrupted run is waited for, a failed-over VM
     is committed, a committed one completed - and never starts a failover for a VM that already failed over, so it
-    never creates a second Azure VM. Before a failover it checks that no VM of the target name exists.
+    never creates a second Azure VM. Before a failover, in check mode too, it checks that no VM of the target name
+    exists in the target resource group and that the target network and the subnet of the VM's network interface
+    still exist; a failover that would fail or land elsewhere is refused before the source VM is shut down.
   - A VM is busy while the job of its current scenario is V(NotStarted) or V(InProgress) (the job is read, since
     Azure may keep operations such as C(DisableProtection) listed during a job); a re-run waits for that job.
   - Completing disables replication with the reason C(MigrationComplete) when Azure lists C(CompleteMigration)
@@ -233,8 +235,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_protection as api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    MIGRATION_STATES, azure_vm_id, disk_sku_changes, merged_tags, migration_plan, migration_position,
-    migration_step, resource_group_id, vm_problems,
+    MIGRATION_STATES, azure_vm_id, disk_sku_changes, failover_target_problems, merged_tags, migration_plan,
+    migration_position, migration_step, resource_group_id, target_settings, vm_problems,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
     VAULT_OPTION_RULES,
@@ -244,6 +246,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
+    name_problem, text_problem, problems as option_problems,
+)
 
 DISK_SKUS = ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"]
 
@@ -256,8 +261,13 @@ def find_migrated_vm(session, params, subscription_id):
     """The Azure VM of a completed migration (its item is gone), by name, or None."""
     group = resource_group_id(subscription_id, params["target_resource_group"]) if params["target_resource_group"] else None
     wanted = (params["target_vm_name"] or params["name"]).lower()
-    found = [vm for vm in api.list_vms(session.compute(), group.rsplit("/", 1)[-1] if group else None)
-             if (vm.get("name") or "").lower() == wanted]
+    if group:
+        vms = api.vms_in_group(session.compute(), group.rsplit("/", 1)[-1])
+        if vms is None:
+            raise Blocked("target_resource_group %r does not exist" % params["target_resource_group"])
+    else:
+        vms = api.list_vms(session.compute())
+    found = [vm for vm in vms if (vm.get("name") or "").lower() == wanted]
     if len(found) > 1:
         raise Blocked("%d Azure VMs are named %r (%s): give target_resource_group" % (len(found), wanted, ", ".join(vm["id"] for vm in found)))
     return found[0]["id"] if found else None
@@ -288,6 +298,20 @@ def migrate(task, ref, item, params):
             task.run(api.remove(ref, detail or "MigrationComplete"), what)
         steps.append(step)
         item = api.get_item(ref)
+
+
+def check_failover_targets(task, item, params):
+    """Before a failover (in check mode too): the target VM name is free and the target network and subnet exist."""
+    plan = migration_plan(item, params["state"], params["failover_type"])
+    if not plan or plan[0][0] not in ("planned_failover", "unplanned_failover"):   # a running job may be that failover
+        return
+    settings = target_settings(item)
+    vm_id = azure_vm_id(item)
+    existing = api.get_vm(task.compute, vm_id) if vm_id else None
+    vnet = api.get_vnet(task.network, settings["target_network"]) if settings["target_network"] else None
+    problems = failover_target_problems(item, existing, vnet)
+    if problems:
+        raise Blocked("; ".join(problems))
 
 
 def after_cutover(task, vm_id, params, check_mode):
@@ -341,6 +365,10 @@ def main():
     if (params["disk_sku"] or params["tags"]) and params["state"] == "failed_over":
         problems.append("disk_sku and tags apply after the failover is committed (state=committed or completed), not to "
                         "state=failed_over, which may still be cancelled")
+    problems += option_problems(
+        text_problem("name", params["name"]), name_problem("site", params["site"], "site"),
+        name_problem("target_resource_group", params["target_resource_group"], "resource_group"),
+        name_problem("target_vm_name", params["target_vm_name"], "vm"))
     if problems:
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
@@ -350,6 +378,9 @@ def main():
     task.compute, task.network = session.compute(), session.network()
     steps, result = [], {}
     try:
+        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        if problem:
+            module.fail_json(msg="Invalid options: %s." % problem, changed=False)
         item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         before_state = migration_position(item)
         if item is None:
@@ -359,12 +390,14 @@ def main():
                     params["name"], params["vault_name"], params["target_vm_name"] or params["name"],
                     " in %s" % params["target_resource_group"] if params["target_resource_group"] else ""))
         elif module.check_mode:
+            check_failover_targets(task, item, params)
             plan = migration_plan(item, params["state"], params["failover_type"])
             if plan and plan[0][0] == "blocked":
                 raise Blocked(plan[0][1])
             steps, vm_id = [step for step, _detail in plan], azure_vm_id(item)
             state = params["state"] if steps else before_state
         else:
+            check_failover_targets(task, item, params)
             steps, vm_id, final = migrate(task, api.ref_of(task.client, task.resource_group, task.vault_name, item), item, params)
             state = migration_position(final)
         extra_steps, vm_before, vm_after = after_cutover(task, vm_id, params, module.check_mode) \

@@ -144,6 +144,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
 
 MAX_VALIDITY_HOURS = 240
 
@@ -200,6 +201,9 @@ def main():
                         % (params["renew_margin_hours"], params["validity_hours"]))
     if not os.path.isdir(os.path.dirname(os.path.abspath(params["dest"]))):
         problems.append("dest is %s; its directory does not exist" % params["dest"])
+    site_problem = name_problem("site", params["site"], "site")
+    if site_problem:
+        problems.append(site_problem)
     if problems:
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
 
@@ -216,6 +220,7 @@ def main():
         if fabric is None or not is_hyperv_site(fabric):
             module.fail_json(msg="Invalid options: site %r is not a Hyper-V site of vault %r; create it first "
                                  "(azmigrate.hyperv.hyperv_site)." % (site, vault_name))
+        site = fabric["name"]   # the site the key registers hosts to, as the vault names it
         existing, reason = read_existing(params["dest"])
         now = datetime.datetime.now(datetime.timezone.utc)
         if reason is None:

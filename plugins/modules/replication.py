@@ -21,7 +21,10 @@ description:
   - Waits, bounded by O(timeout), for the enable job (O(wait_for=enabled)) or for the end of initial replication
     (O(wait_for=protected)).
   - Every option value and combination the service would refuse is refused before any request that changes anything,
-    with a message naming the option, the value and what is allowed.
+    with a message naming the option, the value and what is allowed. Names follow Azure's naming rules per
+    resource type, and the target resources (network, log storage account, availability set, proximity placement
+    group, disk encryption set) must be in the vault's subscription, where Site Recovery creates the VM.
+  - A O(site) the vault does not have is reported as such, with the vault's Hyper-V sites.
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
@@ -305,7 +308,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
     DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, enable_os_type, enable_requirements,
     find_protectable, immutable_changes, name_in_id, resolve_disks, running_job, same_id, settings_changes,
-    target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
+    subscription_problems, target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
     VAULT_OPTION_RULES,
@@ -315,6 +318,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
+    name_problem, text_problem, problems as option_problems,
+)
 
 # Past initial replication: a failover (test or real) is possible, or already happened.
 READY_STATES = ("protected", "test_failover", "failed_over", "committed")
@@ -355,6 +361,9 @@ def replicated_names(task, own_item=None):
 
 def check_targets(task, azure, wanted, own_item=None):
     """Read what the target settings in ``wanted`` name, and raise Invalid for those Azure does not have."""
+    problems = subscription_problems(wanted, azure.subscription_id)
+    if problems:
+        raise Invalid("; ".join(problems))
     compute, network = azure.compute(), azure.network()
     found = {"replicated_names": replicated_names(task, own_item) if wanted.get("vm_name") else {}}
     group = wanted.get("resource_group") or wanted.get("group_of_vm")
@@ -520,7 +529,14 @@ def main():
         **VAULT_OPTION_RULES
     )
     params = module.params
-    problems = validate_enable_options(params)
+    problems = validate_enable_options(params) + option_problems(
+        text_problem("name", params["name"]), name_problem("site", params["site"], "site"),
+        name_problem("policy", params["policy"], "policy"), text_problem("os_disk", params["os_disk"]),
+        name_problem("target_network", params["target_network"], "virtual_network")
+        if not (params["target_network"] or "").startswith("/") else None,
+        name_problem("target_subnet", params["target_subnet"], "subnet"),
+        text_problem("target_vm_size", params["target_vm_size"]),
+        *[text_problem("disks[%d]" % index, disk) for index, disk in enumerate(params["disks"] or [])])
     if params["poll_interval"] < 1:
         problems.append("poll_interval is %s; it must be at least 1 (seconds)" % params["poll_interval"])
     if problems:
@@ -531,6 +547,9 @@ def main():
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     item = None
     try:
+        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        if problem:
+            raise Invalid(problem)
         before = item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if params["state"] == "present" and item is not None:
             item = clear_failed_enable(module, task, params, item)

@@ -18,7 +18,10 @@ author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
   name:
-    description: Name of the replication policy.
+    description:
+      - Name of the replication policy, stored as given.
+      - 1 to 64 letters, digits, V(-) and V(_), starting and ending with a letter or digit; names with characters
+        that need URL encoding (spaces, V(%), V(/), ...) are refused before anything changes.
     type: str
     required: true
   state:
@@ -37,6 +40,8 @@ options:
   app_consistent_snapshot_frequency_hours:
     description:
       - How often an application-consistent snapshot is taken, in hours, from 0 (never) to 12.
+      - Must be 0 or at most O(recovery_point_retention_hours) (the policy's current value when that option is not
+        given), else the snapshots would never be kept as recovery points.
       - When not given, an existing policy keeps its value and a new one gets V(4).
     type: int
   replication_interval:
@@ -78,6 +83,9 @@ attributes:
     description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
     platforms: posix
     support: full
+notes:
+  - The rule for policy names is an assumption (Azure does not publish one for Site Recovery policies); it allows the
+    names the Azure portal and Azure PowerShell create. Verify by creating a policy with the name on a test vault.
 seealso:
   - module: azmigrate.hyperv.vault_info
   - name: Site Recovery replication policy limits for Hyper-V
@@ -156,6 +164,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
     normalize_mapping,
     normalize_policy,
     plan_policy,
+    snapshot_problems,
     policy_input,
     policy_settings,
     resolve_vault,
@@ -163,6 +172,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
 
 SETTINGS = ("recovery_point_retention_hours", "app_consistent_snapshot_frequency_hours", "replication_interval")
@@ -255,6 +265,11 @@ def main():
     params = module.params
     desired = dict((option, params[option]) for option in SETTINGS)
     problems = validate_policy_settings(desired)
+    if not problems and None not in (desired["recovery_point_retention_hours"],
+                                     desired["app_consistent_snapshot_frequency_hours"]):   # else once the policy is read
+        problems += snapshot_problems(desired, desired)
+    problems += [problem for problem in [name_problem("name", params["name"], "policy")]
+                 + [name_problem("sites[%d]" % index, site, "site") for index, site in enumerate(params["sites"])] if problem]
     if params["timeout"] < 1:
         problems.append("timeout is %s; it must be at least 1" % params["timeout"])
     if problems:

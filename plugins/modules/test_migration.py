@@ -37,7 +37,8 @@ options:
   network:
     description:
       - Virtual network of the test VM, by ARM id, or by name in O(network_resource_group). Required with
-        O(state=present).
+        O(state=present). Checked to exist before anything changes.
+      - Keep it isolated from production; see O(production_networks) and O(allow_production_network).
     type: str
   network_resource_group:
     description: Resource group of O(network) when it is given by name; by default the VM's target resource group.
@@ -46,6 +47,27 @@ options:
     description: Notes recorded with the cleanup (for example the test's outcome).
     type: str
     default: ""
+  production_networks:
+    description:
+      - Virtual networks (ARM ids, or names in O(network_resource_group)) where a test VM must not run, besides the
+        VM's own target network, which is always one.
+      - O(network) naming one of them (or the VM's target network) is refused unless O(allow_production_network=true).
+    type: list
+    elements: str
+    default: []
+  allow_production_network:
+    description:
+      - Allow O(network) to be the VM's target network or one of O(production_networks). The test VM then runs beside
+        the source VM, with the same computer name and, unless Azure assigns others, the same addresses.
+    type: bool
+    default: false
+  restart_if_different:
+    description:
+      - What to do when a test VM already runs in another network than O(network).
+      - V(false) fails the task naming both networks (the test VM is left alone).
+      - V(true) cleans that test failover up and runs a new one into O(network).
+    type: bool
+    default: false
   wait:
     description: Wait for the test failover or cleanup job; with V(false), return once Azure accepted the request.
     type: bool
@@ -74,11 +96,25 @@ attributes:
     support: full
 notes:
   - Test migration needs initial replication to have finished (the VM allows C(TestFailover)).
+  - The network a running test VM is in is read from its network interfaces' subnets; a test VM in another network
+    than O(network) is never reported as unchanged.
+  - The per-VM decisions (production network, a test VM in another network) are functions of
+    C(module_utils/asr_workflow.py) that wave-level tasks share.
 seealso:
   - module: azmigrate.hyperv.migration
 """
 
 EXAMPLES = r"""
+- name: Test-migrate into an isolated network, never into production ones
+  azmigrate.hyperv.test_migration:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    name: web01
+    network: vnet-test
+    production_networks: [vnet-prod, vnet-shared]
+    restart_if_different: true
+  delegate_to: localhost
+
 - name: Test-migrate web01 into the isolated test network
   azmigrate.hyperv.test_migration:
     resource_group: migrate-rg
@@ -150,7 +186,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, lifecycle_state
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    arm_id, target_settings, test_failover_step, test_vm_name,
+    arm_id, name_in_id, production_network_problem, running_test_vm_difference, target_settings, test_failover_step,
+    test_vm_name,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
     VAULT_OPTION_RULES,
@@ -160,6 +197,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
+    name_problem, text_problem, problems as option_problems,
+)
 
 
 class Blocked(Exception):
@@ -190,6 +230,29 @@ def converge(module, task, ref, item, params, network_id):
             return changed, item
 
 
+def network_id_of(subscription_id, group, network):
+    if network.startswith("/"):
+        return network
+    return arm_id(subscription_id, group, "Microsoft.Network/virtualNetworks", network)
+
+
+def restart_if_elsewhere(module, task, ref, item, params, network_id):
+    """A test VM already running in another network than ``network_id``: fail, or (restart_if_different) clean it up
+    so that converge() runs a new test failover. Returns (changed, item)."""
+    if lifecycle_state(item) != "test_failover" or test_failover_step(item, "present")[0] != "done":
+        return False, item
+    difference = running_test_vm_difference(test_vm(task, item), network_id)
+    if not difference:
+        return False, item
+    if not params["restart_if_different"]:
+        raise Blocked("%s; clean it up first (state=absent) or set restart_if_different=true" % difference)
+    if module.check_mode:
+        return True, item
+    task.run(api.test_failover_cleanup(ref, params["comments"] or "test network changed"),
+             "clean up the test failover of VM '%s' (%s)" % (params["name"], difference), True)
+    return True, api.get_item(ref)
+
+
 def test_vm(task, item):
     """The test VM read from Compute and Network, or None: its name from the TestFailover job, its group the target's."""
     operation = current_operation(item) or {}
@@ -207,6 +270,9 @@ def main():
             name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
+            production_networks=dict(type="list", elements="str", default=[]),
+            allow_production_network=dict(type="bool", default=False),
+            restart_if_different=dict(type="bool", default=False),
             wait=dict(type="bool", default=True), timeout=dict(type="int", default=3600),
             **VAULT_OPTIONS
         ),
@@ -223,6 +289,12 @@ def main():
     if network.startswith("/") and "/providers/microsoft.network/virtualnetworks/" not in network.lower():
         problems.append("network is %r; it must be a virtual network name or its ARM id (/subscriptions/<id>/resourceGroups/"
                         "<group>/providers/Microsoft.Network/virtualNetworks/<name>)" % network)
+    problems += option_problems(
+        text_problem("name", params["name"]), name_problem("site", params["site"], "site"),
+        name_problem("network", params["network"], "virtual_network") if not network.startswith("/") else None,
+        name_problem("network_resource_group", params["network_resource_group"], "resource_group"),
+        *[name_problem("production_networks[%d]" % index, value, "virtual_network") if not value.startswith("/") else None
+          for index, value in enumerate(params["production_networks"])])
     if params["state"] == "absent" and (params["network"] or params["network_resource_group"]):
         problems.append("network and network_resource_group apply to state=present, not to the cleanup (state=absent)")
     if problems:
@@ -233,6 +305,9 @@ def main():
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     task.compute, task.network = session.compute(), session.network()
     try:
+        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        if problem:
+            module.fail_json(msg="Invalid options: %s." % problem, changed=False)
         item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if item is None:
             raise Blocked("it does not replicate in vault %r (azmigrate.hyperv.replication enables it)" % params["vault_name"])
@@ -240,11 +315,23 @@ def main():
         network_id = None
         if params["network"]:
             group = params["network_resource_group"] or target_settings(item)["target_resource_group"]
-            network_id = arm_id(session.subscription_id, group, "Microsoft.Network/virtualNetworks", params["network"])
-            if not network.startswith("/") and api.get_vnet(task.network, network_id) is None:
-                raise Blocked("network %r is not a virtual network of resource group %r" % (params["network"], group.rsplit("/", 1)[-1]))
+            network_id = network_id_of(session.subscription_id, group, network)
+            if api.get_vnet(task.network, network_id) is None:
+                raise Blocked("network %r is not a virtual network of resource group %r" % (
+                    params["network"], name_in_id(network_id, "resourceGroups")))
+            production = [network_id_of(session.subscription_id, group, value) for value in params["production_networks"]]
+            problem = production_network_problem(item, network_id, production, params["allow_production_network"])
+            if problem:
+                module.fail_json(msg="Invalid options: %s." % problem, changed=False)
         ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
-        changed, item = converge(module, task, ref, item, params, network_id)
+        restarted = False
+        if network_id:
+            restarted, item = restart_if_elsewhere(module, task, ref, item, params, network_id)
+        if restarted and module.check_mode:
+            changed = True
+        else:
+            changed, item = converge(module, task, ref, item, params, network_id)
+            changed = changed or restarted
         state = lifecycle_state(item)
         found = test_vm(task, item) if state == "test_failover" else None
     except Blocked as exc:
