@@ -88,3 +88,69 @@ def wave_of(vm, waves_by_vm, wave_tag=None):
 def ready_for_cutover(vm):
     """True when the VM can be migrated now: initial replication done, replicating, no job running on it."""
     return vm.get("state") == "protected"
+
+
+# --------------------------------------------------------------------------------------------------
+# What changed between two readings (the event source)
+# --------------------------------------------------------------------------------------------------
+
+def error_codes(vm):
+    """The VM's health error codes, sorted, as the identity of its error situation."""
+    return sorted(set(str(error.get("code")) for error in vm.get("errors") or []))
+
+
+def vm_summary(vm, wave=None):
+    """The part of a VM an event carries."""
+    return {"name": vm.get("name"), "vm_name": vm.get("vm_name"), "host": vm.get("host"), "site": vm.get("site"),
+            "state": vm.get("state"), "health": vm.get("health"), "errors": vm.get("errors") or [],
+            "failure": vm.get("failure"), "current_operation": vm.get("current_operation"),
+            "initial_replication": vm.get("initial_replication"), "rpo_seconds": vm.get("rpo_seconds"),
+            "allowed_operations": vm.get("allowed_operations") or [], "wave": wave,
+            "ready_for_cutover": ready_for_cutover(vm)}
+
+
+def _completed(vm):
+    return bool((vm.get("initial_replication") or {}).get("completed"))
+
+
+def vm_changes(before, after):
+    """Events (type, previous) for one VM between two readings; ``before`` None when the VM is new.
+
+    Types: V(state_changed), V(health_changed), V(errors_changed) (the set of health error codes changed),
+    V(initial_replication_finished).
+    """
+    if before is None:
+        return [("state_changed", {"state": None, "health": None, "error_codes": []})]
+    previous = {"state": before.get("state"), "health": before.get("health"), "error_codes": error_codes(before)}
+    changes = []
+    if before.get("state") != after.get("state"):
+        changes.append(("state_changed", previous))
+    if (before.get("health") or "None") != (after.get("health") or "None"):
+        changes.append(("health_changed", previous))
+    if error_codes(before) != error_codes(after):
+        changes.append(("errors_changed", previous))
+    if not _completed(before) and _completed(after):
+        changes.append(("initial_replication_finished", previous))
+    return changes
+
+
+def waves_ready(vms, waves_by_vm, wave_tag=None):
+    """{wave: sorted VM names} of the waves whose every VM is ready for cutover.
+
+    A plan's wave is ready only when every VM the plan puts in it is replicated and ready (a VM the vault does not
+    list yet holds its wave back); a wave known only from tags, when every VM tagged with it is ready.
+    """
+    members = {}
+    for vm in vms:
+        wave = wave_of(vm, waves_by_vm, wave_tag)
+        if wave is not None:
+            members.setdefault(wave, []).append(vm)
+    planned = {}
+    for name, wave in (waves_by_vm or {}).items():
+        planned.setdefault(wave, set()).add(name)
+    ready = {}
+    for wave, wave_vms in members.items():
+        present = set((vm.get("vm_name") or "").lower() for vm in wave_vms)
+        if planned.get(wave, set()) <= present and all(ready_for_cutover(vm) for vm in wave_vms):
+            ready[wave] = sorted(vm.get("vm_name") or vm.get("name") for vm in wave_vms)
+    return ready
