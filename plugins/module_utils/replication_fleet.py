@@ -10,6 +10,8 @@ job (whether that job still runs is in the job, not in the item). ``find_vault``
 Azure Migrate project replicates to without a module (``asr_vault.resolve_vault`` is the module's way).
 ``plan_waves`` maps VM names to the waves of a replication plan (azmigrate.hyperv.replication_plan,
 playbooks/plan.yml's plan.yml or plan-full.yml). ``ready_for_cutover`` says which VMs can be migrated now.
+``vm_changes`` and ``waves_ready`` compare two readings (the event source); ``resync_action`` and
+``start_resync`` are azmigrate.hyperv.replication_resync's.
 """
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_setup_api
@@ -19,7 +21,8 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
     hosts_by_provider,
     vault_from_solution,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import start_operation
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError, azure_operation
 
 
 def _target_tags(item):
@@ -154,3 +157,28 @@ def waves_ready(vms, waves_by_vm, wave_tag=None):
         if planned.get(wave, set()) <= present and all(ready_for_cutover(vm) for vm in wave_vms):
             ready[wave] = sorted(vm.get("vm_name") or vm.get("name") for vm in wave_vms)
     return ready
+
+
+# --------------------------------------------------------------------------------------------------
+# Resynchronisation (the service's repairReplication)
+# --------------------------------------------------------------------------------------------------
+
+RESYNC_OPERATION = "RepairReplication"
+
+
+def resync_action(vm):
+    """What a resynchronisation of ``vm`` means now: V(resync) (the service allows RepairReplication),
+    V(running) (a RepairReplication job runs) or V(not_needed)."""
+    operation = vm.get("current_operation") or {}
+    if operation.get("name") == RESYNC_OPERATION and operation.get("job_state") in ("NotStarted", "InProgress", None) \
+            and operation.get("job_name"):
+        return "running"
+    if RESYNC_OPERATION in (vm.get("allowed_operations") or []):
+        return "resync"
+    return "not_needed"
+
+
+@azure_operation("start the resynchronisation of replicated VM '{vm_name}' in vault '{vault_name}'")
+def start_resync(client, resource_group, vault_name, site, container, item_name, vm_name):
+    return start_operation(client.replication_protected_items.begin_repair_replication, resource_group, vault_name,
+                           site, container, item_name)

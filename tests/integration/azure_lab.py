@@ -222,6 +222,7 @@ def azure_vault(azure_lab):
 PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "azure_module.yml"
 CALLBACK_PLUGINS = Path(__file__).resolve().parent / "callback_plugins"
 TASK_NAMES = {"vault_info": "Read the vault", "replication_info": "Report the replicated VMs",
+              "replication_resync": "Resynchronise the replicated VMs",
               "replication_policy": "Manage the replication policy", "installer_blob": "Stage the installer",
               "hyperv_site": "Manage the Hyper-V site", "registration_key": "Write the registration key",
               "log_storage_account": "Check the log storage account", "discovery": "Wait for discovery"}

@@ -35,13 +35,16 @@ def source_args(lab, **extra) -> dict:
             "interval": 1, **extra}
 
 
-async def collect(source, args: dict, until, timeout: float, between=None) -> list[dict]:
+async def collect(source, args: dict, until, timeout: float, between=None, between_at_start=False) -> list[dict]:
     """Run the source's main() until ``until(events)`` holds; ``between(events)`` runs (in a thread) once, after the
-    first event, to change the world."""
+    first event (or, with ``between_at_start``, alongside the source from the start), to change the world."""
     queue: asyncio.Queue = asyncio.Queue()
     task = asyncio.create_task(source.main(queue, args))
     events: list[dict] = []
     changed = between is None
+    if between_at_start:
+        changer = asyncio.create_task(asyncio.to_thread(between, events))
+        changed = True
     deadline = time.monotonic() + timeout
     try:
         while not until(events):
@@ -58,6 +61,8 @@ async def collect(source, args: dict, until, timeout: float, between=None) -> li
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+    if between_at_start:
+        await changer   # its failure is the test's
     return events
 
 
@@ -160,3 +165,84 @@ def test_bad_arguments_are_refused_naming_them(args, words):
         asyncio.run(first())
     for word in words:
         assert word in str(refused.value)
+
+
+RULEBOOK = PROJECT_ROOT / "extensions" / "eda" / "rulebooks" / "replication_watch.yml"
+TRICKLE_BPS = 1.0
+
+
+def fill_replication_log_volume(lab, host: str, vm: str) -> None:
+    """The host's D: volume nearly full, its link a trickle and the VM writing fast: the VM's replication log fills
+    the volume, replication pauses and the item turns Critical with RepairReplication allowed."""
+    mib = 1024 * 1024
+    lab.admin.patch(f"/hosts/{host}", {"volumes": [
+        {"name": "C:\\", "label": "System", "size_bytes": 127 * 1024 * mib, "free_bytes": 60 * 1024 * mib},
+        {"name": "D:\\", "label": "VMs", "size_bytes": 4096 * 1024 * mib, "free_bytes": 50 * mib}]})
+    lab.admin.post(f"/azure/hosts/{host}/link", {"bps": TRICKLE_BPS})
+    lab.admin.post(f"/azure/vms/{vm}/churn", {"bps": 20 * mib})
+    lab.admin.post("/clock", {"advance_seconds": 30})
+
+
+def test_critical_health_event_then_the_rulebook_resync(fleet_lab, tmp_path):
+    """What the example rulebook does: a VM's replication turns Critical (its host's log volume filled), the source
+    says so, the rule's module (replication_resync) resynchronises it once, and a re-run changes nothing."""
+    source = load_source()
+    vm = "hva01-vm001"
+    since = azure_lab.arm_requests(fleet_lab)["last_seq"]
+
+    def after_the_baseline(_events):
+        deadline = time.monotonic() + 60
+        while azure_lab.arm_requests(fleet_lab, since)["by_route"].get(ITEMS_ROUTE, 0) < 2:   # one whole reading
+            assert time.monotonic() < deadline, "the source read nothing"
+            time.sleep(0.2)
+        fill_replication_log_volume(fleet_lab, "HVA01", vm)
+
+    def critical(got):
+        kinds = {e["azmigrate"]["type"] for e in got if e["azmigrate"].get("vm", {}).get("vm_name") == vm}
+        return {"health_changed", "errors_changed"} <= kinds
+
+    events = asyncio.run(collect(source, source_args(fleet_lab), critical, timeout=120, between=after_the_baseline,
+                                 between_at_start=True))
+    changed = next(e["azmigrate"] for e in events
+                   if e["azmigrate"]["type"] == "health_changed" and e["azmigrate"]["vm"]["vm_name"] == vm)
+    assert changed["vm"]["health"] == "Critical" and changed["previous"]["health"] == "Normal"
+    assert "RepairReplication" in changed["vm"]["allowed_operations"]
+    assert any(e["azmigrate"]["type"] == "errors_changed" and e["azmigrate"]["vm"]["vm_name"] == vm for e in events)
+
+    # The rule matches this event (its condition as data: type, health, RepairReplication allowed) ...
+    rules = {rule["name"]: rule for rule in yaml.safe_load(RULEBOOK.read_text())[0]["rules"]}
+    resync_rule = rules["Resynchronise a VM whose replication turned Critical"]
+    assert '"health_changed"' in resync_rule["condition"] and '"RepairReplication"' in resync_rule["condition"]
+    module_args = resync_rule["action"]["run_module"]["module_args"]
+    assert resync_rule["action"]["run_module"]["name"] == "azmigrate.hyperv.replication_resync"
+    assert set(module_args) == {"resource_group", "vault_name", "names"}
+
+    # ... and runs the module with the event's vault and VM.
+    args = {"resource_group": changed["resource_group"], "vault_name": changed["vault"], "names": [changed["vm"]["name"]]}
+    checked = azure_lab.run_module(fleet_lab, "replication_resync", args, check=True, tmp=tmp_path)
+    assert checked.rc == 0, checked.output
+    assert checked.result["changed"] is True and checked.mutations() == {}
+    assert [v["action"] for v in checked.result["vms"]] == ["resync"]
+    # Someone freed the volume meanwhile (a resync onto a full volume would pause again).
+    fleet_lab.admin.patch("/hosts/HVA01", {"volumes": [
+        {"name": "C:\\", "label": "System", "size_bytes": 127 * 1024 ** 3, "free_bytes": 60 * 1024 ** 3},
+        {"name": "D:\\", "label": "VMs", "size_bytes": 4096 * 1024 ** 3, "free_bytes": 3000 * 1024 ** 3}]})
+    fleet_lab.admin.post(f"/azure/vms/{vm}/churn", {"bps": 64 * 1024})
+    finish_initial_replication(fleet_lab, "HVA01", seconds=1)   # the link fast again
+    run = azure_lab.run_module(fleet_lab, "replication_resync", args, tmp=tmp_path)
+    assert run.rc == 0, run.output
+    assert run.result["changed"] is True and run.result["vms"][0]["job"]["state"] == "Succeeded"
+    assert sum(run.mutations().values()) == 1
+    item = next(i for i in fleet_lab.admin.get("/azure/items") if i["vm"] == vm)
+    assert item["replication_health"] == "Normal" and "RepairReplication" not in item["allowed_operations"]
+    again = azure_lab.run_module(fleet_lab, "replication_resync", args, tmp=tmp_path)
+    assert again.rc == 0 and again.result["changed"] is False and again.mutations() == {}
+    assert again.result["vms"][0]["action"] in ("not_needed", "running")
+
+
+def test_resync_of_an_unknown_vm_changes_nothing(fleet_lab, tmp_path):
+    args = {"resource_group": azure_lab.RESOURCE_GROUP, "vault_name": azure_lab.VAULT,
+            "names": ["hva01-vm002", "no-such-vm"]}
+    run = azure_lab.run_module(fleet_lab, "replication_resync", args, tmp=tmp_path)
+    assert run.failed and "names" in run.result["msg"] and "no-such-vm" in run.result["msg"]
+    assert run.mutations() == {}
