@@ -6,7 +6,7 @@ DOCUMENTATION = r"""
 ---
 name: replicated_vms
 short_description: The replicated Hyper-V VMs of Recovery Services vaults as inventory hosts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes one inventory host of each Hyper-V VM that a Recovery Services vault (or an Azure Migrate project's vault)
     replicates to Azure, with the VM's replication status as host variables, grouped by state, health, source host,

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: replication_resync
 short_description: Resynchronise replicated Hyper-V VMs whose replication needs it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Starts the resynchronisation (the service's C(repairReplication)) of each named replicated VM for which Azure
     allows it - a VM whose replication paused with a critical health error, for example after its host ran out of
