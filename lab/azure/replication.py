@@ -181,11 +181,17 @@ def tick(cloud: AzureCloud, now: dt.datetime) -> None:
 
 def _active_items(cloud: AzureCloud) -> list[tuple[ProtectedItem, HostState, VirtualMachine]]:
     out = []
+    vms_by_host: dict[str, dict[str, VirtualMachine]] = {}   # one index per host, not one scan of its VMs per item
     for dummy, dummy, item in cloud.protected_items():
         if not item.replicating or not cloud.world.has_host(item.host):
             continue
         host = cloud.world.host(item.host)
-        vm = next((v for v in host.vms if v.id.lower() == item.vm_id.lower()), None)
+        vms = vms_by_host.get(host.name.lower())
+        if vms is None:
+            vms = vms_by_host[host.name.lower()] = {}
+            for candidate in host.vms:   # the first VM with an id wins, as a scan would find it
+                vms.setdefault(candidate.id.lower(), candidate)
+        vm = vms.get(item.vm_id.lower())
         if vm is not None:
             out.append((item, host, vm))
     return out
