@@ -90,13 +90,24 @@ def listing_in_child(lab):
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def start_lab(state, attempts=3):
+    """LabProcess.start, tried again when the lab did not come up in time (a loaded machine starts 11 hosts slowly)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return LabProcess.start(state / ("lab-%d" % attempt), estate=state / "estate.json")
+        except RuntimeError:
+            if attempt == attempts:
+                raise
+    return None
+
+
 def one_size(vms, per_vm, keep_lab):
     """Start a lab of ``vms`` replicated VMs, measure; the size's report."""
     per_host = VMS_PER_HOST.get(vms, 250)
     hosts = azure_lab.scale_host_names(math.ceil(vms / per_host))
     state = Path(tempfile.mkdtemp(prefix="bench-replication-info-%d-" % vms))
     (state / "estate.json").write_text(json.dumps(azure_lab.estate_document(hosts, per_host)))
-    lab = LabProcess.start(state / "lab", estate=state / "estate.json")
+    lab = start_lab(state)
     try:
         setup_started = time.monotonic()
         prepared = azure_lab.prepare_vault(lab, hosts, settle_timeout=max(300, vms / 5))
@@ -134,7 +145,7 @@ def one_size(vms, per_vm, keep_lab):
         return report
     finally:
         if keep_lab:
-            print("lab left running: python -m lab down --state-dir %s" % (state / "lab"))
+            print("lab left running: python -m lab down --state-dir %s" % lab.state_dir)
         else:
             lab.stop()
 
@@ -145,7 +156,13 @@ def main():
     parser.add_argument("--keep-lab", action="store_true", help="leave the labs running (prints their state dirs)")
     options = parser.parse_args()
     sizes = sorted(options.vms)
-    reports = [one_size(vms, per_vm=(vms == sizes[0]), keep_lab=options.keep_lab) for vms in sizes]
+    measured_now = dict((vms, one_size(vms, per_vm=(vms == min(sizes + [1000])), keep_lab=options.keep_lab))
+                        for vms in sizes)
+    # Sizes measured by an earlier run and not now are kept, so that one size can be measured again alone.
+    earlier = json.loads(RESULTS.read_text()).get("sizes", []) if RESULTS.exists() else []
+    kept = dict((report["vms"], report) for report in earlier if isinstance(report, dict) and "vms" in report)
+    kept.update(measured_now)
+    reports = [kept[vms] for vms in sorted(kept)]
     growth = [report["memory"]["growth_kb_per_vm"] for report in reports]
     report = {
         "benchmark": "replication_info: status of every replicated VM of a vault, at several fleet sizes",

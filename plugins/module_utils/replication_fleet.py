@@ -58,7 +58,7 @@ def find_vault(session, resource_group, project):
             else "its %s solution has no vaultId" % SERVER_MIGRATION_SOLUTION,
             recommended_action="Create the project's replication infrastructure (in the portal, Servers, databases and "
                                "web apps > Discover > Hyper-V > Create resources), or give vault_name instead.")
-    return found
+    return tuple(found)
 
 
 def plan_waves(plan):

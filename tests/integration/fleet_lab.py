@@ -25,6 +25,7 @@ SLOW_HOST = "HVA02"
 TRICKLE_BPS = 1.0   # bytes per second: HVA02's 1 GB disks take years
 FAST_BPS = 1_000_000_000 / 8
 
+
 def vm_names(host: str) -> list[str]:
     return [f"{host.lower()}-vm{number:03d}" for number in range(1, VMS_PER_HOST + 1)]
 
