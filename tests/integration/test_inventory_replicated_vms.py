@@ -186,3 +186,18 @@ def test_ansible_doc_renders_with_examples(fleet_lab):
     for text in ("vaults", "plan_file", "filters", "keyed_groups", "cache_plugin", "AZURE_CLIENT_ID", "EXAMPLES",
                  "plugin: azmigrate.hyperv.replicated_vms"):
         assert text in completed.stdout, text
+
+
+def test_vault_of_a_migrate_project(fleet_lab, tmp_path):
+    """The lab's Migrate project names the vault in its Server Migration solution (lab/azure/migrate.py)."""
+    project = azure_lab.azure(fleet_lab)["migrate_project"]
+    path = inventory_file(tmp_path, vaults=[{"resource_group": azure_lab.RESOURCE_GROUP, "migrate_project": project}])
+    inventory, _requests = listed(fleet_lab, path)
+    assert set(inventory["_meta"]["hostvars"]) == set(vm_names("HVA01") + vm_names("HVA02"))
+    assert inventory["_meta"]["hostvars"]["hva01-vm001"]["azmigrate_vault"] == azure_lab.VAULT
+
+    missing = inventory_file(tmp_path, name="missing.azmigrate.yml",
+                             vaults=[{"resource_group": azure_lab.RESOURCE_GROUP, "migrate_project": "no-such-project"}])
+    completed, _requests = ansible_inventory(fleet_lab, missing, "--list")
+    message = " ".join(completed.stderr.split())
+    assert completed.returncode != 0 and "no-such-project" in message and "vault_name" in message, message
