@@ -74,10 +74,21 @@ EXAMPLES = r"""
         plan_file: /runner/plan-output/plan.yml
   rules:
     - name: Resynchronise a VM whose health turned Critical
-      condition: event.azmigrate.type == "health_changed" and event.azmigrate.vm.health == "Critical"
+      condition: >-
+        event.azmigrate.type == "health_changed" and event.azmigrate.vm.health == "Critical"
+        and event.azmigrate.vm.allowed_operations contains "RepairReplication"
       action:
-        run_playbook:
-          name: azmigrate.hyperv.eda_resync
+        run_module:
+          name: azmigrate.hyperv.replication_resync
+          module_args:
+            resource_group: "{{ event.azmigrate.resource_group }}"
+            vault_name: "{{ event.azmigrate.vault }}"
+            names: ["{{ event.azmigrate.vm.name }}"]
+    - name: Announce a wave ready for cutover
+      condition: event.azmigrate.type == "wave_ready_for_cutover"
+      action:
+        debug:
+          msg: "{{ event.azmigrate.wave }}: {{ event.azmigrate.vms | join(', ') }}"
 """
 
 import asyncio
@@ -138,7 +149,7 @@ class SourceSettings:
             return {}
         import yaml   # ansible-rulebook and ansible-core both bring PyYAML
         try:
-            with open(os.path.expanduser(path)) as handle:
+            with open(os.path.expanduser(path), encoding="utf-8") as handle:
                 return replication_fleet.plan_waves(yaml.safe_load(handle))
         except (OSError, yaml.YAMLError, ValueError) as exc:
             raise ValueError("replication_events: plan_file %s cannot be read as a replication plan: %s" % (path, exc))
