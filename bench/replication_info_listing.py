@@ -40,7 +40,7 @@ for path in (ROOT / "tests" / "integration", ROOT / "tests", ROOT / ".collection
 
 # pylint: disable=wrong-import-position
 import azure_lab  # noqa: E402
-from labfixture import LabProcess  # noqa: E402
+from labfixture import AdminClient, LabProcess, free_address_prefix  # noqa: E402
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api  # noqa: E402
 from ansible_collections.azmigrate.hyperv.plugins.modules.replication_info import read_replication  # noqa: E402
@@ -90,15 +90,26 @@ def listing_in_child(lab):
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def start_lab(state, attempts=3):
-    """LabProcess.start, tried again when the lab did not come up in time (a loaded machine starts 11 hosts slowly)."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return LabProcess.start(state / ("lab-%d" % attempt), estate=state / "estate.json")
-        except RuntimeError:
-            if attempt == attempts:
-                raise
-    return None
+def start_lab(state, timeout_s=600):
+    """``python -m lab serve`` as ``python -m lab up`` starts it, but waiting up to ``timeout_s`` for it to listen:
+    ``lab up`` gives a lab 20 s, and a loaded machine takes longer to start 11 hosts with 10,000 VMs."""
+    lab_dir = state / "lab"
+    lab_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "lab", "serve", "--estate", str(state / "estate.json"), "--state-dir", str(lab_dir),
+               "--address-prefix", free_address_prefix(hosts=16), "--winrm-port", "5986", "--winrm-http-port", "5985",
+               "--admin-port", "0"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    with open(lab_dir / "lab.out", "wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True, env=env)
+    deadline = time.monotonic() + timeout_s
+    while not (lab_dir / "lab.json").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.terminate()
+            raise RuntimeError("the lab did not start: %s" % (lab_dir / "lab.out").read_text(errors="replace")[-2000:])
+        time.sleep(0.2)
+    info = json.loads((lab_dir / "lab.json").read_text())
+    return LabProcess(lab_dir, info, AdminClient(info["admin_url"]))
 
 
 def one_size(vms, per_vm, keep_lab):
