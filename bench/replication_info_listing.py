@@ -121,7 +121,7 @@ def one_size(vms, per_vm, keep_lab):
     lab = start_lab(state)
     try:
         setup_started = time.monotonic()
-        prepared = azure_lab.prepare_vault(lab, hosts, settle_timeout=max(300, vms / 5))
+        prepared = azure_lab.prepare_vault(lab, hosts, settle_timeout=max(300, vms / 5), frozen_enable=vms > 1000)
         setup_s = time.monotonic() - setup_started
         child, listing_stats = measured(lab, lambda: listing_in_child(lab))
         assert child["total"] == prepared["items"] == vms, (child["total"], prepared["items"])
