@@ -10,7 +10,7 @@ echoes the request's (lab/FIDELITY.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 from lab.azure import ids
@@ -80,14 +80,21 @@ def accepted(call: ArmCall, job: Job, resource_path: str, result: Callable[[], d
     return empty(202, headers)
 
 
-def page(call: ArmCall, documents: list[dict], skip_token_name: str = "$skipToken") -> Response:
-    """A list answer with ASR's paging: pages of `take` (or 100) items, then an empty last page."""
+def page(call: ArmCall, documents: Sequence, skip_token_name: str = "$skipToken",
+         render: Callable[[object], dict] | None = None) -> Response:
+    """A list answer with ASR's paging: pages of `take` (or 100) items, then an empty last page.
+
+    With `render`, `documents` are the resources themselves and only the page's are rendered to JSON: a vault
+    of 10,000 items is then read in 101 requests that each build 100 documents, not 10,000.
+    """
     token = call.request.query_value(skip_token_name) or call.request.query_value("skipToken")
     if token == LAST_PAGE_TOKEN:
         return json_body(200, {"value": [], "nextLink": None})
     size = int(call.request.query_value("take") or PAGE_SIZE)
     start = int(token) if token and token.isdigit() else 0
-    chunk = documents[start:start + size]
+    chunk = list(documents[start:start + size])
+    if render is not None:
+        chunk = [render(resource) for resource in chunk]
     following = str(start + size) if start + size < len(documents) else LAST_PAGE_TOKEN
     next_link = None
     if documents and (start + size < len(documents) or call.request.query_value("take") is None):

@@ -86,13 +86,15 @@ def item_job(call: ArmCall, vault: VaultAsr, fabric: Fabric, item: ProtectedItem
 
 def list_items(call: ArmCall) -> Response:
     vault, fabric = container_of(call)
-    return page(call, [rpi_json(call.cloud, vault, fabric, i, single=False) for i in fabric.items.values()])
+    return page(call, list(fabric.items.values()),
+                render=lambda item: rpi_json(call.cloud, vault, fabric, item, single=False))
 
 
 def list_vault_items(call: ArmCall) -> Response:
     vault = vault_of(call)
-    documents = [rpi_json(call.cloud, vault, f, i, single=False) for f in vault.fabrics.values() for i in f.items.values()]
-    return page(call, documents, skip_token_name="skipToken")
+    pairs = [(f, i) for f in vault.fabrics.values() for i in f.items.values()]
+    return page(call, pairs, skip_token_name="skipToken",
+                render=lambda pair: rpi_json(call.cloud, vault, pair[0], pair[1], single=False))
 
 
 def get_item(call: ArmCall) -> Response:

@@ -46,6 +46,16 @@ options:
     type: list
     elements: str
     choices: [enabling, initial_replication, failed, protected, test_failover, in_progress, failed_over, committed]
+  query:
+    description:
+      - A JMESPath expression (U(https://jmespath.org/)) applied to the list RV(vms) after the other filters; its
+        result is returned as RV(query_result).
+      - For example V([?health=='Critical'].vm_name) (the names of the critical VMs), or
+        V(length([?state=='protected'])).
+      - The expression is checked before anything is read from Azure; the task fails, naming O(query) and the
+        expression, when it is not valid JMESPath or fails on the list.
+      - Needs the C(jmespath) Python library on the machine that runs the task.
+    type: str
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
@@ -61,6 +71,8 @@ attributes:
     description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
     platforms: posix
     support: full
+requirements:
+  - jmespath (only with O(query))
 notes:
   - The filters are applied after the listing; they reduce the output, not the requests.
 seealso:
@@ -92,6 +104,16 @@ EXAMPLES = r"""
   until: wave.vms | selectattr('state', 'in', ['enabling', 'initial_replication']) | list | length == 0
   retries: 120
   delay: 60
+
+- name: Names of the critical VMs of a wave, by JMESPath
+  azmigrate.hyperv.replication_info:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    names: "{{ wave_vms }}"
+    query: "[?health=='Critical'].vm_name"
+  delegate_to: localhost
+  run_once: true
+  register: critical
 
 - name: List VMs of two hosts that need attention
   azmigrate.hyperv.replication_info:
@@ -237,8 +259,13 @@ vms:
       elements: dict
     target:
       description: Target settings (C(vm_name), C(vm_size), C(resource_group_id), C(network_id), C(storage_account_id),
-        C(log_storage_account_id), C(use_managed_disks)).
+        C(log_storage_account_id), C(use_managed_disks)) and C(tags), the tags the Azure VM gets.
       type: dict
+query_result:
+  description: The result of O(query) applied to RV(vms) - any JSON value the expression yields.
+  returned: when O(query) is given
+  type: raw
+  sample: [hva01-vm007, hva02-vm113]
 summary:
   description: Counts of the returned VMs by state (every state present) and by health, the number with errors,
     and the number of replicated VMs in the vault before filtering.
@@ -252,34 +279,37 @@ summary:
     with_errors: 1
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import (
     HEALTH_VALUES,
     STATES,
     filter_items,
-    normalize_item,
     summarize,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
-    hosts_by_provider,
     resolve_vault,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import read_fleet
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.vm_query import (
+    HAS_JMESPATH,
+    JMESPATH_IMPORT_ERROR,
+    QueryError,
+    compile_query,
+    run_query,
+)
 
 
 def read_replication(client, resource_group, vault_name, filters):
     """Two listings: the vault's providers (host names) and its protected items, page by page; plus the job of
-    each item whose current scenario names one."""
-    hosts = hosts_by_provider(asr_api.list_providers(client, resource_group, vault_name))
-    items = asr_api.list_protected_items(client, resource_group, vault_name, with_jobs=True)
-    vms = [normalize_item(item, hosts) for item in items]
-    matching = sorted(filter_items(vms, **filters), key=lambda vm: ((vm["vm_name"] or "").lower(), vm["name"]))
+    each item whose current scenario names one (replication_fleet.read_fleet)."""
+    vms = read_fleet(client, resource_group, vault_name)
+    matching = filter_items(vms, **filters)
     summary = summarize(matching)
     summary["vault_total"] = len(vms)
     return {"vms": matching, "summary": summary}
@@ -292,6 +322,7 @@ def main():
             hosts=dict(type="list", elements="str"),
             health=dict(type="list", elements="str", choices=list(HEALTH_VALUES)),
             states=dict(type="list", elements="str", choices=list(STATES)),
+            query=dict(type="str"),
             **VAULT_OPTIONS
         ),
         supports_check_mode=True,
@@ -299,12 +330,23 @@ def main():
     )
     params = module.params
     filters = dict(names=params["names"], hosts=params["hosts"], health=params["health"], states=params["states"])
+    if params["query"] and not HAS_JMESPATH:
+        module.fail_json(msg="query: " + missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
+    try:   # a bad expression fails the task before anything is read
+        query = compile_query("query", params["query"])
+    except QueryError as exc:
+        module.fail_json(msg=str(exc))
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
     resolve_vault(module, session)
     try:
         result = read_replication(session.site_recovery(), params["resource_group"], params["vault_name"], filters)
     except AzureModuleError as exc:
         module.fail_json(**exc.fail_kwargs())
+    if query is not None:
+        try:
+            result["query_result"] = run_query(query, "query", result["vms"])
+        except QueryError as exc:
+            module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)
 
 

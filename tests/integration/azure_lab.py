@@ -51,7 +51,12 @@ SETUP_TIME_SCALE = 600
 ENABLE_TIME_SCALE = 5
 
 
-def estate_document() -> dict:
+def scale_host_names(count: int) -> tuple[str, ...]:
+    """HVA01, HVA02, ...: the hosts of a bigger estate (bench/replication_info_listing.py)."""
+    return tuple(f"HVA{number:02d}" for number in range(1, count + 1))
+
+
+def estate_document(scale_hosts: tuple[str, ...] = SCALE_HOSTS, vms_per_host: int = VMS_PER_SCALE_HOST) -> dict:
     def vm(host: str, number: int) -> dict:
         name = f"{host.lower()}-vm{number:03d}"
         return {"name": name, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "azmigrate-azure-tests:" + name)),
@@ -60,8 +65,8 @@ def estate_document() -> dict:
 
     hosts = [{"name": host, "volumes": [{"name": "C:\\", "label": "System", "size_gb": 127, "free_gb": 60},
                                         {"name": "D:\\", "label": "VMs", "size_gb": 4096, "free_gb": 3000}],
-              "vms": [vm(host, n) for n in range(1, (VMS_PER_SCALE_HOST if host != SMALL_HOST else 2) + 1)]}
-             for host in SCALE_HOSTS + (SMALL_HOST,)]
+              "vms": [vm(host, n) for n in range(1, (vms_per_host if host != SMALL_HOST else 2) + 1)]}
+             for host in scale_hosts + (SMALL_HOST,)]
     return {"clock": {"epoch": "2025-06-02T06:00:00Z"},
             "defaults": {"os": {"caption": "Microsoft Windows Server 2022 Datacenter", "version": "10.0.20348",
                                 "build": 20348},
@@ -158,14 +163,19 @@ def items_settled(lab: LabProcess, count: int, timeout: float = 300) -> list[dic
         time.sleep(1)
 
 
-def prepare_vault(lab: LabProcess) -> dict:
-    """site-a with every VM replicating (policy pol-a), site-b with its host registered and nothing else."""
+def prepare_vault(lab: LabProcess, scale_hosts: tuple[str, ...] = SCALE_HOSTS, settle_timeout: float = 300,
+                  frozen_enable: bool = False) -> dict:
+    """site-a (``scale_hosts``) with every VM replicating (policy pol-a), site-b with its host registered and nothing else.
+
+    ``frozen_enable`` (for 10,000 VMs): the lab clock nearly stops while replication is enabled, then jumps past the
+    enable jobs, so that no VM replicates - and costs the lab's replication model a pass - while the others are
+    being enabled."""
     client = session(lab).site_recovery()
     lab.admin.post("/clock", {"time_scale": SETUP_TIME_SCALE})
     for kind in ("reads", "writes"):   # set-up traffic is not what the tests measure
         lab.admin.post("/azure/throttle", {"kind": kind, "capacity": 100000, "refill_per_s": 100000})
     try:
-        create_site(lab, client, "site-a", SCALE_HOSTS)
+        create_site(lab, client, "site-a", scale_hosts)
         create_site(lab, client, "site-b", (SMALL_HOST,))
         started = asr_api.create_policy(client, RESOURCE_GROUP, VAULT, "pol-a", {
             "instanceType": "HyperVReplicaAzure", "recoveryPointHistoryDuration": 4,
@@ -175,9 +185,11 @@ def prepare_vault(lab: LabProcess) -> dict:
         policy_id = asr_api.get_policy(client, RESOURCE_GROUP, VAULT, "pol-a")["id"]
         _wait(client, asr_api.create_mapping(client, RESOURCE_GROUP, VAULT, "site-a", container, "pol-a-site-a", policy_id),
               "map pol-a")
-        lab.admin.post("/clock", {"time_scale": ENABLE_TIME_SCALE})
+        lab.admin.post("/clock", {"time_scale": 0.0001 if frozen_enable else ENABLE_TIME_SCALE})
         enabled = enable_all(lab, client, "site-a", "pol-a")
-        items = items_settled(lab, enabled)
+        if frozen_enable:
+            lab.admin.post("/clock", {"time_scale": 1, "advance_seconds": 300})   # every enable job ends
+        items = items_settled(lab, enabled, settle_timeout)
     finally:
         lab.admin.delete("/azure/throttle")
         lab.admin.post("/clock", {"time_scale": 1})
@@ -217,6 +229,7 @@ def azure_vault(azure_lab):
 PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "azure_module.yml"
 CALLBACK_PLUGINS = Path(__file__).resolve().parent / "callback_plugins"
 TASK_NAMES = {"vault_info": "Read the vault", "replication_info": "Report the replicated VMs",
+              "replication_resync": "Resynchronise the replicated VMs",
               "replication_policy": "Manage the replication policy", "installer_blob": "Stage the installer",
               "hyperv_site": "Manage the Hyper-V site", "registration_key": "Write the registration key",
               "log_storage_account": "Check the log storage account", "discovery": "Wait for discovery"}
