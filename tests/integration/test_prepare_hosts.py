@@ -8,6 +8,8 @@ play, or fail with hyperv_host_strict_cluster.
 # pylint: disable=redefined-outer-name
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from provider_lab import PROVIDER_VERSION, fast_clock, publish_setup_file, reset_host, vault_credentials
@@ -102,3 +104,72 @@ def test_a_blocked_host_fails_the_readiness_gate_and_the_others_go_on(fresh_esta
     assert "domain controller" in run.result("HV01", STATE_TASK)["msg"]
     assert lab.admin.host("HV01")["provider_version"] is None
     assert lab.admin.host("HV02")["provider_version"] == PROVIDER_VERSION
+
+
+def commands_by_host(lab, since):
+    """Each host's commands since `since`: (name, parts) per command, from the lab's command log."""
+    return {name: [(entry["name"], entry.get("parts")) for entry in lab.admin.log(host=name, since=since)] for name in HOSTS}
+
+
+def test_a_settings_change_is_one_read_and_one_write_per_host(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    assert ansible_playbook(PLAYBOOK, extra_vars=prepare_vars).rc == 0
+    changed_vars = {**prepare_vars, "hyperv_host_upload_threads": 16, "hyperv_host_download_threads": 6,
+                    "hyperv_host_throttle": {**prepare_vars["hyperv_host_throttle"], "work_hour_bandwidth": "50 Mbps"}}
+
+    since = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars=changed_vars, diff=True)
+    assert run.rc == 0, run.output
+    writes = ("bundle/1", ["upload_threads_set/1", "upload_throttle_set/1"])
+    assert commands_by_host(lab, since) == {name: [("bundle/1", READ_SCRIPTS), writes] for name in HOSTS}
+    for name in HOSTS:
+        state = run.result(name, STATE_TASK)
+        assert state["changed"] and state["host_commands"] == 2 and not state["provider"]["changed"], state
+        assert state["upload_threads"]["changed_values"] == ["DownloadThreadsPerVM", "UploadThreadsPerVM"]
+        assert state["upload_throttle"]["changed_fields"] == ["work_hour_bandwidth"]
+        assert [diff["before_header"] for diff in state["diff"]] == [
+            f"{name}: provider and registration", f"{name}: HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Replication",
+            f"{name}: throttle (Get-OBMachineSetting)"]
+        replication = lab.admin.host(name)["registry"][r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication"]
+        assert (replication["UploadThreadsPerVM"], replication["DownloadThreadsPerVM"]) == (16, 6)
+
+    since = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars=changed_vars)
+    assert run.rc == 0 and all(run.stats[name]["changed"] == 0 for name in HOSTS), run.stats
+    assert commands_by_host(lab, since) == {name: [("bundle/1", READ_SCRIPTS)] for name in HOSTS}
+
+
+def test_check_mode_on_a_prepared_estate_is_one_read_per_host(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    assert ansible_playbook(PLAYBOOK, extra_vars=prepare_vars).rc == 0
+    before = {name: lab.admin.host(name)["registry"] for name in HOSTS}
+    since = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars={**prepare_vars, "hyperv_host_upload_threads": 2}, check=True, diff=True)
+    assert run.rc == 0, run.output
+    assert commands_by_host(lab, since) == {name: [("bundle/1", READ_SCRIPTS)] for name in HOSTS}
+    assert all(run.result(name, STATE_TASK)["upload_threads"]["after"]["upload_threads"]["value"] == 2 for name in HOSTS)
+    assert {name: lab.admin.host(name)["registry"] for name in HOSTS} == before
+
+
+def test_a_bad_setting_fails_every_host_before_any_command(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    since = lab.admin.last_seq()
+    bad_throttle = {**prepare_vars["hyperv_host_throttle"], "work_hour_end": "07:00"}
+    run = ansible_playbook(PLAYBOOK, extra_vars={**prepare_vars, "hyperv_host_throttle": bad_throttle, "prepare_hosts_serial": "100%"})
+    assert run.rc != 0
+    for name in HOSTS:
+        assert "work_hour_end '07:00' is not after work_hour_start '08:00'" in run.result(name, STATE_TASK)["msg"]
+    assert lab.admin.log(since=since) == []
+
+
+def test_the_vault_credentials_stay_out_of_output_and_the_lab_log(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    since = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars=prepare_vars, verbosity=4)
+    assert run.rc == 0, run.output
+    secret = prepare_vars["hyperv_host_vault_credentials_content"]
+    needle = secret[secret.index("<ChannelIntegrityKey>"):][:60] if "<ChannelIntegrityKey>" in secret else secret[-60:]
+    assert needle not in run.output and needle not in run.stderr
+    applies = [entry for entry in lab.admin.log(since=since) if "replication_provider_apply/1" in (entry.get("parts") or [])]
+    assert applies and all(entry["secret_keys"] == ["setup_file_url", "vault_credentials"] for entry in applies), applies
+    assert needle not in json.dumps(lab.admin.log(since=since))
