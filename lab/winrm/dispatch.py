@@ -153,7 +153,7 @@ class CommandDispatcher:
             return _failed(str(exc), 1, codepage, ascii_only, stderr=str(exc))
         lines = bundle.request_lines(request)
         stdout, exit_code, logged = b"", 0, []
-        for index, (part, simulation) in enumerate(parts):
+        for index, (part, simulation, ends_process) in enumerate(parts):
             part_entry: dict = {}
             line = lines[index] if index < len(lines) else b""
             result = await self._simulate(simulation, part, int(part.rsplit("/", 1)[1]), line, part_entry, codepage,
@@ -161,7 +161,10 @@ class CommandDispatcher:
             logged.append({"script": part, "params": part_entry.get("params"),
                            "secret_keys": part_entry.get("secret_keys", [])})
             exit_code = result.exit_code
-            stdout += result.stdout + _encode(f"{bundle.PART_END} {part} {exit_code}\r\n", codepage)
+            stdout += result.stdout
+            if ends_process:
+                break   # exit in a script block ends powershell.exe with the part's code (lab/hosts/scripts/bundle.py)
+            stdout += _encode(f"{bundle.PART_END} {part} {exit_code}\r\n", codepage)
             if exit_code:
                 break
         entry.update(params={"parts": logged}, parts=[item["script"] for item in logged],

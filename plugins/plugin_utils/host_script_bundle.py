@@ -71,12 +71,13 @@ class Part:
     secrets: t.Mapping[str, t.Any] | None = None
 
 
-def part_body(name: str) -> list[str]:
-    """The sendable lines of host script ``name`` after its marker, each ``exit N`` turned into ``return N``.
+def part_body(name: str, source: str | None = None) -> list[str]:
+    """The sendable lines of host script ``name`` (its file, or ``source``) after its marker, each ``exit N``
+    turned into ``return N``.
 
     Raises HostScriptError for a script that uses exit any other way, or never exits with a code.
     """
-    source = _read_host_script_file(name)
+    source = _read_host_script_file(name) if source is None else source
     lines = source.splitlines()
     marker = MARKER_PATTERN.match(lines[0].strip()) if lines else None
     if marker is None or marker.group("name") != name:
