@@ -64,6 +64,7 @@ display = Display()
 ARGUMENT_SPEC = {
     **HOST_INFO_SPEC,
     "readiness_gate": {"type": "bool", "default": True},
+    "role_facts": {"type": "bool", "default": False},
     "provider": {
         "type": "dict",
         "options": PROVIDER_SPEC,
@@ -226,7 +227,8 @@ class ActionModule(ActionBase):
         raw_info, documents = documents[0], documents[1:]
         host_info = {"changed": False, **normalise_host_facts(raw_info)}
         self._report["host_info"] = host_info
-        warnings = list(raw_info["warnings"])
+        # What hurts replication later (low disk space, the throttle not read, ...): warnings, never a failure.
+        warnings = list(raw_info["warnings"]) + [item["msg"] for item in host_info["readiness"]["warnings"]]
 
         blocking = host_info["readiness"]["blocking"]
         if options["readiness_gate"] and blocking:
@@ -270,9 +272,14 @@ class ActionModule(ActionBase):
                     pending["documents"] = self._bundle([(part, schema) for part, schema in zip(pending["parts"], pending["schemas"])],
                                                         "writing the upload settings")
                 self._settings_results(settings, pending, warnings)
+        reboot_required = (self._report.get("provider") or {}).get("reboot_required")
+        if reboot_required:
+            warnings.append(f"{self._host} needs a restart to finish the provider's installation; restart it at a convenient time")
         self._report["upload_settings_changed"] = any((self._report.get(key) or {}).get("changed") for key in ("upload_threads", "upload_throttle"))
         self._report["changed"] |= self._report["upload_settings_changed"]
         self._warn(warnings)
+        if options["role_facts"]:
+            self._report["ansible_facts"] = {"hyperv_host_info": host_info, "hyperv_host_provider": self._report.get("provider")}
         if self._task.diff:
             self._report["diff"] = self._diffs()
 

@@ -41,6 +41,13 @@ options:
         a domain controller, no Hyper-V role, .NET Framework too old).
     type: bool
     default: true
+  role_facts:
+    description:
+      - Also set the facts C(hyperv_host_info) (RV(host_info)) and C(hyperv_host_provider) (RV(provider)), the
+        names the role M(azmigrate.hyperv.hyperv_host) has always set, without a C(set_fact) task per host.
+      - With C(inject_facts_as_vars=false) they are under C(ansible_facts) only.
+    type: bool
+    default: false
   provider:
     description:
       - The provider, agent and registration, with the options of M(azmigrate.hyperv.replication_provider) (see
@@ -156,6 +163,8 @@ attributes:
     support: full
 notes:
   - B(Commands.) RV(host_commands) says how many commands the task sent to the host.
+  - B(Warnings.) What hurts replication later (RV(host_info.readiness.warnings)) and a restart the provider's install
+    needs are task warnings, so a play needs no further task per host to show them.
   - B(Bundles.) Several host scripts run in one powershell.exe as one bundle, each in its own script block with its
     own request line on standard input; a script's C(exit N) becomes C(return N) there, since C(exit) in a script
     block ends powershell.exe (about_Language_Keywords). A part that fails ends the bundle, so nothing after it
@@ -232,6 +241,11 @@ upload_settings_changed:
   returned: success
   type: bool
   sample: false
+ansible_facts:
+  description: With O(role_facts=true), C(hyperv_host_info) and C(hyperv_host_provider).
+  returned: when O(role_facts=true) and the host passed the readiness gate
+  type: dict
+  sample: {hyperv_host_info: {computer_name: HV01}, hyperv_host_provider: {changed: false}}
 host_commands:
   description: The commands the task sent to the host (1 when nothing changed).
   returned: always

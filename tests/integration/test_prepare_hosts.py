@@ -173,3 +173,20 @@ def test_the_vault_credentials_stay_out_of_output_and_the_lab_log(fresh_estate, 
     applies = [entry for entry in lab.admin.log(since=since) if "replication_provider_apply/1" in (entry.get("parts") or [])]
     assert applies and all(entry["secret_keys"] == ["setup_file_url", "vault_credentials"] for entry in applies), applies
     assert needle not in json.dumps(lab.admin.log(since=since))
+
+
+def test_the_opt_in_agent_restart_follows_a_settings_change_only(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    restart = ROLE + "Restart the Recovery Services agent"
+    opted_in = {**prepare_vars, "hyperv_host_restart_agent": True, "prepare_hosts_serial": "100%"}
+    assert ansible_playbook(PLAYBOOK, extra_vars=opted_in).rc == 0
+
+    run = ansible_playbook(PLAYBOOK, extra_vars=opted_in)
+    assert run.rc == 0 and not [entry for entry in run.results if entry["task"] == restart]
+
+    since = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars={**opted_in, "hyperv_host_upload_threads": 12}, limit="HV01")
+    assert run.rc == 0, run.output
+    handler = run.result("HV01", restart)
+    assert not handler.get("failed") and not handler.get("skipped"), handler
+    assert [entry["name"] for entry in lab.admin.log(host="HV01", since=since)][-1] == "ansible.windows.win_service"
