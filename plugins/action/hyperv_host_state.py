@@ -194,6 +194,10 @@ class ActionModule(ActionBase):
                 flow = self._provider_flow()
                 provider_options, dummy = flow._options(provider_args)
             settings = _Settings(options)
+            if provider_options is not None and provider_options.state == "absent" and settings.managed:
+                given = [name for name in ("upload_threads", "download_threads", "throttle") if options.get(name) is not None]
+                raise _Failed(f"provider.state 'absent' removes the Recovery Services agent, which {', '.join(given)} configure: "
+                              "leave them out, or keep provider.state 'present'")
         except _TaskFailed as failure:
             raise _Failed(f"provider: {failure.msg}") from None
         except OptionError as error:

@@ -127,6 +127,8 @@ options:
     description:
       - The upload throttle, with the options of M(azmigrate.hyperv.upload_throttle).
       - Not managed when not given.
+      - Not with O(provider.state=absent), which removes the agent that holds the throttle (nor O(upload_threads) or
+        O(download_threads)).
     type: dict
     suboptions:
       enabled:
@@ -247,7 +249,9 @@ ansible_facts:
   type: dict
   sample: {hyperv_host_info: {computer_name: HV01}, hyperv_host_provider: {changed: false}}
 host_commands:
-  description: The commands the task sent to the host (1 when nothing changed).
+  description:
+    - The host-script commands the task sent to the host (1 when nothing changed). Copying the setup file from the
+      controller (O(provider.setup_file_src)) adds Ansible's own file transfer commands, which are not counted.
   returned: always
   type: int
   sample: 1
