@@ -134,8 +134,9 @@ def main():
         first_run = run_measured(lab, names[:sizes[0]], lambda: playbook(lab, prepare_playbook, collection_vars(sizes[0]), work, *forks))
         copy_started = time.monotonic()
         prepared = prepared_state(lab.admin.host(names[0]), setup["content_b64"])
+        baseline_copy = {"files": {BASELINE_SETUP_DEST: {"content_b64": setup["content_b64"]}}}
         for name in names:
-            lab.admin.patch(f"/hosts/{name}", prepared if name not in names[:sizes[0]] else {"files": {BASELINE_SETUP_DEST: {"content_b64": setup["content_b64"]}}})
+            lab.admin.patch(f"/hosts/{name}", prepared if name not in names[:sizes[0]] else baseline_copy)
         state_copy_s = time.monotonic() - copy_started
         lab.admin.post("/faults", {"host": "*", "latency_ms": args.latency_ms})
         lab.admin.post("/costs", {"wait": True})

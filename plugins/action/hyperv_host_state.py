@@ -343,7 +343,8 @@ class ActionModule(ActionBase):
                     self._report["upload_throttle"] = throttle_result
                     raise _Failed(f"Set-OBMachineSetting ran on {self._host}, but Get-OBMachineSetting then reports {'; '.join(mismatches)}. "
                                   "Its throttle properties are not documented, so the read may have missed them: compare "
-                                  "(Get-OBMachineSetting).ThrottleSetting | Format-List * with Get-ThrottleSetting in plugins/plugin_utils/host_scripts/prelude.ps1")
+                                  "(Get-OBMachineSetting).ThrottleSetting | Format-List * with Get-ThrottleSetting in "
+                                  "plugins/plugin_utils/host_scripts/prelude.ps1")
             throttle_result["throttle"] = throttle_result["after"]
             throttle_result["restart_recommended"] = False
             self._report["upload_throttle"] = throttle_result

@@ -57,8 +57,8 @@ def test_exit_inside_a_part_ends_powershell_and_the_later_parts_are_lost(lab):
     names = ("upload_threads_read", "upload_throttle_read")
     parts = [Part(name, {}) for name in names]
     collection_bundle = load_bundle(names)
-    unrewritten = HostScript("bundle", 1, "\n".join("exit " + line[len("return "):] if line.startswith("return ") else line
-                                                     for line in collection_bundle.text.splitlines()))
+    lines = ["exit " + line[len("return "):] if line.startswith("return ") else line for line in collection_bundle.text.splitlines()]
+    unrewritten = HostScript("bundle", 1, "\n".join(lines))
     outcome, code, entry = run_bundle(lab, "HV01", parts, unrewritten)
     assert isinstance(outcome, HostScriptError) and code == 0
     assert str(outcome) == "host script bundle/1 ended without a result for upload_threads_read/1"
