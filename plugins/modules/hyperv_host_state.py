@@ -18,7 +18,7 @@ description:
     M(azmigrate.hyperv.upload_throttle) do one after the other, with the same options, checks and planning, but
     every command a host runs costs it a PowerShell start, so this module sends fewer.
   - A run that changes nothing sends B(one) command to the host (host_info's read and the read of every concern
-    managed, in one bundle). A run that changes the registration, the proxy or the upload settings sends B(two): the
+    managed, in one bundle). A run that changes the registration, the proxy or the upload settings sends B(two), the
     read, then one bundle with the provider's steps followed by the threads and throttle writes, each of which
     reads its values back.
   - A run that installs the agent reads the upload settings again once the agent runs (the throttle lives in
@@ -37,8 +37,8 @@ options:
     default: true
   readiness_gate:
     description:
-      - Fail, before any change, when the host's readiness has blocking findings (RV(host_info.readiness.blocking):
-        a domain controller, no Hyper-V role, .NET Framework too old).
+      - Fail, before any change, when the host's readiness has blocking findings, C(host_info.readiness.blocking)
+        (a domain controller, no Hyper-V role, .NET Framework too old).
     type: bool
     default: true
   role_facts:
@@ -165,7 +165,7 @@ attributes:
     support: full
 notes:
   - B(Commands.) RV(host_commands) says how many commands the task sent to the host.
-  - B(Warnings.) What hurts replication later (RV(host_info.readiness.warnings)) and a restart the provider's install
+  - B(Warnings.) What hurts replication later (C(host_info.readiness.warnings)) and a restart the provider's install
     needs are task warnings, so a play needs no further task per host to show them.
   - B(Bundles.) Several host scripts run in one powershell.exe as one bundle, each in its own script block with its
     own request line on standard input; a script's C(exit N) becomes C(return N) there, since C(exit) in a script
@@ -227,7 +227,7 @@ upload_threads:
   description:
     - What M(azmigrate.hyperv.upload_threads) returns (C(changed), C(changed_values), C(before), C(after),
       C(upload_threads), C(download_threads), C(agent_installed), C(restart_recommended)).
-    - C({skipped: true, skip_reason}) in check mode on a host whose agent is not installed yet.
+    - In check mode on a host whose agent is not installed yet, C(skipped=true) with a C(skip_reason).
   returned: when O(upload_threads) or O(download_threads) is given
   type: dict
   sample: {changed: true, changed_values: [UploadThreadsPerVM], upload_threads: {value: 8, configured: true}}
