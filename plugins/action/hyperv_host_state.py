@@ -273,8 +273,7 @@ class ActionModule(ActionBase):
                     # The agent came with this run's provider install: its settings are read now that it runs.
                     pending = self._plan_settings(settings, self._bundle(settings.read_parts(), "reading the upload settings"))
                 if pending["parts"] and "documents" not in pending and not self._task.check_mode:
-                    pending["documents"] = self._bundle([(part, schema) for part, schema in zip(pending["parts"], pending["schemas"])],
-                                                        "writing the upload settings")
+                    pending["documents"] = self._bundle(list(zip(pending["parts"], pending["schemas"])), "writing the upload settings")
                 self._settings_results(settings, pending, warnings)
         reboot_required = (self._report.get("provider") or {}).get("reboot_required")
         if reboot_required:
