@@ -25,7 +25,7 @@ BUNDLES = [
 ]
 
 
-@pytest.mark.parametrize("names", BUNDLES, ids=lambda names: "+".join(names))
+@pytest.mark.parametrize("names", BUNDLES, ids="+".join)
 def test_the_lab_finds_every_part_of_the_collection_s_bundles_in_order_and_none_exits(names):
     parts = bundle.parts_of(load_bundle(names).text, 1)
     assert [(label, ends) for label, dummy, ends in parts] == [(f"{name}/1", False) for name in names]
