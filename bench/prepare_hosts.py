@@ -7,7 +7,8 @@ Both run on the same lab estate (lab/estates/demo.yml: three hosts) with latency
 and with the lab's cost model on (lab/winrm/costs.py): each command waits for a powershell.exe start and each module
 payload also for its exec wrapper's compilation, as on a real host. Per host, from the lab's counters and command
 log: WinRM requests, commands, bytes on the wire (both directions), the modelled host cost and wall time, and the
-ratios baseline / collection. Also the bytes each approach sends over WinRM to install the setup file: the
+ratios baseline / collection; also the collection's commands per host on a run that changes the upload settings, and
+the machine and its load average (the machine may be shared). Also the bytes each approach sends over WinRM to install the setup file: the
 collection's URL source (the host downloads it) and its controller-push fallback, against win_copy.
 
 The lab answers ansible.windows modules other than win_copy/win_stat/slurp with {"changed": false} without
@@ -22,6 +23,7 @@ import argparse
 import base64
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -92,6 +94,7 @@ def main():
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="bench-prepare-")
+    load_at_start = [round(value, 2) for value in os.getloadavg()]
     lab = LabProcess.start(Path(work) / "lab", address_prefix=ADDRESS_PREFIX, time_scale=TIME_SCALE)
     try:
         setup = lab.admin.post("/setup-files", {"name": "AzureSiteRecoveryProvider.exe", "provider_version": PROVIDER_VERSION,
@@ -126,6 +129,8 @@ def main():
         for dummy in range(args.runs):
             runs["collection"].append(measured(lab, HOSTS, lambda: playbook(lab, ROOT / "playbooks" / "prepare_hosts.yml", collection_vars, work)))
             runs["baseline"].append(measured(lab, HOSTS, lambda: playbook(lab, baseline_playbook, baseline_vars, work)))
+        changed_vars = {**collection_vars, "hyperv_host_upload_threads": 12}
+        settings_change = measured(lab, HOSTS, lambda: playbook(lab, ROOT / "playbooks" / "prepare_hosts.yml", changed_vars, work))
         lab.admin.delete("/faults")
     finally:
         lab.stop()
@@ -140,7 +145,11 @@ def main():
         "no_change_rerun_per_host": {name: {key: round(value, 2) for key, value in values.items()} for name, values in median.items()},
         "ratio_baseline_over_collection": ratios,
         "install_setup_file_bytes_to_host": {name: int(values["bytes_to_host"]) for name, values in install.items()},
+        "settings_change_commands_per_host": settings_change["commands"],
         "python": sys.version.split()[0], "cpus": os.cpu_count(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "load_average_at_start": load_at_start, "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
+                    "note": "a machine shared with other workloads: wall times stretch with its load"},
     }
     out = HERE / "results" / "prepare_hosts.json"
     out.parent.mkdir(exist_ok=True)

@@ -27,6 +27,9 @@ Format (lab/estates/demo.yml is the worked example):
           - {name, id, generation, state, memory_mb, processor_count, switch,
              disks: [{path, size_gb | size_bytes}], replication: {state, health, mode, replica_server}}
 
+A host with `count: N` stands for N hosts alike, its name a format with {index} (1 to N), e.g.
+`{name: "FL{index:04d}", count: 1000}` (lab/estates/fleet.yml): a fleet in a few lines.
+
 Sizes take size_gb/free_gb (GiB) or size_bytes/free_bytes. Everything the host scripts
 read is stored where Windows keeps it (registry, services, files); the shorthands above
 only write those sources.
@@ -97,7 +100,7 @@ def build_world(document: dict, clock: LabClock | None = None, log: CommandLog |
     hosts = document.get("hosts") or []
     if not hosts:
         raise EstateError(f"{source}: no hosts")
-    for host_doc in hosts:
+    for host_doc in _expand_counts(hosts, source):
         merged = {**defaults, **host_doc}
         try:
             host = build_host(merged, membership.get(str(merged.get("name", "")).lower()))
@@ -109,6 +112,22 @@ def build_world(document: dict, clock: LabClock | None = None, log: CommandLog |
         if missing:
             raise EstateError(f"{source}: cluster {cluster.name} names unknown hosts {missing}")
     return world
+
+
+def _expand_counts(hosts: list[dict], source: str) -> list[dict]:
+    """Each host with `count: N` as N hosts named by its format ({index}: 1 to N); the others as they are."""
+    expanded = []
+    for host_doc in hosts:
+        if "count" not in host_doc:
+            expanded.append(host_doc)
+            continue
+        count, name = host_doc["count"], str(host_doc.get("name", ""))
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1 or "{index" not in name:
+            raise EstateError(f"{source}: a host with count needs a whole count >= 1 and a name with {{index}} "
+                              f"(e.g. FL{{index:04d}}), not count={count!r}, name={name!r}")
+        template = {key: value for key, value in host_doc.items() if key != "count"}
+        expanded += [{**template, "name": name.format(index=index)} for index in range(1, count + 1)]
+    return expanded
 
 
 def _cluster(document: dict) -> Cluster:

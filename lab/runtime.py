@@ -103,7 +103,7 @@ class Lab:
         for index, host in enumerate(self.world.hosts, start=1):
             saved = saved_endpoints.get(host.name)
             self.world.endpoints[host.name] = HostEndpoint(**saved) if saved else HostEndpoint(
-                address=f"{self.address_prefix}.{index}", port=self.winrm_port,
+                address=host_address(self.address_prefix, index), port=self.winrm_port,
                 username=WINRM_USER, password=secrets.token_urlsafe(18), http_port=self.winrm_http_port)
         self.ca = load_or_create_ca(self.state_dir)
         addresses = [endpoint.address for endpoint in self.world.endpoints.values()]
@@ -202,6 +202,16 @@ class Lab:
         for server in self.servers:
             await server.wait_closed()
         self.servers.clear()
+
+
+def host_address(prefix: str, index: int) -> str:
+    """The address of the index-th host (from 1): <prefix>.1 to .254, then on in the next /24s (a fleet of
+    1,000 hosts from 127.42.0 spans 127.42.0.1 to 127.42.3.238)."""
+    first, second, third = (int(part) for part in prefix.split("."))
+    third, fourth = third + (index - 1) // 254, (index - 1) % 254 + 1
+    if third > 255:
+        raise ValueError(f"{index} hosts do not fit after --address-prefix {prefix}: choose a lower third octet")
+    return f"{first}.{second}.{third}.{fourth}"
 
 
 def _check_prefix(prefix: str) -> str:

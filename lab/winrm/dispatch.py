@@ -24,6 +24,7 @@ import json
 import time
 
 from lab.hosts import scripts
+from lab.hosts.scripts import bundle
 from lab.hosts.logon import Logon
 from lab.hosts.state import HostState
 from lab.log import MASK, mask_secrets
@@ -116,17 +117,24 @@ class CommandDispatcher:
             # powershell.exe parses the whole text first ([ScriptBlock]::Create): nothing of the script runs.
             entry["kind"] = "rejected"
             return CommandResult(stderr=clixml.error_stream(refusal), exit_code=1)
+        if name == bundle.NAME:
+            return await self._bundle(script, version, request, entry, codepage, ascii_only, logon)
         try:
             simulation = scripts.load(name, version)
         except scripts.UnknownScript as exc:
             entry["kind"] = "rejected"
             return _failed(str(exc), 1, codepage, ascii_only, stderr=str(exc))
+        return await self._simulate(simulation, f"{name}/{version}", version, request, entry, codepage, ascii_only, logon)
+
+    async def _simulate(self, simulation, label: str, version: int, request: bytes, entry: dict, codepage: int,
+                        ascii_only: bool, logon: Logon | None) -> CommandResult:
+        """One host script's simulation on its request; `entry` gets its params and secret key names."""
         try:
             document = json.loads(request.decode("utf-8-sig")) if request.strip() else None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return _failed(f"{name}/{version}: the request is not a JSON document: {exc}", 1, codepage, ascii_only)
+            return _failed(f"{label}: the request is not a JSON document: {exc}", 1, codepage, ascii_only)
         if not isinstance(document, dict):
-            return _failed(f"{name}/{version}: the request must be one JSON document "
+            return _failed(f"{label}: the request must be one JSON document "
                            '{"params": {...}, "secrets": {...}}', 1, codepage, ascii_only)
         params, secrets = document.get("params") or {}, document.get("secrets") or {}
         entry.update(params=params, secret_keys=sorted(secrets))
@@ -138,6 +146,35 @@ class CommandDispatcher:
         except scripts.ScriptFailed as exc:
             return _failed(exc.msg, exc.exit_code, codepage, ascii_only, **exc.extra)
         return CommandResult(stdout=_json_line(output, codepage, ascii_only))
+
+    async def _bundle(self, script: str, version: int, request: bytes, entry: dict, codepage: int,
+                      ascii_only: bool, logon: Logon | None) -> CommandResult:
+        """Several host scripts in one command (lab/hosts/scripts/bundle.py): each part on its own request
+        line, in order, until one fails; after each part's output, its end line."""
+        try:
+            parts = bundle.parts_of(script, version)
+        except scripts.UnknownScript as exc:
+            entry["kind"] = "rejected"
+            return _failed(str(exc), 1, codepage, ascii_only, stderr=str(exc))
+        lines = bundle.request_lines(request)
+        stdout, exit_code, logged = b"", 0, []
+        for index, (part, simulation, ends_process) in enumerate(parts):
+            part_entry: dict = {}
+            line = lines[index] if index < len(lines) else b""
+            result = await self._simulate(simulation, part, int(part.rsplit("/", 1)[1]), line, part_entry, codepage,
+                                          ascii_only, logon)
+            logged.append({"script": part, "params": part_entry.get("params"),
+                           "secret_keys": part_entry.get("secret_keys", [])})
+            exit_code = result.exit_code
+            stdout += result.stdout
+            if ends_process:
+                break   # exit in a script block ends powershell.exe with the part's code (lab/hosts/scripts/bundle.py)
+            stdout += _encode(f"{bundle.PART_END} {part} {exit_code}\r\n", codepage)
+            if exit_code:
+                break
+        entry.update(params={"parts": logged}, parts=[item["script"] for item in logged],
+                     secret_keys=sorted({key for item in logged for key in item["secret_keys"]}))
+        return CommandResult(stdout=stdout, exit_code=exit_code)
 
     def _ansible_payload(self, stdin: bytes, entry: dict) -> CommandResult:
         try:
