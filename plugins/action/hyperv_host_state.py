@@ -29,7 +29,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.azmigrate.hyperv.plugins.action.host_info import ARGUMENT_SPEC as HOST_INFO_SPEC
 from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import ActionModule as ProviderAction
-from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import _TaskFailed
+from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import _TaskFailed, name_the_key
 from ansible_collections.azmigrate.hyperv.plugins.action.upload_throttle import ARGUMENT_SPEC as THROTTLE_SPEC
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import RAW_SCHEMA, normalise_host_facts
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError
@@ -110,16 +110,24 @@ class _ProviderFlow(ProviderAction):
         return self.validated
 
     def _read(self, options):
-        return self.current
+        # The first read is the one this task already made; a later one (the registration read back after
+        # "register", as replication_provider does) asks the host again.
+        if self.current is not None:
+            current, self.current = self.current, None
+            return current
+        self.commands += 1
+        return super()._read(options)
 
-    def _apply(self, steps, secrets):
+    def _apply(self, steps, secrets, options):
         parts = [Part(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None) for script, batch in script_batches(steps)]
         following, self.following = self.following, []
         try:
             self.commands += 1
             documents = run_host_script_bundle(self, parts + following)
         except HostScriptError as error:
-            raise _TaskFailed(str(error), rc=error.exit_code) from None
+            failure = _TaskFailed(str(error), rc=error.exit_code)
+            name_the_key(failure, options)
+            raise failure from None
         except (AnsibleConnectionFailure, OSError) as error:
             raise _TaskFailed(f"the connection to the host failed while applying the provider's steps ({error}); what was started on the host may "
                               "still be running - run the task again to converge") from None

@@ -51,6 +51,15 @@ display = Display()
 HASH_BLOCK_BYTES = 1024 * 1024
 
 
+def name_the_key(failure: "_TaskFailed", options: ProviderOptions) -> None:
+    """After a failed registration, say which key it was: the provider's reason comes first, and the host cannot tell."""
+    credentials = options.credentials
+    if "at step register" in failure.msg and credentials is not None:
+        failure.msg += (f". The vault credentials file is for the {credentials.vault_label()}, site {credentials.site_name}: check that "
+                        "they exist (azmigrate.hyperv.vault_info) and that the file is the site's current key; a re-run goes on "
+                        "from the registration")
+
+
 class _TaskFailed(Exception):
     """Ends the task with failed=true and this message (and any extra keys)."""
 
@@ -156,12 +165,7 @@ class ActionModule(ActionBase):
             try:
                 applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
             except _TaskFailed as failure:
-                credentials = options.credentials
-                if "at step register" in failure.msg and credentials is not None:
-                    # The provider's reason comes first; this says which key it was, since the host cannot tell.
-                    failure.msg += (f". The vault credentials file is for the {credentials.vault_label()}, site {credentials.site_name}: check that "
-                                    "they exist (azmigrate.hyperv.vault_info) and that the file is the site's current key; a re-run goes on "
-                                    "from the registration")
+                name_the_key(failure, options)
                 raise
             merged["steps"] += applied.get("steps") or []
             merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))

@@ -16,6 +16,8 @@ FRESH_HOST_PATCH = {
         PROVIDER_KEY: None,
         r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Setup": None,
         r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Config": None,
+        # Upload threads are the agent's: a host without it has no value (4 applies).
+        r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication": None,
         r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall": None,
         r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager": {"PendingFileRenameOperations": None},
     },

@@ -162,6 +162,19 @@ def test_a_bad_setting_fails_every_host_before_any_command(fresh_estate, ansible
     assert lab.admin.log(since=since) == []
 
 
+def test_a_key_for_another_vault_fails_every_host_before_any_command(fresh_estate, ansible_playbook, prepare_vars):
+    lab = fresh_estate
+    since = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars={**prepare_vars, "hyperv_host_vault_name": "another-vault",
+                                                 "prepare_hosts_serial": "100%"})
+    assert run.rc != 0
+    for name in HOSTS:
+        message = run.result(name, STATE_TASK)["msg"]
+        assert "not for vault_name 'another-vault'" in message, message
+        assert lab.admin.host(name)["provider_version"] is None
+    assert lab.admin.log(since=since) == []
+
+
 def test_the_vault_credentials_stay_out_of_output_and_the_lab_log(fresh_estate, ansible_playbook, prepare_vars):
     lab = fresh_estate
     since = lab.admin.last_seq()
