@@ -6,7 +6,10 @@ polled together, so the wave takes about as long as its slowest VM.
 
 Each VM goes through the same decisions as the per-VM modules: ``asr_workflow.migration_step`` /
 ``migration_plan`` (cutover) and ``asr_workflow.test_failover_step`` (test migration) pick the next step
-from the item, the request bodies are ``asr_protection``'s, a failed job reads as ``asr_jobs.error_from_job``.
+from the item, the request bodies are ``asr_protection``'s, a failed job reads as ``asr_jobs.error_from_job``;
+the checks (``production_network_problem``, ``running_test_vm_difference``, ``asr_protection.site_problem``,
+``azure_names``) and the Azure VM reads and changes (``asr_cutover``: the failover target check, the migrated VM,
+the test VM, disk SKU and tags) are the per-VM modules' too.
 What this file adds is the scheduling: one listing of the vault finds every VM, and one loop keeps, per VM,
 the job it waits for and the earliest moment it may read that job again (the answer's Retry-After, else the
 202's, else ``poll_interval``), then reads whichever job is due first.
@@ -23,7 +26,10 @@ The API: ``wave_specs`` and ``wave_problems`` (pure: the task's VMs and options)
 import time
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, lifecycle_state
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import (
+    change_after_cutover, failover_target_check, find_migrated_vm, not_migrated_message, read_test_vm,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
     TERMINAL_STATES,
     TRANSIENT_STATUS,
@@ -32,9 +38,8 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
     retry_after_seconds,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    MIGRATION_STATES, arm_id, azure_vm_id, disk_sku_changes, failover_target_problems, merged_tags, migration_plan,
-    migration_position, migration_step, production_network_problem, resource_group_id, running_test_vm_difference,
-    target_settings, test_failover_step, test_vm_name, vm_problems,
+    MIGRATION_STATES, arm_id, azure_vm_id, migration_plan, migration_position, migration_step, production_network_problem,
+    running_test_vm_difference, target_settings, test_failover_step, vm_problems,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import raw_get
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
@@ -467,11 +472,7 @@ class WaveRun(object):
 
     def _check_failover_target(self, vm):
         """Before a failover, in check mode too: the target VM name is free, the target network and subnet exist."""
-        vm_id, network_id = azure_vm_id(vm.item), target_settings(vm.item)["target_network"]
-        existing = api.get_vm(self.compute, vm_id) if vm_id else None
-        if network_id and network_id.lower() not in self.target_vnets:
-            self.target_vnets[network_id.lower()] = api.get_vnet(self.network, network_id)
-        problems = failover_target_problems(vm.item, existing, self.target_vnets.get((network_id or "").lower()))
+        problems = failover_target_check(self.compute, self.network, vm.item, self.target_vnets)
         if problems:
             raise Blocked("; ".join(problems))
 
@@ -563,57 +564,22 @@ class WaveRun(object):
     def _migrated_vm(self, vm):
         """The Azure VM of a completed migration (its item is gone), by name, or Blocked."""
         group = self.params.get("target_resource_group")
-        group = resource_group_id(self.subscription_id, group).rsplit("/", 1)[-1] if group else None
-        wanted = (vm.target_vm_name or vm.name).lower()
-        found = [machine for machine in api.list_vms(self.compute, group) if (machine.get("name") or "").lower() == wanted]
-        if len(found) > 1:
-            raise Blocked("%d Azure VMs are named %r (%s): give target_resource_group" % (
-                len(found), wanted, ", ".join(machine["id"] for machine in found)))
-        if not found:
-            raise Blocked("%r neither replicates in vault %r nor has a migrated Azure VM named %r%s" % (
-                vm.name, self.vault_name, vm.target_vm_name or vm.name, " in %s" % group if group else ""))
-        return found[0]["id"]
+        vm_id, problem = find_migrated_vm(self.compute, self.subscription_id, group, vm.target_vm_name or vm.name)
+        if problem or vm_id is None:
+            raise Blocked(problem or not_migrated_message(vm.name, self.vault_name, vm.target_vm_name, group))
+        return vm_id
 
     def _after_cutover(self, vm, vm_id, check_mode):
-        """Disk SKU and tag changes on the Azure VM: (steps, diff before, diff after)."""
+        """Disk SKU and tag changes on the Azure VM: (steps, diff before, diff after); nothing asked, nothing read."""
         sku, tags = self.params.get("disk_sku"), self.params.get("tags")
         if not sku and not tags:
             return [], {}, {}
-        machine, summary = api.describe_vm(self.compute, self.network, vm_id)
-        if machine is None:   # check mode before the failover: the VM does not exist yet
-            return (["disk_sku"] if sku else []) + (["tags"] if tags else []), {}, {}
-        sku_changes = disk_sku_changes(summary, sku)
-        merged = merged_tags(summary["tags"], tags)
-        before = {"disk_skus": dict((disk["name"], disk["sku"]) for disk in summary["disks"]), "tags": summary["tags"]}
-        after = {"disk_skus": dict((disk["name"], sku or disk["sku"]) for disk in summary["disks"]),
-                 "tags": merged or summary["tags"]}
-        steps = (["disk_sku"] if sku_changes else []) + (["tags"] if merged else [])
-        if check_mode or not steps:
-            return steps, before, after
-        remaining = max(1.0, self.deadline - self.clock())
-        if sku_changes:
-            running = summary["power_state"] == "running"
-            if running:
-                api.power(self.compute, vm_id, "deallocate", remaining)
-            try:
-                for disk_id, _old, new in sku_changes:
-                    api.set_disk_sku(self.compute, disk_id, new, remaining)
-            finally:   # a VM that ran before the change runs after it, also when a disk could not change
-                if running:
-                    api.power(self.compute, vm_id, "start", remaining)
-        if merged:
-            api.set_vm_tags(self.compute, api.get_vm(self.compute, vm_id), vm_id, merged, remaining)
-        return steps, before, after
+        return change_after_cutover(self.compute, self.network, vm_id, sku, tags, check_mode,
+                                    lambda: max(1.0, self.deadline - self.clock()))
 
     def _test_vm(self, vm):
         """The test VM: its name from the TestFailover job, its group the target's; None when unknown."""
-        operation = current_operation(vm.item) or {}
-        job = asr_api.get_job(self.client, self.resource_group, self.vault_name, operation["job_name"]) \
-            if operation.get("name") == "TestFailover" and operation.get("job_name") else None
-        name, group = test_vm_name(vm.item, job), target_settings(vm.item)["target_resource_group"]
-        if not name or not group:
-            return None
-        return api.describe_vm(self.compute, self.network, "%s/providers/Microsoft.Compute/virtualMachines/%s" % (group, name))[1]
+        return read_test_vm(self.client, self.resource_group, self.vault_name, self.compute, self.network, vm.item)
 
     # --- results ---
 
