@@ -80,7 +80,7 @@ options:
       - The Azure cloud, by name (V(AzureCloud), V(AzureChinaCloud), V(AzureUSGovernment)) or by the https URL
         of its Resource Manager endpoint, whose C(/metadata/endpoints) document gives the login endpoint and
         token audience (Azure Stack Hub and other private clouds).
-      - An V(http://) URL, or metadata naming V(http://) endpoints, is refused: credentials and tokens travel over
+      - An V(http://) URL, or metadata naming V(http://) endpoints, is refused, since credentials and tokens travel over
         https only.
       - When not given, the credential source's value, then E(AZURE_CLOUD_ENVIRONMENT), then V(AzureCloud).
     type: str

@@ -6,7 +6,10 @@ polled together, so the wave takes about as long as its slowest VM.
 
 Each VM goes through the same decisions as the per-VM modules: ``asr_workflow.migration_step`` /
 ``migration_plan`` (cutover) and ``asr_workflow.test_failover_step`` (test migration) pick the next step
-from the item, the request bodies are ``asr_protection``'s, a failed job reads as ``asr_jobs.error_from_job``.
+from the item, the request bodies are ``asr_protection``'s, a failed job reads as ``asr_jobs.error_from_job``;
+the checks (``production_network_problem``, ``running_test_vm_difference``, ``asr_protection.site_problem``,
+``azure_names``) and the Azure VM reads and changes (``asr_cutover``: the failover target check, the migrated VM,
+the test VM, disk SKU and tags) are the per-VM modules' too.
 What this file adds is the scheduling: one listing of the vault finds every VM, and one loop keeps, per VM,
 the job it waits for and the earliest moment it may read that job again (the answer's Retry-After, else the
 202's, else ``poll_interval``), then reads whichever job is due first.
@@ -23,7 +26,10 @@ The API: ``wave_specs`` and ``wave_problems`` (pure: the task's VMs and options)
 import time
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, lifecycle_state
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import (
+    change_after_cutover, failover_target_check, find_migrated_vm, not_migrated_message, read_test_vm,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
     TERMINAL_STATES,
     TRANSIENT_STATUS,
@@ -32,8 +38,8 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
     retry_after_seconds,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    MIGRATION_STATES, arm_id, azure_vm_id, disk_sku_changes, merged_tags, migration_plan, migration_position, migration_step,
-    resource_group_id, target_settings, test_failover_step, test_vm_name, vm_problems,
+    MIGRATION_STATES, arm_id, azure_vm_id, migration_plan, migration_position, migration_step, production_network_problem,
+    running_test_vm_difference, target_settings, test_failover_step, vm_problems,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import raw_get
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
@@ -41,6 +47,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors impo
     AzureModuleError,
     ClientAuthenticationError,
     error_from_exception,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
+    name_problem, problems as option_problems,
 )
 
 OPERATIONS = ("test_migration", "cutover")
@@ -55,6 +64,10 @@ VERDICTS = ("done", "failed", "timed_out", "running", "planned")
 
 class Blocked(Exception):
     """The VM is not where the operation can start or go on."""
+
+
+class Refused(Exception):
+    """An option does not fit this VM (its site, its production network): refused before anything starts for it."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -75,6 +88,11 @@ def wave_specs(vms):
         if not isinstance(name, str) or not name.strip():
             problems.append("vms[%d] is %r; each VM is a name (or VM id), or a dict with name" % (index, entry))
             continue
+        entry_problems = [problem for problem in (_name_like("vms[%d].site" % index, site, "site"),
+                                                  _name_like("vms[%d].target_vm_name" % index, target, "vm")) if problem]
+        if entry_problems:
+            problems += entry_problems
+            continue
         if name.lower() in seen:
             problems.append("vms[%d] (%r) is listed twice (first as vms[%d])" % (index, name, seen[name.lower()]))
             continue
@@ -83,6 +101,13 @@ def wave_specs(vms):
     if not specs and not problems:
         problems.append("vms is empty; give the wave's VMs")
     return specs, problems
+
+
+def _name_like(option, value, kind):
+    """name_problem for a value from a VM entry, which YAML may have made a number or a list."""
+    if value is not None and not isinstance(value, str):
+        return "%s is %r; it must be a string" % (option, value)
+    return name_problem(option, value, kind)
 
 
 def wave_problems(params):
@@ -98,8 +123,16 @@ def wave_problems(params):
     if params.get("round_seconds") is not None and params["round_seconds"] < 1:
         problems.append("round_seconds is %s; it must be at least 1 (seconds), or not given to wait until every VM "
                         "ends" % params["round_seconds"])
+    network = params.get("network") or ""
+    problems += option_problems(
+        name_problem("network", params.get("network"), "virtual_network") if not network.startswith("/") else None,
+        name_problem("network_resource_group", params.get("network_resource_group"), "resource_group"),
+        name_problem("target_resource_group", params.get("target_resource_group"), "resource_group"),
+        *[name_problem("production_networks[%d]" % index, value, "virtual_network") if not value.startswith("/") else None
+          for index, value in enumerate(params.get("production_networks") or [])])
     cutover_only = ("failover_type", "shutdown_source", "target_resource_group", "disk_sku", "tags")
-    test_only = ("network", "network_resource_group", "comments")
+    test_only = ("network", "network_resource_group", "comments", "production_networks", "allow_production_network",
+                 "restart_if_different")
     if operation == "test_migration":
         given = [option for option in cutover_only if params.get(option) not in (None, False, {}, "planned")]
         if given:
@@ -109,7 +142,6 @@ def wave_problems(params):
                             "virtual network of the test VMs)")
         if state == "absent" and (params.get("network") or params.get("network_resource_group")):
             problems.append("network and network_resource_group apply to state=present, not to the cleanup (state=absent)")
-        network = params.get("network") or ""
         if network.startswith("/") and "/providers/microsoft.network/virtualnetworks/" not in network.lower():
             problems.append("network is %r; it must be a virtual network name or its ARM id (/subscriptions/<id>/"
                             "resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)" % network)
@@ -182,6 +214,7 @@ class WaveVm(object):
     def __init__(self, spec):
         self.name, self.site, self.target_vm_name = spec["name"], spec["site"], spec["target_vm_name"]
         self.item, self.ref, self.network_id = None, None, None
+        self.restart = None      # why the running test VM is cleaned up and tested again (restart_if_different)
         self.azure_vm_id = None  # the Azure VM a failover creates, kept once completing removed the item
         self.before = None
         self.steps, self.jobs, self.timeline = [], [], []
@@ -211,6 +244,7 @@ class WaveRun(object):
         self.gate = ArmGate(clock, sleep)
         self.vms = [WaveVm(spec) for spec in specs]
         self.network_ids = {}
+        self.target_vnets = {}   # target network id (lowercase) -> the network as read once, or None
 
     # --- bookkeeping ---
 
@@ -228,7 +262,9 @@ class WaveRun(object):
         self._note(vm, verdict, msg=msg) if msg else self._note(vm, verdict)
 
     def _fail(self, vm, exc):
-        if isinstance(exc, Blocked):
+        if isinstance(exc, Refused):
+            self._end(vm, "failed", "Invalid options: %s." % exc)
+        elif isinstance(exc, Blocked):
             what = "test-migrate" if self.params["operation"] == "test_migration" else "migrate"
             self._end(vm, "failed", "Can't %s %r: %s." % (what, vm.name, exc))
         else:
@@ -237,10 +273,15 @@ class WaveRun(object):
     # --- finding the VMs: one listing of the vault, one GET per VM ---
 
     def find(self):
+        """Read every VM, and refuse, per VM and before anything starts, what the per-VM modules refuse: a site the
+        vault does not have, a production network as test network, a test VM running in another network."""
+        site_problems = self._site_problems()
         listed = asr_api.list_protected_items(self.client, self.resource_group, self.vault_name)
         for vm in self.vms:
             self.gate.wait()
             try:
+                if site_problems.get((vm.site or "").lower()):
+                    raise Refused(site_problems[vm.site.lower()])
                 vm.item = api.find_item(self.client, self.resource_group, self.vault_name, vm.name, vm.site, listed=listed)
                 if vm.item is not None:
                     vm.ref = api.ref_of(self.client, self.resource_group, self.vault_name, vm.item)
@@ -248,13 +289,25 @@ class WaveRun(object):
                 vm.before = self._position(vm.item)
                 if self.params["operation"] == "test_migration":
                     self._check_test_network(vm)
-            except (Blocked, AzureModuleError) as exc:
+            except (Blocked, Refused, AzureModuleError) as exc:
                 self._fail(vm, exc)
+
+    def _site_problems(self):
+        """{site (lowercase): asr_protection.site_problem's message} for each distinct site of the wave."""
+        found = {}
+        for site in sorted(set(vm.site for vm in self.vms if vm.site)):
+            if site.lower() not in found:
+                self.gate.wait()
+                found[site.lower()] = api.site_problem(self.client, self.resource_group, self.vault_name, site)
+        return found
 
     def _position(self, item):
         if self.params["operation"] == "cutover":
             return migration_position(item)
         return item is not None and lifecycle_state(item) == "test_failover"
+
+    def _network_id(self, group, network):
+        return arm_id(self.subscription_id, group, "Microsoft.Network/virtualNetworks", network)
 
     def _check_test_network(self, vm):
         if vm.item is None:
@@ -263,12 +316,29 @@ class WaveRun(object):
         if not network:
             return
         group = self.params.get("network_resource_group") or target_settings(vm.item)["target_resource_group"]
-        network_id = arm_id(self.subscription_id, group, "Microsoft.Network/virtualNetworks", network)
+        network_id = self._network_id(group, network)
         if network_id not in self.network_ids:
             self.network_ids[network_id] = network.startswith("/") or api.get_vnet(self.network, network_id) is not None
         if not self.network_ids[network_id]:
             raise Blocked("network %r is not a virtual network of resource group %r" % (network, (group or "").rsplit("/", 1)[-1]))
         vm.network_id = network_id
+        production = [self._network_id(group, value) for value in self.params.get("production_networks") or []]
+        problem = production_network_problem(vm.item, network_id, production, self.params.get("allow_production_network"))
+        if problem:
+            raise Refused(problem)
+        self._check_running_test_vm(vm)
+
+    def _check_running_test_vm(self, vm):
+        """A test VM already running in another network than asked: the VM fails naming both networks, or, with
+        restart_if_different, its test failover is cleaned up and run again (as azmigrate.hyperv.test_migration)."""
+        if lifecycle_state(vm.item) != "test_failover" or test_failover_step(vm.item, "present")[0] != "done":
+            return
+        difference = running_test_vm_difference(self._test_vm(vm), vm.network_id)
+        if not difference:
+            return
+        if not self.params.get("restart_if_different"):
+            raise Blocked("%s; clean it up first (state=absent) or set restart_if_different=true" % difference)
+        vm.restart = difference
 
     # --- check mode: the plan of each VM, nothing sent ---
 
@@ -281,7 +351,7 @@ class WaveRun(object):
                     step, detail = test_failover_step(vm.item, self.params["state"])
                     if step == "blocked":
                         raise Blocked(detail)
-                    vm.steps = [] if step == "done" else [step]
+                    vm.steps = ["cleanup", "test_failover"] if vm.restart else [] if step == "done" else [step]
                     vm.extra = {"state": lifecycle_state(vm.item), "test_vm": None}
                     self._end(vm, "planned" if vm.steps else "done")
             except (Blocked, AzureModuleError) as exc:
@@ -297,6 +367,8 @@ class WaveRun(object):
         plan = migration_plan(vm.item, self.params["state"], self.params["failover_type"])
         if plan and plan[0][0] == "blocked":
             raise Blocked(plan[0][1])
+        if plan and plan[0][0] in ("planned_failover", "unplanned_failover"):   # a running job may be that failover
+            self._check_failover_target(vm)
         vm.steps = [step for step, _detail in plan]
         if self.params["state"] != "failed_over":
             vm.steps += self._after_cutover(vm, azure_vm_id(vm.item), check_mode=True)[0]
@@ -340,6 +412,11 @@ class WaveRun(object):
     def _next_step(self, vm):
         if self.params["operation"] == "cutover":
             return migration_step(vm.item, self.params["state"], self.params["failover_type"])
+        if vm.restart:   # first the cleanup of the test VM in the other network, then a new test failover
+            step, detail = test_failover_step(vm.item, "absent")
+            if step != "done":
+                return step, detail
+            vm.restart = None
         return test_failover_step(vm.item, self.params["state"])
 
     def _advance(self, vm):
@@ -379,10 +456,7 @@ class WaveRun(object):
         self.gate.wait()
         self._note(vm, "start", step=step)
         if step in ("planned_failover", "unplanned_failover"):
-            vm_id = azure_vm_id(vm.item)
-            if api.get_vm(self.compute, vm_id) is not None:   # a failover would create a second VM of this name
-                raise Blocked("an Azure VM %s already exists, and a failover would create another one of the same name; "
-                              "choose another target_vm_name with azmigrate.hyperv.replication" % vm_id)
+            self._check_failover_target(vm)
             if step == "planned_failover":
                 return api.planned_failover(vm.ref)
             return api.unplanned_failover(vm.ref, self.params["shutdown_source"])
@@ -392,7 +466,15 @@ class WaveRun(object):
             return api.remove(vm.ref, detail or "MigrationComplete")
         if step == "test_failover":
             return api.test_failover(vm.ref, vm.network_id)
+        if vm.restart:
+            return api.test_failover_cleanup(vm.ref, self.params["comments"] or "test network changed")
         return api.test_failover_cleanup(vm.ref, self.params["comments"])
+
+    def _check_failover_target(self, vm):
+        """Before a failover, in check mode too: the target VM name is free, the target network and subnet exist."""
+        problems = failover_target_check(self.compute, self.network, vm.item, self.target_vnets)
+        if problems:
+            raise Blocked("; ".join(problems))
 
     def _wait_for(self, vm, job_name, step, operation, first_delay):
         delay = first_delay if first_delay is not None else 0.0
@@ -482,57 +564,22 @@ class WaveRun(object):
     def _migrated_vm(self, vm):
         """The Azure VM of a completed migration (its item is gone), by name, or Blocked."""
         group = self.params.get("target_resource_group")
-        group = resource_group_id(self.subscription_id, group).rsplit("/", 1)[-1] if group else None
-        wanted = (vm.target_vm_name or vm.name).lower()
-        found = [machine for machine in api.list_vms(self.compute, group) if (machine.get("name") or "").lower() == wanted]
-        if len(found) > 1:
-            raise Blocked("%d Azure VMs are named %r (%s): give target_resource_group" % (
-                len(found), wanted, ", ".join(machine["id"] for machine in found)))
-        if not found:
-            raise Blocked("%r neither replicates in vault %r nor has a migrated Azure VM named %r%s" % (
-                vm.name, self.vault_name, vm.target_vm_name or vm.name, " in %s" % group if group else ""))
-        return found[0]["id"]
+        vm_id, problem = find_migrated_vm(self.compute, self.subscription_id, group, vm.target_vm_name or vm.name)
+        if problem or vm_id is None:
+            raise Blocked(problem or not_migrated_message(vm.name, self.vault_name, vm.target_vm_name, group))
+        return vm_id
 
     def _after_cutover(self, vm, vm_id, check_mode):
-        """Disk SKU and tag changes on the Azure VM: (steps, diff before, diff after)."""
+        """Disk SKU and tag changes on the Azure VM: (steps, diff before, diff after); nothing asked, nothing read."""
         sku, tags = self.params.get("disk_sku"), self.params.get("tags")
         if not sku and not tags:
             return [], {}, {}
-        machine, summary = api.describe_vm(self.compute, self.network, vm_id)
-        if machine is None:   # check mode before the failover: the VM does not exist yet
-            return (["disk_sku"] if sku else []) + (["tags"] if tags else []), {}, {}
-        sku_changes = disk_sku_changes(summary, sku)
-        merged = merged_tags(summary["tags"], tags)
-        before = {"disk_skus": dict((disk["name"], disk["sku"]) for disk in summary["disks"]), "tags": summary["tags"]}
-        after = {"disk_skus": dict((disk["name"], sku or disk["sku"]) for disk in summary["disks"]),
-                 "tags": merged or summary["tags"]}
-        steps = (["disk_sku"] if sku_changes else []) + (["tags"] if merged else [])
-        if check_mode or not steps:
-            return steps, before, after
-        remaining = max(1.0, self.deadline - self.clock())
-        if sku_changes:
-            running = summary["power_state"] == "running"
-            if running:
-                api.power(self.compute, vm_id, "deallocate", remaining)
-            try:
-                for disk_id, _old, new in sku_changes:
-                    api.set_disk_sku(self.compute, disk_id, new, remaining)
-            finally:   # a VM that ran before the change runs after it, also when a disk could not change
-                if running:
-                    api.power(self.compute, vm_id, "start", remaining)
-        if merged:
-            api.set_vm_tags(self.compute, api.get_vm(self.compute, vm_id), vm_id, merged, remaining)
-        return steps, before, after
+        return change_after_cutover(self.compute, self.network, vm_id, sku, tags, check_mode,
+                                    lambda: max(1.0, self.deadline - self.clock()))
 
     def _test_vm(self, vm):
         """The test VM: its name from the TestFailover job, its group the target's; None when unknown."""
-        operation = current_operation(vm.item) or {}
-        job = asr_api.get_job(self.client, self.resource_group, self.vault_name, operation["job_name"]) \
-            if operation.get("name") == "TestFailover" and operation.get("job_name") else None
-        name, group = test_vm_name(vm.item, job), target_settings(vm.item)["target_resource_group"]
-        if not name or not group:
-            return None
-        return api.describe_vm(self.compute, self.network, "%s/providers/Microsoft.Compute/virtualMachines/%s" % (group, name))[1]
+        return read_test_vm(self.client, self.resource_group, self.vault_name, self.compute, self.network, vm.item)
 
     # --- results ---
 

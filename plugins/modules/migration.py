@@ -234,9 +234,11 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_protection as api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import (
+    change_after_cutover, failover_target_check, find_migrated_vm, not_migrated_message,
+)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    MIGRATION_STATES, azure_vm_id, disk_sku_changes, failover_target_problems, merged_tags, migration_plan,
-    migration_position, migration_step, resource_group_id, target_settings, vm_problems,
+    MIGRATION_STATES, azure_vm_id, migration_plan, migration_position, migration_step, vm_problems,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
     VAULT_OPTION_RULES,
@@ -257,22 +259,6 @@ class Blocked(Exception):
     """The VM is not where a migration can start or go on."""
 
 
-def find_migrated_vm(session, params, subscription_id):
-    """The Azure VM of a completed migration (its item is gone), by name, or None."""
-    group = resource_group_id(subscription_id, params["target_resource_group"]) if params["target_resource_group"] else None
-    wanted = (params["target_vm_name"] or params["name"]).lower()
-    if group:
-        vms = api.vms_in_group(session.compute(), group.rsplit("/", 1)[-1])
-        if vms is None:
-            raise Blocked("target_resource_group %r does not exist" % params["target_resource_group"])
-    else:
-        vms = api.list_vms(session.compute())
-    found = [vm for vm in vms if (vm.get("name") or "").lower() == wanted]
-    if len(found) > 1:
-        raise Blocked("%d Azure VMs are named %r (%s): give target_resource_group" % (len(found), wanted, ", ".join(vm["id"] for vm in found)))
-    return found[0]["id"] if found else None
-
-
 def migrate(task, ref, item, params):
     """Step the item towards params["state"]; return (steps, the Azure VM id)."""
     steps, vm_id = [], azure_vm_id(item)
@@ -286,9 +272,9 @@ def migrate(task, ref, item, params):
         if step == "wait":
             task.wait(detail, "wait for the running job (%s) of VM '%s'" % (detail, params["name"]))
         elif step in ("planned_failover", "unplanned_failover"):
-            if api.get_vm(task.compute, vm_id) is not None:   # a failover would create a second VM of this name
-                raise Blocked("an Azure VM %s already exists, and a failover would create another one of the same name; "
-                              "choose another target_vm_name with azmigrate.hyperv.replication" % vm_id)
+            problems = failover_target_check(task.compute, task.network, item, task.vnets)   # also after a job that ran first
+            if problems:
+                raise Blocked("; ".join(problems))
             started = api.planned_failover(ref) if step == "planned_failover" else \
                 api.unplanned_failover(ref, params["shutdown_source"])
             task.run(started, what)
@@ -305,40 +291,9 @@ def check_failover_targets(task, item, params):
     plan = migration_plan(item, params["state"], params["failover_type"])
     if not plan or plan[0][0] not in ("planned_failover", "unplanned_failover"):   # a running job may be that failover
         return
-    settings = target_settings(item)
-    vm_id = azure_vm_id(item)
-    existing = api.get_vm(task.compute, vm_id) if vm_id else None
-    vnet = api.get_vnet(task.network, settings["target_network"]) if settings["target_network"] else None
-    problems = failover_target_problems(item, existing, vnet)
+    problems = failover_target_check(task.compute, task.network, item, task.vnets)
     if problems:
         raise Blocked("; ".join(problems))
-
-
-def after_cutover(task, vm_id, params, check_mode):
-    """Disk SKU and tag changes on the Azure VM; returns (steps, diff before, diff after)."""
-    vm, summary = api.describe_vm(task.compute, task.network, vm_id)
-    if vm is None:   # check mode before the failover: the VM does not exist yet
-        return (["disk_sku"] if params["disk_sku"] else []) + (["tags"] if params["tags"] else []), {}, {}
-    sku_changes = disk_sku_changes(summary, params["disk_sku"])
-    tags = merged_tags(summary["tags"], params["tags"])
-    before = {"disk_skus": dict((d["name"], d["sku"]) for d in summary["disks"]), "tags": summary["tags"]}
-    after = {"disk_skus": dict((d["name"], params["disk_sku"] or d["sku"]) for d in summary["disks"]), "tags": tags or summary["tags"]}
-    steps = (["disk_sku"] if sku_changes else []) + (["tags"] if tags else [])
-    if check_mode or not steps:
-        return steps, before, after
-    if sku_changes:
-        running = summary["power_state"] == "running"
-        if running:
-            api.power(task.compute, vm_id, "deallocate", task.remaining())
-        try:
-            for disk_id, _old, new in sku_changes:
-                api.set_disk_sku(task.compute, disk_id, new, task.remaining())
-        finally:   # a VM that ran before the change runs after it, also when a disk could not change
-            if running:
-                api.power(task.compute, vm_id, "start", task.remaining())
-    if tags:
-        api.set_vm_tags(task.compute, api.get_vm(task.compute, vm_id), vm_id, tags, task.remaining())
-    return steps, before, after
 
 
 def main():
@@ -376,6 +331,7 @@ def main():
     resolve_vault(module, session)
     task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     task.compute, task.network = session.compute(), session.network()
+    task.vnets = {}   # the target network, read once for the checks before a failover
     steps, result = [], {}
     try:
         problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
@@ -384,11 +340,12 @@ def main():
         item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         before_state = migration_position(item)
         if item is None:
-            vm_id, state = find_migrated_vm(session, params, session.subscription_id), "completed"
-            if vm_id is None:
-                raise Blocked("%r neither replicates in vault %r nor has a migrated Azure VM named %r%s" % (
-                    params["name"], params["vault_name"], params["target_vm_name"] or params["name"],
-                    " in %s" % params["target_resource_group"] if params["target_resource_group"] else ""))
+            vm_id, problem = find_migrated_vm(task.compute, session.subscription_id, params["target_resource_group"],
+                                              params["target_vm_name"] or params["name"])
+            state = "completed"
+            if problem or vm_id is None:
+                raise Blocked(problem or not_migrated_message(params["name"], params["vault_name"], params["target_vm_name"],
+                                                              params["target_resource_group"]))
         elif module.check_mode:
             check_failover_targets(task, item, params)
             plan = migration_plan(item, params["state"], params["failover_type"])
@@ -400,7 +357,8 @@ def main():
             check_failover_targets(task, item, params)
             steps, vm_id, final = migrate(task, api.ref_of(task.client, task.resource_group, task.vault_name, item), item, params)
             state = migration_position(final)
-        extra_steps, vm_before, vm_after = after_cutover(task, vm_id, params, module.check_mode) \
+        extra_steps, vm_before, vm_after = change_after_cutover(
+            task.compute, task.network, vm_id, params["disk_sku"], params["tags"], module.check_mode, task.remaining) \
             if params["state"] != "failed_over" else ([], {}, {})
         steps += extra_steps
         vm, summary = api.describe_vm(task.compute, task.network, vm_id)

@@ -17,6 +17,11 @@ description:
     then the Azure VM's verification and optional disk SKU and tag changes), decided by the same functions from
     where Azure says the VM is. So a re-run continues each VM from where it is, waits for a job still running, and
     never starts a second test failover or a second failover (no second test VM, no second Azure VM).
+  - Before anything starts, each VM gets the checks of the per-VM modules, with their messages - a VM's C(site) the
+    vault does not have, a test network that is the VM's own target network or one of O(production_networks), a test
+    VM running in another network than O(network) (see O(restart_if_different)) - and, before each failover (in check
+    mode too), a target VM name already taken in the target resource group, or a target network or subnet that does
+    not exist any more. Such a VM fails with that message; the other VMs go on.
   - Every VM gets its own verdict - V(done), V(failed) with the job's or Azure's error, V(timed_out) - and one VM's
     failure does not stop the others. The task fails when any VM failed or timed out, and returns every VM's result.
   - With O(round_seconds), the task returns after that many seconds with the VMs whose jobs still run reported as
@@ -34,7 +39,8 @@ options:
   vms:
     description:
       - The wave's VMs, each by name or by VM id (GUID), or a dict with C(name) and optionally C(site) (Hyper-V site of
-        the VM) and C(target_vm_name) (the Azure VM's name, to find a migration that completed already).
+        the VM, a site of the vault) and C(target_vm_name) (the Azure VM's name, to find a migration that completed
+        already; 1 to 63 letters, digits and hyphens).
     type: list
     elements: raw
     required: true
@@ -61,6 +67,27 @@ options:
     description: Notes recorded with the cleanup of the test migrations (for example the tests' outcome).
     type: str
     default: ""
+  production_networks:
+    description:
+      - With O(operation=test_migration), virtual networks (names in O(network_resource_group) or each VM's target
+        resource group, or ARM ids) where a test VM must never run. A VM whose O(network) is one of them, or is the VM's
+        own target network, is refused (verdict V(failed)) before anything starts, unless O(allow_production_network).
+    type: list
+    elements: str
+    default: []
+  allow_production_network:
+    description:
+      - With O(operation=test_migration), allow O(network) to be a VM's target network or one of O(production_networks).
+        A test VM there runs beside the source VM with the same name and addresses.
+    type: bool
+    default: false
+  restart_if_different:
+    description:
+      - With O(operation=test_migration) and O(state=present), a VM whose test VM already runs in another network than
+        O(network) has its test failover cleaned up and run again in O(network). Without it such a VM fails, naming
+        both networks; it is never reported as unchanged.
+    type: bool
+    default: false
   failover_type:
     description: V(planned) (the source VM is shut down and synced once more; no data loss) or V(unplanned).
     type: str
@@ -113,6 +140,10 @@ attributes:
     platforms: posix
     support: full
 notes:
+  - The network a running test VM is in is read from its network interfaces' subnets, as
+    M(azmigrate.hyperv.test_migration) does.
+  - The name rule of a Hyper-V site (C(site) of a VM) is an assumption (Site Recovery does not publish it); the other
+    names follow Azure Resource Manager's naming rules.
   - The requests of the wave go one at a time from one process, so the wave stays within Azure Resource Manager's
     per-principal limits (reads 250 refilling 25 per second, writes 200 refilling 10 per second) more easily than one
     task per VM, and no request follows a 429 before its Retry-After has passed.
@@ -137,6 +168,8 @@ EXAMPLES = r"""
     vms: [web01, web02, {name: db01, site: site-hq}]
     network: vnet-test
     network_resource_group: rg-migrated
+    production_networks: [vnet-prod]
+    restart_if_different: true
   delegate_to: localhost
   register: wave_test
 
@@ -294,6 +327,8 @@ def main():
             vms=dict(type="list", elements="raw", required=True),
             operation=dict(type="str", choices=list(OPERATIONS), required=True), state=dict(type="str"),
             network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
+            production_networks=dict(type="list", elements="str", default=[]),
+            allow_production_network=dict(type="bool", default=False), restart_if_different=dict(type="bool", default=False),
             failover_type=dict(type="str", choices=["planned", "unplanned"], default="planned"),
             shutdown_source=dict(type="bool", default=False), target_resource_group=dict(type="str"),
             verify=dict(type="bool", default=True), disk_sku=dict(type="str", choices=DISK_SKUS), tags=dict(type="dict"),

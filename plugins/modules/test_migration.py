@@ -183,11 +183,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, lifecycle_state
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_protection as api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import read_test_vm
+from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
     arm_id, name_in_id, production_network_problem, running_test_vm_difference, target_settings, test_failover_step,
-    test_vm_name,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
     VAULT_OPTION_RULES,
@@ -254,14 +254,7 @@ def restart_if_elsewhere(module, task, ref, item, params, network_id):
 
 
 def test_vm(task, item):
-    """The test VM read from Compute and Network, or None: its name from the TestFailover job, its group the target's."""
-    operation = current_operation(item) or {}
-    job = asr_api.get_job(task.client, task.resource_group, task.vault_name, operation["job_name"]) \
-        if operation.get("name") == "TestFailover" and operation.get("job_name") else None
-    name, group = test_vm_name(item, job), target_settings(item)["target_resource_group"]
-    if not name or not group:
-        return None
-    return api.describe_vm(task.compute, task.network, "%s/providers/Microsoft.Compute/virtualMachines/%s" % (group, name))[1]
+    return read_test_vm(task.client, task.resource_group, task.vault_name, task.compute, task.network, item)
 
 
 def main():

@@ -215,3 +215,21 @@ def item_of(lab: LabProcess, vm: str) -> dict | None:
 def azure_vms_named(lab: LabProcess, name: str) -> list[dict]:
     compute = session(lab).compute()
     return [vm.as_dict() for vm in compute.virtual_machines.list(TARGET_GROUP) if vm.name.lower() == name.lower()]
+
+
+def another_vm(lab, name):
+    """A VM ``name`` in the target group that has nothing to do with replication (a disk, a NIC, the VM)."""
+    azure, location = session(lab), lab.info["azure"]["location"]
+    disk = azure.compute().disks.begin_create_or_update(TARGET_GROUP, name + "-other-os", {
+        "location": location, "sku": {"name": "Standard_LRS"},
+        "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 4, "osType": "Windows"}}).result()
+    subnet = azure.network().subnets.get(TARGET_GROUP, lab.info["azure"]["target_network"], "default")
+    nic = azure.network().network_interfaces.begin_create_or_update(TARGET_GROUP, name + "-other-nic", {
+        "location": location, "properties": {"ipConfigurations": [
+            {"name": "ipconfig1", "properties": {"subnet": {"id": subnet.id}}}]}}).result()
+    azure.compute().virtual_machines.begin_create_or_update(TARGET_GROUP, name, {
+        "location": location, "properties": {
+            "hardwareProfile": {"vmSize": "Standard_B2s"},
+            "storageProfile": {"osDisk": {"createOption": "Attach", "osType": "Windows", "managedDisk": {"id": disk.id}}},
+            "networkProfile": {"networkInterfaces": [{"id": nic.id}]}}}).result()
+    return name

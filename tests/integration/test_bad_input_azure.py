@@ -17,8 +17,8 @@ import pytest
 
 # pylint: disable=wrong-import-position
 from migration_lab import (  # noqa: F401
-    RESOURCE_GROUP, SITE, TARGET_GROUP, TIME_SCALE, VAULT, enable_args, estate_document, last_seq, make_runner,
-    prepare_site, run_module, writes_since,
+    RESOURCE_GROUP, SITE, TARGET_GROUP, TIME_SCALE, VAULT, another_vm, enable_args, estate_document, last_seq,
+    make_runner, prepare_site, run_module, writes_since,
 )
 from azure_lab import session  # noqa: E402
 from labfixture import LabProcess  # noqa: E402
@@ -276,24 +276,6 @@ def test_a_production_network_is_allowed_only_when_asked(bad_lab):
     playbook_run, result = run_module(run, "test_migration", check=True, name=REPLICATING, network=target_network,
                                       allow_production_network=True)
     assert playbook_run.rc == 0 and result["changed"], playbook_run.output
-
-
-def another_vm(lab, name):
-    """A VM ``name`` in the target group that has nothing to do with replication (a disk, a NIC, the VM)."""
-    azure, location = session(lab), lab.info["azure"]["location"]
-    disk = azure.compute().disks.begin_create_or_update(TARGET_GROUP, name + "-other-os", {
-        "location": location, "sku": {"name": "Standard_LRS"},
-        "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 4, "osType": "Windows"}}).result()
-    subnet = azure.network().subnets.get(TARGET_GROUP, lab.info["azure"]["target_network"], "default")
-    nic = azure.network().network_interfaces.begin_create_or_update(TARGET_GROUP, name + "-other-nic", {
-        "location": location, "properties": {"ipConfigurations": [
-            {"name": "ipconfig1", "properties": {"subnet": {"id": subnet.id}}}]}}).result()
-    azure.compute().virtual_machines.begin_create_or_update(TARGET_GROUP, name, {
-        "location": location, "properties": {
-            "hardwareProfile": {"vmSize": "Standard_B2s"},
-            "storageProfile": {"osDisk": {"createOption": "Attach", "osType": "Windows", "managedDisk": {"id": disk.id}}},
-            "networkProfile": {"networkInterfaces": [{"id": nic.id}]}}}).result()
-    return name
 
 
 def test_a_cutover_whose_target_vm_name_is_taken_is_refused_before_the_failover_in_check_mode_too(bad_lab):

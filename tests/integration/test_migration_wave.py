@@ -10,8 +10,9 @@ import json
 import pytest
 
 from migration_lab import (
-    TARGET_GROUP, azure_vms_named, last_seq, make_runner, replicate_vars, start_lab, vm_name, writes_since,
+    TARGET_GROUP, another_vm, azure_vms_named, last_seq, make_runner, replicate_vars, start_lab, vm_name, writes_since,
 )
+from azure_lab import session
 
 pytestmark = pytest.mark.lab
 
@@ -120,12 +121,138 @@ def test_wave_bad_input_is_refused_before_any_request(wave_run):
     assert lab.admin.get(f"/azure/requests?since={since}")["total"] == 0
 
 
+def world(lab) -> dict:
+    return lab.admin.get("/azure/world")
+
+
+def test_wave_names_are_checked_on_their_azure_domain_before_any_request(wave_run):
+    lab = wave_run.lab
+    since = last_seq(lab)
+    outcome, result = wave(wave_run, operation="test_migration", network="vnet test", network_resource_group="rg/x",
+                           production_networks=["vnet-test", "prod net"],
+                           vms=[{"name": WAVE[0], "site": "site x", "target_vm_name": "web_01"}, WAVE[1]])
+    assert outcome.rc != 0 and not result.get("changed"), outcome.output[-3000:]
+    for words in ("network is 'vnet test'", "network_resource_group is 'rg/x'", "production_networks[1] is 'prod net'",
+                  "vms[0].site is 'site x'", "vms[0].target_vm_name is 'web_01'", "letters, digits"):
+        assert words in result["msg"], result["msg"]
+    outcome, result = wave(wave_run, operation="cutover", vms=[WAVE[0]], target_resource_group="rg.",
+                           restart_if_different=True)
+    assert outcome.rc != 0, outcome.output[-3000:]
+    assert "target_resource_group is 'rg.'" in result["msg"] and "restart_if_different apply to operation=test_migration" \
+        in result["msg"], result["msg"]
+    assert lab.admin.get(f"/azure/requests?since={since}")["total"] == 0
+
+
+def test_wave_refuses_a_production_test_network_or_a_wrong_site_per_vm_and_changes_nothing(wave_run):
+    lab = wave_run.lab
+    target_network = lab.info["azure"]["target_network"]
+    before, since = world(lab), last_seq(lab)
+    for check in (True, False):
+        # The VMs' own target network, then a network listed as production, then a site the vault does not have.
+        outcome, result = wave(wave_run, check=check, operation="test_migration", vms=WAVE[:2], network=target_network)
+        assert outcome.rc != 0 and not result["changed"], outcome.output[-3000:]
+        for row in result["vms"]:
+            assert row["verdict"] == "failed" and row["steps"] == [] and row["jobs"] == [], row
+            assert row["msg"].startswith("Invalid options: network '/subscriptions/") and \
+                f"/virtualNetworks/{target_network}' is the VM's own target network (production)" in row["msg"], row
+            assert "allow_production_network=true" in row["msg"]
+        outcome, result = wave(wave_run, check=check, operation="test_migration", vms=WAVE[2:4], network="vnet-test",
+                               production_networks=["vnet-test"])
+        assert outcome.rc != 0 and not result["changed"], outcome.output[-3000:]
+        assert all(row["verdict"] == "failed" and "is listed in production_networks" in row["msg"]
+                   for row in result["vms"]), result["vms"]
+        outcome, result = wave(wave_run, check=check, operation="test_migration", network="vnet-test",
+                               vms=[{"name": WAVE[4], "site": "site-elsewhere"}])
+        assert outcome.rc != 0 and not result["changed"], outcome.output[-3000:]
+        row = result["vms"][0]
+        assert "Invalid options: site 'site-elsewhere' not found in vault 'vault-migrate'" in row["msg"], row
+        assert "site-m" in row["msg"] and row["verdict"] == "failed" and row["steps"] == [], row
+    assert writes_since(lab, since) == {} and world(lab) == before
+    assert not any(azure_vms_named(lab, name + "-test") for name in WAVE)
+
+    # Allowed when asked: check mode plans the test failover into the production network.
+    outcome, result = wave(wave_run, check=True, operation="test_migration", vms=WAVE[:1], network=target_network,
+                           allow_production_network=True)
+    assert outcome.rc == 0 and result["vms"][0]["steps"] == ["test_failover"], outcome.output[-3000:]
+
+
+def test_a_taken_target_vm_name_is_refused_before_the_failover_in_check_mode_and_real_run(wave_run):
+    lab = wave_run.lab
+    vm = WAVE[2]
+    blocker = another_vm(lab, vm)
+    try:
+        before, since = world(lab), last_seq(lab)
+        for check in (True, False):
+            outcome, result = wave(wave_run, check=check, operation="cutover", vms=[vm], target_resource_group=TARGET_GROUP)
+            assert outcome.rc != 0 and not result["changed"], outcome.output[-3000:]
+            row = result["vms"][0]
+            assert row["verdict"] == "failed" and row["steps"] == [], row
+            assert row["msg"].startswith(f"Can't migrate '{vm}': an Azure VM '{vm}' already exists in resource group "
+                                         f"'{TARGET_GROUP}'") and "target_vm_name" in row["msg"], row
+        assert writes_since(lab, since) == {} and world(lab) == before
+        assert len(azure_vms_named(lab, vm)) == 1
+    finally:
+        compute = session(lab).compute()
+        compute.virtual_machines.begin_delete(TARGET_GROUP, blocker).result()
+
+
+def test_a_test_vm_running_in_another_network_is_reported_or_tested_again_never_ok(wave_run):
+    lab = wave_run.lab
+    vm = WAVE[4]
+    session(lab).network().virtual_networks.begin_create_or_update(TARGET_GROUP, "vnet-isolated", {
+        "location": lab.info["azure"]["location"], "properties": {
+            "addressSpace": {"addressPrefixes": ["10.77.0.0/16"]},
+            "subnets": [{"name": "default", "properties": {"addressPrefix": "10.77.1.0/24"}}]}}).result()
+    outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-test")
+    assert outcome.rc == 0 and result["vms"][0]["state"] == "test_failover", outcome.output[-3000:]
+    try:
+        before, since = world(lab), last_seq(lab)
+        outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-isolated")
+        assert outcome.rc != 0 and not result["changed"], outcome.output[-3000:]
+        row = result["vms"][0]
+        assert row["verdict"] == "failed" and "runs in network 'vnet-test'" in row["msg"], row
+        assert "'vnet-isolated'" in row["msg"] and "restart_if_different" in row["msg"]
+        assert world(lab) == before and writes_since(lab, since) == {}
+
+        outcome, result = wave(wave_run, check=True, operation="test_migration", vms=[vm], network="vnet-isolated",
+                               restart_if_different=True)
+        assert outcome.rc == 0 and result["changed"], outcome.output[-3000:]
+        assert result["vms"][0]["verdict"] == "planned" and result["vms"][0]["steps"] == ["cleanup", "test_failover"]
+        assert world(lab) == before and writes_since(lab, since) == {}
+
+        outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-isolated",
+                               restart_if_different=True)
+        assert outcome.rc == 0 and result["changed"], outcome.output[-3000:]
+        row = result["vms"][0]
+        assert row["steps"] == ["cleanup", "test_failover"], row
+        assert [job["scenario"] for job in row["jobs"]] == ["TestFailoverCleanup", "TestFailover"]
+        assert row["test_vm"]["nics"][0]["subnet_id"].endswith("/virtualNetworks/vnet-isolated/subnets/default")
+        assert len(azure_vms_named(lab, vm + "-test")) == 1
+
+        since = last_seq(lab)
+        outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-isolated",
+                               restart_if_different=True)
+        assert outcome.rc == 0 and not result["changed"] and writes_since(lab, since) == {}, outcome.output[-3000:]
+    finally:
+        outcome, result = wave(wave_run, operation="test_migration", state="absent", vms=[vm])
+        assert outcome.rc == 0 and not azure_vms_named(lab, vm + "-test"), outcome.output[-3000:]
+
+
 def test_test_migration_role_checks_every_test_vm_then_cleans_up(wave_run, tmp_path):
     lab = wave_run.lab
     extra = {"azmigrate_azure_auth": "{{ azure_auth }}", "cutover_resource_group": "rg-migrate",
              "cutover_vault_name": "vault-migrate", "cutover_test_network": "vnet-test", "cutover_poll_interval": 1,
              "cutover_progress_seconds": 1, "cutover_timeout": 100, "cutover_report_dir": str(tmp_path),
              "cutover_vms": WAVE, "cutover_wave_name": "t5"}
+    # The role passes the production networks through: every VM is refused, nothing is written.
+    since = last_seq(lab)
+    outcome = wave_run("playbooks/test_migration.yml", extra_vars={**extra, "cutover_test_production_networks": ["vnet-test"],
+                                                                   "cutover_wave_name": "prod"})
+    assert outcome.rc != 0, outcome.output[-3000:]
+    refused = json.loads((tmp_path / "test_migration-prod.json").read_text())
+    assert refused["failed"] == 5 and all("is listed in production_networks" in row["msg"] for row in refused["vms"])
+    assert writes_since(lab, since) == {}
+
     since = last_seq(lab)
     outcome = wave_run("playbooks/test_migration.yml", extra_vars=extra)
     assert outcome.rc == 0, outcome.output[-3000:]

@@ -45,6 +45,26 @@ def test_options_of_the_other_operation_and_bad_values_are_named():
     assert default_state("cutover") == "completed" and default_state("test_migration") == "present"
 
 
+def test_names_follow_azure_rules_and_test_only_options_are_refused_with_a_cutover():
+    specs, problems = wave_specs([{"name": "web01", "site": "site x", "target_vm_name": "web_01"},
+                                  {"name": "db01", "site": 5}])
+    assert specs == [] and len(problems) == 3
+    assert problems[0].startswith("vms[0].site is 'site x'; it must be 1 to 64 letters, digits")
+    assert problems[1].startswith("vms[0].target_vm_name is 'web_01'; it must be 1 to 63 letters, digits and hyphens")
+    assert problems[2] == "vms[1].site is 5; it must be a string"
+    found = wave_problems(params(operation="test_migration", network="vnet test", network_resource_group="rg.",
+                                 production_networks=["vnet-prod", "/subscriptions/s/resourceGroups/g/providers/"
+                                                      "Microsoft.Network/virtualNetworks/v", "-prod"]))
+    assert [problem.split(";")[0] for problem in found] == [
+        "network is 'vnet test'", "network_resource_group is 'rg.'", "production_networks[2] is '-prod'"]
+    assert wave_problems(params(target_resource_group="rg/x", production_networks=["vnet-prod"],
+                                allow_production_network=True, restart_if_different=True)) == [
+        "target_resource_group is 'rg/x'; it must be 1 to 90 letters, digits, '-', '_', '.', '(' and ')', not ending "
+        "with '.'",
+        "production_networks, allow_production_network, restart_if_different apply to operation=test_migration, not to "
+        "operation=cutover"]
+
+
 def test_job_progress_names_the_running_task_and_its_number():
     job = {"name": "j1", "properties": {"state": "InProgress", "tasks": [
         {"name": "A", "friendlyName": "Check", "state": "Succeeded"},
