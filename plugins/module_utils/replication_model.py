@@ -42,6 +42,16 @@ import functools
 import math
 from dataclasses import dataclass, field
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import (  # noqa: F401  (public names of this model)
+    DEFAULT_UPLOAD_THREADS,
+    MAX_UPLOAD_THREADS,
+    MIN_UPLOAD_THREADS,
+    SECONDS_PER_DAY,
+    SECONDS_PER_WEEK,
+    ThrottleSchedule,
+    parse_time_of_day,
+)
+
 # --------------------------------------------------------------------------------------------------
 # Constants (each is a model assumption; the reasoning is next to it)
 # --------------------------------------------------------------------------------------------------
@@ -60,12 +70,6 @@ LINK_EFFICIENCY = 0.9
 #: UploadThreadsPerVM "if you have spare bandwidth". Override per host when measured.
 PER_THREAD_BPS = 8 * 1024 * 1024
 
-#: UploadThreadsPerVM: value the agent uses when the registry value is absent, and its valid range
-#: (KB 3056159).
-DEFAULT_UPLOAD_THREADS = 4
-MIN_UPLOAD_THREADS = 1
-MAX_UPLOAD_THREADS = 32
-
 #: Extra free space on a disk's volume while the VM is in initial replication, as a fraction of the
 #: VHD size: the checkpoint (.avhdx) plus the .hrl log, worst case 100 %
 #: (learn.microsoft.com/azure/site-recovery/site-recovery-hyper-v-deployment-planner-analyze-report).
@@ -78,174 +82,9 @@ RESYNC_LOG_FRACTION = 0.5
 #: Replication intervals (seconds) that HyperVReplicaAzure policies accept (New-AzRecoveryServicesAsrPolicy's ValidateSet).
 REPLICATION_INTERVALS = (30, 300, 900)
 
-SECONDS_PER_DAY = 86400
-SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
-WEEKDAY_NAMES = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday')
-#: 1970-01-01 (model time 0) was a Thursday; weekday numbers follow datetime: Monday = 0.
-_EPOCH_WEEKDAY = 3
-
 # Relative tolerance for "this transfer has finished", so float rounding cannot leave a few bytes
 # that would cost one more event.
 _BYTES_EPSILON = 1e-6
-
-
-# --------------------------------------------------------------------------------------------------
-# Throttle schedule
-# --------------------------------------------------------------------------------------------------
-
-def _parse_time_of_day(value):
-    """Seconds after midnight from "HH:MM[:SS]" (what Get-OBMachineSetting's TimeSpans print) or a number."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        parts = str(value).strip().split(':')
-        if len(parts) not in (2, 3) or not all(part.strip().isdigit() for part in parts):
-            raise ValueError('time of day %r is not HH:MM or HH:MM:SS' % (value,))
-        numbers = [int(part) for part in parts] + [0]
-        seconds = float(numbers[0] * 3600 + numbers[1] * 60 + numbers[2])
-    if not 0 <= seconds <= SECONDS_PER_DAY:
-        raise ValueError('time of day %r is outside 00:00-24:00' % (value,))
-    return seconds
-
-
-def parse_time_of_day(value):
-    """Seconds after midnight from "HH:MM[:SS]" (or a number of seconds); ValueError naming the value otherwise."""
-    return _parse_time_of_day(value)
-
-
-def _parse_weekday(value):
-    """Weekday number (Monday = 0) from a DayOfWeek name ("Monday", "mon") or a number 0-6."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if 0 <= value <= 6:
-            return value
-        raise ValueError('weekday number %r is outside 0 (Monday) to 6 (Sunday)' % (value,))
-    text = str(value).strip().lower()
-    for number, name in enumerate(WEEKDAY_NAMES):
-        if len(text) >= 3 and name.lower().startswith(text):
-            return number
-    raise ValueError('%r is not a day of the week (Monday ... Sunday)' % (value,))
-
-
-@dataclass(frozen=True)
-class ThrottleSchedule:
-    """The MARS agent's bandwidth throttle of one host (Set-OBMachineSetting's five parameters).
-
-    ``work_bps`` applies on ``work_days`` from ``work_start_s`` to ``work_end_s`` (seconds after local
-    midnight, start < end); ``non_work_bps`` applies at every other time. ``enabled=False`` means
-    ``-NoThrottle``: the throttle never limits (rate ``math.inf``).
-    """
-
-    enabled: bool = False
-    work_days: tuple = ()
-    work_start_s: float = 8 * 3600.0
-    work_end_s: float = 18 * 3600.0
-    work_bps: float = math.inf
-    non_work_bps: float = math.inf
-    utc_offset_s: float = 0.0
-
-    def __post_init__(self):
-        days = tuple(sorted({_parse_weekday(day) for day in self.work_days}))
-        object.__setattr__(self, 'work_days', days)
-        object.__setattr__(self, 'work_start_s', _parse_time_of_day(self.work_start_s))
-        object.__setattr__(self, 'work_end_s', _parse_time_of_day(self.work_end_s))
-        if not self.enabled:
-            return
-        if self.work_start_s >= self.work_end_s:
-            raise ValueError('throttle work hours must start before they end (start %s, end %s)'
-                             % (self.work_start_s, self.work_end_s))
-        for label, rate in (('work_bps', self.work_bps), ('non_work_bps', self.non_work_bps)):
-            if math.isnan(rate) or rate <= 0:
-                raise ValueError('throttle %s must be a positive rate in bytes/s, got %r' % (label, rate))
-
-    @classmethod
-    def unthrottled(cls):
-        """The schedule of a host with ``-NoThrottle`` (or no agent settings)."""
-        return cls(enabled=False)
-
-    @classmethod
-    def from_host_settings(cls, settings, utc_offset_s=0.0):
-        """Build from host_info's ``throttle`` dict (Get-OBMachineSetting values, bytes per second).
-
-        Keys: ``enabled``, ``work_days`` (names), ``work_hour_start``/``work_hour_end`` ("08:00:00"),
-        ``work_hour_bandwidth``/``non_work_hour_bandwidth`` (bytes/s). ``None`` or ``enabled: false``
-        gives the unthrottled schedule.
-        """
-        if not settings or not settings.get('enabled'):
-            return cls(enabled=False, utc_offset_s=utc_offset_s)
-        return cls(
-            enabled=True,
-            work_days=tuple(settings.get('work_days') or ()),
-            work_start_s=settings.get('work_hour_start', '08:00:00'),
-            work_end_s=settings.get('work_hour_end', '18:00:00'),
-            work_bps=float(settings['work_hour_bandwidth']),
-            non_work_bps=float(settings['non_work_hour_bandwidth']),
-            utc_offset_s=utc_offset_s,
-        )
-
-    @property
-    def is_constant(self):
-        """True when the rate never changes (disabled, no work days, or equal work/non-work rates)."""
-        return not self.enabled or not self.work_days or self.work_bps == self.non_work_bps
-
-    def is_work_time(self, t):
-        """True when model time ``t`` falls within work hours of a work day."""
-        local = t + self.utc_offset_s
-        day = math.floor(local / SECONDS_PER_DAY)
-        weekday = (day + _EPOCH_WEEKDAY) % 7
-        second_of_day = local - day * SECONDS_PER_DAY
-        return weekday in self.work_days and self.work_start_s <= second_of_day < self.work_end_s
-
-    def rate_at(self, t):
-        """Throttle rate (bytes/s) in force at model time ``t``; ``math.inf`` when not throttled."""
-        if not self.enabled:
-            return math.inf
-        return self.work_bps if self.is_work_time(t) else self.non_work_bps
-
-    def next_change_after(self, t):
-        """The first model time after ``t`` at which work hours start or end; ``math.inf`` if never."""
-        if self.is_constant:
-            return math.inf
-        local = t + self.utc_offset_s
-        day = math.floor(local / SECONDS_PER_DAY)
-        # Within 8 days there is always a boundary, since there is at least one work day.
-        for offset in range(8):
-            weekday = (day + offset + _EPOCH_WEEKDAY) % 7
-            if weekday not in self.work_days:
-                continue
-            day_start = (day + offset) * SECONDS_PER_DAY
-            for boundary in (day_start + self.work_start_s, day_start + self.work_end_s):
-                # Compare in model time: with an offset, rounding could otherwise return t itself.
-                if boundary - self.utc_offset_s > t:
-                    return boundary - self.utc_offset_s
-        raise AssertionError('no throttle boundary within 8 days')  # unreachable: work_days is not empty
-
-    def min_rate(self):
-        """Lowest rate the schedule ever allows (bytes/s)."""
-        if not self.enabled:
-            return math.inf
-        if not self.work_days:
-            return self.non_work_bps
-        return min(self.work_bps, self.non_work_bps)
-
-    def as_dict(self):
-        """Plain-data form (weekday names, "HH:MM:SS", bytes/s; ``None`` for unlimited)."""
-        return {
-            'enabled': self.enabled,
-            'work_days': [WEEKDAY_NAMES[day] for day in self.work_days],
-            'work_hour_start': _format_time_of_day(self.work_start_s),
-            'work_hour_end': _format_time_of_day(self.work_end_s),
-            'work_hour_bandwidth': _finite_or_none(self.work_bps),
-            'non_work_hour_bandwidth': _finite_or_none(self.non_work_bps),
-        }
-
-
-def _format_time_of_day(seconds):
-    whole = int(round(seconds))
-    return '%02d:%02d:%02d' % (whole // 3600, whole // 60 % 60, whole % 60)
-
-
-def _finite_or_none(value):
-    return None if math.isinf(value) else int(round(value))
 
 
 # --------------------------------------------------------------------------------------------------

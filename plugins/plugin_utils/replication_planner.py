@@ -370,10 +370,10 @@ def _normalize_schedule(raw_host, field):
         return model.ThrottleSchedule(
             enabled=True,
             work_days=tuple(work_days or DEFAULT_WORK_DAYS),
-            work_start_s=throttle.get('work_start') or '08:00',
-            work_end_s=throttle.get('work_end') or '18:00',
-            work_bps=work_bps,
-            non_work_bps=non_work_bps,
+            work_hour_start=throttle.get('work_start') or '08:00',
+            work_hour_end=throttle.get('work_end') or '18:00',
+            work_hour_bandwidth=work_bps,
+            non_work_hour_bandwidth=non_work_bps,
         )
     except ValueError as error:
         raise PlanError('%s: %s' % (throttle_field, error)) from None

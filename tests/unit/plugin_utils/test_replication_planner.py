@@ -260,7 +260,7 @@ def test_planned_wave_matches_the_shared_model():
     plan = planner.plan_replication(estate())
     link = model.HostLink(link_bps=62_500_000.0, threads_per_vm=4,
                           schedule=model.ThrottleSchedule(enabled=True, work_days=planner.DEFAULT_WORK_DAYS,
-                                                          work_bps=10 * MIB, non_work_bps=50 * MIB))
+                                                          work_hour_bandwidth=10 * MIB, non_work_hour_bandwidth=50 * MIB))
     start = planner.parse_time("2025-03-03T00:00:00", "start")
     finishes = model.simulate_wave(link, {"web01": 50 * GIB, "web02": 70 * GIB}, start, churn_bps={"web01": 10 * GIB / 86400})
     planned = {vm["name"]: vm["finish_s"] for vm in plan["vms"] if vm["host"] == "HV02"}
