@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import replication_planner as planner
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _planner as planner
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "planner"
 GOLDEN = sorted(path.stem.removeprefix("golden_") for path in FIXTURES.glob("golden_*.json"))

@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.azmigrate.hyperv.plugins.filter.plan_timeline_svg import render_timeline
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model as model
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import replication_planner as planner
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _planner as planner
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -172,7 +172,7 @@ def test_delta_reports_backlog_when_work_hours_throttle_is_below_churn():
     assert host["delta"]["keeps_up"] == "on_average"
     assert host["delta"]["backlog_peak_bytes"] == 10 * 3600 * MIB
     assert host["delta"]["bytes_per_interval"] == 300 * 2 * MIB
-    assert host["recommended_throttle"]["work_rate"] == "3 Mbps"
+    assert host["recommended_throttle"]["work_hour_bandwidth"] == "3 Mbps"
     assert plan["vms"][0]["delta"]["keeps_up"] == "on_average"
     assert any("delta replication falls behind in work hours" in warning for warning in plan["warnings"])
 
