@@ -319,3 +319,28 @@ def test_the_cached_week_and_the_backlog_shortcut_give_what_the_plain_walk_gives
         churn = rng.choice((0.1, 0.5, 1, 3, 6, 20)) * MIB
         start = MONDAY + rng.uniform(0, 7 * 86400)
         assert model.delta_backlog_peak(link, churn, start, cap) == pytest.approx(_plain_backlog_peak(link, churn, start, cap), rel=1e-12)
+
+
+def test_fast_water_filling_gives_the_general_rates():
+    """_Host.run's fast branch (caught-up VMs get their churn, busy VMs one level or one cap) is exact: wherever it
+    is taken, share_rate over every VM gives the same rates. Random hosts with uniform and mixed caps and churns."""
+    rng = random.Random(20261206)
+    fast_taken = 0
+    for _case in range(4000):
+        uniform_cap = rng.choice((8.0, 32.0)) * MIB
+        busy = [model._Stream(f"b{index}", 1.0, 0.0, 0.0, uniform_cap if rng.random() < 0.7 else rng.choice((4.0, 16.0, 64.0)) * MIB)
+                for index in range(rng.randint(0, 6))]
+        caught_up = [model._Stream(f"c{index}", None, 0.0, rng.uniform(0.0, 20.0) * MIB, rng.choice((8.0, 32.0)) * MIB)
+                     for index in range(rng.randint(0, 5))]
+        if not busy and not caught_up:
+            continue
+        host_rate = rng.choice((10.0, 50.0, 120.0, 400.0)) * MIB
+        rates, caught_up_rates = model._water_fill(host_rate, busy, caught_up, model._groups(busy, caught_up))
+        general_busy, general_caught_up = model._general_rates(host_rate, busy, caught_up)
+        assert rates == pytest.approx(general_busy, rel=1e-9, abs=1e-6)
+        if caught_up_rates is None:
+            fast_taken += 1
+            assert [stream.churn for stream in caught_up] == pytest.approx(general_caught_up, rel=1e-9, abs=1e-6)
+        else:
+            assert caught_up_rates == pytest.approx(general_caught_up, rel=1e-9, abs=1e-6)
+    assert 400 < fast_taken < 3600           # both branches ran many times
