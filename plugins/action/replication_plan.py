@@ -28,7 +28,9 @@ display = Display()
 _THROTTLE_OPTIONS = {
     "enabled": {"type": "bool", "default": True},
     "work_days": {"type": "list", "elements": "str"},
-    **{name: {"type": "raw"} for pair in planner.THROTTLE_ALIASES.items() for name in pair},
+    # Times as strings, so that YAML's reading of an unquoted 18:00 as the number 1080 is refused, not taken as seconds.
+    **{name: {"type": "str" if "rate" not in name and "bandwidth" not in name else "raw"}
+       for pair in planner.THROTTLE_ALIASES.items() for name in pair},
 }
 
 ARGUMENT_SPEC = {

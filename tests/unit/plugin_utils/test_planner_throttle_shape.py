@@ -63,3 +63,27 @@ def test_recommended_throttle_is_upload_throttle_options():
 def test_the_example_vars_use_upload_throttle_names():
     text = PLAYBOOK_VARS.read_text()
     assert "work_hour_bandwidth:" in text and "work_rate:" not in text
+
+
+def throttled_request(**throttle):
+    request = renamed(golden("no_start")["request"], TO_NEW)
+    request["hosts"][0]["throttle"] = {"work_hour_bandwidth": "20 Mbps", "non_work_hour_bandwidth": "400 Mbps", **throttle}
+    return request
+
+
+@pytest.mark.parametrize(("throttle", "message"), [
+    ({"work_hour_start": "12:75"}, r"\.throttle\.work_hour_start: time of day '12:75' is not HH:MM or HH:MM:SS$"),
+    ({"work_start": "8:5"}, r"\.throttle\.work_start: time of day '8:5' is not HH:MM or HH:MM:SS$"),
+    ({"work_days": ["Mon", "Tuesday"]}, r"\.throttle: 'Mon' is not a day of the week \(Sunday, Monday, .*Saturday\)$"),
+])
+def test_work_hours_and_days_are_what_set_obmachinesetting_takes(throttle, message):
+    """-StartWorkHour/-EndWorkHour are TimeSpans (minutes and seconds 00-59) and -WorkDay DayOfWeek names, not abbreviations."""
+    with pytest.raises(planner.PlanError, match=message):
+        planner.plan_replication(throttled_request(**throttle))
+
+
+def test_a_week_starting_on_sunday_is_reported_in_dayofweek_order():
+    plan = planner.plan_replication(throttled_request(work_days=["Saturday", "Sunday", "monday"]))
+    host = next(host for host in plan["hosts"] if host["throttle"]["enabled"])
+    assert host["throttle"]["work_days"] == ["Sunday", "Monday", "Saturday"]
+    assert host["recommended_throttle"]["work_days"] == ["Sunday", "Monday", "Saturday"]
