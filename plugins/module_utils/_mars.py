@@ -112,6 +112,17 @@ def volume_for_path(path: str, volume_names: t.Iterable[str]) -> str | None:
 
 # --- the throttle ---------------------------------------------------------------------------------
 
+#: The throttle as the host scripts print it (host_info/1, upload_throttle_read/1 and upload_throttle_set/1):
+#: Get-OBMachineSetting's values, each null when unknown. A document schema as host_facts.schema_mismatches reads it.
+THROTTLE_FIELDS_SCHEMA: dict[str, t.Any] = {
+    "enabled": None,
+    "work_days": [None],
+    "work_hour_start": None,
+    "work_hour_end": None,
+    "work_hour_bandwidth": None,
+    "non_work_hour_bandwidth": None,
+}
+
 
 def _as_time_of_day(value: t.Any) -> str | None:
     return None if value is None else format_time_of_day(parse_time_of_day(value))

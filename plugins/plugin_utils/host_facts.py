@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import DEFAULT_UPLOAD_THREADS, volume_for_path
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import DEFAULT_UPLOAD_THREADS, THROTTLE_FIELDS_SCHEMA, volume_for_path
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import find_time_of_day as time_of_day
 
 # The raw document's shape: a dict gives an object's exact keys, a one-item list a list of such
@@ -45,14 +45,7 @@ RAW_SCHEMA: dict[str, t.Any] = {
         "container_id": None,
     },
     "replication_registry": {"UploadThreadsPerVM": None, "DownloadThreadsPerVM": None},
-    "throttle": {
-        "enabled": None,
-        "work_days": [None],
-        "work_hour_start": None,
-        "work_hour_end": None,
-        "work_hour_bandwidth": None,
-        "non_work_hour_bandwidth": None,
-    },
+    "throttle": THROTTLE_FIELDS_SCHEMA,
     # What the script could not read without failing the whole read (the throttle), as messages.
     "warnings": [None],
     "vms": [

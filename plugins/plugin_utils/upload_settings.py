@@ -33,6 +33,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import (
     DEFAULT_WORK_DAYS,
     MAX_UPLOAD_THREADS,
     MIN_UPLOAD_THREADS,
+    THROTTLE_FIELDS_SCHEMA,
     ThrottleSchedule,
     day_names,
     find_time_of_day,
@@ -61,14 +62,7 @@ THREADS_DOCUMENT_SCHEMA: dict[str, t.Any] = {
 # it (null when the agent is missing or its service does not run).
 THROTTLE_DOCUMENT_SCHEMA: dict[str, t.Any] = {
     "agent": {"path": None, "service_status": None},
-    "throttle": {
-        "enabled": None,
-        "work_days": [None],
-        "work_hour_start": None,
-        "work_hour_end": None,
-        "work_hour_bandwidth": None,
-        "non_work_hour_bandwidth": None,
-    },
+    "throttle": THROTTLE_FIELDS_SCHEMA,
 }
 
 # --- upload threads ------------------------------------------------------------------------------
