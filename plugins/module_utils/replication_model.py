@@ -14,11 +14,10 @@ when a backlog is drained. Every function below walks those events exactly; none
 in fixed increments.
 """
 
-import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import (  # noqa: F401  (public names of this model)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import (
     DEFAULT_UPLOAD_THREADS,
     MAX_UPLOAD_THREADS,
     MIN_UPLOAD_THREADS,
@@ -32,7 +31,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import (  #
     parse_time_of_day,
     transfer_finish_time,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._replication_logs import (  # noqa: F401  (public names of this model)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._replication_logs import (
     DELTA_LOG_SPACE_FRACTION,
     IR_LOG_SPACE_FRACTION,
     REPLICATION_INTERVALS,
@@ -45,9 +44,15 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._replication_logs
     time_to_resync,
 )
 
-# --------------------------------------------------------------------------------------------------
-# Constants (each is a model assumption; the reasoning is next to it)
-# --------------------------------------------------------------------------------------------------
+# The model's public names, those of _mars and _replication_logs among them (they were defined here first).
+__all__ = [
+    "DEFAULT_UPLOAD_THREADS", "DELTA_LOG_SPACE_FRACTION", "IR_LOG_SPACE_FRACTION", "LINK_EFFICIENCY", "MAX_UPLOAD_THREADS",
+    "MIN_UPLOAD_THREADS", "PER_THREAD_BPS", "REPLICATION_INTERVALS", "RESYNC_LOG_FRACTION", "SECONDS_PER_DAY", "SECONDS_PER_WEEK",
+    "HostLink", "ReplicationStep", "ThrottleSchedule", "WaveSchedule",
+    "advance_replication", "advance_transfers", "delta_backlog_peak", "delta_bytes_per_interval", "delta_log_space_bytes",
+    "delta_required_bps", "host_rate_at", "ir_log_space_bytes", "parse_time_of_day", "share_rate", "simulate_queue",
+    "simulate_wave", "simulate_waves", "time_to_resync", "transfer_finish_time",
+]
 
 # Relative tolerance for "this transfer has finished", so float rounding cannot leave a few bytes
 # that would cost one more event.
