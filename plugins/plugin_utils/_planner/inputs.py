@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
 # collection and may change in any release.
-"""The planner's inputs: every adapter (CSV, YAML, host_info), normalisation into typed specs, every PlanError.
+"""The planner's inputs: every adapter (CSV, YAML, host_info), the VMs, the accounts and the checks across them.
 
 ``read(request)`` turns the replication_plan module's options into a ``PlanRequest``, or raises ``PlanError``
-naming the option, the value and what is allowed. Nothing is planned before every input has been read.
+naming the option, the value and what is allowed (hosts and throttles: ``hosts.py``; single values and the
+specs: ``values.py``). Nothing is planned before every input has been read; the one check left to planning is
+whether a VM fits a log storage account (``storage.py``).
 """
 
 from __future__ import annotations
