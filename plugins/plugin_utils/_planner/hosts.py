@@ -21,11 +21,10 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._planner.values i
     mapping,
     parse,
     positive_int,
-    require,
     read_size,
+    require,
 )
 
-# --- hosts and their throttles --------------------------------------------------------------------
 
 def _throttle_rate(value: t.Any, field: str) -> int:
     rate = parse(lambda given: bandwidth.parse_throttle_rate(given, unit_required=True), value, field)
@@ -196,5 +195,3 @@ def normalize_hosts(raw_hosts: t.Iterable[t.Any], vms_max_churn: t.Mapping[str, 
     aliases = [] if used_aliases is None else used_aliases
     return {name: _normalize_host(name, merged[name][0], merged[name][1], vms_max_churn.get(name, 0.0), defaults, aliases)
             for name in sorted(merged)}
-
-

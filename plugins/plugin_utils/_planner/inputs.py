@@ -16,8 +16,7 @@ import csv
 import io
 import typing as t
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import bandwidth
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import _mars
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _mars, bandwidth
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model as model
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._planner.hosts import normalize_hosts
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._planner.values import (
@@ -28,13 +27,13 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._planner.values i
     PlanError,
     PlanRequest,
     VmSpec,
-    read_churn,
     disk_size,
     make_vm,
     mapping,
     parse_time,
-    require,
+    read_churn,
     read_size,
+    require,
 )
 
 

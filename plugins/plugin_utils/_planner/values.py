@@ -162,5 +162,3 @@ def parse_time(value: t.Any, field: str) -> float:
     except ValueError:
         raise PlanError(f"{field}: {value!r} is not an ISO 8601 date-time such as 2025-03-07T20:00:00") from None
     return float(calendar.timegm(moment.replace(tzinfo=None).timetuple()))
-
-

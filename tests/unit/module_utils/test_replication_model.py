@@ -223,7 +223,8 @@ def test_bad_links_are_refused(kwargs, message):
 
 def test_bad_schedules_are_refused():
     with pytest.raises(ValueError, match="start before they end"):
-        model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_hour_start="18:00", work_hour_end="08:00", work_hour_bandwidth=1, non_work_hour_bandwidth=1)
+        model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_hour_start="18:00", work_hour_end="08:00",
+                               work_hour_bandwidth=1, non_work_hour_bandwidth=1)
     with pytest.raises(ValueError, match="not a day of the week"):
         model.ThrottleSchedule(enabled=True, work_days=("Someday",), work_hour_bandwidth=1, non_work_hour_bandwidth=1)
 
