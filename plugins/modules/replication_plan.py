@@ -107,7 +107,7 @@ options:
       upload_threads:
         description:
           - C(UploadThreadsPerVM) the host will have while replicating (1-32). Omit to plan with the
-            recommended value (RV(hosts[].recommended_upload_threads)).
+            recommended value (C(recommended_upload_threads) in RV(hosts)).
         type: int
       max_vms_per_wave:
         description: Most VMs of this host in one wave, at least 1; defaults to O(max_vms_per_wave).
@@ -352,7 +352,7 @@ makespan_s:
   sample: 24106.24
 makespan_lower_bound_s:
   description:
-    - The largest, over hosts, of RV(hosts[].lower_bound_s).
+    - The largest, over hosts, of C(lower_bound_s) in RV(hosts).
   returned: always
   type: float
   sample: 24106.24
