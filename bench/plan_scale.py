@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import replication_planner  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _planner as replication_planner  # noqa: E402
 
 LINK_RATES = ('500 Mbit/s', '1 Gbit/s', '1 Gbit/s', '2 Gbit/s', '10 Gbit/s')
 GIB = 1024 ** 3

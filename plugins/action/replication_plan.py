@@ -3,7 +3,7 @@
 """Action plugin of azmigrate.hyperv.replication_plan (documentation: plugins/modules/replication_plan.py).
 
 Runs on the controller only and never uses the task's connection: it validates the options, reads
-``vms_file`` if given, calls the pure planner (``plugin_utils/replication_planner.py``) and returns
+``vms_file`` if given, runs the pure planner (``plugin_utils/_planner``: read, plan, render) and returns
 the plan with ``changed: false``. Check mode plans as usual, since nothing changes.
 """
 
@@ -17,16 +17,20 @@ import yaml
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import replication_planner as planner
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _planner as planner
 
+display = Display()
+
+# upload_throttle's names; each older name is its own option (not an alias), so that giving both is refused
+# naming both rather than one silently winning. The planner checks which are required and the defaults.
 _THROTTLE_OPTIONS = {
     "enabled": {"type": "bool", "default": True},
     "work_days": {"type": "list", "elements": "str"},
-    "work_start": {"type": "str", "default": "08:00"},
-    "work_end": {"type": "str", "default": "18:00"},
-    "work_rate": {"type": "raw", "required": True},
-    "non_work_rate": {"type": "raw", "required": True},
+    # Times as strings, so that YAML's reading of an unquoted 18:00 as the number 1080 is refused, not taken as seconds.
+    **{name: {"type": "str" if "rate" not in name and "bandwidth" not in name else "raw"}
+       for pair in planner.THROTTLE_ALIASES.items() for name in pair},
 }
 
 ARGUMENT_SPEC = {
@@ -92,10 +96,17 @@ class ActionModule(ActionBase):
         try:
             if options["vms_file"]:
                 request["vms"] = list(options["vms"] or []) + self._read_vms_file(options["vms_file"])
-            plan = planner.plan_replication(request)
+            with planner.cyclic_gc_paused():
+                planning = planner.read(request)
+                plan = planner.render(planner.plan(planning))
         except planner.PlanError as error:
             result.update(failed=True, msg=str(error))
             return result
+
+        for old_name in planning.deprecated_keys:
+            new_name = next(new for new, old in planner.THROTTLE_ALIASES.items() if old == old_name)
+            display.deprecated(f"replication_plan: hosts[].throttle.{old_name} is renamed {new_name}, as upload_throttle names it",
+                               version="2.0.0", collection_name="azmigrate.hyperv")
 
         result.update(changed=False, replicate_waves=planner.waves_for_replicate(plan), plan_warnings=plan.pop("warnings"), **plan)
         return result

@@ -1,329 +1,62 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2025, azmigrate.hyperv developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one model of bytes and rates for Hyper-V to Azure replication.
+"""The one model of bytes and rates for Hyper-V to Azure replication (docs/planning.md, "The model").
 
-The replication planner (``plugin_utils/replication_planner.py``) uses this file, and so may any
-simulation of a host's uploads, so that a planned wave and a simulated run of it agree by
-construction. It has no Ansible imports and no imports from the collection, so it can be loaded by
-file path (``importlib.util.spec_from_file_location``). Standard library only; Python 3.8 syntax,
-since ansible-test compiles ``module_utils`` for the target Pythons.
+The replication planner (``plugin_utils/_planner``) plans on it and the lab's Azure side simulates with
+it, so a planned wave and a simulated run of it agree by construction. Units: rates are bytes per
+second (float), amounts bytes, times model time (seconds since 1970-01-01T00:00:00 UTC); parsing
+"512 Kbps" or "1 Gbit/s" is ``bandwidth.py``'s job, the throttle is ``_mars.ThrottleSchedule`` and the
+delta replication cycle and log space are ``_replication_logs`` (re-exported here).
 
-Units: every rate is **bytes per second** (float) and every amount **bytes**. Parsing "512 Kbps" or
-"1 Gbit/s" is ``module_utils/bandwidth.py``'s job, not this file's.
-
-Time: a float count of seconds since 1970-01-01T00:00:00 UTC ("model time"; ``time.time()`` uses
-the same scale). A throttle schedule is read in the host's wall-clock time, which
-is model time plus ``ThrottleSchedule.utc_offset_s`` (daylight saving time is not modelled). The
-planner uses ``utc_offset_s=0`` and treats its start time as host wall-clock time.
-
-What moves how fast:
-
-* A host uploads through one link. Its usable rate at an instant is
-  ``min(link_bps * efficiency, throttle rate at that instant)`` (``HostLink.rate_at``). The
-  throttle belongs to the MARS agent and is per host; the link is the host's share of the WAN.
-* Each replicating VM uploads with ``UploadThreadsPerVM`` threads, so it can never go faster than
-  ``threads * per_thread_bps`` (``HostLink.vm_cap_bps``).
-* VMs replicating at the same time on one host share the host rate by water-filling
-  (``share_rate``): equal shares, but no VM gets more than its cap and what a capped VM cannot use
-  goes to the others.
-* A VM's writes during initial replication go to its .hrl log. When its initial replication
-  finishes it is in delta replication: it uploads that log, then its writes as they come (its
-  churn), over the same host link, so it keeps a share while other VMs are still in initial
-  replication. A VM with a backlog competes like a transfer (up to its cap); a VM that has caught
-  up takes just its churn. ``advance_replication`` is that one definition; a simulation steps it and
-  the planner's waves (``simulate_waves``) run on it.
-* Rates are piecewise constant: they change only at throttle schedule boundaries (work hours
-  start/end), when a transfer finishes and when a backlog is drained. Every function below walks
-  those events exactly; none steps through time in fixed increments.
+Rates are piecewise constant: they change only at throttle boundaries, when a transfer finishes and
+when a backlog is drained. Every function below walks those events exactly; none steps through time
+in fixed increments.
 """
 
-import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-# --------------------------------------------------------------------------------------------------
-# Constants (each is a model assumption; the reasoning is next to it)
-# --------------------------------------------------------------------------------------------------
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import (
+    DEFAULT_UPLOAD_THREADS,
+    MAX_UPLOAD_THREADS,
+    MIN_UPLOAD_THREADS,
+    SECONDS_PER_DAY,
+    SECONDS_PER_WEEK,
+    LINK_EFFICIENCY,
+    PER_THREAD_BPS,
+    HostLink,
+    ThrottleSchedule,
+    host_rate_at,
+    parse_time_of_day,
+    transfer_finish_time,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._replication_logs import (
+    DELTA_LOG_SPACE_FRACTION,
+    IR_LOG_SPACE_FRACTION,
+    REPLICATION_INTERVALS,
+    RESYNC_LOG_FRACTION,
+    delta_backlog_peak,
+    delta_bytes_per_interval,
+    delta_required_bps,
+    delta_log_space_bytes,
+    ir_log_space_bytes,
+    time_to_resync,
+)
 
-#: Fraction of a host's link bit rate that replication payload can use. Ethernet, IPv4 and TCP
-#: framing leave 1,460 payload bytes of every 1,538 bytes on the wire at a 1,500-byte MTU (94.9 %);
-#: TLS records and the HTTPS requests of each uploaded block take about another 1-2 %; the rest is
-#: margin for retransmissions and the host's own management traffic. Override per host when measured.
-LINK_EFFICIENCY = 0.9
-
-#: Upload throughput of one MARS upload thread, bytes/s (8 MiB/s, about 67 Mbit/s). Each thread is
-#: one HTTPS stream that sends one block, waits for Azure storage to acknowledge it, then sends the
-#: next, so a thread is latency bound rather than link bound: a 4 MiB block per ~0.5 s round trip
-#: (WAN round trip plus storage write and acknowledgement) is 8 MiB/s. With the default 4 threads a
-#: VM tops out at 32 MiB/s (about 270 Mbit/s), which is why Microsoft advises raising
-#: UploadThreadsPerVM "if you have spare bandwidth". Override per host when measured.
-PER_THREAD_BPS = 8 * 1024 * 1024
-
-#: UploadThreadsPerVM: value the agent uses when the registry value is absent, and its valid range
-#: (KB 3056159).
-DEFAULT_UPLOAD_THREADS = 4
-MIN_UPLOAD_THREADS = 1
-MAX_UPLOAD_THREADS = 32
-
-#: Extra free space on a disk's volume while the VM is in initial replication, as a fraction of the
-#: VHD size: the checkpoint (.avhdx) plus the .hrl log, worst case 100 %
-#: (learn.microsoft.com/azure/site-recovery/site-recovery-hyper-v-deployment-planner-analyze-report).
-IR_LOG_SPACE_FRACTION = 1.0
-#: The same during delta replication when bandwidth cannot keep up: 50 % (the same Deployment Planner report page).
-DELTA_LOG_SPACE_FRACTION = 0.5
-#: A VM needs resynchronisation when its .hrl log reaches this fraction of the disk size (6.1).
-RESYNC_LOG_FRACTION = 0.5
-
-#: Replication intervals (seconds) that HyperVReplicaAzure policies accept (New-AzRecoveryServicesAsrPolicy's ValidateSet).
-REPLICATION_INTERVALS = (30, 300, 900)
-
-SECONDS_PER_DAY = 86400
-SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
-WEEKDAY_NAMES = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday')
-#: 1970-01-01 (model time 0) was a Thursday; weekday numbers follow datetime: Monday = 0.
-_EPOCH_WEEKDAY = 3
+# The model's public names, those of _mars and _replication_logs among them (they were defined here first).
+__all__ = [
+    "DEFAULT_UPLOAD_THREADS", "DELTA_LOG_SPACE_FRACTION", "IR_LOG_SPACE_FRACTION", "LINK_EFFICIENCY", "MAX_UPLOAD_THREADS",
+    "MIN_UPLOAD_THREADS", "PER_THREAD_BPS", "REPLICATION_INTERVALS", "RESYNC_LOG_FRACTION", "SECONDS_PER_DAY", "SECONDS_PER_WEEK",
+    "HostLink", "ReplicationStep", "ThrottleSchedule", "WaveSchedule",
+    "advance_replication", "advance_transfers", "delta_backlog_peak", "delta_bytes_per_interval", "delta_log_space_bytes",
+    "delta_required_bps", "host_rate_at", "ir_log_space_bytes", "parse_time_of_day", "share_rate", "simulate_queue",
+    "simulate_wave", "simulate_waves", "time_to_resync", "transfer_finish_time",
+]
 
 # Relative tolerance for "this transfer has finished", so float rounding cannot leave a few bytes
 # that would cost one more event.
 _BYTES_EPSILON = 1e-6
-
-
-# --------------------------------------------------------------------------------------------------
-# Throttle schedule
-# --------------------------------------------------------------------------------------------------
-
-def _parse_time_of_day(value):
-    """Seconds after midnight from "HH:MM[:SS]" (what Get-OBMachineSetting's TimeSpans print) or a number."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        parts = str(value).strip().split(':')
-        if len(parts) not in (2, 3) or not all(part.strip().isdigit() for part in parts):
-            raise ValueError('time of day %r is not HH:MM or HH:MM:SS' % (value,))
-        numbers = [int(part) for part in parts] + [0]
-        seconds = float(numbers[0] * 3600 + numbers[1] * 60 + numbers[2])
-    if not 0 <= seconds <= SECONDS_PER_DAY:
-        raise ValueError('time of day %r is outside 00:00-24:00' % (value,))
-    return seconds
-
-
-def parse_time_of_day(value):
-    """Seconds after midnight from "HH:MM[:SS]" (or a number of seconds); ValueError naming the value otherwise."""
-    return _parse_time_of_day(value)
-
-
-def _parse_weekday(value):
-    """Weekday number (Monday = 0) from a DayOfWeek name ("Monday", "mon") or a number 0-6."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if 0 <= value <= 6:
-            return value
-        raise ValueError('weekday number %r is outside 0 (Monday) to 6 (Sunday)' % (value,))
-    text = str(value).strip().lower()
-    for number, name in enumerate(WEEKDAY_NAMES):
-        if len(text) >= 3 and name.lower().startswith(text):
-            return number
-    raise ValueError('%r is not a day of the week (Monday ... Sunday)' % (value,))
-
-
-@dataclass(frozen=True)
-class ThrottleSchedule:
-    """The MARS agent's bandwidth throttle of one host (Set-OBMachineSetting's five parameters).
-
-    ``work_bps`` applies on ``work_days`` from ``work_start_s`` to ``work_end_s`` (seconds after local
-    midnight, start < end); ``non_work_bps`` applies at every other time. ``enabled=False`` means
-    ``-NoThrottle``: the throttle never limits (rate ``math.inf``).
-    """
-
-    enabled: bool = False
-    work_days: tuple = ()
-    work_start_s: float = 8 * 3600.0
-    work_end_s: float = 18 * 3600.0
-    work_bps: float = math.inf
-    non_work_bps: float = math.inf
-    utc_offset_s: float = 0.0
-
-    def __post_init__(self):
-        days = tuple(sorted({_parse_weekday(day) for day in self.work_days}))
-        object.__setattr__(self, 'work_days', days)
-        object.__setattr__(self, 'work_start_s', _parse_time_of_day(self.work_start_s))
-        object.__setattr__(self, 'work_end_s', _parse_time_of_day(self.work_end_s))
-        if not self.enabled:
-            return
-        if self.work_start_s >= self.work_end_s:
-            raise ValueError('throttle work hours must start before they end (start %s, end %s)'
-                             % (self.work_start_s, self.work_end_s))
-        for label, rate in (('work_bps', self.work_bps), ('non_work_bps', self.non_work_bps)):
-            if math.isnan(rate) or rate <= 0:
-                raise ValueError('throttle %s must be a positive rate in bytes/s, got %r' % (label, rate))
-
-    @classmethod
-    def unthrottled(cls):
-        """The schedule of a host with ``-NoThrottle`` (or no agent settings)."""
-        return cls(enabled=False)
-
-    @classmethod
-    def from_host_settings(cls, settings, utc_offset_s=0.0):
-        """Build from host_info's ``throttle`` dict (Get-OBMachineSetting values, bytes per second).
-
-        Keys: ``enabled``, ``work_days`` (names), ``work_hour_start``/``work_hour_end`` ("08:00:00"),
-        ``work_hour_bandwidth``/``non_work_hour_bandwidth`` (bytes/s). ``None`` or ``enabled: false``
-        gives the unthrottled schedule.
-        """
-        if not settings or not settings.get('enabled'):
-            return cls(enabled=False, utc_offset_s=utc_offset_s)
-        return cls(
-            enabled=True,
-            work_days=tuple(settings.get('work_days') or ()),
-            work_start_s=settings.get('work_hour_start', '08:00:00'),
-            work_end_s=settings.get('work_hour_end', '18:00:00'),
-            work_bps=float(settings['work_hour_bandwidth']),
-            non_work_bps=float(settings['non_work_hour_bandwidth']),
-            utc_offset_s=utc_offset_s,
-        )
-
-    @property
-    def is_constant(self):
-        """True when the rate never changes (disabled, no work days, or equal work/non-work rates)."""
-        return not self.enabled or not self.work_days or self.work_bps == self.non_work_bps
-
-    def is_work_time(self, t):
-        """True when model time ``t`` falls within work hours of a work day."""
-        local = t + self.utc_offset_s
-        day = math.floor(local / SECONDS_PER_DAY)
-        weekday = (day + _EPOCH_WEEKDAY) % 7
-        second_of_day = local - day * SECONDS_PER_DAY
-        return weekday in self.work_days and self.work_start_s <= second_of_day < self.work_end_s
-
-    def rate_at(self, t):
-        """Throttle rate (bytes/s) in force at model time ``t``; ``math.inf`` when not throttled."""
-        if not self.enabled:
-            return math.inf
-        return self.work_bps if self.is_work_time(t) else self.non_work_bps
-
-    def next_change_after(self, t):
-        """The first model time after ``t`` at which work hours start or end; ``math.inf`` if never."""
-        if self.is_constant:
-            return math.inf
-        local = t + self.utc_offset_s
-        day = math.floor(local / SECONDS_PER_DAY)
-        # Within 8 days there is always a boundary, since there is at least one work day.
-        for offset in range(8):
-            weekday = (day + offset + _EPOCH_WEEKDAY) % 7
-            if weekday not in self.work_days:
-                continue
-            day_start = (day + offset) * SECONDS_PER_DAY
-            for boundary in (day_start + self.work_start_s, day_start + self.work_end_s):
-                # Compare in model time: with an offset, rounding could otherwise return t itself.
-                if boundary - self.utc_offset_s > t:
-                    return boundary - self.utc_offset_s
-        raise AssertionError('no throttle boundary within 8 days')  # unreachable: work_days is not empty
-
-    def min_rate(self):
-        """Lowest rate the schedule ever allows (bytes/s)."""
-        if not self.enabled:
-            return math.inf
-        if not self.work_days:
-            return self.non_work_bps
-        return min(self.work_bps, self.non_work_bps)
-
-    def as_dict(self):
-        """Plain-data form (weekday names, "HH:MM:SS", bytes/s; ``None`` for unlimited)."""
-        return {
-            'enabled': self.enabled,
-            'work_days': [WEEKDAY_NAMES[day] for day in self.work_days],
-            'work_hour_start': _format_time_of_day(self.work_start_s),
-            'work_hour_end': _format_time_of_day(self.work_end_s),
-            'work_hour_bandwidth': _finite_or_none(self.work_bps),
-            'non_work_hour_bandwidth': _finite_or_none(self.non_work_bps),
-        }
-
-
-def _format_time_of_day(seconds):
-    whole = int(round(seconds))
-    return '%02d:%02d:%02d' % (whole // 3600, whole // 60 % 60, whole % 60)
-
-
-def _finite_or_none(value):
-    return None if math.isinf(value) else int(round(value))
-
-
-# --------------------------------------------------------------------------------------------------
-# Host link
-# --------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class HostLink:
-    """What one host can upload: link rate (bytes/s), throttle schedule and per-VM upload threads."""
-
-    link_bps: float
-    schedule: ThrottleSchedule = field(default_factory=ThrottleSchedule.unthrottled)
-    threads_per_vm: int = DEFAULT_UPLOAD_THREADS
-    efficiency: float = LINK_EFFICIENCY
-    per_thread_bps: float = PER_THREAD_BPS
-
-    def __post_init__(self):
-        if not math.isfinite(self.link_bps) or self.link_bps <= 0:
-            raise ValueError('link rate must be a positive finite number of bytes/s, got %r' % (self.link_bps,))
-        if not 0 < self.efficiency <= 1:
-            raise ValueError('link efficiency must be in (0, 1], got %r' % (self.efficiency,))
-        if not MIN_UPLOAD_THREADS <= self.threads_per_vm <= MAX_UPLOAD_THREADS:
-            raise ValueError('UploadThreadsPerVM must be %d-%d, got %r'
-                             % (MIN_UPLOAD_THREADS, MAX_UPLOAD_THREADS, self.threads_per_vm))
-        if math.isnan(self.per_thread_bps) or self.per_thread_bps <= 0:
-            raise ValueError('per-thread rate must be positive, got %r' % (self.per_thread_bps,))
-
-    @property
-    def usable_link_bps(self):
-        """Link rate available to replication payload (bytes/s)."""
-        return self.link_bps * self.efficiency
-
-    @property
-    def vm_cap_bps(self):
-        """Fastest one VM can upload: UploadThreadsPerVM x per-thread throughput (bytes/s)."""
-        return self.threads_per_vm * self.per_thread_bps
-
-    def rate_at(self, t):
-        """Host upload rate (bytes/s) at model time ``t``: min(usable link, throttle)."""
-        return min(self.usable_link_bps, self.schedule.rate_at(t))
-
-    def next_change_after(self, t):
-        """Next model time after ``t`` at which ``rate_at`` may change."""
-        return self.schedule.next_change_after(t)
-
-    def min_rate(self):
-        """Lowest host rate over the week (bytes/s)."""
-        return min(self.usable_link_bps, self.schedule.min_rate())
-
-    def bytes_between(self, start, end, cap_bps=math.inf):
-        """Bytes one stream capped at ``cap_bps`` (or the whole host) can move in [start, end)."""
-        total = 0.0
-        t = start
-        while t < end:
-            boundary = min(self.next_change_after(t), end)
-            total += min(self.rate_at(t), cap_bps) * (boundary - t)
-            t = boundary
-        return total
-
-    def weekly_bytes(self, cap_bps=math.inf):
-        """Bytes moved in any one week (the schedule repeats weekly, so the start does not matter)."""
-        return _weekly_bytes(self, cap_bps)
-
-    def average_rate(self, cap_bps=math.inf):
-        """Average rate over a week (bytes/s)."""
-        return self.weekly_bytes(cap_bps) / SECONDS_PER_WEEK
-
-
-# A plan asks each host's week several times, and an estate has few distinct links (rate, throttle,
-# threads): walking each week once saves a twentieth of the planning time at 100,000 VMs.
-@functools.lru_cache(maxsize=4096)
-def _weekly_bytes(link, cap_bps):
-    return link.bytes_between(0.0, float(SECONDS_PER_WEEK), cap_bps)
-
-
-def host_rate_at(link, t):
-    """Host upload rate (bytes/s) of ``link`` at model time ``t`` (same as ``link.rate_at(t)``)."""
-    return link.rate_at(t)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -357,34 +90,6 @@ def share_rate(total_bps, caps_bps):
         if not free:
             return list(caps_bps)
         level = remaining / free
-
-
-def transfer_finish_time(link, start, nbytes, cap_bps=None):
-    """Model time at which one transfer of ``nbytes`` started at ``start`` finishes, alone on the host.
-
-    The stream's rate is ``min(link.rate_at(t), cap_bps)`` (``cap_bps`` defaults to the VM cap;
-    pass ``math.inf`` for the whole host). Exact across throttle boundaries; whole weeks are skipped
-    in one step because the schedule repeats weekly. ``math.inf`` if the rate is zero.
-    """
-    cap = link.vm_cap_bps if cap_bps is None else cap_bps
-    remaining = float(nbytes)
-    if remaining <= 0:
-        return float(start)
-    week_bytes = link.weekly_bytes(cap)
-    if week_bytes <= 0:
-        return math.inf
-    whole_weeks = math.floor(remaining / week_bytes)
-    if whole_weeks * week_bytes >= remaining:
-        whole_weeks -= 1          # finish inside the last week, found by the walk below
-    t = float(start) + whole_weeks * SECONDS_PER_WEEK
-    remaining -= whole_weeks * week_bytes
-    while True:
-        rate = min(link.rate_at(t), cap)
-        boundary = link.next_change_after(t)
-        if rate > 0 and rate * (boundary - t) >= remaining:
-            return t + remaining / rate
-        remaining -= rate * (boundary - t)
-        t = boundary
 
 
 class _Stream(object):
@@ -453,10 +158,7 @@ class _Host(object):
     def _regroup(self):
         self.busy = [stream for stream in self.streams if stream.initial is not None or stream.backlog > 0.0]
         self.caught_up = [stream for stream in self.streams if stream.since is not None]
-        busy_cap, busy_uniform = _cap_of(self.busy)
-        self.groups = [busy_cap, busy_uniform, sum(stream.churn for stream in self.caught_up),
-                       max([stream.churn for stream in self.caught_up] or [0.0]),
-                       all(stream.churn <= stream.cap for stream in self.caught_up)]
+        self.groups = _groups(self.busy, self.caught_up)
 
     def run(self, t_end, until=_UNTIL_TIME):
         """Move the host's VMs from the current time to ``t_end``, or until the first or the last initial
@@ -480,28 +182,11 @@ class _Host(object):
             if t >= boundary:
                 host_rate = link.rate_at(t)
                 boundary = link.next_change_after(t)
-            count = len(busy)
-            level = (host_rate - churn_total) / count if count else math.inf
-            general = None
-            if churn_fits and churn_max <= level and (count or churn_total <= host_rate) and (level <= busy_cap or busy_uniform):
-                # The common cases: each caught-up VM gets its churn, the busy ones share the rest or are at their cap.
-                rates = [level if level < busy_cap else busy_cap] * count
-            else:
-                general = share_rate(host_rate, [stream.cap for stream in busy] + [min(stream.churn, stream.cap) for stream in caught_up])
-                rates = general[:count]
-            event = boundary if boundary < t_end else t_end
-            for stream, rate in zip(busy, rates):
-                if stream.initial is not None:
-                    if rate > 0 and t + stream.initial / rate < event:
-                        event = t + stream.initial / rate
-                elif rate > stream.churn and t + stream.backlog / (rate - stream.churn) < event:
-                    event = t + stream.backlog / (rate - stream.churn)
-            if math.isinf(event):
-                raise ValueError('transfers %s can never finish: their upload rate is zero'
-                                 % ', '.join(stream.name for stream in busy if stream.initial is not None))
+            rates, caught_up_rates = _water_fill(host_rate, busy, caught_up, (busy_cap, busy_uniform, churn_total, churn_max, churn_fits))
+            event = _next_event(t, boundary if boundary < t_end else t_end, busy, rates)
             step = event - t
             first_done = done = False
-            for stream, rate in zip(caught_up, general[count:] if general else ()):
+            for stream, rate in zip(caught_up, caught_up_rates or ()):
                 if rate < stream.churn:         # below its churn: its log grows, it is busy again
                     stream.sent += stream.churn * (t - stream.since) + rate * step
                     stream.backlog += (stream.churn - rate) * step
@@ -548,6 +233,52 @@ class _Host(object):
         if t >= boundary:
             self.host_rate, self.boundary = link.rate_at(t), link.next_change_after(t)
         return t
+
+
+def _groups(busy, caught_up):
+    """What the fast branch of ``_water_fill`` reads, kept up to date by ``_Host.run`` between regroupings:
+    (lowest busy cap, whether every busy cap is the same, total churn of the caught-up VMs, their largest churn,
+    whether every caught-up VM's churn is within its cap)."""
+    busy_cap, busy_uniform = _cap_of(busy)
+    return [busy_cap, busy_uniform, sum(stream.churn for stream in caught_up),
+            max([stream.churn for stream in caught_up] or [0.0]), all(stream.churn <= stream.cap for stream in caught_up)]
+
+
+def _water_fill(host_rate, busy, caught_up, groups):
+    """(rates of the busy VMs, rates of the caught-up VMs or None when each gets exactly its churn).
+
+    The fast branch is exact in the common cases: when every caught-up VM's churn fits under the water level
+    and its cap, each gets its churn, and the busy VMs share the rest equally, or all sit at one common cap.
+    Otherwise the general water-filling (``share_rate``) decides. A randomised unit test checks that both
+    branches agree wherever the fast one is taken.
+    """
+    busy_cap, busy_uniform, churn_total, churn_max, churn_fits = groups
+    count = len(busy)
+    level = (host_rate - churn_total) / count if count else math.inf
+    if churn_fits and churn_max <= level and (count or churn_total <= host_rate) and (level <= busy_cap or busy_uniform):
+        return [level if level < busy_cap else busy_cap] * count, None
+    return _general_rates(host_rate, busy, caught_up)
+
+
+def _general_rates(host_rate, busy, caught_up):
+    """``_water_fill`` without the fast branch: every VM in ``share_rate``, a caught-up one capped at its churn."""
+    rates = share_rate(host_rate, [stream.cap for stream in busy] + [min(stream.churn, stream.cap) for stream in caught_up])
+    return rates[:len(busy)], rates[len(busy):]
+
+
+def _next_event(t, horizon, busy, rates):
+    """The next time a busy VM finishes initial replication or drains its backlog, if before ``horizon``."""
+    event = horizon
+    for stream, rate in zip(busy, rates):
+        if stream.initial is not None:
+            if rate > 0 and t + stream.initial / rate < event:
+                event = t + stream.initial / rate
+        elif rate > stream.churn and t + stream.backlog / (rate - stream.churn) < event:
+            event = t + stream.backlog / (rate - stream.churn)
+    if math.isinf(event):
+        raise ValueError('transfers %s can never finish: their upload rate is zero'
+                         % ', '.join(stream.name for stream in busy if stream.initial is not None))
+    return event
 
 
 def _cap_of(streams):
@@ -704,67 +435,3 @@ def simulate_queue(link, vm_bytes_in_order, start, max_concurrent, caps_bps=None
         if host.in_initial:
             host.run(math.inf, _UNTIL_FIRST)
     return {name: (started[name], host.finished[name]) for name in sorted(host.finished)}
-
-
-# --------------------------------------------------------------------------------------------------
-# Delta replication and log space
-# --------------------------------------------------------------------------------------------------
-
-def delta_bytes_per_interval(churn_bps, interval_s):
-    """Bytes one replication cycle carries: what the VM wrote during one interval."""
-    return churn_bps * interval_s
-
-
-def delta_required_bps(churn_bps, interval_s):
-    """Upload rate a VM needs to keep up with delta replication (bytes/s).
-
-    Each cycle's log must be uploaded before the next cycle closes, i.e. ``churn * interval`` bytes
-    within ``interval`` seconds; the interval cancels out. It sets how much is at stake per cycle
-    (``delta_bytes_per_interval``) and the recovery point lag, not the rate.
-    """
-    return delta_bytes_per_interval(churn_bps, interval_s) / interval_s
-
-
-def delta_backlog_peak(link, churn_bps, start=0.0, cap_bps=math.inf):
-    """Largest un-uploaded delta backlog (bytes) over two weeks of steady churn, starting empty.
-
-    The backlog grows while ``churn_bps`` exceeds the upload rate ``min(link.rate_at(t), cap_bps)``
-    (e.g. during throttled work hours) and drains otherwise. It lives in the .hrl logs, so it adds
-    to the log space a volume needs. If the weekly capacity is below the weekly churn the backlog
-    grows without bound and this returns ``math.inf``.
-    """
-    if churn_bps <= min(link.min_rate(), cap_bps):
-        return 0.0                  # the upload rate never falls below the churn: no backlog ever builds
-    if link.weekly_bytes(cap_bps) < churn_bps * SECONDS_PER_WEEK:
-        return math.inf
-    backlog = peak = 0.0
-    t = float(start)
-    end = t + 2 * SECONDS_PER_WEEK
-    while t < end:
-        boundary = min(link.next_change_after(t), end)
-        net = churn_bps - min(link.rate_at(t), cap_bps)
-        backlog = max(0.0, backlog + net * (boundary - t))
-        peak = max(peak, backlog)
-        t = boundary
-    return peak
-
-
-def time_to_resync(disk_bytes, churn_bps, upload_bps):
-    """Seconds until a VM falling behind needs resynchronisation (its .hrl reaches 50 % of the disk).
-
-    ``math.inf`` when the upload rate keeps up with the churn.
-    """
-    deficit = churn_bps - upload_bps
-    if deficit <= 0:
-        return math.inf
-    return RESYNC_LOG_FRACTION * disk_bytes / deficit
-
-
-def ir_log_space_bytes(disk_bytes):
-    """Worst-case extra free space a disk's volume needs during initial replication (snapshot + .hrl)."""
-    return IR_LOG_SPACE_FRACTION * disk_bytes
-
-
-def delta_log_space_bytes(disk_bytes):
-    """Worst-case extra free space a disk's volume needs during delta replication."""
-    return DELTA_LOG_SPACE_FRACTION * disk_bytes

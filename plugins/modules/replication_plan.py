@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # This file only documents the module: the implementation is the action plugin plugins/action/replication_plan.py,
-# which runs the pure planner plugins/plugin_utils/replication_planner.py on the controller.
+# which runs the pure planner plugins/plugin_utils/_planner on the controller. How it plans: docs/planning.md.
 
 DOCUMENTATION = r"""
 ---
@@ -20,20 +20,11 @@ description:
     worst case), assigns VMs to log storage accounts within their capacity, and recommends
     C(UploadThreadsPerVM) and the throttle per host.
   - "Model: a host uploads at min(link rate x O(link_efficiency), throttle rate in force); each VM at most at
-    C(UploadThreadsPerVM) x O(per_thread_rate); VMs replicating together share the host rate equally, a capped
-    VM's leftover going to the others."
-  - "Delta replication shares the link too: a VM's writes during its initial replication go to its C(.hrl) log;
-    once its initial replication finishes it uploads that log, then its churn as it writes, while the host's
-    other VMs - of its wave and of later waves - are still in initial replication. A VM uploading its log takes
-    a share like a VM in initial replication; a VM that has caught up takes just its churn. So the VMs' churn
-    lengthens the waves, and at high churn smaller waves can finish sooner: a VM's writes are tracked from the
-    start of its own initial replication, so fewer VMs replicating at once means less log to upload meanwhile."
-  - "Waves: wave N is every host's N-th group of VMs. A host starts its part of wave N when its part of wave
-    N-1 has finished; hosts do not wait for each other. A host's VMs go largest first; a wave closes at
-    O(max_vms_per_wave) VMs or when the next VM's disks would not fit the log space left on a volume. Among
-    the wave sizes that fill the host's link, the one with the shortest makespan (then the fewest waves) wins;
-    when one VM alone fills the link, the sizes differ only in delta replication, so the largest size is taken
-    without churn, and with churn the largest size and one VM at a time are compared."
+    C(UploadThreadsPerVM) x O(per_thread_rate); VMs replicating together share the host rate, and a VM that
+    finished initial replication uploads its C(.hrl) log and its churn over the same link meanwhile."
+  - "Waves: wave N is every host's N-th group of VMs; a host starts its part of wave N when its part of wave
+    N-1 has finished, and hosts do not wait for each other. The model, the wave search and the bounds are
+    described in the collection's docs/planning.md."
   - Deterministic - the same input gives the same plan, whatever the order of VMs, hosts or accounts, so the
     slices of a sliced AWX job agree.
   - "Every option is checked before anything is planned. Sizes, churn and rates need their unit (V(127 GB),
@@ -116,14 +107,15 @@ options:
       upload_threads:
         description:
           - C(UploadThreadsPerVM) the host will have while replicating (1-32). Omit to plan with the
-            recommended value (RV(hosts[].recommended_upload_threads)).
+            recommended value (C(recommended_upload_threads) in RV(hosts)).
         type: int
       max_vms_per_wave:
         description: Most VMs of this host in one wave, at least 1; defaults to O(max_vms_per_wave).
         type: int
       throttle:
         description:
-          - The MARS agent's throttle (C(Set-OBMachineSetting)). Omit, or set C(enabled=false), for no throttle.
+          - The MARS agent's throttle (C(Set-OBMachineSetting)), with M(azmigrate.hyperv.upload_throttle)'s option names.
+            Omit, or set C(enabled=false), for no throttle.
           - Rates in the agent's units, V(512 Kbps) to V(1023 Mbps), where 1 Kbps is 1,024 bytes per second
             (Microsoft's examples set the 512 Kbps minimum as C(512*1024)). The unit is required - a bare number
             could be meant as the MMC's Kbps or as C(Set-OBMachineSetting)'s bytes per second.
@@ -137,22 +129,38 @@ options:
             description: Work days (V(Monday) ... V(Sunday)); Monday to Friday when omitted. An empty list is refused.
             type: list
             elements: str
+          work_hour_start:
+            description:
+              - Start of work hours, V(HH:MM); before O(hosts[].throttle.work_hour_end). V(08:00) when omitted.
+              - C(work_start) is its older name, accepted until 2.0.0 (deprecated); giving both is refused.
+            type: str
+          work_hour_end:
+            description:
+              - End of work hours, V(HH:MM). V(18:00) when omitted.
+              - C(work_end) is its older name, accepted until 2.0.0 (deprecated); giving both is refused.
+            type: str
+          work_hour_bandwidth:
+            description:
+              - Upload limit in work hours, for example V(4 Mbps). Required when the throttle is enabled.
+              - C(work_rate) is its older name, accepted until 2.0.0 (deprecated); giving both is refused.
+            type: raw
+          non_work_hour_bandwidth:
+            description:
+              - Upload limit outside work hours, for example V(100 Mbps). Required when the throttle is enabled.
+              - C(non_work_rate) is its older name, accepted until 2.0.0 (deprecated); giving both is refused.
+            type: raw
           work_start:
-            description: Start of work hours, V(HH:MM); before O(hosts[].throttle.work_end).
+            description: Deprecated older name of O(hosts[].throttle.work_hour_start), removed in 2.0.0.
             type: str
-            default: "08:00"
           work_end:
-            description: End of work hours, V(HH:MM).
+            description: Deprecated older name of O(hosts[].throttle.work_hour_end), removed in 2.0.0.
             type: str
-            default: "18:00"
           work_rate:
-            description: Upload limit in work hours, for example V(4 Mbps).
+            description: Deprecated older name of O(hosts[].throttle.work_hour_bandwidth), removed in 2.0.0.
             type: raw
-            required: true
           non_work_rate:
-            description: Upload limit outside work hours, for example V(100 Mbps).
+            description: Deprecated older name of O(hosts[].throttle.non_work_hour_bandwidth), removed in 2.0.0.
             type: raw
-            required: true
       volumes:
         description: Free space of the volumes that hold the VMs' disks, for the log headroom check.
         type: list
@@ -261,8 +269,10 @@ notes:
     Mbit/s and Gbit/s (bits, decimal); each option refuses the other spelling.
   - Log space is checked at its worst case - 100 % of a disk's size during initial replication, 50 % during
     delta replication - with the peak over the waves.
-  - The plan's estimates come from a model with documented assumptions; per-thread rate and link efficiency
-    are the inputs to calibrate against a real host.
+  - The plan's estimates come from a model with documented assumptions (docs/planning.md); per-thread rate and
+    link efficiency are the inputs to calibrate against a real host.
+  - The throttle keys C(work_start), C(work_end), C(work_rate) and C(non_work_rate) are deprecated and will be
+    removed in 2.0.0; use C(work_hour_start), C(work_hour_end), C(work_hour_bandwidth), C(non_work_hour_bandwidth).
   - The 64 TB disk limit is Hyper-V's VHDX maximum; Azure's own per-disk limit for replication is lower and is
     not checked here (unverified which applies to a given target; see the Site Recovery support matrix).
 seealso:
@@ -282,7 +292,7 @@ EXAMPLES = r"""
     hosts:
       - name: HV01
         link_rate: 1 Gbit/s
-        throttle: {work_rate: 10 Mbps, non_work_rate: 400 Mbps}
+        throttle: {work_hour_bandwidth: 10 Mbps, non_work_hour_bandwidth: 400 Mbps}
         volumes: [{name: "E:\\", free: 2 TB}]
       - name: HV02
         link_rate: 500 Mbit/s
@@ -342,7 +352,7 @@ makespan_s:
   sample: 24106.24
 makespan_lower_bound_s:
   description:
-    - The largest, over hosts, of RV(hosts[].lower_bound_s).
+    - The largest, over hosts, of C(lower_bound_s) in RV(hosts).
   returned: always
   type: float
   sample: 24106.24
@@ -362,54 +372,18 @@ totals:
   type: dict
   sample: {vms: 3, hosts: 2, waves: 2, bytes: 1836760760320, churn_bps: 3118542.7}
 waves:
-  description: The waves in order; wave N holds every host's N-th group of VMs.
+  description:
+    - The waves in order; wave N holds every host's N-th group of VMs.
+    - Each has C(name), C(hosts), C(vms), C(start_s) and C(finish_s) (seconds after the plan start - the first host
+      part's start, the last VM's finish), C(duration_s), C(start) and C(finish) (ISO 8601, null without a start
+      time), C(bytes) (initial replication) and C(host_parts) (each host's part - C(host), C(vms), C(start_s),
+      C(finish_s), C(bytes)).
   returned: always
   type: list
   elements: dict
-  contains:
-    name:
-      description: Wave name.
-      type: str
-      sample: wave-01
-    hosts:
-      description: Hosts with VMs in the wave.
-      type: list
-      elements: str
-      sample: [HV01, HV02]
-    vms:
-      description: VMs of the wave.
-      type: list
-      elements: str
-      sample: [db01, web01]
-    start_s:
-      description: Seconds after the plan start when the wave's first host part starts.
-      type: float
-      sample: 0.0
-    finish_s:
-      description: Seconds after the plan start when its last VM finishes initial replication.
-      type: float
-      sample: 10485.76
-    duration_s:
-      description: RV(waves[].finish_s) - RV(waves[].start_s).
-      type: float
-      sample: 10485.76
-    start:
-      description: Start as ISO 8601, null without a start time.
-      type: str
-      sample: "2025-03-07T18:00:00"
-    finish:
-      description: Finish as ISO 8601, null without a start time.
-      type: str
-      sample: "2025-03-07T20:54:45"
-    bytes:
-      description: Bytes the wave uploads in initial replication.
-      type: int
-      sample: 1163936137216
-    host_parts:
-      description: Each host's part of the wave - C(host), C(vms), C(start_s), C(finish_s), C(bytes).
-      type: list
-      elements: dict
-      sample: [{host: HV01, vms: [db01], start_s: 0.0, finish_s: 10485.76, bytes: 1099511627776}]
+  sample: [{name: wave-01, hosts: [HV01, HV02], vms: [db01, web01], start_s: 0.0, finish_s: 10485.76, duration_s: 10485.76,
+            start: "2025-03-07T18:00:00", finish: "2025-03-07T20:54:45", bytes: 1163936137216,
+            host_parts: [{host: HV01, vms: [db01], start_s: 0.0, finish_s: 10485.76, bytes: 1099511627776}]}]
 replicate_waves:
   description: The waves in the short form playbooks/replicate.yml reads - C(name), C(vms), C(hosts), C(start), C(finish).
   returned: always
@@ -423,186 +397,74 @@ deferred_vms:
   elements: str
   sample: []
 hosts:
-  description: Per host - rates, threads and throttle (current and recommended), waves, makespan, delta replication, log space.
+  description:
+    - Per host - C(name), C(link_rate), C(usable_bps) (link rate x O(link_efficiency)), C(upload_threads) (what the plan
+      assumes), C(upload_threads_given) (whether it came from the input), C(recommended_upload_threads) (4-32, so one VM
+      alone fills the host's peak rate and carries its churn), C(vm_cap_bps) (threads x O(per_thread_rate)),
+      C(max_vms_per_wave) (the wave size chosen), C(vm_count), C(bytes) (initial replication), C(waves),
+      C(makespan_s) and C(finish) (the host's last VM; ISO 8601, null without a start time).
+    - C(throttle) - the throttle the plan assumes (bandwidths in bytes per second, null when unlimited).
+    - C(recommended_throttle) - the throttle to set, as M(azmigrate.hyperv.upload_throttle)'s options (bandwidths in the
+      agent's units, ready to pass on), with the C(reason). Up to 0.1.0 it also held C(work_start), C(work_end),
+      C(work_rate), C(non_work_rate) and the bandwidths in bytes per second.
+    - C(delta_upload_bytes) - delta replication bytes (C(.hrl) logs and churn of the VMs that finished before) the host
+      uploads until its last VM finishes initial replication, over the same link; 0 when no VM writes.
+    - C(lower_bound_s), C(largest_vm_bound_s), C(largest_vms_bound_s) - seconds no plan can beat; the link bound (initial
+      replication and delta bytes at the full usable rate), the largest VM alone at its cap, the largest VMs finishing
+      one by one at their caps. C(lower_bound_reachable) - neither of the last two is longer than the first. See
+      docs/planning.md, "Bounds".
+    - C(delta) - delta replication of all the host's VMs - C(required_bps) (total churn), C(bytes_per_interval),
+      C(available_min_bps) (at the most throttled time), C(available_average_bps), C(keeps_up) (V(always) or
+      V(on_average)), C(backlog_peak_bytes) (largest .hrl backlog over a week).
+    - C(volumes) - log space per volume - C(name), C(disk_bytes), C(required_bytes) (peak of snapshot + logs),
+      C(peak_wave), C(free_bytes), C(headroom_bytes), C(ok) (null when the free space is unknown).
   returned: always
   type: list
   elements: dict
-  contains:
-    name:
-      description: Host name.
-      type: str
-      sample: HV01
-    link_rate:
-      description: The host's link rate.
-      type: str
-      sample: 1 Gbit/s
-    usable_bps:
-      description: Link rate x O(link_efficiency), bytes per second.
-      type: float
-      sample: 112500000.0
-    upload_threads:
-      description: UploadThreadsPerVM the plan assumes.
-      type: int
-      sample: 14
-    upload_threads_given:
-      description: Whether RV(hosts[].upload_threads) came from the input (else it is the recommendation).
-      type: bool
-      sample: false
-    recommended_upload_threads:
-      description: Threads that let one VM alone fill the host's peak rate and carry its churn (4-32).
-      type: int
-      sample: 14
-    vm_cap_bps:
-      description: Fastest one VM uploads - threads x O(per_thread_rate), bytes per second.
-      type: float
-      sample: 117440512
-    max_vms_per_wave:
-      description: Wave size chosen for the host.
-      type: int
-      sample: 2
-    throttle:
-      description: The throttle the plan assumes (bandwidths in bytes per second, null when unlimited).
-      type: dict
-      sample: {enabled: true, work_days: [Monday, Tuesday, Wednesday, Thursday, Friday], work_hour_start: "08:00:00",
-               work_hour_end: "18:00:00", work_hour_bandwidth: 10485760, non_work_hour_bandwidth: 419430400}
-    recommended_throttle:
-      description: Recommended throttle with the reason; C(work_rate)/C(non_work_rate) in the agent's units.
-      type: dict
-      sample: {enabled: true, work_days: [Monday, Tuesday, Wednesday, Thursday, Friday], work_start: "08:00:00",
-               work_end: "18:00:00", work_rate: 10 Mbps, non_work_rate: 400 Mbps, work_hour_bandwidth: 10485760,
-               non_work_hour_bandwidth: 419430400, reason: the current throttle already suits the plan}
-    vm_count:
-      description: VMs on the host.
-      type: int
-      sample: 2
-    bytes:
-      description: Bytes the host uploads in initial replication.
-      type: int
-      sample: 1772747751424
-    delta_upload_bytes:
-      description:
-        - Delta replication bytes the host uploads from its first wave's start until its last VM finishes initial
-          replication - the C(.hrl) logs and churn of the VMs that finished before - over the same link.
-        - 0 when no VM writes.
-      type: int
-      sample: 9175040000
-    waves:
-      description: Number of waves on the host.
-      type: int
-      sample: 2
-    makespan_s:
-      description: Seconds until the host's last VM finishes.
-      type: float
-      sample: 16906.24
-    lower_bound_s:
-      description:
-        - Seconds that RV(hosts[].bytes) plus RV(hosts[].delta_upload_bytes) take at the host's full usable rate on
-          its throttle schedule. The plan cannot be faster, so RV(hosts[].makespan_s) / this is 1 when the link is
-          never idle, and above 1 by the link time the waves leave unused (per-VM caps).
-        - The delta bytes are the plan's own (another order of VMs uploads other delta bytes); without churn
-          this is the initial replication bytes alone, which no plan can beat.
-      type: float
-      sample: 16906.24
-    largest_vm_bound_s:
-      description: The host's largest VM alone at its per-VM cap, seconds.
-      type: float
-      sample: 10485.76
-    largest_vms_bound_s:
-      description:
-        - Seconds no plan of waves can beat on this host given the per-VM caps - VMs replicating together share the
-          host rate equally, so the wave holding the largest VM ends with its largest VMs finishing one by one at
-          their caps, the link partly idle; the initial replication bytes at the host's rate plus that idle time.
-        - It holds while the host's rate stays as at the start (always without a throttle); when the throttle
-          changes before it, it is RV(hosts[].largest_vm_bound_s).
-      type: float
-      sample: 10485.76
-    lower_bound_reachable:
-      description:
-        - Whether RV(hosts[].lower_bound_s) can be reached - neither RV(hosts[].largest_vm_bound_s) nor
-          RV(hosts[].largest_vms_bound_s) is longer.
-      type: bool
-      sample: true
-    finish:
-      description: The host's finish, ISO 8601 (null without a start time).
-      type: str
-      sample: "2025-03-07T22:41:46"
-    delta:
-      description:
-        - Delta replication of all the host's VMs - C(required_bps) (total churn), C(bytes_per_interval),
-          C(available_min_bps) (at the most throttled time), C(available_average_bps), C(keeps_up)
-          (V(always) or V(on_average)), C(backlog_peak_bytes) (largest .hrl backlog over a week).
-      type: dict
-      sample: {required_bps: 2594254.7, bytes_per_interval: 778276409, available_min_bps: 10485760,
-               available_average_bps: 76770742.9, keeps_up: always, backlog_peak_bytes: 0}
-    volumes:
-      description:
-        - Log space per volume - C(name), C(disk_bytes), C(required_bytes) (peak of snapshot + logs),
-          C(peak_wave), C(free_bytes), C(headroom_bytes), C(ok) (null when the free space is unknown).
-      type: list
-      elements: dict
-      sample: [{name: "E:\\", disk_bytes: 1099511627776, required_bytes: 1099511627776, peak_wave: wave-01,
-                free_bytes: 2199023255552, headroom_bytes: 1099511627776, ok: true}]
+  sample:
+    - name: HV01
+      link_rate: 1 Gbit/s
+      usable_bps: 112500000.0
+      upload_threads: 14
+      upload_threads_given: false
+      recommended_upload_threads: 14
+      vm_cap_bps: 117440512
+      max_vms_per_wave: 2
+      throttle: {enabled: true, work_days: [Monday, Tuesday, Wednesday, Thursday, Friday], work_hour_start: "08:00:00",
+                 work_hour_end: "18:00:00", work_hour_bandwidth: 10485760, non_work_hour_bandwidth: 419430400}
+      recommended_throttle: {enabled: true, work_days: [Monday, Tuesday, Wednesday, Thursday, Friday], work_hour_start: "08:00:00",
+                             work_hour_end: "18:00:00", work_hour_bandwidth: 10 Mbps, non_work_hour_bandwidth: 400 Mbps,
+                             reason: the current throttle already suits the plan}
+      vm_count: 2
+      bytes: 1772747751424
+      delta_upload_bytes: 9175040000
+      waves: 2
+      makespan_s: 16906.24
+      lower_bound_s: 16906.24
+      largest_vm_bound_s: 10485.76
+      largest_vms_bound_s: 10485.76
+      lower_bound_reachable: true
+      finish: "2025-03-07T22:41:46"
+      delta: {required_bps: 2594254.7, bytes_per_interval: 778276409, available_min_bps: 10485760,
+              available_average_bps: 76770742.9, keeps_up: always, backlog_peak_bytes: 0}
+      volumes: [{name: "E:\\", disk_bytes: 1099511627776, required_bytes: 1099511627776, peak_wave: wave-01,
+                 free_bytes: 2199023255552, headroom_bytes: 1099511627776, ok: true}]
 vms:
-  description: Per VM, by name.
+  description:
+    - Per VM, by name - C(name), C(host), C(wave) (null when deferred), C(deferred) (left out because it does not
+      fit O(target_window)), C(bytes) (initial replication, all disks), C(disks) (sizes, bytes), C(start_s),
+      C(finish_s) and C(duration_s) (seconds), C(start) and C(finish) (ISO 8601, null without a start time),
+      C(storage_account) (the log storage account assigned).
+    - C(delta) - C(churn_bps), C(required_bps), C(bytes_per_interval) at O(replication_interval), C(cap_bps) (the
+      VM's upload cap), C(keeps_up) (V(always) or V(on_average)).
   returned: always
   type: list
   elements: dict
-  contains:
-    name:
-      description: VM name.
-      type: str
-      sample: db01
-    host:
-      description: Host name.
-      type: str
-      sample: HV01
-    wave:
-      description: The VM's wave; null when deferred.
-      type: str
-      sample: wave-01
-    deferred:
-      description: Whether the VM is left out because it does not fit O(target_window).
-      type: bool
-      sample: false
-    bytes:
-      description: Bytes of initial replication (all disks).
-      type: int
-      sample: 1099511627776
-    disks:
-      description: Disk sizes, bytes.
-      type: list
-      elements: int
-      sample: [1099511627776]
-    start_s:
-      description: Seconds after the plan start when its initial replication starts.
-      type: float
-      sample: 0.0
-    finish_s:
-      description: Seconds after the plan start when its initial replication finishes.
-      type: float
-      sample: 10485.76
-    duration_s:
-      description: Estimated initial replication time, seconds.
-      type: float
-      sample: 10485.76
-    start:
-      description: Start, ISO 8601 (null without a start time).
-      type: str
-      sample: "2025-03-07T18:00:00"
-    finish:
-      description: Finish, ISO 8601 (null without a start time).
-      type: str
-      sample: "2025-03-07T20:54:45"
-    storage_account:
-      description: Log storage account assigned to the VM.
-      type: str
-      sample: logstorage01
-    delta:
-      description:
-        - Delta replication - C(churn_bps), C(required_bps), C(bytes_per_interval) at O(replication_interval),
-          C(cap_bps) (the VM's upload cap), C(keeps_up) (V(always) or V(on_average)).
-      type: dict
-      sample: {churn_bps: 497102.7, required_bps: 497102.7, bytes_per_interval: 149130809, cap_bps: 117440512, keeps_up: always}
+  sample: [{name: db01, host: HV01, wave: wave-01, deferred: false, bytes: 1099511627776, disks: [1099511627776],
+            start_s: 0.0, finish_s: 10485.76, duration_s: 10485.76, start: "2025-03-07T18:00:00",
+            finish: "2025-03-07T20:54:45", storage_account: logstorage01,
+            delta: {churn_bps: 497102.7, required_bps: 497102.7, bytes_per_interval: 149130809, cap_bps: 117440512,
+                    keeps_up: always}}]
 storage_accounts:
   description: Per account - C(name), C(capacity_bytes), C(assigned_bytes), C(utilisation), C(vms).
   returned: always

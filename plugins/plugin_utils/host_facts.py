@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 import typing as t
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import DEFAULT_UPLOAD_THREADS, THROTTLE_FIELDS_SCHEMA, volume_for_path
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import find_time_of_day as time_of_day
+
 # The raw document's shape: a dict gives an object's exact keys, a one-item list a list of such
 # items, None a scalar. Any object may also be null (docs/host-scripts.md: "null, never absent").
 RAW_SCHEMA: dict[str, t.Any] = {
@@ -42,14 +45,7 @@ RAW_SCHEMA: dict[str, t.Any] = {
         "container_id": None,
     },
     "replication_registry": {"UploadThreadsPerVM": None, "DownloadThreadsPerVM": None},
-    "throttle": {
-        "enabled": None,
-        "work_days": [None],
-        "work_hour_start": None,
-        "work_hour_end": None,
-        "work_hour_bandwidth": None,
-        "non_work_hour_bandwidth": None,
-    },
+    "throttle": THROTTLE_FIELDS_SCHEMA,
     # What the script could not read without failing the whole read (the throttle), as messages.
     "warnings": [None],
     "vms": [
@@ -100,9 +96,6 @@ DOTNET_VERSIONS_BY_RELEASE = (
 MINIMUM_DOTNET_RELEASE = 460798
 MINIMUM_DOTNET_VERSION = "4.7"
 
-# UploadThreadsPerVM / DownloadThreadsPerVM when the registry value is absent (KB 3056159).
-DEFAULT_THREADS_PER_VM = 4
-
 # Bandwidths are bytes per second; the agent's UI counts "Kbps" of 1,024 bytes per second.
 # Microsoft's examples pass -WorkHourBandwidth (512*1024) to Set-OBMachineSetting for the UI's
 # minimum of "512 Kbps" (Microsoft Learn: Set-OBMachineSetting; KB 3056159), so 1 UI Kbps = 1,024 bytes/s.
@@ -110,8 +103,6 @@ BYTES_PER_UI_KBPS = 1024
 
 # How Hyper-V names the replica server of a VM that replicates to Azure (KB 3094171).
 AZURE_REPLICA_SERVER = "Microsoft Azure"
-
-TIME_OF_DAY = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 GIB = 1024 ** 3
 
@@ -170,15 +161,6 @@ def dotnet_version_name(release: int | None) -> str | None:
     return None
 
 
-def time_of_day(value: str | None) -> str | None:
-    """``"HH:MM:SS"`` from what the script wrote for a throttle hour (a TimeSpan or a date and time)."""
-    match = TIME_OF_DAY.search(value or "")
-    if not match:
-        return None
-    hours, minutes, seconds = match.group(1), match.group(2), match.group(3) or "00"
-    return f"{int(hours):02d}:{minutes}:{seconds}"
-
-
 def bandwidth(bytes_per_second: int | None) -> dict[str, t.Any] | None:
     """A throttle bandwidth in bytes per second and in the agent UI's Kbps."""
     if bytes_per_second is None:
@@ -189,26 +171,13 @@ def bandwidth(bytes_per_second: int | None) -> dict[str, t.Any] | None:
 
 def threads(raw_value: int | None) -> dict[str, t.Any]:
     """An UploadThreadsPerVM-style value: the effective count and whether the registry sets it."""
-    return {"value": DEFAULT_THREADS_PER_VM if raw_value is None else raw_value, "configured": raw_value is not None}
+    return {"value": DEFAULT_UPLOAD_THREADS if raw_value is None else raw_value, "configured": raw_value is not None}
 
 
 def service_status(services: dict[str, t.Any], name: str) -> str | None:
     """A service's status name ("Running"), None when the service does not exist."""
     service = services.get(name)
     return service["status"] if service else None
-
-
-def volume_for_path(path: str, volume_names: t.Iterable[str]) -> str | None:
-    """The volume holding ``path``: the longest volume root that starts it, ignoring case.
-
-    Roots keep their trailing backslash (``D:\\``, ``C:\\ClusterStorage\\Volume1\\``), so a volume
-    never matches a sibling folder that merely shares its prefix.
-    """
-    holder = None
-    for name in volume_names:
-        if path.lower().startswith(name.lower()) and (holder is None or len(name) > len(holder)):
-            holder = name
-    return holder
 
 
 def format_gib(size_bytes: int) -> str:

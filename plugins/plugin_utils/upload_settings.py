@@ -18,7 +18,6 @@ Units are plugins/module_utils/bandwidth.py's: 1 Kbps = 1,024 bytes/s.
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing as t
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.bandwidth import (
@@ -28,12 +27,23 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.bandwidth import 
     format_throttle_rate,
     parse_throttle_rate,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import (
+    DAY_NAMES,
+    DEFAULT_UPLOAD_THREADS,
+    DEFAULT_WORK_DAYS,
+    MAX_UPLOAD_THREADS,
+    MIN_UPLOAD_THREADS,
+    THROTTLE_FIELDS_SCHEMA,
+    ThrottleSchedule,
+    day_names,
+    find_time_of_day,
+    format_time_of_day,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import parse_time_of_day as time_of_day_seconds
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import (
-    DEFAULT_THREADS_PER_VM,
     bandwidth,
     normalise_throttle,
     threads,
-    time_of_day,
 )
 
 # --- the host scripts' documents (docs/host-scripts.md) ------------------------------------------
@@ -52,14 +62,7 @@ THREADS_DOCUMENT_SCHEMA: dict[str, t.Any] = {
 # it (null when the agent is missing or its service does not run).
 THROTTLE_DOCUMENT_SCHEMA: dict[str, t.Any] = {
     "agent": {"path": None, "service_status": None},
-    "throttle": {
-        "enabled": None,
-        "work_days": [None],
-        "work_hour_start": None,
-        "work_hour_end": None,
-        "work_hour_bandwidth": None,
-        "non_work_hour_bandwidth": None,
-    },
+    "throttle": THROTTLE_FIELDS_SCHEMA,
 }
 
 # --- upload threads ------------------------------------------------------------------------------
@@ -67,17 +70,10 @@ THROTTLE_DOCUMENT_SCHEMA: dict[str, t.Any] = {
 # Option name -> REG_DWORD value name under HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication
 # (KB 3056159).
 THREAD_VALUE_NAMES = {"upload_threads": "UploadThreadsPerVM", "download_threads": "DownloadThreadsPerVM"}
-THREADS_MIN = 1
-# "Default 4, max supported 32" (KB 3056159; learn.microsoft.com/azure/migrate/hyper-v-migration-architecture).
-THREADS_MAX = 32
 DWORD_KIND = "DWord"
 
 # --- throttle ------------------------------------------------------------------------------------
 
-# System.DayOfWeek names, in the enum's order (Set-OBMachineSetting -WorkDay takes DayOfWeek[]).
-DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-DEFAULT_WORK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
-TIME_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 THROTTLE_FIELDS = ("work_days", "work_hour_start", "work_hour_end", "work_hour_bandwidth", "non_work_hour_bandwidth")
 ALLOWED_RATES = f"512 Kbps to 1023 Mbps ({THROTTLE_MIN_BPS:,} to {THROTTLE_MAX_BPS:,} bytes/s)"
 
@@ -107,25 +103,6 @@ class ThreadsPlan:
 
 
 @dataclasses.dataclass(frozen=True)
-class ThrottleSchedule:
-    """An enabled throttle, as the five parameters of Set-OBMachineSetting take it.
-
-    Days are DayOfWeek names in the enum's order, hours ``HH:MM:SS``, bandwidths bytes per second.
-    A field is None when the host's Get-OBMachineSetting did not show it (see read_throttle).
-    """
-
-    work_days: tuple[str, ...] | None
-    work_hour_start: str | None
-    work_hour_end: str | None
-    work_hour_bandwidth: int | None
-    non_work_hour_bandwidth: int | None
-
-    def set_params(self) -> dict[str, t.Any]:
-        """The ``throttle`` parameter of upload_throttle_set/1."""
-        return {field: (list(value) if isinstance(value, tuple) else value) for field, value in dataclasses.asdict(self).items()}
-
-
-@dataclasses.dataclass(frozen=True)
 class ThrottlePlan:
     """What upload_throttle changes; ``set_params`` is upload_throttle_set/1's params when it changes."""
 
@@ -150,10 +127,10 @@ def validate_threads_options(options: t.Mapping[str, t.Any]) -> dict[str, int]:
         value = options.get(option)
         if value is None:
             continue
-        if isinstance(value, bool) or not THREADS_MIN <= value <= THREADS_MAX:
+        if isinstance(value, bool) or not MIN_UPLOAD_THREADS <= value <= MAX_UPLOAD_THREADS:
             raise InvalidOption(
-                f"{option} {value!r} is not allowed: give a whole number of threads per VM from {THREADS_MIN} to {THREADS_MAX} "
-                f"(the Recovery Services agent's supported range; it uses {DEFAULT_THREADS_PER_VM} when {value_name} is not set)"
+                f"{option} {value!r} is not allowed: give a whole number of threads per VM from {MIN_UPLOAD_THREADS} to {MAX_UPLOAD_THREADS} "
+                f"(the Recovery Services agent's supported range; it uses {DEFAULT_UPLOAD_THREADS} when {value_name} is not set)"
             )
         desired[value_name] = value
     if not desired:
@@ -229,12 +206,15 @@ def parse_work_days(value: t.Any) -> tuple[str, ...]:
     """DayOfWeek names in the enum's order from a list of day names (any case); duplicates merged."""
     if not value:
         raise InvalidOption(f"work_days {value!r} is empty: give at least one of {', '.join(DAY_NAMES)}")
-    by_lower = {name.lower(): name for name in DAY_NAMES}
-    unknown = [day for day in value if str(day).strip().lower() not in by_lower]
+    unknown = []
+    for day in value:
+        try:
+            day_names([day])
+        except ValueError:
+            unknown.append(day)
     if unknown:
         raise InvalidOption(f"work_days has {', '.join(repr(day) for day in unknown)}, not day names: use {', '.join(DAY_NAMES)}")
-    chosen = {by_lower[str(day).strip().lower()] for day in value}
-    return tuple(name for name in DAY_NAMES if name in chosen)
+    return day_names(value)
 
 
 def given(value: t.Any) -> str:
@@ -260,12 +240,12 @@ def parse_time_of_day(option: str, value: t.Any) -> str:
     as it was given.
     """
     if isinstance(value, str):
-        text = value.strip()
-        match = TIME_PATTERN.match(text)
-        if match:
-            hours, minutes, seconds = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
-            if hours <= 23 and minutes <= 59 and seconds <= 59:
-                return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+        try:
+            seconds = time_of_day_seconds(value)
+        except ValueError:
+            seconds = None
+        if seconds is not None and seconds < 24 * 3600:     # the agent's work hours end by 23:59
+            return format_time_of_day(seconds)
     hint = ""
     number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     if isinstance(value, str) and value.strip().isdigit():
@@ -348,13 +328,12 @@ def read_throttle(raw_throttle: t.Mapping[str, t.Any]) -> ThrottleSchedule | Non
     """
     if not raw_throttle.get("enabled"):
         return None
-    by_lower = {name.lower(): name for name in DAY_NAMES}
-    days = raw_throttle.get("work_days")
-    work_days = tuple(name for name in DAY_NAMES if name in {by_lower.get(str(day).lower()) for day in days}) if days else None
+    known = {name.lower() for name in DAY_NAMES}
+    work_days = day_names(day for day in raw_throttle.get("work_days") or () if str(day).strip().lower() in known)
     return ThrottleSchedule(
         work_days=work_days or None,
-        work_hour_start=time_of_day(raw_throttle.get("work_hour_start")),
-        work_hour_end=time_of_day(raw_throttle.get("work_hour_end")),
+        work_hour_start=find_time_of_day(raw_throttle.get("work_hour_start")),
+        work_hour_end=find_time_of_day(raw_throttle.get("work_hour_end")),
         work_hour_bandwidth=_as_int(raw_throttle.get("work_hour_bandwidth")),
         non_work_hour_bandwidth=_as_int(raw_throttle.get("non_work_hour_bandwidth")),
     )

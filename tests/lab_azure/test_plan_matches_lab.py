@@ -1,6 +1,6 @@
 """The planner's estimate of initial replication against the lab's run of the planned waves.
 
-The replication planner (plugins/plugin_utils/replication_planner.py) and the lab's Azure side
+The replication planner (plugins/plugin_utils/_planner/) and the lab's Azure side
 (lab/azure/replication.py) share one model of bytes and rates (plugins/module_utils/replication_model.py).
 This test plans four VMs of one host from the host's own settings (link, MARS throttle with a work/non-work
 boundary the run crosses, UploadThreadsPerVM) and the lab clock's start time, then enables replication of the
@@ -33,7 +33,7 @@ import yaml
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import bandwidth
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model as model
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import replication_planner as planner
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _planner as planner
 from inprocess_azure import DEMO_ESTATE, Site
 from lab.estate import build_host
 from lab.hosts.state import MARS_REPLICATION_KEY

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _mars
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model as model
 
 MIB = 1048576
@@ -19,7 +20,7 @@ FRIDAY = MONDAY + 4 * 86400.0
 
 def office_schedule(work_bps=1 * MIB, non_work_bps=4 * MIB):
     return model.ThrottleSchedule(enabled=True, work_days=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"),
-                                  work_start_s="08:00", work_end_s="18:00", work_bps=work_bps, non_work_bps=non_work_bps)
+                                  work_hour_start="08:00", work_hour_end="18:00", work_hour_bandwidth=work_bps, non_work_hour_bandwidth=non_work_bps)
 
 
 def fast_link(schedule):
@@ -27,13 +28,14 @@ def fast_link(schedule):
     return model.HostLink(link_bps=1e12, schedule=schedule, threads_per_vm=32, per_thread_bps=1e9)
 
 
-def test_loads_by_file_path_without_ansible():
+def test_loads_by_file_path_with_the_collection_importable():
+    """The model imports its neighbours (the throttle is _mars's) as module_utils do; loaded by path it still works."""
     path = Path(model.__file__)
     spec = importlib.util.spec_from_file_location("lab_replication_model", path)
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
     assert loaded.share_rate(10.0, [1.0, 100.0]) == [1.0, 9.0]
-    assert "ansible" not in path.read_text(encoding="utf-8").split('"""', 2)[2].split("\nimport")[0]
+    assert loaded.ThrottleSchedule is _mars.ThrottleSchedule
 
 
 def test_schedule_rate_and_boundaries():
@@ -49,8 +51,8 @@ def test_schedule_rate_and_boundaries():
 
 
 def test_utc_offset_shifts_the_work_hours():
-    schedule = model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_start_s="08:00", work_end_s="18:00",
-                                      work_bps=MIB, non_work_bps=2 * MIB, utc_offset_s=3600)
+    schedule = model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_hour_start="08:00", work_hour_end="18:00",
+                                      work_hour_bandwidth=MIB, non_work_hour_bandwidth=2 * MIB, utc_offset_s=3600)
     assert schedule.rate_at(MONDAY + 7 * HOUR) == MIB          # 08:00 local
     assert schedule.next_change_after(MONDAY) == MONDAY + 7 * HOUR
 
@@ -59,7 +61,7 @@ def test_from_host_settings_reads_get_obmachinesetting_values():
     schedule = model.ThrottleSchedule.from_host_settings({
         "enabled": True, "work_days": ["Monday", "Tuesday"], "work_hour_start": "08:00:00", "work_hour_end": "18:00:00",
         "work_hour_bandwidth": 524288, "non_work_hour_bandwidth": 2097152})
-    assert schedule.work_days == (0, 1)
+    assert schedule.work_days == ("Monday", "Tuesday")
     assert schedule.work_bps == 524288 and schedule.non_work_bps == 2097152
     assert not model.ThrottleSchedule.from_host_settings(None).enabled
     assert model.ThrottleSchedule.from_host_settings({"enabled": False}).rate_at(0) == math.inf
@@ -221,9 +223,10 @@ def test_bad_links_are_refused(kwargs, message):
 
 def test_bad_schedules_are_refused():
     with pytest.raises(ValueError, match="start before they end"):
-        model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_start_s="18:00", work_end_s="08:00", work_bps=1, non_work_bps=1)
+        model.ThrottleSchedule(enabled=True, work_days=("Monday",), work_hour_start="18:00", work_hour_end="08:00",
+                               work_hour_bandwidth=1, non_work_hour_bandwidth=1)
     with pytest.raises(ValueError, match="not a day of the week"):
-        model.ThrottleSchedule(enabled=True, work_days=("Someday",), work_bps=1, non_work_bps=1)
+        model.ThrottleSchedule(enabled=True, work_days=("Someday",), work_hour_bandwidth=1, non_work_hour_bandwidth=1)
 
 
 def _plain_walk(link, t, t_end, initial, backlog, churn, caps):
@@ -317,3 +320,28 @@ def test_the_cached_week_and_the_backlog_shortcut_give_what_the_plain_walk_gives
         churn = rng.choice((0.1, 0.5, 1, 3, 6, 20)) * MIB
         start = MONDAY + rng.uniform(0, 7 * 86400)
         assert model.delta_backlog_peak(link, churn, start, cap) == pytest.approx(_plain_backlog_peak(link, churn, start, cap), rel=1e-12)
+
+
+def test_fast_water_filling_gives_the_general_rates():
+    """_Host.run's fast branch (caught-up VMs get their churn, busy VMs one level or one cap) is exact: wherever it
+    is taken, share_rate over every VM gives the same rates. Random hosts with uniform and mixed caps and churns."""
+    rng = random.Random(20261206)
+    fast_taken = 0
+    for _case in range(4000):
+        uniform_cap = rng.choice((8.0, 32.0)) * MIB
+        busy = [model._Stream(f"b{index}", 1.0, 0.0, 0.0, uniform_cap if rng.random() < 0.7 else rng.choice((4.0, 16.0, 64.0)) * MIB)
+                for index in range(rng.randint(0, 6))]
+        caught_up = [model._Stream(f"c{index}", None, 0.0, rng.uniform(0.0, 20.0) * MIB, rng.choice((8.0, 32.0)) * MIB)
+                     for index in range(rng.randint(0, 5))]
+        if not busy and not caught_up:
+            continue
+        host_rate = rng.choice((10.0, 50.0, 120.0, 400.0)) * MIB
+        rates, caught_up_rates = model._water_fill(host_rate, busy, caught_up, model._groups(busy, caught_up))
+        general_busy, general_caught_up = model._general_rates(host_rate, busy, caught_up)
+        assert rates == pytest.approx(general_busy, rel=1e-9, abs=1e-6)
+        if caught_up_rates is None:
+            fast_taken += 1
+            assert [stream.churn for stream in caught_up] == pytest.approx(general_caught_up, rel=1e-9, abs=1e-6)
+        else:
+            assert caught_up_rates == pytest.approx(general_caught_up, rel=1e-9, abs=1e-6)
+    assert 400 < fast_taken < 3600           # both branches ran many times

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import bandwidth
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import replication_planner as planner
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _planner as planner
 
 
 def estate(**overrides):

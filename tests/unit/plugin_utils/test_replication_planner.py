@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.azmigrate.hyperv.plugins.filter.plan_timeline_svg import render_timeline
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model as model
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import replication_planner as planner
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _planner as planner
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -172,7 +172,7 @@ def test_delta_reports_backlog_when_work_hours_throttle_is_below_churn():
     assert host["delta"]["keeps_up"] == "on_average"
     assert host["delta"]["backlog_peak_bytes"] == 10 * 3600 * MIB
     assert host["delta"]["bytes_per_interval"] == 300 * 2 * MIB
-    assert host["recommended_throttle"]["work_rate"] == "3 Mbps"
+    assert host["recommended_throttle"]["work_hour_bandwidth"] == "3 Mbps"
     assert plan["vms"][0]["delta"]["keeps_up"] == "on_average"
     assert any("delta replication falls behind in work hours" in warning for warning in plan["warnings"])
 
@@ -260,7 +260,7 @@ def test_planned_wave_matches_the_shared_model():
     plan = planner.plan_replication(estate())
     link = model.HostLink(link_bps=62_500_000.0, threads_per_vm=4,
                           schedule=model.ThrottleSchedule(enabled=True, work_days=planner.DEFAULT_WORK_DAYS,
-                                                          work_bps=10 * MIB, non_work_bps=50 * MIB))
+                                                          work_hour_bandwidth=10 * MIB, non_work_hour_bandwidth=50 * MIB))
     start = planner.parse_time("2025-03-03T00:00:00", "start")
     finishes = model.simulate_wave(link, {"web01": 50 * GIB, "web02": 70 * GIB}, start, churn_bps={"web01": 10 * GIB / 86400})
     planned = {vm["name"]: vm["finish_s"] for vm in plan["vms"] if vm["host"] == "HV02"}
