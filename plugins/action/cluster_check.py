@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.cluster_check import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._cluster_check import (
     ClusterInputError,
     RunHosts,
     check_clusters,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import RAW_SCHEMA, normalise_host_facts
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, failure_result, run_checked_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import RAW_SCHEMA, normalise_host_facts
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError, failure_result, run_checked_host_script
 
 ARGUMENT_SPEC = {
     "gather_vms": {"type": "bool", "default": True},

@@ -6,7 +6,7 @@ One host, every concern of its preparation, as few commands as the changes allow
 
 1. validate every option before the host is asked anything, with the same checks as the per-concern
    actions (replication_provider_options, upload_settings);
-2. read everything in one command: a bundle (plugin_utils/host_script_bundle.py) of host_info/1 and the
+2. read everything in one command: a bundle (plugin_utils/_host_script_bundle.py) of host_info/1 and the
    reads of the concerns managed (replication_provider_read/1, upload_threads_read/1, upload_throttle_read/1);
 3. gate on readiness, then plan every concern on the controller with the existing planners;
 4. apply what differs in one more bundle: the provider's steps (if any) followed by the threads and
@@ -31,17 +31,17 @@ from ansible_collections.azmigrate.hyperv.plugins.action.host_info import ARGUME
 from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import ActionModule as ProviderAction
 from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import _TaskFailed, name_the_key
 from ansible_collections.azmigrate.hyperv.plugins.action.upload_throttle import ARGUMENT_SPEC as THROTTLE_SPEC
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import RAW_SCHEMA, normalise_host_facts
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script_bundle import Part, run_host_script_bundle
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import RAW_SCHEMA, normalise_host_facts
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script_bundle import Part, run_host_script_bundle
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (
     ARGUMENT_SPEC as PROVIDER_SPEC,
     MUTUALLY_EXCLUSIVE as PROVIDER_MUTUALLY_EXCLUSIVE,
     REQUIRED_TOGETHER as PROVIDER_REQUIRED_TOGETHER,
     OptionError,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import READ_SCHEMA, setup_file_request, script_batches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import READ_SCHEMA, setup_file_request, script_batches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings import (
     THREADS_DOCUMENT_SCHEMA,
     THROTTLE_DOCUMENT_SCHEMA,
     HostNotReady,

@@ -3,7 +3,7 @@
 """Action plugin of azmigrate.hyperv.replication_provider (documentation: plugins/modules/replication_provider.py).
 
 Arguments -> validated options -> current state (replication_provider_read/1, one command) -> plan (pure,
-plugins/plugin_utils/replication_provider_plan.py) -> apply (replication_provider_apply/1, and
+plugins/plugin_utils/_replication_provider_plan.py) -> apply (replication_provider_apply/1, and
 replication_provider_remove/1 for the unregister and uninstall steps) -> result.
 
 Returned keys: changed, steps, provider_version, agent_version, setup_file_version, registration, proxy,
@@ -21,9 +21,9 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, run_host_script
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import schema_mismatches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError, run_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
     REQUIRED_TOGETHER,
@@ -32,7 +32,7 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provi
     check_sha256,
     validate_options,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import (
     READ_SCHEMA,
     Plan,
     PlanError,

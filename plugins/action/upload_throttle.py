@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin of azmigrate.hyperv.upload_throttle (documentation: plugins/modules/upload_throttle.py).
 
-Top to bottom: validate the options (argument spec, then plugin_utils/upload_settings.py), read the
+Top to bottom: validate the options (argument spec, then plugin_utils/_upload_settings.py), read the
 agent and its throttle with one host script (upload_throttle_read/1), plan, and - unless nothing
 differs or in check mode - apply with a second (upload_throttle_set/1), which reads the throttle back
 so success is judged by what the agent reports. A no-change run is one command on the host.
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, failure_result, run_checked_host_script
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError, failure_result, run_checked_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings import (
     THROTTLE_DOCUMENT_SCHEMA,
     HostNotReady,
     InvalidOption,

@@ -13,7 +13,7 @@ import re
 import pytest
 from hostscript import run_host_script
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import CLIXML_HEADER, decode_clixml, load_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import CLIXML_HEADER, decode_clixml, load_host_script
 
 REPLICATION_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication"
 AGENT = {"registry": {r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Setup": {"InstallPath": "C:\\Program Files\\Microsoft Azure Recovery Services Agent\\"}},

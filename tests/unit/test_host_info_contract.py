@@ -1,6 +1,6 @@
 """The host_info/1 contract (docs/host-scripts.md) holds on all three sides.
 
-RAW_SCHEMA in plugins/plugin_utils/host_facts.py is what the controller reads. The test checks
+RAW_SCHEMA in plugins/plugin_utils/_host_facts.py is what the controller reads. The test checks
 (a) that host_info.ps1 writes exactly those keys (the hashtable keys of the script as sent, with the
 prelude functions it calls, read with the PowerShell grammar), and (b) that the lab's simulation of the script returns documents of exactly that
 shape, for every host of lab/estates/demo.yml and for a demo host with everything installed.
@@ -15,14 +15,14 @@ import pytest
 import tree_sitter_pwsh
 from tree_sitter import Language, Parser
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import (
     RAW_SCHEMA,
     normalise_host_facts,
     schema_key_names,
     schema_mismatches,
     schema_paths,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import load_host_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # host_info.ps1 as sent: with the prelude functions it calls (Get-ThrottleSetting writes the throttle's keys).

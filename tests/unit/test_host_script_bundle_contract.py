@@ -1,6 +1,6 @@
 """The bundle/1 contract holds on both sides: the lab reads the collection's bundles part by part.
 
-plugins/plugin_utils/host_script_bundle.py builds the bundle text; lab/hosts/scripts/bundle.py finds its parts in
+plugins/plugin_utils/_host_script_bundle.py builds the bundle text; lab/hosts/scripts/bundle.py finds its parts in
 that text (the end-line statements and the script blocks before them). Every bundle hyperv_host_state sends must
 name its parts in order, each one the lab simulates, and none may still exit (which would end powershell.exe).
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script_bundle import load_bundle
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script_bundle import load_bundle
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from lab.hosts.scripts import bundle  # noqa: E402  pylint: disable=wrong-import-position

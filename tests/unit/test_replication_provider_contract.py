@@ -14,9 +14,9 @@ from lab.clock import LabClock  # noqa: E402
 from lab.estate import build_world  # noqa: E402
 from lab.hosts.scripts import ScriptContext, replication_provider_apply, replication_provider_read, replication_provider_remove  # noqa: E402
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches  # noqa: E402
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script  # noqa: E402
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import APPLY_SCHEMA, READ_SCHEMA  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import schema_mismatches  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import load_host_script  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import APPLY_SCHEMA, READ_SCHEMA  # noqa: E402
 
 
 def world():

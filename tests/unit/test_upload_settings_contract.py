@@ -1,6 +1,6 @@
 """The upload_threads_* and upload_throttle_* host-script contracts hold on all three sides.
 
-THREADS_DOCUMENT_SCHEMA and THROTTLE_DOCUMENT_SCHEMA (plugins/plugin_utils/upload_settings.py) are
+THREADS_DOCUMENT_SCHEMA and THROTTLE_DOCUMENT_SCHEMA (plugins/plugin_utils/_upload_settings.py) are
 what the controller reads. The test checks that each .ps1 writes exactly those keys (hashtable keys
 and the value names it loops over, read with the PowerShell grammar from the script as sent, with the
 prelude functions it calls), and that the lab's simulations
@@ -15,8 +15,8 @@ import pytest
 import tree_sitter_pwsh
 from tree_sitter import Language, Parser
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_key_names, schema_mismatches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import schema_key_names, schema_mismatches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings import (
     THREADS_DOCUMENT_SCHEMA,
     THROTTLE_DOCUMENT_SCHEMA,
     plan_threads,
@@ -24,7 +24,7 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings i
     read_throttle,
     validate_throttle_options,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import load_host_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_ESTATE = REPO_ROOT / "lab" / "estates" / "demo.yml"

@@ -1,5 +1,5 @@
 # The prelude of every host script (docs/host-scripts.md). It is not a script of its own and has no marker:
-# plugins/plugin_utils/host_script.py inserts it right after a script's marker line before sending; the script
+# plugins/plugin_utils/_host_script.py inserts it right after a script's marker line before sending; the script
 # then travels on stdin behind a short fixed bootstrap command. Its lines outside functions are always sent; a
 # function is sent only to a script that calls it (directly or through another function here). Layout the
 # runner relies on: a function starts with the line "function Verb-Noun {" and ends with the line "}", both at

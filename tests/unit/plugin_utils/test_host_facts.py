@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import (
     RAW_SCHEMA,
     bandwidth,
     dotnet_version_name,

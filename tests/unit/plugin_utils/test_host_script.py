@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from ansible.plugins.shell.powershell import ShellModule
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import host_script
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _host_script as host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import (
     BOOTSTRAP,
     MAX_COMMAND_CHARS,
     PRELUDE_NAME,

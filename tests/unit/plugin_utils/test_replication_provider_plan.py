@@ -11,13 +11,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from lab import vault_credentials as lab_credentials  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_credentials import (  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_credentials import (  # noqa: E402
     VaultCredentialsError, parse_vault_credentials,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import (  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (  # noqa: E402
     OptionError, validate_options,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import (  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import (  # noqa: E402
     READ_SCHEMA, PlanError, compare_versions, host_time, plan_absent, plan_present, script_batches, staged_setup_path,
 )
 

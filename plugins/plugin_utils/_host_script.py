@@ -1,8 +1,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Run one host script (``plugins/plugin_utils/host_scripts/<name>.ps1``) on a Windows host.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 The protocol is docs/host-scripts.md: the command line is a short fixed bootstrap (BOOTSTRAP, encoded by
 the connection's PowerShell shell as ``-EncodedCommand``); standard input carries the script text, a line
@@ -30,7 +30,7 @@ import xml.etree.ElementTree as ET
 
 from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import schema_mismatches
 
 if t.TYPE_CHECKING:
     from ansible.plugins.action import ActionBase

@@ -1,8 +1,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Decide what replication_provider changes on a host: pure functions from options and current state to steps.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 Current state is the document of the replication_provider_read/1 host script (READ_SCHEMA, and
 docs/host-scripts.md). Steps are the change list the replication_provider_apply/1 script performs, in
@@ -18,7 +18,7 @@ import ntpath
 import re
 import typing as t
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import ProviderOptions
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import ProviderOptions
 
 # The read script's document: a dict gives an object's keys, None a scalar; any object may be null.
 READ_SCHEMA: dict[str, t.Any] = {

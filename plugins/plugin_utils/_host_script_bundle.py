@@ -1,12 +1,12 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Run several host scripts as one command: a bundle.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 Every command costs a Windows host a powershell.exe start, so a task that needs four reads pays four
 starts. A bundle sends the scripts ("parts") in one script text behind the same bootstrap as a single
-host script (plugins/plugin_utils/host_script.py, docs/host-scripts.md "Bundles"):
+host script (plugins/plugin_utils/_host_script.py, docs/host-scripts.md "Bundles"):
 
 - the text is the marker ``# azmigrate-host-script: bundle/1``, the prelude functions any part calls
   (once), then each part's body, unchanged but for its ``exit N`` lines, inside ``& { ... }`` fed with its
@@ -31,7 +31,7 @@ import typing as t
 
 from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import (
     MARKER_PATTERN,
     PRELUDE_NAME,
     SCRIPT_END,

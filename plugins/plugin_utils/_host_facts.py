@@ -1,8 +1,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Normalise the raw document of the host_info/1 host script into host_info's return values.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 The raw document is specified in docs/host-scripts.md ("host_info/1") and declared once here as
 RAW_SCHEMA, which the contract test compares with what the script writes. Every

@@ -1,8 +1,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Validation and planning for upload_threads and upload_throttle: pure functions, no I/O.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 Both action plugins run the same way: options (already through ``validate_argument_spec``) are
 checked here beyond the argument spec, the host's current state comes from a *read* host script,
@@ -28,7 +28,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.bandwidth import 
     format_throttle_rate,
     parse_throttle_rate,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import (
     DEFAULT_THREADS_PER_VM,
     bandwidth,
     normalise_throttle,
