@@ -18,11 +18,10 @@ import hashlib
 import typing as t
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import schema_mismatches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError, run_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_action import HostAction, TaskFailed
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError, run_checked_host_script
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
@@ -33,7 +32,6 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_prov
     validate_options,
 )
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import (
-    READ_SCHEMA,
     Plan,
     PlanError,
     describe_state,
@@ -51,22 +49,13 @@ display = Display()
 HASH_BLOCK_BYTES = 1024 * 1024
 
 
-def name_the_key(failure: "_TaskFailed", options: ProviderOptions) -> None:
+def name_the_key(failure: TaskFailed, options: ProviderOptions) -> None:
     """After a failed registration, say which key it was: the provider's reason comes first, and the host cannot tell."""
     credentials = options.credentials
     if "at step register" in failure.msg and credentials is not None:
         failure.msg += (f". The vault credentials file is for the {credentials.vault_label()}, site {credentials.site_name}: check that "
                         "they exist (azmigrate.hyperv.vault_info) and that the file is the site's current key; a re-run goes on "
                         "from the registration")
-
-
-class _TaskFailed(Exception):
-    """Ends the task with failed=true and this message (and any extra keys)."""
-
-    def __init__(self, msg: str, **extra: t.Any) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.extra = extra
 
 
 def sha256_of_file(path: str) -> str:
@@ -77,21 +66,14 @@ def sha256_of_file(path: str) -> str:
     return digest.hexdigest()
 
 
-class ActionModule(ActionBase):
+class ActionModule(HostAction):
     # No temporary folder unless the setup file is pushed: a no-change run is one command.
     TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    ARGUMENT_SPEC_RULES = {"mutually_exclusive": MUTUALLY_EXCLUSIVE, "required_together": REQUIRED_TOGETHER}
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_together=REQUIRED_TOGETHER)
-        try:
-            result.update(self._run(args))
-        except _TaskFailed as failure:
-            result.update(failed=True, msg=failure.msg, **failure.extra)
-        return result
+    def _run_task(self, result, options, task_vars):
+        result.update(self._run(options))
 
     # --- controller-side inputs -------------------------------------------------------------------
 
@@ -99,7 +81,7 @@ class ActionModule(ActionBase):
         try:
             return self._find_needle("files", path)
         except AnsibleError as error:
-            raise _TaskFailed(f"{option}: {path!r} is not a file on the controller ({error.message})") from None
+            raise TaskFailed(f"{option}: {path!r} is not a file on the controller ({error.message})") from None
 
     def _options(self, args: dict[str, t.Any]) -> tuple[ProviderOptions, str | None]:
         """Validated options, and the controller path of setup_file_src (whose SHA-256 is computed here)."""
@@ -131,21 +113,17 @@ class ActionModule(ActionBase):
 
     def _host_script(self, name: str, params: dict[str, t.Any], secrets: dict[str, str] | None = None) -> dict[str, t.Any]:
         try:
-            return run_host_script(self, name, params, secrets)
+            return run_checked_host_script(self, name, params, secrets)
         except HostScriptError as error:
-            raise _TaskFailed(str(error), rc=error.exit_code) from None
+            raise TaskFailed(str(error), rc=error.exit_code) from None
         except (AnsibleConnectionFailure, OSError) as error:
             # A dropped connection (requests raises OSError subclasses through winrm): the host may still be installing,
             # and the next run reads where it got to and goes on from there.
-            raise _TaskFailed(f"the connection to the host failed during {name} ({error}); what was started on the host may still be "
+            raise TaskFailed(f"the connection to the host failed during {name} ({error}); what was started on the host may still be "
                               "running - run the task again to converge") from None
 
     def _read(self, options: ProviderOptions) -> dict[str, t.Any]:
-        current = self._host_script("replication_provider_read", {"setup_file": setup_file_request(options)})
-        mismatches = schema_mismatches(current, READ_SCHEMA)
-        if mismatches:
-            raise _TaskFailed(f"host script replication_provider_read/1 returned a document outside its contract: {', '.join(mismatches[:10])}")
-        return current
+        return self._host_script("replication_provider_read", {"setup_file": setup_file_request(options)})
 
     def _push(self, plan: Plan, local_setup: str) -> None:
         """Copy the setup file into Ansible's temporary folder; the verify step moves it into the staging folder."""
@@ -153,7 +131,7 @@ class ActionModule(ActionBase):
             remote = self._connection._shell.join_path(self._make_tmp_path(), "AzureSiteRecoveryProvider.exe")
             self._transfer_file(local_setup, remote)
         except (AnsibleConnectionFailure, OSError) as error:
-            raise _TaskFailed(f"copying setup_file_src to the host failed: {error}") from None
+            raise TaskFailed(f"copying setup_file_src to the host failed: {error}") from None
         for step in plan.steps:
             if step["action"] == "verify":
                 step["source"] = remote
@@ -164,7 +142,7 @@ class ActionModule(ActionBase):
         for script, batch in script_batches(steps):
             try:
                 applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
-            except _TaskFailed as failure:
+            except TaskFailed as failure:
                 name_the_key(failure, options)
                 raise
             merged["steps"] += applied.get("steps") or []
@@ -180,16 +158,16 @@ class ActionModule(ActionBase):
                 return plan_absent(current, options)
             return plan_present(current, options, now, setup_version)
         except PlanError as error:
-            raise _TaskFailed(str(error)) from None
+            raise TaskFailed(str(error)) from None
 
     @staticmethod
     def _check_registered_site(options: ProviderOptions, registration: dict[str, t.Any] | None) -> str | None:
         """Fail when the host is not registered where the options asked; a warning when the key's site name differs."""
         if registration is None:
-            raise _TaskFailed("DRConfigurator.exe /r reported success, but the host holds no registration afterwards", registration=None)
+            raise TaskFailed("DRConfigurator.exe /r reported success, but the host holds no registration afterwards", registration=None)
         site = registration.get("site_name")
         if options.site is not None and (site or "").lower() != options.site.lower():
-            raise _TaskFailed(f"site: the host was registered to site {site!r} of vault {registration.get('vault_name')}, not to site "
+            raise TaskFailed(f"site: the host was registered to site {site!r} of vault {registration.get('vault_name')}, not to site "
                               f"{options.site!r}: the vault credentials file's SiteId belongs to site {site!r}; download the key of site "
                               f"{options.site} and register again with force_reregister", registration=registration)
         named = options.credentials.site_name if options.credentials is not None else None
@@ -204,7 +182,7 @@ class ActionModule(ActionBase):
         try:
             options, local_setup = self._options(args)
         except OptionError as error:
-            raise _TaskFailed(str(error)) from None
+            raise TaskFailed(str(error)) from None
         current = self._read(options)
         plan = self._plan(current, options)
         display.vv(f"replication_provider: planned steps {plan.names or 'none'}", host=self._play_context.remote_addr)

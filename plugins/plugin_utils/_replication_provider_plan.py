@@ -4,8 +4,8 @@
 # collection and may change in any release.
 """Decide what replication_provider changes on a host: pure functions from options and current state to steps.
 
-Current state is the document of the replication_provider_read/1 host script (READ_SCHEMA, and
-docs/host-scripts.md). Steps are the change list the replication_provider_apply/1 script performs, in
+Current state is the document of the replication_provider_read/1 host script (its contract in
+_host_contracts.py, and docs/host-scripts.md). Steps are the change list the replication_provider_apply/1 script performs, in
 order. Sources: learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v (install, register, "Use commands"),
 learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection (clean up, uninstall order).
 """
@@ -19,32 +19,6 @@ import re
 import typing as t
 
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import ProviderOptions
-
-# The read script's document: a dict gives an object's keys, None a scalar; any object may be null.
-READ_SCHEMA: dict[str, t.Any] = {
-    "computer_name": None,
-    "utc_now": None,
-    "provider": {"version": None, "configurator": None},
-    "agent": {"version": None, "path": None},
-    "services": {"dra": None, "obengine": None},
-    "registration": {
-        "vault_location": None, "subscription_id": None, "vault_name": None, "resource_group": None, "site_name": None, "container_id": None,
-        "dra_id": None,
-    },
-    "registration_leftovers": None,
-    "proxy": {"address": None, "port": None, "username": None, "bypass_urls": None},
-    "uninstall": {"provider": None, "agent": None},
-    "setup_file": {"path": None, "exists": None, "sha256": None, "version": None},
-    "reboot_pending": None,
-}
-# What the apply script prints on success.
-APPLY_SCHEMA: dict[str, t.Any] = {
-    "steps": None,
-    "reboot_required": None,
-    "setup_file_version": None,
-    "provider_version": None,
-    "agent_version": None,
-}
 
 STAGED_FILE_PREFIX = "AzureSiteRecoveryProvider-"
 # The steps replication_provider_remove/1 performs; every other step is replication_provider_apply/1's.

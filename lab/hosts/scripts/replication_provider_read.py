@@ -1,6 +1,6 @@
 """Simulation of replication_provider_read/1: provider, agent, registration, proxy, setup file, reboot.
 
-Output keys: READ_SCHEMA in plugins/plugin_utils/_replication_provider_plan.py. Like the real script it
+Output keys: the replication_provider_read contract in plugins/plugin_utils/_host_contracts.py. Like the real script it
 only reads the registry, services, files and certificates.
 """
 

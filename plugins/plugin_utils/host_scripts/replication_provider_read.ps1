@@ -2,7 +2,7 @@
 # Reads what azmigrate.hyperv.replication_provider decides on, in one call, and prints one JSON document:
 # provider and agent (registry and services, never Win32_Product), vault registration, the provider's
 # proxy, uninstall entries, the setup file (version and SHA-256) and whether a reboot is pending.
-# Schema: READ_SCHEMA in plugins/plugin_utils/_replication_provider_plan.py. Facts:
+# Schema: the replication_provider_read contract in plugins/plugin_utils/_host_contracts.py. Facts:
 # learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection.
 # Windows PowerShell 5.1 syntax only. The runner inserts prelude.ps1 after the marker.
 

@@ -17,8 +17,9 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_prov
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (  # noqa: E402
     OptionError, validate_options,
 )
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import REPLICATION_PROVIDER_READ
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import (  # noqa: E402
-    READ_SCHEMA, PlanError, compare_versions, host_time, plan_absent, plan_present, script_batches, staged_setup_path,
+    PlanError, compare_versions, host_time, plan_absent, plan_present, script_batches, staged_setup_path,
 )
 
 NOW = dt.datetime(2025, 6, 2, 6, 0, tzinfo=dt.timezone.utc)
@@ -36,7 +37,7 @@ def options(credentials_text=None, **args):
 
 
 def host(**overrides):
-    state = {key: None for key in READ_SCHEMA}
+    state = {key: None for key in REPLICATION_PROVIDER_READ.output_schema}
     state.update(computer_name="HV01", utc_now=NOW.isoformat(), registration_leftovers=False,
                  uninstall={"provider": False, "agent": False}, reboot_pending=False)
     state.update(overrides)
