@@ -15,7 +15,7 @@ One host, every concern of its preparation, as few commands as the changes allow
 So a run that changes nothing is one command and a run that changes settings two. A run that installs
 the agent plans the throttle only once the agent runs, so it reads the upload settings again after the
 install (two more commands); staging a setup file and pushing it from the controller cost what they cost
-replication_provider. The provider's flow (planning, staging, replanning after staging, the result) is
+replication_provider. The provider's flow (planning, staging and the decision after it, the result) is
 replication_provider's own: this plugin runs that action's steps on the state it already read.
 """
 

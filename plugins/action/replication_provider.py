@@ -4,7 +4,10 @@
 
 Arguments -> validated options -> current state (replication_provider_read/1, one command) -> plan (pure,
 plugins/plugin_utils/_replication_provider_plan.py) -> apply (replication_provider_apply/1, and
-replication_provider_remove/1 for the unregister and uninstall steps) -> result.
+replication_provider_remove/1 for the unregister and uninstall steps) -> result. Check mode reports the plan the
+real run applies. A plan whose setup file must be staged before its version is known has two phases: the staging
+apply reports the version, and the plan's ``after_staging`` turns it into the upgrade (or not) and the
+registration, applied next; the host is not read and nothing is planned again in between.
 
 Returned keys: changed, steps, provider_version, agent_version, setup_file_version, registration, proxy,
 reboot_required, diff (with --diff) and warnings. Verbosity: -vv names the planned steps. Secrets (vault
@@ -125,16 +128,19 @@ class ActionModule(HostAction):
     def _read(self, options: ProviderOptions) -> dict[str, t.Any]:
         return self._host_script("replication_provider_read", {"setup_file": setup_file_request(options)})
 
-    def _push(self, plan: Plan, local_setup: str) -> None:
-        """Copy the setup file into Ansible's temporary folder; the verify step moves it into the staging folder."""
+    def _push(self, local_setup: str) -> str:
+        """Copy the setup file into Ansible's temporary folder and return its path there."""
         try:
             remote = self._connection._shell.join_path(self._make_tmp_path(), "AzureSiteRecoveryProvider.exe")
             self._transfer_file(local_setup, remote)
         except (AnsibleConnectionFailure, OSError) as error:
             raise TaskFailed(f"copying setup_file_src to the host failed: {error}") from None
-        for step in plan.steps:
-            if step["action"] == "verify":
-                step["source"] = remote
+        return remote
+
+    @staticmethod
+    def _with_pushed_source(steps: list[dict[str, t.Any]], remote: str) -> list[dict[str, t.Any]]:
+        """The steps to send, the verify step given the pushed copy, which it moves into the staging folder (the plan is left as planned)."""
+        return [{**step, "source": remote} if step["action"] == "verify" else step for step in steps]
 
     def _apply(self, steps: list[dict[str, t.Any]], secrets: dict[str, str], options: ProviderOptions) -> dict[str, t.Any]:
         """Run the steps, each batch with its host script (apply or remove), in order; one merged document."""
@@ -151,12 +157,12 @@ class ActionModule(HostAction):
             merged["provider_version"], merged["agent_version"] = applied.get("provider_version"), applied.get("agent_version")
         return merged
 
-    def _plan(self, current: dict[str, t.Any], options: ProviderOptions, setup_version: str | None = None) -> Plan:
+    def _plan(self, current: dict[str, t.Any], options: ProviderOptions) -> Plan:
         now = host_time(current, dt.datetime.now(dt.timezone.utc))
         try:
             if options.state == "absent":
                 return plan_absent(current, options)
-            return plan_present(current, options, now, setup_version)
+            return plan_present(current, options, now)
         except PlanError as error:
             raise TaskFailed(str(error)) from None
 
@@ -189,21 +195,20 @@ class ActionModule(HostAction):
         setup_version = (current["setup_file"] or {}).get("version")
         before = describe_state(current)
         result: dict[str, t.Any] = {"changed": plan.changed, "steps": plan.names, "reboot_required": bool(current["reboot_pending"])}
+        warnings = list(plan.warnings)
 
         if not plan.changed or self._task.check_mode:
             after = predicted_after(current, options, plan, setup_version)
         else:
             secrets = self._secrets(options, args)
-            if plan.push:
-                self._push(plan, local_setup)
-            applied = self._apply(plan.steps, secrets, options)
+            steps = self._with_pushed_source(plan.steps, self._push(local_setup)) if plan.push else plan.steps
+            applied = self._apply(steps, secrets, options)
             names = list(plan.names)
-            if plan.replan_after_staging:
+            if plan.after_staging is not None:
                 setup_version = applied.get("setup_file_version")
-                second = self._plan(current, options, setup_version)
-                remaining = [step for step in second.steps if step["action"] not in ("download", "verify")]
-                names = [name for name in second.names if name not in ("download", "push")]
-                names = plan.names[:1] + names
+                remaining, remaining_names, staged_warnings = plan.after_staging.steps_for(setup_version)
+                names = plan.names[:1] + remaining_names
+                warnings += staged_warnings
                 if remaining:
                     applied = self._apply(remaining, secrets, options)
             setup_version = applied.get("setup_file_version") or setup_version
@@ -218,7 +223,7 @@ class ActionModule(HostAction):
                 after["registration"] = registration_view(self._read(options)["registration"])
                 warning = self._check_registered_site(options, after["registration"])
                 if warning:
-                    plan.warnings.append(warning)
+                    warnings.append(warning)
         result.update(
             provider_version=after["provider_version"],
             agent_version=after["agent_version"],
@@ -226,8 +231,8 @@ class ActionModule(HostAction):
             registration=after["registration"],
             proxy=after["proxy"],
         )
-        if plan.warnings:
-            result["warnings"] = plan.warnings
+        if warnings:
+            result["warnings"] = warnings
         if self._task.diff:
             result["diff"] = {"before": before, "after": after}
         return result

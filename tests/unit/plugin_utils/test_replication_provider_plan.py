@@ -61,14 +61,28 @@ def test_fresh_host_with_url_downloads_installs_and_registers_in_one_apply():
     plan = plan_present(host(), options(credentials(), setup_file_url="https://h/s.exe?sig=x", setup_file_sha256=SHA), NOW)
     assert plan.names == ["download", "install", "register"]
     assert [step["action"] for step in plan.steps] == ["download", "extract", "install", "remove_extracted", "register"]
-    assert not plan.push and not plan.replan_after_staging
+    assert not plan.push and plan.after_staging is None
 
 
-def test_installed_host_with_unknown_setup_version_stages_first_then_replans():
+def test_installed_host_with_unknown_setup_version_stages_first_then_decides_from_the_staged_version():
     current = host(**INSTALLED, **REGISTERED)
     plan = plan_present(current, options(credentials(), setup_file_url="https://h/s.exe", setup_file_sha256=SHA), NOW)
-    assert plan.names == ["download"] and plan.replan_after_staging
-    assert plan_present(current, options(credentials(), setup_file_url="https://h/s.exe", setup_file_sha256=SHA), NOW, "5.30.0.0").names[-1] == "upgrade"
+    assert plan.names == ["download"] and [step["action"] for step in plan.steps] == ["download"]
+    steps, names, warnings = plan.after_staging.steps_for("5.30.0.0")
+    assert names == ["upgrade"] and [step["action"] for step in steps] == ["extract", "install", "remove_extracted"] and warnings == []
+    assert steps[1]["expected_version"] == "5.30.0.0"
+    # The same plan, whatever the staged file turns out to be: never a downgrade, and no step for the same version.
+    steps, names, warnings = plan.after_staging.steps_for("5.0.0.0")
+    assert (steps, names) == ([], []) and "not downgrading" in warnings[0]
+    assert plan.after_staging.steps_for(INSTALLED["provider"]["version"])[:2] == ([], [])
+
+
+def test_the_staging_plan_keeps_the_registration_for_after_staging():
+    current = host(**INSTALLED)
+    plan = plan_present(current, options(credentials(), setup_file_url="https://h/s.exe", setup_file_sha256=SHA), NOW)
+    assert plan.names == ["download", "register"] and [step["action"] for step in plan.steps] == ["download"]
+    steps, names, dummy = plan.after_staging.steps_for("5.30.0.0")
+    assert names == ["upgrade", "register"] and [step["action"] for step in steps][-1] == "register"
 
 
 def test_same_or_newer_installed_version_changes_nothing_and_never_downgrades():
