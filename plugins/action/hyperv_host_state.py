@@ -40,7 +40,7 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_prov
     REQUIRED_TOGETHER as PROVIDER_REQUIRED_TOGETHER,
     OptionError,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import setup_file_request, script_batches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import merge_applied, setup_file_request, script_batches
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings import (
     THREADS_SETTING,
     THROTTLE_SETTING,
@@ -90,13 +90,8 @@ class _ProviderFlow(ProviderAction):
         return self.validated
 
     def _read(self, options):
-        # The first read is the one this task already made; a later one (the registration read back after
-        # "register", as replication_provider does) asks the host again.
-        if self.current is not None:
-            current, self.current = self.current, None
-            return current
-        self.commands += 1
-        return super()._read(options)
+        # The read this task already made, in its first bundle (the apply prints the registration it leaves).
+        return self.current
 
     def _apply(self, steps, secrets, options):
         parts = [Part(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None) for script, batch in script_batches(steps)]
@@ -113,13 +108,7 @@ class _ProviderFlow(ProviderAction):
                               "still be running - run the task again to converge") from None
         if following:
             self.following_documents = documents[len(parts):]
-        merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
-        for applied in documents[:len(parts)]:
-            merged["steps"] += applied.get("steps") or []
-            merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
-            merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
-            merged["provider_version"], merged["agent_version"] = applied.get("provider_version"), applied.get("agent_version")
-        return merged
+        return merge_applied(documents[:len(parts)])
 
 
 class _Settings:

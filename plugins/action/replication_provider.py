@@ -39,6 +39,7 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_prov
     PlanError,
     describe_state,
     host_time,
+    merge_applied,
     plan_absent,
     plan_present,
     predicted_after,
@@ -144,18 +145,14 @@ class ActionModule(HostAction):
 
     def _apply(self, steps: list[dict[str, t.Any]], secrets: dict[str, str], options: ProviderOptions) -> dict[str, t.Any]:
         """Run the steps, each batch with its host script (apply or remove), in order; one merged document."""
-        merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
+        documents = []
         for script, batch in script_batches(steps):
             try:
-                applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
+                documents.append(self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None))
             except TaskFailed as failure:
                 name_the_key(failure, options)
                 raise
-            merged["steps"] += applied.get("steps") or []
-            merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
-            merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
-            merged["provider_version"], merged["agent_version"] = applied.get("provider_version"), applied.get("agent_version")
-        return merged
+        return merge_applied(documents)
 
     def _plan(self, current: dict[str, t.Any], options: ProviderOptions) -> Plan:
         now = host_time(current, dt.datetime.now(dt.timezone.utc))
@@ -218,9 +215,9 @@ class ActionModule(HostAction):
             result["steps"] = names
             result["reboot_required"] = result["reboot_required"] or bool(applied.get("reboot_required"))
             if "register" in names:
-                # What the host registered to, as it holds it: the vault resolves the site from the key's SiteId, so the
-                # site a key file names is not necessarily the one the host ends up in.
-                after["registration"] = registration_view(self._read(options)["registration"])
+                # What the host registered to, as it holds it after the apply: the vault resolves the site from the key's
+                # SiteId, so the site a key file names is not necessarily the one the host ends up in.
+                after["registration"] = registration_view(applied["registration"])
                 warning = self._check_registered_site(options, after["registration"])
                 if warning:
                     warnings.append(warning)

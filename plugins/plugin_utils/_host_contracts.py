@@ -100,6 +100,12 @@ HOST_INFO = HostScriptContract(
     },
 )
 
+# Get-ProviderRegistration in the prelude: the vault registration the host holds (null when not registered).
+REGISTRATION: dict[str, t.Any] = {
+    "vault_location": None, "subscription_id": None, "vault_name": None, "resource_group": None, "site_name": None,
+    "container_id": None, "dra_id": None,
+}
+
 REPLICATION_PROVIDER_READ = HostScriptContract(
     name="replication_provider_read",
     version=1,
@@ -110,10 +116,7 @@ REPLICATION_PROVIDER_READ = HostScriptContract(
         "provider": {"version": None, "configurator": None},
         "agent": {"version": None, "path": None},
         "services": {"dra": None, "obengine": None},
-        "registration": {
-            "vault_location": None, "subscription_id": None, "vault_name": None, "resource_group": None, "site_name": None,
-            "container_id": None, "dra_id": None,
-        },
+        "registration": REGISTRATION,
         "registration_leftovers": None,
         "proxy": {"address": None, "port": None, "username": None, "bypass_urls": None},
         "uninstall": {"provider": None, "agent": None},
@@ -122,13 +125,15 @@ REPLICATION_PROVIDER_READ = HostScriptContract(
     },
 )
 
-# What the apply and remove scripts print on success: the steps done and the versions installed after them.
+# What the apply and remove scripts print on success: the steps done, and the versions installed and the
+# registration held after them (Write-ProviderStepsResult in the prelude).
 PROVIDER_STEPS_RESULT: dict[str, t.Any] = {
     "steps": None,
     "reboot_required": None,
     "setup_file_version": None,
     "provider_version": None,
     "agent_version": None,
+    "registration": REGISTRATION,
 }
 
 REPLICATION_PROVIDER_APPLY = HostScriptContract(

@@ -391,3 +391,19 @@ def script_batches(steps: list[dict[str, t.Any]]) -> list[tuple[str, list[dict[s
         else:
             batches.append((script, [step]))
     return batches
+
+
+def merge_applied(documents: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """One document from the apply and remove scripts' documents, in the order they ran.
+
+    The steps of all, a restart needed if any needs one, the setup file's version if any reported it, and the
+    versions and registration the host holds after the last.
+    """
+    merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
+    for applied in documents:
+        merged["steps"] += applied.get("steps") or []
+        merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
+        merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
+        for key in ("provider_version", "agent_version", "registration"):
+            merged[key] = applied.get(key)
+    return merged

@@ -78,8 +78,24 @@ function Write-HostScriptFailure {
     Write-HostScriptJson -Document ([ordered]@{ failed = $true; msg = $Message })
 }
 
+# The host's vault registration as replication_provider_read reports it, $null when it is not registered.
+# Registered means these four are set: the test Windows Admin Center makes (Get-WACVMASRServiceProperties).
+function Get-ProviderRegistration {
+    $asrKey = 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery'
+    $reg = Get-ItemProperty -LiteralPath "$asrKey\Registration" -ErrorAction Ignore
+    if (-not ($reg.VaultLocation -and $reg.SubscriptionId -and $reg.ResourceName -and $reg.ResourceGroupName)) {
+        return $null
+    }
+    $draId = (Get-ItemProperty -LiteralPath $asrKey -ErrorAction Ignore).DraID
+    return [ordered]@{
+        vault_location = $reg.VaultLocation; subscription_id = $reg.SubscriptionId; vault_name = $reg.ResourceName
+        resource_group = $reg.ResourceGroupName; site_name = $reg.SiteName; container_id = $reg.ContainerId; dra_id = $draId
+    }
+}
+
 # The document replication_provider_apply and replication_provider_remove both print once their steps are
-# done: the steps with their exit codes, whether a restart is needed, and the versions installed now.
+# done: the steps with their exit codes, whether a restart is needed, the versions installed now and the
+# registration the host holds now (so a registration needs no second read).
 function Write-ProviderStepsResult {
     param([object[]]$Done, [bool]$RebootRequired, $SetupFileVersion)
     $agentVersion = $null
@@ -93,6 +109,7 @@ function Write-ProviderStepsResult {
         setup_file_version = $SetupFileVersion
         provider_version = (Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery' -ErrorAction Ignore).Version
         agent_version = $agentVersion
+        registration = Get-ProviderRegistration
     })
 }
 

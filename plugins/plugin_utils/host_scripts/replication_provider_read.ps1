@@ -37,15 +37,7 @@ try {
     }
 
     $step = 'reading the registration'
-    $reg = Get-ItemProperty -LiteralPath "$asrKey\Registration" -ErrorAction Ignore
-    $registration = $null
-    # Registered means these four are set: the test Windows Admin Center makes (Get-WACVMASRServiceProperties).
-    if ($reg.VaultLocation -and $reg.SubscriptionId -and $reg.ResourceName -and $reg.ResourceGroupName) {
-        $registration = [ordered]@{
-            vault_location = $reg.VaultLocation; subscription_id = $reg.SubscriptionId; vault_name = $reg.ResourceName
-            resource_group = $reg.ResourceGroupName; site_name = $reg.SiteName; container_id = $reg.ContainerId; dra_id = $asr.DraID
-        }
-    }
+    $registration = Get-ProviderRegistration
     # What Microsoft's cleanup script removes that belongs to a registration
     # (learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection, and
     # IdMgmtCloudContainerId, which its current version removes too), in case a half or stale registration left
