@@ -287,3 +287,25 @@ function Get-ThrottleSetting {
     }
     return $throttle
 }
+
+# upload_threads_read/1's document, which upload_threads_set/1 prints too once it has written: the agent and
+# both registry values with their types.
+function Get-ThreadsDocument {
+    return [ordered]@{ agent = (Get-AgentState); replication_registry = (Get-ThreadsRegistryValue) }
+}
+
+# upload_throttle_read/1's document, which upload_throttle_set/1 prints too once it has set the throttle: the
+# agent and its throttle. Get-OBMachineSetting asks the running engine, so without obengine running the
+# throttle stays null.
+function Get-ThrottleDocument {
+    $agent = Get-AgentState
+    $throttle = $null
+    if ($null -ne $agent -and $agent.service_status -eq 'Running') {
+        # Setup adds the module folder to the machine PSModulePath, which a WinRM session started before the
+        # install does not see (learn.microsoft.com/azure/backup/backup-client-automation): import by full path.
+        Import-Module -Name (Join-Path -Path $agent.path -ChildPath 'bin\Modules\MSOnlineBackup')
+        # Matched by property name, exactly as host_info/1 reads it.
+        $throttle = Get-ThrottleSetting
+    }
+    return [ordered]@{ agent = $agent; throttle = $throttle }
+}
