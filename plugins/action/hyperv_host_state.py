@@ -175,10 +175,7 @@ class ActionModule(HostAction):
     def _bundle(self, parts: list[Part], doing: str) -> list[dict[str, t.Any]]:
         self._commands += 1
         try:
-            return run_host_script_bundle(self, parts)
-        except HostScriptError as error:
-            extra = {"rc": error.exit_code} if error.exit_code is not None else {}
-            raise TaskFailed(str(error), **extra) from None
+            return run_host_script_bundle(self, parts)      # a HostScriptError fails the task as HostAction says
         except (AnsibleConnectionFailure, OSError) as error:
             raise TaskFailed(f"the connection to {self._host} failed while {doing} ({error}); run the task again to converge") from None
 
