@@ -105,7 +105,7 @@ class _ProviderFlow(ProviderAction):
             raise failure from None
         except (AnsibleConnectionFailure, OSError) as error:
             raise TaskFailed(f"the connection to the host failed while applying the provider's steps ({error}); what was started on the host may "
-                              "still be running - run the task again to converge") from None
+                             "still be running - run the task again to converge") from None
         if following:
             self.following_documents = documents[len(parts):]
         return merge_applied(documents[:len(parts)])

@@ -124,7 +124,7 @@ class ActionModule(HostAction):
             # A dropped connection (requests raises OSError subclasses through winrm): the host may still be installing,
             # and the next run reads where it got to and goes on from there.
             raise TaskFailed(f"the connection to the host failed during {name} ({error}); what was started on the host may still be "
-                              "running - run the task again to converge") from None
+                             "running - run the task again to converge") from None
 
     def _read(self, options: ProviderOptions) -> dict[str, t.Any]:
         return self._host_script("replication_provider_read", {"setup_file": setup_file_request(options)})
@@ -171,8 +171,8 @@ class ActionModule(HostAction):
         site = registration.get("site_name")
         if options.site is not None and (site or "").lower() != options.site.lower():
             raise TaskFailed(f"site: the host was registered to site {site!r} of vault {registration.get('vault_name')}, not to site "
-                              f"{options.site!r}: the vault credentials file's SiteId belongs to site {site!r}; download the key of site "
-                              f"{options.site} and register again with force_reregister", registration=registration)
+                             f"{options.site!r}: the vault credentials file's SiteId belongs to site {site!r}; download the key of site "
+                             f"{options.site} and register again with force_reregister", registration=registration)
         named = options.credentials.site_name if options.credentials is not None else None
         if named and (site or "").lower() != named.lower():
             return (f"the vault credentials file names site {named!r}, but the vault registered the host to site {site!r} "
