@@ -14,9 +14,9 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings 
 AGENT = {"path": "C:\\Program Files\\Microsoft Azure Recovery Services Agent\\", "service_status": "Running"}
 
 
-def threads_document(upload=None, agent=AGENT):
+def threads_document(upload=None, agent_installed=True):
     value = None if upload is None else {"data": upload, "kind": "DWord"}
-    return {"agent": agent, "replication_registry": {"UploadThreadsPerVM": value, "DownloadThreadsPerVM": None}}
+    return {"agent": AGENT if agent_installed else None, "replication_registry": {"UploadThreadsPerVM": value, "DownloadThreadsPerVM": None}}
 
 
 def test_threads_no_change_reports_what_is_stored_and_nothing_to_write():
@@ -52,7 +52,7 @@ def test_threads_read_back_otherwise_fail_with_what_was_planned_and_read():
 
 def test_threads_without_the_agent_are_stored_with_a_warning():
     desired = THREADS_SETTING.validate({"download_threads": 2})
-    read = threads_document(agent=None)
+    read = threads_document(agent_installed=False)
     plan = THREADS_SETTING.plan(read, desired, "HV01")
     result, warnings, dummy = setting_result(THREADS_SETTING, plan, desired, read, None, "HV01")
     assert result["agent_installed"] is False and "not installed on HV01" in warnings[0]
