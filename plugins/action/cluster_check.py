@@ -10,9 +10,7 @@ clusters and findings; findings are warnings, or a failure with strict_cluster=t
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.cluster_check import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._cluster_check import (
     ClusterInputError,
     RunHosts,
     check_clusters,
@@ -21,6 +19,7 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.cluster_check imp
     node_entry,
     provider_problem,
 )
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_action import HostAction
 
 ARGUMENT_SPEC = {
     "host_info_var": {"type": "str", "default": "hyperv_host_info"},
@@ -81,31 +80,22 @@ def read_inputs(hostvars, run: RunHosts, options: dict, provider_var_given: bool
     return hosts
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(HostAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    FAILS_WITH_MESSAGE = (ClusterInputError,)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        try:
-            check_variable_names(self._task.args)
-        except ClusterInputError as error:
-            result.update(failed=True, msg=str(error))
-            return result
-        dummy, options = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        task_vars = task_vars or {}
+    def _validated_arguments(self):
+        # The raw arguments: the argument spec's str type would turn a result passed instead of a name into its text.
+        check_variable_names(self._task.args)
+        return super()._validated_arguments()
+
+    def _run_task(self, result, options, task_vars):
         all_hosts = tuple(task_vars.get("ansible_play_hosts_all") or ())
         run = RunHosts(all=all_hosts, active=tuple(task_vars.get("ansible_play_hosts") or all_hosts),
                        batch=tuple(task_vars.get("ansible_play_batch") or all_hosts))
-        try:
-            # A provider_var named on purpose must exist; the default name may be absent (the provider step did not run).
-            provider_var_named = options["provider_var"] != ARGUMENT_SPEC["provider_var"]["default"]
-            hosts = read_inputs(task_vars.get("hostvars", {}), run, options, provider_var_named)
-        except ClusterInputError as error:
-            result.update(failed=True, msg=str(error))
-            return result
+        # A provider_var named on purpose must exist; the default name may be absent (the provider step did not run).
+        provider_var_named = options["provider_var"] != ARGUMENT_SPEC["provider_var"]["default"]
+        hosts = read_inputs(task_vars.get("hostvars", {}), run, options, provider_var_named)
         report = check_clusters(hosts, run)
         result.update(changed=False, checked_hosts=sorted(hosts), clusters=report["clusters"], findings=report["findings"])
         if report["findings"]:
@@ -113,4 +103,3 @@ class ActionModule(ActionBase):
                 result.update(failed=True, msg="; ".join(report["findings"]))
             else:
                 result["warnings"] = report["findings"]
-        return result

@@ -8,34 +8,20 @@ normalised facts with ``changed: false``. It changes nothing, so check mode runs
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import RAW_SCHEMA, normalise_host_facts
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, failure_result, run_checked_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_action import HostAction
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import normalise_host_facts
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import run_checked_host_script
 
 ARGUMENT_SPEC = {
     "gather_vms": {"type": "bool", "default": True},
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(HostAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-
-        dummy, options = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-
-        try:
-            raw = run_checked_host_script(self, "host_info", {"gather_vms": options["gather_vms"]}, RAW_SCHEMA)
-        except HostScriptError as error:
-            result.update(failure_result(error))
-            return result
-
+    def _run_task(self, result, options, task_vars):
+        raw = run_checked_host_script(self, "host_info", {"gather_vms": options["gather_vms"]})
         result.update(changed=False, **normalise_host_facts(raw))
         if raw["warnings"]:
             result["warnings"] = list(raw["warnings"])
-        return result

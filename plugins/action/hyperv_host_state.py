@@ -6,7 +6,7 @@ One host, every concern of its preparation, as few commands as the changes allow
 
 1. validate every option before the host is asked anything, with the same checks as the per-concern
    actions (replication_provider_options, upload_settings);
-2. read everything in one command: a bundle (plugin_utils/host_script_bundle.py) of host_info/1 and the
+2. read everything in one command: a bundle (plugin_utils/_host_script_bundle.py) of host_info/1 and the
    reads of the concerns managed (replication_provider_read/1, upload_threads_read/1, upload_throttle_read/1);
 3. gate on readiness, then plan every concern on the controller with the existing planners;
 4. apply what differs in one more bundle: the provider's steps (if any) followed by the threads and
@@ -15,7 +15,7 @@ One host, every concern of its preparation, as few commands as the changes allow
 So a run that changes nothing is one command and a run that changes settings two. A run that installs
 the agent plans the throttle only once the agent runs, so it reads the upload settings again after the
 install (two more commands); staging a setup file and pushing it from the controller cost what they cost
-replication_provider. The provider's flow (planning, staging, replanning after staging, the result) is
+replication_provider. The provider's flow (planning, staging and the decision after it, the result) is
 replication_provider's own: this plugin runs that action's steps on the state it already read.
 """
 
@@ -24,39 +24,28 @@ from __future__ import annotations
 import typing as t
 
 from ansible.errors import AnsibleConnectionFailure
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.azmigrate.hyperv.plugins.action.host_info import ARGUMENT_SPEC as HOST_INFO_SPEC
 from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import ActionModule as ProviderAction
-from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import _TaskFailed, name_the_key
-from ansible_collections.azmigrate.hyperv.plugins.action.upload_throttle import ARGUMENT_SPEC as THROTTLE_SPEC
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import RAW_SCHEMA, normalise_host_facts
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script_bundle import Part, run_host_script_bundle
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import (
+from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import name_the_key
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_action import HostAction, TaskFailed
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import normalise_host_facts
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script_bundle import Part, run_host_script_bundle
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_setting import setting_diff, setting_result
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (
     ARGUMENT_SPEC as PROVIDER_SPEC,
     MUTUALLY_EXCLUSIVE as PROVIDER_MUTUALLY_EXCLUSIVE,
     REQUIRED_TOGETHER as PROVIDER_REQUIRED_TOGETHER,
     OptionError,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import READ_SCHEMA, setup_file_request, script_batches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings import (
-    THREADS_DOCUMENT_SCHEMA,
-    THROTTLE_DOCUMENT_SCHEMA,
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import merge_applied, setup_file_request, script_batches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings import (
+    THREADS_SETTING,
+    THROTTLE_SETTING,
     HostNotReady,
     InvalidOption,
-    check_agent,
-    plan_threads,
-    plan_throttle,
-    read_throttle,
-    threads_mismatches,
-    threads_restart_recommended,
-    threads_view,
-    throttle_mismatches,
-    throttle_view,
-    validate_threads_options,
-    validate_throttle_options,
 )
 
 display = Display()
@@ -71,21 +60,12 @@ ARGUMENT_SPEC = {
         "mutually_exclusive": PROVIDER_MUTUALLY_EXCLUSIVE,
         "required_together": PROVIDER_REQUIRED_TOGETHER,
     },
-    "upload_threads": {"type": "int"},
-    "download_threads": {"type": "int"},
-    "throttle": {"type": "dict", "options": THROTTLE_SPEC},
+    **THREADS_SETTING.argument_spec,
+    "throttle": {"type": "dict", "options": THROTTLE_SETTING.argument_spec},
 }
 
-THREADS_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication"
-
-
-class _Failed(Exception):
-    """Ends the task with failed=true, this message and any extra keys; what was done so far stays in the result."""
-
-    def __init__(self, msg: str, **extra: t.Any) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.extra = extra
+# The upload settings this plugin manages, each under its module's name in the result.
+SETTINGS = (("upload_threads", THREADS_SETTING), ("upload_throttle", THROTTLE_SETTING))
 
 
 class _ProviderFlow(ProviderAction):
@@ -110,13 +90,8 @@ class _ProviderFlow(ProviderAction):
         return self.validated
 
     def _read(self, options):
-        # The first read is the one this task already made; a later one (the registration read back after
-        # "register", as replication_provider does) asks the host again.
-        if self.current is not None:
-            current, self.current = self.current, None
-            return current
-        self.commands += 1
-        return super()._read(options)
+        # The read this task already made, in its first bundle (the apply prints the registration it leaves).
+        return self.current
 
     def _apply(self, steps, secrets, options):
         parts = [Part(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None) for script, batch in script_batches(steps)]
@@ -125,65 +100,48 @@ class _ProviderFlow(ProviderAction):
             self.commands += 1
             documents = run_host_script_bundle(self, parts + following)
         except HostScriptError as error:
-            failure = _TaskFailed(str(error), rc=error.exit_code)
+            failure = TaskFailed(str(error), rc=error.exit_code)
             name_the_key(failure, options)
             raise failure from None
         except (AnsibleConnectionFailure, OSError) as error:
-            raise _TaskFailed(f"the connection to the host failed while applying the provider's steps ({error}); what was started on the host may "
-                              "still be running - run the task again to converge") from None
+            raise TaskFailed(f"the connection to the host failed while applying the provider's steps ({error}); what was started on the host may "
+                             "still be running - run the task again to converge") from None
         if following:
             self.following_documents = documents[len(parts):]
-        merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
-        for applied in documents[:len(parts)]:
-            merged["steps"] += applied.get("steps") or []
-            merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
-            merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
-            merged["provider_version"], merged["agent_version"] = applied.get("provider_version"), applied.get("agent_version")
-        return merged
+        return merge_applied(documents[:len(parts)])
 
 
 class _Settings:
-    """The upload settings asked for, validated: the threads' registry values and the throttle (None: none)."""
+    """The upload settings asked for, validated: result key -> desired state (the throttle's may be None: no throttle)."""
 
     def __init__(self, options: dict[str, t.Any]) -> None:
-        self.threads = None
+        self.desired: dict[str, t.Any] = {}
         if options.get("upload_threads") is not None or options.get("download_threads") is not None:
-            self.threads = validate_threads_options(options)
-        self.throttle_managed = options.get("throttle") is not None
-        self.throttle = validate_throttle_options(options["throttle"]) if self.throttle_managed else None
+            self.desired["upload_threads"] = THREADS_SETTING.validate(options)
+        if options.get("throttle") is not None:
+            self.desired["upload_throttle"] = THROTTLE_SETTING.validate(options["throttle"])
+        self.managed_settings = [(key, setting) for key, setting in SETTINGS if key in self.desired]
 
     @property
     def managed(self) -> bool:
-        return self.threads is not None or self.throttle_managed
+        return bool(self.desired)
 
-    def read_parts(self) -> list[tuple[Part, t.Any]]:
-        parts = []
-        if self.threads is not None:
-            parts.append((Part("upload_threads_read", {}), THREADS_DOCUMENT_SCHEMA))
-        if self.throttle_managed:
-            parts.append((Part("upload_throttle_read", {}), THROTTLE_DOCUMENT_SCHEMA))
-        return parts
+    def read_parts(self) -> list[Part]:
+        return [Part(setting.read_script, {}) for dummy, setting in self.managed_settings]
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(HostAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    FAILS_WITH_MESSAGE = (InvalidOption, HostNotReady)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        self._host = (task_vars or {}).get("inventory_hostname", self._play_context.remote_addr)
+    def _run_task(self, result, options, task_vars):
         self._commands = 0
-        self._report: dict[str, t.Any] = {"changed": False}
-        dummy, options = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        self._report = result
+        result["changed"] = False
         try:
             self._run(options)
-        except _Failed as failure:
-            self._report.update(failed=True, msg=failure.msg, **failure.extra)
-        self._report["host_commands"] = self._commands
-        result.update(self._report)
-        return result
+        finally:
+            result["host_commands"] = self._commands
 
     # --- options ------------------------------------------------------------------------------------
 
@@ -193,47 +151,42 @@ class ActionModule(ActionBase):
         return flow
 
     def _validated(self, options: dict[str, t.Any]):
-        """(provider flow, provider options, provider args, settings); _Failed for any bad option, before any command."""
+        """(provider flow, provider options, provider args, settings); TaskFailed or InvalidOption for any bad option, before any command."""
         flow, provider_options, provider_args = None, None, None
-        try:
-            if options.get("provider") is not None:
-                # The argument spec checked it with replication_provider's own spec (nested options keep no_log).
-                provider_args = options["provider"]
-                flow = self._provider_flow()
+        if options.get("provider") is not None:
+            # The argument spec checked it with replication_provider's own spec (nested options keep no_log).
+            provider_args = options["provider"]
+            flow = self._provider_flow()
+            try:
                 provider_options, dummy = flow._options(provider_args)
-            settings = _Settings(options)
-            if provider_options is not None and provider_options.state == "absent" and settings.managed:
-                given = [name for name in ("upload_threads", "download_threads", "throttle") if options.get(name) is not None]
-                raise _Failed(f"provider.state 'absent' removes the Recovery Services agent, which {', '.join(given)} configure: "
-                              "leave them out, or keep provider.state 'present'")
-        except _TaskFailed as failure:
-            raise _Failed(f"provider: {failure.msg}") from None
-        except OptionError as error:
-            raise _Failed(f"provider: {error}") from None
-        except InvalidOption as error:
-            raise _Failed(str(error)) from None
+            except TaskFailed as failure:
+                raise TaskFailed(f"provider: {failure.msg}") from None
+            except OptionError as error:
+                raise TaskFailed(f"provider: {error}") from None
+        settings = _Settings(options)
+        if provider_options is not None and provider_options.state == "absent" and settings.managed:
+            given = [name for name in ("upload_threads", "download_threads", "throttle") if options.get(name) is not None]
+            raise TaskFailed(f"provider.state 'absent' removes the Recovery Services agent, which {', '.join(given)} configure: "
+                             "leave them out, or keep provider.state 'present'")
         return flow, provider_options, provider_args, settings
 
     # --- the host -----------------------------------------------------------------------------------
 
-    def _bundle(self, parts: list[tuple[Part, t.Any]], doing: str) -> list[dict[str, t.Any]]:
+    def _bundle(self, parts: list[Part], doing: str) -> list[dict[str, t.Any]]:
         self._commands += 1
         try:
-            return run_host_script_bundle(self, [part for part, dummy in parts], [schema for dummy, schema in parts])
-        except HostScriptError as error:
-            extra = {"rc": error.exit_code} if error.exit_code is not None else {}
-            raise _Failed(str(error), **extra) from None
+            return run_host_script_bundle(self, parts)      # a HostScriptError fails the task as HostAction says
         except (AnsibleConnectionFailure, OSError) as error:
-            raise _Failed(f"the connection to {self._host} failed while {doing} ({error}); run the task again to converge") from None
+            raise TaskFailed(f"the connection to {self._host} failed while {doing} ({error}); run the task again to converge") from None
 
     # --- the task -----------------------------------------------------------------------------------
 
     def _run(self, options: dict[str, t.Any]) -> None:
         flow, provider_options, provider_args, settings = self._validated(options)
 
-        reads = [(Part("host_info", {"gather_vms": options["gather_vms"]}), RAW_SCHEMA)]
+        reads = [Part("host_info", {"gather_vms": options["gather_vms"]})]
         if flow is not None:
-            reads.append((Part("replication_provider_read", {"setup_file": setup_file_request(provider_options)}), READ_SCHEMA))
+            reads.append(Part("replication_provider_read", {"setup_file": setup_file_request(provider_options)}))
         reads += settings.read_parts()
         documents = self._bundle(reads, "reading the host")
         raw_info, documents = documents[0], documents[1:]
@@ -245,7 +198,7 @@ class ActionModule(ActionBase):
         blocking = host_info["readiness"]["blocking"]
         if options["readiness_gate"] and blocking:
             self._warn(warnings)
-            raise _Failed(f"{self._host} cannot be prepared: {'; '.join(item['msg'] for item in blocking)}")
+            raise TaskFailed(f"{self._host} cannot be prepared: {'; '.join(item['msg'] for item in blocking)}")
 
         provider_document = documents.pop(0) if flow is not None else None
         settings_documents = documents
@@ -259,9 +212,9 @@ class ActionModule(ActionBase):
                 flow.following = pending["parts"]
             try:
                 provider = flow._run(provider_args)
-            except _TaskFailed as failure:
+            except TaskFailed:
                 self._commands += flow.commands
-                raise _Failed(failure.msg, **failure.extra) from None
+                raise
             self._commands += flow.commands
             self._report["provider"] = provider
             self._report["changed"] |= provider["changed"]
@@ -272,8 +225,7 @@ class ActionModule(ActionBase):
         if settings.managed:
             if pending is None and self._task.check_mode:
                 skipped = {"skipped": True, "skip_reason": f"the Recovery Services agent is not installed on {self._host} yet: it comes with the provider"}
-                self._report.update(upload_threads=skipped if settings.threads is not None else None,
-                                    upload_throttle=skipped if settings.throttle_managed else None)
+                self._report.update({key: skipped if key in settings.desired else None for key, dummy in SETTINGS})
             else:
                 if pending is None and not self._report["provider"]["changed"]:
                     pending = self._plan_settings(settings, settings_documents)
@@ -281,7 +233,7 @@ class ActionModule(ActionBase):
                     # The agent came with this run's provider install: its settings are read now that it runs.
                     pending = self._plan_settings(settings, self._bundle(settings.read_parts(), "reading the upload settings"))
                 if pending["parts"] and "documents" not in pending and not self._task.check_mode:
-                    pending["documents"] = self._bundle(list(zip(pending["parts"], pending["schemas"])), "writing the upload settings")
+                    pending["documents"] = self._bundle(pending["parts"], "writing the upload settings")
                 self._settings_results(settings, pending, warnings)
         reboot_required = (self._report.get("provider") or {}).get("reboot_required")
         if reboot_required:
@@ -299,62 +251,24 @@ class ActionModule(ActionBase):
             self._report["warnings"] = warnings
 
     def _plan_settings(self, settings: _Settings, documents: list[dict[str, t.Any]]) -> dict[str, t.Any]:
-        """The plans of the threads and the throttle, and the parts that write what differs (``parts``, ``schemas``)."""
-        pending: dict[str, t.Any] = {"parts": [], "schemas": []}
-        documents = list(documents)
-        if settings.threads is not None:
-            pending["threads_read"] = documents.pop(0)
-            pending["threads"] = plan_threads(pending["threads_read"], settings.threads)
-            if pending["threads"].changed:
-                pending["parts"].append(Part("upload_threads_set", {"writes": pending["threads"].writes}))
-                pending["schemas"].append(THREADS_DOCUMENT_SCHEMA)
-        if settings.throttle_managed:
-            document = documents.pop(0)
-            try:
-                check_agent(document, self._host)
-            except HostNotReady as error:
-                raise _Failed(str(error)) from None
-            pending["throttle"] = plan_throttle(read_throttle(document["throttle"]), settings.throttle)
-            if pending["throttle"].changed:
-                pending["parts"].append(Part("upload_throttle_set", pending["throttle"].set_params))
-                pending["schemas"].append(THROTTLE_DOCUMENT_SCHEMA)
+        """Each setting's read document and plan, and the parts that write what differs (``parts``)."""
+        pending: dict[str, t.Any] = {"parts": [], "read": {}, "plans": {}}
+        for (key, setting), document in zip(settings.managed_settings, documents):
+            plan = setting.plan(document, settings.desired[key], self._host)
+            pending["read"][key], pending["plans"][key] = document, plan
+            if plan.changed:
+                pending["parts"].append(Part(setting.apply_script, setting.apply_params(plan)))
         return pending
 
     def _settings_results(self, settings: _Settings, pending: dict[str, t.Any], warnings: list[str]) -> None:
         """upload_threads and upload_throttle as those modules return them, from the plans and what was read back."""
         written = dict(zip((part.name for part in pending["parts"]), pending.get("documents") or []))
-        if settings.threads is not None:
-            plan = pending["threads"]
-            document = written.get("upload_threads_set", pending["threads_read"])
-            threads_result = {"changed": plan.changed, "changed_values": sorted(plan.writes), "before": plan.before, "after": plan.after}
-            if "upload_threads_set" in written:
-                threads_result["after"] = threads_view(document)
-                mismatches = threads_mismatches(document, settings.threads)
-                if mismatches:
-                    self._report["upload_threads"] = threads_result
-                    raise _Failed(f"wrote the Replication key's values on {self._host}, but reading them back shows {'; '.join(mismatches)}")
-            threads_result["agent_installed"] = document["agent"] is not None
-            if not threads_result["agent_installed"]:
-                warnings.append(f"the Recovery Services agent is not installed on {self._host}: the thread counts are stored and take effect once it is")
-            threads_result.update(threads_result["after"])
-            threads_result["restart_recommended"] = threads_restart_recommended(document, plan.changed)
-            self._report["upload_threads"] = threads_result
-        if settings.throttle_managed:
-            plan = pending["throttle"]
-            throttle_result = {"changed": plan.changed, "changed_fields": plan.changed_fields, "before": plan.before, "after": plan.after}
-            if "upload_throttle_set" in written:
-                read_back = read_throttle(written["upload_throttle_set"]["throttle"] or {})
-                throttle_result["after"] = throttle_view(read_back)
-                mismatches = throttle_mismatches(read_back, settings.throttle)
-                if mismatches:
-                    self._report["upload_throttle"] = throttle_result
-                    raise _Failed(f"Set-OBMachineSetting ran on {self._host}, but Get-OBMachineSetting then reports {'; '.join(mismatches)}. "
-                                  "Its throttle properties are not documented, so the read may have missed them: compare "
-                                  "(Get-OBMachineSetting).ThrottleSetting | Format-List * with Get-ThrottleSetting in "
-                                  "plugins/plugin_utils/host_scripts/prelude.ps1")
-            throttle_result["throttle"] = throttle_result["after"]
-            throttle_result["restart_recommended"] = False
-            self._report["upload_throttle"] = throttle_result
+        for key, setting in settings.managed_settings:
+            self._report[key], setting_warnings, failure = setting_result(
+                setting, pending["plans"][key], settings.desired[key], pending["read"][key], written.get(setting.apply_script), self._host)
+            if failure:
+                raise TaskFailed(failure)
+            warnings += setting_warnings
 
     def _diffs(self) -> list[dict[str, t.Any]]:
         """One diff per concern that has one, each headed with the host and what it shows."""
@@ -364,12 +278,7 @@ class ActionModule(ActionBase):
         if "diff" in provider:
             diffs.append({**provider.pop("diff"), "before_header": f"{self._host}: provider and registration",
                           "after_header": f"{self._host}: provider and registration{check}"})
-        threads_result = self._report.get("upload_threads") or {}
-        if "before" in threads_result:
-            diffs.append({"before": threads_result["before"], "after": threads_result["after"],
-                          "before_header": f"{self._host}: {THREADS_KEY}", "after_header": f"{self._host}: {THREADS_KEY}{check}"})
-        throttle_result = self._report.get("upload_throttle") or {}
-        if "before" in throttle_result:
-            diffs.append({"before": throttle_result["before"], "after": throttle_result["after"],
-                          "before_header": f"{self._host}: throttle (Get-OBMachineSetting)", "after_header": f"{self._host}: throttle{check}"})
+        for key, setting in SETTINGS:
+            if "before" in (self._report.get(key) or {}):
+                diffs.append(setting_diff(setting, self._report[key], self._host, self._task.check_mode))
         return diffs

@@ -3,8 +3,11 @@
 """Action plugin of azmigrate.hyperv.replication_provider (documentation: plugins/modules/replication_provider.py).
 
 Arguments -> validated options -> current state (replication_provider_read/1, one command) -> plan (pure,
-plugins/plugin_utils/replication_provider_plan.py) -> apply (replication_provider_apply/1, and
-replication_provider_remove/1 for the unregister and uninstall steps) -> result.
+plugins/plugin_utils/_replication_provider_plan.py) -> apply (replication_provider_apply/1, and
+replication_provider_remove/1 for the unregister and uninstall steps) -> result. Check mode reports the plan the
+real run applies. A plan whose setup file must be staged before its version is known has two phases: the staging
+apply reports the version, and the plan's ``after_staging`` turns it into the upgrade (or not) and the
+registration, applied next; the host is not read and nothing is planned again in between.
 
 Returned keys: changed, steps, provider_version, agent_version, setup_file_version, registration, proxy,
 reboot_required, diff (with --diff) and warnings. Verbosity: -vv names the planned steps. Secrets (vault
@@ -18,12 +21,11 @@ import hashlib
 import typing as t
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError, run_host_script
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_action import HostAction, TaskFailed
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError, run_checked_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
     REQUIRED_TOGETHER,
@@ -32,12 +34,12 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provi
     check_sha256,
     validate_options,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import (
-    READ_SCHEMA,
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import (
     Plan,
     PlanError,
     describe_state,
     host_time,
+    merge_applied,
     plan_absent,
     plan_present,
     predicted_after,
@@ -51,22 +53,13 @@ display = Display()
 HASH_BLOCK_BYTES = 1024 * 1024
 
 
-def name_the_key(failure: "_TaskFailed", options: ProviderOptions) -> None:
+def name_the_key(failure: TaskFailed, options: ProviderOptions) -> None:
     """After a failed registration, say which key it was: the provider's reason comes first, and the host cannot tell."""
     credentials = options.credentials
     if "at step register" in failure.msg and credentials is not None:
         failure.msg += (f". The vault credentials file is for the {credentials.vault_label()}, site {credentials.site_name}: check that "
                         "they exist (azmigrate.hyperv.vault_info) and that the file is the site's current key; a re-run goes on "
                         "from the registration")
-
-
-class _TaskFailed(Exception):
-    """Ends the task with failed=true and this message (and any extra keys)."""
-
-    def __init__(self, msg: str, **extra: t.Any) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.extra = extra
 
 
 def sha256_of_file(path: str) -> str:
@@ -77,21 +70,14 @@ def sha256_of_file(path: str) -> str:
     return digest.hexdigest()
 
 
-class ActionModule(ActionBase):
+class ActionModule(HostAction):
     # No temporary folder unless the setup file is pushed: a no-change run is one command.
     TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    ARGUMENT_SPEC_RULES = {"mutually_exclusive": MUTUALLY_EXCLUSIVE, "required_together": REQUIRED_TOGETHER}
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_together=REQUIRED_TOGETHER)
-        try:
-            result.update(self._run(args))
-        except _TaskFailed as failure:
-            result.update(failed=True, msg=failure.msg, **failure.extra)
-        return result
+    def _run_task(self, result, options, task_vars):
+        result.update(self._run(options))
 
     # --- controller-side inputs -------------------------------------------------------------------
 
@@ -99,7 +85,7 @@ class ActionModule(ActionBase):
         try:
             return self._find_needle("files", path)
         except AnsibleError as error:
-            raise _TaskFailed(f"{option}: {path!r} is not a file on the controller ({error.message})") from None
+            raise TaskFailed(f"{option}: {path!r} is not a file on the controller ({error.message})") from None
 
     def _options(self, args: dict[str, t.Any]) -> tuple[ProviderOptions, str | None]:
         """Validated options, and the controller path of setup_file_src (whose SHA-256 is computed here)."""
@@ -131,67 +117,62 @@ class ActionModule(ActionBase):
 
     def _host_script(self, name: str, params: dict[str, t.Any], secrets: dict[str, str] | None = None) -> dict[str, t.Any]:
         try:
-            return run_host_script(self, name, params, secrets)
+            return run_checked_host_script(self, name, params, secrets)
         except HostScriptError as error:
-            raise _TaskFailed(str(error), rc=error.exit_code) from None
+            raise TaskFailed(str(error), rc=error.exit_code) from None
         except (AnsibleConnectionFailure, OSError) as error:
             # A dropped connection (requests raises OSError subclasses through winrm): the host may still be installing,
             # and the next run reads where it got to and goes on from there.
-            raise _TaskFailed(f"the connection to the host failed during {name} ({error}); what was started on the host may still be "
-                              "running - run the task again to converge") from None
+            raise TaskFailed(f"the connection to the host failed during {name} ({error}); what was started on the host may still be "
+                             "running - run the task again to converge") from None
 
     def _read(self, options: ProviderOptions) -> dict[str, t.Any]:
-        current = self._host_script("replication_provider_read", {"setup_file": setup_file_request(options)})
-        mismatches = schema_mismatches(current, READ_SCHEMA)
-        if mismatches:
-            raise _TaskFailed(f"host script replication_provider_read/1 returned a document outside its contract: {', '.join(mismatches[:10])}")
-        return current
+        return self._host_script("replication_provider_read", {"setup_file": setup_file_request(options)})
 
-    def _push(self, plan: Plan, local_setup: str) -> None:
-        """Copy the setup file into Ansible's temporary folder; the verify step moves it into the staging folder."""
+    def _push(self, local_setup: str) -> str:
+        """Copy the setup file into Ansible's temporary folder and return its path there."""
         try:
             remote = self._connection._shell.join_path(self._make_tmp_path(), "AzureSiteRecoveryProvider.exe")
             self._transfer_file(local_setup, remote)
         except (AnsibleConnectionFailure, OSError) as error:
-            raise _TaskFailed(f"copying setup_file_src to the host failed: {error}") from None
-        for step in plan.steps:
-            if step["action"] == "verify":
-                step["source"] = remote
+            raise TaskFailed(f"copying setup_file_src to the host failed: {error}") from None
+        return remote
+
+    @staticmethod
+    def _with_pushed_source(steps: list[dict[str, t.Any]], remote: str) -> list[dict[str, t.Any]]:
+        """The steps to send, the verify step given the pushed copy, which it moves into the staging folder (the plan is left as planned)."""
+        return [{**step, "source": remote} if step["action"] == "verify" else step for step in steps]
 
     def _apply(self, steps: list[dict[str, t.Any]], secrets: dict[str, str], options: ProviderOptions) -> dict[str, t.Any]:
         """Run the steps, each batch with its host script (apply or remove), in order; one merged document."""
-        merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
+        documents = []
         for script, batch in script_batches(steps):
             try:
-                applied = self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None)
-            except _TaskFailed as failure:
+                documents.append(self._host_script(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None))
+            except TaskFailed as failure:
                 name_the_key(failure, options)
                 raise
-            merged["steps"] += applied.get("steps") or []
-            merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
-            merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
-            merged["provider_version"], merged["agent_version"] = applied.get("provider_version"), applied.get("agent_version")
-        return merged
+        return merge_applied(documents)
 
-    def _plan(self, current: dict[str, t.Any], options: ProviderOptions, setup_version: str | None = None) -> Plan:
+    def _plan(self, current: dict[str, t.Any], options: ProviderOptions) -> Plan:
         now = host_time(current, dt.datetime.now(dt.timezone.utc))
         try:
             if options.state == "absent":
                 return plan_absent(current, options)
-            return plan_present(current, options, now, setup_version)
+            return plan_present(current, options, now)
         except PlanError as error:
-            raise _TaskFailed(str(error)) from None
+            raise TaskFailed(str(error)) from None
 
     @staticmethod
     def _check_registered_site(options: ProviderOptions, registration: dict[str, t.Any] | None) -> str | None:
         """Fail when the host is not registered where the options asked; a warning when the key's site name differs."""
         if registration is None:
-            raise _TaskFailed("DRConfigurator.exe /r reported success, but the host holds no registration afterwards", registration=None)
+            raise TaskFailed("DRConfigurator.exe /r reported success, but the host holds no registration afterwards", registration=None)
         site = registration.get("site_name")
         if options.site is not None and (site or "").lower() != options.site.lower():
-            raise _TaskFailed(f"site: the host was registered to site {site!r} of vault {registration.get('vault_name')}, not to site "
-                              f"{options.site!r}: the vault credentials file's SiteId belongs to site {site!r}; download the key of site "
-                              f"{options.site} and register again with force_reregister", registration=registration)
+            raise TaskFailed(f"site: the host was registered to site {site!r} of vault {registration.get('vault_name')}, not to site "
+                             f"{options.site!r}: the vault credentials file's SiteId belongs to site {site!r}; download the key of site "
+                             f"{options.site} and register again with force_reregister", registration=registration)
         named = options.credentials.site_name if options.credentials is not None else None
         if named and (site or "").lower() != named.lower():
             return (f"the vault credentials file names site {named!r}, but the vault registered the host to site {site!r} "
@@ -204,28 +185,27 @@ class ActionModule(ActionBase):
         try:
             options, local_setup = self._options(args)
         except OptionError as error:
-            raise _TaskFailed(str(error)) from None
+            raise TaskFailed(str(error)) from None
         current = self._read(options)
         plan = self._plan(current, options)
         display.vv(f"replication_provider: planned steps {plan.names or 'none'}", host=self._play_context.remote_addr)
         setup_version = (current["setup_file"] or {}).get("version")
         before = describe_state(current)
         result: dict[str, t.Any] = {"changed": plan.changed, "steps": plan.names, "reboot_required": bool(current["reboot_pending"])}
+        warnings = list(plan.warnings)
 
         if not plan.changed or self._task.check_mode:
             after = predicted_after(current, options, plan, setup_version)
         else:
             secrets = self._secrets(options, args)
-            if plan.push:
-                self._push(plan, local_setup)
-            applied = self._apply(plan.steps, secrets, options)
+            steps = self._with_pushed_source(plan.steps, self._push(local_setup)) if plan.push else plan.steps
+            applied = self._apply(steps, secrets, options)
             names = list(plan.names)
-            if plan.replan_after_staging:
+            if plan.after_staging is not None:
                 setup_version = applied.get("setup_file_version")
-                second = self._plan(current, options, setup_version)
-                remaining = [step for step in second.steps if step["action"] not in ("download", "verify")]
-                names = [name for name in second.names if name not in ("download", "push")]
-                names = plan.names[:1] + names
+                remaining, remaining_names, staged_warnings = plan.after_staging.steps_for(setup_version)
+                names = plan.names[:1] + remaining_names
+                warnings += staged_warnings
                 if remaining:
                     applied = self._apply(remaining, secrets, options)
             setup_version = applied.get("setup_file_version") or setup_version
@@ -235,12 +215,12 @@ class ActionModule(ActionBase):
             result["steps"] = names
             result["reboot_required"] = result["reboot_required"] or bool(applied.get("reboot_required"))
             if "register" in names:
-                # What the host registered to, as it holds it: the vault resolves the site from the key's SiteId, so the
-                # site a key file names is not necessarily the one the host ends up in.
-                after["registration"] = registration_view(self._read(options)["registration"])
+                # What the host registered to, as it holds it after the apply: the vault resolves the site from the key's
+                # SiteId, so the site a key file names is not necessarily the one the host ends up in.
+                after["registration"] = registration_view(applied["registration"])
                 warning = self._check_registered_site(options, after["registration"])
                 if warning:
-                    plan.warnings.append(warning)
+                    warnings.append(warning)
         result.update(
             provider_version=after["provider_version"],
             agent_version=after["agent_version"],
@@ -248,8 +228,8 @@ class ActionModule(ActionBase):
             registration=after["registration"],
             proxy=after["proxy"],
         )
-        if plan.warnings:
-            result["warnings"] = plan.warnings
+        if warnings:
+            result["warnings"] = warnings
         if self._task.diff:
             result["diff"] = {"before": before, "after": after}
         return result

@@ -7,7 +7,7 @@ class ModuleDocFragment(object):
     """What the host-side modules (action plugins for Hyper-V hosts) have in common.
 
     DOCUMENTATION: the attributes of every host module (cluster_check too, which reads the play's host
-    variables). HOST_SCRIPT: a module that sends host scripts (plugins/plugin_utils/host_script.py) to the host.
+    variables). HOST_SCRIPT: a module that sends host scripts (plugins/plugin_utils/_host_script.py) to the host.
     Each module documents its own check_mode and diff_mode (and cluster_check its own action).
     """
 

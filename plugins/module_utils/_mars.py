@@ -113,7 +113,7 @@ def volume_for_path(path: str, volume_names: t.Iterable[str]) -> str | None:
 # --- the throttle ---------------------------------------------------------------------------------
 
 #: The throttle as the host scripts print it (host_info/1, upload_throttle_read/1 and upload_throttle_set/1):
-#: Get-OBMachineSetting's values, each null when unknown. A document schema as host_facts.schema_mismatches reads it.
+#: Get-OBMachineSetting's values, each null when unknown. A document schema as plugin_utils/_document_schema.py reads it.
 THROTTLE_FIELDS_SCHEMA: dict[str, t.Any] = {
     "enabled": None,
     "work_days": [None],

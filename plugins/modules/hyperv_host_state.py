@@ -4,7 +4,7 @@
 
 # This file only documents the module: the implementation is the action plugin plugins/action/hyperv_host_state.py,
 # which sends the host scripts of host_info, replication_provider, upload_threads and upload_throttle to the host,
-# bundled into as few commands as the changes allow (plugins/plugin_utils/host_script_bundle.py).
+# bundled into as few commands as the changes allow (plugins/plugin_utils/_host_script_bundle.py).
 
 DOCUMENTATION = r"""
 ---

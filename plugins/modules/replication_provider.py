@@ -180,14 +180,16 @@ attributes:
 notes:
   - Install and register the provider on every node of a failover cluster, with the same vault and the same version
     (see M(azmigrate.hyperv.cluster_check)).
-  - After a registration, the task reads the registration back from the host and returns what the host holds. The
+  - After a registration, the task returns the registration the host holds, as the same command reads it after its
+    steps (a first install and registration is two commands, the read and the apply, beside the file transfer). The
     vault resolves the site from the key file's C(SiteId), so when the file's C(SiteName) differs from the site the host
     ends up in, a warning says so (or, with O(site), the task fails).
   - When C(DRConfigurator.exe /r) fails, the message quotes the last lines of the provider's configurator log,
     where it writes its reason.
   - After registration, finish the registration in the Azure portal (Azure Migrate, Discover, Finalize registration).
-  - When the setup file has to be downloaded or copied first, its version is known only once it is on the host; the
-    task then runs a second command to install or upgrade.
+  - When the setup file has to be downloaded or copied first to a host that has the provider, its version is known
+    only once it is on the host; the task then runs a second command to upgrade (only to a newer version) and register,
+    as planned before the first. Check mode reports that plan.
   - The proxy settings are read from C(HKLM\\SOFTWARE\\Microsoft\\Azure Site Recovery\\ProxySettings) (values
     C(ProxyAddress), C(ProxyPort), C(ProxyUserName), C(BypassUrls)). These value names are assumed, not documented
     by Microsoft; verify them on a real host with C(Get-ItemProperty) after a registration with a proxy.

@@ -23,7 +23,7 @@ from provider_lab import (  # noqa: F401  pylint: disable=unused-import
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from lab import vault_credentials as lab_credentials  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_credentials import (  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_credentials import (  # noqa: E402
     parse_vault_credentials,
 )
 

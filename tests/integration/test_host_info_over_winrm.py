@@ -14,7 +14,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import connection_loader
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import run_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import run_host_script
 
 PLAYBOOK = "tests/integration/playbooks/host_info.yml"
 TASK = "Read the host"

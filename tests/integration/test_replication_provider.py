@@ -43,10 +43,13 @@ def run_provider(ansible_playbook, variables: dict, **kwargs):
 
 def test_fresh_host_is_installed_and_registered_then_a_rerun_is_one_command(fresh, ansible_playbook, setup_file, credentials):
     lab = fresh
+    since = lab.admin.last_seq()
     run, result = run_provider(ansible_playbook, url_vars(setup_file, credentials), diff=True)
     assert run.rc == 0, run.output
     assert result["changed"] is True
     assert result["steps"] == ["download", "install", "register"]
+    # Read, then one apply that prints the registration it leaves: no second read.
+    assert provider_commands(commands_since(lab.admin, HOST, since)) == ["replication_provider_read/1", "replication_provider_apply/1"]
     assert (result["provider_version"], result["agent_version"]) == (PROVIDER_VERSION, AGENT_VERSION)
     assert result["registration"]["vault_name"] == "rsv-migrate"
     assert result["diff"]["before"]["provider_version"] is None

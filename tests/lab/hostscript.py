@@ -12,7 +12,7 @@ import json
 from ansible.plugins.shell.powershell import ShellModule
 from winrm.protocol import Protocol
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import SCRIPT_END, bootstrap_command
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import SCRIPT_END, bootstrap_command
 
 
 def protocol(lab, host_name: str, transport: str = "ntlm", **options) -> Protocol:

@@ -1,6 +1,6 @@
 """bundle/1 on a lab host over pywinrm: several host scripts in one command (lab/hosts/scripts/bundle.py).
 
-Sent as plugins/plugin_utils/host_script_bundle.py sends it (the bootstrap, the bundle text and one request
+Sent as plugins/plugin_utils/_host_script_bundle.py sends it (the bootstrap, the bundle text and one request
 line per part on stdin) and read back with its parse_bundle_output, so these tests hold the lab and the
 collection's bundles to each other.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ansible.plugins.shell.powershell import ShellModule
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScript, HostScriptError, bootstrap_command
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script_bundle import Part, build_bundle_stdin, load_bundle, parse_bundle_output
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScript, HostScriptError, bootstrap_command
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script_bundle import Part, build_bundle_stdin, load_bundle, parse_bundle_output
 from hostscript import run_command
 
 REPLICATION_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication"

@@ -15,7 +15,7 @@ from winrm.exceptions import WSManFaultError
 
 from lab.winrm.shell import shell_codepage
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import (
     SCRIPT_END,
     bootstrap_command,
     decode_clixml,

@@ -13,7 +13,7 @@ import re
 import pytest
 from hostscript import run_host_script
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import CLIXML_HEADER, decode_clixml, load_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import CLIXML_HEADER, decode_clixml, load_host_script
 
 REPLICATION_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication"
 AGENT = {"registry": {r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Setup": {"InstallPath": "C:\\Program Files\\Microsoft Azure Recovery Services Agent\\"}},
@@ -43,8 +43,9 @@ def test_the_real_script_as_sent_runs(lab):
 @pytest.mark.parametrize("old, new, message", [
     ("$writes = @($request.params.writes.PSObject.Properties)",
      "$writes = @($request.params.writes.PSObject.Properties) ?? @()", "Unexpected token '??' in expression or statement."),
-    ("$agent = Get-AgentState", "$agent = Get-AgentState && $true", "The token '&&' is not a valid statement separator in this version."),
-    ("$registryValues = Get-ThreadsRegistryValue", "$registryValues = $true ? (Get-ThreadsRegistryValue) : $null",
+    ("Write-HostScriptResult -Result (Get-ThreadsDocument)", "Write-HostScriptResult -Result (Get-ThreadsDocument) && $true",
+     "The token '&&' is not a valid statement separator in this version."),
+    ("replication_registry = (Get-ThreadsRegistryValue)", "replication_registry = $true ? (Get-ThreadsRegistryValue) : $null",
      "Unexpected token '?' in expression or statement."),
     ("exit 0\n}", "exit 0\n", "Missing closing '}' in statement block or type definition."),
 ])

@@ -1,7 +1,7 @@
 """Parsing PowerShell with the tree-sitter grammar, and what every rule shares.
 
 A *unit* is what Windows PowerShell runs at once: a host script with the prelude it is sent with
-(plugins/plugin_utils/host_script.py inserts the prelude's top-level lines and the functions the script
+(plugins/plugin_utils/_host_script.py inserts the prelude's top-level lines and the functions the script
 calls right after the marker), or the prelude alone. Findings keep the file and line of the text they
 are about, so a problem in a prelude function shows in prelude.ps1 whichever script sends it.
 """

@@ -18,7 +18,7 @@ from pslint import syntax as pslint_syntax
 from pslint.source import SourceFile
 from tree_sitter import Language, Parser
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import PRELUDE_NAME, load_host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import PRELUDE_NAME, load_host_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = REPO_ROOT / "plugins"

@@ -261,5 +261,5 @@ def test_the_lab_refuses_what_the_checker_calls_a_parse_error_or_7_only_syntax(s
 def test_the_lab_runs_every_shipped_script_as_sent(path):
     from lab.hosts.scripts._powershell import parse_refusal
 
-    from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import load_host_script
+    from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import load_host_script
     assert parse_refusal(load_host_script(path.stem).text) is None

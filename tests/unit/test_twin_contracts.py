@@ -23,6 +23,9 @@ import pytest
 
 import pslint
 from pslint.contract import request_paths, side_effects
+
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._document_schema import schema_paths
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import CONTRACTS
 from pslint.source import load_unit
 from pslint.twins import TwinReads, twin_reads
 
@@ -74,6 +77,17 @@ def test_the_twin_reads_the_request_members_the_script_reads(path):
 def test_the_twin_declares_the_side_effects_the_script_has(path):
     differences = side_effect_differences(side_effects(load_unit(path)), twin(path.stem).SIDE_EFFECTS)
     assert not differences, f"{path.stem}: " + "; ".join(differences)
+
+
+def contract_request_paths(name: str) -> set[str]:
+    """The request members a script's contract (plugins/plugin_utils/_host_contracts.py) says it reads."""
+    contract = CONTRACTS[name]
+    return schema_paths({"params": contract.params_schema, "secrets": {secret: None for secret in contract.secrets}}) - {"params", "secrets"}
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda path: path.stem)
+def test_the_script_reads_exactly_the_request_members_of_its_contract(path):
+    assert request_paths(load_unit(path)) == contract_request_paths(path.stem)
 
 
 def test_the_request_extraction_follows_loops_functions_and_the_prelude():

@@ -1,4 +1,4 @@
-"""bundle/1: several host scripts in one command (plugins/plugin_utils/host_script_bundle.py).
+"""bundle/1: several host scripts in one command (plugins/plugin_utils/_host_script_bundle.py).
 
 The collection's bundle text holds, for each part, the part's body inside `& { ... }` and then the
 statement that prints `azmigrate-part-end <name>/<version> <exit code>`; stdin holds one request line per

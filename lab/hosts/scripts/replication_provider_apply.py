@@ -21,6 +21,7 @@ from lab.hosts import installers
 from lab.hosts.logon import share_denied
 from lab.hosts.scripts import ScriptContext, ScriptFailed
 from lab.hosts.scripts._launching import Launching, launching
+from lab.hosts.scripts.replication_provider_read import registration_of
 from lab.hosts.state import PROXY_KEY, REGISTRATION_KEY, HostState, windows_path
 
 VERSIONS = (1,)
@@ -77,7 +78,8 @@ async def run_steps(ctx: ScriptContext, script: str, handlers: dict) -> dict:
     host = ctx.host
     engine = host.file(installers.AGENT_ENGINE) if host.agent_install_path else None
     return {"steps": done, "reboot_required": state["reboot_required"], "setup_file_version": state["setup_file_version"],
-            "provider_version": host.provider_version, "agent_version": engine.file_version if engine else None}
+            "provider_version": host.provider_version, "agent_version": engine.file_version if engine else None,
+            "registration": registration_of(host)}
 
 
 async def wait(ctx: ScriptContext, condition, timeout: float) -> bool:

@@ -1,6 +1,6 @@
 """Simulation of replication_provider_read/1: provider, agent, registration, proxy, setup file, reboot.
 
-Output keys: READ_SCHEMA in plugins/plugin_utils/replication_provider_plan.py. Like the real script it
+Output keys: the replication_provider_read contract in plugins/plugin_utils/_host_contracts.py. Like the real script it
 only reads the registry, services, files and certificates.
 """
 
@@ -27,7 +27,7 @@ def run(ctx: ScriptContext) -> dict:
         "provider": _provider(host),
         "agent": _agent(host),
         "services": {name: (host.service(name).status if host.service(name) else None) for name in ("dra", "obengine")},
-        "registration": _registration(host),
+        "registration": registration_of(host),
         "registration_leftovers": _leftovers(host),
         "proxy": _proxy(host),
         "uninstall": {"provider": bool(installers.uninstall_entries(host, installers.PROVIDER_NAME)),
@@ -51,7 +51,8 @@ def _agent(host: HostState) -> dict | None:
     return {"version": engine.file_version if engine else None, "path": install_path}
 
 
-def _registration(host: HostState) -> dict | None:
+def registration_of(host: HostState) -> dict | None:
+    """Get-ProviderRegistration (the prelude): the registration the host holds; replication_provider_apply prints it too."""
     values = {name.lower(): value for name, value in host.registry.values(REGISTRATION_KEY).items()}
     if not all(values.get(name.lower()) for name in REQUIRED_REGISTRATION):
         return None

@@ -1,7 +1,7 @@
 # azmigrate-host-script: host_info/1
 # Gathers everything azmigrate.hyperv.host_info reports, in one call, and prints one JSON document.
 # Protocol and output schema: docs/host-scripts.md ("host_info/1"). Values are raw; the controller
-# normalises them (plugins/plugin_utils/host_facts.py).
+# normalises them (plugins/plugin_utils/_host_facts.py).
 # Windows PowerShell 5.1 syntax only. Products are detected from the registry and services, never
 # from Win32_Product: enumerating it makes Windows Installer check, and sometimes repair, every MSI.
 # Enums are written as their names ([string] casts): ConvertTo-Json in 5.1 writes enums as numbers.

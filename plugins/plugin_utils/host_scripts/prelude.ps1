@@ -1,5 +1,5 @@
 # The prelude of every host script (docs/host-scripts.md). It is not a script of its own and has no marker:
-# plugins/plugin_utils/host_script.py inserts it right after a script's marker line before sending; the script
+# plugins/plugin_utils/_host_script.py inserts it right after a script's marker line before sending; the script
 # then travels on stdin behind a short fixed bootstrap command. Its lines outside functions are always sent; a
 # function is sent only to a script that calls it (directly or through another function here). Layout the
 # runner relies on: a function starts with the line "function Verb-Noun {" and ends with the line "}", both at
@@ -78,8 +78,24 @@ function Write-HostScriptFailure {
     Write-HostScriptJson -Document ([ordered]@{ failed = $true; msg = $Message })
 }
 
+# The host's vault registration as replication_provider_read reports it, $null when it is not registered.
+# Registered means these four are set: the test Windows Admin Center makes (Get-WACVMASRServiceProperties).
+function Get-ProviderRegistration {
+    $asrKey = 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery'
+    $reg = Get-ItemProperty -LiteralPath "$asrKey\Registration" -ErrorAction Ignore
+    if (-not ($reg.VaultLocation -and $reg.SubscriptionId -and $reg.ResourceName -and $reg.ResourceGroupName)) {
+        return $null
+    }
+    $draId = (Get-ItemProperty -LiteralPath $asrKey -ErrorAction Ignore).DraID
+    return [ordered]@{
+        vault_location = $reg.VaultLocation; subscription_id = $reg.SubscriptionId; vault_name = $reg.ResourceName
+        resource_group = $reg.ResourceGroupName; site_name = $reg.SiteName; container_id = $reg.ContainerId; dra_id = $draId
+    }
+}
+
 # The document replication_provider_apply and replication_provider_remove both print once their steps are
-# done: the steps with their exit codes, whether a restart is needed, and the versions installed now.
+# done: the steps with their exit codes, whether a restart is needed, the versions installed now and the
+# registration the host holds now (so a registration needs no second read).
 function Write-ProviderStepsResult {
     param([object[]]$Done, [bool]$RebootRequired, $SetupFileVersion)
     $agentVersion = $null
@@ -93,6 +109,7 @@ function Write-ProviderStepsResult {
         setup_file_version = $SetupFileVersion
         provider_version = (Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Azure Site Recovery' -ErrorAction Ignore).Version
         agent_version = $agentVersion
+        registration = Get-ProviderRegistration
     })
 }
 
@@ -269,4 +286,26 @@ function Get-ThrottleSetting {
         $throttle.non_work_hour_bandwidth = $setting.NonWorkHourBandwidth
     }
     return $throttle
+}
+
+# upload_threads_read/1's document, which upload_threads_set/1 prints too once it has written: the agent and
+# both registry values with their types.
+function Get-ThreadsDocument {
+    return [ordered]@{ agent = (Get-AgentState); replication_registry = (Get-ThreadsRegistryValue) }
+}
+
+# upload_throttle_read/1's document, which upload_throttle_set/1 prints too once it has set the throttle: the
+# agent and its throttle. Get-OBMachineSetting asks the running engine, so without obengine running the
+# throttle stays null.
+function Get-ThrottleDocument {
+    $agent = Get-AgentState
+    $throttle = $null
+    if ($null -ne $agent -and $agent.service_status -eq 'Running') {
+        # Setup adds the module folder to the machine PSModulePath, which a WinRM session started before the
+        # install does not see (learn.microsoft.com/azure/backup/backup-client-automation): import by full path.
+        Import-Module -Name (Join-Path -Path $agent.path -ChildPath 'bin\Modules\MSOnlineBackup')
+        # Matched by property name, exactly as host_info/1 reads it.
+        $throttle = Get-ThrottleSetting
+    }
+    return [ordered]@{ agent = $agent; throttle = $throttle }
 }

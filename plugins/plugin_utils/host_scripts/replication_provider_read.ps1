@@ -2,7 +2,7 @@
 # Reads what azmigrate.hyperv.replication_provider decides on, in one call, and prints one JSON document:
 # provider and agent (registry and services, never Win32_Product), vault registration, the provider's
 # proxy, uninstall entries, the setup file (version and SHA-256) and whether a reboot is pending.
-# Schema: READ_SCHEMA in plugins/plugin_utils/replication_provider_plan.py. Facts:
+# Schema: the replication_provider_read contract in plugins/plugin_utils/_host_contracts.py. Facts:
 # learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection.
 # Windows PowerShell 5.1 syntax only. The runner inserts prelude.ps1 after the marker.
 
@@ -37,15 +37,7 @@ try {
     }
 
     $step = 'reading the registration'
-    $reg = Get-ItemProperty -LiteralPath "$asrKey\Registration" -ErrorAction Ignore
-    $registration = $null
-    # Registered means these four are set: the test Windows Admin Center makes (Get-WACVMASRServiceProperties).
-    if ($reg.VaultLocation -and $reg.SubscriptionId -and $reg.ResourceName -and $reg.ResourceGroupName) {
-        $registration = [ordered]@{
-            vault_location = $reg.VaultLocation; subscription_id = $reg.SubscriptionId; vault_name = $reg.ResourceName
-            resource_group = $reg.ResourceGroupName; site_name = $reg.SiteName; container_id = $reg.ContainerId; dra_id = $asr.DraID
-        }
-    }
+    $registration = Get-ProviderRegistration
     # What Microsoft's cleanup script removes that belongs to a registration
     # (learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection, and
     # IdMgmtCloudContainerId, which its current version removes too), in case a half or stale registration left

@@ -11,14 +11,8 @@ try {
     # This script takes no parameters.
     $null = Read-HostScriptRequest -Line @($input)
 
-    $step = 'reading the Recovery Services agent (HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup, service obengine)'
-    $agent = Get-AgentState
-
-    $step = 'reading HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Replication'
-    $registryValues = Get-ThreadsRegistryValue
-
-    $result = [ordered]@{ agent = $agent; replication_registry = $registryValues }
-    Write-HostScriptResult -Result $result
+    $step = 'reading the Recovery Services agent and HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Replication'
+    Write-HostScriptResult -Result (Get-ThreadsDocument)
     exit 0
 }
 catch {

@@ -31,11 +31,7 @@ try {
     }
 
     $step = 'reading the Recovery Services agent and the values back'
-    $agent = Get-AgentState
-    $registryValues = Get-ThreadsRegistryValue
-
-    $result = [ordered]@{ agent = $agent; replication_registry = $registryValues }
-    Write-HostScriptResult -Result $result
+    Write-HostScriptResult -Result (Get-ThreadsDocument)
     exit 0
 }
 catch {

@@ -11,24 +11,8 @@ try {
     # This script takes no parameters.
     $null = Read-HostScriptRequest -Line @($input)
 
-    $step = 'reading the Recovery Services agent (HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup, service obengine)'
-    $agent = Get-AgentState
-    $throttle = $null
-
-    # Get-OBMachineSetting asks the running engine, so without obengine running the throttle stays null.
-    if ($null -ne $agent -and $agent.service_status -eq 'Running') {
-        $step = 'importing MSOnlineBackup from the agent''s install folder'
-        # Setup adds the module folder to the machine PSModulePath, which a WinRM session started before
-        # the install does not see (learn.microsoft.com/azure/backup/backup-client-automation): import by full path.
-        Import-Module -Name (Join-Path -Path $agent.path -ChildPath 'bin\Modules\MSOnlineBackup')
-
-        $step = 'reading the throttle (Get-OBMachineSetting)'
-        # Matched by property name pattern, exactly as host_info/1 reads it (Get-ThrottleSetting in prelude.ps1).
-        $throttle = Get-ThrottleSetting
-    }
-
-    $result = [ordered]@{ agent = $agent; throttle = $throttle }
-    Write-HostScriptResult -Result $result
+    $step = 'reading the throttle (Get-OBMachineSetting)'
+    Write-HostScriptResult -Result (Get-ThrottleDocument)
     exit 0
 }
 catch {

@@ -39,11 +39,7 @@ try {
     }
 
     $step = 'reading the throttle back (Get-OBMachineSetting)'
-    $agent = Get-AgentState
-    $throttle = Get-ThrottleSetting
-
-    $result = [ordered]@{ agent = $agent; throttle = $throttle }
-    Write-HostScriptResult -Result $result
+    Write-HostScriptResult -Result (Get-ThrottleDocument)
     exit 0
 }
 catch {

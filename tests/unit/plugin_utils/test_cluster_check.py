@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.cluster_check import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._cluster_check import (
     RunHosts,
     check_clusters,
     host_info_problem,
@@ -80,7 +80,7 @@ def test_provider_versions_win_when_the_provider_task_ran_else_host_info_version
 
 def test_inputs_are_refused_for_every_active_host_and_skipped_only_for_failed_ones():
     from ansible_collections.azmigrate.hyperv.plugins.action.cluster_check import read_inputs
-    from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.cluster_check import ClusterInputError
+    from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._cluster_check import ClusterInputError
 
     info = {"computer_name": "HV02", "cluster": CLUSTER, "provider": None, "agent": None}
     options = {"host_info_var": "hyperv_host_info", "provider_var": "hyperv_host_provider"}

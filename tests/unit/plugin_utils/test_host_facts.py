@@ -4,14 +4,12 @@ import copy
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import (
-    RAW_SCHEMA,
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._document_schema import schema_mismatches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import HOST_INFO
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import (
     bandwidth,
     dotnet_version_name,
     normalise_host_facts,
-    schema_key_names,
-    schema_mismatches,
-    schema_paths,
     threads,
     time_of_day,
     volume_for_path,
@@ -104,7 +102,7 @@ def codes(findings):
 
 
 def test_the_fixture_follows_the_raw_schema():
-    assert schema_mismatches(PREPARED_NODE, RAW_SCHEMA) == []
+    assert schema_mismatches(PREPARED_NODE, HOST_INFO.output_schema) == []
 
 
 def test_prepared_node_normalises_to_readable_facts_without_findings():
@@ -374,22 +372,3 @@ def test_volume_for_path_takes_the_longest_root_ignoring_case():
     assert volume_for_path("C:\\ClusterStorage\\Volume1\\a.vhdx", names) == "C:\\ClusterStorage\\Volume1\\"
     assert volume_for_path("C:\\VMs\\a.vhdx", names) == "C:\\"
     assert volume_for_path("\\\\fs01\\vms\\a.vhdx", names) is None
-
-
-# --- the schema helpers the contract test relies on -------------------------------------------------
-
-def test_schema_paths_and_key_names():
-    schema = {"a": None, "b": {"c": None}, "items": [{"d": None, "tags": [None]}]}
-    assert schema_paths(schema) == {"a", "b", "b.c", "items", "items[].d", "items[].tags"}
-    assert schema_key_names(schema) == {"a", "b", "c", "items", "d", "tags"}
-    assert "vms[].disks[].size_bytes" in schema_paths(RAW_SCHEMA)
-    assert "UploadThreadsPerVM" in schema_key_names(RAW_SCHEMA)
-
-
-def test_schema_mismatches_names_missing_unexpected_and_wrong_containers():
-    schema = {"a": None, "b": {"c": None}, "items": [{"d": None}]}
-    assert schema_mismatches({"a": 1, "b": None, "items": None}, schema) == []
-    document = {"b": {"c": 1, "extra": 2}, "items": [{"d": 1}, {"e": 1}, {"e": 2}], "z": 0}
-    assert schema_mismatches(document, schema) == ["missing a", "unexpected z", "unexpected b.extra", "missing items[].d", "unexpected items[].e"]
-    assert schema_mismatches({"a": 1, "b": [1], "items": {"d": 1}}, schema) == ["b is list, expected an object", "items is dict, expected a list"]
-    assert schema_mismatches([], schema) == ["the document is list, expected an object"]

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from ansible.plugins.shell.powershell import ShellModule
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import host_script
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _host_script as host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import (
     BOOTSTRAP,
     MAX_COMMAND_CHARS,
     PRELUDE_NAME,
@@ -339,18 +339,25 @@ def test_decode_clixml_leaves_plain_text_and_broken_xml_alone():
 
 # --- the steps the host action plugins share --------------------------------------------------------
 
-def test_check_document_returns_a_document_of_the_schema():
+def test_check_document_returns_a_document_of_the_script_s_contract():
     document = {"agent": None, "throttle": None}
-    assert check_document("probe/3", document, {"agent": {"path": None}, "throttle": {}}) is document
+    assert check_document(HostScript("upload_throttle_read", 1, ""), document) is document
 
 
 def test_check_document_names_the_script_and_the_mismatches():
     with pytest.raises(HostScriptError) as caught:
-        check_document("probe/3", {"agent": None, "extra": 1}, {"agent": None, "throttle": None})
+        check_document(HostScript("upload_throttle_read", 1, ""), {"agent": None, "extra": 1})
     assert str(caught.value) == (
-        "host script probe/3 returned a document outside its contract (docs/host-scripts.md): missing throttle, unexpected extra"
+        "host script upload_throttle_read/1 returned a document outside its contract (docs/host-scripts.md): missing throttle, unexpected extra"
     )
-    assert (caught.value.script, caught.value.exit_code) == ("probe/3", None)
+    assert (caught.value.script, caught.value.exit_code) == ("upload_throttle_read/1", None)
+
+
+def test_check_document_refuses_a_script_whose_version_has_no_contract():
+    for script, known in ((HostScript("upload_throttle_read", 2, ""), "only upload_throttle_read/1"), (HostScript("probe", 3, ""), "none")):
+        with pytest.raises(HostScriptError) as caught:
+            check_document(script, {"agent": None, "throttle": None})
+        assert str(caught.value) == f"host script {script.label} has no contract in _host_contracts.py ({known})"
 
 
 def test_failure_result_carries_rc_only_when_the_script_exited():

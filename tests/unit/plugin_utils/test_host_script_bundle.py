@@ -1,4 +1,4 @@
-"""The pure parts of plugins/plugin_utils/host_script_bundle.py: a part's body, the bundle's text and its output."""
+"""The pure parts of plugins/plugin_utils/_host_script_bundle.py: a part's body, the bundle's text and its output."""
 
 import json
 
@@ -6,8 +6,8 @@ import pytest
 import tree_sitter_pwsh
 from tree_sitter import Language, Parser
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import HostScriptError
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script_bundle import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script_bundle import (
     Part,
     build_bundle_stdin,
     load_bundle,

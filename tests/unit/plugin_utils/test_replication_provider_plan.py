@@ -11,14 +11,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from lab import vault_credentials as lab_credentials  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_credentials import (  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_credentials import (  # noqa: E402
     VaultCredentialsError, parse_vault_credentials,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import (  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (  # noqa: E402
     OptionError, validate_options,
 )
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_plan import (  # noqa: E402
-    READ_SCHEMA, PlanError, compare_versions, host_time, plan_absent, plan_present, script_batches, staged_setup_path,
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import REPLICATION_PROVIDER_READ
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_plan import (  # noqa: E402
+    PlanError, compare_versions, host_time, plan_absent, plan_present, script_batches, staged_setup_path,
 )
 
 NOW = dt.datetime(2025, 6, 2, 6, 0, tzinfo=dt.timezone.utc)
@@ -36,7 +37,7 @@ def options(credentials_text=None, **args):
 
 
 def host(**overrides):
-    state = {key: None for key in READ_SCHEMA}
+    state = {key: None for key in REPLICATION_PROVIDER_READ.output_schema}
     state.update(computer_name="HV01", utc_now=NOW.isoformat(), registration_leftovers=False,
                  uninstall={"provider": False, "agent": False}, reboot_pending=False)
     state.update(overrides)
@@ -60,14 +61,28 @@ def test_fresh_host_with_url_downloads_installs_and_registers_in_one_apply():
     plan = plan_present(host(), options(credentials(), setup_file_url="https://h/s.exe?sig=x", setup_file_sha256=SHA), NOW)
     assert plan.names == ["download", "install", "register"]
     assert [step["action"] for step in plan.steps] == ["download", "extract", "install", "remove_extracted", "register"]
-    assert not plan.push and not plan.replan_after_staging
+    assert not plan.push and plan.after_staging is None
 
 
-def test_installed_host_with_unknown_setup_version_stages_first_then_replans():
+def test_installed_host_with_unknown_setup_version_stages_first_then_decides_from_the_staged_version():
     current = host(**INSTALLED, **REGISTERED)
     plan = plan_present(current, options(credentials(), setup_file_url="https://h/s.exe", setup_file_sha256=SHA), NOW)
-    assert plan.names == ["download"] and plan.replan_after_staging
-    assert plan_present(current, options(credentials(), setup_file_url="https://h/s.exe", setup_file_sha256=SHA), NOW, "5.30.0.0").names[-1] == "upgrade"
+    assert plan.names == ["download"] and [step["action"] for step in plan.steps] == ["download"]
+    steps, names, warnings = plan.after_staging.steps_for("5.30.0.0")
+    assert names == ["upgrade"] and [step["action"] for step in steps] == ["extract", "install", "remove_extracted"] and warnings == []
+    assert steps[1]["expected_version"] == "5.30.0.0"
+    # The same plan, whatever the staged file turns out to be: never a downgrade, and no step for the same version.
+    steps, names, warnings = plan.after_staging.steps_for("5.0.0.0")
+    assert (steps, names) == ([], []) and "not downgrading" in warnings[0]
+    assert plan.after_staging.steps_for(INSTALLED["provider"]["version"])[:2] == ([], [])
+
+
+def test_the_staging_plan_keeps_the_registration_for_after_staging():
+    current = host(**INSTALLED)
+    plan = plan_present(current, options(credentials(), setup_file_url="https://h/s.exe", setup_file_sha256=SHA), NOW)
+    assert plan.names == ["download", "register"] and [step["action"] for step in plan.steps] == ["download"]
+    steps, names, dummy = plan.after_staging.steps_for("5.30.0.0")
+    assert names == ["upgrade", "register"] and [step["action"] for step in steps][-1] == "register"
 
 
 def test_same_or_newer_installed_version_changes_nothing_and_never_downgrades():

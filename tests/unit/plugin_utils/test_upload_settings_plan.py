@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.upload_settings import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings import (
     DEFAULT_WORK_DAYS,
     HostNotReady,
     InvalidOption,

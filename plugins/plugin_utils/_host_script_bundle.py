@@ -1,12 +1,12 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Run several host scripts as one command: a bundle.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 Every command costs a Windows host a powershell.exe start, so a task that needs four reads pays four
 starts. A bundle sends the scripts ("parts") in one script text behind the same bootstrap as a single
-host script (plugins/plugin_utils/host_script.py, docs/host-scripts.md "Bundles"):
+host script (plugins/plugin_utils/_host_script.py, docs/host-scripts.md "Bundles"):
 
 - the text is the marker ``# azmigrate-host-script: bundle/1``, the prelude functions any part calls
   (once), then each part's body, unchanged but for its ``exit N`` lines, inside ``& { ... }`` fed with its
@@ -31,7 +31,8 @@ import typing as t
 
 from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_script import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import BUNDLE
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import (
     MARKER_PATTERN,
     PRELUDE_NAME,
     SCRIPT_END,
@@ -52,8 +53,8 @@ if t.TYPE_CHECKING:
 
 display = Display()
 
-BUNDLE_NAME = "bundle"
-BUNDLE_VERSION = 1
+BUNDLE_NAME = BUNDLE.name
+BUNDLE_VERSION = BUNDLE.version
 PART_END = "azmigrate-part-end"
 PART_END_LINE = re.compile(rf"^{PART_END} (?P<label>[a-z0-9_]+/[0-9]+) (?P<code>-?[0-9]+)$")
 # The only form of exit a part may use: a statement of its own at the script's top level (try or catch).
@@ -169,11 +170,11 @@ def parse_bundle_output(
     return documents
 
 
-def run_host_script_bundle(action: ActionBase, parts: t.Sequence[Part], schemas: t.Sequence[t.Any] | None = None) -> list[dict[str, t.Any]]:
+def run_host_script_bundle(action: ActionBase, parts: t.Sequence[Part]) -> list[dict[str, t.Any]]:
     """Run ``parts`` as one command over ``action``'s connection; each part's document, in order.
 
-    With ``schemas`` (one per part, None to skip) each document is checked against its schema
-    (check_document). Secrets travel on stdin only and are masked in every message. Raises HostScriptError.
+    Each document is checked against its part's contract (check_document), as a script run alone is.
+    Secrets travel on stdin only and are masked in every message. Raises HostScriptError.
     """
     bundle = load_bundle(tuple(part.name for part in parts))
     shell = action._connection._shell
@@ -185,7 +186,6 @@ def run_host_script_bundle(action: ActionBase, parts: t.Sequence[Part], schemas:
     secrets = [dict(part.secrets or {}) for part in parts]
     result = action._low_level_execute_command(bootstrap_command(shell), sudoable=False, in_data=build_bundle_stdin(bundle, parts))
     documents = parse_bundle_output(parts, result["rc"], result.get("stdout", ""), result.get("stderr", ""), secrets)
-    for part, document, schema in zip(parts, documents, schemas or [None] * len(parts)):
-        if schema is not None:
-            check_document(load_host_script(part.name).label, document, schema)
+    for part, document in zip(parts, documents):
+        check_document(load_host_script(part.name), document)
     return documents

@@ -1,8 +1,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Read a vault credentials (registration key) file: which vault and site it names, and until when it is valid.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 The file is XML with the root ``RSVaultAsrCreds``, as Terraform's azurerm
 ``recovery_services_vault_hyperv_host_registration_key`` writes it: ``VaultDetails``

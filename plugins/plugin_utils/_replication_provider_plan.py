@@ -1,11 +1,11 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Decide what replication_provider changes on a host: pure functions from options and current state to steps.
 
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
-
-Current state is the document of the replication_provider_read/1 host script (READ_SCHEMA, and
-docs/host-scripts.md). Steps are the change list the replication_provider_apply/1 script performs, in
+Current state is the document of the replication_provider_read/1 host script (its contract in
+_host_contracts.py, and docs/host-scripts.md). Steps are the change list the replication_provider_apply/1 script performs, in
 order. Sources: learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v (install, register, "Use commands"),
 learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection (clean up, uninstall order).
 """
@@ -18,33 +18,7 @@ import ntpath
 import re
 import typing as t
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_options import ProviderOptions
-
-# The read script's document: a dict gives an object's keys, None a scalar; any object may be null.
-READ_SCHEMA: dict[str, t.Any] = {
-    "computer_name": None,
-    "utc_now": None,
-    "provider": {"version": None, "configurator": None},
-    "agent": {"version": None, "path": None},
-    "services": {"dra": None, "obengine": None},
-    "registration": {
-        "vault_location": None, "subscription_id": None, "vault_name": None, "resource_group": None, "site_name": None, "container_id": None,
-        "dra_id": None,
-    },
-    "registration_leftovers": None,
-    "proxy": {"address": None, "port": None, "username": None, "bypass_urls": None},
-    "uninstall": {"provider": None, "agent": None},
-    "setup_file": {"path": None, "exists": None, "sha256": None, "version": None},
-    "reboot_pending": None,
-}
-# What the apply script prints on success.
-APPLY_SCHEMA: dict[str, t.Any] = {
-    "steps": None,
-    "reboot_required": None,
-    "setup_file_version": None,
-    "provider_version": None,
-    "agent_version": None,
-}
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import ProviderOptions
 
 STAGED_FILE_PREFIX = "AzureSiteRecoveryProvider-"
 # The steps replication_provider_remove/1 performs; every other step is replication_provider_apply/1's.
@@ -60,13 +34,35 @@ class PlanError(ValueError):
     """The wanted state cannot be reached from the current one without the user deciding (message says how)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class AfterStaging:
+    """The second phase of a plan whose setup file's version is known only once the file is staged on the host.
+
+    Staging (download or push) is the plan's first phase; its apply reports the staged file's version, and
+    ``steps_for`` turns that version into the rest - an upgrade when it is newer than the installed provider,
+    then the registration steps planned up front - without reading the host or planning again.
+    """
+
+    installed_version: str | None
+    setup_path: str
+    options: ProviderOptions
+    registration_steps: tuple[dict[str, t.Any], ...]
+    registration_names: tuple[str, ...]
+
+    def steps_for(self, staged_version: str | None) -> tuple[list[dict[str, t.Any]], list[str], list[str]]:
+        """(steps, names, warnings) once the staged file is known to be ``staged_version``."""
+        upgrade, warnings = _upgrade_decision(self.installed_version, staged_version)
+        steps, names = _install_steps(self.options, self.setup_path, staged_version, upgrade=True) if upgrade else ([], [])
+        return steps + list(self.registration_steps), names + list(self.registration_names), warnings
+
+
 @dataclasses.dataclass
 class Plan:
-    steps: list[dict[str, t.Any]]         # apply-script steps, in order
+    steps: list[dict[str, t.Any]]         # apply-script steps, in order (with after_staging: the staging steps only)
     names: list[str]                      # what the user sees in RV(steps)
     push: bool = False                    # the controller copies the setup file before applying
-    replan_after_staging: bool = False    # the setup file's version is known only once it is staged
     warnings: list[str] = dataclasses.field(default_factory=list)
+    after_staging: AfterStaging | None = None
 
     @property
     def changed(self) -> bool:
@@ -220,15 +216,21 @@ def plan_install(
     if provider is None or agent is None:
         steps, names = _install_steps(options, setup_path, setup_version, upgrade=False)
         return steps, names, []
-    comparison = compare_versions(provider["version"], setup_version)
-    if comparison is None:
-        return [], [], [f"cannot compare the installed provider version {provider['version']!r} with the setup file's {setup_version!r}; left as installed"]
-    if comparison < 0:
+    upgrade, warnings = _upgrade_decision(provider["version"], setup_version)
+    if upgrade:
         steps, names = _install_steps(options, setup_path, setup_version, upgrade=True)
         return steps, names, []
+    return [], [], warnings
+
+
+def _upgrade_decision(installed_version: str | None, setup_version: str | None) -> tuple[bool, list[str]]:
+    """Whether the setup file upgrades the installed provider (only when newer), and why not when it does not."""
+    comparison = compare_versions(installed_version, setup_version)
+    if comparison is None:
+        return False, [f"cannot compare the installed provider version {installed_version!r} with the setup file's {setup_version!r}; left as installed"]
     if comparison > 0:
-        return [], [], [f"the installed provider {provider['version']} is newer than the setup file's {setup_version}; not downgrading"]
-    return [], [], []
+        return False, [f"the installed provider {installed_version} is newer than the setup file's {setup_version}; not downgrading"]
+    return comparison < 0, []
 
 
 def plan_registration(current: dict[str, t.Any], options: ProviderOptions, now: dt.datetime, will_install: bool) -> tuple[list[dict[str, t.Any]], list[str]]:
@@ -286,11 +288,13 @@ def _proxy_differs(proxy: dict[str, t.Any] | None, options: ProviderOptions) -> 
     )
 
 
-def plan_present(current: dict[str, t.Any], options: ProviderOptions, now: dt.datetime, setup_version: str | None = None) -> Plan:
+def plan_present(current: dict[str, t.Any], options: ProviderOptions, now: dt.datetime) -> Plan:
     """Steps to reach: provider and agent at least at the setup file's version, registered to the credentials' vault.
 
-    ``setup_version`` is the version reported by a staging apply, when the read could not know it.
+    When the provider is installed and the setup file must be staged before its version is known, the plan has two
+    phases: the staging steps, then ``after_staging``, which decides the upgrade from the staged version.
     """
+    setup_version = None
     warnings: list[str] = []
     steps: list[dict[str, t.Any]] = []
     names: list[str] = []
@@ -299,13 +303,14 @@ def plan_present(current: dict[str, t.Any], options: ProviderOptions, now: dt.da
     needs_install = current["provider"] is None or current["agent"] is None
     if options.setup is not None:
         found_version, staging, staging_names, push = _setup_version(current, options)
-        setup_version = setup_version or found_version
+        setup_version = found_version
         setup_path = options.setup.location if options.setup.kind == "path" else staged_setup_path(options.staging_dir, options.setup.sha256 or "")
         if setup_version is None and staging:
             if not needs_install:
-                # The version decides between upgrade and nothing: stage first, then plan again.
+                # The version decides between upgrade and nothing: stage first, then decide from the staged version.
                 registration_steps, registration_names = plan_registration(current, options, now, will_install=False)
-                return Plan(steps=staging, names=staging_names + registration_names, push=push, replan_after_staging=True,
+                after_staging = AfterStaging(current["provider"]["version"], setup_path, options, tuple(registration_steps), tuple(registration_names))
+                return Plan(steps=staging, names=staging_names + registration_names, push=push, after_staging=after_staging,
                             warnings=["the setup file's version is known once it is on the host; an upgrade is decided then"])
         steps += staging
         names += staging_names
@@ -386,3 +391,19 @@ def script_batches(steps: list[dict[str, t.Any]]) -> list[tuple[str, list[dict[s
         else:
             batches.append((script, [step]))
     return batches
+
+
+def merge_applied(documents: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """One document from the apply and remove scripts' documents, in the order they ran.
+
+    The steps of all, a restart needed if any needs one, the setup file's version if any reported it, and the
+    versions and registration the host holds after the last.
+    """
+    merged: dict[str, t.Any] = {"steps": [], "reboot_required": False, "setup_file_version": None}
+    for applied in documents:
+        merged["steps"] += applied.get("steps") or []
+        merged["reboot_required"] = merged["reboot_required"] or bool(applied.get("reboot_required"))
+        merged["setup_file_version"] = applied.get("setup_file_version") or merged["setup_file_version"]
+        for key in ("provider_version", "agent_version", "registration"):
+            merged[key] = applied.get(key)
+    return merged

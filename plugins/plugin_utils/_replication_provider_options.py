@@ -1,8 +1,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Options of azmigrate.hyperv.replication_provider: the argument spec and the checks it cannot express.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 Everything here is pure and runs before the host is asked anything, so a bad input fails before any
 change, with a message that names the option, the value and what is allowed. Secret values
@@ -16,7 +16,7 @@ import re
 import typing as t
 import urllib.parse
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.replication_provider_credentials import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_credentials import (
     VaultCredentials,
     VaultCredentialsError,
     parse_vault_credentials,

@@ -1,8 +1,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Run one host script (``plugins/plugin_utils/host_scripts/<name>.ps1``) on a Windows host.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 The protocol is docs/host-scripts.md: the command line is a short fixed bootstrap (BOOTSTRAP, encoded by
 the connection's PowerShell shell as ``-EncodedCommand``); standard input carries the script text, a line
@@ -14,7 +14,8 @@ request, writing the result or the failure, the agent, the throttle) is the prel
 but the one call to the connection is a pure function, tested in tests/unit/plugin_utils/test_host_script.py.
 
 Besides the runner, the steps the host action plugins share: a script's document checked against its
-schema (``run_checked_host_script``) and a failure turned into the task's result (``failure_result``).
+contract in _host_contracts.py (``run_checked_host_script``) and a failure turned into the task's result
+(``failure_result``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import xml.etree.ElementTree as ET
 
 from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import schema_mismatches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._document_schema import schema_mismatches
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import CONTRACTS
 
 if t.TYPE_CHECKING:
     from ansible.plugins.action import ActionBase
@@ -413,16 +415,22 @@ def run_host_script(
     return document
 
 
-def check_document(script_label: str, document: dict[str, t.Any], schema: t.Any) -> dict[str, t.Any]:
-    """``document``, when it has the shape of ``schema`` (host_facts.schema_mismatches); else HostScriptError.
+def check_document(script: HostScript, document: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``document``, when it has the shape of ``script``'s contract (_host_contracts.py); else HostScriptError.
 
-    A document of another shape would otherwise surface as a KeyError deep in the plugin's planning.
+    A document of another shape would otherwise surface as a KeyError deep in the plugin's planning. A script
+    whose marker carries another version than its contract is refused the same way: its document is not the
+    one the controller knows how to read.
     """
-    mismatches = schema_mismatches(document, schema)
+    contract = CONTRACTS.get(script.name)
+    if contract is None or contract.version != script.version:
+        known = f"only {contract.label}" if contract is not None else "none"
+        raise HostScriptError(f"host script {script.label} has no contract in _host_contracts.py ({known})", script=script.label)
+    mismatches = schema_mismatches(document, contract.output_schema)
     if mismatches:
         raise HostScriptError(
-            f"host script {script_label} returned a document outside its contract (docs/host-scripts.md): {', '.join(mismatches[:10])}",
-            script=script_label,
+            f"host script {script.label} returned a document outside its contract (docs/host-scripts.md): {', '.join(mismatches[:10])}",
+            script=script.label,
         )
     return document
 
@@ -431,11 +439,10 @@ def run_checked_host_script(
     action: ActionBase,
     name: str,
     params: t.Mapping[str, t.Any],
-    schema: t.Any,
     secrets: t.Mapping[str, t.Any] | None = None,
 ) -> dict[str, t.Any]:
-    """run_host_script, then check_document against ``schema``. Raises HostScriptError."""
-    return check_document(load_host_script(name).label, run_host_script(action, name, params, secrets), schema)
+    """run_host_script, then check_document against the script's contract. Raises HostScriptError."""
+    return check_document(load_host_script(name), run_host_script(action, name, params, secrets))
 
 
 def failure_result(error: HostScriptError) -> dict[str, t.Any]:

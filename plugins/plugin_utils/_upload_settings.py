@@ -1,16 +1,16 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Validation and planning for upload_threads and upload_throttle: pure functions, no I/O.
 
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
+Both action plugins run the same way (_host_setting.py): options (already through ``validate_argument_spec``)
+are checked here beyond the argument spec, the host's current state comes from a *read* host script,
+``plan_*`` compares current with desired and says what the *set* host script must do, and ``*_mismatches``
+checks the state the set script read back (success is judged by post-conditions).
 
-Both action plugins run the same way: options (already through ``validate_argument_spec``) are
-checked here beyond the argument spec, the host's current state comes from a *read* host script,
-``plan_*`` compares current with desired and says what the *set* host script must do, and
-``confirm_*`` checks the state the set script read back (success is judged by post-conditions).
-
-The documents of the four host scripts are declared here (``THREADS_DOCUMENT_SCHEMA``,
-``THROTTLE_DOCUMENT_SCHEMA``); the read and set script of a module print the same document. Facts
+The documents of the four host scripts are their contracts in _host_contracts.py; the read and set script
+of a module print the same document. Facts
 come from KB 3056159 (threads, throttle) and Microsoft Learn: Set-OBMachineSetting / Get-OBMachineSetting.
 Units are plugins/module_utils/bandwidth.py's: 1 Kbps = 1,024 bytes/s.
 """
@@ -33,37 +33,18 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import (
     DEFAULT_WORK_DAYS,
     MAX_UPLOAD_THREADS,
     MIN_UPLOAD_THREADS,
-    THROTTLE_FIELDS_SCHEMA,
     ThrottleSchedule,
     day_names,
     find_time_of_day,
     format_time_of_day,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import parse_time_of_day as time_of_day_seconds
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils.host_facts import (
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import (
     bandwidth,
     normalise_throttle,
     threads,
 )
-
-# --- the host scripts' documents (docs/host-scripts.md) ------------------------------------------
-
-# upload_threads_read/1 and upload_threads_set/1: the agent and the two registry values, each with
-# its registry type, since a REG_SZ "8" is not a setting the agent reads as a DWORD.
-THREADS_DOCUMENT_SCHEMA: dict[str, t.Any] = {
-    "agent": {"path": None, "service_status": None},
-    "replication_registry": {
-        "UploadThreadsPerVM": {"data": None, "kind": None},
-        "DownloadThreadsPerVM": {"data": None, "kind": None},
-    },
-}
-
-# upload_throttle_read/1 and upload_throttle_set/1: the agent, and the throttle as host_info/1 reports
-# it (null when the agent is missing or its service does not run).
-THROTTLE_DOCUMENT_SCHEMA: dict[str, t.Any] = {
-    "agent": {"path": None, "service_status": None},
-    "throttle": THROTTLE_FIELDS_SCHEMA,
-}
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_setting import HostSetting
 
 # --- upload threads ------------------------------------------------------------------------------
 
@@ -381,3 +362,97 @@ def throttle_mismatches(read_back: ThrottleSchedule | None, desired: ThrottleSch
     """How the throttle read back after Set-OBMachineSetting differs from the one set (empty: as asked)."""
     shown_after, shown_wanted = throttle_view(read_back), throttle_view(desired)
     return [f"{field} is {shown_after.get(field)!r}, not {shown_wanted.get(field)!r}" for field in throttle_differences(read_back, desired)]
+
+
+# --- the two settings, as _host_setting.py runs them ---------------------------------------------
+
+THREADS_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Azure Backup\Replication"
+
+
+def verify_threads(document: t.Mapping[str, t.Any], desired: t.Mapping[str, int], host: str) -> tuple[dict[str, t.Any], str | None]:
+    """The thread counts read back after the write, and a failure message when they are not the ones written."""
+    mismatches = threads_mismatches(document, desired)
+    failure = f"wrote the Replication key's values on {host}, but reading them back shows {'; '.join(mismatches)}" if mismatches else None
+    return threads_view(document), failure
+
+
+def report_threads(result: dict[str, t.Any], document: t.Mapping[str, t.Any], plan: ThreadsPlan, host: str) -> list[str]:
+    """upload_threads' last keys: both counts, ``agent_installed`` and ``restart_recommended``."""
+    # The values are plain registry, so they are written whether or not the agent is installed: the
+    # agent reads them once it is (KB 3056159 has them added by hand to an installed agent's key,
+    # which its setup does not always create). Say so, since a host without the agent uploads nothing.
+    result["agent_installed"] = document["agent"] is not None
+    warnings = [] if result["agent_installed"] else [
+        f"the Recovery Services agent is not installed on {host}: the thread counts are stored and take effect once it is"]
+    result.update(result["after"])
+    # Whether the engine rereads the values without a restart is not documented (KB 3056159 says nothing either way).
+    result["restart_recommended"] = threads_restart_recommended(document, plan.changed)
+    return warnings
+
+
+def plan_throttle_on_host(document: t.Mapping[str, t.Any], desired: ThrottleSchedule | None, host: str) -> ThrottlePlan:
+    """plan_throttle from upload_throttle_read/1's document, once the agent is there to take it (HostNotReady)."""
+    check_agent(document, host)
+    return plan_throttle(read_throttle(document["throttle"]), desired)
+
+
+def verify_throttle(document: t.Mapping[str, t.Any], desired: ThrottleSchedule | None, host: str) -> tuple[dict[str, t.Any], str | None]:
+    """The throttle read back after Set-OBMachineSetting, and a failure message when it is not the one set."""
+    read_back = read_throttle(document["throttle"] or {})
+    mismatches = throttle_mismatches(read_back, desired)
+    # Get-OBMachineSetting's throttle properties are undocumented; if a real agent names them otherwise, this
+    # is where it shows, instead of a change reported on every run.
+    failure = (f"Set-OBMachineSetting ran on {host}, but Get-OBMachineSetting then reports {'; '.join(mismatches)}. "
+               "Its throttle properties are not documented, so the read may have missed them: compare "
+               "(Get-OBMachineSetting).ThrottleSetting | Format-List * with Get-ThrottleSetting in "
+               "plugins/plugin_utils/host_scripts/prelude.ps1") if mismatches else None
+    return throttle_view(read_back), failure
+
+
+def report_throttle(result: dict[str, t.Any], document: t.Mapping[str, t.Any], plan: ThrottlePlan, host: str) -> list[str]:
+    """upload_throttle's last keys: ``throttle`` (in force after the task) and ``restart_recommended``."""
+    result["throttle"] = result["after"]
+    # Set-OBMachineSetting hands the throttle to the running engine, as the agent's MMC does, so no
+    # obengine restart is needed for it (an assumption: KB 3056159 documents none either way).
+    result["restart_recommended"] = False
+    return []
+
+
+THREADS_SETTING = HostSetting(
+    argument_spec={"upload_threads": {"type": "int"}, "download_threads": {"type": "int"}},
+    required_one_of=[["upload_threads", "download_threads"]],
+    errors=(InvalidOption,),
+    validate=validate_threads_options,
+    read_script="upload_threads_read",
+    plan=lambda document, desired, host: plan_threads(document, desired),
+    planned=lambda plan: {"changed_values": sorted(plan.writes)},
+    apply_script="upload_threads_set",
+    apply_params=lambda plan: {"writes": plan.writes},
+    verify=verify_threads,
+    report=report_threads,
+    diff_headers=(THREADS_KEY, THREADS_KEY),
+)
+
+THROTTLE_SETTING = HostSetting(
+    argument_spec={
+        "enabled": {"type": "bool", "default": True},
+        "work_days": {"type": "list", "elements": "str"},
+        # Raw, so a message echoes a value as it was given (8, 1080, "25:00"); only strings are times of day.
+        "work_hour_start": {"type": "raw"},
+        "work_hour_end": {"type": "raw"},
+        # Strings with units ("512 Kbps") or numbers of Kbps: parsed by module_utils/bandwidth.py.
+        "work_hour_bandwidth": {"type": "raw"},
+        "non_work_hour_bandwidth": {"type": "raw"},
+    },
+    required_one_of=[],
+    errors=(InvalidOption, HostNotReady),
+    validate=validate_throttle_options,
+    read_script="upload_throttle_read",
+    plan=plan_throttle_on_host,
+    planned=lambda plan: {"changed_fields": plan.changed_fields},
+    apply_script="upload_throttle_set",
+    apply_params=lambda plan: plan.set_params,
+    verify=verify_throttle,
+    report=report_throttle,
+    diff_headers=("throttle (Get-OBMachineSetting)", "throttle"),
+)

@@ -1,12 +1,12 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Normalise the raw document of the host_info/1 host script into host_info's return values.
 
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
-
-The raw document is specified in docs/host-scripts.md ("host_info/1") and declared once here as
-RAW_SCHEMA, which the contract test compares with what the script writes. Every
-function is pure; each fact names its public source below.
+The raw document is specified in docs/host-scripts.md ("host_info/1") and declared once, as the
+host_info contract's output schema, in _host_contracts.py. Every function is pure; each fact names its
+public source below.
 """
 
 from __future__ import annotations
@@ -14,54 +14,8 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import DEFAULT_UPLOAD_THREADS, THROTTLE_FIELDS_SCHEMA, volume_for_path
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import DEFAULT_UPLOAD_THREADS, volume_for_path
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import find_time_of_day as time_of_day
-
-# The raw document's shape: a dict gives an object's exact keys, a one-item list a list of such
-# items, None a scalar. Any object may also be null (docs/host-scripts.md: "null, never absent").
-RAW_SCHEMA: dict[str, t.Any] = {
-    "computer_name": None,
-    "domain": None,
-    "domain_role": None,
-    "os": {"caption": None, "version": None, "build": None},
-    "hyperv_role": None,
-    "dotnet_release": None,
-    "tls": {"strong_crypto_64": None, "strong_crypto_32": None},
-    "cluster": {"name": None, "nodes": [{"name": None, "state": None, "id": None}]},
-    "services": {
-        "dra": {"status": None, "start_type": None},
-        "obengine": {"status": None, "start_type": None},
-        "vmms": {"status": None, "start_type": None},
-        "clussvc": {"status": None, "start_type": None},
-    },
-    "provider": {"version": None, "dra_id": None, "path": None},
-    "agent": {"version": None, "path": None},
-    "registration": {
-        "vault_location": None,
-        "subscription_id": None,
-        "vault_name": None,
-        "resource_group": None,
-        "site_name": None,
-        "container_id": None,
-    },
-    "replication_registry": {"UploadThreadsPerVM": None, "DownloadThreadsPerVM": None},
-    "throttle": THROTTLE_FIELDS_SCHEMA,
-    # What the script could not read without failing the whole read (the throttle), as messages.
-    "warnings": [None],
-    "vms": [
-        {
-            "name": None,
-            "id": None,
-            "state": None,
-            "generation": None,
-            "disks": [{"path": None, "size_bytes": None, "controller": None}],
-            "boot_disk": None,
-            "guest_os": None,
-            "replication": {"state": None, "health": None, "mode": None, "replica_server": None},
-        }
-    ],
-    "volumes": [{"name": None, "size_bytes": None, "free_bytes": None}],
-}
 
 # Win32_ComputerSystem.DomainRole values.
 DOMAIN_ROLE_NAMES = {
@@ -105,50 +59,6 @@ BYTES_PER_UI_KBPS = 1024
 AZURE_REPLICA_SERVER = "Microsoft Azure"
 
 GIB = 1024 ** 3
-
-
-def schema_paths(schema: t.Any, prefix: str = "") -> set[str]:
-    """Every key path of a schema shaped like RAW_SCHEMA: ``os.caption``, ``vms[].disks[].path``, ..."""
-    paths: set[str] = set()
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            path = f"{prefix}.{key}" if prefix else key
-            paths.add(path)
-            paths |= schema_paths(value, path)
-    elif isinstance(schema, list):
-        paths |= schema_paths(schema[0], prefix + "[]")
-    return paths
-
-
-def schema_key_names(schema: t.Any) -> set[str]:
-    """Every key name a schema uses, at any depth."""
-    return {re.split(r"[.\[\]]+", path)[-1] for path in schema_paths(schema)}
-
-
-def schema_mismatches(document: t.Any, schema: t.Any, path: str = "") -> list[str]:
-    """How ``document`` differs from ``schema``: missing and unexpected keys, wrong containers.
-
-    Empty when every object in the document has exactly the keys the schema gives for its place;
-    a null anywhere matches (a missing source is null).
-    """
-    if document is None or schema is None:
-        return []
-    if isinstance(schema, dict):
-        if not isinstance(document, dict):
-            return [f"{path or 'the document'} is {type(document).__name__}, expected an object"]
-        prefix = f"{path}." if path else ""
-        problems = [f"missing {prefix}{key}" for key in schema if key not in document]
-        problems += [f"unexpected {prefix}{key}" for key in document if key not in schema]
-        for key in schema:
-            if key in document:
-                problems += schema_mismatches(document[key], schema[key], prefix + key)
-        return problems
-    if not isinstance(document, list):
-        return [f"{path} is {type(document).__name__}, expected a list"]
-    problems = []
-    for item in document:
-        problems += [problem for problem in schema_mismatches(item, schema[0], path + "[]") if problem not in problems]
-    return problems
 
 
 def dotnet_version_name(release: int | None) -> str | None:

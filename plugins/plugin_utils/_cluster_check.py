@@ -1,8 +1,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Compare the nodes of each failover cluster: every node prepared, all at the same versions.
-
-FOR INTERNAL COLLECTION USE ONLY: this is not a public API and may change in any release.
 
 Facts: the provider is installed and registered on every node
 (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v), and "all Hyper-V servers in a Site Recovery
