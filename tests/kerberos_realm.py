@@ -23,7 +23,7 @@ def missing_pieces(lab) -> list[str]:
     """What the Kerberos tests need that this machine or this lab lacks, in words."""
     missing = []
     if not lab.info.get("kerberos"):
-        missing.append("the lab runs no KDC (krb5-kdc, krb5-admin-server or the gssapi package is missing)")
+        missing.append("the lab runs no KDC (krb5-kdc, krb5-admin-server, or the gssapi or krb5 Python package is missing)")
     if importlib.util.find_spec("kerberos") is None:
         missing.append("pywinrm's Kerberos transport needs pykerberos")
     if shutil.which("kinit") is None:
