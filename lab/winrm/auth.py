@@ -169,7 +169,9 @@ class ListenerAuth:
             acceptor = spnego.CredentialCache(username=self.kerberos_service) if self.kerberos_service else None
             context = spnego.server(protocol="kerberos", credentials=acceptor)
             answer = context.step(token)
-        except (SpnegoError, ValueError):
+        except (SpnegoError, ValueError, AttributeError):
+            # AttributeError: MIT refuses a ticket for another principal with an error token rather than an
+            # exception, and pyspnego then reads the flags of the unestablished context.
             raise self._challenge(policy, failed=True) from None
         if not context.complete:
             raise self._challenge(policy, failed=True)

