@@ -1,8 +1,9 @@
 """A real MIT Kerberos KDC on loopback for the lab's hosts, when the machine has one to run.
 
 Needs Debian's krb5-kdc and krb5-admin-server (krb5kdc, kdb5_util, kadmin.local) and the
-Python GSSAPI bindings (`gssapi`, for the listeners' acceptor); `available()` says whether
-both are there, and the lab runs without Kerberos otherwise. The realm holds one domain
+Python bindings pyspnego's Kerberos needs (`gssapi` and `krb5`, for the listeners' acceptor;
+`make setup` installs all of them); `available()` says whether they are there, and the lab runs
+without Kerberos otherwise. The realm holds one domain
 account (`labadmin@LAB.TEST`, a random password) and one service principal per host,
 `HTTP/<address>`, all in one keytab the listeners accept with. krb5.conf turns off DNS
 canonicalisation, so a client asking for HTTP@127.0.x.y gets exactly that principal.
@@ -34,7 +35,8 @@ def _tool(name: str) -> str | None:
 
 
 def available() -> bool:
-    return all(_tool(name) for name in TOOLS) and importlib.util.find_spec("gssapi") is not None
+    # pyspnego offers Kerberos only when both bindings import (spnego/_gss.py imports them together).
+    return all(_tool(name) for name in TOOLS) and all(importlib.util.find_spec(name) for name in ("gssapi", "krb5"))
 
 
 class Kdc:

@@ -96,9 +96,12 @@ class BadSealedMessage(ValueError):
 
 class ListenerAuth:
     def __init__(self, host: HostState, username: str, password: str, user_file: Path, certificate: Path | None,
-                 kerberos_realm: str | None = None):
+                 kerberos_realm: str | None = None, kerberos_service: str | None = None):
         self.host = host
         self.kerberos_realm = kerberos_realm   # None: no KDC, Kerberos tokens are refused
+        # This host's own SPN (HTTP@<address>): like a Windows host, which holds only its own
+        # account's key, it accepts no ticket issued for another host, although the lab's keytab has them all.
+        self.kerberos_service = kerberos_service
         self.username = username
         self.password = password
         self.user_file = user_file
@@ -156,15 +159,19 @@ class ListenerAuth:
     def _kerberos(self, token: bytes, request: http.Request, policy: ListenerPolicy) -> Session:
         """A Kerberos AP-REQ (raw or in SPNEGO), accepted with the realm's keytab ($KRB5_KTNAME).
 
+        A ticket for another host's SPN fails here, as it fails to decrypt on Windows.
         Channel binding is not checked for Kerberos (MIT's acceptor ignores a client's bindings
         when it has none of its own).
         """
         if self.kerberos_realm is None:
             raise self._challenge(policy, failed=True)
         try:
-            context = spnego.server(protocol="kerberos")
+            acceptor = spnego.CredentialCache(username=self.kerberos_service) if self.kerberos_service else None
+            context = spnego.server(protocol="kerberos", credentials=acceptor)
             answer = context.step(token)
-        except (SpnegoError, ValueError):
+        except (SpnegoError, ValueError, AttributeError):
+            # AttributeError: MIT refuses a ticket for another principal with an error token rather than an
+            # exception, and pyspnego then reads the flags of the unestablished context.
             raise self._challenge(policy, failed=True) from None
         if not context.complete:
             raise self._challenge(policy, failed=True)

@@ -35,7 +35,7 @@ class WinRMService:
         self.faults = world.faults[host.name]
         self.shells = ShellService(host.name, CommandDispatcher(world, host, endpoint).run)
         self.auth = auth.ListenerAuth(host, endpoint.username, endpoint.password, user_file, certificate,
-                                      kerberos_realm)
+                                      kerberos_realm, kerberos_service=f"HTTP@{endpoint.address}")
         self.url = f"https://{endpoint.address}:{endpoint.port}/wsman"
         self.http_url = f"http://{endpoint.address}:{endpoint.http_port}/wsman"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from kerberos_realm import lab_realm
 from provider_lab import credentials, fresh  # noqa: F401  pylint: disable=unused-import
 
 PLAYBOOK = "tests/integration/playbooks/win_ping_and_host_info.yml"
@@ -87,10 +88,7 @@ def test_unc_setup_file_over_ntlm_names_the_double_hop_and_its_fixes(fresh, ansi
 
 
 def test_kerberos_with_the_domain_account_where_the_lab_runs_a_kdc(lab, ansible_playbook):
-    kerberos = lab.info.get("kerberos")
-    if not kerberos:
-        pytest.skip("the lab runs no KDC here: `make kerberos` installs krb5-kdc and the Python bindings")
-    pytest.importorskip("kerberos", reason="pywinrm's Kerberos transport needs pykerberos (`make kerberos`)")
+    kerberos = lab_realm(lab)
     seq = lab.admin.last_seq()
     run = ansible_playbook(PLAYBOOK, extra_vars={"target": "HV02", "ansible_winrm_transport": "kerberos",
                                                  "ansible_user": kerberos["user"], "ansible_password": kerberos["password"],

@@ -1,8 +1,9 @@
 """Kerberos against the lab's real MIT KDC (lab/kdc.py): a domain account, tickets from kinit,
 pywinrm's Kerberos transport (pykerberos) unmodified, and the listeners' GSSAPI acceptor.
 
-Skipped when the machine has no KDC or bindings (`make kerberos` installs them): the lab then
-refuses Kerberos tokens, which tests/lab/test_winrm_listener_auth.py covers.
+`make setup` installs the KDC and the bindings; a machine without them skips these tests with the
+reason (CI fails instead), and its lab refuses Kerberos tokens, which
+tests/lab/test_winrm_listener_auth.py covers.
 """
 
 # pylint: disable=redefined-outer-name
@@ -13,6 +14,7 @@ import subprocess
 import pytest
 import winrm
 from hostscript import run_host_script
+from kerberos_realm import lab_realm
 from winrm.exceptions import InvalidCredentialsError
 
 READ_MARKER = "# azmigrate-host-script: replication_provider_read/1"
@@ -22,10 +24,7 @@ SHARE_PATH = r"\\fs01\installers\AzureSiteRecoveryProvider.exe"
 @pytest.fixture()
 def realm(lab, tmp_path, monkeypatch):
     """The lab's realm with a fresh forwardable ticket for its domain account in a private cache."""
-    kerberos = lab.info.get("kerberos")
-    if not kerberos:
-        pytest.skip("the lab runs no KDC here: `make kerberos` installs krb5-kdc and the Python bindings")
-    pytest.importorskip("kerberos", reason="pywinrm's Kerberos transport needs pykerberos (`make kerberos`)")
+    kerberos = lab_realm(lab)
     monkeypatch.setenv("KRB5_CONFIG", kerberos["krb5_conf"])
     monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'ccache'}")
     kinit = subprocess.run(["kinit", "-f", kerberos["user"]], input=kerberos["password"] + "\n", text=True,
@@ -55,6 +54,16 @@ def test_kerberos_over_http_seals_every_message(lab, realm):
 def test_kerberos_over_http_in_clear_text_is_refused(lab, realm):
     with pytest.raises(InvalidCredentialsError):
         session(lab, realm, "HV02", url_key="http_url", message_encryption="never").run_cmd("hostname")
+
+
+def test_a_ticket_for_another_hosts_spn_is_refused(lab, realm):
+    """A Windows host decrypts only tickets for its own SPN: HV01's ticket presented to HV02 gets 401."""
+    before = lab.admin.counters().get("HV02", {}).get("auth_failures", 0)
+    with pytest.raises(InvalidCredentialsError):
+        session(lab, realm, "HV02", kerberos_hostname_override=lab.host("HV01")["address"]).run_cmd("hostname")
+    assert lab.admin.counters()["HV02"]["auth_failures"] > before
+    result = session(lab, realm, "HV02").run_cmd("hostname")   # the same account with HV02's own ticket
+    assert (result.status_code, result.std_out) == (0, b"HV02\r\n")
 
 
 def test_only_a_delegated_ticket_reaches_a_share(lab, realm):
