@@ -61,11 +61,12 @@ $(ANSIBLE_TEST_PIP_BOOTSTRAP): tests/sanity/pip_bootstrap.py
 	@mkdir -p $(dir $@)
 	@cp $< $@
 
-setup: $(VENV_STAMP) $(NODE_SETUP) $(COLLECTION_LINK) $(KERBEROS_STAMP)
+setup: $(VENV_STAMP) $(NODE_SETUP) $(COLLECTION_LINK)
 
 # The lab's Kerberos realm (lab/kdc.py) and the Kerberos tests: Debian's MIT KDC and headers
 # (apt-get, as root), then the Python bindings built from source (tests/setup-kerberos says what
-# it does when it cannot; under CI=true that fails the run). A few minutes, once per virtualenv.
+# it does when it cannot; under CI=true that fails the run). A few minutes, once per virtualenv;
+# `make test` and `make pytest` need it, the demo does not.
 $(KERBEROS_STAMP): tests/setup-kerberos tests/requirements-kerberos.txt tests/constraints.txt | $(VENV_STAMP)
 	@tests/setup-kerberos $(VENV_PYTHON) $@
 
@@ -75,7 +76,7 @@ kerberos: $(KERBEROS_STAMP)
 demo: setup
 	@tests/run-demo
 
-test: setup $(ANSIBLE_TEST_PIP_BOOTSTRAP)
+test: setup $(KERBEROS_STAMP) $(ANSIBLE_TEST_PIP_BOOTSTRAP)
 	@tests/run-tests
 
 sanity: setup $(ANSIBLE_TEST_PIP_BOOTSTRAP)
@@ -84,7 +85,7 @@ sanity: setup $(ANSIBLE_TEST_PIP_BOOTSTRAP)
 lint: setup
 	@tests/run-tests lint
 
-pytest: setup
+pytest: setup $(KERBEROS_STAMP)
 	@tests/run-tests pytest
 
 # The PowerShell checker alone (tests/pslint; make test runs it too, as tests/unit/test_pslint.py).

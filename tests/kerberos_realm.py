@@ -1,6 +1,6 @@
 """The lab's Kerberos realm for a test, or why there is none: a skip with the reason, a failure under CI.
 
-`make setup` installs the KDC and the bindings (tests/setup-kerberos). A machine without them still
+`make test` (or `make kerberos`) installs the KDC and the bindings (tests/setup-kerberos). A machine without them still
 runs every other test; CI (CI=true) must run these too, so a missing piece fails there instead.
 """
 
@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-SET_UP_BY = "`make setup` installs them (tests/setup-kerberos)"
+SET_UP_BY = "`make test` (or `make kerberos`) installs them (tests/setup-kerberos)"
 
 
 def _in_ci() -> bool:
