@@ -24,8 +24,8 @@ description:
     not exist any more. Such a VM fails with that message; the other VMs go on.
   - Every VM gets its own verdict - V(done), V(failed) with the job's or Azure's error, V(timed_out) - and one VM's
     failure does not stop the others. The task fails when any VM failed or timed out, and returns every VM's result.
-  - While the wave runs, the task prints one progress line per VM every O(progress_seconds) (RV(vms[].progress_line):
-    its step, the job's current task and its number), on the controller's output, and as C(verbose) events under
+  - While the wave runs, the task prints one progress line per VM every O(progress_seconds) - RV(vms[].progress_line),
+    its step, the job's current task and its number - on the controller's output, and as C(verbose) events under
     ansible-runner and AWX. It runs the module in rounds of that length - one flat loop bounded by O(timeout), however
     many rounds the wave takes - and returns each VM's rounds merged (steps, jobs and timeline add up).
   - With O(round_seconds), the task returns after that many seconds with the VMs whose jobs still run reported as
