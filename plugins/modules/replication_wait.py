@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: replication_wait
 short_description: Wait, bounded, until a wave's Hyper-V VMs finished their initial replication, printing progress
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Reads the wave's VMs in one listing of the vault (as M(azmigrate.hyperv.replication_info) does) every
     O(poll_interval) seconds until no VM of O(vms) is still enabling or in initial replication, or O(timeout) seconds
