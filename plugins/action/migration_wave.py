@@ -14,16 +14,8 @@ from __future__ import annotations
 import time
 import typing as t
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_wave import VERDICTS
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._rounds import (
-    RoundsFailed, module_rounds, progress_printer, round_budgets, whole_seconds, whole_seconds_problem,
-)
-
-MODULE = "azmigrate.hyperv.migration_wave"
-DEFAULT_TIMEOUT = 3600
-DEFAULT_PROGRESS_SECONDS = 60
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._rounds import RoundsAction
 
 
 def merge_row(before: dict | None, row: dict, offset: float) -> dict:
@@ -61,49 +53,43 @@ def vm_name(vm: t.Any) -> str:
     return vm.get("name") if isinstance(vm, dict) else vm
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(RoundsAction):
+    MODULE = "azmigrate.hyperv.migration_wave"
+    DEFAULT_TIMEOUT = 3600
 
     def run(self, tmp=None, task_vars=None):
-        super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        progress_seconds = args.get("progress_seconds", DEFAULT_PROGRESS_SECONDS)
-        problem = whole_seconds_problem("progress_seconds", progress_seconds)
-        if problem:
-            return {"failed": True, "changed": False, "msg": f"Invalid options: {problem}."}
-        timeout, round_seconds = whole_seconds(args.get("timeout", DEFAULT_TIMEOUT)), whole_seconds(args.get("round_seconds"))
-        if timeout is None or (args.get("round_seconds") is not None and (round_seconds is None or round_seconds < 1)):
-            # The module names what is wrong with them, before any request.
-            return self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        names = [vm_name(vm) for vm in args.get("vms") or []]
-        show = progress_printer((task_vars or {}).get("inventory_hostname", "localhost"), str(args.get("operation")))
-        started = time.monotonic()
-        rows: dict[str, dict] = {}
-        pending = list(args.get("vms") or [])
-        counts = {"rounds": 0, "throttled": 0}
+        self.STEP = str(self._task.args.get("operation"))
+        self.started = time.monotonic()
+        self.rows: dict[str, dict] = {}
+        self.pending = list(self._task.args.get("vms") or [])
+        self.offset = 0.0
+        return super().run(tmp, task_vars)
 
-        def execute(budget):
-            counts["rounds"] += 1
-            counts["offset"] = time.monotonic() - started
-            round_args = dict(args, vms=pending, timeout=budget.timeout, round_seconds=budget.round_seconds)
-            return self._execute_module(module_name=MODULE, module_args=round_args, task_vars=task_vars)
+    def round_args(self, args, budget):
+        self.offset = time.monotonic() - self.started
+        return dict(args, vms=self.pending, timeout=budget.timeout, round_seconds=budget.round_seconds)
 
-        # A round that answers without a summary could not read the vault (its VMs came back unread).
-        rounds = module_rounds(execute, round_budgets(timeout, int(progress_seconds), round_seconds),
-                               lambda outcome: "summary" in outcome, show)
-        try:
-            for outcome in rounds:
-                counts["throttled"] += outcome.get("throttled", 0)
-                for row in outcome["vms"]:
-                    rows[row["name"]] = merge_row(rows.get(row["name"]), row, counts["offset"])
-                    show(row["progress_line"])
-                running = {row["name"] for row in outcome["vms"] if row.get("verdict") == "running"}
-                pending = [vm for vm in pending if vm_name(vm) in running]
-                if not pending:
-                    break
-        except RoundsFailed as exc:
-            merged = {"vms": [rows[name] for name in names if name in rows]} if rows else {}
-            return dict(exc.outcome, rounds=exc.rounds, **merged)
-        return wave_result(names, rows, counts["rounds"], counts["throttled"], time.monotonic() - started)
+    def read(self, outcome):
+        # An answer without a summary could not read the vault (its VMs came back unread).
+        return "summary" in outcome
+
+    def follow(self, args, options, rounds, show):
+        throttled = 0
+        for outcome in rounds:
+            throttled += outcome.get("throttled", 0)
+            for row in outcome["vms"]:
+                self.rows[row["name"]] = merge_row(self.rows.get(row["name"]), row, self.offset)
+                show(row["progress_line"])
+            running = {row["name"] for row in outcome["vms"] if row.get("verdict") == "running"}
+            self.pending = [vm for vm in self.pending if vm_name(vm) in running]
+            if not self.pending:
+                break
+        return wave_result(self.names(args), self.rows, self.rounds, throttled, time.monotonic() - self.started)
+
+    def failed(self, args, exc):
+        merged = {"vms": [self.rows[name] for name in self.names(args) if name in self.rows]} if self.rows else {}
+        return dict(exc.outcome, rounds=exc.rounds, **merged)
+
+    @staticmethod
+    def names(args):
+        return [vm_name(vm) for vm in args.get("vms") or []]

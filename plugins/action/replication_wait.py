@@ -14,17 +14,12 @@ from __future__ import annotations
 import math
 import time
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._replication_wait import WAITING_STATES, verdict
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._rounds import (
-    RoundsFailed, module_rounds, progress_printer, round_budgets, whole_seconds, whole_seconds_problem,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._replication_wait import (
+    MIN_POLL_INTERVAL, WAITING_STATES, verdict,
 )
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._rounds import RoundsAction
 
-MODULE = "azmigrate.hyperv.replication_wait"
-DEFAULT_TIMEOUT = 86400
 DEFAULT_POLL_INTERVAL = 60
-DEFAULT_PROGRESS_SECONDS = 60
 
 
 def lines_to_show(vms: list[dict], shown: dict[str, str]) -> list[str]:
@@ -39,54 +34,55 @@ def lines_to_show(vms: list[dict], shown: dict[str, str]) -> list[str]:
     return lines
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(RoundsAction):
+    MODULE = "azmigrate.hyperv.replication_wait"
+    STEP = "replication"
+    DEFAULT_TIMEOUT = 86400
 
-    def run(self, tmp=None, task_vars=None):
-        super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        progress_seconds = args.get("progress_seconds", DEFAULT_PROGRESS_SECONDS)
-        timeout, round_seconds = whole_seconds(args.get("timeout", DEFAULT_TIMEOUT)), whole_seconds(args.get("round_seconds"))
-        try:
-            poll_interval = float(args.get("poll_interval", DEFAULT_POLL_INTERVAL))
-        except (TypeError, ValueError):
-            poll_interval = None
-        if (whole_seconds_problem("progress_seconds", progress_seconds) or timeout is None or poll_interval is None
-                or (args.get("round_seconds") is not None and round_seconds is None)):
-            # The module names what is wrong with them, before any request.
-            return self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        names = list(args.get("vms") or [])
-        show = progress_printer((task_vars or {}).get("inventory_hostname", "localhost"), "replication")
+    def option_problems(self, args):
+        value = args.get("poll_interval", DEFAULT_POLL_INTERVAL)
+        if poll_seconds(value) is None:
+            return [f"poll_interval is {value!r}; it must be a number of seconds, at least {MIN_POLL_INTERVAL}"]
+        return []
+
+    def round_length(self, args, options):
+        # A round holds at least one poll interval, so rounds never read more often than the interval.
+        return max(options.progress_seconds, math.ceil(poll_seconds(args.get("poll_interval", DEFAULT_POLL_INTERVAL))))
+
+    def round_args(self, args, budget):
+        return dict(args, timeout=budget.timeout, round_seconds=budget.round_seconds)
+
+    def read(self, outcome):
+        return "vms" in outcome
+
+    def follow(self, args, options, rounds, show):
         started = time.monotonic()
-        # A round holds at least one poll interval, so rounds never poll more often than the interval.
-        round_length = max(int(progress_seconds), math.ceil(poll_interval))
-        counts = {"rounds": 0, "polls": 0, "read_errors": 0}
+        counts = {"polls": 0, "read_errors": 0}
         shown: dict[str, str] = {}
-
-        def execute(budget):
-            counts["rounds"] += 1
-            return self._execute_module(module_name=MODULE, module_args=dict(
-                args, timeout=budget.timeout, round_seconds=budget.round_seconds), task_vars=task_vars)
-
-        last = None
-        try:
-            for last in module_rounds(execute, round_budgets(timeout, round_length, round_seconds),
-                                      lambda outcome: "vms" in outcome, show):
-                counts["polls"] += last.get("polls", 0)
-                counts["read_errors"] += last.get("read_errors", 0)
-                for line in lines_to_show(last["vms"], shown):
-                    show(line)
-                if last.get("finished") or last.get("failed"):   # no VM waits, or the module saw the time run out
-                    break
-        except RoundsFailed as exc:
-            return dict(exc.outcome, rounds=exc.rounds, **counts)
+        last = {}
+        for last in rounds:
+            counts["polls"] += last.get("polls", 0)
+            counts["read_errors"] += last.get("read_errors", 0)
+            for line in lines_to_show(last["vms"], shown):
+                show(line)
+            if last.get("finished") or last.get("failed"):   # no VM waits, or the module saw the time run out
+                break
         elapsed = time.monotonic() - started
         result = {key: value for key, value in last.items() if key not in ("failed", "msg", "invocation")}
-        result.update(counts, elapsed_seconds=round(elapsed, 1))
-        if result["finished"] or round_seconds is None or elapsed >= timeout:   # the wait is over: its verdict
-            message = verdict(names, result["vms"], elapsed, result.get("last_error"))
+        result.update(counts, rounds=self.rounds, elapsed_seconds=round(elapsed, 1))
+        if result.get("finished") or options.round_seconds is None or elapsed >= options.timeout:   # the wait is over
+            message = verdict(list(args.get("vms") or []), result.get("vms") or [], elapsed, result.get("last_error"))
             if message:
                 result.update(failed=True, msg=message)
         return result
+
+
+def poll_seconds(value) -> float | None:
+    """``value`` as seconds between two reads, or None when it is not a number of at least MIN_POLL_INTERVAL."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds >= MIN_POLL_INTERVAL else None

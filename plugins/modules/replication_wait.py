@@ -29,7 +29,7 @@ options:
     elements: str
     required: true
   timeout:
-    description: Seconds to wait in all. Replication goes on in Azure after it; a re-run waits again.
+    description: Seconds to wait in all (at least 1). Replication goes on in Azure after it; a re-run waits again.
     type: int
     default: 86400
   poll_interval:
@@ -166,7 +166,7 @@ def main():
     )
     params = module.params
     problems = ["%s is %s; it must be at least %s" % (option, params[option], least)
-                for option, least in (("timeout", 0), ("poll_interval", MIN_POLL_INTERVAL), ("progress_seconds", 1),
+                for option, least in (("timeout", 1), ("poll_interval", MIN_POLL_INTERVAL), ("progress_seconds", 1),
                                       ("round_seconds", 1))
                 if params[option] is not None and params[option] < least]
     if not params["vms"]:

@@ -22,6 +22,7 @@ import math
 import time
 import typing as t
 
+from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 # Rounds in a row whose module read no VM (Azure unreachable, credentials refused) that end the wait.
@@ -101,12 +102,87 @@ def whole_seconds(value: t.Any) -> int | None:
     return None
 
 
-def whole_seconds_problem(option: str, value: t.Any) -> str | None:
-    """Why ``value`` of ``option`` is not a whole number of seconds of at least 1, or None."""
-    seconds = whole_seconds(value)
-    if seconds is None or seconds < 1:
-        return f"{option} is {value!r}; it must be a whole number of seconds, at least 1"
-    return None
+class RoundOptions(t.NamedTuple):
+    """The options every waiting action takes: ``timeout`` (the wait in all), ``progress_seconds`` (a round at most),
+    ``round_seconds`` (hand control back after that many seconds; None: wait to the end)."""
+
+    timeout: int
+    progress_seconds: int
+    round_seconds: int | None
+
+
+def round_options(args: dict, default_timeout: int, default_progress_seconds: int) -> tuple[RoundOptions | None, list[str]]:
+    """The task's round options, or the problems with them (each naming the option, its value and what it takes)."""
+    given = {"timeout": (args.get("timeout", default_timeout), 1),
+             "progress_seconds": (args.get("progress_seconds", default_progress_seconds), 1),
+             "round_seconds": (args.get("round_seconds"), 1)}
+    values, problems = {}, []
+    for option, (value, least) in given.items():
+        seconds = whole_seconds(value)
+        if value is None and option == "round_seconds":
+            values[option] = None
+        elif seconds is None or seconds < least:
+            problems.append(f"{option} is {value!r}; it must be a whole number of seconds, at least {least}")
+        else:
+            values[option] = seconds
+    return (None if problems else RoundOptions(**values)), problems
+
+
+class RoundsAction(ActionBase):
+    """An action that runs its module (MODULE) in rounds and prints each round's progress lines.
+
+    A subclass says what a round's module arguments are (``round_args``), whether an answer read the VMs
+    (``read``), and follows the rounds to the task's result (``follow``); ``failed`` makes the result of rounds that
+    read nothing (RoundsFailed).
+    """
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+    MODULE = ""
+    STEP = ""
+    DEFAULT_TIMEOUT = 3600
+    DEFAULT_PROGRESS_SECONDS = 60
+
+    def run(self, tmp=None, task_vars=None):
+        super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        options, problems = round_options(args, self.DEFAULT_TIMEOUT, self.DEFAULT_PROGRESS_SECONDS)
+        problems += self.option_problems(args)
+        if problems:
+            return {"failed": True, "changed": False, "msg": f"Invalid options: {'; '.join(problems)}."}
+        show = progress_printer((task_vars or {}).get("inventory_hostname", "localhost"), self.STEP)
+        self.rounds = 0
+
+        def execute(budget: RoundBudget) -> dict:
+            self.rounds += 1
+            return self._execute_module(module_name=self.MODULE, module_args=self.round_args(args, budget),
+                                        task_vars=task_vars)
+
+        budgets = round_budgets(options.timeout, self.round_length(args, options), options.round_seconds)
+        try:
+            return self.follow(args, options, module_rounds(execute, budgets, self.read, show), show)
+        except RoundsFailed as exc:
+            return self.failed(args, exc)
+
+    def option_problems(self, args: dict) -> list[str]:
+        return []
+
+    def round_length(self, args: dict, options: RoundOptions) -> int:
+        return options.progress_seconds
+
+    def round_args(self, args: dict, budget: RoundBudget) -> dict:
+        raise NotImplementedError
+
+    def read(self, outcome: dict) -> bool:
+        raise NotImplementedError
+
+    def follow(self, args: dict, options: RoundOptions, rounds: collections.abc.Iterator[dict],
+               show: collections.abc.Callable[[str], None]) -> dict:
+        raise NotImplementedError
+
+    def failed(self, args: dict, exc: RoundsFailed) -> dict:
+        return dict(exc.outcome, rounds=exc.rounds)
 
 
 def elapsed_text(seconds: float) -> str:

@@ -4,7 +4,7 @@ replication_wait shows each round."""
 from __future__ import annotations
 
 from ansible_collections.azmigrate.hyperv.plugins.action.migration_wave import merge_row, wave_result
-from ansible_collections.azmigrate.hyperv.plugins.action.replication_wait import lines_to_show
+from ansible_collections.azmigrate.hyperv.plugins.action.replication_wait import lines_to_show, poll_seconds
 
 
 def row(name, verdict, steps, jobs, at, elapsed, changed=True, line=None):
@@ -45,3 +45,7 @@ def test_each_round_shows_the_vms_still_waiting_and_any_vm_whose_line_changed():
     done = [{"vm_name": "a", "state": "protected", "progress_line": "a: protected"},
             {"vm_name": "b", "state": "protected", "progress_line": "b: protected"}]
     assert lines_to_show(done, shown) == ["a: protected"]
+
+
+def test_the_poll_interval_is_a_number_of_seconds_of_at_least_a_twentieth():
+    assert [poll_seconds(value) for value in (60, "0.15", 0.05, 0.01, "soon", True, None)] == [60.0, 0.15, 0.05, None, None, None, None]

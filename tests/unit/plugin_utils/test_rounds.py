@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._rounds import (
-    FAILED_ROUNDS_IN_A_ROW, RoundBudget, RoundsFailed, elapsed_text, module_rounds, progress_text, round_budgets,
-    whole_seconds, whole_seconds_problem,
+    FAILED_ROUNDS_IN_A_ROW, RoundBudget, RoundOptions, RoundsFailed, elapsed_text, module_rounds, progress_text,
+    round_budgets, round_options, whole_seconds,
 )
 
 
@@ -98,13 +98,15 @@ def test_a_round_that_read_nothing_is_tried_again_a_few_times_in_a_row_but_never
     assert failed.value.rounds == 1 and failed.value.outcome["msg"] == "Invalid options: x."
 
 
-def test_whole_seconds_and_their_problems_name_the_option_and_value():
+def test_round_options_are_whole_seconds_and_each_problem_names_the_option_and_value():
     assert [whole_seconds(value) for value in (5, "12", " 3 ", True, 1.5, "x", None)] == [5, 12, 3, None, None, None, None]
-    assert whole_seconds_problem("progress_seconds", 1) is None
-    assert whole_seconds_problem("progress_seconds", 0) == \
-        "progress_seconds is 0; it must be a whole number of seconds, at least 1"
-    assert whole_seconds_problem("progress_seconds", "soon") == \
-        "progress_seconds is 'soon'; it must be a whole number of seconds, at least 1"
+    assert round_options({}, 3600, 60) == (RoundOptions(3600, 60, None), [])
+    assert round_options({"timeout": "90", "progress_seconds": 5, "round_seconds": 30}, 3600, 60) == \
+        (RoundOptions(90, 5, 30), [])
+    assert round_options({"timeout": 0, "progress_seconds": "soon", "round_seconds": 0}, 3600, 60) == (None, [
+        "timeout is 0; it must be a whole number of seconds, at least 1",
+        "progress_seconds is 'soon'; it must be a whole number of seconds, at least 1",
+        "round_seconds is 0; it must be a whole number of seconds, at least 1"])
 
 
 def test_a_progress_line_names_the_host_the_step_and_the_time_waited():
