@@ -57,16 +57,20 @@ class ActionModule(RoundsAction):
     MODULE = "azmigrate.hyperv.migration_wave"
     DEFAULT_TIMEOUT = 3600
 
-    def run(self, tmp=None, task_vars=None):
-        self.STEP = str(self._task.args.get("operation"))
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.started = time.monotonic()
-        self.rows: dict[str, dict] = {}
-        self.pending = list(self._task.args.get("vms") or [])
-        self.offset = 0.0
-        return super().run(tmp, task_vars)
+        self.rows: dict[str, dict] = {}   # VM name -> its result merged over the rounds
+        self.pending: list | None = None  # the VMs of the next round: every VM, then those still running
+        self.offset = 0.0                 # when the last round started, in seconds since the task started
+
+    def step(self, args):
+        return str(args.get("operation"))
 
     def round_args(self, args, budget):
         self.offset = time.monotonic() - self.started
+        if self.pending is None:
+            self.pending = list(args.get("vms") or [])
         return dict(args, vms=self.pending, timeout=budget.timeout, round_seconds=budget.round_seconds)
 
     def read(self, outcome):

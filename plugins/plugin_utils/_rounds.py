@@ -144,6 +144,10 @@ class RoundsAction(ActionBase):
     DEFAULT_TIMEOUT = 3600
     DEFAULT_PROGRESS_SECONDS = 60
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rounds = 0
+
     def run(self, tmp=None, task_vars=None):
         super().run(tmp, task_vars)
         args = dict(self._task.args)
@@ -151,8 +155,7 @@ class RoundsAction(ActionBase):
         problems += self.option_problems(args)
         if problems:
             return {"failed": True, "changed": False, "msg": f"Invalid options: {'; '.join(problems)}."}
-        show = progress_printer((task_vars or {}).get("inventory_hostname", "localhost"), self.STEP)
-        self.rounds = 0
+        show = progress_printer((task_vars or {}).get("inventory_hostname", "localhost"), self.step(args))
 
         def execute(budget: RoundBudget) -> dict:
             self.rounds += 1
@@ -164,6 +167,10 @@ class RoundsAction(ActionBase):
             return self.follow(args, options, module_rounds(execute, budgets, self.read, show), show)
         except RoundsFailed as exc:
             return self.failed(args, exc)
+
+    def step(self, args: dict) -> str:
+        """What the progress lines say the task does."""
+        return self.STEP
 
     def option_problems(self, args: dict) -> list[str]:
         return []
