@@ -53,6 +53,13 @@ def vm_name(vm: t.Any) -> str:
     return vm.get("name") if isinstance(vm, dict) else vm
 
 
+def wave_vms(vms: t.Any) -> list:
+    """The task's ``vms`` as a list, as the module reads them (a string is a comma-separated list)."""
+    if isinstance(vms, str):
+        return [vm.strip() for vm in vms.split(",") if vm.strip()]
+    return list(vms) if isinstance(vms, (list, tuple)) else []
+
+
 class ActionModule(RoundsAction):
     MODULE = "azmigrate.hyperv.migration_wave"
     DEFAULT_TIMEOUT = 3600
@@ -70,7 +77,7 @@ class ActionModule(RoundsAction):
     def round_args(self, args, budget):
         self.offset = time.monotonic() - self.started
         if self.pending is None:
-            self.pending = list(args.get("vms") or [])
+            self.pending = wave_vms(args.get("vms")) or args.get("vms")   # not a list: the module names the problem
         return dict(args, vms=self.pending, timeout=budget.timeout, round_seconds=budget.round_seconds)
 
     def read(self, outcome):
@@ -96,4 +103,4 @@ class ActionModule(RoundsAction):
 
     @staticmethod
     def names(args):
-        return [vm_name(vm) for vm in args.get("vms") or []]
+        return [vm_name(vm) for vm in wave_vms(args.get("vms"))]

@@ -3,7 +3,7 @@ replication_wait shows each round."""
 
 from __future__ import annotations
 
-from ansible_collections.azmigrate.hyperv.plugins.action.migration_wave import merge_row, wave_result
+from ansible_collections.azmigrate.hyperv.plugins.action.migration_wave import merge_row, wave_result, wave_vms
 from ansible_collections.azmigrate.hyperv.plugins.action.replication_wait import lines_to_show, poll_seconds
 
 
@@ -49,3 +49,8 @@ def test_each_round_shows_the_vms_still_waiting_and_any_vm_whose_line_changed():
 
 def test_the_poll_interval_is_a_number_of_seconds_of_at_least_a_twentieth():
     assert [poll_seconds(value) for value in (60, "0.15", 0.05, 0.01, "soon", True, None)] == [60.0, 0.15, 0.05, None, None, None, None]
+
+
+def test_the_waves_vms_are_a_list_as_the_module_reads_them():
+    assert wave_vms(["a", {"name": "b"}]) == ["a", {"name": "b"}]
+    assert wave_vms("a, b") == ["a", "b"] and wave_vms(None) == [] and wave_vms(7) == []
