@@ -11,8 +11,8 @@ length adds no nesting and costs the same per round. ``Display().display`` in a 
 process, which prints it at once (and ansible-runner turns it into a ``verbose`` event), so the lines appear while the
 task still runs.
 
-Everything here but ``progress_printer`` is a pure function of its arguments and the clock it is given, tested in
-tests/unit/plugin_utils/test_rounds.py.
+``RoundsAction`` is the base of such actions; the rest are pure functions of their arguments and the clock they are
+given (but ``progress_printer``, which prints), tested in tests/unit/plugin_utils/test_rounds.py.
 """
 
 from __future__ import annotations
@@ -76,9 +76,9 @@ def module_rounds(execute: collections.abc.Callable[[RoundBudget], dict], budget
 
     A round that read nothing is tried again in the next round - Azure may throttle or drop a connection for a while -
     except in the first round (bad input, refused credentials: nothing will change by trying again), and at most
-    FAILED_ROUNDS_IN_A_ROW times in a row; then RoundsFailed ends the rounds.
+    FAILED_ROUNDS_IN_A_ROW times in a row; then RoundsFailed ends the rounds. So does a last round that read nothing.
     """
-    in_a_row = 0
+    in_a_row, number, outcome = 0, 0, {}
     for number, budget in enumerate(budgets, start=1):
         outcome = execute(budget)
         if read(outcome):
@@ -89,6 +89,8 @@ def module_rounds(execute: collections.abc.Callable[[RoundBudget], dict], budget
         if number == 1 or in_a_row >= FAILED_ROUNDS_IN_A_ROW:
             raise RoundsFailed(outcome, number)
         show(f"reading the VMs failed, reading again in the next round: {outcome.get('msg', '')}")
+    if in_a_row:   # the time ran out while the VMs could not be read: their last state is unknown
+        raise RoundsFailed(outcome, number)
 
 
 def whole_seconds(value: t.Any) -> int | None:

@@ -97,6 +97,12 @@ def test_a_round_that_read_nothing_is_tried_again_a_few_times_in_a_row_but_never
                            lambda outcome: "summary" in outcome, shown.append))
     assert failed.value.rounds == 1 and failed.value.outcome["msg"] == "Invalid options: x."
 
+    answers = iter([{"summary": 1}, {"msg": "unreachable"}])
+    with pytest.raises(RoundsFailed) as failed:    # the time ran out on a round that read nothing
+        list(module_rounds(lambda budget: next(answers), iter([RoundBudget(9, 1)] * 2),
+                           lambda outcome: "summary" in outcome, shown.append))
+    assert failed.value.rounds == 2 and failed.value.outcome == {"msg": "unreachable"}
+
 
 def test_round_options_are_whole_seconds_and_each_problem_names_the_option_and_value():
     assert [whole_seconds(value) for value in (5, "12", " 3 ", True, 1.5, "x", None)] == [5, 12, 3, None, None, None, None]
