@@ -18,7 +18,8 @@ description:
   - A VM whose replication failed (its enable job failed, or replication stopped with a critical error) is not waited
     for. The task fails at the end naming each failed VM with its error and the recommended action, and the VMs the
     timeout left in initial replication or that the vault does not replicate.
-  - A read that fails (Azure throttles or cannot be reached) is one more poll, not the end of the wait.
+  - A read that fails (Azure throttles or cannot be reached) is one more poll, not the end of the wait; a progress
+    report with no read that succeeded is tried again at the next one, at most three times in a row.
   - Changes nothing.
 author:
   - azmigrate.hyperv developers (@azmigrate)
@@ -198,11 +199,13 @@ def main():
         time.sleep(max(0.0, next_poll - time.monotonic()))
         if next_poll >= round_end:   # the round is over when its next read is due: the next round reads at once
             break
-    vms = vms or []
+    elapsed = time.monotonic() - started
+    if vms is None:   # no read of this run succeeded: nothing is known of the wave
+        module.fail_json(msg="Reading the vault failed at each of %d read(s): %s" % (polls, last_error), polls=polls,
+                         read_errors=read_errors, last_error=last_error, elapsed_seconds=round(elapsed, 1))
     for vm in vms:
         vm["progress_line"] = progress_line(vm)
     finished = bool(vms) and settled(params["vms"], vms)
-    elapsed = time.monotonic() - started
     result = dict(changed=False, finished=finished, vms=vms, missing=missing_names(params["vms"], vms), polls=polls,
                   rounds=1, read_errors=read_errors, last_error=last_error, elapsed_seconds=round(elapsed, 1))
     if finished or time_up:   # the wait is over: its verdict
