@@ -154,6 +154,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients imp
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import read_fleet
 
+
 def main():
     module = AnsibleModule(
         argument_spec=azure_argument_spec(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -114,9 +113,9 @@ def test_progress_lines_arrive_while_a_wait_of_over_300_polls_runs_and_polls_do_
                    or " enabling " in event["stdout"]]
         # Lines of the rounds before the link opened: printed, and received, while the task still ran.
         early = [(when, event) for when, event in waiting if when < opened]
-        assert len(early) >= 3, [event["stdout"] for _, event in mine]
-        assert all(event["created"] < ended[1]["created"] for _, event in early) and opened < ended[0]
+        assert len(early) >= 3, [event["stdout"] for when, event in mine]
+        assert all(event["created"] < ended[1]["created"] for when, event in early) and opened < ended[0]
         assert " protected 100% " in mine[-1][1]["stdout"]
     # The lines carry nothing secret: no credential of the task's auth options.
     secret = auth_defaults(lab).get("secret")
-    assert not secret or all(secret not in event.get("stdout", "") for _, event in arrivals)
+    assert not secret or all(secret not in event.get("stdout", "") for when, event in arrivals)
