@@ -24,10 +24,12 @@ description:
     not exist any more. Such a VM fails with that message; the other VMs go on.
   - Every VM gets its own verdict - V(done), V(failed) with the job's or Azure's error, V(timed_out) - and one VM's
     failure does not stop the others. The task fails when any VM failed or timed out, and returns every VM's result.
+  - While the wave runs, the task prints one progress line per VM every O(progress_seconds) - RV(vms[].progress_line),
+    its step, the job's current task and its number - on the controller's output, and as C(verbose) events under
+    ansible-runner and AWX. It runs the module in rounds of that length - one flat loop bounded by O(timeout), however
+    many rounds the wave takes - and returns each VM's rounds merged (steps, jobs and timeline add up).
   - With O(round_seconds), the task returns after that many seconds with the VMs whose jobs still run reported as
     V(running) and their progress (current job, task and its number); running the task again goes on from there.
-    Ansible prints nothing while a task runs, so a playbook that wants progress lines runs the task in rounds and
-    prints RV(vms[].progress_line) between them, as the role azmigrate.hyperv.cutover does.
   - Waiting honours Azure's pacing - each job is read again only once the Retry-After (or retry-after-ms) of its
     last answer has passed, else after O(poll_interval) - and Azure Resource Manager's throttling - requests go one
     at a time, a 429 answer's Retry-After is waited before any further request (azure-core retries up to 10 times),
@@ -120,6 +122,12 @@ options:
       - Return after at most this many seconds, with the VMs still running reported as V(running); by default the
         task waits until every VM ended or O(timeout) passed.
     type: int
+  progress_seconds:
+    description:
+      - Seconds between two progress reports (one line per VM still running, and one when it ends) while the task
+        waits. Whole seconds, at least 1.
+    type: int
+    default: 60
   poll_interval:
     description: Seconds between two reads of a running job when Azure's answer gives no Retry-After.
     type: int
@@ -154,7 +162,7 @@ notes:
 seealso:
   - module: azmigrate.hyperv.migration
   - module: azmigrate.hyperv.test_migration
-  - name: Test migration and cutover of a wave (the cutover role runs this module in rounds, with a progress line per VM)
+  - name: Test migration and cutover of a wave (rounds, progress lines, speed)
     description: docs/waves.md; ansible-doc -t role azmigrate.hyperv.cutover
     link: https://github.com/azmigrate/hyperv/blob/main/docs/waves.md
 """
@@ -187,19 +195,28 @@ EXAMPLES = r"""
     comments: smoke tests passed
   delegate_to: localhost
 
-- name: Cut the wave over, reporting progress every minute
+- name: Cut the wave over, printing each VM's progress every two minutes
   azmigrate.hyperv.migration_wave:
     resource_group: migrate-rg
     vault_name: migrate-vault
     operation: cutover
     vms: [web01, web02, db01]
     target_resource_group: rg-migrated
-    round_seconds: 60
+    progress_seconds: 120
+    timeout: 7200
   delegate_to: localhost
   register: wave_cutover
-  until: wave_cutover.finished
-  retries: 120
-  delay: 0
+
+- name: Go on with the wave for at most 10 minutes, then hand control back (the VMs still running are reported as running)
+  azmigrate.hyperv.migration_wave:
+    resource_group: migrate-rg
+    vault_name: migrate-vault
+    operation: cutover
+    vms: [web01, web02, db01]
+    target_resource_group: rg-migrated
+    round_seconds: 600
+  delegate_to: localhost
+  register: wave_part
 """
 
 RETURN = r"""
@@ -208,6 +225,11 @@ finished:
   returned: always
   type: bool
   sample: true
+rounds:
+  description: How many times the task ran the module (one round per progress report).
+  returned: always
+  type: int
+  sample: 11
 elapsed_seconds:
   description: Seconds the task took.
   returned: always
@@ -277,7 +299,7 @@ vms:
         whether a test VM exists (C(test_vm)).
       type: dict
     elapsed_seconds:
-      description: Seconds from the task's start until the VM ended (or the run returned).
+      description: Seconds from the task's start until the VM ended (or the task returned).
       type: float
     verification:
       description: O(operation=cutover) - what the verification found wrong with the Azure VM.
@@ -333,6 +355,7 @@ def main():
             shutdown_source=dict(type="bool", default=False), target_resource_group=dict(type="str"),
             verify=dict(type="bool", default=True), disk_sku=dict(type="str", choices=DISK_SKUS), tags=dict(type="dict"),
             timeout=dict(type="int", default=3600), round_seconds=dict(type="int"), poll_interval=dict(type="int", default=30),
+            progress_seconds=dict(type="int", default=60),
             **VAULT_OPTIONS
         ),
         supports_check_mode=True,

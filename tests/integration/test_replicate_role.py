@@ -1,10 +1,12 @@
 """The replicate role against a lab of its own: a wave where one VM's enable fails (the lab's job-failure knob) and
 the others replicate. The wave's wait stops waiting for the failed VM, lets the others finish, and fails at the end
-naming the failed VM and its error - long before the timeout. The wait is one flat loop: no task includes itself."""
+naming the failed VM and its error - long before the timeout - after printing each VM's progress. The wait is one
+task, a flat loop: no task includes another."""
 
 # pylint: disable=redefined-outer-name
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -46,7 +48,7 @@ def test_a_failed_vm_is_named_with_its_error_and_does_not_hold_the_wave_until_th
         "replicate_poll_interval": 1, "replicate_timeout": TIMEOUT_S})
     elapsed = time.monotonic() - started
     assert playbook.rc != 0, playbook.output
-    verdict = playbook.result("localhost", ROLE + "Fail when VMs failed, or the timeout ran out")
+    verdict = playbook.result("localhost", ROLE + "Wait for the wave's initial replication")
     assert "Replication failed for 1 VM(s): %s (70094" % FAILING in verdict["msg"], verdict["msg"]
     assert "Protection couldn't be enabled" in verdict["msg"] and "Resolve the Hyper-V error" in verdict["msg"]
     assert "still in initial replication" not in verdict["msg"], verdict["msg"]
@@ -58,8 +60,12 @@ def test_a_failed_vm_is_named_with_its_error_and_does_not_hold_the_wave_until_th
         else:
             assert item["protection_state"] == "Protected", item
     assert elapsed < TIMEOUT_S / 3, elapsed
-    poll = playbook.result("localhost", ROLE + "Poll until every VM finished (or failed) its initial replication")
-    assert not poll.get("failed") and poll["vms"], poll     # the loop ended on its condition, not on exhaustion
+    assert verdict["finished"] and len(verdict["vms"]) == len(WAVE), verdict   # it ended on its condition, not the timeout
+    # One progress line per VM while it waited, and one when it ended (the failed VM's with its health).
+    for vm in WAVE:
+        assert re.search(rf"^\[localhost\] replication \d+:\d\d:\d\d {vm}: ", playbook.output, re.M), playbook.output[-3000:]
+    assert re.search(rf"\[localhost\] replication \d+:\d\d:\d\d {FAILING}: failed 0% health Critical", playbook.output), \
+        playbook.output[-3000:]
 
 
 def _tasks(path: Path) -> list[dict]:
@@ -72,15 +78,16 @@ def _tasks(path: Path) -> list[dict]:
 
 
 def test_the_wait_is_a_flat_bounded_loop_that_includes_nothing():
-    """The old wait.yml included itself once per poll: about 245 polls reached Python's maximum recursion. A wait
-    that includes no task file cannot nest, however many polls it takes."""
-    wait = _tasks(ROLE_TASKS / "wait.yml")
-    including = [task.get("name") for task in wait
+    """The old wait.yml included itself once per poll: about 245 polls reached Python's maximum recursion; its
+    successor, an until loop, printed nothing while it ran. The wait is now one task of the replication_wait action
+    (one flat loop in Python, bounded by replicate_timeout), and the role includes no task file at all."""
+    assert sorted(path.name for path in ROLE_TASKS.iterdir()) == ["main.yml"]
+    main = _tasks(ROLE_TASKS / "main.yml")
+    including = [task.get("name") for task in main
                  if set(task) & {"include_tasks", "import_tasks", "ansible.builtin.include_tasks",
                                  "ansible.builtin.import_tasks", "include_role", "ansible.builtin.include_role"}]
     assert including == []
-    poll = next(task for task in wait if "azmigrate.hyperv.replication_info" in task)
-    assert poll["until"] and poll["retries"] and poll["delay"] == "{{ replicate_poll_interval }}"
-    assert "replicate_timeout" in poll["until"] and "replicate_timeout" in poll["retries"]
-    main = _tasks(ROLE_TASKS / "main.yml")
-    assert [task.get("ansible.builtin.include_tasks") for task in main if "ansible.builtin.include_tasks" in task] == ["wait.yml"]
+    wait = next(task for task in main if "azmigrate.hyperv.replication_wait" in task)
+    assert not set(wait) & {"until", "retries", "loop", "with_items"}
+    assert wait["azmigrate.hyperv.replication_wait"]["timeout"] == "{{ replicate_timeout }}"
+    assert wait["azmigrate.hyperv.replication_wait"]["poll_interval"] == "{{ replicate_poll_interval }}"
