@@ -149,25 +149,27 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_setup_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, api as asr_setup_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     describe_missing,
     discovery_done,
     discovery_status,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
+    is_hyperv_site,
+    resolve_vault,
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
-    is_hyperv_site,
-    name_of,
-    resolve_vault,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import wait_for_job
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
 
@@ -188,11 +190,11 @@ def read(client, resource_group, vault_name, fabrics):
         name = fabric["name"]
         providers.extend(asr_setup_api.list_site_providers(client, resource_group, vault_name, fabric_name=name))
         for container in containers:
-            if (name_of(container.get("id"), "replicationFabrics") or "").lower() == name.lower():
+            if (name_in_id(container.get("id"), "replicationFabrics") or "").lower() == name.lower():
                 protectables.extend(asr_setup_api.list_protectable_items(client, resource_group, vault_name,
                                                                          fabric_name=name,
                                                                          container_name=container["name"]))
-        if not any((name_of(m.get("id"), "replicationFabrics") or "").lower() == name.lower()
+        if not any((name_in_id(m.get("id"), "replicationFabrics") or "").lower() == name.lower()
                    and (m.get("properties") or {}).get("state") == "Paired" for m in mappings):
             unpaired.append(name)
     return providers, protectables, unpaired
@@ -205,7 +207,7 @@ def refresh_all(client, resource_group, vault_name, providers, deadline):
         properties = provider.get("properties") or {}
         if properties.get("connectionStatus") != "Connected":
             continue
-        fabric_name = name_of(provider.get("id"), "replicationFabrics")
+        fabric_name = name_in_id(provider.get("id"), "replicationFabrics")
         host = properties.get("friendlyName") or provider.get("name")
         started = asr_setup_api.refresh_provider(client, resource_group, vault_name, fabric_name=fabric_name,
                                                  provider_name=provider["name"])
@@ -257,7 +259,7 @@ def main():
             providers, protectables, unpaired = read(client, resource_group, vault_name, fabrics)
             status = discovery_status(params["hosts"], params["vms"], providers, protectables)
             # Only the sites that hold the VMs waited for need a policy (all searched sites when no VM is named).
-            needed = set((name_of(vm["item_id"], "replicationFabrics") or "").lower() for vm in status["vms"]) \
+            needed = set((name_in_id(vm["item_id"], "replicationFabrics") or "").lower() for vm in status["vms"]) \
                 if params["vms"] else set(name.lower() for name in unpaired)
             status["unpaired_sites"] = [name for name in unpaired if name.lower() in needed] \
                 if params["require_paired"] else []

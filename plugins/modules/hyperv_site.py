@@ -143,21 +143,23 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_setup_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import match_host
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_setup_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import match_host
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
     is_hyperv_site,
     normalize_site,
     resolve_vault,
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import job_summary, wait_for_job
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
 

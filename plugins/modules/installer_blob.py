@@ -132,11 +132,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import blob_staging
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _blob_staging as blob_staging
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem
 
 MAX_SAS_MINUTES = 24 * 60
 

@@ -112,19 +112,19 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import (
-    LOG_STORAGE_SKUS,
-    log_storage_body,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import log_storage_body
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import LOG_STORAGE_SKUS
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     log_storage_problems,
     normalize_account,
     normalize_location,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession, rest_dict
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession, rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
+    azure_operation,
     AZURE_SDK_ERRORS,
     AzureModuleError,
-    azure_operation,
     is_not_found,
 )
 

@@ -233,23 +233,37 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import (
-    change_after_cutover, failover_target_check, find_migrated_vm, not_migrated_message,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute as azure_compute
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import (
+    api as asr_api,
+    lookup as asr_lookup,
+    waiters as asr_waiters,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    MIGRATION_STATES, azure_vm_id, migration_plan, migration_position, migration_step, vm_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import MIGRATION_STATES
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.cutover import (
+    change_after_cutover,
+    failover_target_check,
+    find_migrated_vm,
+    not_migrated_message,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import (
+    migration_plan,
+    migration_position,
+    migration_step,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import azure_vm_id, vm_problems
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
+    resolve_vault,
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
-    resolve_vault,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
 DISK_SKUS = ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"]
@@ -275,15 +289,15 @@ def migrate(task, ref, item, params):
             problems = failover_target_check(task.compute, task.network, item, task.vnets)   # also after a job that ran first
             if problems:
                 raise Blocked("; ".join(problems))
-            started = api.planned_failover(ref) if step == "planned_failover" else \
-                api.unplanned_failover(ref, params["shutdown_source"])
+            started = asr_api.planned_failover(ref) if step == "planned_failover" else \
+                asr_api.unplanned_failover(ref, params["shutdown_source"])
             task.run(started, what)
         elif step == "commit":
-            task.run(api.commit(ref), what)
+            task.run(asr_api.commit(ref), what)
         elif step == "complete":
-            task.run(api.remove(ref, detail or "MigrationComplete"), what)
+            task.run(asr_api.remove(ref, detail or "MigrationComplete"), what)
         steps.append(step)
-        item = api.get_item(ref)
+        item = asr_api.get_item(ref)
 
 
 def check_failover_targets(task, item, params):
@@ -329,15 +343,15 @@ def main():
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
                                        "azure-mgmt-network")
     resolve_vault(module, session)
-    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    task = asr_waiters.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     task.compute, task.network = session.compute(), session.network()
     task.vnets = {}   # the target network, read once for the checks before a failover
     steps, result = [], {}
     try:
-        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
         if problem:
             module.fail_json(msg="Invalid options: %s." % problem, changed=False)
-        item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        item = asr_lookup.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         before_state = migration_position(item)
         if item is None:
             vm_id, problem = find_migrated_vm(task.compute, session.subscription_id, params["target_resource_group"],
@@ -355,13 +369,13 @@ def main():
             state = params["state"] if steps else before_state
         else:
             check_failover_targets(task, item, params)
-            steps, vm_id, final = migrate(task, api.ref_of(task.client, task.resource_group, task.vault_name, item), item, params)
+            steps, vm_id, final = migrate(task, asr_api.ref_of(task.client, task.resource_group, task.vault_name, item), item, params)
             state = migration_position(final)
         extra_steps, vm_before, vm_after = change_after_cutover(
             task.compute, task.network, vm_id, params["disk_sku"], params["tags"], module.check_mode, task.remaining) \
             if params["state"] != "failed_over" else ([], {}, {})
         steps += extra_steps
-        vm, summary = api.describe_vm(task.compute, task.network, vm_id)
+        vm, summary = azure_compute.describe_vm(task.compute, task.network, vm_id)
         problems = vm_problems(summary) if summary and params["verify"] and not module.check_mode else []
         if params["verify"] and summary is None and not module.check_mode:
             problems = ["the Azure VM %s does not exist" % vm_id]

@@ -128,23 +128,23 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_setup_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_setup_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     certificate_name,
     read_registration_key,
     registration_key_xml,
     reusable_key_problems,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
     is_hyperv_site,
     resolve_vault,
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem
 
 MAX_VALIDITY_HOURS = 240
 

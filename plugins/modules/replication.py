@@ -303,23 +303,53 @@ jobs:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import failure, lifecycle_state, normalize_item
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, enable_os_type, enable_requirements,
-    find_protectable, immutable_changes, name_in_id, resolve_disks, running_job, same_id, settings_changes,
-    subscription_problems, target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute as azure_compute
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id, same_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import (
+    api as asr_api,
+    lookup as asr_lookup,
+    waiters as asr_waiters,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import (
+    desired_settings,
+    enable_input,
+    immutable_changes,
+    resolve_disks,
+    settings_changes,
+    update_input,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import (
+    DISK_TYPES,
+    LICENSE_TYPES,
+    SQL_LICENSE_TYPES,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import (
+    failure,
+    lifecycle_state,
+    running_job,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import normalize_item, target_settings
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import (
+    enable_os_type,
+    enable_requirements,
+    find_protectable,
+    subscription_problems,
+    target_problems,
+    validate_enable_options,
+    vm_name_problem,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
+    resolve_vault,
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
-    resolve_vault,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
 # Past initial replication: a failover (test or real) is possible, or already happened.
@@ -368,19 +398,19 @@ def check_targets(task, azure, wanted, own_item=None):
     found = {"replicated_names": replicated_names(task, own_item) if wanted.get("vm_name") else {}}
     group = wanted.get("resource_group") or wanted.get("group_of_vm")
     if wanted.get("resource_group") or wanted.get("vm_name"):
-        found["group_vms"] = api.vms_in_group(compute, name_in_id(group, "resourceGroups"))
+        found["group_vms"] = azure_compute.vms_in_group(compute, name_in_id(group, "resourceGroups"))
     if wanted.get("network"):
-        found["vnet"] = api.get_vnet(network, wanted["network"])
+        found["vnet"] = azure_compute.get_vnet(network, wanted["network"])
         if found["vnet"] is None:
-            found["group_vnets"] = api.list_vnets(network, name_in_id(wanted["network"], "resourceGroups"))
-    for option, key, lookup in (("availability_set_id", "availability_set", api.get_availability_set),
+            found["group_vnets"] = azure_compute.list_vnets(network, name_in_id(wanted["network"], "resourceGroups"))
+    for option, key, lookup in (("availability_set_id", "availability_set", azure_compute.get_availability_set),
                                 ("proximity_placement_group_id", "proximity_placement_group",
-                                 api.get_proximity_placement_group),
-                                ("disk_encryption_set_id", "disk_encryption_set", api.get_disk_encryption_set)):
+                                 azure_compute.get_proximity_placement_group),
+                                ("disk_encryption_set_id", "disk_encryption_set", azure_compute.get_disk_encryption_set)):
         if wanted.get(option):
             found[key] = lookup(compute, wanted[option])
     if wanted.get("log_storage_account_id"):
-        found["log_storage_account"] = api.get_storage_account(azure.storage(), wanted["log_storage_account_id"])
+        found["log_storage_account"] = azure_compute.get_storage_account(azure.storage(), wanted["log_storage_account_id"])
     problems = target_problems(wanted, found)
     if problems:
         raise Invalid("; ".join(problems))
@@ -392,13 +422,13 @@ def enable(module, task, azure, params):
     if problems:
         raise Invalid("; ".join(problems))
     discovered = []
-    for fabric, container in api.site_containers(task.client, task.resource_group, task.vault_name, params["site"]):
-        discovered += api.list_protectable_items(task.client, task.resource_group, task.vault_name, fabric, container)
+    for fabric, container in asr_lookup.site_containers(task.client, task.resource_group, task.vault_name, params["site"]):
+        discovered += asr_api.list_protectable_items(task.client, task.resource_group, task.vault_name, fabric, container)
     try:
         protectable = find_protectable(discovered, params["name"])
     except ValueError as exc:
         raise Invalid(str(exc))
-    ref = api.ref_of(task.client, task.resource_group, task.vault_name, protectable)
+    ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, protectable)
     problems = resolve_disks(protectable, params)[3]
     problems.append(enable_os_type(protectable, params)[1])
     vm_name = params["target_vm_name"] or (protectable.get("properties") or {}).get("friendlyName")
@@ -419,16 +449,16 @@ def enable(module, task, azure, params):
     changes["replication"] = {"before": "disabled", "after": "enabled"}
     if module.check_mode:
         return None, changes
-    task.run(api.enable(ref, body), "enable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
-    return api.get_item(ref), changes
+    task.run(asr_api.enable(ref, body), "enable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
+    return asr_api.get_item(ref), changes
 
 
 def update(module, task, azure, params, item):
-    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+    ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
     protectable = None
     if params["disks"] or params["disk_types"] or params["os_disk"]:
         protectable_id = (item.get("properties") or {}).get("protectableItemId")
-        protectable = api.get_protectable_item(api.ItemRef(task.client, task.resource_group, task.vault_name, ref.fabric,
+        protectable = asr_api.get_protectable_item(asr_api.ItemRef(task.client, task.resource_group, task.vault_name, ref.fabric,
                                                            ref.container, name_in_id(protectable_id, "replicationProtectableItems")))
     problems = immutable_changes(item, params, protectable)
     if problems:
@@ -464,26 +494,26 @@ def update(module, task, azure, params, item):
     busy = running_job(item)
     if busy:   # the service refuses an update while a job runs on the item (an assumption: one operation at a time on an item)
         task.wait(busy, "wait for the running job of VM '%s' before updating it" % params["name"])
-        item = api.get_item(ref)
-    task.run(api.update(ref, update_input(item, changes)), "update the target settings of VM '%s'" % params["name"],
+        item = asr_api.get_item(ref)
+    task.run(asr_api.update(ref, update_input(item, changes)), "update the target settings of VM '%s'" % params["name"],
              params["wait_for"] != "none")
-    return api.get_item(ref), changes
+    return asr_api.get_item(ref), changes
 
 
 def disable(module, task, params, item):
-    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+    ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
     if module.check_mode:
         return item, {"replication": {"before": "enabled", "after": "disabled"}}
     busy = running_job(item)
     if busy:
         task.wait(busy, "wait for the running job of VM '%s' before disabling its replication" % params["name"])
-        item = api.get_item(ref)
+        item = asr_api.get_item(ref)
     if item is not None and "DisableProtection" not in ((item.get("properties") or {}).get("allowedOperations") or []):
         raise Invalid("Azure does not allow disabling replication of %r now (allowed operations: %s)" % (
             params["name"], ", ".join((item.get("properties") or {}).get("allowedOperations") or []) or "none"))
     if item is not None:
-        task.run(api.remove(ref), "disable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
-    return api.get_item(ref), {"replication": {"before": "enabled", "after": "disabled"}}
+        task.run(asr_api.remove(ref), "disable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
+    return asr_api.get_item(ref), {"replication": {"before": "enabled", "after": "disabled"}}
 
 
 def clear_failed_enable(module, task, params, item):
@@ -494,10 +524,10 @@ def clear_failed_enable(module, task, params, item):
         return item
     if module.check_mode:
         return None
-    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
-    task.run(api.remove(ref), "remove the failed replication of VM '%s' (%s) before enabling it again" % (
+    ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
+    task.run(asr_api.remove(ref), "remove the failed replication of VM '%s' (%s) before enabling it again" % (
         params["name"], problem.get("code") or problem.get("message")))
-    return api.get_item(ref)
+    return asr_api.get_item(ref)
 
 
 def report(item, check_mode, before):
@@ -544,13 +574,13 @@ def main():
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
                                        "azure-mgmt-network", "azure-mgmt-storage")
     resolve_vault(module, session)
-    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    task = asr_waiters.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     item = None
     try:
-        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
         if problem:
             raise Invalid(problem)
-        before = item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        before = item = asr_lookup.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if params["state"] == "present" and item is not None:
             item = clear_failed_enable(module, task, params, item)
         if params["state"] == "absent":
@@ -563,11 +593,11 @@ def main():
         busy = running_job(item) if item is not None and params["state"] == "present" else None
         if busy and params["wait_for"] != "none" and not module.check_mode:   # e.g. the enable job of an interrupted run
             task.wait(busy, "wait for the running job of VM '%s'" % params["name"])
-            item = api.get_item(api.ref_of(task.client, task.resource_group, task.vault_name, item))
+            item = asr_api.get_item(asr_api.ref_of(task.client, task.resource_group, task.vault_name, item))
         if params["state"] == "present" and params["wait_for"] == "protected" and item is not None and not module.check_mode:
-            ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+            ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
             what = "wait for the initial replication of VM '%s'" % params["name"]
-            item = api.wait_for_item(ref, task, lambda current: lifecycle_state(current) in READY_STATES + ("failed",),
+            item = asr_waiters.wait_for_item(ref, task, lambda current: lifecycle_state(current) in READY_STATES + ("failed",),
                                      what, params["poll_interval"])
             problem = failure(item) if item is not None else None
             if problem:   # no use waiting on: it stays failed until someone acts

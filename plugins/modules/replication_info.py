@@ -281,33 +281,29 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import (
-    HEALTH_VALUES,
-    STATES,
-    filter_items,
-    summarize,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import HEALTH_VALUES, STATES
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import read_fleet
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import filter_items, summarize
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
+    resolve_vault,
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
-    resolve_vault,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import read_fleet
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.vm_query import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._vm_query import (
+    compile_query,
     HAS_JMESPATH,
     JMESPATH_IMPORT_ERROR,
     QueryError,
-    compile_query,
     run_query,
 )
 
 
 def read_replication(client, resource_group, vault_name, filters):
     """Two listings: the vault's providers (host names) and its protected items, page by page; plus the job of
-    each item whose current scenario names one (replication_fleet.read_fleet)."""
+    each item whose current scenario names one (_asr.fleet.read_fleet)."""
     vms = read_fleet(client, resource_group, vault_name)
     matching = filter_items(vms, **filters)
     summary = summarize(matching)

@@ -156,24 +156,24 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import policy_input
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
     normalize_mapping,
     normalize_policy,
     plan_policy,
-    snapshot_problems,
-    policy_input,
     policy_settings,
     resolve_vault,
+    snapshot_problems,
     validate_policy_settings,
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import job_summary, wait_for_job
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem
 
 SETTINGS = ("recovery_point_retention_hours", "app_consistent_snapshot_frequency_hours", "replication_interval")
 

@@ -108,14 +108,19 @@ vms:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, filter_items
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import VAULT_OPTION_RULES, VAULT_OPTIONS, resolve_vault
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import read_fleet, resync_action, start_resync
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import read_fleet, resync_action, start_resync
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import current_operation
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import filter_items
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
+    resolve_vault,
+    VAULT_OPTION_RULES,
+    VAULT_OPTIONS,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import job_summary, wait_for_job
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 
 
 def named_vms(fleet, names):

@@ -99,7 +99,7 @@ notes:
   - The network a running test VM is in is read from its network interfaces' subnets; a test VM in another network
     than O(network) is never reported as unchanged.
   - The per-VM decisions (production network, a test VM in another network) are functions of
-    C(module_utils/asr_workflow.py) that wave-level tasks share.
+    C(module_utils/_asr/validation.py) that wave-level tasks share.
 seealso:
   - module: azmigrate.hyperv.migration
 """
@@ -183,22 +183,32 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import read_test_vm
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    arm_id, name_in_id, production_network_problem, running_test_vm_difference, target_settings, test_failover_step,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute as azure_compute
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import arm_id, name_in_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import (
+    api as asr_api,
+    lookup as asr_lookup,
+    waiters as asr_waiters,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.cutover import read_test_vm
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import lifecycle_state, test_failover_step
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import target_settings
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import (
+    production_network_problem,
+    running_test_vm_difference,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
+    resolve_vault,
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
-    resolve_vault,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
 
@@ -221,11 +231,11 @@ def converge(module, task, ref, item, params, network_id):
         if step == "wait":
             task.wait(detail, "wait for the running job of VM '%s'" % params["name"])
         elif step == "test_failover":
-            task.run(api.test_failover(ref, network_id), "test failover of VM '%s'" % params["name"], params["wait"])
+            task.run(asr_api.test_failover(ref, network_id), "test failover of VM '%s'" % params["name"], params["wait"])
         else:
-            task.run(api.test_failover_cleanup(ref, params["comments"]), "clean up the test failover of VM '%s'" % params["name"],
+            task.run(asr_api.test_failover_cleanup(ref, params["comments"]), "clean up the test failover of VM '%s'" % params["name"],
                      params["wait"])
-        item = api.get_item(ref)
+        item = asr_api.get_item(ref)
         if not params["wait"]:
             return changed, item
 
@@ -248,9 +258,9 @@ def restart_if_elsewhere(module, task, ref, item, params, network_id):
         raise Blocked("%s; clean it up first (state=absent) or set restart_if_different=true" % difference)
     if module.check_mode:
         return True, item
-    task.run(api.test_failover_cleanup(ref, params["comments"] or "test network changed"),
+    task.run(asr_api.test_failover_cleanup(ref, params["comments"] or "test network changed"),
              "clean up the test failover of VM '%s' (%s)" % (params["name"], difference), True)
-    return True, api.get_item(ref)
+    return True, asr_api.get_item(ref)
 
 
 def test_vm(task, item):
@@ -295,13 +305,13 @@ def main():
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
                                        "azure-mgmt-network")
     resolve_vault(module, session)
-    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    task = asr_waiters.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     task.compute, task.network = session.compute(), session.network()
     try:
-        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
         if problem:
             module.fail_json(msg="Invalid options: %s." % problem, changed=False)
-        item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        item = asr_lookup.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if item is None:
             raise Blocked("it does not replicate in vault %r (azmigrate.hyperv.replication enables it)" % params["vault_name"])
         before = lifecycle_state(item) == "test_failover"
@@ -309,14 +319,14 @@ def main():
         if params["network"]:
             group = params["network_resource_group"] or target_settings(item)["target_resource_group"]
             network_id = network_id_of(session.subscription_id, group, network)
-            if api.get_vnet(task.network, network_id) is None:
+            if azure_compute.get_vnet(task.network, network_id) is None:
                 raise Blocked("network %r is not a virtual network of resource group %r" % (
                     params["network"], name_in_id(network_id, "resourceGroups")))
             production = [network_id_of(session.subscription_id, group, value) for value in params["production_networks"]]
             problem = production_network_problem(item, network_id, production, params["allow_production_network"])
             if problem:
                 module.fail_json(msg="Invalid options: %s." % problem, changed=False)
-        ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+        ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
         restarted = False
         if network_id:
             restarted, item = restart_if_elsewhere(module, task, ref, item, params, network_id)

@@ -172,16 +172,16 @@ mappings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
+    resolve_vault,
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
-    resolve_vault,
     vault_overview,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 
 
 def read_vault(client, resource_group, vault_name):

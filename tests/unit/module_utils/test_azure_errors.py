@@ -2,10 +2,10 @@
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
-    AzureModuleError,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
     azure_errors,
     azure_operation,
+    AzureModuleError,
     error_from_exception,
     is_not_found,
     parse_error_body,

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """The collection's one Azure error type, and the mapping of SDK errors to messages a user can act on.
 
 Every Azure-side failure reaches a module as ``AzureModuleError``. Its message always says
@@ -16,7 +18,7 @@ Use in a module::
     except AzureModuleError as exc:
         module.fail_json(**exc.fail_kwargs())
 
-and around an SDK call, ``with azure_errors("list the replicated VMs of vault 'v'"):``
+and around an SDK call, ``with _azure_errors("list the replicated VMs of vault 'v'"):``
 or the ``azure_operation`` decorator on a thin wrapper function.
 """
 
@@ -37,7 +39,7 @@ try:
     # The azure-core errors an SDK call raises: HTTP answers (401 and 404 are subclasses of
     # HttpResponseError), and failures to send a request or read its answer.
     AZURE_SDK_ERRORS = (HttpResponseError, ServiceRequestError, ServiceResponseError)
-except ImportError:  # the SDK's absence is reported by azure_clients.require_sdks
+except ImportError:  # the SDK's absence is reported by _azure_clients.require_sdks
     ClientAuthenticationError = HttpResponseError = ResourceNotFoundError = None
     ServiceRequestError = ServiceResponseError = None
     AZURE_SDK_ERRORS = ()
@@ -103,10 +105,6 @@ def _clean(text):
 def _sentence(text):
     return text if text.endswith((".", "!", "?")) else text + "."
 
-
-# --------------------------------------------------------------------------------------------------
-# Reading the service's error bodies (pure; unit-tested on the recorded bodies)
-# --------------------------------------------------------------------------------------------------
 
 def parse_error_body(body):
     """``(code, message, possible_causes, recommended_action)`` from an ARM/ASR error body.

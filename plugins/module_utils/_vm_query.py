@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """JMESPath queries over replication_info's VM list, shared by the module, the inventory plugin and the event source.
 
 ``compile_query(option, expression)`` checks an expression before anything is read from Azure, and
@@ -8,8 +10,6 @@
 option and the expression. ``select_vms`` is for callers that need VMs back (a query that selects, such as
 ``[?health=='Critical']``), not a projection of them.
 """
-
-import traceback
 
 try:
     import jmespath

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """The Site Recovery REST API through azure-mgmt-core's ARM pipeline, without the Site Recovery SDK.
 
 Why: Ansible execution environments (AWX, ansible-builder) hold every collection of a job in one Python
@@ -12,13 +14,13 @@ client for the calls the collection makes (``client.replication_protected_items.
 vault_name, fabric, container, item)``, ``begin_create(..., body)``, ``list(...)``), with the same
 pipeline: ARM bearer-token authentication, azure-core's retry policy (Retry-After honoured), the
 resource-provider registration policy, ``raw_response_hook`` and ``cls`` callbacks. So
-``asr_api``, ``asr_jobs.start_operation`` and ``azure_clients.raw_get`` / ``raw_list`` work with it
+``_asr.api``, ``_asr.api.start_operation`` and ``_azure_clients.raw_get`` / ``raw_list`` work with it
 unchanged.
 
 - GET of one resource returns its JSON (``cls(pipeline_response, json, headers)`` when given).
 - Lists return azure-core's ``ItemPaged`` of JSON items, following ``nextLink`` (api-version kept).
 - ``begin_*`` mutations need ``polling=False`` (the collection waits for the ASR job itself,
-  ``asr_jobs.wait_for_job``) and return None; the body is the next positional argument or any keyword
+  ``_asr.waiters.wait_for_job``) and return None; the body is the next positional argument or any keyword
   that is not a request option, a dict (sent as JSON) or bytes (sent as they are).
 - Failures raise azure-core's errors (``HttpResponseError``; ``ResourceNotFoundError`` for 404,
   ``ClientAuthenticationError`` for 401), with ARM's error body parsed.
@@ -26,7 +28,6 @@ unchanged.
 
 import copy
 import json
-
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 try:
@@ -40,17 +41,23 @@ try:
     from azure.mgmt.core.exceptions import ARMErrorFormat
     from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
     HAS_AZURE_MGMT_CORE = True
-except ImportError:  # reported by azure_clients.missing_sdks
+except ImportError:  # reported by _azure_clients.missing_sdks
     HAS_AZURE_MGMT_CORE = False
 
+
 VAULT_PATH = "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.RecoveryServices/vaults/{}"
+
+
 # Keywords that shape the request, never a body.
 REQUEST_OPTIONS = ("polling", "raw_response_hook", "cls", "timeout", "filter", "skip_token", "headers",
                    "error_map", "retry_total", "connection_timeout", "read_timeout", "logging_enable")
 
+
 FABRIC = "/replicationFabrics/{}"
 CONTAINER = FABRIC + "/replicationProtectionContainers/{}"
 ITEM = CONTAINER + "/replicationProtectedItems/{}"
+
+
 # Operation group -> SDK 2.0.0 method name -> (HTTP method, path under the vault, "{}" per name argument),
 # from the SDK's request builders (api-version 2025-08-01).
 OPERATIONS = {
@@ -262,7 +269,7 @@ class SiteRecoveryClient(object):
     def start(self, method, path, body=None, **kwargs):
         """Send one mutation (``polling=False`` is required: no poller); raise on an error answer."""
         if kwargs.pop("polling", True) is not False:
-            raise ValueError("Site Recovery mutations are sent with polling=False; wait with asr_jobs.wait_for_job")
+            raise ValueError("Site Recovery mutations are sent with polling=False; wait with _asr.waiters.wait_for_job")
         kwargs.pop("cls", None)
         headers = case_insensitive_dict(kwargs.pop("headers", {}) or {})
         content = None

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Azure authentication compatible with azure.azcollection, built on azure-identity alone.
 
 The options, environment variables, ``~/.azure/credentials`` profiles and ``auth_source`` values
@@ -9,7 +11,7 @@ credentials and ``module_defaults`` keep working. No azure-cli-core: clouds are 
 plus the metadata-URL parser below, and ``auth_source=cli`` uses the ``az`` executable through
 azure-identity's ``AzureCliCredential``.
 
-The API, in the order a module uses it (``azure_clients.AzureSession.from_module`` does all of it):
+The API, in the order a module uses it (``_azure_clients.AzureSession.from_module`` does all of it):
 
 - ``AZURE_AUTH_ARGSPEC``: the options; ``azure_argument_spec(**module_options)`` merges them.
 - ``resolve_auth(params, environ=None, credentials_path=None) -> AuthSettings``: pure; picks the
@@ -19,7 +21,7 @@ The API, in the order a module uses it (``azure_clients.AzureSession.from_module
 - ``build_credential(settings, cloud, verify) -> azure.core.credentials.TokenCredential``.
 - ``connection_verify(settings)``: what to give the SDKs' ``connection_verify``.
 
-Errors are ``azure_errors.AzureModuleError``.
+Errors are ``_azure_errors.AzureModuleError``.
 """
 
 import configparser
@@ -27,13 +29,23 @@ import json
 import os
 import shutil
 import subprocess
-
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    file_problem, https_problem, problems, tenant_problem, text_problem,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    file_problem,
+    https_problem,
+    problems,
+    tenant_problem,
+    text_problem,
 )
+
+try:
+    import requests
+    HAS_REQUESTS = True
+except ImportError:
+    HAS_REQUESTS = False
+
 
 try:
     from azure.identity import (
@@ -47,14 +59,8 @@ try:
 except ImportError:
     HAS_AZURE_IDENTITY = False
 
-try:
-    import requests
-    HAS_REQUESTS = True
-except ImportError:
-    HAS_REQUESTS = False
 
 AUTH_SOURCES = ("auto", "cli", "credential_file", "env", "msi")
-
 AZURE_AUTH_ARGSPEC = dict(
     auth_source=dict(type="str", choices=list(AUTH_SOURCES), default="auto",
                      fallback=(env_fallback, ["ANSIBLE_AZURE_AUTH_SOURCE"])),
@@ -74,6 +80,7 @@ AZURE_AUTH_ARGSPEC = dict(
     ca_cert=dict(type="path"),
 )
 
+
 # azure.azcollection's AZURE_CREDENTIAL_ENV_MAPPING (azure_rm_common.py): option -> variable.
 # The same names are the keys of a ~/.azure/credentials profile.
 ENV_VARIABLES = dict(
@@ -91,10 +98,16 @@ ENV_VARIABLES = dict(
     thumbprint="AZURE_THUMBPRINT",
     disable_instance_discovery="AZURE_DISABLE_INSTANCE_DISCOVERY",
 )
+
+
 CREDENTIAL_KEYS = ("client_id", "secret", "tenant", "ad_user", "password", "x509_certificate_path", "thumbprint")
+
+
 # Settings a task may give whatever the credential source; the task's value wins.
 SETTING_KEYS = ("subscription_id", "cloud_environment", "cert_validation_mode", "adfs_authority_url",
                 "disable_instance_discovery", "ca_cert")
+
+
 DEFAULT_CREDENTIALS_PATH = "~/.azure/credentials"
 NO_CREDENTIALS = ("no Azure credentials were found. Either pass them as parameters, set environment variables "
                   "(AZURE_SUBSCRIPTION_ID with AZURE_CLIENT_ID, AZURE_SECRET and AZURE_TENANT), define a profile in "
@@ -276,10 +289,6 @@ def _profile_source(name, credentials_path, required):
     return None, None
 
 
-# --------------------------------------------------------------------------------------------------
-# Clouds
-# --------------------------------------------------------------------------------------------------
-
 class CloudEndpoints(object):
     """The endpoints of one Azure cloud.
 
@@ -308,6 +317,8 @@ KNOWN_CLOUDS = dict(
     AzureUSGovernment=("https://management.usgovcloudapi.net/", "https://login.microsoftonline.us",
                        "core.usgovcloudapi.net"),
 )
+
+
 # msrestazure's get_cloud_from_metadata_endpoint (what azure.azcollection calls for a URL) asks this
 # version, which Azure Stack Hub serves; its answer is one object. Newer versions answer a list of
 # clouds; parse_cloud_metadata reads both.
@@ -416,10 +427,6 @@ def connection_verify(settings):
         return False
     return settings.ca_cert or True
 
-
-# --------------------------------------------------------------------------------------------------
-# Credentials
-# --------------------------------------------------------------------------------------------------
 
 def build_credential(settings, cloud, verify=True):
     """The azure-identity credential for ``settings`` (the order azure.azcollection uses)."""

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Option values checked on their real domain before any request: Azure names, numbers, GUIDs, URLs.
 
 Every function is pure and returns a message naming the option, the value as the user gave it and
@@ -17,9 +19,13 @@ an assumption (see NAME_RULES), kept as strict as the names Azure PowerShell and
 import os
 import re
 
+
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
 # A DNS domain name (contoso.onmicrosoft.com, contoso.com): labels of letters, digits and hyphens.
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+
 
 # kind -> (pattern, what is allowed, in the words a message uses)
 NAME_RULES = {

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the azmigrate.hyperv collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
+"""ARM resource ids and resource JSON: the one place that takes them apart. Pure: no SDK, no I/O.
+
+Ids compare case-insensitively and without a trailing slash: Site Recovery writes ``/Subscriptions/``
+where other providers write ``/subscriptions/`` (Azure/azure-sdk-for-go#2824).
+"""
+
+import re
+
+
+def properties_of(item):
+    return (item or {}).get("properties") or {}
+
+
+def provider_details(item):
+    return properties_of(item).get("providerSpecificDetails") or {}
+
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_guid(text):
+    return bool(GUID.match(text or ""))
+
+
+def lowered(text):
+    return (text or "").lower()
+
+
+def same_id(left, right):
+    """ARM ids compare case-insensitively: ASR writes /Subscriptions/ (Azure/azure-sdk-for-go#2824)."""
+    return lowered(left).rstrip("/") == lowered(right).rstrip("/")
+
+
+def resource_group_id(subscription_id, group):
+    """``group`` as an ARM id: a name, or an id already (returned unchanged)."""
+    if (group or "").startswith("/"):
+        return group
+    return "/subscriptions/%s/resourceGroups/%s" % (subscription_id, group)
+
+
+def arm_id(subscription_id, group, resource_type, name):
+    """``name`` as the ARM id of a ``resource_type`` ("Microsoft.Network/virtualNetworks") in ``group``;
+    a value that already is an id (starts with "/") is returned unchanged."""
+    if not name or name.startswith("/"):
+        return name
+    return "%s/providers/%s/%s" % (resource_group_id(subscription_id, group), resource_type, name)
+
+
+def name_in_id(resource_id, collection):
+    parts = (resource_id or "").split("/")
+    lowered = [part.lower() for part in parts]
+    if collection.lower() in lowered and lowered.index(collection.lower()) + 1 < len(parts):
+        return parts[lowered.index(collection.lower()) + 1]
+    return None
+
+
+def network_of_subnet(subnet_id):
+    """The virtual network id of a subnet id (``.../virtualNetworks/<vnet>/subnets/<subnet>``), lowercase, or None."""
+    if not subnet_id or "/subnets/" not in subnet_id.lower():
+        return None
+    return subnet_id[:subnet_id.lower().index("/subnets/")].lower()
