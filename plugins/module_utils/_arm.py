@@ -32,7 +32,13 @@ def lowered(text):
 
 
 def same_id(left, right):
-    """ARM ids compare case-insensitively: ASR writes /Subscriptions/ (Azure/azure-sdk-for-go#2824)."""
+    """Whether two id values name the same resource: case-insensitive, trailing slash ignored.
+
+    Two empty values (None or "") are the same: an id *setting* that is absent on both sides did not change
+    (``_asr.bodies.settings_changes`` compares the current and the wanted availability set, proximity placement
+    group, network and resource group this way, and a re-run must report no change). Callers comparing the ids of
+    two resources that exist always have both ids, so the empty case only ever means "no setting".
+    """
     return lowered(left).rstrip("/") == lowered(right).rstrip("/")
 
 
@@ -52,11 +58,18 @@ def arm_id(subscription_id, group, resource_type, name):
 
 
 def name_in_id(resource_id, collection):
+    """The name after ``/{collection}/`` in an ARM id (case-insensitive: ids may say /Subscriptions/), or None."""
     parts = (resource_id or "").split("/")
-    lowered = [part.lower() for part in parts]
-    if collection.lower() in lowered and lowered.index(collection.lower()) + 1 < len(parts):
-        return parts[lowered.index(collection.lower()) + 1]
+    names = [part.lower() for part in parts]
+    wanted = collection.lower()
+    if wanted in names and names.index(wanted) + 1 < len(parts):
+        return parts[names.index(wanted) + 1]
     return None
+
+
+def group_and_name(resource_id):
+    """(resource group, resource name) of an ARM id."""
+    return name_in_id(resource_id, "resourceGroups"), (resource_id or "").rstrip("/").rsplit("/", 1)[-1]
 
 
 def network_of_subnet(subnet_id):

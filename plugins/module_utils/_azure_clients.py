@@ -28,6 +28,7 @@ and ``raw_list`` (an SDK call's answer as the service sent it).
 
 import importlib
 import traceback
+
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import (
@@ -39,11 +40,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth impor
     resolve_auth,
     resolve_cloud,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
-    AZURE_SDK_ERRORS,
-    AzureModuleError,
-    is_not_found,
-)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+# Imported here, not only by name in SDK_CLIENTS, so that Ansible ships it with every module that uses this file.
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import rest  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem, problems, text_problem
 
 
@@ -222,16 +221,6 @@ def rest_dict(model):
     if serialize is not None:
         return serialize(keep_readonly=True)
     return model.as_dict()
-
-
-def or_none(call):
-    """``call()``'s answer as the service's JSON (rest_dict), or None when Azure answers 404 Not Found."""
-    try:
-        return rest_dict(call())
-    except AZURE_SDK_ERRORS as exc:
-        if is_not_found(exc):
-            return None
-        raise
 
 
 def _answer_json(pipeline_response, _deserialized=None, _headers=None):

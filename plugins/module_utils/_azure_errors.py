@@ -225,11 +225,15 @@ def azure_errors(operation):
         raise error_from_exception(operation, exc)
 
 
-def azure_operation(description):
+_RAISE = object()
+
+
+def azure_operation(description, missing=_RAISE):
     """Decorate a thin SDK wrapper: its azure-core errors become ``AzureModuleError``.
 
     ``description`` may name the wrapper's arguments: ``@azure_operation("get replication policy
-    '{policy_name}' of vault '{vault}'")``.
+    '{policy_name}' of vault '{vault}'")``. With ``missing`` (usually None), a resource Azure does not have
+    (``is_not_found``) makes the wrapper return ``missing`` instead of failing: the ``get_*`` readers.
     """
     def decorate(func):
         signature = inspect.signature(func)
@@ -239,6 +243,8 @@ def azure_operation(description):
             try:
                 return func(*args, **kwargs)
             except AZURE_SDK_ERRORS as exc:
+                if missing is not _RAISE and is_not_found(exc):
+                    return missing
                 bound = signature.bind_partial(*args, **kwargs)
                 raise error_from_exception(description.format(**bound.arguments), exc)
         return wrapper

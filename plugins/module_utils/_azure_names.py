@@ -19,9 +19,7 @@ an assumption (see NAME_RULES), kept as strict as the names Azure PowerShell and
 import os
 import re
 
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import is_guid
 
 # A DNS domain name (contoso.onmicrosoft.com, contoso.com): labels of letters, digits and hyphens.
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
@@ -105,7 +103,7 @@ def int_problem(option, value, low, high=None, unit=""):
 
 def tenant_problem(value):
     """The tenant must be a directory id (GUID) or a domain name (contoso.onmicrosoft.com)."""
-    if value is None or _GUID.match(value) or _DOMAIN.match(value):
+    if value is None or is_guid(value) or _DOMAIN.match(value):
         return None
     return ("tenant is %r; it must be the directory (tenant) id, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47, "
             "or one of the tenant's domain names such as contoso.onmicrosoft.com" % value)

@@ -11,37 +11,23 @@ azure-core error becomes ``AzureModuleError("Failed to <what> ...")``. Mutations
 the SDK poller, bounded by ``timeout`` seconds.
 """
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import group_and_name
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import vm_summary
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import collect, or_none, rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import collect, rest_dict
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
     AZURE_SDK_ERRORS,
     AzureModuleError,
     azure_operation,
-    is_not_found,
 )
 
 
-def group_and_name(resource_id):
-    return name_in_id(resource_id, "resourceGroups"), (resource_id or "").rstrip("/").rsplit("/", 1)[-1]
-
-
-@azure_operation("get Azure VM '{vm_id}'")
+@azure_operation("get Azure VM '{vm_id}'", missing=None)
 def get_vm(compute, vm_id):
     """The VM with its instance view (power and provisioning state), or None."""
     group, name = group_and_name(vm_id)
-    return or_none(lambda: compute.virtual_machines.get(group, name, expand="instanceView"))
+    return rest_dict(compute.virtual_machines.get(group, name, expand="instanceView"))
 
 
-def _list_or_none(list_call):
-    """Every item ``list_call()`` pages through, as the service's JSON; None when Azure answers 404 (a resource group
-    that does not exist)."""
-    try:
-        return [rest_dict(model) for model in collect(list_call())]
-    except AZURE_SDK_ERRORS as exc:
-        if is_not_found(exc):
-            return None
-        raise
 
 
 @azure_operation("list the Azure VMs of resource group '{group}'")
@@ -50,58 +36,58 @@ def list_vms(compute, group=None):
     return [rest_dict(model) for model in collect(pages)]
 
 
-@azure_operation("get managed disk '{disk_id}'")
+@azure_operation("get managed disk '{disk_id}'", missing=None)
 def get_disk(compute, disk_id):
     group, name = group_and_name(disk_id)
-    return or_none(lambda: compute.disks.get(group, name))
+    return rest_dict(compute.disks.get(group, name))
 
 
-@azure_operation("get network interface '{nic_id}'")
+@azure_operation("get network interface '{nic_id}'", missing=None)
 def get_nic(network, nic_id):
     group, name = group_and_name(nic_id)
-    return or_none(lambda: network.network_interfaces.get(group, name))
+    return rest_dict(network.network_interfaces.get(group, name))
 
 
-@azure_operation("get virtual network '{vnet_id}'")
+@azure_operation("get virtual network '{vnet_id}'", missing=None)
 def get_vnet(network, vnet_id):
     group, name = group_and_name(vnet_id)
-    return or_none(lambda: network.virtual_networks.get(group, name))
+    return rest_dict(network.virtual_networks.get(group, name))
 
 
-@azure_operation("list the virtual networks of resource group '{group}'")
+@azure_operation("list the virtual networks of resource group '{group}'", missing=None)
 def list_vnets(network, group):
     """The virtual networks of ``group``, or None when the group does not exist."""
-    return _list_or_none(lambda: network.virtual_networks.list(group))
+    return [rest_dict(model) for model in collect(network.virtual_networks.list(group))]
 
 
-@azure_operation("list the Azure VMs of resource group '{group}'")
+@azure_operation("list the Azure VMs of resource group '{group}'", missing=None)
 def vms_in_group(compute, group):
     """The VMs of ``group``, or None when the group does not exist (how the target resource group is checked)."""
-    return _list_or_none(lambda: compute.virtual_machines.list(group))
+    return [rest_dict(model) for model in collect(compute.virtual_machines.list(group))]
 
 
-@azure_operation("get availability set '{resource_id}'")
+@azure_operation("get availability set '{resource_id}'", missing=None)
 def get_availability_set(compute, resource_id):
     group, name = group_and_name(resource_id)
-    return or_none(lambda: compute.availability_sets.get(group, name))
+    return rest_dict(compute.availability_sets.get(group, name))
 
 
-@azure_operation("get proximity placement group '{resource_id}'")
+@azure_operation("get proximity placement group '{resource_id}'", missing=None)
 def get_proximity_placement_group(compute, resource_id):
     group, name = group_and_name(resource_id)
-    return or_none(lambda: compute.proximity_placement_groups.get(group, name))
+    return rest_dict(compute.proximity_placement_groups.get(group, name))
 
 
-@azure_operation("get disk encryption set '{resource_id}'")
+@azure_operation("get disk encryption set '{resource_id}'", missing=None)
 def get_disk_encryption_set(compute, resource_id):
     group, name = group_and_name(resource_id)
-    return or_none(lambda: compute.disk_encryption_sets.get(group, name))
+    return rest_dict(compute.disk_encryption_sets.get(group, name))
 
 
-@azure_operation("get storage account '{resource_id}'")
+@azure_operation("get storage account '{resource_id}'", missing=None)
 def get_storage_account(storage, resource_id):
     group, name = group_and_name(resource_id)
-    return or_none(lambda: storage.storage_accounts.get_properties(group, name))
+    return rest_dict(storage.storage_accounts.get_properties(group, name))
 
 
 def _finish(poller, timeout, operation):

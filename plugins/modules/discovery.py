@@ -150,7 +150,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, api as asr_setup_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     describe_missing,
     discovery_done,
@@ -188,10 +188,10 @@ def read(client, resource_group, vault_name, fabrics):
     mappings = asr_api.list_mappings(client, resource_group, vault_name)
     for fabric in fabrics:
         name = fabric["name"]
-        providers.extend(asr_setup_api.list_site_providers(client, resource_group, vault_name, fabric_name=name))
+        providers.extend(asr_api.list_site_providers(client, resource_group, vault_name, fabric_name=name))
         for container in containers:
             if (name_in_id(container.get("id"), "replicationFabrics") or "").lower() == name.lower():
-                protectables.extend(asr_setup_api.list_protectable_items(client, resource_group, vault_name,
+                protectables.extend(asr_api.list_protectable_items(client, resource_group, vault_name,
                                                                          fabric_name=name,
                                                                          container_name=container["name"]))
         if not any((name_in_id(m.get("id"), "replicationFabrics") or "").lower() == name.lower()
@@ -209,7 +209,7 @@ def refresh_all(client, resource_group, vault_name, providers, deadline):
             continue
         fabric_name = name_in_id(provider.get("id"), "replicationFabrics")
         host = properties.get("friendlyName") or provider.get("name")
-        started = asr_setup_api.refresh_provider(client, resource_group, vault_name, fabric_name=fabric_name,
+        started = asr_api.refresh_provider(client, resource_group, vault_name, fabric_name=fabric_name,
                                                  provider_name=provider["name"])
         if started.job_name:
             wait_for_job(client, resource_group, vault_name, started.job_name, max(1, deadline - time.monotonic()),

@@ -139,11 +139,9 @@ jobs:
       state: Succeeded
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_setup_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import match_host
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
     is_hyperv_site,
@@ -152,7 +150,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import job_summary, wait_for_job
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import JobRunner
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
@@ -186,22 +184,6 @@ def plan(params, fabric, providers):
     return result
 
 
-class Jobs(object):
-    """Runs the task's Site Recovery operations one after the other within one deadline."""
-
-    def __init__(self, client, resource_group, vault_name, timeout):
-        self.client, self.resource_group, self.vault_name = client, resource_group, vault_name
-        self.deadline = time.monotonic() + timeout
-        self.done = []
-
-    def run(self, started, operation):
-        job = {"name": started.job_name, "state": "Succeeded" if not started.job_name else "Started"}
-        if started.job_name:
-            job = job_summary(wait_for_job(self.client, self.resource_group, self.vault_name, started.job_name,
-                                           max(1, self.deadline - time.monotonic()), operation, started.retry_after))
-        self.done.append(job)
-
-
 def main():
     module = AnsibleModule(
         argument_spec=azure_argument_spec(
@@ -225,11 +207,11 @@ def main():
     resolve_vault(module, session)
     client = session.site_recovery()
     vault = (client, params["resource_group"], params["vault_name"])
-    jobs = Jobs(client, params["resource_group"], params["vault_name"], params["timeout"])
+    jobs = JobRunner(client, params["resource_group"], params["vault_name"], params["timeout"])
     name = params["name"]
     try:
-        fabric = asr_setup_api.get_fabric(*vault, fabric_name=name)
-        providers = asr_setup_api.list_site_providers(*vault, fabric_name=name) if fabric else []
+        fabric = asr_api.get_fabric(*vault, fabric_name=name)
+        providers = asr_api.list_site_providers(*vault, fabric_name=name) if fabric else []
         todo = plan(params, fabric, providers)
         if todo["problems"]:
             module.fail_json(msg="Invalid options: %s." % "; ".join(todo["problems"]))
@@ -242,21 +224,21 @@ def main():
                                              "health": None, "health_errors": [], "hosts": []})
         if changed and not module.check_mode:
             if todo["create"]:
-                jobs.run(asr_setup_api.create_fabric(*vault, fabric_name=name), "create Hyper-V site '%s'" % name)
+                jobs.run(asr_api.create_fabric(*vault, fabric_name=name), "create Hyper-V site '%s'" % name)
             for provider in todo["remove"]:
                 host = (provider.get("properties") or {}).get("friendlyName")
-                jobs.run(asr_setup_api.remove_provider(*vault, fabric_name=name, provider_name=provider["name"]),
+                jobs.run(asr_api.remove_provider(*vault, fabric_name=name, provider_name=provider["name"]),
                          "remove host '%s' from Hyper-V site '%s'" % (host, name))
             if todo["delete"]:
-                jobs.run(asr_setup_api.remove_fabric(*vault, fabric_name=name), "remove Hyper-V site '%s'" % name)
-            fabric = asr_setup_api.get_fabric(*vault, fabric_name=name)
+                jobs.run(asr_api.remove_fabric(*vault, fabric_name=name), "remove Hyper-V site '%s'" % name)
+            fabric = asr_api.get_fabric(*vault, fabric_name=name)
             site = normalize_site(fabric) if fabric else None
             after = {"site": name if fabric else None,
-                     "hosts": host_names(asr_setup_api.list_site_providers(*vault, fabric_name=name)) if fabric else []}
+                     "hosts": host_names(asr_api.list_site_providers(*vault, fabric_name=name)) if fabric else []}
     except AzureModuleError as exc:
-        module.fail_json(jobs=jobs.done, **exc.fail_kwargs())
+        module.fail_json(jobs=jobs.jobs, **exc.fail_kwargs())
     module.exit_json(changed=changed, site=site, hosts=after["hosts"], vault_name=params["vault_name"],
-                     removed_hosts=host_names(todo["remove"]), jobs=jobs.done, diff={"before": before, "after": after})
+                     removed_hosts=host_names(todo["remove"]), jobs=jobs.jobs, diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

@@ -239,7 +239,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import (
     lookup as asr_lookup,
     waiters as asr_waiters,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import MIGRATION_STATES
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import DISK_SKUS, MIGRATION_STATES
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.cutover import (
     change_after_cutover,
     failover_target_check,
@@ -265,8 +265,6 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names impo
     problems as option_problems,
     text_problem,
 )
-
-DISK_SKUS = ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"]
 
 
 class Blocked(Exception):

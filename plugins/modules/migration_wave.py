@@ -306,6 +306,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import DISK_SKUS
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
     resolve_vault,
     VAULT_OPTION_RULES,
@@ -322,8 +323,6 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave_options
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
-
-DISK_SKUS = ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"]
 
 
 def main():

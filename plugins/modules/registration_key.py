@@ -128,7 +128,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_setup_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     certificate_name,
     read_registration_key,
@@ -212,11 +212,11 @@ def main():
     client = session.site_recovery()
     resource_group, vault_name, site = params["resource_group"], params["vault_name"], params["site"]
     try:
-        vault = asr_setup_api.get_vault(client, session.subscription_id, resource_group, vault_name)
+        vault = asr_api.get_vault(client, session.subscription_id, resource_group, vault_name)
         if vault is None:
             module.fail_json(msg="Invalid options: vault_name %r: no Recovery Services vault of that name in resource "
                                  "group %r." % (vault_name, resource_group))
-        fabric = asr_setup_api.get_fabric(client, resource_group, vault_name, fabric_name=site)
+        fabric = asr_api.get_fabric(client, resource_group, vault_name, fabric_name=site)
         if fabric is None or not is_hyperv_site(fabric):
             module.fail_json(msg="Invalid options: site %r is not a Hyper-V site of vault %r; create it first "
                                  "(azmigrate.hyperv.hyperv_site)." % (site, vault_name))
@@ -235,7 +235,7 @@ def main():
         name = certificate_name(vault_name, now)
         after = {"vault": vault_name, "site": site, "valid_to": None}
         if not module.check_mode:
-            certificate = asr_setup_api.create_vault_certificate(client, session.subscription_id, resource_group,
+            certificate = asr_api.create_vault_certificate(client, session.subscription_id, resource_group,
                                                                  vault_name, name, params["validity_hours"])
             write_secret(params["dest"], registration_key_xml(vault, certificate, fabric))
             after["valid_to"] = describe(read_existing(params["dest"])[0])["valid_to"] or \

@@ -152,8 +152,6 @@ jobs:
       state_description: Completed
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
@@ -169,32 +167,13 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import
     VAULT_OPTION_RULES,
     VAULT_OPTIONS,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import job_summary, wait_for_job
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import JobRunner
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem
 
 SETTINGS = ("recovery_point_retention_hours", "app_consistent_snapshot_frequency_hours", "replication_interval")
-
-
-class Vault(object):
-    """The vault the task works on, and the jobs it started (waited for within one deadline)."""
-
-    def __init__(self, client, resource_group, name, timeout):
-        self.client, self.resource_group, self.name = client, resource_group, name
-        self.deadline = time.monotonic() + timeout
-        self.jobs = []
-
-    def args(self):
-        return (self.client, self.resource_group, self.name)
-
-    def run(self, started, operation, wait):
-        job = {"name": started.job_name, "state": "Started"}
-        if started.job_name and wait:
-            job = job_summary(wait_for_job(self.client, self.resource_group, self.name, started.job_name,
-                                           max(1, self.deadline - time.monotonic()), operation, started.retry_after))
-        self.jobs.append(job)
 
 
 def read(vault, params):
@@ -276,7 +255,7 @@ def main():
         module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
     session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
     resolve_vault(module, session)
-    vault = Vault(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    vault = JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
     try:
         policy, current, (fabrics, containers, mappings) = read(vault, params)
         plan = plan_policy(params["state"], params["name"], current, desired, params["sites"], fabrics, containers, mappings)

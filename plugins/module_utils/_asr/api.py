@@ -31,12 +31,12 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import (
     AZURE_RECOVERY_CONTAINER,
     PRIMARY_TO_RECOVERY,
+    PROVIDER,
     SCENARIO_JOB_KEY,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import current_operation
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import (
     collect,
-    or_none,
     raw_get,
     raw_list,
     rest_dict,
@@ -44,7 +44,6 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients im
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
     AZURE_SDK_ERRORS,
     azure_operation,
-    is_not_found,
 )
 
 try:
@@ -165,13 +164,6 @@ def start_operation(begin_method, *args, **kwargs):
                             retry_after_seconds(response.headers), body)
 
 
-def _or_none(method, *args):
-    try:
-        return raw_get(method, *args)
-    except AZURE_SDK_ERRORS as exc:
-        if is_not_found(exc):
-            return None
-        raise
 
 
 @azure_operation("list the replication fabrics (Hyper-V sites) of vault '{vault_name}'")
@@ -194,9 +186,9 @@ def list_policies(client, resource_group, vault_name):
     return raw_list(client.replication_policies.list, resource_group, vault_name)
 
 
-@azure_operation("get replication policy '{policy_name}' of vault '{vault_name}'")
+@azure_operation("get replication policy '{policy_name}' of vault '{vault_name}'", missing=None)
 def get_policy(client, resource_group, vault_name, policy_name):
-    return _or_none(client.replication_policies.get, resource_group, vault_name, policy_name)
+    return raw_get(client.replication_policies.get, resource_group, vault_name, policy_name)
 
 
 @azure_operation("list the policy associations (container mappings) of vault '{vault_name}'")
@@ -213,16 +205,16 @@ def list_protected_items(client, resource_group, vault_name, limit=None, with_jo
     return items
 
 
-@azure_operation("get replicated VM '{item_name}' of vault '{vault_name}'")
+@azure_operation("get replicated VM '{item_name}' of vault '{vault_name}'", missing=None)
 def get_protected_item(client, resource_group, vault_name, fabric_name, container_name, item_name):
-    item = _or_none(client.replication_protected_items.get, resource_group, vault_name, fabric_name, container_name,
+    item = raw_get(client.replication_protected_items.get, resource_group, vault_name, fabric_name, container_name,
                     item_name)
     return with_scenario_job(client, resource_group, vault_name, item)
 
 
-@azure_operation("get job '{job_name}' of vault '{vault_name}'")
+@azure_operation("get job '{job_name}' of vault '{vault_name}'", missing=None)
 def get_job(client, resource_group, vault_name, job_name):
-    return _or_none(client.replication_jobs.get, resource_group, vault_name, job_name)
+    return raw_get(client.replication_jobs.get, resource_group, vault_name, job_name)
 
 
 def with_scenario_job(client, resource_group, vault_name, item):
@@ -314,9 +306,9 @@ def get_migrate_solution(client, subscription_id, resource_group, project, solut
     return _send(client, "GET", path, MIGRATE_API)
 
 
-@azure_operation("get Hyper-V site '{fabric_name}' of vault '{vault_name}'")
+@azure_operation("get Hyper-V site '{fabric_name}' of vault '{vault_name}'", missing=None)
 def get_fabric(client, resource_group, vault_name, fabric_name):
-    return or_none(lambda: client.replication_fabrics.get(resource_group, vault_name, fabric_name))
+    return rest_dict(client.replication_fabrics.get(resource_group, vault_name, fabric_name))
 
 
 @azure_operation("create Hyper-V site '{fabric_name}' in vault '{vault_name}'")
@@ -353,7 +345,7 @@ def remove_provider(client, resource_group, vault_name, fabric_name, provider_na
                            fabric_name, provider_name)
 
 
-PROVIDER_INPUT = {"instanceType": "HyperVReplicaAzure"}
+PROVIDER_INPUT = {"instanceType": PROVIDER}
 
 
 class ItemRef(object):
@@ -374,20 +366,20 @@ def ref_of(client, resource_group, vault_name, resource):
                    name_in_id(resource_id, "replicationProtectionContainers"), resource.get("name"))
 
 
-@azure_operation("list the VMs discovered in container '{container}' of site '{fabric}' (vault '{vault_name}')")
-def list_protectable_items(client, resource_group, vault_name, fabric, container):
+@azure_operation("list the discovered VMs of Hyper-V site '{fabric_name}' of vault '{vault_name}'")
+def list_protectable_items(client, resource_group, vault_name, fabric_name, container_name):
     return raw_list(client.replication_protectable_items.list_by_replication_protection_containers,
-                    resource_group, vault_name, fabric, container)
+                    resource_group, vault_name, fabric_name, container_name)
 
 
-@azure_operation("get discovered VM '{ref.name}' of vault '{ref.vault_name}'")
+@azure_operation("get discovered VM '{ref.name}' of vault '{ref.vault_name}'", missing=None)
 def get_protectable_item(ref):
-    return or_none(lambda: raw_get(ref.client.replication_protectable_items.get, *ref.args()))
+    return raw_get(ref.client.replication_protectable_items.get, *ref.args())
 
 
-@azure_operation("get replicated VM '{ref.name}' of vault '{ref.vault_name}'")
+@azure_operation("get replicated VM '{ref.name}' of vault '{ref.vault_name}'", missing=None)
 def get_item(ref):
-    item = or_none(lambda: raw_get(ref.client.replication_protected_items.get, *ref.args()))
+    item = raw_get(ref.client.replication_protected_items.get, *ref.args())
     return with_scenario_job(ref.client, ref.resource_group, ref.vault_name, item)
 
 

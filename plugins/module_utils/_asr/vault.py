@@ -311,11 +311,9 @@ def resolve_vault(module, session):
     project = params.get("migrate_project")
     if not project:
         return
-    from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_setup_api
-    from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
     try:
-        solution = asr_setup_api.get_migrate_solution(session.site_recovery(), session.subscription_id,
-                                                      params["resource_group"], project, SERVER_MIGRATION_SOLUTION)
+        solution = get_migrate_solution(session.site_recovery(), session.subscription_id,
+                                        params["resource_group"], project, SERVER_MIGRATION_SOLUTION)
     except AzureModuleError as exc:
         module.fail_json(**exc.fail_kwargs())
     found = vault_from_solution(solution) if solution else None

@@ -159,6 +159,10 @@ class JobRunner(object):
         self.deadline = self.clock() + timeout
         self.jobs = []
 
+    def args(self):
+        """(client, resource group, vault name): the first arguments of every ``_asr.api`` call on the vault."""
+        return (self.client, self.resource_group, self.vault_name)
+
     def remaining(self):
         return max(1.0, self.deadline - self.clock())
 
