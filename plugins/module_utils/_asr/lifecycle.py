@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
 # collection and may change in any release.
-"""Replication protected items (replicated Hyper-V VMs) as plain, stable dicts. Pure: no SDK, no I/O.
+"""Where a replicated Hyper-V VM (a protected item) is in its lifecycle, and what comes next. Pure: no SDK, no I/O.
 
 Input is an item as the service sends it (REST JSON, as ``_asr.api`` reads it: ``_azure_clients.raw_get``),
 optionally with the job its ``currentScenario`` names attached under ``SCENARIO_JOB_KEY`` by
@@ -36,10 +36,14 @@ such as DisableProtection listed then. When the job could not be read, an item w
 ``currentScenario`` names a job counts as busy, except the TestFailover scenario that stays
 after a finished test failover (TestFailoverCleanup allowed).
 
-The API: ``normalize_item(item, hosts_by_provider=None) -> dict``, ``lifecycle_state(item)``,
-``failure(item)``, ``scenario_running(item)``, ``job_error(job)``,
-``filter_items(vms, names, hosts, health, states)``, ``summarize(vms)``, ``STATES``.
+Every decision reads the item once (``_situation``): ``lifecycle_state`` (one of ``STATES``, what the info
+modules report), ``migration_position`` (where a migration stands, a running failover, commit or completion
+counted as done), and the next steps ``test_failover_step``, ``migration_step`` and ``migration_plan`` (the
+steps check mode reports and the real run takes). Also ``failure(item)``, ``scenario_running(item)``,
+``running_job(item)``, ``current_operation(item)``, ``health_errors(item)`` and ``job_error(job)``.
 """
+
+import collections
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import (
     lowered,
@@ -157,22 +161,36 @@ def failure(item):
     return None
 
 
+class _Situation(collections.namedtuple("_Situation", "operations operation running on_recovery_side")):
+    """What every decision about an item reads, read once: the allowed operations (a set), the operation
+    ``currentScenario`` names (``current_operation``), whether its job runs, and whether the item is on the
+    recovery (Azure) side."""
+
+
+def _situation(item):
+    properties = properties_of(item)
+    return _Situation(operations=set(properties.get("allowedOperations") or []), operation=current_operation(item),
+                      running=scenario_running(item),
+                      on_recovery_side=lowered(properties.get("activeLocation")) == "recovery")
+
+
+def _recovery_side_state(situation):
+    """failed_over or committed: where an item on the recovery side settled (Commit still allowed or not)."""
+    return "failed_over" if "Commit" in situation.operations else "committed"
+
+
 def lifecycle_state(item):
     """One of STATES (see the module doc)."""
-    properties = properties_of(item)
-    operations = set(properties.get("allowedOperations") or [])
-    operation = current_operation(item)
-    running = scenario_running(item)
-    recovery_side = (properties.get("activeLocation") or "").lower() == "recovery"
-    if "TestFailoverCleanup" in operations and not running:
+    situation = _situation(item)
+    if "TestFailoverCleanup" in situation.operations and not situation.running:
         return "test_failover"
-    if running:
-        return "enabling" if operation["name"] == "EnableDr" else "in_progress"
+    if situation.running:
+        return "enabling" if situation.operation["name"] == "EnableDr" else "in_progress"
     if failure(item):
         return "failed"
-    if recovery_side:
-        return "failed_over" if "Commit" in operations else "committed"
-    if operations & set(FAILOVER_OPERATIONS):
+    if situation.on_recovery_side:
+        return _recovery_side_state(situation)
+    if situation.operations & set(FAILOVER_OPERATIONS):
         return "protected"
     return "initial_replication"
 
@@ -219,14 +237,6 @@ def _failed_test_failover(item):
     return lowered(properties_of(item).get("testFailoverState")) == "failed"
 
 
-def _operations(item):
-    return set(properties_of(item).get("allowedOperations") or [])
-
-
-def _on_recovery_side(item):
-    return lowered(properties_of(item).get("activeLocation")) == "recovery"
-
-
 def test_failover_step(item, state):
     """("wait", job) | ("test_failover", None) | ("cleanup", None) | ("done", None) | ("blocked", reason).
 
@@ -235,7 +245,8 @@ def test_failover_step(item, state):
     job = running_job(item)
     if job:
         return "wait", job
-    operations = _operations(item)
+    situation = _situation(item)
+    operations = situation.operations
     if state == "absent":
         return ("cleanup", None) if "TestFailoverCleanup" in operations else ("done", None)
     if "TestFailoverCleanup" in operations:
@@ -247,7 +258,7 @@ def test_failover_step(item, state):
             problem.get("code") or problem["reason"], problem.get("message") or "see the vault's health errors")
     if "TestFailover" in operations:
         return "test_failover", None
-    if _on_recovery_side(item):
+    if situation.on_recovery_side:
         return "blocked", "the VM has already failed over to Azure; test migration is for VMs that still run on Hyper-V"
     return "blocked", ("Azure does not allow a test failover now (allowed operations: %s): initial replication has not "
                        "finished" % (", ".join(sorted(operations)) or "none"))
@@ -268,8 +279,9 @@ def migration_step(item, state, failover_type="planned"):
     job = running_job(item)
     if job:
         return "wait", job
-    operations = _operations(item)
-    if _on_recovery_side(item):
+    situation = _situation(item)
+    operations = situation.operations
+    if situation.on_recovery_side:
         if "Commit" in operations:
             return ("done", None) if state == "failed_over" else ("commit", None)
         if state in ("failed_over", "committed"):
@@ -322,10 +334,12 @@ def migration_plan(item, state, failover_type="planned"):
 
 def migration_position(item):
     """Where the item is on the way - protected (or earlier), failed_over, committed, completed (item gone) -
-    counting a running failover, commit or completion job as done (what the item will be once it ends)."""
+    counting a running failover, commit or completion job as done (what the item will be once it ends).
+    Settled items are placed by the same reading as ``lifecycle_state``."""
     if item is None:
         return "completed"
-    operation = current_operation(item) if running_job(item) else None
+    situation = _situation(item)
+    operation = situation.operation if running_job(item) else None
     scenario = lowered((operation or {}).get("name"))
     if scenario in ("plannedfailover", "unplannedfailover", "failover"):
         return "failed_over"
@@ -333,6 +347,6 @@ def migration_position(item):
         return "committed"
     if scenario in ("disabledr", "completemigration"):
         return "completed"
-    if not _on_recovery_side(item):
+    if not situation.on_recovery_side:
         return "protected"
-    return "failed_over" if "Commit" in _operations(item) else "committed"
+    return _recovery_side_state(situation)
