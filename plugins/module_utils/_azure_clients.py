@@ -40,7 +40,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth impor
     resolve_auth,
     resolve_cloud,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, InvalidOptions
 # Imported here, not only by name in SDK_CLIENTS, so that Ansible ships it with every module that uses this file.
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import rest  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem, problems, text_problem
@@ -144,7 +144,7 @@ class AzureSession(object):
             module.fail_json(msg=missing_required_lib(" and ".join(missing)), exception=trace)
         invalid = vault_option_problems(module.params)
         if invalid:
-            module.fail_json(msg="Invalid options: %s." % "; ".join(invalid), changed=False)
+            module.fail_json(msg=str(InvalidOptions(*invalid)), changed=False)
         try:
             return cls.from_params(module.params)
         except AzureModuleError as exc:

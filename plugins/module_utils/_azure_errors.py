@@ -45,6 +45,20 @@ except ImportError:  # the SDK's absence is reported by _azure_clients.require_s
     AZURE_SDK_ERRORS = ()
 
 
+class InvalidOptions(Exception):
+    """Options Azure would refuse, found before anything changes. ``str(error)`` is the task's message:
+    "Invalid options: <problem>; <problem>."; each problem names the option, the value and what is allowed."""
+
+    def __init__(self, *problems):
+        self.problems = [problem for problem in problems if problem]
+        super().__init__(f"Invalid options: {'; '.join(self.problems)}.")
+
+
+class Blocked(Exception):
+    """The item is not where the task's next step can start (the service's allowed operations say no, or a check
+    before a failover failed). ``str(error)`` says why; the module names the VM."""
+
+
 class AzureModuleError(Exception):
     """An Azure operation failed. ``str(error)`` is the whole message for the user.
 

@@ -147,7 +147,6 @@ refreshed:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
@@ -156,16 +155,10 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import
     discovery_done,
     discovery_status,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    is_hyperv_site,
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import is_hyperv_site
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
     name_problem,
     problems as option_problems,
@@ -219,8 +212,8 @@ def refresh_all(client, resource_group, vault_name, providers, deadline):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             site=dict(type="str"),
             hosts=dict(type="list", elements="str", default=[]),
             vms=dict(type="list", elements="str", default=[]),
@@ -228,10 +221,8 @@ def main():
             require_paired=dict(type="bool", default=False),
             timeout=dict(type="int", default=1200),
             poll_interval=dict(type="int", default=30),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = []
@@ -241,10 +232,8 @@ def main():
     problems += option_problems(name_problem("site", params["site"], "site"),
                                 *[text_problem("%s[%d]" % (option, index), value) for option in ("hosts", "vms")
                                   for index, value in enumerate(params[option])])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    module.fail_invalid(problems)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     resource_group, vault_name = params["resource_group"], params["vault_name"]
     deadline = time.monotonic() + params["timeout"]
@@ -252,9 +241,8 @@ def main():
     try:
         fabrics = sites_of(client, resource_group, vault_name, params["site"])
         if not fabrics:
-            module.fail_json(msg="Invalid options: %s." % (
-                "site %r is not a Hyper-V site of vault %r" % (params["site"], vault_name) if params["site"]
-                else "vault %r has no Hyper-V site" % vault_name))
+            module.fail_invalid(["site %r is not a Hyper-V site of vault %r" % (params["site"], vault_name)
+                                 if params["site"] else "vault %r has no Hyper-V site" % vault_name])
         while True:
             providers, protectables, unpaired = read(client, resource_group, vault_name, fabrics)
             status = discovery_status(params["hosts"], params["vms"], providers, protectables)

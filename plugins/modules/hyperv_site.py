@@ -139,21 +139,13 @@ jobs:
       state: Succeeded
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import match_host
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    is_hyperv_site,
-    normalize_site,
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import is_hyperv_site, normalize_site
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import JobRunner
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
     name_problem,
     problems as option_problems,
@@ -185,26 +177,22 @@ def plan(params, fabric, providers):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             remove_hosts=dict(type="list", elements="str", default=[]),
             timeout=dict(type="int", default=900),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = option_problems(
         name_problem("name", params["name"], "site"),
         "timeout is %s; it must be at least 1" % params["timeout"] if params["timeout"] < 1 else None,
         *[text_problem("remove_hosts[%d]" % index, host) for index, host in enumerate(params["remove_hosts"])])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    module.fail_invalid(problems)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     vault = (client, params["resource_group"], params["vault_name"])
     jobs = JobRunner(client, params["resource_group"], params["vault_name"], params["timeout"])
@@ -213,8 +201,7 @@ def main():
         fabric = asr_api.get_fabric(*vault, fabric_name=name)
         providers = asr_api.list_site_providers(*vault, fabric_name=name) if fabric else []
         todo = plan(params, fabric, providers)
-        if todo["problems"]:
-            module.fail_json(msg="Invalid options: %s." % "; ".join(todo["problems"]))
+        module.fail_invalid(todo["problems"])
         changed = bool(todo["create"] or todo["remove"] or todo["delete"])
         before = {"site": name if fabric else None, "hosts": host_names(providers)}
         after_hosts = host_names([p for p in providers if p not in todo["remove"]])

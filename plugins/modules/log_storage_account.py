@@ -110,7 +110,6 @@ account:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import log_storage_body
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import LOG_STORAGE_SKUS
@@ -119,14 +118,14 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import
     normalize_account,
     normalize_location,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession, rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import rest_dict
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
     azure_operation,
     AZURE_SDK_ERRORS,
     AzureModuleError,
     is_not_found,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 
 ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 
@@ -154,8 +153,9 @@ def create_account(client, resource_group, name, body, timeout):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        vault=False,
+        argument_spec=dict(
             resource_group=dict(type="str", required=True),
             name=dict(type="str", required=True),
             location=dict(type="str", required=True),
@@ -175,10 +175,9 @@ def main():
         problems.append("timeout is %s; it must be at least 1" % params["timeout"])
     if not re.match(r"^[A-Za-z0-9 ]+$", params["location"] or "") or not params["location"].strip():
         problems.append("location is %r; it must be an Azure region name such as eastus or 'East US'" % params["location"])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
+    module.fail_invalid(problems)
     location = normalize_location(params["location"])
-    session = AzureSession.from_module(module, "azure-mgmt-storage")
+    session = module.session("azure-mgmt-storage")
     client = session.storage()
     try:
         account = get_account(client, resource_group, name)

@@ -304,14 +304,8 @@ vms:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import DISK_SKUS
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave import WaveRun
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave_options import (
     default_state,
@@ -320,14 +314,13 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave_options
     wave_problems,
     wave_specs,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             vms=dict(type="list", elements="raw", required=True),
             operation=dict(type="str", choices=list(OPERATIONS), required=True), state=dict(type="str"),
             network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
@@ -337,21 +330,17 @@ def main():
             shutdown_source=dict(type="bool", default=False), target_resource_group=dict(type="str"),
             verify=dict(type="bool", default=True), disk_sku=dict(type="str", choices=DISK_SKUS), tags=dict(type="dict"),
             timeout=dict(type="int", default=3600), round_seconds=dict(type="int"), poll_interval=dict(type="int", default=30),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     started = time.monotonic()
     params = module.params
     specs, problems = wave_specs(params["vms"])
     problems += wave_problems(params)
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
+    module.fail_invalid(problems, changed=False)
     params["state"] = params["state"] or default_state(params["operation"])
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
-                                       "azure-mgmt-network")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                             "azure-mgmt-network")
     wave = WaveRun(session.site_recovery(), session.compute(), session.network(), params, session.subscription_id, specs)
     try:
         wave.find()

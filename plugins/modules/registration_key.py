@@ -126,7 +126,6 @@ import datetime
 import os
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
@@ -135,15 +134,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import
     registration_key_xml,
     reusable_key_problems,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    is_hyperv_site,
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import is_hyperv_site
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem
 
 MAX_VALIDITY_HOURS = 240
@@ -179,17 +172,15 @@ def describe(key, vault_name=None, site=None):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             site=dict(type="str", required=True),
             dest=dict(type="path", required=True),
             validity_hours=dict(type="int", default=120),
             renew_margin_hours=dict(type="int", default=24),
             force=dict(type="bool", default=False),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = []
@@ -204,11 +195,9 @@ def main():
     site_problem = name_problem("site", params["site"], "site")
     if site_problem:
         problems.append(site_problem)
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
+    module.fail_invalid(problems)
 
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     resource_group, vault_name, site = params["resource_group"], params["vault_name"], params["site"]
     try:

@@ -301,7 +301,6 @@ jobs:
       state_description: Completed
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute as azure_compute
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id, same_id
@@ -338,14 +337,8 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation i
     validate_enable_options,
     vm_name_problem,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, InvalidOptions
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
     name_problem,
     problems as option_problems,
@@ -354,10 +347,6 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names impo
 
 # Past initial replication: a failover (test or real) is possible, or already happened.
 READY_STATES = ("protected", "test_failover", "failed_over", "committed")
-
-
-class Invalid(Exception):
-    """Bad input found after reading: fail before any change."""
 
 
 def policy_id_for(task, container_ref, policy):
@@ -371,7 +360,7 @@ def policy_id_for(task, container_ref, policy):
         chosen = policy_ids
     if len(chosen) != 1:
         known = ", ".join(sorted(name_in_id(pid, "replicationPolicies") for pid in policy_ids)) or "none"
-        raise Invalid("policy %s: the site %r has policies %s associated; %s" % (
+        raise InvalidOptions("policy %s: the site %r has policies %s associated; %s" % (
             repr(policy) if policy else "is not given", container_ref.fabric, known,
             "associate it first (azmigrate.hyperv.replication_policy sites=...)" if policy else "name one with policy"))
     return chosen[0]
@@ -390,10 +379,10 @@ def replicated_names(task, own_item=None):
 
 
 def check_targets(task, azure, wanted, own_item=None):
-    """Read what the target settings in ``wanted`` name, and raise Invalid for those Azure does not have."""
+    """Read what the target settings in ``wanted`` name, and raise InvalidOptions for those Azure does not have."""
     problems = subscription_problems(wanted, azure.subscription_id)
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
     compute, network = azure.compute(), azure.network()
     found = {"replicated_names": replicated_names(task, own_item) if wanted.get("vm_name") else {}}
     group = wanted.get("resource_group") or wanted.get("group_of_vm")
@@ -413,21 +402,21 @@ def check_targets(task, azure, wanted, own_item=None):
         found["log_storage_account"] = azure_compute.get_storage_account(azure.storage(), wanted["log_storage_account_id"])
     problems = target_problems(wanted, found)
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
 
 
 def enable(module, task, azure, params):
     subscription_id = azure.subscription_id
     problems = enable_requirements(params)
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
     discovered = []
     for fabric, container in asr_lookup.site_containers(task.client, task.resource_group, task.vault_name, params["site"]):
         discovered += asr_api.list_protectable_items(task.client, task.resource_group, task.vault_name, fabric, container)
     try:
         protectable = find_protectable(discovered, params["name"])
     except ValueError as exc:
-        raise Invalid(str(exc))
+        raise InvalidOptions(str(exc))
     ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, protectable)
     problems = resolve_disks(protectable, params)[3]
     problems.append(enable_os_type(protectable, params)[1])
@@ -435,7 +424,7 @@ def enable(module, task, azure, params):
     problems.append(vm_name_problem("target_vm_name" if params["target_vm_name"] else "name", vm_name))
     problems = [problem for problem in problems if problem]
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
     desired = desired_settings(params, subscription_id)
     check_targets(task, azure, {
         "resource_group": desired["target_resource_group"], "vm_name": vm_name, "network": desired["target_network"],
@@ -462,21 +451,21 @@ def update(module, task, azure, params, item):
                                                            ref.container, name_in_id(protectable_id, "replicationProtectableItems")))
     problems = immutable_changes(item, params, protectable)
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
     current = target_settings(item)
     if params["target_subnet"] and not (params["target_network"] or current["target_network"]):
-        raise Invalid("target_subnet (%r) needs target_network: the VM has no target network yet" % params["target_subnet"])
+        raise InvalidOptions("target_subnet (%r) needs target_network: the VM has no target network yet" % params["target_subnet"])
     try:
         desired = desired_settings(params, azure.subscription_id, current["target_resource_group"])
     except ValueError as exc:
-        raise Invalid(str(exc))
+        raise InvalidOptions(str(exc))
     changes = settings_changes(current, desired)
     if changes and lifecycle_state(item) in ("failed_over", "committed"):
-        raise Invalid("the VM has failed over to Azure: its target settings (%s) can't change any more" % ", ".join(sorted(changes)))
+        raise InvalidOptions("the VM has failed over to Azure: its target settings (%s) can't change any more" % ", ".join(sorted(changes)))
     if "target_vm_name" in changes:
         problem = vm_name_problem("target_vm_name", changes["target_vm_name"][1])
         if problem:
-            raise Invalid(problem)
+            raise InvalidOptions(problem)
     if changes:
         network_changes = "target_network" in changes or "target_subnet" in changes
         after = dict(current, **dict((option, new) for option, (_old, new) in changes.items()))
@@ -509,7 +498,7 @@ def disable(module, task, params, item):
         task.wait(busy, "wait for the running job of VM '%s' before disabling its replication" % params["name"])
         item = asr_api.get_item(ref)
     if item is not None and "DisableProtection" not in ((item.get("properties") or {}).get("allowedOperations") or []):
-        raise Invalid("Azure does not allow disabling replication of %r now (allowed operations: %s)" % (
+        raise InvalidOptions("Azure does not allow disabling replication of %r now (allowed operations: %s)" % (
             params["name"], ", ".join((item.get("properties") or {}).get("allowedOperations") or []) or "none"))
     if item is not None:
         task.run(asr_api.remove(ref), "disable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
@@ -536,8 +525,8 @@ def report(item, check_mode, before):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             policy=dict(type="str"), os_type=dict(type="str", choices=["Windows", "Linux"]),
@@ -553,10 +542,8 @@ def main():
             disk_encryption_set_id=dict(type="str"), proximity_placement_group_id=dict(type="str"),
             wait_for=dict(type="str", choices=["none", "enabled", "protected"], default="enabled"),
             timeout=dict(type="int", default=3600), poll_interval=dict(type="int", default=60),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = validate_enable_options(params) + option_problems(
@@ -569,17 +556,15 @@ def main():
         *[text_problem("disks[%d]" % index, disk) for index, disk in enumerate(params["disks"] or [])])
     if params["poll_interval"] < 1:
         problems.append("poll_interval is %s; it must be at least 1 (seconds)" % params["poll_interval"])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
-                                       "azure-mgmt-network", "azure-mgmt-storage")
-    resolve_vault(module, session)
-    task = asr_waiters.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    module.fail_invalid(problems, changed=False)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                             "azure-mgmt-network", "azure-mgmt-storage")
+    task = module.job_runner(session)
     item = None
     try:
         problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
         if problem:
-            raise Invalid(problem)
+            raise InvalidOptions(problem)
         before = item = asr_lookup.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if params["state"] == "present" and item is not None:
             item = clear_failed_enable(module, task, params, item)
@@ -604,8 +589,8 @@ def main():
                 raise AzureModuleError(what, "replication failed: %s" % (problem.get("message") or problem["reason"]),
                                        code=problem.get("code"), possible_causes=problem.get("possible_causes"),
                                        recommended_action=problem.get("recommended_action"))
-    except Invalid as exc:
-        module.fail_json(msg="Invalid options: %s." % exc, changed=False, jobs=task.jobs)
+    except InvalidOptions as exc:
+        module.fail_error(exc, changed=False, jobs=task.jobs)
     except AzureModuleError as exc:
         module.fail_json(jobs=task.jobs, changed=bool(task.jobs), **exc.fail_kwargs())
     after = target_settings(item) if item else {}

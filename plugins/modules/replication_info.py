@@ -279,19 +279,13 @@ summary:
     with_errors: 1
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import HEALTH_VALUES, STATES
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import read_fleet
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import filter_items, summarize
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._vm_query import (
     compile_query,
     HAS_JMESPATH,
@@ -312,17 +306,15 @@ def read_replication(client, resource_group, vault_name, filters):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             names=dict(type="list", elements="str"),
             hosts=dict(type="list", elements="str"),
             health=dict(type="list", elements="str", choices=list(HEALTH_VALUES)),
             states=dict(type="list", elements="str", choices=list(STATES)),
             query=dict(type="str"),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     filters = dict(names=params["names"], hosts=params["hosts"], health=params["health"], states=params["states"])
@@ -332,8 +324,7 @@ def main():
         query = compile_query("query", params["query"])
     except QueryError as exc:
         module.fail_json(msg=str(exc))
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     try:
         result = read_replication(session.site_recovery(), params["resource_group"], params["vault_name"], filters)
     except AzureModuleError as exc:

@@ -106,21 +106,14 @@ vms:
       type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import read_fleet, resync_action, start_resync
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import current_operation
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import filter_items
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import job_summary, wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 
 
 def named_vms(fleet, names):
@@ -166,23 +159,20 @@ def resync(module, client, resource_group, vault_name, vms):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             names=dict(type="list", elements="str", required=True),
             wait=dict(type="bool", default=True),
             timeout=dict(type="int", default=3600),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     if not params["names"]:
         module.fail_json(msg="names is empty; give the Hyper-V names (or VM ids) of the VMs to resynchronise")
     if params["timeout"] <= 0:
         module.fail_json(msg="timeout is %d; it must be a positive number of seconds" % params["timeout"])
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     resource_group, vault_name = params["resource_group"], params["vault_name"]
     try:

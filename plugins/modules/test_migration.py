@@ -179,17 +179,10 @@ jobs:
       state: Succeeded
 """
 
-import time
-
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute as azure_compute
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import arm_id, name_in_id
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import (
-    api as asr_api,
-    lookup as asr_lookup,
-    waiters as asr_waiters,
-)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, lookup as asr_lookup
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.cutover import read_test_vm
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import lifecycle_state, test_failover_step
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import target_settings
@@ -197,23 +190,13 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation i
     production_network_problem,
     running_test_vm_difference,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, Blocked
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
     name_problem,
     problems as option_problems,
     text_problem,
 )
-
-
-class Blocked(Exception):
-    """The VM is not where a test migration can start."""
 
 
 def converge(module, task, ref, item, params, network_id):
@@ -268,8 +251,8 @@ def test_vm(task, item):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
@@ -277,13 +260,10 @@ def main():
             allow_production_network=dict(type="bool", default=False),
             restart_if_different=dict(type="bool", default=False),
             wait=dict(type="bool", default=True), timeout=dict(type="int", default=3600),
-            **VAULT_OPTIONS
         ),
         required_if=[("state", "present", ("network",))],
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
-    started = time.monotonic()
     params = module.params
     problems = []
     if params["timeout"] < 1:
@@ -300,17 +280,14 @@ def main():
           for index, value in enumerate(params["production_networks"])])
     if params["state"] == "absent" and (params["network"] or params["network_resource_group"]):
         problems.append("network and network_resource_group apply to state=present, not to the cleanup (state=absent)")
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
-                                       "azure-mgmt-network")
-    resolve_vault(module, session)
-    task = asr_waiters.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    module.fail_invalid(problems, changed=False)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                             "azure-mgmt-network")
+    task = module.job_runner(session)
     task.compute, task.network = session.compute(), session.network()
     try:
         problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
-        if problem:
-            module.fail_json(msg="Invalid options: %s." % problem, changed=False)
+        module.fail_invalid([problem], changed=False)
         item = asr_lookup.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if item is None:
             raise Blocked("it does not replicate in vault %r (azmigrate.hyperv.replication enables it)" % params["vault_name"])
@@ -324,8 +301,7 @@ def main():
                     params["network"], name_in_id(network_id, "resourceGroups")))
             production = [network_id_of(session.subscription_id, group, value) for value in params["production_networks"]]
             problem = production_network_problem(item, network_id, production, params["allow_production_network"])
-            if problem:
-                module.fail_json(msg="Invalid options: %s." % problem, changed=False)
+            module.fail_invalid([problem], changed=False)
         ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
         restarted = False
         if network_id:
@@ -338,11 +314,11 @@ def main():
         state = lifecycle_state(item)
         found = test_vm(task, item) if state == "test_failover" else None
     except Blocked as exc:
-        module.fail_json(msg="Can't test-migrate %r: %s." % (params["name"], exc), changed=False, jobs=task.jobs)
+        module.fail_error(exc, blocked="Can't test-migrate %r" % params["name"], changed=False, jobs=task.jobs)
     except AzureModuleError as exc:
         module.fail_json(changed=bool(task.jobs), jobs=task.jobs, **exc.fail_kwargs())
     after = (params["state"] == "present") if module.check_mode else state == "test_failover"
-    module.exit_json(elapsed_seconds=round(time.monotonic() - started, 1), changed=changed, test_vm=found, state=state, jobs=task.jobs,
+    module.exit_json(elapsed_seconds=module.elapsed(), changed=changed, test_vm=found, state=state, jobs=task.jobs,
                      diff={"before": {"test_vm": before}, "after": {"test_vm": after}})
 
 

@@ -170,18 +170,11 @@ mappings:
       target: Microsoft Azure
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
-    resolve_vault,
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    vault_overview,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import vault_overview
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 
 
 def read_vault(client, resource_group, vault_name):
@@ -191,13 +184,11 @@ def read_vault(client, resource_group, vault_name):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(**VAULT_OPTIONS),
+    module = AzureModule(
+        argument_spec=dict(),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     try:
         result = read_vault(session.site_recovery(), module.params["resource_group"], module.params["vault_name"])
     except AzureModuleError as exc:

@@ -67,9 +67,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation i
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import ArmGate, error_from_job, job_summary
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave_options import (
-    Blocked,
     MAX_STEPS_PER_VM,
-    Refused,
     job_progress,
     progress_line,
 )
@@ -77,7 +75,9 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients im
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
     AZURE_SDK_ERRORS,
     AzureModuleError,
+    Blocked,
     ClientAuthenticationError,
+    InvalidOptions,
     error_from_exception,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._compute import describe_vm, get_vnet
@@ -137,8 +137,8 @@ class WaveRun(object):
         self._note(vm, verdict, msg=msg) if msg else self._note(vm, verdict)
 
     def _fail(self, vm, exc):
-        if isinstance(exc, Refused):
-            self._end(vm, "failed", "Invalid options: %s." % exc)
+        if isinstance(exc, InvalidOptions):
+            self._end(vm, "failed", str(exc))
         elif isinstance(exc, Blocked):
             what = "test-migrate" if self.params["operation"] == "test_migration" else "migrate"
             self._end(vm, "failed", "Can't %s %r: %s." % (what, vm.name, exc))
@@ -156,7 +156,7 @@ class WaveRun(object):
             self.gate.wait()
             try:
                 if site_problems.get((vm.site or "").lower()):
-                    raise Refused(site_problems[vm.site.lower()])
+                    raise InvalidOptions(site_problems[vm.site.lower()])
                 vm.item = find_item(self.client, self.resource_group, self.vault_name, vm.name, vm.site, listed=listed)
                 if vm.item is not None:
                     vm.ref = ref_of(self.client, self.resource_group, self.vault_name, vm.item)
@@ -164,7 +164,7 @@ class WaveRun(object):
                 vm.before = self._position(vm.item)
                 if self.params["operation"] == "test_migration":
                     self._check_test_network(vm)
-            except (Blocked, Refused, AzureModuleError) as exc:
+            except (Blocked, InvalidOptions, AzureModuleError) as exc:
                 self._fail(vm, exc)
 
     def _site_problems(self):
@@ -200,7 +200,7 @@ class WaveRun(object):
         production = [self._network_id(group, value) for value in self.params.get("production_networks") or []]
         problem = production_network_problem(vm.item, network_id, production, self.params.get("allow_production_network"))
         if problem:
-            raise Refused(problem)
+            raise InvalidOptions(problem)
         self._check_running_test_vm(vm)
 
     def _check_running_test_vm(self, vm):

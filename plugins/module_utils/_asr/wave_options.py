@@ -26,14 +26,6 @@ MAX_STEPS_PER_VM = 8
 VERDICTS = ("done", "failed", "timed_out", "running", "planned")
 
 
-class Blocked(Exception):
-    """The VM is not where the operation can start or go on."""
-
-
-class Refused(Exception):
-    """An option does not fit this VM (its site, its production network): refused before anything starts for it."""
-
-
 def wave_specs(vms):
     """([{name, site, target_vm_name}], problems) from the task's ``vms``: names, or dicts with ``name``."""
     specs, problems, seen = [], [], {}
