@@ -58,6 +58,7 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Waits as usual, without asking providers to refresh.
@@ -65,10 +66,6 @@ attributes:
   diff_mode:
     description: Returns no diff; the only action, a provider refresh, changes no setting.
     support: none
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
-    support: full
 notes:
   - The task reports no change, since a provider refresh changes no setting of the vault.
 seealso:

@@ -47,16 +47,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reports what would change, and changes nothing.
     support: full
   diff_mode:
     description: Shows whether the site exists and its registered hosts, before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - The site is created with C(customDetails.instanceType=HyperVSite), which the REST specification lacks as a creation

@@ -53,16 +53,13 @@ requirements:
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Checks an existing account; reports that a missing one would be created, and creates nothing.
     support: full
   diff_mode:
     description: Shows the account before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - The kinds and SKUs accepted follow Site Recovery's support matrix for cache storage (standard general-purpose

@@ -92,16 +92,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reads the VM's state and returns the steps that would run (RV(steps)); changes nothing.
     support: full
   diff_mode:
     description: Returns the migration state and the Azure VM's disk SKUs and tags before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - The next step is decided from the operations Azure allows, the side the VM is active on and the job running on it,

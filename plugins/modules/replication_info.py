@@ -60,17 +60,8 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
-attributes:
-  check_mode:
-    description: Runs in check mode, and reads as usual since it changes nothing.
-    support: full
-  diff_mode:
-    description: Returns no diff, since it changes nothing.
-    support: none
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
-    support: full
+  - azmigrate.hyperv.azure_attributes
+  - azmigrate.hyperv.azure_attributes.info_module
 requirements:
   - jmespath (only with O(query))
 notes:

@@ -72,16 +72,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reports what would change, and changes nothing.
     support: full
   diff_mode:
     description: Shows the policy's settings and associated sites before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - The rule for policy names is an assumption (Azure does not publish one for Site Recovery policies); it allows the

@@ -39,16 +39,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reports which VMs would be resynchronised and starts nothing.
     support: full
   diff_mode:
     description: Shows each VM's action (before - its health; after - the action).
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - A resynchronisation copies again the disk blocks that changed since replication paused; it can take hours for

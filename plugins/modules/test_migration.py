@@ -83,16 +83,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reads the VM's state and reports whether a test failover or cleanup would run; changes nothing.
     support: full
   diff_mode:
     description: Returns whether a test VM exists before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - Test migration needs initial replication to have finished (the VM allows C(TestFailover)).
