@@ -402,7 +402,8 @@ def check_targets(task, azure, wanted, own_item=None):
         raise InvalidOptions(*problems)
 
 
-def enable(module, task, azure, params):
+def plan_enable(task, azure, params):
+    """The enable of a VM that does not replicate yet: {action, ref, body, changes}, every target checked first."""
     subscription_id = azure.subscription_id
     problems = enable_requirements(params)
     if problems:
@@ -433,13 +434,12 @@ def enable(module, task, azure, params):
     body = enable_input(protectable, policy_id_for(task, ref, params["policy"]), params, subscription_id)
     changes = dict((key, {"before": None, "after": value}) for key, value in desired.items() if value is not None)
     changes["replication"] = {"before": "disabled", "after": "enabled"}
-    if module.check_mode:
-        return None, changes
-    task.run(asr_api.enable(ref, body), "enable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
-    return asr_api.get_item(ref), changes
+    return {"action": "enable", "ref": ref, "body": body, "changes": changes}
 
 
-def update(module, task, azure, params, item):
+def plan_update(task, azure, params, item):
+    """The change of a replicating VM's target settings: {action ("update" or None), ref, settings {option: (old,
+    new)}, changes {option: {before, after}}}, every new target checked first."""
     ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
     protectable = None
     if params["disks"] or params["disk_types"] or params["os_disk"]:
@@ -475,31 +475,40 @@ def update(module, task, azure, params, item):
             "availability_set_id": after["availability_set_id"] if "availability_set_id" in changes else None,
             "proximity_placement_group_id": after["proximity_placement_group_id"]
             if "proximity_placement_group_id" in changes else None}, own_item=item)
-    if not changes or module.check_mode:
-        return item, changes
-    busy = running_job(item)
-    if busy:   # the service refuses an update while a job runs on the item (an assumption: one operation at a time on an item)
-        task.wait(busy, "wait for the running job of VM '%s' before updating it" % params["name"])
-        item = asr_api.get_item(ref)
-    task.run(asr_api.update(ref, update_input(item, changes)), "update the target settings of VM '%s'" % params["name"],
-             params["wait_for"] != "none")
-    return asr_api.get_item(ref), changes
+    return {"action": "update" if changes else None, "ref": ref, "settings": changes,
+            "changes": dict((key, {"before": old, "after": new}) for key, (old, new) in changes.items())}
 
 
-def disable(module, task, params, item):
-    ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
-    if module.check_mode:
-        return item, {"replication": {"before": "enabled", "after": "disabled"}}
+def plan_disable(task, item):
+    """The disable of a replicating VM: {action, ref, changes}."""
+    return {"action": "disable", "ref": asr_api.ref_of(task.client, task.resource_group, task.vault_name, item),
+            "changes": {"replication": {"before": "enabled", "after": "disabled"}}}
+
+
+def apply(task, params, todo, item):
+    """Carry out the plan (never in check mode); return the item after it. A job running on the item is waited for
+    first: the service refuses an update or a disable while a job runs (an assumption: one operation at a time on an
+    item)."""
+    ref, name, wait = todo["ref"], params["name"], params["wait_for"] != "none"
+    if todo["action"] == "enable":
+        task.run(asr_api.enable(ref, todo["body"]), "enable replication of VM '%s'" % name, wait)
+        return asr_api.get_item(ref)
     busy = running_job(item)
     if busy:
-        task.wait(busy, "wait for the running job of VM '%s' before disabling its replication" % params["name"])
+        what = "updating it" if todo["action"] == "update" else "disabling its replication"
+        task.wait(busy, "wait for the running job of VM '%s' before %s" % (name, what))
         item = asr_api.get_item(ref)
-    if item is not None and "DisableProtection" not in ((item.get("properties") or {}).get("allowedOperations") or []):
+    if todo["action"] == "update":
+        task.run(asr_api.update(ref, update_input(item, todo["settings"])), "update the target settings of VM '%s'" % name,
+                 wait)
+        return asr_api.get_item(ref)
+    allowed = ((item or {}).get("properties") or {}).get("allowedOperations") or []
+    if item is not None and "DisableProtection" not in allowed:
         raise InvalidOptions("Azure does not allow disabling replication of %r now (allowed operations: %s)" % (
-            params["name"], ", ".join((item.get("properties") or {}).get("allowedOperations") or []) or "none"))
+            name, ", ".join(allowed) or "none"))
     if item is not None:
-        task.run(asr_api.remove(ref), "disable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
-    return asr_api.get_item(ref), {"replication": {"before": "enabled", "after": "disabled"}}
+        task.run(asr_api.remove(ref), "disable replication of VM '%s'" % name, wait)
+    return asr_api.get_item(ref)
 
 
 def clear_failed_enable(module, task, params, item):
@@ -566,12 +575,16 @@ def main():
         if params["state"] == "present" and item is not None:
             item = clear_failed_enable(module, task, params, item)
         if params["state"] == "absent":
-            item, changes = disable(module, task, params, item) if item else (None, {})
+            todo = plan_disable(task, item) if item else {"action": None, "changes": {}}
         elif item is None:
-            item, changes = enable(module, task, session, params)
+            todo = plan_enable(task, session, params)
         else:
-            item, changes = update(module, task, session, params, item)
-            changes = dict((key, {"before": old, "after": new}) for key, (old, new) in changes.items())
+            todo = plan_update(task, session, params, item)
+        if todo["action"] and not module.check_mode:
+            item = apply(task, params, todo, item)
+        elif todo["action"] == "enable":   # check mode: nothing replicates yet
+            item = None
+        changes = todo["changes"]
         busy = running_job(item) if item is not None and params["state"] == "present" else None
         if busy and params["wait_for"] != "none" and not module.check_mode:   # e.g. the enable job of an interrupted run
             task.wait(busy, "wait for the running job of VM '%s'" % params["name"])
