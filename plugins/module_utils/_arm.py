@@ -46,7 +46,7 @@ def resource_group_id(subscription_id, group):
     """``group`` as an ARM id: a name, or an id already (returned unchanged)."""
     if (group or "").startswith("/"):
         return group
-    return "/subscriptions/%s/resourceGroups/%s" % (subscription_id, group)
+    return f"/subscriptions/{subscription_id}/resourceGroups/{group}"
 
 
 def arm_id(subscription_id, group, resource_type, name):
@@ -54,7 +54,7 @@ def arm_id(subscription_id, group, resource_type, name):
     a value that already is an id (starts with "/") is returned unchanged."""
     if not name or name.startswith("/"):
         return name
-    return "%s/providers/%s/%s" % (resource_group_id(subscription_id, group), resource_type, name)
+    return f"{resource_group_id(subscription_id, group)}/providers/{resource_type}/{name}"
 
 
 def name_in_id(resource_id, collection):

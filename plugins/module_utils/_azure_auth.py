@@ -158,7 +158,7 @@ def read_profile(name, credentials_path=None):
     try:
         parser.read(path)
     except configparser.Error as exc:
-        raise AzureModuleError("read the Azure credentials file %s" % path, str(exc),
+        raise AzureModuleError(f"read the Azure credentials file {path}", str(exc),
                                recommended_action="Fix the file's INI syntax ([profile] sections of key = value).")
     if not parser.has_section(name):
         return None
@@ -195,8 +195,8 @@ def resolve_auth(params, environ=None, credentials_path=None, cli_available=None
     env = _from_env(environ)
     auth_source = params.get("auth_source") or environ.get("ANSIBLE_AZURE_AUTH_SOURCE") or "auto"
     if auth_source not in AUTH_SOURCES:
-        raise AzureModuleError("choose the Azure credentials", "auth_source is %r" % auth_source,
-                               recommended_action="Use one of %s." % ", ".join(AUTH_SOURCES))
+        raise AzureModuleError("choose the Azure credentials", f"auth_source is {auth_source!r}",
+                               recommended_action=f"Use one of {', '.join(AUTH_SOURCES)}.")
 
     source, found = None, None
     if auth_source in ("msi", "cli"):
@@ -253,7 +253,7 @@ def check_auth_settings(settings, source="parameters"):
 
     Values from the environment or a profile are named by their option, with where they came from.
     """
-    where = "" if source == "parameters" else " (from %s)" % source
+    where = "" if source == "parameters" else f" (from {source})"
     found = problems(
         tenant_problem(settings.credentials.get("tenant")),
         file_problem("ca_cert", settings.ca_cert),
@@ -262,9 +262,9 @@ def check_auth_settings(settings, source="parameters"):
         https_problem("adfs_authority_url", settings.adfs_authority_url),
     )
     if settings.adfs_authority_url and not settings.adfs_authority_url.lower().startswith(("http://", "https://")):
-        found.append("adfs_authority_url is %r; it must be an https:// URL" % settings.adfs_authority_url)
+        found.append(f"adfs_authority_url is {settings.adfs_authority_url!r}; it must be an https:// URL")
     if found:
-        raise AzureModuleError("check the Azure authentication options%s" % where, "; ".join(found),
+        raise AzureModuleError(f"check the Azure authentication options{where}", "; ".join(found),
                                recommended_action="Correct the options named; nothing was sent to Azure.")
 
 
@@ -279,9 +279,9 @@ def _env_source(env, credentials_path):
 def _profile_source(name, credentials_path, required):
     profile = read_profile(name, credentials_path)
     if profile and profile.get("subscription_id"):
-        return "profile:%s" % name, profile
+        return f"profile:{name}", profile
     if required:
-        raise AzureModuleError("read Azure credentials profile '%s'" % name,
+        raise AzureModuleError(f"read Azure credentials profile '{name}'",
                                "%s has no [%s] section with a subscription_id" % (
                                    credentials_path or DEFAULT_CREDENTIALS_PATH, name),
                                recommended_action="Add the section (subscription_id, client_id, secret, tenant) or "
@@ -300,13 +300,13 @@ class CloudEndpoints(object):
 
     def __init__(self, name, resource_manager, authority, management_scope, storage_suffix=None):
         self.name = name
-        self.resource_manager = resource_manager.rstrip("/") + "/"
+        self.resource_manager = f"{resource_manager.rstrip('/')}/"
         self.authority = authority.rstrip("/")
         self.management_scope = management_scope
         self.storage_suffix = storage_suffix
 
     def __repr__(self):
-        return "CloudEndpoints(%r, %r)" % (self.name, self.resource_manager)
+        return f"CloudEndpoints({self.name!r}, {self.resource_manager!r})"
 
 
 # azure-cli-core's cloud.py / msrestazure's azure_cloud.py, the names azure.azcollection accepts
@@ -329,8 +329,8 @@ def metadata_url(cloud_environment):
     """The URL to GET for a ``cloud_environment`` URL: the ARM endpoint plus ``/metadata/endpoints``."""
     base, _sep, query = cloud_environment.partition("?")
     if "/metadata/endpoints" in base.lower():
-        return cloud_environment if "api-version=" in query else base + "?api-version=" + METADATA_API_VERSION
-    return base.rstrip("/") + "/metadata/endpoints?api-version=" + METADATA_API_VERSION
+        return cloud_environment if "api-version=" in query else f"{base}?api-version={METADATA_API_VERSION}"
+    return f"{base.rstrip('/')}/metadata/endpoints?api-version={METADATA_API_VERSION}"
 
 
 def parse_cloud_metadata(document, cloud_environment):
@@ -375,7 +375,7 @@ def _host(url):
 
 
 def _scope(audience):
-    return audience.rstrip("/") + "/.default"
+    return f"{audience.rstrip('/')}/.default"
 
 
 def resolve_cloud(cloud_environment, verify=True, timeout=30):
@@ -390,30 +390,30 @@ def resolve_cloud(cloud_environment, verify=True, timeout=30):
                                recommended_action="Use one of %s, or the https URL of the cloud's Resource Manager "
                                                   "endpoint." % ", ".join(KNOWN_CLOUDS))
     if not HAS_REQUESTS:
-        raise AzureModuleError("read the cloud metadata at %s" % name, "the Python package requests is missing")
+        raise AzureModuleError(f"read the cloud metadata at {name}", "the Python package requests is missing")
     url = metadata_url(name)
-    operation = "read the cloud metadata at %s" % url
+    operation = f"read the cloud metadata at {url}"
     try:
         response = requests.get(url, verify=verify, timeout=timeout, headers={"Accept": "application/json"})
     except requests.exceptions.SSLError as exc:
-        raise AzureModuleError(operation, "the server's TLS certificate could not be verified (%s)" % exc,
+        raise AzureModuleError(operation, f"the server's TLS certificate could not be verified ({exc})",
                                code="TLSVerifyFailed",
                                recommended_action="Give the CA bundle with ca_cert or REQUESTS_CA_BUNDLE.")
     except requests.exceptions.RequestException as exc:
         raise AzureModuleError(operation, str(exc), code="ServiceRequestError",
                                recommended_action="Check cloud_environment and the network path to it.")
     if response.status_code != 200:
-        raise AzureModuleError(operation, "HTTP %s" % response.status_code, status=response.status_code,
+        raise AzureModuleError(operation, f"HTTP {response.status_code}", status=response.status_code,
                                recommended_action="Check that cloud_environment is the cloud's Resource Manager URL.")
     try:
         cloud = parse_cloud_metadata(response.json(), name)
     except ValueError as exc:
-        raise AzureModuleError(operation, "unusable metadata: %s" % exc,
+        raise AzureModuleError(operation, f"unusable metadata: {exc}",
                                recommended_action="Check that cloud_environment is the cloud's Resource Manager URL.")
     insecure = problems(https_problem("the metadata's resourceManager", cloud.resource_manager),
                         https_problem("the metadata's authentication.loginEndpoint", cloud.authority))
     if insecure:
-        raise AzureModuleError(operation, "cloud_environment %r names plain-http endpoints: %s" % (name, "; ".join(insecure)),
+        raise AzureModuleError(operation, f"cloud_environment {name!r} names plain-http endpoints: {'; '.join(insecure)}",
                                recommended_action="Use a cloud whose endpoints are https.")
     return cloud
 
@@ -450,7 +450,7 @@ def build_credential(settings, cloud, verify=True):
         return UsernamePasswordCredential(values.get("client_id") or "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
                                           values["ad_user"], values["password"],
                                           tenant_id=values.get("tenant") or "organizations", **common)
-    raise AzureModuleError("authenticate to Azure", "the credentials (%s) are incomplete" % settings.source,
+    raise AzureModuleError("authenticate to Azure", f"the credentials ({settings.source}) are incomplete",
                            recommended_action="Give client_id, secret and tenant; or client_id, tenant and "
                                               "x509_certificate_path; or ad_user and password.")
 

@@ -83,16 +83,16 @@ class AzureModuleError(Exception):
         super(AzureModuleError, self).__init__(self._message())
 
     def _message(self):
-        text = "Failed to %s" % self.operation
+        text = f"Failed to {self.operation}"
         if self.code:
-            text += " (%s)" % self.code
+            text += f" ({self.code})"
         if self.reason:
-            text += ": %s" % self.reason.rstrip(".")
+            text += f": {self.reason.rstrip('.')}"
         text += "."
         if self.possible_causes:
-            text += " Possible causes: %s" % _sentence(self.possible_causes)
+            text += f" Possible causes: {_sentence(self.possible_causes)}"
         if self.recommended_action:
-            text += " Recommended action: %s" % _sentence(self.recommended_action)
+            text += f" Recommended action: {_sentence(self.recommended_action)}"
         return text
 
     def as_dict(self):
@@ -117,7 +117,7 @@ def _clean(text):
 
 
 def _sentence(text):
-    return text if text.endswith((".", "!", "?")) else text + "."
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def parse_error_body(body):
@@ -190,14 +190,14 @@ def error_from_exception(operation, exc):
         reason = _first_line(exc)
         if "CERTIFICATE_VERIFY_FAILED" in reason:
             return AzureModuleError(
-                operation, "the server's TLS certificate could not be verified (%s)" % reason, code="TLSVerifyFailed",
+                operation, f"the server's TLS certificate could not be verified ({reason})", code="TLSVerifyFailed",
                 recommended_action="Give the CA bundle that signed the endpoint's certificate with ca_cert or the "
                                    "REQUESTS_CA_BUNDLE environment variable; cert_validation_mode=ignore turns "
                                    "verification off, for test endpoints only.")
-        return AzureModuleError(operation, "could not reach Azure (%s)" % reason, code="ServiceRequestError",
+        return AzureModuleError(operation, f"could not reach Azure ({reason})", code="ServiceRequestError",
                                 recommended_action="Check the network path to the endpoint and cloud_environment.")
     if ServiceResponseError is not None and isinstance(exc, ServiceResponseError):
-        return AzureModuleError(operation, "no usable answer from Azure (%s)" % _first_line(exc),
+        return AzureModuleError(operation, f"no usable answer from Azure ({_first_line(exc)})",
                                 code="ServiceResponseError", recommended_action="Retry the task.")
     status = getattr(exc, "status_code", None)
     code, message, causes, action = parse_error_body(_response_body(exc))
@@ -210,13 +210,13 @@ def error_from_exception(operation, exc):
         reason = _first_line(exc)
         entra_code = re.search(r"AADSTS\d+", reason)
         if not reason.lower().startswith("authentication failed"):
-            reason = "authentication failed: " + reason
+            reason = f"authentication failed: {reason}"
         return AzureModuleError(operation, reason, code=entra_code.group(0) if entra_code else code or "AuthenticationFailed",
                                 recommended_action=_ADVICE.get(code) or "Check the credentials (auth_source, client_id, "
                                 "secret, tenant or the profile) and cloud_environment.")
     if status == 429:
         retry_after = _header(exc, "retry-after")
-        reason = message + (" (Retry-After: %s s)" % retry_after if retry_after else "")
+        reason = message + (f" (Retry-After: {retry_after} s)" if retry_after else "")
         return AzureModuleError(operation, reason, code=code or "TooManyRequests", possible_causes=causes,
                                 recommended_action=action or _ADVICE["SubscriptionRequestsThrottled"], status=status)
     if status == 404 and not action:

@@ -66,10 +66,10 @@ def name_problem(option, value, kind):
         return None
     pattern, allowed = NAME_RULES[kind]
     if not value.strip():
-        return "%s is empty; it must be %s" % (option, allowed)
+        return f"{option} is empty; it must be {allowed}"
     if pattern.match(value):
         return None
-    return "%s is %r; it must be %s" % (option, value, allowed)
+    return f"{option} is {value!r}; it must be {allowed}"
 
 
 def name_or_id_problem(option, value, kind, resource_type):
@@ -78,7 +78,7 @@ def name_or_id_problem(option, value, kind, resource_type):
         return name_problem(option, value, kind)
     parts = value.strip("/").split("/")
     if (len(parts) < 8 or parts[0].lower() != "subscriptions" or parts[2].lower() != "resourcegroups"
-            or "/".join(parts[4:7]).lower() != ("providers/" + resource_type).lower()):
+            or "/".join(parts[4:7]).lower() != f"providers/{resource_type}".lower()):
         return ("%s is %r; it must be a name or the ARM id of a %s (/subscriptions/<id>/resourceGroups/<group>/"
                 "providers/%s/<name>)" % (option, value, resource_type, resource_type))
     return name_problem(option, parts[7], kind)
@@ -87,7 +87,7 @@ def name_or_id_problem(option, value, kind, resource_type):
 def text_problem(option, value):
     """A message when a given ``value`` is an empty or blank string."""
     if value is not None and not value.strip():
-        return "%s is empty; give a value or leave the option out" % option
+        return f"{option} is empty; give a value or leave the option out"
     return None
 
 
@@ -95,10 +95,10 @@ def int_problem(option, value, low, high=None, unit=""):
     """A message when ``value`` is given and outside [low, high] (high None: no upper bound)."""
     if value is None or (low <= value and (high is None or value <= high)):
         return None
-    unit = " " + unit if unit else ""
+    unit = f" {unit}" if unit else ""
     if high is None:
-        return "%s is %s; it must be at least %s%s" % (option, value, low, unit)
-    return "%s is %s; it must be a whole number from %s to %s%s" % (option, value, low, high, unit)
+        return f"{option} is {value}; it must be at least {low}{unit}"
+    return f"{option} is {value}; it must be a whole number from {low} to {high}{unit}"
 
 
 def tenant_problem(value):
@@ -124,9 +124,9 @@ def file_problem(option, path):
     if path is None:
         return None
     if not os.path.isfile(path):
-        return "%s is %r; no such file" % (option, path)
+        return f"{option} is {path!r}; no such file"
     if not os.access(path, os.R_OK):
-        return "%s is %r; the file is not readable" % (option, path)
+        return f"{option} is {path!r}; the file is not readable"
     return None
 
 

@@ -93,7 +93,7 @@ def get_storage_account(storage, resource_id):
 def _finish(poller, timeout, operation):
     result = poller.result(timeout=timeout)
     if not poller.done():
-        raise AzureModuleError(operation, "the operation was still running after %s s" % int(timeout), code="Timeout")
+        raise AzureModuleError(operation, f"the operation was still running after {int(timeout)} s", code="Timeout")
     return rest_dict(result)
 
 
@@ -102,7 +102,7 @@ def set_disk_sku(compute, disk_id, sku, timeout):
     """PATCH the disk's SKU (Disks - Update; the disk must be unattached or its VM deallocated)."""
     group, name = group_and_name(disk_id)
     return _finish(compute.disks.begin_update(group, name, {"sku": {"name": sku}}), timeout,
-                   "change the SKU of managed disk '%s'" % disk_id)
+                   f"change the SKU of managed disk '{disk_id}'")
 
 
 @azure_operation("set the tags of Azure VM '{vm_id}'")
@@ -110,7 +110,7 @@ def set_vm_tags(compute, vm, vm_id, tags, timeout):
     """PATCH the VM's tags (Virtual Machines - Update). An endpoint without PATCH (405) gets the VM's own
     definition back by PUT, with the new tags."""
     group, name = group_and_name(vm_id)
-    operation = "set the tags of Azure VM '%s'" % vm_id
+    operation = f"set the tags of Azure VM '{vm_id}'"
     try:
         return _finish(compute.virtual_machines.begin_update(group, name, {"tags": tags}), timeout, operation)
     except AZURE_SDK_ERRORS as exc:
@@ -128,7 +128,7 @@ def power(compute, vm_id, action, timeout):
     """action: "deallocate" or "start"."""
     group, name = group_and_name(vm_id)
     method = compute.virtual_machines.begin_deallocate if action == "deallocate" else compute.virtual_machines.begin_start
-    return _finish(method(group, name), timeout, "%s Azure VM '%s'" % (action, vm_id))
+    return _finish(method(group, name), timeout, f"{action} Azure VM '{vm_id}'")
 
 
 def describe_vm(compute, network, vm_id):

@@ -36,7 +36,7 @@ def compile_query(option, expression):
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        raise QueryError("%s %r is not a valid JMESPath expression: %s" % (option, expression, _reason(exc)))
+        raise QueryError(f"{option} {expression!r} is not a valid JMESPath expression: {_reason(exc)}")
 
 
 def run_query(compiled, option, vms):
@@ -44,7 +44,7 @@ def run_query(compiled, option, vms):
     try:
         return compiled.search(vms)
     except jmespath.exceptions.JMESPathError as exc:
-        raise QueryError("%s %r failed on the VM list: %s" % (option, compiled.expression, _reason(exc)))
+        raise QueryError(f"{option} {compiled.expression!r} failed on the VM list: {_reason(exc)}")
 
 
 def select_vms(compiled, option, vms):
@@ -68,7 +68,7 @@ def _kind(value):
     if isinstance(value, list):
         kinds = sorted(set(type(item).__name__ for item in value))
         return "a list of %s" % (", ".join(kinds) or "nothing")
-    return "a %s" % type(value).__name__
+    return f"a {type(value).__name__}"
 
 
 def _reason(exc):
@@ -76,7 +76,7 @@ def _reason(exc):
     if isinstance(exc, jmespath.exceptions.IncompleteExpressionError):
         return "the expression is incomplete"
     if isinstance(exc, jmespath.exceptions.ParseError):
-        return "%s %r at character %s" % (exc.msg, exc.token_value, exc.lex_position)
+        return f"{exc.msg} {exc.token_value!r} at character {exc.lex_position}"
     if isinstance(exc, jmespath.exceptions.LexerError):
-        return "%s at character %s" % (exc.message, exc.lexer_position)
+        return f"{exc.message} at character {exc.lexer_position}"
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

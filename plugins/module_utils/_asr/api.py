@@ -279,7 +279,7 @@ def vault_path(subscription_id, resource_group, vault_name):
 
 def _send(client, method, path, api_version, body=None):
     """One ARM request through the SDK client's pipeline; the JSON answer, None for a 404."""
-    request = HttpRequest(method, "%s?api-version=%s" % (path, api_version), json=body)
+    request = HttpRequest(method, f"{path}?api-version={api_version}", json=body)
     response = client.send_request(request)
     if response.status_code == 404:
         return None
@@ -295,7 +295,7 @@ def get_vault(client, subscription_id, resource_group, vault_name):
 @azure_operation("create a registration key certificate in vault '{vault_name}'")
 def create_vault_certificate(client, subscription_id, resource_group, vault_name, certificate_name, validity_hours):
     """PUT vaults/{v}/certificates/{name}: the vault makes a certificate valid for ``validity_hours``."""
-    path = "%s/certificates/%s" % (vault_path(subscription_id, resource_group, vault_name), certificate_name)
+    path = f"{vault_path(subscription_id, resource_group, vault_name)}/certificates/{certificate_name}"
     return _send(client, "PUT", path, VAULT_API, {"certificateCreateOptions": {"validityInHours": validity_hours}})
 
 

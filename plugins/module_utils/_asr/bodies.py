@@ -62,12 +62,12 @@ def resolve_disks(protectable, options):
     Terraform make the OS disk mandatory too. The OS disk is always included.
     """
     disks = protectable_disks(protectable)
-    names = ", ".join("%s (%s)" % (d["name"], d["vhd_id"]) for d in disks) or "none"
+    names = ", ".join(f"{d['name']} ({d['vhd_id']})" for d in disks) or "none"
     problems = []
     if options.get("os_disk"):
         os_disk = _disk_matching(disks, options["os_disk"])
         if os_disk is None:
-            problems.append("os_disk is %r; it must be one of the VM's disks: %s" % (options["os_disk"], names))
+            problems.append(f"os_disk is {options['os_disk']!r}; it must be one of the VM's disks: {names}")
     else:
         os_disk = next((d for d in disks if d["type"] == "OperatingSystem"), disks[0] if len(disks) == 1 else None)
         if not disks:
@@ -80,7 +80,7 @@ def resolve_disks(protectable, options):
     for wanted in options.get("disks") or [d["vhd_id"] for d in disks]:
         disk = _disk_matching(disks, wanted)
         if disk is None:
-            problems.append("disks names %r; it must be one of the VM's disks: %s" % (wanted, names))
+            problems.append(f"disks names {wanted!r}; it must be one of the VM's disks: {names}")
         elif disk not in included:
             included.append(disk)
     if os_disk is not None and os_disk not in included:
@@ -89,9 +89,9 @@ def resolve_disks(protectable, options):
     for wanted, disk_type in sorted((options.get("disk_types") or {}).items()):
         disk = _disk_matching(disks, wanted)
         if disk is None:
-            problems.append("disk_types names %r; it must be one of the VM's disks: %s" % (wanted, names))
+            problems.append(f"disk_types names {wanted!r}; it must be one of the VM's disks: {names}")
         elif disk not in included:
-            problems.append("disk_types names %r, which is not among the disks to replicate" % wanted)
+            problems.append(f"disk_types names {wanted!r}, which is not among the disks to replicate")
         else:
             disk_types[disk["vhd_id"]] = disk_type
     return os_disk, included, disk_types, problems
@@ -236,9 +236,9 @@ def immutable_changes(item, options, protectable=None):
             options["managed_disk_replication"], "managed disks" if managed_now else "a storage account"))
     storage = options.get("target_storage_account_id")
     if storage and not managed_now and not same_id(storage, current["target_storage_account_id"]):
-        problems.append("target_storage_account_id is %r but the VM replicates to %r" % (storage, current["target_storage_account_id"]))
+        problems.append(f"target_storage_account_id is {storage!r} but the VM replicates to {current['target_storage_account_id']!r}")
     if options.get("policy") and lowered(options["policy"]) != lowered(current["policy"]):
-        problems.append("policy is %r but the VM replicates with policy %r" % (options["policy"], current["policy"]))
+        problems.append(f"policy is {options['policy']!r} but the VM replicates with policy {current['policy']!r}")
     if protectable is not None:
         # A disk, OS disk or disk type naming a disk the VM does not have is as wrong here as at enable time.
         disk_problems = [problem for problem in resolve_disks(protectable, options)[3]
@@ -250,11 +250,11 @@ def immutable_changes(item, options, protectable=None):
         replicated = set(lowered(disk) for disk in current["disks"])
         missing = [disk["name"] for disk in included if lowered(disk["vhd_id"]) not in replicated]
         if options.get("disks") and missing:
-            problems.append("disks includes %s, which the VM does not replicate" % ", ".join(missing))
+            problems.append(f"disks includes {', '.join(missing)}, which the VM does not replicate")
         known_types = dict((lowered(key), value) for key, value in current["disk_types"].items())
         for vhd_id, disk_type in sorted(disk_types.items()):
             if known_types and known_types.get(lowered(vhd_id)) not in (None, disk_type):
-                problems.append("disk_types sets disk %s to %s but it replicates as %s" % (vhd_id, disk_type, known_types[lowered(vhd_id)]))
+                problems.append(f"disk_types sets disk {vhd_id} to {disk_type} but it replicates as {known_types[lowered(vhd_id)]}")
     if problems:
         problems.append("these can't change after replication is enabled: disable it (state=absent) and enable it again")
     return problems

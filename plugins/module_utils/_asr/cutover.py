@@ -60,7 +60,7 @@ def find_migrated_vm(compute, subscription_id, target_resource_group, name):
     if group:
         vms = vms_in_group(compute, group.rsplit("/", 1)[-1])
         if vms is None:
-            return None, "target_resource_group %r does not exist" % target_resource_group
+            return None, f"target_resource_group {target_resource_group!r} does not exist"
     else:
         vms = list_vms(compute)
     found = [vm for vm in vms if (vm.get("name") or "").lower() == name.lower()]
@@ -83,7 +83,7 @@ def read_test_vm(client, resource_group, vault_name, compute, network, item):
     name, group = test_vm_name(item, job), target_settings(item)["target_resource_group"]
     if not name or not group:
         return None
-    return describe_vm(compute, network, "%s/providers/Microsoft.Compute/virtualMachines/%s" % (group, name))[1]
+    return describe_vm(compute, network, f"{group}/providers/Microsoft.Compute/virtualMachines/{name}")[1]
 
 
 def change_after_cutover(compute, network, vm_id, disk_sku, tags, check_mode, remaining):

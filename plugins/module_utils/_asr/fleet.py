@@ -59,9 +59,9 @@ def find_vault(session, resource_group, project):
     found = vault_from_solution(solution) if solution else None
     if found is None:
         raise AzureModuleError(
-            "find the Recovery Services vault of Azure Migrate project '%s' in resource group '%s'" % (project, resource_group),
-            "the project or its %s solution was not found" % SERVER_MIGRATION_SOLUTION if solution is None
-            else "its %s solution has no vaultId" % SERVER_MIGRATION_SOLUTION,
+            f"find the Recovery Services vault of Azure Migrate project '{project}' in resource group '{resource_group}'",
+            f"the project or its {SERVER_MIGRATION_SOLUTION} solution was not found" if solution is None
+            else f"its {SERVER_MIGRATION_SOLUTION} solution has no vaultId",
             recommended_action="Create the project's replication infrastructure (in the portal, Servers, databases and "
                                "web apps > Discover > Hyper-V > Create resources), or give vault_name instead.")
     return tuple(found)
@@ -79,7 +79,7 @@ def plan_waves(plan):
     by_vm = {}
     for wave in waves:
         if not isinstance(wave, dict) or not wave.get("name"):
-            raise ValueError("a wave has no 'name': %r" % (wave,))
+            raise ValueError(f"a wave has no 'name': {wave!r}")
         for vm in wave.get("vms") or []:
             by_vm[str(vm).lower()] = str(wave["name"])
     return by_vm

@@ -116,7 +116,7 @@ def job_error(job):
         code = service.get("code") or (str(provider["errorCode"]) if provider.get("errorCode") else None)
         message = service.get("message") or provider.get("errorMessage")
         if provider.get("errorCode") and service.get("code"):
-            message = "%s (provider error %s: %s)" % (message, provider["errorCode"], provider.get("errorMessage") or "")
+            message = f"{message} (provider error {provider['errorCode']}: {provider.get('errorMessage') or ''})"
         if code or message:
             return {"code": code, "message": message,
                     "possible_causes": service.get("possibleCauses") or provider.get("possibleCauses"),
@@ -148,7 +148,7 @@ def failure(item):
     if operation and operation["name"] == "EnableDr" and _job_state(job) in FAILED_JOB_STATES:
         found = job_error(job) or from_health
         if not found.get("message"):
-            found["message"] = "the enable-replication job ended %s" % _job_state(job)
+            found["message"] = f"the enable-replication job ended {_job_state(job)}"
         return dict(found, reason="enable_job_failed", job=operation["job_name"])
     recovery_side = (properties.get("activeLocation") or "").lower() == "recovery"
     if recovery_side or operations & set(FAILOVER_OPERATIONS) or "TestFailoverCleanup" in operations:
@@ -326,7 +326,7 @@ def migration_plan(item, state, failover_type="planned"):
     position = migration_position(item)
     target = _ORDER.index(state)
     while _ORDER.index(position) < target:
-        nxt = {"protected": failover_type + "_failover", "failed_over": "commit", "committed": "complete"}[position]
+        nxt = {"protected": f"{failover_type}_failover", "failed_over": "commit", "committed": "complete"}[position]
         plan.append((nxt, None))
         position = _AFTER[nxt]
     return plan

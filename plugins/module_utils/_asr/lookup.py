@@ -39,8 +39,8 @@ def find_item(client, resource_group, vault_name, vm, site=None, listed=None):
     exact = [item for item in listed if vm.lower() in ((item.get("name") or "").lower(),
              (((item.get("properties") or {}).get("providerSpecificDetails") or {}).get("vmId") or "").lower())]
     if len(listed) > 1 and not exact:
-        raise AzureModuleError("find replicated VM '%s' in vault '%s'" % (vm, vault_name),
-                               "the name matches %d replicated VMs (%s)" % (len(listed), ", ".join(sorted(i["name"] for i in listed))),
+        raise AzureModuleError(f"find replicated VM '{vm}' in vault '{vault_name}'",
+                               f"the name matches {len(listed)} replicated VMs ({', '.join(sorted((i['name'] for i in listed)))})",
                                recommended_action="Give the VM id (or the site) instead of the name.")
     chosen = (exact or listed or [None])[0]
     return get_item(ref_of(client, resource_group, vault_name, chosen)) if chosen else None
@@ -61,7 +61,7 @@ def site_problem(client, resource_group, vault_name, site):
             return None
     names = sorted(fabric.get("name") or "" for fabric in fabrics
                    if ((fabric.get("properties") or {}).get("customDetails") or {}).get("instanceType") == "HyperVSite")
-    return "site %r not found in vault %r; its Hyper-V sites: %s" % (site, vault_name, ", ".join(names) or "none")
+    return f"site {site!r} not found in vault {vault_name!r}; its Hyper-V sites: {', '.join(names) or 'none'}"
 
 
 def site_containers(client, resource_group, vault_name, site=None):

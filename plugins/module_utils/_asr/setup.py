@@ -77,7 +77,7 @@ def registration_key_xml(vault, certificate, fabric):
     child(root, "SiteName", fabric["name"])
     child(root, "PrivateEndpointStateForSiteRecovery",
           properties_of(vault).get("privateEndpointStateForSiteRecovery") or "None")
-    return '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode")
+    return f"<?xml version=\"1.0\" encoding=\"utf-8\"?>{ET.tostring(root, encoding='unicode')}"
 
 
 def _find_text(element, tag):
@@ -132,17 +132,17 @@ def reusable_key_problems(existing, vault, fabric, now, margin_hours):
     wanted = (_id_part(vault["id"], 2), _id_part(vault["id"], 4), vault["name"])
     if tuple(v.lower() for v in (existing["subscription_id"], existing["resource_group"], existing["vault_name"])) \
             != tuple(v.lower() for v in wanted):
-        problems.append("it is for vault %s/%s" % (existing["resource_group"], existing["vault_name"]))
+        problems.append(f"it is for vault {existing['resource_group']}/{existing['vault_name']}")
     site_id = properties_of(fabric).get("internalIdentifier") or ""
     if existing["site_id"].lower() != site_id.lower():
         problems.append("it is for site %s" % (existing["site_name"] or existing["site_id"]))
     elif existing["site_name"].lower() != (fabric.get("name") or "").lower():
         # The provider registers with the SiteName of the file: a name that is not the vault's site's is not kept.
-        problems.append("its SiteName %r is not the name of site %r of the vault" % (existing["site_name"], fabric.get("name")))
+        problems.append(f"its SiteName {existing['site_name']!r} is not the name of site {fabric.get('name')!r} of the vault")
     if existing["valid_to"] is None:
         problems.append("its validity cannot be read")
     elif existing["valid_to"] - now < datetime.timedelta(hours=margin_hours):
-        problems.append("it expires at %s, within %s hours" % (existing["valid_to"].isoformat(), margin_hours))
+        problems.append(f"it expires at {existing['valid_to'].isoformat()}, within {margin_hours} hours")
     return problems
 
 
@@ -154,12 +154,12 @@ def log_storage_problems(account, location):
     """Why ``account`` (REST JSON of a storage account) cannot be the log storage account for ``location``."""
     problems = []
     if normalize_location(account.get("location")) != normalize_location(location):
-        problems.append("it is in %s, not in the target region %s" % (account.get("location"), location))
+        problems.append(f"it is in {account.get('location')}, not in the target region {location}")
     if account.get("kind") not in LOG_STORAGE_KINDS:
-        problems.append("its kind is %s; Site Recovery needs one of %s" % (account.get("kind"), ", ".join(LOG_STORAGE_KINDS)))
+        problems.append(f"its kind is {account.get('kind')}; Site Recovery needs one of {', '.join(LOG_STORAGE_KINDS)}")
     sku = (account.get("sku") or {}).get("name")
     if sku not in LOG_STORAGE_SKUS:
-        problems.append("its SKU is %s; Site Recovery needs one of %s" % (sku, ", ".join(LOG_STORAGE_SKUS)))
+        problems.append(f"its SKU is {sku}; Site Recovery needs one of {', '.join(LOG_STORAGE_SKUS)}")
     return problems
 
 
@@ -218,9 +218,9 @@ def describe_missing(status):
     """One sentence naming what the wait still misses."""
     parts = []
     if status["missing_hosts"]:
-        parts.append("hosts not registered to the site: %s" % ", ".join(status["missing_hosts"]))
+        parts.append(f"hosts not registered to the site: {', '.join(status['missing_hosts'])}")
     if status["disconnected_hosts"]:
-        parts.append("hosts registered but not Connected: %s" % ", ".join(status["disconnected_hosts"]))
+        parts.append(f"hosts registered but not Connected: {', '.join(status['disconnected_hosts'])}")
     if status["missing_vms"]:
-        parts.append("VMs the vault has not discovered: %s" % ", ".join(status["missing_vms"]))
+        parts.append(f"VMs the vault has not discovered: {', '.join(status['missing_vms'])}")
     return "; ".join(parts)

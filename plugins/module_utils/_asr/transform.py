@@ -235,13 +235,13 @@ def test_vm_name(item, job=None):
         if detail.get("testVmName"):
             return detail["testVmName"]
     name = target_settings(item)["target_vm_name"] or properties_of(item).get("friendlyName")
-    return "%s-test" % name if name else None
+    return f"{name}-test" if name else None
 
 
 def _status(statuses, prefix):
     for status in statuses or []:
         code = status.get("code") or ""
-        if code.startswith(prefix + "/"):
+        if code.startswith(f"{prefix}/"):
             return code.split("/", 1)[1]
     return None
 
@@ -286,12 +286,12 @@ def vm_problems(summary, expect_running=True):
     """What is wrong with a migrated VM (empty when it is fine): provisioning, power, unmanaged disks, no NIC."""
     problems = []
     if lowered(summary["provisioning_state"]) != "succeeded":
-        problems.append("provisioning state is %s" % summary["provisioning_state"])
+        problems.append(f"provisioning state is {summary['provisioning_state']}")
     if expect_running and summary["power_state"] != "running":
-        problems.append("power state is %s, not running" % summary["power_state"])
+        problems.append(f"power state is {summary['power_state']}, not running")
     unmanaged = [disk["name"] for disk in summary["disks"] if not disk["managed"]]
     if unmanaged:
-        problems.append("disks without a managed disk: %s" % ", ".join(unmanaged))
+        problems.append(f"disks without a managed disk: {', '.join(unmanaged)}")
     if not summary["nics"]:
         problems.append("no network interface")
     return problems

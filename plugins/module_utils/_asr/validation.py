@@ -39,7 +39,7 @@ def _id_problem(option, value, resource_type):
     """A message when ``value`` is an id that is not of ``resource_type``; names are accepted as they are."""
     if not value or not value.startswith("/"):
         return None
-    if not value.lower().startswith("/subscriptions/") or ("/providers/%s/" % resource_type).lower() not in value.lower():
+    if not value.lower().startswith("/subscriptions/") or (f"/providers/{resource_type}/").lower() not in value.lower():
         return ("%s is %r; it must be a name or the ARM id of a %s (/subscriptions/<id>/resourceGroups/<group>/providers/"
                 "%s/<name>)" % (option, value, resource_type, resource_type))
     return None
@@ -70,9 +70,9 @@ def validate_enable_options(options):
                             "are created at failover as managed disks of type disk_type" % ", ".join(sorted(options["disk_types"])))
         for disk, disk_type in sorted((options.get("disk_types") or {}).items()):
             if disk_type not in DISK_TYPES:
-                problems.append("disk_types[%r] is %r; it must be one of %s" % (disk, disk_type, ", ".join(DISK_TYPES)))
+                problems.append(f"disk_types[{disk!r}] is {disk_type!r}; it must be one of {', '.join(DISK_TYPES)}")
         for option, value in [("disk_type", options.get("disk_type"))] + sorted(
-                ("disk_types[%r]" % disk, disk_type) for disk, disk_type in (options.get("disk_types") or {}).items()):
+                (f"disk_types[{disk!r}]", disk_type) for disk, disk_type in (options.get("disk_types") or {}).items()):
             if value in PERFORMANCE_DISK_TYPES:
                 problems.append("%s is %s: Premium SSD v2 and Ultra disks need their IOPS and throughput set per disk, "
                                 "which this module does not support yet; choose one of %s" % (
@@ -84,7 +84,7 @@ def validate_enable_options(options):
         problems.append(vm_name_problem("target_vm_name", name))
     zone, availability_set = options.get("availability_zone"), options.get("availability_set_id")
     if zone is not None and zone not in ("1", "2", "3"):
-        problems.append("availability_zone is %r; it must be 1, 2 or 3" % zone)
+        problems.append(f"availability_zone is {zone!r}; it must be 1, 2 or 3")
     if zone and availability_set:
         problems.append("availability_zone (%s) and availability_set_id can't be used together: a VM is either in a zone "
                         "or in an availability set" % zone)
@@ -109,9 +109,9 @@ def validate_enable_options(options):
     for option in ("tags", "seed_disk_tags", "disk_tags", "nic_tags"):
         for key, value in sorted((options.get(option) or {}).items()):
             if not isinstance(value, str):
-                problems.append("%s[%r] is %r; tag values must be strings" % (option, key, value))
+                problems.append(f"{option}[{key!r}] is {value!r}; tag values must be strings")
     if options.get("timeout") is not None and options["timeout"] < 1:
-        problems.append("timeout is %s; it must be at least 1 (seconds)" % options["timeout"])
+        problems.append(f"timeout is {options['timeout']}; it must be at least 1 (seconds)")
     return problems
 
 
@@ -120,9 +120,9 @@ def enable_requirements(options):
     replicate yet, before any request that changes anything)."""
     problems = []
     if not options.get("target_resource_group"):
-        problems.append("target_resource_group is required to enable replication of %r" % options.get("name"))
+        problems.append(f"target_resource_group is required to enable replication of {options.get('name')!r}")
     if options.get("target_subnet") and not options.get("target_network"):
-        problems.append("target_subnet (%r) needs target_network" % options["target_subnet"])
+        problems.append(f"target_subnet ({options['target_subnet']!r}) needs target_network")
     if options.get("managed_disk_replication", True) and not options.get("log_storage_account_id"):
         # The Recovery Services agent uploads the replication logs to this account before they are applied to the
         # seed disks; Azure PowerShell passes it with managed-disk replication (-LogStorageAccountId).
@@ -201,7 +201,7 @@ def target_problems(wanted, found):
             continue
         document = found.get(key)
         if document is None:
-            problems.append("%s %r does not exist: create the %s first" % (option, resource_id, what))
+            problems.append(f"{option} {resource_id!r} does not exist: create the {what} first")
         elif region and _location(document) != region:
             problems.append("%s %r is in region %s, but the target network %r is in %s: it must be in the target "
                             "region" % (option, resource_id, _location(document), found["vnet"].get("name"), region))
@@ -238,8 +238,8 @@ def vm_name_problem(option, name):
     if _VM_NAME.match(name or ""):
         return None
     if option == "target_vm_name":
-        return "target_vm_name is %r; it must be %s" % (name, NAME_RULES["vm"][1])
-    return ("the Hyper-V VM's name %r is not a valid Azure VM name (%s); give target_vm_name" % (name, NAME_RULES["vm"][1]))
+        return f"target_vm_name is {name!r}; it must be {NAME_RULES['vm'][1]}"
+    return (f"the Hyper-V VM's name {name!r} is not a valid Azure VM name ({NAME_RULES['vm'][1]}); give target_vm_name")
 
 
 def find_protectable(protectables, vm):
@@ -316,7 +316,7 @@ def failover_target_problems(item, existing_vm, vnet):
     if not network:
         problems.append("the VM has no target network; set target_network with azmigrate.hyperv.replication")
     elif vnet is None:
-        problems.append("its target network %r does not exist any more" % network)
+        problems.append(f"its target network {network!r} does not exist any more")
     else:
         subnets = [lowered(subnet.get("name")) for subnet in (properties_of(vnet).get("subnets") or [])]
         wanted = settings["target_subnet"]

@@ -123,8 +123,8 @@ def validate_policy_settings(desired):
         if isinstance(allowed, range):
             text = "a whole number from %d to %d" % (allowed[0], allowed[-1])
         else:
-            text = "one of %s" % ", ".join(str(item) for item in allowed)
-        problems.append("%s is %s; it must be %s" % (option, value, text))
+            text = f"one of {', '.join((str(item) for item in allowed))}"
+        problems.append(f"{option} is {value}; it must be {text}")
     return problems
 
 
@@ -264,7 +264,7 @@ def plan_policy(state, policy_name, current, desired, sites, fabrics, containers
                                     "when the first host registers)" % (site_name, len(site_containers)))
             continue
         plan["associate"].append({"site": fabric["name"], "container": site_containers[0]["name"],
-                                  "mapping": "%s-%s" % (policy_name, fabric["name"])})
+                                  "mapping": f"{policy_name}-{fabric['name']}"})
         associated.add(fabric["name"].lower())
     return plan
 

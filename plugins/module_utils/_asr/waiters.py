@@ -51,10 +51,10 @@ def error_from_job(job, operation):
     action = error.get("recommended_action")
     if state == "Suspended":
         action = action or "The job waits for a manual action: resume or cancel it in the vault, then re-run."
-    reason = "job %s (%s) ended %s" % (job.get("name"), properties.get("scenarioName") or "?", state)
+    reason = f"job {job.get('name')} ({properties.get('scenarioName') or '?'}) ended {state}"
     if message:
-        reason += ": %s" % message
-    return AzureModuleError(operation, reason, code=code or "Job%s" % state, possible_causes=error.get("possible_causes"),
+        reason += f": {message}"
+    return AzureModuleError(operation, reason, code=code or f"Job{state}", possible_causes=error.get("possible_causes"),
                             recommended_action=action, details={"job": job_summary(job)})
 
 
@@ -121,7 +121,7 @@ def poll_job(fetch, job_name, timeout, operation, first_delay=None, default_inte
             last_error = None
         except AZURE_SDK_ERRORS as exc:
             if not _is_transient(exc):
-                raise error_from_exception("read the state of job %s for: %s" % (job_name, operation), exc)
+                raise error_from_exception(f"read the state of job {job_name} for: {operation}", exc)
             last_error, headers = exc, getattr(getattr(exc, "response", None), "headers", None)
         else:
             state = (job.get("properties") or {}).get("state")
@@ -131,9 +131,9 @@ def poll_job(fetch, job_name, timeout, operation, first_delay=None, default_inte
                 raise error_from_job(job, operation)
         delay = retry_after_seconds(headers) or first_delay or default_interval
     state = ((job or {}).get("properties") or {}).get("state") or "unknown"
-    reason = "job %s was still %s after %s s" % (job_name, state, int(timeout))
+    reason = f"job {job_name} was still {state} after {int(timeout)} s"
     if last_error is not None:
-        reason += " (last poll: %s)" % str(last_error).splitlines()[0]
+        reason += f" (last poll: {str(last_error).splitlines()[0]})"
     raise AzureModuleError(operation, reason, code="Timeout",
                            recommended_action="The job goes on in Azure: re-run the task with a longer timeout to "
                                               "wait for it, or follow it in the vault's Site Recovery jobs.",

@@ -141,7 +141,7 @@ class WaveRun(object):
             self._end(vm, "failed", str(exc))
         elif isinstance(exc, Blocked):
             what = "test-migrate" if self.params["operation"] == "test_migration" else "migrate"
-            self._end(vm, "failed", "Can't %s %r: %s." % (what, vm.name, exc))
+            self._end(vm, "failed", f"Can't {what} {vm.name!r}: {exc}.")
         else:
             self._end(vm, "timed_out" if exc.code == "Timeout" else "failed", str(exc), exc.as_dict())
 
@@ -186,7 +186,7 @@ class WaveRun(object):
 
     def _check_test_network(self, vm):
         if vm.item is None:
-            raise Blocked("it does not replicate in vault %r (azmigrate.hyperv.replication enables it)" % self.vault_name)
+            raise Blocked(f"it does not replicate in vault {self.vault_name!r} (azmigrate.hyperv.replication enables it)")
         network = self.params.get("network")
         if not network:
             return
@@ -195,7 +195,7 @@ class WaveRun(object):
         if network_id not in self.network_ids:
             self.network_ids[network_id] = network.startswith("/") or get_vnet(self.network, network_id) is not None
         if not self.network_ids[network_id]:
-            raise Blocked("network %r is not a virtual network of resource group %r" % (network, (group or "").rsplit("/", 1)[-1]))
+            raise Blocked(f"network {network!r} is not a virtual network of resource group {(group or '').rsplit('/', 1)[-1]!r}")
         vm.network_id = network_id
         production = [self._network_id(group, value) for value in self.params.get("production_networks") or []]
         problem = production_network_problem(vm.item, network_id, production, self.params.get("allow_production_network"))
@@ -212,7 +212,7 @@ class WaveRun(object):
         if not difference:
             return
         if not self.params.get("restart_if_different"):
-            raise Blocked("%s; clean it up first (state=absent) or set restart_if_different=true" % difference)
+            raise Blocked(f"{difference}; clean it up first (state=absent) or set restart_if_different=true")
         vm.restart = difference
 
     # --- check mode: the plan of each VM, nothing sent ---
@@ -311,10 +311,10 @@ class WaveRun(object):
                 if len(vm.steps) >= MAX_STEPS_PER_VM:
                     raise Blocked("it did not reach state %s after %s (Azure lists %s next)" % (
                         self.params["state"], ", ".join(vm.steps), step))
-                operation = "%s of VM '%s'" % (step.replace("_", " "), vm.name)
+                operation = f"{step.replace('_', ' ')} of VM '{vm.name}'"
                 if step == "wait":
                     vm.steps.append(step)
-                    self._wait_for(vm, detail, step, "wait for the running job (%s) of VM '%s'" % (detail, vm.name), None)
+                    self._wait_for(vm, detail, step, f"wait for the running job ({detail}) of VM '{vm.name}'", None)
                     return
                 started = self._start(vm, step, detail)
                 vm.steps.append(step)
@@ -374,7 +374,7 @@ class WaveRun(object):
             # gives no token, or any other answer, ends the VM.
             credential_failed = ClientAuthenticationError is not None and isinstance(exc, ClientAuthenticationError)
             if credential_failed or (status is not None and status not in TRANSIENT_STATUS):
-                self._fail(vm, error_from_exception("read the state of job %s for: %s" % (job_ref["name"], job_ref["operation"]), exc))
+                self._fail(vm, error_from_exception(f"read the state of job {job_ref['name']} for: {job_ref['operation']}", exc))
                 return
             wait = retry_after_seconds(headers)
             if status == 429 and wait:
@@ -428,11 +428,11 @@ class WaveRun(object):
         summary = describe_vm(self.compute, self.network, vm_id)[1]
         problems = []
         if self.params["verify"]:
-            problems = vm_problems(summary) if summary else ["the Azure VM %s does not exist" % vm_id]
+            problems = vm_problems(summary) if summary else [f"the Azure VM {vm_id} does not exist"]
         vm.extra = {"state": state, "azure_vm": summary, "verification": problems,
                     "diff": {"before": dict(before, state=vm.before), "after": dict(after, state=state)}}
         if problems:
-            self._end(vm, "failed", "The migrated VM %s is not as expected: %s." % (vm_id, "; ".join(problems)))
+            self._end(vm, "failed", f"The migrated VM {vm_id} is not as expected: {'; '.join(problems)}.")
         else:
             self._end(vm, "done")
 

@@ -58,7 +58,7 @@ def wave_specs(vms):
 def _name_like(option, value, kind):
     """name_problem for a value from a VM entry, which YAML may have made a number or a list."""
     if value is not None and not isinstance(value, str):
-        return "%s is %r; it must be a string" % (option, value)
+        return f"{option} is {value!r}; it must be a string"
     return name_problem(option, value, kind)
 
 
@@ -68,10 +68,10 @@ def wave_problems(params):
     operation, state = params["operation"], params.get("state")
     allowed = TEST_STATES if operation == "test_migration" else MIGRATION_STATES
     if state is not None and state not in allowed:
-        problems.append("state is %r; with operation=%s it must be one of %s" % (state, operation, ", ".join(allowed)))
+        problems.append(f"state is {state!r}; with operation={operation} it must be one of {', '.join(allowed)}")
     for option in ("timeout", "poll_interval"):
         if params.get(option) is not None and params[option] < 1:
-            problems.append("%s is %s; it must be at least 1 (seconds)" % (option, params[option]))
+            problems.append(f"{option} is {params[option]}; it must be at least 1 (seconds)")
     if params.get("round_seconds") is not None and params["round_seconds"] < 1:
         problems.append("round_seconds is %s; it must be at least 1 (seconds), or not given to wait until every VM "
                         "ends" % params["round_seconds"])
@@ -88,7 +88,7 @@ def wave_problems(params):
     if operation == "test_migration":
         given = [option for option in cutover_only if params.get(option) not in (None, False, {}, "planned")]
         if given:
-            problems.append("%s apply to operation=cutover, not to operation=test_migration" % ", ".join(given))
+            problems.append(f"{', '.join(given)} apply to operation=cutover, not to operation=test_migration")
         if (state or "present") == "present" and not params.get("network"):
             problems.append("network is required with operation=test_migration and state=present (the isolated "
                             "virtual network of the test VMs)")
@@ -100,7 +100,7 @@ def wave_problems(params):
     else:
         given = [option for option in test_only if params.get(option)]
         if given:
-            problems.append("%s apply to operation=test_migration, not to operation=cutover" % ", ".join(given))
+            problems.append(f"{', '.join(given)} apply to operation=test_migration, not to operation=cutover")
         if params.get("shutdown_source") and params.get("failover_type") == "planned":
             problems.append("shutdown_source applies to failover_type=unplanned; a planned failover always shuts the "
                             "source down")
@@ -117,15 +117,15 @@ def default_state(operation):
 def progress_line(vm):
     """One line for a VM's result: "web01: planned_failover - Start failover (task 4 of 5, InProgress)"."""
     if vm["verdict"] in ("failed", "timed_out"):
-        return "%s: %s - %s" % (vm["name"], vm["verdict"].upper().replace("_", " "), vm.get("msg") or "")
+        return f"{vm['name']}: {vm['verdict'].upper().replace('_', ' ')} - {vm.get('msg') or ''}"
     progress = vm.get("progress") or {}
     if vm["verdict"] == "running" and progress:
         return "%s: %s - %s (task %s of %s, %s)" % (vm["name"], progress.get("step"), progress.get("task") or "queued",
                                                     progress.get("task_number"), progress.get("tasks"),
                                                     progress.get("job_state"))
     if vm["verdict"] == "planned":
-        return "%s: would run %s" % (vm["name"], ", ".join(vm.get("steps") or []) or "nothing")
-    return "%s: %s (%s)" % (vm["name"], vm.get("state"), ", ".join(vm.get("steps") or []) or "no change")
+        return f"{vm['name']}: would run {', '.join(vm.get('steps') or []) or 'nothing'}"
+    return f"{vm['name']}: {vm.get('state')} ({', '.join(vm.get('steps') or []) or 'no change'})"
 
 
 def job_progress(job, step):
