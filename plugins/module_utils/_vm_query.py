@@ -11,6 +11,8 @@ option and the expression. ``select_vms`` is for callers that need VMs back (a q
 ``[?health=='Critical']``), not a projection of them.
 """
 
+import traceback
+
 try:
     import jmespath
     import jmespath.exceptions
