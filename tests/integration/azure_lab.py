@@ -33,11 +33,7 @@ for path in (str(TESTS), str(PROJECT_ROOT / ".collections")):
 # pylint: disable=wrong-import-position
 from labfixture import LabProcess  # noqa: E402
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import (
-    api as asr_api,
-    api as asr_setup_api,
-    waiters as asr_waiters,
-)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, waiters as asr_waiters  # noqa: E402
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession  # noqa: E402
 
 RESOURCE_GROUP = "rg-migrate"
@@ -124,8 +120,8 @@ def create_site(lab: LabProcess, client, site: str, hosts: tuple[str, ...]) -> N
 def discover(client, site: str) -> None:
     """Ask the site's providers to refresh and wait for it: the vault lists the hosts' VMs only once a provider's
     inventory reached it (up to 15 minutes after registration, or a refresh; lab/azure/discovery.py)."""
-    for provider in asr_setup_api.list_site_providers(client, RESOURCE_GROUP, VAULT, fabric_name=site):
-        started = asr_setup_api.refresh_provider(client, RESOURCE_GROUP, VAULT, fabric_name=site,
+    for provider in asr_api.list_site_providers(client, RESOURCE_GROUP, VAULT, fabric_name=site):
+        started = asr_api.refresh_provider(client, RESOURCE_GROUP, VAULT, fabric_name=site,
                                                  provider_name=provider["name"])
         _wait(client, started, f"refresh {provider['properties']['friendlyName']}")
 
