@@ -3,7 +3,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
 # collection and may change in any release.
-"""The collection's one Azure error type, and the mapping of SDK errors to messages a user can act on.
+"""The collection's one error tree, and the mapping of SDK errors to messages a user can act on.
+
+``InvalidOptions`` (options Azure would refuse, found before anything changes), ``Blocked`` (an item not where the
+next step can start) and ``AzureModuleError`` (an Azure operation failed); ``_azure_module.AzureModule.fail_error``
+turns each into the task's failure.
 
 Every Azure-side failure reaches a module as ``AzureModuleError``. Its message always says
 which operation failed ("Failed to list the replicated VMs of vault 'v'"), the service's error
@@ -11,15 +15,8 @@ code, the possible causes and the recommended action when the service gave them 
 them in ``error.details[]`` of a synchronous error, ``reprotect.json`` entry 12, and in
 ``serviceErrorDetails`` of a failed job, ``enable_managed_disks.json`` entry 14).
 
-Use in a module::
-
-    try:
-        ...
-    except AzureModuleError as exc:
-        module.fail_json(**exc.fail_kwargs())
-
-and around an SDK call, ``with _azure_errors("list the replicated VMs of vault 'v'"):``
-or the ``azure_operation`` decorator on a thin wrapper function.
+Around an SDK call, ``with azure_errors("list the replicated VMs of vault 'v'"):``, or the ``azure_operation``
+decorator on a thin wrapper function (with ``missing=None`` for a reader of a resource that may not exist).
 """
 
 import contextlib
