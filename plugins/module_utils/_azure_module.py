@@ -95,6 +95,7 @@ class AzureModule(AnsibleModule):
         mode or ``changes(plan)`` is false; then exit with ``report(world, plan, after)`` (``after`` is None when
         nothing was applied) and ``changed=changes(plan)``. Check mode reports the plan the real run applies.
         An error of the collection's tree fails the task, with ``failure`` in the result."""
+        changed, result = False, {}
         try:
             world = read()
             todo = plan(world)
