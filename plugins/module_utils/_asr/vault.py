@@ -269,9 +269,9 @@ def plan_policy(state, policy_name, current, desired, sites, fabrics, containers
     return plan
 
 
-# The vault options of every Site Recovery module (doc fragment azmigrate.hyperv.vault). A module puts
-# VAULT_OPTIONS in its argument spec and passes VAULT_OPTION_RULES to AnsibleModule, then calls
-# resolve_vault() once it has a session; module.params then hold the vault's resource group and name.
+# The vault options of every Site Recovery module (doc fragment azmigrate.hyperv.vault). _azure_module.AzureModule
+# adds VAULT_OPTIONS and VAULT_OPTION_RULES, and calls resolve_vault() once it has a session; module.params then hold
+# the vault's resource group and name.
 VAULT_OPTIONS = dict(
     resource_group=dict(type="str", required=True),
     vault_name=dict(type="str"),
