@@ -34,6 +34,10 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors imp
 )
 
 
+# The VM a per-VM module works on (doc fragment azmigrate.hyperv.replicated_vm).
+VM_OPTIONS = dict(name=dict(type="str", required=True), site=dict(type="str"))
+
+
 def _with_rules(rules: dict[str, list], more: dict[str, list]) -> dict[str, list]:
     merged = {key: list(value) for key, value in rules.items()}
     for key, value in more.items():
@@ -46,10 +50,13 @@ class AzureModule(AnsibleModule):
 
     ``vault=True`` (the default) adds the vault options and rules, and ``session()`` then resolves
     ``migrate_project`` to the vault, so that ``params["resource_group"]`` and ``params["vault_name"]`` name it.
+    ``vm=True`` adds the options naming the VM of a per-VM module (``name``, ``site``).
     """
 
-    def __init__(self, argument_spec: dict[str, dict] | None = None, vault: bool = True, **kwargs: t.Any) -> None:
-        options = dict(argument_spec or {})
+    def __init__(self, argument_spec: dict[str, dict] | None = None, vault: bool = True, vm: bool = False,
+                 **kwargs: t.Any) -> None:
+        options = dict(VM_OPTIONS) if vm else {}
+        options.update(argument_spec or {})
         if vault:
             options.update(VAULT_OPTIONS)
             kwargs = _with_rules(VAULT_OPTION_RULES, kwargs)

@@ -30,13 +30,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  name:
-    description: The Hyper-V VM, by name or by its VM id (GUID).
-    type: str
-    required: true
-  site:
-    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
-    type: str
   state:
     description:
       - V(failed_over) - the VM runs in Azure and the failover can still be cancelled in the vault.
@@ -91,6 +84,7 @@ requirements:
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
+  - azmigrate.hyperv.replicated_vm
   - azmigrate.hyperv.azure_auth.action_group
   - azmigrate.hyperv.azure_attributes
 attributes:
@@ -299,8 +293,8 @@ def plan_migration(task, item, params):
 
 def main():
     module = AzureModule(
+        vm=True,
         argument_spec=dict(
-            name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=list(MIGRATION_STATES), default="completed"),
             failover_type=dict(type="str", choices=["planned", "unplanned"], default="planned"),
             shutdown_source=dict(type="bool", default=False), target_resource_group=dict(type="str"),

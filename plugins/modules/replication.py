@@ -28,15 +28,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  name:
-    description:
-      - The Hyper-V VM, by name or by its VM id (GUID). Names are matched case-insensitively; a name that several
-        hosts use must be given as the VM id.
-    type: str
-    required: true
-  site:
-    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
-    type: str
   state:
     description: V(present) replicates the VM with the given settings; V(absent) disables its replication.
     type: str
@@ -178,6 +169,7 @@ requirements:
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
+  - azmigrate.hyperv.replicated_vm
   - azmigrate.hyperv.azure_auth.action_group
   - azmigrate.hyperv.azure_attributes
 attributes:
@@ -532,8 +524,8 @@ def report(item, check_mode, before):
 
 def main():
     module = AzureModule(
+        vm=True,
         argument_spec=dict(
-            name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             policy=dict(type="str"), os_type=dict(type="str", choices=["Windows", "Linux"]),
             os_disk=dict(type="str"), disks=dict(type="list", elements="str"),

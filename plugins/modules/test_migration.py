@@ -22,13 +22,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  name:
-    description: The Hyper-V VM, by name or by its VM id (GUID).
-    type: str
-    required: true
-  site:
-    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
-    type: str
   state:
     description: V(present) - a test VM exists; V(absent) - no test VM exists.
     type: str
@@ -82,6 +75,7 @@ requirements:
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
+  - azmigrate.hyperv.replicated_vm
   - azmigrate.hyperv.azure_auth.action_group
   - azmigrate.hyperv.azure_attributes
 attributes:
@@ -249,8 +243,8 @@ def test_vm(task, item):
 
 def main():
     module = AzureModule(
+        vm=True,
         argument_spec=dict(
-            name=dict(type="str", required=True), site=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
             production_networks=dict(type="list", elements="str", default=[]),
