@@ -164,8 +164,6 @@ def start_operation(begin_method, *args, **kwargs):
                             retry_after_seconds(response.headers), body)
 
 
-
-
 @azure_operation("list the replication fabrics (Hyper-V sites) of vault '{vault_name}'")
 def list_fabrics(client, resource_group, vault_name):
     return raw_list(client.replication_fabrics.list, resource_group, vault_name)
@@ -278,16 +276,15 @@ def vault_path(subscription_id, resource_group, vault_name):
 
 
 def _send(client, method, path, api_version, body=None):
-    """One ARM request through the SDK client's pipeline; the JSON answer, None for a 404."""
+    """One ARM request through the SDK client's pipeline; the JSON answer (an error answer raises, so that
+    ``azure_operation(..., missing=None)`` reads a 404 as None, as for every other reader)."""
     request = HttpRequest(method, f"{path}?api-version={api_version}", json=body)
     response = client.send_request(request)
-    if response.status_code == 404:
-        return None
     response.raise_for_status()
     return response.json() if response.content else {}
 
 
-@azure_operation("get Recovery Services vault '{vault_name}'")
+@azure_operation("get Recovery Services vault '{vault_name}'", missing=None)
 def get_vault(client, subscription_id, resource_group, vault_name):
     return _send(client, "GET", vault_path(subscription_id, resource_group, vault_name), VAULT_API)
 
@@ -299,7 +296,7 @@ def create_vault_certificate(client, subscription_id, resource_group, vault_name
     return _send(client, "PUT", path, VAULT_API, {"certificateCreateOptions": {"validityInHours": validity_hours}})
 
 
-@azure_operation("get solution '{solution}' of Azure Migrate project '{project}'")
+@azure_operation("get solution '{solution}' of Azure Migrate project '{project}'", missing=None)
 def get_migrate_solution(client, subscription_id, resource_group, project, solution):
     path = ("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Migrate/migrateProjects/%s/solutions/%s"
             % (subscription_id, resource_group, project, solution))
