@@ -153,7 +153,6 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import
     discovery_status,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import is_hyperv_site
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import wait_for_job
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
@@ -190,8 +189,9 @@ def read(client, resource_group, vault_name, fabrics):
     return providers, protectables, unpaired
 
 
-def refresh_all(client, resource_group, vault_name, providers, deadline):
-    """Ask every connected provider to refresh, and wait for the refresh jobs; the hosts refreshed."""
+def refresh_all(task, providers):
+    """Ask every connected provider to refresh, and wait for the refresh jobs within the task's deadline; the hosts
+    refreshed."""
     refreshed = []
     for provider in providers:
         properties = provider.get("properties") or {}
@@ -199,11 +199,9 @@ def refresh_all(client, resource_group, vault_name, providers, deadline):
             continue
         fabric_name = name_in_id(provider.get("id"), "replicationFabrics")
         host = properties.get("friendlyName") or provider.get("name")
-        started = asr_api.refresh_provider(client, resource_group, vault_name, fabric_name=fabric_name,
-                                                 provider_name=provider["name"])
+        started = asr_api.refresh_provider(*task.args(), fabric_name=fabric_name, provider_name=provider["name"])
         if started.job_name:
-            wait_for_job(client, resource_group, vault_name, started.job_name, max(1, deadline - time.monotonic()),
-                         "refresh the provider of host '%s'" % host, started.retry_after)
+            task.wait(started.job_name, "refresh the provider of host '%s'" % host, started.retry_after)
         refreshed.append(host)
     return refreshed
 
@@ -233,7 +231,7 @@ def main():
     session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     resource_group, vault_name = params["resource_group"], params["vault_name"]
-    deadline = time.monotonic() + params["timeout"]
+    task = module.job_runner(session)
     refreshed, may_refresh = [], params["refresh"] and not module.check_mode
     try:
         fabrics = sites_of(client, resource_group, vault_name, params["site"])
@@ -251,7 +249,7 @@ def main():
             status["refreshed"] = refreshed
             if discovery_done(status) and not status["unpaired_sites"]:
                 module.exit_json(changed=False, **status)
-            if time.monotonic() >= deadline:
+            if task.clock() >= task.deadline:
                 missing = describe_missing(status)
                 if status["unpaired_sites"]:
                     missing = "; ".join(filter(None, [missing, "sites without a Paired policy association: %s"
@@ -260,10 +258,10 @@ def main():
                                      % (params["timeout"], vault_name, missing), **status)
             if may_refresh and status["missing_vms"] and not status["missing_hosts"] \
                     and not status["disconnected_hosts"]:
-                refreshed = refresh_all(client, resource_group, vault_name, providers, deadline)
+                refreshed = refresh_all(task, providers)
                 may_refresh = False
                 continue
-            time.sleep(max(0.0, min(params["poll_interval"], deadline - time.monotonic())))
+            time.sleep(max(0.0, min(params["poll_interval"], task.deadline - task.clock())))
     except AzureModuleError as exc:
         module.fail_json(refreshed=refreshed, **exc.fail_kwargs())
 
