@@ -38,10 +38,12 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors imp
 VM_OPTIONS = dict(name=dict(type="str", required=True), site=dict(type="str"))
 
 
-def _with_rules(rules: dict[str, list], more: dict[str, list]) -> dict[str, list]:
-    merged = {key: list(value) for key, value in rules.items()}
-    for key, value in more.items():
-        merged[key] = merged.get(key, []) + list(value)
+def _with_rules(kwargs: dict[str, t.Any], rules: dict[str, list]) -> dict[str, t.Any]:
+    """AnsibleModule's keyword arguments with ``rules`` (required_one_of, mutually_exclusive, ...) added to the
+    module's own."""
+    merged = dict(kwargs)
+    for key, value in rules.items():
+        merged[key] = list(merged.get(key) or []) + list(value)
     return merged
 
 
@@ -59,7 +61,7 @@ class AzureModule(AnsibleModule):
         options.update(argument_spec or {})
         if vault:
             options.update(VAULT_OPTIONS)
-            kwargs = _with_rules(VAULT_OPTION_RULES, kwargs)
+            kwargs = _with_rules(kwargs, VAULT_OPTION_RULES)
         super().__init__(argument_spec=azure_argument_spec(**options), **kwargs)
         self.started = time.monotonic()
         self._vault = vault
