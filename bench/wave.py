@@ -46,7 +46,7 @@ PLAYBOOKS = {"test_migration": "playbooks/test_migration.yml", "cutover": "playb
 
 
 def run_wave(run, lab, operation, vms, wave_name, report_dir, progress_seconds):
-    extra = {"azmigrate_azure_auth": "{{ _azure_auth }}", "cutover_resource_group": "rg-migrate",
+    extra = {"azmigrate_azure_auth": "{{ azure_auth }}", "cutover_resource_group": "rg-migrate",
              "cutover_vault_name": "vault-migrate", "cutover_target_resource_group": TARGET_GROUP,
              "cutover_test_network": "vnet-test", "cutover_poll_interval": 1,
              "cutover_progress_seconds": progress_seconds, "cutover_timeout": TIMEOUT_S, "cutover_report_dir": str(report_dir), "cutover_vms": vms,

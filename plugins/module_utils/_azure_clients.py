@@ -199,7 +199,7 @@ def collect(pages, limit=None):
 
     The SDK fetches one page per request; ``limit`` stops early (no further page is requested
     once ``limit`` items are in hand). Errors surface here, during iteration, so call it inside
-    ``_azure_errors(...)`` or a function decorated with ``azure_operation``.
+    ``azure_errors(...)`` or a function decorated with ``azure_operation``.
     """
     items = []
     for item in pages:

@@ -188,7 +188,7 @@ def test_cutover_playbook_writes_json_and_junit_and_its_exit_code_is_the_verdict
               "cutover_target_resource_group": TARGET_GROUP, "cutover_report_dir": str(tmp_path),
               "waves": [{"name": "w1", "vms": ["hvm02-vm06", "hvm01-vm10"], "hosts": ["HVM02", "HVM01"]}],
               "azmigrate_azure_auth": None}
-    common["azmigrate_azure_auth"] = "{{ _azure_auth }}"
+    common["azmigrate_azure_auth"] = "{{ azure_auth }}"
     run = migration_playbook("playbooks/cutover.yml", extra_vars={**common, "wave": "w1"})
     assert run.rc != 0, run.output          # hvm01-vm10 does not replicate: the verdict is a failure
     report = json.loads((tmp_path / "cutover-w1.json").read_text())

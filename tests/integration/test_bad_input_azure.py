@@ -197,7 +197,7 @@ def run_cases(run, cases, auth=None):
     """One ansible-playbook for all ``cases``; {case: the module's result}."""
     extra = {"cases": [{"case": case, "module": module, "args": args} for case, module, args, _words in cases]}
     if auth is not None:
-        extra["_azure_auth"] = auth
+        extra["azure_auth"] = auth
     playbook_run = run(BAD_INPUT_PLAYBOOK, extra_vars=extra)
     results = {}
     for module, task in TASKS.items():

@@ -142,7 +142,7 @@ def start_operation(begin_method, *args, **kwargs):
     The SDK's ``polling=False`` sends the first request only; its answer is captured with
     azure-core's ``raw_response_hook`` (called for every attempt, so the last one counts). Dict bodies
     go as JSON bytes (``_as_json``).
-    azure-core errors propagate: wrap the call in ``_azure_errors(...)``.
+    azure-core errors propagate: wrap the call in ``azure_errors(...)``.
     """
     answers = []
     args = [_as_json(value) for value in args]
