@@ -28,8 +28,6 @@ def get_vm(compute, vm_id):
     return rest_dict(compute.virtual_machines.get(group, name, expand="instanceView"))
 
 
-
-
 @azure_operation("list the Azure VMs of resource group '{group}'")
 def list_vms(compute, group=None):
     pages = compute.virtual_machines.list(group) if group else compute.virtual_machines.list_all()

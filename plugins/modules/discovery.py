@@ -181,8 +181,8 @@ def read(client, resource_group, vault_name, fabrics):
         for container in containers:
             if (name_in_id(container.get("id"), "replicationFabrics") or "").lower() == name.lower():
                 protectables.extend(asr_api.list_protectable_items(client, resource_group, vault_name,
-                                                                         fabric_name=name,
-                                                                         container_name=container["name"]))
+                                                                   fabric_name=name,
+                                                                   container_name=container["name"]))
         if not any((name_in_id(m.get("id"), "replicationFabrics") or "").lower() == name.lower()
                    and (m.get("properties") or {}).get("state") == "Paired" for m in mappings):
             unpaired.append(name)

@@ -222,7 +222,7 @@ def main():
         after = {"vault": vault_name, "site": site, "valid_to": None}
         if not module.check_mode:
             certificate = asr_api.create_vault_certificate(client, session.subscription_id, resource_group,
-                                                                 vault_name, name, params["validity_hours"])
+                                                           vault_name, name, params["validity_hours"])
             write_secret(params["dest"], registration_key_xml(vault, certificate, fabric))
             after["valid_to"] = describe(read_existing(params["dest"])[0])["valid_to"] or \
                 (certificate.get("properties") or {}).get("validTo")

@@ -437,7 +437,7 @@ def plan_update(task, azure, params, item):
     if params["disks"] or params["disk_types"] or params["os_disk"]:
         protectable_id = (item.get("properties") or {}).get("protectableItemId")
         protectable = asr_api.get_protectable_item(asr_api.ItemRef(task.client, task.resource_group, task.vault_name, ref.fabric,
-                                                           ref.container, name_in_id(protectable_id, "replicationProtectableItems")))
+                                                                   ref.container, name_in_id(protectable_id, "replicationProtectableItems")))
     problems = immutable_changes(item, params, protectable)
     if problems:
         raise InvalidOptions(*problems)
@@ -585,7 +585,7 @@ def main():
             ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
             what = "wait for the initial replication of VM '%s'" % params["name"]
             item = asr_waiters.wait_for_item(ref, task, lambda current: lifecycle_state(current) in READY_STATES + ("failed",),
-                                     what, params["poll_interval"])
+                                             what, params["poll_interval"])
             problem = failure(item) if item is not None else None
             if problem:   # no use waiting on: it stays failed until someone acts
                 raise AzureModuleError(what, "replication failed: %s" % (problem.get("message") or problem["reason"]),

@@ -107,7 +107,7 @@ def _wait(client, started, what: str, timeout: float = 300) -> dict:
 def create_site(lab: LabProcess, client, site: str, hosts: tuple[str, ...]) -> None:
     """A Hyper-V site (fabric PUT with customDetails HyperVSite, Azure/azure-rest-api-specs#22016) and its hosts registered."""
     started = asr_api.start_operation(client.replication_fabrics.begin_create, RESOURCE_GROUP, VAULT, site,
-                                       {"properties": {"customDetails": {"instanceType": "HyperVSite"}}})
+                                      {"properties": {"customDetails": {"instanceType": "HyperVSite"}}})
     _wait(client, started, f"create site {site}")
     for host in hosts:
         lab.admin.patch(f"/hosts/{host}", {
@@ -122,7 +122,7 @@ def discover(client, site: str) -> None:
     inventory reached it (up to 15 minutes after registration, or a refresh; lab/azure/discovery.py)."""
     for provider in asr_api.list_site_providers(client, RESOURCE_GROUP, VAULT, fabric_name=site):
         started = asr_api.refresh_provider(client, RESOURCE_GROUP, VAULT, fabric_name=site,
-                                                 provider_name=provider["name"])
+                                           provider_name=provider["name"])
         _wait(client, started, f"refresh {provider['properties']['friendlyName']}")
 
 
@@ -144,7 +144,7 @@ def enable_all(lab: LabProcess, client, site: str, policy: str) -> int:
             "targetAzureVmName": raw["properties"]["friendlyName"], "targetAzureV2ResourceGroupId": target_group,
             "useManagedDisksForReplication": "true", "logStorageAccountId": azure(lab)["log_storage_account_id"]}}}
         return asr_api.start_operation(client.replication_protected_items.begin_create, RESOURCE_GROUP, VAULT, site,
-                                        container, raw["name"], body).job_name
+                                       container, raw["name"], body).job_name
 
     with ThreadPoolExecutor(SETUP_THREADS) as pool:
         jobs = list(pool.map(enable, protectable))

@@ -206,7 +206,7 @@ def list_protected_items(client, resource_group, vault_name, limit=None, with_jo
 @azure_operation("get replicated VM '{item_name}' of vault '{vault_name}'", missing=None)
 def get_protected_item(client, resource_group, vault_name, fabric_name, container_name, item_name):
     item = raw_get(client.replication_protected_items.get, resource_group, vault_name, fabric_name, container_name,
-                    item_name)
+                   item_name)
     return with_scenario_job(client, resource_group, vault_name, item)
 
 

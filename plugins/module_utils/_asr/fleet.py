@@ -55,7 +55,7 @@ def find_vault(session, resource_group, project):
     vault yet (the same rule as _asr.vault.resolve_vault).
     """
     solution = get_migrate_solution(session.site_recovery(), session.subscription_id, resource_group,
-                                                  project, SERVER_MIGRATION_SOLUTION)
+                                    project, SERVER_MIGRATION_SOLUTION)
     found = vault_from_solution(solution) if solution else None
     if found is None:
         raise AzureModuleError(

@@ -43,7 +43,6 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation i
 )
 
 
-
 from asr_recordings import entry, needs_recordings
 
 PROTECTED_OPERATIONS = ["PlannedFailover", "UnplannedFailover", "DisableProtection", "TestFailover"]
