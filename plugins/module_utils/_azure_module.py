@@ -83,10 +83,11 @@ class AzureModule(AnsibleModule):
             resolve_vault(self, session)
         return session
 
-    def job_runner(self, session: AzureSession) -> JobRunner:
-        """The task's jobs, each waited for within the one deadline of O(timeout) seconds from now."""
+    def job_runner(self, session: AzureSession, **options: t.Any) -> JobRunner:
+        """The task's jobs, each waited for within the one deadline of O(timeout) seconds from now (``options``:
+        JobRunner's)."""
         return JobRunner(session.site_recovery(), self.params["resource_group"], self.params["vault_name"],
-                         self.params["timeout"])
+                         self.params["timeout"], **options)
 
     def fail_error(self, error: Exception, blocked: str = "", **result: t.Any) -> t.NoReturn:
         """Fail the task with an error of the collection's tree: ``InvalidOptions`` as it reads, ``Blocked`` after

@@ -140,7 +140,6 @@ jobs:
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import match_host
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import is_hyperv_site, normalize_site
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import JobRunner
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
@@ -192,7 +191,7 @@ def main():
     session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     vault = (client, params["resource_group"], params["vault_name"])
-    jobs = JobRunner(client, params["resource_group"], params["vault_name"], params["timeout"])
+    jobs = module.job_runner(session, list_failed_jobs=False)
     name = params["name"]
     try:
         fabric = asr_api.get_fabric(*vault, fabric_name=name)

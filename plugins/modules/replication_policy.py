@@ -242,7 +242,7 @@ def main():
         problems.append("timeout is %s; it must be at least 1" % params["timeout"])
     module.fail_invalid(problems)
     session = module.session("azure-mgmt-recoveryservicessiterecovery")
-    vault = module.job_runner(session)
+    vault = module.job_runner(session, list_failed_jobs=False)
 
     def plan(world):
         todo = plan_policy(params["state"], name, world["current"], desired, params["sites"], world["fabrics"],

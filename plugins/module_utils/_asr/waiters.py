@@ -153,7 +153,10 @@ def wait_for_job(client, resource_group, vault_name, job_name, timeout, operatio
 class JobRunner(object):
     """The jobs one task starts, each waited for within the task's one deadline (``timeout`` seconds)."""
 
-    def __init__(self, client, resource_group, vault_name, timeout, clock=None):
+    def __init__(self, client, resource_group, vault_name, timeout, clock=None, list_failed_jobs=True):
+        # list_failed_jobs: whether a job that failed is listed in ``jobs`` too (its summary is in the error's
+        # details either way); replication_policy and hyperv_site have always listed only the jobs that succeeded.
+        self.list_failed_jobs = list_failed_jobs
         self.clock = clock or time.monotonic
         self.client, self.resource_group, self.vault_name = client, resource_group, vault_name
         self.deadline = self.clock() + timeout
@@ -173,7 +176,7 @@ class JobRunner(object):
                                first_delay)
         except AzureModuleError as exc:
             job = (exc.details or {}).get("job")
-            if job:
+            if job and self.list_failed_jobs:
                 self.jobs.append(job)
             raise
         self.jobs.append(job_summary(job))
