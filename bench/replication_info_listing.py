@@ -42,7 +42,7 @@ for path in (ROOT / "tests" / "integration", ROOT / "tests", ROOT / ".collection
 import azure_lab  # noqa: E402
 from labfixture import AdminClient, LabProcess, free_address_prefix  # noqa: E402
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api  # noqa: E402
 from ansible_collections.azmigrate.hyperv.plugins.modules.replication_info import read_replication  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "replication_info.json"

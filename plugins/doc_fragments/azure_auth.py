@@ -4,7 +4,7 @@
 
 
 class ModuleDocFragment(object):
-    """Authentication options of the Azure-side modules (plugins/module_utils/azure_auth.py)."""
+    """Authentication options of the Azure-side modules (plugins/module_utils/_azure_auth.py)."""
 
     DOCUMENTATION = r"""
 options:

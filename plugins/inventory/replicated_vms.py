@@ -151,18 +151,19 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import HEALTH_VALUES, STATES, filter_items
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import AZURE_AUTH_ARGSPEC
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession, missing_sdks
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import HEALTH_VALUES, STATES
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import (
     find_vault,
     plan_waves,
     read_fleet,
     ready_for_cutover,
     wave_of,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.vm_query import QueryError, compile_query, select_vms
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import filter_items
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import AZURE_AUTH_ARGSPEC
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession, missing_sdks
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._vm_query import compile_query, QueryError, select_vms
 
 display = Display()
 

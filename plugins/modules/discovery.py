@@ -58,6 +58,7 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Waits as usual, without asking providers to refresh.
@@ -65,10 +66,6 @@ attributes:
   diff_mode:
     description: Returns no diff; the only action, a provider refresh, changes no setting.
     support: none
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
-    support: full
 notes:
   - The task reports no change, since a provider refresh changes no setting of the vault.
 seealso:
@@ -147,27 +144,21 @@ refreshed:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_setup_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     describe_missing,
     discovery_done,
     discovery_status,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    is_hyperv_site,
-    name_of,
-    resolve_vault,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import is_hyperv_site
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
 
@@ -186,39 +177,38 @@ def read(client, resource_group, vault_name, fabrics):
     mappings = asr_api.list_mappings(client, resource_group, vault_name)
     for fabric in fabrics:
         name = fabric["name"]
-        providers.extend(asr_setup_api.list_site_providers(client, resource_group, vault_name, fabric_name=name))
+        providers.extend(asr_api.list_site_providers(client, resource_group, vault_name, fabric_name=name))
         for container in containers:
-            if (name_of(container.get("id"), "replicationFabrics") or "").lower() == name.lower():
-                protectables.extend(asr_setup_api.list_protectable_items(client, resource_group, vault_name,
-                                                                         fabric_name=name,
-                                                                         container_name=container["name"]))
-        if not any((name_of(m.get("id"), "replicationFabrics") or "").lower() == name.lower()
+            if (name_in_id(container.get("id"), "replicationFabrics") or "").lower() == name.lower():
+                protectables.extend(asr_api.list_protectable_items(client, resource_group, vault_name,
+                                                                   fabric_name=name,
+                                                                   container_name=container["name"]))
+        if not any((name_in_id(m.get("id"), "replicationFabrics") or "").lower() == name.lower()
                    and (m.get("properties") or {}).get("state") == "Paired" for m in mappings):
             unpaired.append(name)
     return providers, protectables, unpaired
 
 
-def refresh_all(client, resource_group, vault_name, providers, deadline):
-    """Ask every connected provider to refresh, and wait for the refresh jobs; the hosts refreshed."""
+def refresh_all(task, providers):
+    """Ask every connected provider to refresh, and wait for the refresh jobs within the task's deadline; the hosts
+    refreshed."""
     refreshed = []
     for provider in providers:
         properties = provider.get("properties") or {}
         if properties.get("connectionStatus") != "Connected":
             continue
-        fabric_name = name_of(provider.get("id"), "replicationFabrics")
+        fabric_name = name_in_id(provider.get("id"), "replicationFabrics")
         host = properties.get("friendlyName") or provider.get("name")
-        started = asr_setup_api.refresh_provider(client, resource_group, vault_name, fabric_name=fabric_name,
-                                                 provider_name=provider["name"])
+        started = asr_api.refresh_provider(*task.args(), fabric_name=fabric_name, provider_name=provider["name"])
         if started.job_name:
-            wait_for_job(client, resource_group, vault_name, started.job_name, max(1, deadline - time.monotonic()),
-                         "refresh the provider of host '%s'" % host, started.retry_after)
+            task.wait(started.job_name, "refresh the provider of host '%s'" % host, started.retry_after)
         refreshed.append(host)
     return refreshed
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             site=dict(type="str"),
             hosts=dict(type="list", elements="str", default=[]),
             vms=dict(type="list", elements="str", default=[]),
@@ -226,10 +216,8 @@ def main():
             require_paired=dict(type="bool", default=False),
             timeout=dict(type="int", default=1200),
             poll_interval=dict(type="int", default=30),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = []
@@ -239,32 +227,29 @@ def main():
     problems += option_problems(name_problem("site", params["site"], "site"),
                                 *[text_problem("%s[%d]" % (option, index), value) for option in ("hosts", "vms")
                                   for index, value in enumerate(params[option])])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    module.fail_invalid(problems)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     resource_group, vault_name = params["resource_group"], params["vault_name"]
-    deadline = time.monotonic() + params["timeout"]
+    task = module.job_runner(session)
     refreshed, may_refresh = [], params["refresh"] and not module.check_mode
     try:
         fabrics = sites_of(client, resource_group, vault_name, params["site"])
         if not fabrics:
-            module.fail_json(msg="Invalid options: %s." % (
-                "site %r is not a Hyper-V site of vault %r" % (params["site"], vault_name) if params["site"]
-                else "vault %r has no Hyper-V site" % vault_name))
+            module.fail_invalid(["site %r is not a Hyper-V site of vault %r" % (params["site"], vault_name)
+                                 if params["site"] else "vault %r has no Hyper-V site" % vault_name])
         while True:
             providers, protectables, unpaired = read(client, resource_group, vault_name, fabrics)
             status = discovery_status(params["hosts"], params["vms"], providers, protectables)
             # Only the sites that hold the VMs waited for need a policy (all searched sites when no VM is named).
-            needed = set((name_of(vm["item_id"], "replicationFabrics") or "").lower() for vm in status["vms"]) \
+            needed = set((name_in_id(vm["item_id"], "replicationFabrics") or "").lower() for vm in status["vms"]) \
                 if params["vms"] else set(name.lower() for name in unpaired)
             status["unpaired_sites"] = [name for name in unpaired if name.lower() in needed] \
                 if params["require_paired"] else []
             status["refreshed"] = refreshed
             if discovery_done(status) and not status["unpaired_sites"]:
                 module.exit_json(changed=False, **status)
-            if time.monotonic() >= deadline:
+            if task.clock() >= task.deadline:
                 missing = describe_missing(status)
                 if status["unpaired_sites"]:
                     missing = "; ".join(filter(None, [missing, "sites without a Paired policy association: %s"
@@ -273,10 +258,10 @@ def main():
                                      % (params["timeout"], vault_name, missing), **status)
             if may_refresh and status["missing_vms"] and not status["missing_hosts"] \
                     and not status["disconnected_hosts"]:
-                refreshed = refresh_all(client, resource_group, vault_name, providers, deadline)
+                refreshed = refresh_all(task, providers)
                 may_refresh = False
                 continue
-            time.sleep(max(0.0, min(params["poll_interval"], deadline - time.monotonic())))
+            time.sleep(max(0.0, min(params["poll_interval"], task.deadline - task.clock())))
     except AzureModuleError as exc:
         module.fail_json(refreshed=refreshed, **exc.fail_kwargs())
 

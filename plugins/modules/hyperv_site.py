@@ -47,16 +47,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reports what would change, and changes nothing.
     support: full
   diff_mode:
     description: Shows whether the site exists and its registered hosts, before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - The site is created with C(customDetails.instanceType=HyperVSite), which the REST specification lacks as a creation
@@ -139,25 +136,16 @@ jobs:
       state: Succeeded
 """
 
-import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_setup_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import match_host
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    is_hyperv_site,
-    normalize_site,
-    resolve_vault,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import match_host
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import is_hyperv_site, normalize_site
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
 
@@ -184,53 +172,32 @@ def plan(params, fabric, providers):
     return result
 
 
-class Jobs(object):
-    """Runs the task's Site Recovery operations one after the other within one deadline."""
-
-    def __init__(self, client, resource_group, vault_name, timeout):
-        self.client, self.resource_group, self.vault_name = client, resource_group, vault_name
-        self.deadline = time.monotonic() + timeout
-        self.done = []
-
-    def run(self, started, operation):
-        job = {"name": started.job_name, "state": "Succeeded" if not started.job_name else "Started"}
-        if started.job_name:
-            job = job_summary(wait_for_job(self.client, self.resource_group, self.vault_name, started.job_name,
-                                           max(1, self.deadline - time.monotonic()), operation, started.retry_after))
-        self.done.append(job)
-
-
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             remove_hosts=dict(type="list", elements="str", default=[]),
             timeout=dict(type="int", default=900),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = option_problems(
         name_problem("name", params["name"], "site"),
         "timeout is %s; it must be at least 1" % params["timeout"] if params["timeout"] < 1 else None,
         *[text_problem("remove_hosts[%d]" % index, host) for index, host in enumerate(params["remove_hosts"])])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    module.fail_invalid(problems)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     vault = (client, params["resource_group"], params["vault_name"])
-    jobs = Jobs(client, params["resource_group"], params["vault_name"], params["timeout"])
+    jobs = module.job_runner(session, list_failed_jobs=False)
     name = params["name"]
     try:
-        fabric = asr_setup_api.get_fabric(*vault, fabric_name=name)
-        providers = asr_setup_api.list_site_providers(*vault, fabric_name=name) if fabric else []
+        fabric = asr_api.get_fabric(*vault, fabric_name=name)
+        providers = asr_api.list_site_providers(*vault, fabric_name=name) if fabric else []
         todo = plan(params, fabric, providers)
-        if todo["problems"]:
-            module.fail_json(msg="Invalid options: %s." % "; ".join(todo["problems"]))
+        module.fail_invalid(todo["problems"])
         changed = bool(todo["create"] or todo["remove"] or todo["delete"])
         before = {"site": name if fabric else None, "hosts": host_names(providers)}
         after_hosts = host_names([p for p in providers if p not in todo["remove"]])
@@ -240,21 +207,21 @@ def main():
                                              "health": None, "health_errors": [], "hosts": []})
         if changed and not module.check_mode:
             if todo["create"]:
-                jobs.run(asr_setup_api.create_fabric(*vault, fabric_name=name), "create Hyper-V site '%s'" % name)
+                jobs.run(asr_api.create_fabric(*vault, fabric_name=name), "create Hyper-V site '%s'" % name)
             for provider in todo["remove"]:
                 host = (provider.get("properties") or {}).get("friendlyName")
-                jobs.run(asr_setup_api.remove_provider(*vault, fabric_name=name, provider_name=provider["name"]),
+                jobs.run(asr_api.remove_provider(*vault, fabric_name=name, provider_name=provider["name"]),
                          "remove host '%s' from Hyper-V site '%s'" % (host, name))
             if todo["delete"]:
-                jobs.run(asr_setup_api.remove_fabric(*vault, fabric_name=name), "remove Hyper-V site '%s'" % name)
-            fabric = asr_setup_api.get_fabric(*vault, fabric_name=name)
+                jobs.run(asr_api.remove_fabric(*vault, fabric_name=name), "remove Hyper-V site '%s'" % name)
+            fabric = asr_api.get_fabric(*vault, fabric_name=name)
             site = normalize_site(fabric) if fabric else None
             after = {"site": name if fabric else None,
-                     "hosts": host_names(asr_setup_api.list_site_providers(*vault, fabric_name=name)) if fabric else []}
+                     "hosts": host_names(asr_api.list_site_providers(*vault, fabric_name=name)) if fabric else []}
     except AzureModuleError as exc:
-        module.fail_json(jobs=jobs.done, **exc.fail_kwargs())
+        module.fail_json(jobs=jobs.jobs, **exc.fail_kwargs())
     module.exit_json(changed=changed, site=site, hosts=after["hosts"], vault_name=params["vault_name"],
-                     removed_hosts=host_names(todo["remove"]), jobs=jobs.done, diff={"before": before, "after": after})
+                     removed_hosts=host_names(todo["remove"]), jobs=jobs.jobs, diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

@@ -130,13 +130,11 @@ uploaded:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import blob_staging
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _blob_staging as blob_staging
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem
 
 MAX_SAS_MINUTES = 24 * 60
 
@@ -180,8 +178,9 @@ def stage(session, params, sha256, check_mode):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        vault=False,
+        argument_spec=dict(
             src=dict(type="path", required=True),
             resource_group=dict(type="str", required=True),
             storage_account=dict(type="str", required=True),
@@ -195,9 +194,8 @@ def main():
     params = module.params
     params["blob_name"] = params["blob_name"] or os.path.basename(params["src"])
     problems = validate(params)
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
-    session = AzureSession.from_module(module, "azure-mgmt-storage", "azure-storage-blob")
+    module.fail_invalid(problems)
+    session = module.session("azure-mgmt-storage", "azure-storage-blob")
     sha256 = blob_staging.file_sha256(params["src"])
     try:
         uploaded, before, url, sas_url, expiry = stage(session, params, sha256, module.check_mode)

@@ -53,16 +53,13 @@ requirements:
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Checks an existing account; reports that a missing one would be created, and creates nothing.
     support: full
   diff_mode:
     description: Shows the account before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - The kinds and SKUs accepted follow Site Recovery's support matrix for cache storage (standard general-purpose
@@ -110,23 +107,22 @@ account:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import (
-    LOG_STORAGE_SKUS,
-    log_storage_body,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import log_storage_body
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import LOG_STORAGE_SKUS
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     log_storage_problems,
     normalize_account,
     normalize_location,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession, rest_dict
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
+    azure_operation,
     AZURE_SDK_ERRORS,
     AzureModuleError,
-    azure_operation,
     is_not_found,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 
 ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 
@@ -154,8 +150,9 @@ def create_account(client, resource_group, name, body, timeout):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        vault=False,
+        argument_spec=dict(
             resource_group=dict(type="str", required=True),
             name=dict(type="str", required=True),
             location=dict(type="str", required=True),
@@ -175,10 +172,9 @@ def main():
         problems.append("timeout is %s; it must be at least 1" % params["timeout"])
     if not re.match(r"^[A-Za-z0-9 ]+$", params["location"] or "") or not params["location"].strip():
         problems.append("location is %r; it must be an Azure region name such as eastus or 'East US'" % params["location"])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
+    module.fail_invalid(problems)
     location = normalize_location(params["location"])
-    session = AzureSession.from_module(module, "azure-mgmt-storage")
+    session = module.session("azure-mgmt-storage")
     client = session.storage()
     try:
         account = get_account(client, resource_group, name)

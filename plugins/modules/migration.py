@@ -30,13 +30,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  name:
-    description: The Hyper-V VM, by name or by its VM id (GUID).
-    type: str
-    required: true
-  site:
-    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
-    type: str
   state:
     description:
       - V(failed_over) - the VM runs in Azure and the failover can still be cancelled in the vault.
@@ -91,17 +84,15 @@ requirements:
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
+  - azmigrate.hyperv.replicated_vm
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reads the VM's state and returns the steps that would run (RV(steps)); changes nothing.
     support: full
   diff_mode:
     description: Returns the migration state and the Azure VM's disk SKUs and tags before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - The next step is decided from the operations Azure allows, the side the VM is active on and the job running on it,
@@ -229,88 +220,89 @@ verification:
   sample: []
 """
 
-import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import (
-    change_after_cutover, failover_target_check, find_migrated_vm, not_migrated_message,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute as azure_compute
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, lookup as asr_lookup
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import DISK_SKUS, MIGRATION_STATES
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.cutover import (
+    change_after_cutover,
+    failover_target_check,
+    find_migrated_vm,
+    not_migrated_message,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    MIGRATION_STATES, azure_vm_id, migration_plan, migration_position, migration_step, vm_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import (
+    migration_plan,
+    migration_position,
+    migration_step,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    resolve_vault,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import azure_vm_id, vm_problems
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, Blocked
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
-DISK_SKUS = ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"]
 
+def take_steps(task, ref, item, params, plan):
+    """Take the steps of ``plan`` (what check mode reports) one by one; return (steps taken, the item after).
 
-class Blocked(Exception):
-    """The VM is not where a migration can start or go on."""
-
-
-def migrate(task, ref, item, params):
-    """Step the item towards params["state"]; return (steps, the Azure VM id)."""
-    steps, vm_id = [], azure_vm_id(item)
-    while True:
+    Before each step the item, read again, must allow it (``migration_step``): a failover never starts on an item
+    that is no longer where the plan found it. The failover target is checked again right before a failover (also
+    after a job the plan waited for first)."""
+    steps = []
+    for planned, _detail in plan:
         step, detail = migration_step(item, params["state"], params["failover_type"])
-        if step in ("done", "absent"):
-            return steps, vm_id, item
         if step == "blocked":
             raise Blocked(detail)
+        if step != planned:
+            raise Blocked("Azure lists %s next, not the %s step this run planned; re-run the task" % (
+                step.replace("_", " "), planned.replace("_", " ")))
         what = "%s of VM '%s'" % (step.replace("_", " "), params["name"])
         if step == "wait":
             task.wait(detail, "wait for the running job (%s) of VM '%s'" % (detail, params["name"]))
         elif step in ("planned_failover", "unplanned_failover"):
-            problems = failover_target_check(task.compute, task.network, item, task.vnets)   # also after a job that ran first
+            problems = failover_target_check(task.compute, task.network, item, task.vnets)
             if problems:
                 raise Blocked("; ".join(problems))
-            started = api.planned_failover(ref) if step == "planned_failover" else \
-                api.unplanned_failover(ref, params["shutdown_source"])
+            started = asr_api.planned_failover(ref) if step == "planned_failover" else \
+                asr_api.unplanned_failover(ref, params["shutdown_source"])
             task.run(started, what)
         elif step == "commit":
-            task.run(api.commit(ref), what)
+            task.run(asr_api.commit(ref), what)
         elif step == "complete":
-            task.run(api.remove(ref, detail or "MigrationComplete"), what)
+            task.run(asr_api.remove(ref, detail or "MigrationComplete"), what)
         steps.append(step)
-        item = api.get_item(ref)
+        item = asr_api.get_item(ref)
+    return steps, item
 
 
-def check_failover_targets(task, item, params):
-    """Before a failover (in check mode too): the target VM name is free and the target network and subnet exist."""
+def plan_migration(task, item, params):
+    """The steps to params["state"] (``migration_plan``), the failover target checked first when the plan fails over
+    (in check mode too). Raises Blocked when the item can't go there."""
     plan = migration_plan(item, params["state"], params["failover_type"])
-    if not plan or plan[0][0] not in ("planned_failover", "unplanned_failover"):   # a running job may be that failover
-        return
-    problems = failover_target_check(task.compute, task.network, item, task.vnets)
-    if problems:
-        raise Blocked("; ".join(problems))
+    if plan and plan[0][0] == "blocked":
+        raise Blocked(plan[0][1])
+    if plan and plan[0][0] in ("planned_failover", "unplanned_failover"):   # a running job may be that failover
+        problems = failover_target_check(task.compute, task.network, item, task.vnets)
+        if problems:
+            raise Blocked("; ".join(problems))
+    return plan
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
-            name=dict(type="str", required=True), site=dict(type="str"),
+    module = AzureModule(
+        vm=True,
+        argument_spec=dict(
             state=dict(type="str", choices=list(MIGRATION_STATES), default="completed"),
             failover_type=dict(type="str", choices=["planned", "unplanned"], default="planned"),
             shutdown_source=dict(type="bool", default=False), target_resource_group=dict(type="str"),
             target_vm_name=dict(type="str"), verify=dict(type="bool", default=True),
             disk_sku=dict(type="str", choices=DISK_SKUS), tags=dict(type="dict"), timeout=dict(type="int", default=3600),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
-    started = time.monotonic()
     params = module.params
     problems = []
     if params["timeout"] < 1:
@@ -324,20 +316,17 @@ def main():
         text_problem("name", params["name"]), name_problem("site", params["site"], "site"),
         name_problem("target_resource_group", params["target_resource_group"], "resource_group"),
         name_problem("target_vm_name", params["target_vm_name"], "vm"))
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
-                                       "azure-mgmt-network")
-    resolve_vault(module, session)
-    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    module.fail_invalid(problems, changed=False)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                             "azure-mgmt-network")
+    task = module.job_runner(session)
     task.compute, task.network = session.compute(), session.network()
     task.vnets = {}   # the target network, read once for the checks before a failover
     steps, result = [], {}
     try:
-        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
-        if problem:
-            module.fail_json(msg="Invalid options: %s." % problem, changed=False)
-        item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        module.fail_invalid([problem], changed=False)
+        item = asr_lookup.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         before_state = migration_position(item)
         if item is None:
             vm_id, problem = find_migrated_vm(task.compute, session.subscription_id, params["target_resource_group"],
@@ -346,22 +335,20 @@ def main():
             if problem or vm_id is None:
                 raise Blocked(problem or not_migrated_message(params["name"], params["vault_name"], params["target_vm_name"],
                                                               params["target_resource_group"]))
-        elif module.check_mode:
-            check_failover_targets(task, item, params)
-            plan = migration_plan(item, params["state"], params["failover_type"])
-            if plan and plan[0][0] == "blocked":
-                raise Blocked(plan[0][1])
-            steps, vm_id = [step for step, _detail in plan], azure_vm_id(item)
-            state = params["state"] if steps else before_state
         else:
-            check_failover_targets(task, item, params)
-            steps, vm_id, final = migrate(task, api.ref_of(task.client, task.resource_group, task.vault_name, item), item, params)
-            state = migration_position(final)
+            plan, vm_id = plan_migration(task, item, params), azure_vm_id(item)
+            if module.check_mode:
+                steps = [step for step, _detail in plan]
+                state = params["state"] if steps else before_state
+            else:
+                ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
+                steps, final = take_steps(task, ref, item, params, plan)
+                state = migration_position(final)
         extra_steps, vm_before, vm_after = change_after_cutover(
             task.compute, task.network, vm_id, params["disk_sku"], params["tags"], module.check_mode, task.remaining) \
             if params["state"] != "failed_over" else ([], {}, {})
         steps += extra_steps
-        vm, summary = api.describe_vm(task.compute, task.network, vm_id)
+        vm, summary = azure_compute.describe_vm(task.compute, task.network, vm_id)
         problems = vm_problems(summary) if summary and params["verify"] and not module.check_mode else []
         if params["verify"] and summary is None and not module.check_mode:
             problems = ["the Azure VM %s does not exist" % vm_id]
@@ -371,10 +358,10 @@ def main():
             module.fail_json(msg="The migrated VM %s is not as expected: %s." % (vm_id, "; ".join(problems)),
                              changed=bool(steps), steps=steps, jobs=task.jobs, **result)
     except Blocked as exc:
-        module.fail_json(msg="Can't migrate %r: %s." % (params["name"], exc), changed=bool(steps), steps=steps, jobs=task.jobs)
+        module.fail_error(exc, blocked="Can't migrate %r" % params["name"], changed=bool(steps), steps=steps, jobs=task.jobs)
     except AzureModuleError as exc:
         module.fail_json(changed=bool(steps or task.jobs), steps=steps, jobs=task.jobs, **exc.fail_kwargs())
-    module.exit_json(elapsed_seconds=round(time.monotonic() - started, 1), changed=bool(steps), steps=steps, jobs=task.jobs, **result)
+    module.exit_json(elapsed_seconds=module.elapsed(), changed=bool(steps), steps=steps, jobs=task.jobs, **result)
 
 
 if __name__ == "__main__":

@@ -326,26 +326,23 @@ vms:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_wave import (
-    OPERATIONS, VERDICTS, WaveRun, default_state, wave_problems, wave_specs,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import DISK_SKUS
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave import WaveRun
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave_options import (
+    default_state,
+    OPERATIONS,
+    VERDICTS,
+    wave_problems,
+    wave_specs,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    resolve_vault,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-
-DISK_SKUS = ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"]
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             vms=dict(type="list", elements="raw", required=True),
             operation=dict(type="str", choices=list(OPERATIONS), required=True), state=dict(type="str"),
             network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
@@ -356,21 +353,17 @@ def main():
             verify=dict(type="bool", default=True), disk_sku=dict(type="str", choices=DISK_SKUS), tags=dict(type="dict"),
             timeout=dict(type="int", default=3600), round_seconds=dict(type="int"), poll_interval=dict(type="int", default=30),
             progress_seconds=dict(type="int", default=60),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     started = time.monotonic()
     params = module.params
     specs, problems = wave_specs(params["vms"])
     problems += wave_problems(params)
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
+    module.fail_invalid(problems, changed=False)
     params["state"] = params["state"] or default_state(params["operation"])
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
-                                       "azure-mgmt-network")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                             "azure-mgmt-network")
     wave = WaveRun(session.site_recovery(), session.compute(), session.network(), params, session.subscription_id, specs)
     try:
         wave.find()

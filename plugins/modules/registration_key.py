@@ -46,16 +46,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reads the existing key and the site, reports whether a new key would be written, and writes nothing.
     support: full
   diff_mode:
     description: Shows the key's vault, site and expiry before and after; never its content.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - >-
@@ -126,25 +123,18 @@ import datetime
 import os
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_setup_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     certificate_name,
     read_registration_key,
     registration_key_xml,
     reusable_key_problems,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    is_hyperv_site,
-    resolve_vault,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import is_hyperv_site
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem
 
 MAX_VALIDITY_HOURS = 240
 
@@ -179,17 +169,15 @@ def describe(key, vault_name=None, site=None):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             site=dict(type="str", required=True),
             dest=dict(type="path", required=True),
             validity_hours=dict(type="int", default=120),
             renew_margin_hours=dict(type="int", default=24),
             force=dict(type="bool", default=False),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = []
@@ -204,19 +192,17 @@ def main():
     site_problem = name_problem("site", params["site"], "site")
     if site_problem:
         problems.append(site_problem)
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
+    module.fail_invalid(problems)
 
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     resource_group, vault_name, site = params["resource_group"], params["vault_name"], params["site"]
     try:
-        vault = asr_setup_api.get_vault(client, session.subscription_id, resource_group, vault_name)
+        vault = asr_api.get_vault(client, session.subscription_id, resource_group, vault_name)
         if vault is None:
             module.fail_json(msg="Invalid options: vault_name %r: no Recovery Services vault of that name in resource "
                                  "group %r." % (vault_name, resource_group))
-        fabric = asr_setup_api.get_fabric(client, resource_group, vault_name, fabric_name=site)
+        fabric = asr_api.get_fabric(client, resource_group, vault_name, fabric_name=site)
         if fabric is None or not is_hyperv_site(fabric):
             module.fail_json(msg="Invalid options: site %r is not a Hyper-V site of vault %r; create it first "
                                  "(azmigrate.hyperv.hyperv_site)." % (site, vault_name))
@@ -235,8 +221,8 @@ def main():
         name = certificate_name(vault_name, now)
         after = {"vault": vault_name, "site": site, "valid_to": None}
         if not module.check_mode:
-            certificate = asr_setup_api.create_vault_certificate(client, session.subscription_id, resource_group,
-                                                                 vault_name, name, params["validity_hours"])
+            certificate = asr_api.create_vault_certificate(client, session.subscription_id, resource_group,
+                                                           vault_name, name, params["validity_hours"])
             write_secret(params["dest"], registration_key_xml(vault, certificate, fabric))
             after["valid_to"] = describe(read_existing(params["dest"])[0])["valid_to"] or \
                 (certificate.get("properties") or {}).get("validTo")

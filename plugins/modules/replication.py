@@ -28,15 +28,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  name:
-    description:
-      - The Hyper-V VM, by name or by its VM id (GUID). Names are matched case-insensitively; a name that several
-        hosts use must be given as the VM id.
-    type: str
-    required: true
-  site:
-    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
-    type: str
   state:
     description: V(present) replicates the VM with the given settings; V(absent) disables its replication.
     type: str
@@ -178,17 +169,15 @@ requirements:
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
+  - azmigrate.hyperv.replicated_vm
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reads the vault and reports what would change; changes nothing.
     support: full
   diff_mode:
     description: Returns the target settings before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - Before enabling, the target resource group, network and subnet, availability set, proximity placement group,
@@ -301,33 +290,52 @@ jobs:
       state_description: Completed
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import failure, lifecycle_state, normalize_item
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    DISK_TYPES, LICENSE_TYPES, SQL_LICENSE_TYPES, desired_settings, enable_input, enable_os_type, enable_requirements,
-    find_protectable, immutable_changes, name_in_id, resolve_disks, running_job, same_id, settings_changes,
-    subscription_problems, target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute as azure_compute
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id, same_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import (
+    api as asr_api,
+    lookup as asr_lookup,
+    waiters as asr_waiters,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    resolve_vault,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import (
+    desired_settings,
+    enable_input,
+    immutable_changes,
+    resolve_disks,
+    settings_changes,
+    update_input,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import (
+    DISK_TYPES,
+    LICENSE_TYPES,
+    SQL_LICENSE_TYPES,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import (
+    failure,
+    lifecycle_state,
+    running_job,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import normalize_item, target_settings
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import (
+    enable_os_type,
+    enable_requirements,
+    find_protectable,
+    subscription_problems,
+    target_problems,
+    validate_enable_options,
+    vm_name_problem,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, InvalidOptions
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
 
 # Past initial replication: a failover (test or real) is possible, or already happened.
 READY_STATES = ("protected", "test_failover", "failed_over", "committed")
-
-
-class Invalid(Exception):
-    """Bad input found after reading: fail before any change."""
 
 
 def policy_id_for(task, container_ref, policy):
@@ -341,7 +349,7 @@ def policy_id_for(task, container_ref, policy):
         chosen = policy_ids
     if len(chosen) != 1:
         known = ", ".join(sorted(name_in_id(pid, "replicationPolicies") for pid in policy_ids)) or "none"
-        raise Invalid("policy %s: the site %r has policies %s associated; %s" % (
+        raise InvalidOptions("policy %s: the site %r has policies %s associated; %s" % (
             repr(policy) if policy else "is not given", container_ref.fabric, known,
             "associate it first (azmigrate.hyperv.replication_policy sites=...)" if policy else "name one with policy"))
     return chosen[0]
@@ -360,52 +368,53 @@ def replicated_names(task, own_item=None):
 
 
 def check_targets(task, azure, wanted, own_item=None):
-    """Read what the target settings in ``wanted`` name, and raise Invalid for those Azure does not have."""
+    """Read what the target settings in ``wanted`` name, and raise InvalidOptions for those Azure does not have."""
     problems = subscription_problems(wanted, azure.subscription_id)
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
     compute, network = azure.compute(), azure.network()
     found = {"replicated_names": replicated_names(task, own_item) if wanted.get("vm_name") else {}}
     group = wanted.get("resource_group") or wanted.get("group_of_vm")
     if wanted.get("resource_group") or wanted.get("vm_name"):
-        found["group_vms"] = api.vms_in_group(compute, name_in_id(group, "resourceGroups"))
+        found["group_vms"] = azure_compute.vms_in_group(compute, name_in_id(group, "resourceGroups"))
     if wanted.get("network"):
-        found["vnet"] = api.get_vnet(network, wanted["network"])
+        found["vnet"] = azure_compute.get_vnet(network, wanted["network"])
         if found["vnet"] is None:
-            found["group_vnets"] = api.list_vnets(network, name_in_id(wanted["network"], "resourceGroups"))
-    for option, key, lookup in (("availability_set_id", "availability_set", api.get_availability_set),
+            found["group_vnets"] = azure_compute.list_vnets(network, name_in_id(wanted["network"], "resourceGroups"))
+    for option, key, lookup in (("availability_set_id", "availability_set", azure_compute.get_availability_set),
                                 ("proximity_placement_group_id", "proximity_placement_group",
-                                 api.get_proximity_placement_group),
-                                ("disk_encryption_set_id", "disk_encryption_set", api.get_disk_encryption_set)):
+                                 azure_compute.get_proximity_placement_group),
+                                ("disk_encryption_set_id", "disk_encryption_set", azure_compute.get_disk_encryption_set)):
         if wanted.get(option):
             found[key] = lookup(compute, wanted[option])
     if wanted.get("log_storage_account_id"):
-        found["log_storage_account"] = api.get_storage_account(azure.storage(), wanted["log_storage_account_id"])
+        found["log_storage_account"] = azure_compute.get_storage_account(azure.storage(), wanted["log_storage_account_id"])
     problems = target_problems(wanted, found)
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
 
 
-def enable(module, task, azure, params):
+def plan_enable(task, azure, params):
+    """The enable of a VM that does not replicate yet: {action, ref, body, changes}, every target checked first."""
     subscription_id = azure.subscription_id
     problems = enable_requirements(params)
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
     discovered = []
-    for fabric, container in api.site_containers(task.client, task.resource_group, task.vault_name, params["site"]):
-        discovered += api.list_protectable_items(task.client, task.resource_group, task.vault_name, fabric, container)
+    for fabric, container in asr_lookup.site_containers(task.client, task.resource_group, task.vault_name, params["site"]):
+        discovered += asr_api.list_protectable_items(task.client, task.resource_group, task.vault_name, fabric, container)
     try:
         protectable = find_protectable(discovered, params["name"])
     except ValueError as exc:
-        raise Invalid(str(exc))
-    ref = api.ref_of(task.client, task.resource_group, task.vault_name, protectable)
+        raise InvalidOptions(str(exc))
+    ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, protectable)
     problems = resolve_disks(protectable, params)[3]
     problems.append(enable_os_type(protectable, params)[1])
     vm_name = params["target_vm_name"] or (protectable.get("properties") or {}).get("friendlyName")
     problems.append(vm_name_problem("target_vm_name" if params["target_vm_name"] else "name", vm_name))
     problems = [problem for problem in problems if problem]
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
     desired = desired_settings(params, subscription_id)
     check_targets(task, azure, {
         "resource_group": desired["target_resource_group"], "vm_name": vm_name, "network": desired["target_network"],
@@ -417,36 +426,35 @@ def enable(module, task, azure, params):
     body = enable_input(protectable, policy_id_for(task, ref, params["policy"]), params, subscription_id)
     changes = dict((key, {"before": None, "after": value}) for key, value in desired.items() if value is not None)
     changes["replication"] = {"before": "disabled", "after": "enabled"}
-    if module.check_mode:
-        return None, changes
-    task.run(api.enable(ref, body), "enable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
-    return api.get_item(ref), changes
+    return {"action": "enable", "ref": ref, "body": body, "changes": changes}
 
 
-def update(module, task, azure, params, item):
-    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+def plan_update(task, azure, params, item):
+    """The change of a replicating VM's target settings: {action ("update" or None), ref, settings {option: (old,
+    new)}, changes {option: {before, after}}}, every new target checked first."""
+    ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
     protectable = None
     if params["disks"] or params["disk_types"] or params["os_disk"]:
         protectable_id = (item.get("properties") or {}).get("protectableItemId")
-        protectable = api.get_protectable_item(api.ItemRef(task.client, task.resource_group, task.vault_name, ref.fabric,
-                                                           ref.container, name_in_id(protectable_id, "replicationProtectableItems")))
+        protectable = asr_api.get_protectable_item(asr_api.ItemRef(task.client, task.resource_group, task.vault_name, ref.fabric,
+                                                                   ref.container, name_in_id(protectable_id, "replicationProtectableItems")))
     problems = immutable_changes(item, params, protectable)
     if problems:
-        raise Invalid("; ".join(problems))
+        raise InvalidOptions(*problems)
     current = target_settings(item)
     if params["target_subnet"] and not (params["target_network"] or current["target_network"]):
-        raise Invalid("target_subnet (%r) needs target_network: the VM has no target network yet" % params["target_subnet"])
+        raise InvalidOptions("target_subnet (%r) needs target_network: the VM has no target network yet" % params["target_subnet"])
     try:
         desired = desired_settings(params, azure.subscription_id, current["target_resource_group"])
     except ValueError as exc:
-        raise Invalid(str(exc))
+        raise InvalidOptions(str(exc))
     changes = settings_changes(current, desired)
     if changes and lifecycle_state(item) in ("failed_over", "committed"):
-        raise Invalid("the VM has failed over to Azure: its target settings (%s) can't change any more" % ", ".join(sorted(changes)))
+        raise InvalidOptions("the VM has failed over to Azure: its target settings (%s) can't change any more" % ", ".join(sorted(changes)))
     if "target_vm_name" in changes:
         problem = vm_name_problem("target_vm_name", changes["target_vm_name"][1])
         if problem:
-            raise Invalid(problem)
+            raise InvalidOptions(problem)
     if changes:
         network_changes = "target_network" in changes or "target_subnet" in changes
         after = dict(current, **dict((option, new) for option, (_old, new) in changes.items()))
@@ -459,31 +467,40 @@ def update(module, task, azure, params, item):
             "availability_set_id": after["availability_set_id"] if "availability_set_id" in changes else None,
             "proximity_placement_group_id": after["proximity_placement_group_id"]
             if "proximity_placement_group_id" in changes else None}, own_item=item)
-    if not changes or module.check_mode:
-        return item, changes
-    busy = running_job(item)
-    if busy:   # the service refuses an update while a job runs on the item (an assumption: one operation at a time on an item)
-        task.wait(busy, "wait for the running job of VM '%s' before updating it" % params["name"])
-        item = api.get_item(ref)
-    task.run(api.update(ref, update_input(item, changes)), "update the target settings of VM '%s'" % params["name"],
-             params["wait_for"] != "none")
-    return api.get_item(ref), changes
+    return {"action": "update" if changes else None, "ref": ref, "settings": changes,
+            "changes": dict((key, {"before": old, "after": new}) for key, (old, new) in changes.items())}
 
 
-def disable(module, task, params, item):
-    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
-    if module.check_mode:
-        return item, {"replication": {"before": "enabled", "after": "disabled"}}
+def plan_disable(task, item):
+    """The disable of a replicating VM: {action, ref, changes}."""
+    return {"action": "disable", "ref": asr_api.ref_of(task.client, task.resource_group, task.vault_name, item),
+            "changes": {"replication": {"before": "enabled", "after": "disabled"}}}
+
+
+def apply(task, params, todo, item):
+    """Carry out the plan (never in check mode); return the item after it. A job running on the item is waited for
+    first: the service refuses an update or a disable while a job runs (an assumption: one operation at a time on an
+    item)."""
+    ref, name, wait = todo["ref"], params["name"], params["wait_for"] != "none"
+    if todo["action"] == "enable":
+        task.run(asr_api.enable(ref, todo["body"]), "enable replication of VM '%s'" % name, wait)
+        return asr_api.get_item(ref)
     busy = running_job(item)
     if busy:
-        task.wait(busy, "wait for the running job of VM '%s' before disabling its replication" % params["name"])
-        item = api.get_item(ref)
-    if item is not None and "DisableProtection" not in ((item.get("properties") or {}).get("allowedOperations") or []):
-        raise Invalid("Azure does not allow disabling replication of %r now (allowed operations: %s)" % (
-            params["name"], ", ".join((item.get("properties") or {}).get("allowedOperations") or []) or "none"))
+        what = "updating it" if todo["action"] == "update" else "disabling its replication"
+        task.wait(busy, "wait for the running job of VM '%s' before %s" % (name, what))
+        item = asr_api.get_item(ref)
+    if todo["action"] == "update":
+        task.run(asr_api.update(ref, update_input(item, todo["settings"])), "update the target settings of VM '%s'" % name,
+                 wait)
+        return asr_api.get_item(ref)
+    allowed = ((item or {}).get("properties") or {}).get("allowedOperations") or []
+    if item is not None and "DisableProtection" not in allowed:
+        raise InvalidOptions("Azure does not allow disabling replication of %r now (allowed operations: %s)" % (
+            name, ", ".join(allowed) or "none"))
     if item is not None:
-        task.run(api.remove(ref), "disable replication of VM '%s'" % params["name"], params["wait_for"] != "none")
-    return api.get_item(ref), {"replication": {"before": "enabled", "after": "disabled"}}
+        task.run(asr_api.remove(ref), "disable replication of VM '%s'" % name, wait)
+    return asr_api.get_item(ref)
 
 
 def clear_failed_enable(module, task, params, item):
@@ -494,10 +511,10 @@ def clear_failed_enable(module, task, params, item):
         return item
     if module.check_mode:
         return None
-    ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
-    task.run(api.remove(ref), "remove the failed replication of VM '%s' (%s) before enabling it again" % (
+    ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
+    task.run(asr_api.remove(ref), "remove the failed replication of VM '%s' (%s) before enabling it again" % (
         params["name"], problem.get("code") or problem.get("message")))
-    return api.get_item(ref)
+    return asr_api.get_item(ref)
 
 
 def report(item, check_mode, before):
@@ -506,9 +523,9 @@ def report(item, check_mode, before):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
-            name=dict(type="str", required=True), site=dict(type="str"),
+    module = AzureModule(
+        vm=True,
+        argument_spec=dict(
             state=dict(type="str", choices=["present", "absent"], default="present"),
             policy=dict(type="str"), os_type=dict(type="str", choices=["Windows", "Linux"]),
             os_disk=dict(type="str"), disks=dict(type="list", elements="str"),
@@ -523,10 +540,8 @@ def main():
             disk_encryption_set_id=dict(type="str"), proximity_placement_group_id=dict(type="str"),
             wait_for=dict(type="str", choices=["none", "enabled", "protected"], default="enabled"),
             timeout=dict(type="int", default=3600), poll_interval=dict(type="int", default=60),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     problems = validate_enable_options(params) + option_problems(
@@ -539,43 +554,45 @@ def main():
         *[text_problem("disks[%d]" % index, disk) for index, disk in enumerate(params["disks"] or [])])
     if params["poll_interval"] < 1:
         problems.append("poll_interval is %s; it must be at least 1 (seconds)" % params["poll_interval"])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
-                                       "azure-mgmt-network", "azure-mgmt-storage")
-    resolve_vault(module, session)
-    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    module.fail_invalid(problems, changed=False)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                             "azure-mgmt-network", "azure-mgmt-storage")
+    task = module.job_runner(session)
     item = None
     try:
-        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
         if problem:
-            raise Invalid(problem)
-        before = item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+            raise InvalidOptions(problem)
+        before = item = asr_lookup.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if params["state"] == "present" and item is not None:
             item = clear_failed_enable(module, task, params, item)
         if params["state"] == "absent":
-            item, changes = disable(module, task, params, item) if item else (None, {})
+            todo = plan_disable(task, item) if item else {"action": None, "changes": {}}
         elif item is None:
-            item, changes = enable(module, task, session, params)
+            todo = plan_enable(task, session, params)
         else:
-            item, changes = update(module, task, session, params, item)
-            changes = dict((key, {"before": old, "after": new}) for key, (old, new) in changes.items())
+            todo = plan_update(task, session, params, item)
+        if todo["action"] and not module.check_mode:
+            item = apply(task, params, todo, item)
+        elif todo["action"] == "enable":   # check mode: nothing replicates yet
+            item = None
+        changes = todo["changes"]
         busy = running_job(item) if item is not None and params["state"] == "present" else None
         if busy and params["wait_for"] != "none" and not module.check_mode:   # e.g. the enable job of an interrupted run
             task.wait(busy, "wait for the running job of VM '%s'" % params["name"])
-            item = api.get_item(api.ref_of(task.client, task.resource_group, task.vault_name, item))
+            item = asr_api.get_item(asr_api.ref_of(task.client, task.resource_group, task.vault_name, item))
         if params["state"] == "present" and params["wait_for"] == "protected" and item is not None and not module.check_mode:
-            ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+            ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
             what = "wait for the initial replication of VM '%s'" % params["name"]
-            item = api.wait_for_item(ref, task, lambda current: lifecycle_state(current) in READY_STATES + ("failed",),
-                                     what, params["poll_interval"])
+            item = asr_waiters.wait_for_item(ref, task, lambda current: lifecycle_state(current) in READY_STATES + ("failed",),
+                                             what, params["poll_interval"])
             problem = failure(item) if item is not None else None
             if problem:   # no use waiting on: it stays failed until someone acts
                 raise AzureModuleError(what, "replication failed: %s" % (problem.get("message") or problem["reason"]),
                                        code=problem.get("code"), possible_causes=problem.get("possible_causes"),
                                        recommended_action=problem.get("recommended_action"))
-    except Invalid as exc:
-        module.fail_json(msg="Invalid options: %s." % exc, changed=False, jobs=task.jobs)
+    except InvalidOptions as exc:
+        module.fail_error(exc, changed=False, jobs=task.jobs)
     except AzureModuleError as exc:
         module.fail_json(jobs=task.jobs, changed=bool(task.jobs), **exc.fail_kwargs())
     after = target_settings(item) if item else {}

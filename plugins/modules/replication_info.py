@@ -60,17 +60,8 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
-attributes:
-  check_mode:
-    description: Runs in check mode, and reads as usual since it changes nothing.
-    support: full
-  diff_mode:
-    description: Returns no diff, since it changes nothing.
-    support: none
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
-    support: full
+  - azmigrate.hyperv.azure_attributes
+  - azmigrate.hyperv.azure_attributes.info_module
 requirements:
   - jmespath (only with O(query))
 notes:
@@ -279,35 +270,25 @@ summary:
     with_errors: 1
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import (
-    HEALTH_VALUES,
-    STATES,
-    filter_items,
-    summarize,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    resolve_vault,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import read_fleet
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.vm_query import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import HEALTH_VALUES, STATES
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import read_fleet
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import filter_items, summarize
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._vm_query import (
+    compile_query,
     HAS_JMESPATH,
     JMESPATH_IMPORT_ERROR,
     QueryError,
-    compile_query,
     run_query,
 )
 
 
 def read_replication(client, resource_group, vault_name, filters):
     """Two listings: the vault's providers (host names) and its protected items, page by page; plus the job of
-    each item whose current scenario names one (replication_fleet.read_fleet)."""
+    each item whose current scenario names one (_asr.fleet.read_fleet)."""
     vms = read_fleet(client, resource_group, vault_name)
     matching = filter_items(vms, **filters)
     summary = summarize(matching)
@@ -316,17 +297,15 @@ def read_replication(client, resource_group, vault_name, filters):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             names=dict(type="list", elements="str"),
             hosts=dict(type="list", elements="str"),
             health=dict(type="list", elements="str", choices=list(HEALTH_VALUES)),
             states=dict(type="list", elements="str", choices=list(STATES)),
             query=dict(type="str"),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     filters = dict(names=params["names"], hosts=params["hosts"], health=params["health"], states=params["states"])
@@ -336,8 +315,7 @@ def main():
         query = compile_query("query", params["query"])
     except QueryError as exc:
         module.fail_json(msg=str(exc))
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     try:
         result = read_replication(session.site_recovery(), params["resource_group"], params["vault_name"], filters)
     except AzureModuleError as exc:

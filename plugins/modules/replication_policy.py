@@ -72,16 +72,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reports what would change, and changes nothing.
     support: full
   diff_mode:
     description: Shows the policy's settings and associated sites before and after.
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - The rule for policy names is an assumption (Azure does not publish one for Site Recovery policies); it allows the
@@ -152,60 +149,32 @@ jobs:
       state_description: Completed
 """
 
-import time
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import policy_input
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
     normalize_mapping,
     normalize_policy,
     plan_policy,
-    snapshot_problems,
-    policy_input,
     policy_settings,
-    resolve_vault,
+    snapshot_problems,
     validate_policy_settings,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, InvalidOptions
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem
 
 SETTINGS = ("recovery_point_retention_hours", "app_consistent_snapshot_frequency_hours", "replication_interval")
 
 
-class Vault(object):
-    """The vault the task works on, and the jobs it started (waited for within one deadline)."""
-
-    def __init__(self, client, resource_group, name, timeout):
-        self.client, self.resource_group, self.name = client, resource_group, name
-        self.deadline = time.monotonic() + timeout
-        self.jobs = []
-
-    def args(self):
-        return (self.client, self.resource_group, self.name)
-
-    def run(self, started, operation, wait):
-        job = {"name": started.job_name, "state": "Started"}
-        if started.job_name and wait:
-            job = job_summary(wait_for_job(self.client, self.resource_group, self.name, started.job_name,
-                                           max(1, self.deadline - time.monotonic()), operation, started.retry_after))
-        self.jobs.append(job)
-
-
 def read(vault, params):
-    """The policy (REST JSON or None), its settings, and the vault's fabrics, containers and mappings."""
+    """The policy (REST JSON or None), its settings (current), and the vault's fabrics, containers and mappings."""
     policy = asr_api.get_policy(*vault.args(), policy_name=params["name"])
     current = policy_settings(policy) if policy else None
     if policy is not None and current is None:
         raise AzureModuleError("manage replication policy '%s'" % params["name"], "the policy exists for another "
                                "replication provider than HyperVReplicaAzure", recommended_action="Choose another name.")
-    return policy, current, (asr_api.list_fabrics(*vault.args()), asr_api.list_containers(*vault.args()),
-                             asr_api.list_mappings(*vault.args()))
+    return dict(policy=policy, current=current, fabrics=asr_api.list_fabrics(*vault.args()),
+                containers=asr_api.list_containers(*vault.args()), mappings=asr_api.list_mappings(*vault.args()))
 
 
 def apply(vault, params, plan, wait):
@@ -250,48 +219,51 @@ def report(name, plan, current, policy, before, after, check_mode):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             name=dict(type="str", required=True), state=dict(type="str", choices=["present", "absent"], default="present"),
             recovery_point_retention_hours=dict(type="int"), app_consistent_snapshot_frequency_hours=dict(type="int"),
             replication_interval=dict(type="int", choices=[30, 300, 900]),
             sites=dict(type="list", elements="str", default=[]),
             wait=dict(type="bool", default=True), timeout=dict(type="int", default=900),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
+    name = params["name"]
     desired = dict((option, params[option]) for option in SETTINGS)
     problems = validate_policy_settings(desired)
     if not problems and None not in (desired["recovery_point_retention_hours"],
                                      desired["app_consistent_snapshot_frequency_hours"]):   # else once the policy is read
         problems += snapshot_problems(desired, desired)
-    problems += [problem for problem in [name_problem("name", params["name"], "policy")]
-                 + [name_problem("sites[%d]" % index, site, "site") for index, site in enumerate(params["sites"])] if problem]
+    problems += [name_problem("name", name, "policy")]
+    problems += [name_problem("sites[%d]" % index, site, "site") for index, site in enumerate(params["sites"])]
     if params["timeout"] < 1:
         problems.append("timeout is %s; it must be at least 1" % params["timeout"])
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
-    vault = Vault(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
-    try:
-        policy, current, (fabrics, containers, mappings) = read(vault, params)
-        plan = plan_policy(params["state"], params["name"], current, desired, params["sites"], fabrics, containers, mappings)
-        if plan["problems"]:
-            module.fail_json(msg="Invalid options: %s." % "; ".join(plan["problems"]))
-        changed = bool(plan["policy"] or plan["associate"] or plan["dissociate"])
-        before = after = associations_of(params["name"], mappings)
-        if changed and not module.check_mode:
-            apply(vault, params, plan, params["wait"])
-            policy = asr_api.get_policy(*vault.args(), policy_name=params["name"])
-            after = associations_of(params["name"], asr_api.list_mappings(*vault.args()))
-    except AzureModuleError as exc:
-        module.fail_json(jobs=vault.jobs, **exc.fail_kwargs())
-    module.exit_json(changed=changed, jobs=vault.jobs,
-                     **report(params["name"], plan, current, policy, before, after, module.check_mode))
+    module.fail_invalid(problems)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
+    vault = module.job_runner(session, list_failed_jobs=False)
+
+    def plan(world):
+        todo = plan_policy(params["state"], name, world["current"], desired, params["sites"], world["fabrics"],
+                           world["containers"], world["mappings"])
+        if todo["problems"]:
+            raise InvalidOptions(*todo["problems"])
+        return todo
+
+    def apply_plan(world, todo):
+        apply(vault, params, todo, params["wait"])
+        return dict(policy=asr_api.get_policy(*vault.args(), policy_name=name),
+                    mappings=asr_api.list_mappings(*vault.args()))
+
+    def report_result(world, todo, after):
+        before = associations_of(name, world["mappings"])
+        now = after or world
+        return dict(jobs=vault.jobs, **report(name, todo, world["current"], now["policy"], before,
+                                              associations_of(name, now["mappings"]), module.check_mode))
+
+    module.run(lambda: read(vault, params), plan, apply_plan, report_result,
+               changes=lambda todo: bool(todo["policy"] or todo["associate"] or todo["dissociate"]), jobs=lambda: vault.jobs)
 
 
 if __name__ == "__main__":

@@ -39,16 +39,13 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reports which VMs would be resynchronised and starts nothing.
     support: full
   diff_mode:
     description: Shows each VM's action (before - its health; after - the action).
-    support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
     support: full
 notes:
   - A resynchronisation copies again the disk blocks that changed since replication paused; it can take hours for
@@ -106,16 +103,14 @@ vms:
       type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import current_operation, filter_items
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import job_summary, wait_for_job
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import VAULT_OPTION_RULES, VAULT_OPTIONS, resolve_vault
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import read_fleet, resync_action, start_resync
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import read_fleet, resync_action, start_resync
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import current_operation
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import filter_items
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import job_summary, wait_for_job
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 
 
 def named_vms(fleet, names):
@@ -161,23 +156,20 @@ def resync(module, client, resource_group, vault_name, vms):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             names=dict(type="list", elements="str", required=True),
             wait=dict(type="bool", default=True),
             timeout=dict(type="int", default=3600),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
     if not params["names"]:
         module.fail_json(msg="names is empty; give the Hyper-V names (or VM ids) of the VMs to resynchronise")
     if params["timeout"] <= 0:
         module.fail_json(msg="timeout is %d; it must be a positive number of seconds" % params["timeout"])
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     client = session.site_recovery()
     resource_group, vault_name = params["resource_group"], params["vault_name"]
     try:

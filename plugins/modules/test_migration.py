@@ -22,13 +22,6 @@ description:
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
-  name:
-    description: The Hyper-V VM, by name or by its VM id (GUID).
-    type: str
-    required: true
-  site:
-    description: Hyper-V site (replication fabric) of the VM; by default every site of the vault is searched.
-    type: str
   state:
     description: V(present) - a test VM exists; V(absent) - no test VM exists.
     type: str
@@ -82,7 +75,9 @@ requirements:
 extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
+  - azmigrate.hyperv.replicated_vm
   - azmigrate.hyperv.azure_auth.action_group
+  - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
     description: Reads the VM's state and reports whether a test failover or cleanup would run; changes nothing.
@@ -90,16 +85,12 @@ attributes:
   diff_mode:
     description: Returns whether a test VM exists before and after.
     support: full
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
-    support: full
 notes:
   - Test migration needs initial replication to have finished (the VM allows C(TestFailover)).
   - The network a running test VM is in is read from its network interfaces' subnets; a test VM in another network
     than O(network) is never reported as unchanged.
   - The per-VM decisions (production network, a test VM in another network) are functions of
-    C(module_utils/asr_workflow.py) that wave-level tasks share.
+    C(module_utils/_asr/validation.py) that wave-level tasks share.
 seealso:
   - module: azmigrate.hyperv.migration
 """
@@ -179,31 +170,24 @@ jobs:
       state: Succeeded
 """
 
-import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import read_test_vm
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    arm_id, name_in_id, production_network_problem, running_test_vm_difference, target_settings, test_failover_step,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute as azure_compute
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import arm_id, name_in_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, lookup as asr_lookup
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.cutover import read_test_vm
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import lifecycle_state, test_failover_step
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import target_settings
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import (
+    production_network_problem,
+    running_test_vm_difference,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    resolve_vault,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, Blocked
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    name_problem,
+    problems as option_problems,
+    text_problem,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, text_problem, problems as option_problems,
-)
-
-
-class Blocked(Exception):
-    """The VM is not where a test migration can start."""
 
 
 def converge(module, task, ref, item, params, network_id):
@@ -221,11 +205,11 @@ def converge(module, task, ref, item, params, network_id):
         if step == "wait":
             task.wait(detail, "wait for the running job of VM '%s'" % params["name"])
         elif step == "test_failover":
-            task.run(api.test_failover(ref, network_id), "test failover of VM '%s'" % params["name"], params["wait"])
+            task.run(asr_api.test_failover(ref, network_id), "test failover of VM '%s'" % params["name"], params["wait"])
         else:
-            task.run(api.test_failover_cleanup(ref, params["comments"]), "clean up the test failover of VM '%s'" % params["name"],
+            task.run(asr_api.test_failover_cleanup(ref, params["comments"]), "clean up the test failover of VM '%s'" % params["name"],
                      params["wait"])
-        item = api.get_item(ref)
+        item = asr_api.get_item(ref)
         if not params["wait"]:
             return changed, item
 
@@ -248,9 +232,9 @@ def restart_if_elsewhere(module, task, ref, item, params, network_id):
         raise Blocked("%s; clean it up first (state=absent) or set restart_if_different=true" % difference)
     if module.check_mode:
         return True, item
-    task.run(api.test_failover_cleanup(ref, params["comments"] or "test network changed"),
+    task.run(asr_api.test_failover_cleanup(ref, params["comments"] or "test network changed"),
              "clean up the test failover of VM '%s' (%s)" % (params["name"], difference), True)
-    return True, api.get_item(ref)
+    return True, asr_api.get_item(ref)
 
 
 def test_vm(task, item):
@@ -258,22 +242,19 @@ def test_vm(task, item):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
-            name=dict(type="str", required=True), site=dict(type="str"),
+    module = AzureModule(
+        vm=True,
+        argument_spec=dict(
             state=dict(type="str", choices=["present", "absent"], default="present"),
             network=dict(type="str"), network_resource_group=dict(type="str"), comments=dict(type="str", default=""),
             production_networks=dict(type="list", elements="str", default=[]),
             allow_production_network=dict(type="bool", default=False),
             restart_if_different=dict(type="bool", default=False),
             wait=dict(type="bool", default=True), timeout=dict(type="int", default=3600),
-            **VAULT_OPTIONS
         ),
         required_if=[("state", "present", ("network",))],
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
-    started = time.monotonic()
     params = module.params
     problems = []
     if params["timeout"] < 1:
@@ -290,18 +271,15 @@ def main():
           for index, value in enumerate(params["production_networks"])])
     if params["state"] == "absent" and (params["network"] or params["network_resource_group"]):
         problems.append("network and network_resource_group apply to state=present, not to the cleanup (state=absent)")
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems), changed=False)
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
-                                       "azure-mgmt-network")
-    resolve_vault(module, session)
-    task = api.JobRunner(session.site_recovery(), params["resource_group"], params["vault_name"], params["timeout"])
+    module.fail_invalid(problems, changed=False)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery", "azure-mgmt-compute",
+                             "azure-mgmt-network")
+    task = module.job_runner(session)
     task.compute, task.network = session.compute(), session.network()
     try:
-        problem = api.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
-        if problem:
-            module.fail_json(msg="Invalid options: %s." % problem, changed=False)
-        item = api.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
+        problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
+        module.fail_invalid([problem], changed=False)
+        item = asr_lookup.find_item(task.client, task.resource_group, task.vault_name, params["name"], params["site"])
         if item is None:
             raise Blocked("it does not replicate in vault %r (azmigrate.hyperv.replication enables it)" % params["vault_name"])
         before = lifecycle_state(item) == "test_failover"
@@ -309,14 +287,13 @@ def main():
         if params["network"]:
             group = params["network_resource_group"] or target_settings(item)["target_resource_group"]
             network_id = network_id_of(session.subscription_id, group, network)
-            if api.get_vnet(task.network, network_id) is None:
+            if azure_compute.get_vnet(task.network, network_id) is None:
                 raise Blocked("network %r is not a virtual network of resource group %r" % (
                     params["network"], name_in_id(network_id, "resourceGroups")))
             production = [network_id_of(session.subscription_id, group, value) for value in params["production_networks"]]
             problem = production_network_problem(item, network_id, production, params["allow_production_network"])
-            if problem:
-                module.fail_json(msg="Invalid options: %s." % problem, changed=False)
-        ref = api.ref_of(task.client, task.resource_group, task.vault_name, item)
+            module.fail_invalid([problem], changed=False)
+        ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
         restarted = False
         if network_id:
             restarted, item = restart_if_elsewhere(module, task, ref, item, params, network_id)
@@ -328,11 +305,11 @@ def main():
         state = lifecycle_state(item)
         found = test_vm(task, item) if state == "test_failover" else None
     except Blocked as exc:
-        module.fail_json(msg="Can't test-migrate %r: %s." % (params["name"], exc), changed=False, jobs=task.jobs)
+        module.fail_error(exc, blocked="Can't test-migrate %r" % params["name"], changed=False, jobs=task.jobs)
     except AzureModuleError as exc:
         module.fail_json(changed=bool(task.jobs), jobs=task.jobs, **exc.fail_kwargs())
     after = (params["state"] == "present") if module.check_mode else state == "test_failover"
-    module.exit_json(elapsed_seconds=round(time.monotonic() - started, 1), changed=changed, test_vm=found, state=state, jobs=task.jobs,
+    module.exit_json(elapsed_seconds=module.elapsed(), changed=changed, test_vm=found, state=state, jobs=task.jobs,
                      diff={"before": {"test_vm": before}, "after": {"test_vm": after}})
 
 

@@ -21,17 +21,8 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_auth
   - azmigrate.hyperv.vault
   - azmigrate.hyperv.azure_auth.action_group
-attributes:
-  check_mode:
-    description: Runs in check mode, and reads as usual since it changes nothing.
-    support: full
-  diff_mode:
-    description: Returns no diff, since it changes nothing.
-    support: none
-  platform:
-    description: Runs where the task runs (the controller); talks to Azure Resource Manager over HTTPS.
-    platforms: posix
-    support: full
+  - azmigrate.hyperv.azure_attributes
+  - azmigrate.hyperv.azure_attributes.info_module
 seealso:
   - module: azmigrate.hyperv.replication_info
   - module: azmigrate.hyperv.replication_policy
@@ -170,18 +161,11 @@ mappings:
       target: Microsoft Azure
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    resolve_vault,
-    vault_overview,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import vault_overview
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 
 
 def read_vault(client, resource_group, vault_name):
@@ -191,13 +175,11 @@ def read_vault(client, resource_group, vault_name):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(**VAULT_OPTIONS),
+    module = AzureModule(
+        argument_spec=dict(),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
+    session = module.session("azure-mgmt-recoveryservicessiterecovery")
     try:
         result = read_vault(session.site_recovery(), module.params["resource_group"], module.params["vault_name"])
     except AzureModuleError as exc:

@@ -33,8 +33,8 @@ for path in (str(TESTS), str(PROJECT_ROOT / ".collections")):
 # pylint: disable=wrong-import-position
 from labfixture import LabProcess  # noqa: E402
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_jobs, asr_setup_api  # noqa: E402
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, waiters as asr_waiters  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession  # noqa: E402
 
 RESOURCE_GROUP = "rg-migrate"
 VAULT = "vault-migrate"
@@ -101,13 +101,13 @@ def arm_requests(lab: LabProcess, since: int = 0) -> dict:
 
 
 def _wait(client, started, what: str, timeout: float = 300) -> dict:
-    return asr_jobs.wait_for_job(client, RESOURCE_GROUP, VAULT, started.job_name, timeout, what, started.retry_after)
+    return asr_waiters.wait_for_job(client, RESOURCE_GROUP, VAULT, started.job_name, timeout, what, started.retry_after)
 
 
 def create_site(lab: LabProcess, client, site: str, hosts: tuple[str, ...]) -> None:
     """A Hyper-V site (fabric PUT with customDetails HyperVSite, Azure/azure-rest-api-specs#22016) and its hosts registered."""
-    started = asr_jobs.start_operation(client.replication_fabrics.begin_create, RESOURCE_GROUP, VAULT, site,
-                                       {"properties": {"customDetails": {"instanceType": "HyperVSite"}}})
+    started = asr_api.start_operation(client.replication_fabrics.begin_create, RESOURCE_GROUP, VAULT, site,
+                                      {"properties": {"customDetails": {"instanceType": "HyperVSite"}}})
     _wait(client, started, f"create site {site}")
     for host in hosts:
         lab.admin.patch(f"/hosts/{host}", {
@@ -120,9 +120,9 @@ def create_site(lab: LabProcess, client, site: str, hosts: tuple[str, ...]) -> N
 def discover(client, site: str) -> None:
     """Ask the site's providers to refresh and wait for it: the vault lists the hosts' VMs only once a provider's
     inventory reached it (up to 15 minutes after registration, or a refresh; lab/azure/discovery.py)."""
-    for provider in asr_setup_api.list_site_providers(client, RESOURCE_GROUP, VAULT, fabric_name=site):
-        started = asr_setup_api.refresh_provider(client, RESOURCE_GROUP, VAULT, fabric_name=site,
-                                                 provider_name=provider["name"])
+    for provider in asr_api.list_site_providers(client, RESOURCE_GROUP, VAULT, fabric_name=site):
+        started = asr_api.refresh_provider(client, RESOURCE_GROUP, VAULT, fabric_name=site,
+                                           provider_name=provider["name"])
         _wait(client, started, f"refresh {provider['properties']['friendlyName']}")
 
 
@@ -143,8 +143,8 @@ def enable_all(lab: LabProcess, client, site: str, policy: str) -> int:
             "vmName": raw["properties"]["friendlyName"], "osType": "Windows", "vhdId": os_disk["vhdId"],
             "targetAzureVmName": raw["properties"]["friendlyName"], "targetAzureV2ResourceGroupId": target_group,
             "useManagedDisksForReplication": "true", "logStorageAccountId": azure(lab)["log_storage_account_id"]}}}
-        return asr_jobs.start_operation(client.replication_protected_items.begin_create, RESOURCE_GROUP, VAULT, site,
-                                        container, raw["name"], body).job_name
+        return asr_api.start_operation(client.replication_protected_items.begin_create, RESOURCE_GROUP, VAULT, site,
+                                       container, raw["name"], body).job_name
 
     with ThreadPoolExecutor(SETUP_THREADS) as pool:
         jobs = list(pool.map(enable, protectable))

@@ -36,7 +36,7 @@ for path in (str(TESTS), str(INTEGRATION), str(PROJECT_ROOT / ".collections")):
 from labfixture import LabProcess  # noqa: E402
 from azure_lab import RESOURCE_GROUP, VAULT, TARGET_GROUP, auth_defaults, create_site, session, _wait  # noqa: E402
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api  # noqa: E402
 
 
 def _integration_conftest():

@@ -13,7 +13,7 @@ from migration_lab import (  # noqa: F401  pylint: disable=unused-import
 )
 from azure_lab import RESOURCE_GROUP, VAULT, session  # noqa: E402
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api  # noqa: E402
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api  # noqa: E402
 
 pytestmark = pytest.mark.lab
 
@@ -202,8 +202,8 @@ def test_every_bad_input_fails_before_any_request_that_changes_anything(migratio
     assert len(cases) >= 25 and item_of(lab, "hvm01-vm04") is None
 
 
-# azure-core retries a throttled request retry_status times (3 unless the client sets it; module_utils/azure_clients.py
-# sets only retry_total), each after the answer's Retry-After; job polls ride out any storm (asr_jobs.poll_job).
+# azure-core retries a throttled request retry_status times (3 unless the client sets it; module_utils/_azure_clients.py
+# sets only retry_total), each after the answer's Retry-After; job polls ride out any storm (_asr.waiters.poll_job).
 STORM = 3
 
 

@@ -28,5 +28,5 @@ def test_artifact_has_the_event_source_rulebook_and_inventory_plugin(tmp_path):
     for shipped in ("extensions/eda/plugins/event_source/replication_events.py",
                     "extensions/eda/rulebooks/replication_watch.yml",
                     "plugins/inventory/replicated_vms.py", "plugins/modules/replication_resync.py",
-                    "plugins/module_utils/replication_fleet.py", "plugins/module_utils/vm_query.py"):
+                    "plugins/module_utils/_asr/fleet.py", "plugins/module_utils/_vm_query.py"):
         assert shipped in names, shipped

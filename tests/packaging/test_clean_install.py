@@ -226,7 +226,7 @@ def write_the_users_files(lab: LabProcess, work: Path, readme: str) -> None:
 
 def protected_items(lab: LabProcess, vault: str) -> list[dict]:
     """The vault's replicated items as the lab's Resource Manager returns them (through the collection's REST client)."""
-    from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession  # pylint: disable=import-outside-toplevel
+    from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession  # pylint: disable=import-outside-toplevel
     azure = lab.info["azure"]
     session = AzureSession.from_params({"auth_source": "auto", "subscription_id": azure["subscription_id"],
                                         "client_id": azure["client_id"], "secret": azure["client_secret"],

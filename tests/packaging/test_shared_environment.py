@@ -2,7 +2,7 @@
 
 AWX and ansible-builder put every collection of a job into one execution environment. azure.azcollection pins exact
 versions (azure-mgmt-core 1.4.0 among them), and the Site Recovery SDK 2.0.0 needs azure-mgmt-core >= 1.6, so the
-collection calls the Site Recovery REST API through azure-mgmt-core itself (module_utils/asr_rest.py) and does not
+collection calls the Site Recovery REST API through azure-mgmt-core itself (module_utils/_asr/rest.py) and does not
 require the SDK. pip resolves both files here, against the package index, without installing anything; the test is
 skipped when the index cannot be reached.
 

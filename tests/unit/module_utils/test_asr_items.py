@@ -4,14 +4,15 @@ import copy
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import (
-    STATES,
-    filter_items,
-    SCENARIO_JOB_KEY,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import SCENARIO_JOB_KEY, STATES
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import (
     failure,
     lifecycle_state,
-    normalize_item,
     scenario_running,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import (
+    filter_items,
+    normalize_item,
     summarize,
 )
 

@@ -4,15 +4,13 @@ import re
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
-    error_from_job,
-    start_operation,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.api import (
     job_name_from_headers,
-    job_summary,
-    poll_job,
     retry_after_seconds,
+    start_operation,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import error_from_job, job_summary, poll_job
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 
 from asr_recordings import FakeResponse, entries, needs_recordings
 

@@ -10,19 +10,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_setup import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import log_storage_body
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.setup import (
     certificate_name,
     describe_missing,
     discovery_done,
     discovery_status,
-    log_storage_body,
     log_storage_problems,
     match_host,
     read_registration_key,
     registration_key_xml,
     reusable_key_problems,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import vault_from_solution
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import vault_from_solution
 
 NOW = datetime.datetime(2026, 6, 2, 6, 0, tzinfo=datetime.timezone.utc)
 SUB = "b364ed8d-4279-4bf8-8fd1-56f8fa0ae05c"

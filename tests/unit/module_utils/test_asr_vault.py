@@ -2,7 +2,9 @@
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import same_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import policy_input
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
     hosts_by_provider,
     is_hyperv_site,
     normalize_container,
@@ -11,9 +13,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import 
     normalize_policy,
     normalize_site,
     policy_changes,
-    policy_input,
     policy_settings,
-    same_id,
     validate_policy_settings,
 )
 

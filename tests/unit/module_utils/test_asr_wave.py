@@ -1,7 +1,12 @@
-"""The pure parts of asr_wave: the wave's VMs and options, a job's progress and each VM's progress line."""
+"""The pure parts of _asr.wave: the wave's VMs and options, a job's progress and each VM's progress line."""
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_wave import (
-    ArmGate, default_state, job_progress, progress_line, wave_problems, wave_specs,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import ArmGate
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave_options import (
+    default_state,
+    job_progress,
+    progress_line,
+    wave_problems,
+    wave_specs,
 )
 
 

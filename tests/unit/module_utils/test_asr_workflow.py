@@ -10,17 +10,38 @@ import copy
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    azure_vm_id, desired_settings, enable_input, enable_os_type, enable_requirements, find_protectable,
-    immutable_changes, migration_plan, migration_position, migration_step, resolve_disks, running_job,
-    settings_changes, target_problems, target_settings, update_input, validate_enable_options, vm_name_problem,
-    vm_problems, vm_summary,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.bodies import (
+    desired_settings,
+    enable_input,
+    immutable_changes,
+    resolve_disks,
+    settings_changes,
+    update_input,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import test_failover_step as trial_step
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import test_vm_name as trial_vm_name
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import SCENARIO_JOB_KEY
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import (
+    migration_plan,
+    migration_position,
+    migration_step,
+    running_job,
+    test_failover_step as trial_step,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import (
+    azure_vm_id,
+    target_settings,
+    test_vm_name as trial_vm_name,
+    vm_problems,
+    vm_summary,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import (
+    enable_os_type,
+    enable_requirements,
+    find_protectable,
+    target_problems,
+    validate_enable_options,
+    vm_name_problem,
+)
 
-
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import SCENARIO_JOB_KEY
 
 from asr_recordings import entry, needs_recordings
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import (
-    AZURE_AUTH_ARGSPEC,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import (
     AuthSettings,
     azure_argument_spec,
+    AZURE_AUTH_ARGSPEC,
     build_credential,
     connection_verify,
     metadata_url,
@@ -13,7 +13,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import
     resolve_auth,
     resolve_cloud,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 
 SUB = "3f6c5d2a-1b2c-4d5e-8f90-0a1b2c3d4e5f"
 OTHER_SUB = "9a8b7c6d-0000-4000-8000-000000000001"
@@ -232,7 +232,7 @@ def test_build_credential_needs_complete_credentials():
 
 def test_build_credential_uses_cloud_authority_and_discovery_setting(monkeypatch):
     pytest.importorskip("azure.identity")
-    from ansible_collections.azmigrate.hyperv.plugins.module_utils import azure_auth
+    from ansible_collections.azmigrate.hyperv.plugins.module_utils import _azure_auth as azure_auth
     made = []
     monkeypatch.setattr(azure_auth, "ClientSecretCredential", lambda *args, **kwargs: made.append((args, kwargs)))
     settings = AuthSettings("parameters", SP, {"subscription_id": SUB, "disable_instance_discovery": True})

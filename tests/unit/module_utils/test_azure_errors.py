@@ -2,10 +2,10 @@
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
-    AzureModuleError,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
     azure_errors,
     azure_operation,
+    AzureModuleError,
     error_from_exception,
     is_not_found,
     parse_error_body,
@@ -112,3 +112,22 @@ def test_context_manager_passes_other_exceptions():
     with pytest.raises(AzureModuleError, match="Failed to do something"):
         with azure_errors("do something"):
             raise http_error(409, {"error": {"code": "Conflict", "message": "busy"}})
+
+
+def test_a_reader_declared_with_missing_returns_it_for_a_resource_azure_does_not_have():
+    @azure_operation("get policy '{name}'", missing=None)
+    def get_policy(name, error):
+        raise error
+
+    assert get_policy("p1", http_error(404, {"error": {"code": "NotFound", "message": "gone"}})) is None
+    with pytest.raises(AzureModuleError, match=r"Failed to get policy 'p1' \(InternalError\)"):
+        get_policy("p1", http_error(500, {"error": {"code": "InternalError", "message": "down"}}))
+
+
+def test_a_call_declared_without_missing_fails_on_a_resource_azure_does_not_have():
+    @azure_operation("delete policy '{name}'")
+    def delete_policy(name):
+        raise http_error(404, {"error": {"code": "NotFound", "message": "gone"}})
+
+    with pytest.raises(AzureModuleError, match=r"Failed to delete policy 'p1' \(NotFound\)"):
+        delete_policy("p1")

@@ -1,15 +1,18 @@
-"""Option values on their real domain (module_utils/azure_names.py) and the per-VM decisions built on them
+"""Option values on their real domain (module_utils/_azure_names.py) and the per-VM decisions built on them
 (production test networks, a test VM in another network, failover targets, target ids in another subscription,
 the app-consistent frequency against the retention): pure functions, each message naming the option and the value."""
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import azure_names
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import plan_policy, snapshot_problems
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    failover_target_problems, production_network_problem, running_test_vm_difference, subscription_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _azure_names as azure_names
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import (
+    failover_target_problems,
+    production_network_problem,
+    running_test_vm_difference,
+    subscription_problems,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import vault_option_problems
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import plan_policy, snapshot_problems
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import vault_option_problems
 
 SUB = "7c943c1b-5122-4097-90c8-861411bdd574"
 GROUP = "/subscriptions/%s/resourceGroups/rg-migrated" % SUB

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import vm_query
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import _vm_query as vm_query
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import (
     plan_waves,
     ready_for_cutover,
     resync_action,
@@ -16,6 +15,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet
     wave_of,
     waves_ready,
 )
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCE = REPO / "extensions" / "eda" / "plugins" / "event_source" / "replication_events.py"

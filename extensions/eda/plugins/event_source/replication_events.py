@@ -99,16 +99,16 @@ import sys
 from typing import Any
 
 try:
-    from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_fleet
+    from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import fleet as replication_fleet
 except ImportError:
     # ansible-rulebook loads a source by its file path; the collection's modules are then importable from the
     # collections directory that holds it: <path>/ansible_collections/azmigrate/hyperv/extensions/eda/plugins/...
     sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 7)))
-    from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_fleet
+    from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import fleet as replication_fleet
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import AZURE_AUTH_ARGSPEC
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import AZURE_AUTH_ARGSPEC
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Option values checked on their real domain before any request: Azure names, numbers, GUIDs, URLs.
 
 Every function is pure and returns a message naming the option, the value as the user gave it and
@@ -17,9 +19,11 @@ an assumption (see NAME_RULES), kept as strict as the names Azure PowerShell and
 import os
 import re
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import is_guid
+
 # A DNS domain name (contoso.onmicrosoft.com, contoso.com): labels of letters, digits and hyphens.
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+
 
 # kind -> (pattern, what is allowed, in the words a message uses)
 NAME_RULES = {
@@ -62,10 +66,10 @@ def name_problem(option, value, kind):
         return None
     pattern, allowed = NAME_RULES[kind]
     if not value.strip():
-        return "%s is empty; it must be %s" % (option, allowed)
+        return f"{option} is empty; it must be {allowed}"
     if pattern.match(value):
         return None
-    return "%s is %r; it must be %s" % (option, value, allowed)
+    return f"{option} is {value!r}; it must be {allowed}"
 
 
 def name_or_id_problem(option, value, kind, resource_type):
@@ -74,7 +78,7 @@ def name_or_id_problem(option, value, kind, resource_type):
         return name_problem(option, value, kind)
     parts = value.strip("/").split("/")
     if (len(parts) < 8 or parts[0].lower() != "subscriptions" or parts[2].lower() != "resourcegroups"
-            or "/".join(parts[4:7]).lower() != ("providers/" + resource_type).lower()):
+            or "/".join(parts[4:7]).lower() != f"providers/{resource_type}".lower()):
         return ("%s is %r; it must be a name or the ARM id of a %s (/subscriptions/<id>/resourceGroups/<group>/"
                 "providers/%s/<name>)" % (option, value, resource_type, resource_type))
     return name_problem(option, parts[7], kind)
@@ -83,7 +87,7 @@ def name_or_id_problem(option, value, kind, resource_type):
 def text_problem(option, value):
     """A message when a given ``value`` is an empty or blank string."""
     if value is not None and not value.strip():
-        return "%s is empty; give a value or leave the option out" % option
+        return f"{option} is empty; give a value or leave the option out"
     return None
 
 
@@ -91,15 +95,15 @@ def int_problem(option, value, low, high=None, unit=""):
     """A message when ``value`` is given and outside [low, high] (high None: no upper bound)."""
     if value is None or (low <= value and (high is None or value <= high)):
         return None
-    unit = " " + unit if unit else ""
+    unit = f" {unit}" if unit else ""
     if high is None:
-        return "%s is %s; it must be at least %s%s" % (option, value, low, unit)
-    return "%s is %s; it must be a whole number from %s to %s%s" % (option, value, low, high, unit)
+        return f"{option} is {value}; it must be at least {low}{unit}"
+    return f"{option} is {value}; it must be a whole number from {low} to {high}{unit}"
 
 
 def tenant_problem(value):
     """The tenant must be a directory id (GUID) or a domain name (contoso.onmicrosoft.com)."""
-    if value is None or _GUID.match(value) or _DOMAIN.match(value):
+    if value is None or is_guid(value) or _DOMAIN.match(value):
         return None
     return ("tenant is %r; it must be the directory (tenant) id, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47, "
             "or one of the tenant's domain names such as contoso.onmicrosoft.com" % value)
@@ -120,9 +124,9 @@ def file_problem(option, path):
     if path is None:
         return None
     if not os.path.isfile(path):
-        return "%s is %r; no such file" % (option, path)
+        return f"{option} is {path!r}; no such file"
     if not os.access(path, os.R_OK):
-        return "%s is %r; the file is not readable" % (option, path)
+        return f"{option} is {path!r}; the file is not readable"
     return None
 
 

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """One task's connection to Azure: settings, cloud, credential, and the SDK clients built from them.
 
 A module does::
@@ -14,10 +16,10 @@ Every client gets the cloud's Resource Manager URL, the token scope for it, the 
 verification setting and the retry settings (azure-core's RetryPolicy honours Retry-After and
 retry-after-ms on 429 and 5xx).
 
-The Site Recovery client is ``asr_rest.SiteRecoveryClient``: the REST API at api-version
+The Site Recovery client is ``_asr.rest.SiteRecoveryClient``: the REST API at api-version
 ``SITE_RECOVERY_API_VERSION`` through azure-mgmt-core's ARM pipeline, without the Site Recovery SDK, so
 that the collection shares an environment with azure.azcollection (which pins azure-mgmt-core 1.4.0,
-too old for the SDK 2.0.0). ``raw_get``, ``raw_list`` and ``asr_jobs.start_operation`` read and send
+too old for the SDK 2.0.0). ``raw_get``, ``raw_list`` and ``_asr.api.start_operation`` read and send
 JSON with it and with SDK clients alike.
 
 Also here: ``collect(pages)`` (paging), ``rest_dict(model)`` (an SDK model as its REST JSON), ``raw_get``
@@ -29,7 +31,7 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_auth import (
     HAS_AZURE_IDENTITY,
     build_credential,
     check_auth_settings,
@@ -38,22 +40,19 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import
     resolve_auth,
     resolve_cloud,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
-    AZURE_SDK_ERRORS,
-    AzureModuleError,
-    is_not_found,
-)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, InvalidOptions
 # Imported here, not only by name in SDK_CLIENTS, so that Ansible ships it with every module that uses this file.
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_rest  # noqa: F401  pylint: disable=unused-import
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import name_problem, problems, text_problem
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import rest  # noqa: F401  pylint: disable=unused-import
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import name_problem, problems, text_problem
+
 
 # PyPI name -> (import path, client class). Imported only when a module asks for the client: the
 # management SDKs are large (azure.mgmt.network alone takes about 1.5 s to import), and a module
 # needs one or two of them.
 SDK_CLIENTS = {
-    # Site Recovery goes over REST through azure-mgmt-core (asr_rest), not through its SDK: the name stays the
+    # Site Recovery goes over REST through azure-mgmt-core (_asr.rest), not through its SDK: the name stays the
     # one modules ask for, the package needed is azure-mgmt-core.
-    "azure-mgmt-recoveryservicessiterecovery": ("ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_rest",
+    "azure-mgmt-recoveryservicessiterecovery": ("ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.rest",
                                                 "SiteRecoveryClient"),
     "azure-mgmt-compute": ("azure.mgmt.compute", "ComputeManagementClient"),
     "azure-mgmt-network": ("azure.mgmt.network", "NetworkManagementClient"),
@@ -76,6 +75,7 @@ def _sdk_class(package):
 
 # The Site Recovery REST version the collection's requests and field names follow (Azure/azure-rest-api-specs, stable/2025-08-01).
 SITE_RECOVERY_API_VERSION = "2025-08-01"
+
 
 # azure-core's defaults are 10 retries, but only 3 on a status code (429/5xx), with backoff up to 120 s.
 # ARM keeps answering 429 until the principal's bucket refills
@@ -103,7 +103,7 @@ def missing_sdks(*packages):
 
 def vault_option_problems(params):
     """Messages for the vault options every vault module shares (resource_group, vault_name, migrate_project), checked
-    on Azure's naming rules before the first request (azure_names.NAME_RULES)."""
+    on Azure's naming rules before the first request (_azure_names.NAME_RULES)."""
     return problems(name_problem("resource_group", params.get("resource_group"), "resource_group"),
                     name_problem("vault_name", params.get("vault_name"), "vault"),
                     text_problem("migrate_project", params.get("migrate_project")))
@@ -112,7 +112,7 @@ def vault_option_problems(params):
 class AzureSession(object):
     """Credentials, cloud endpoints and clients for one task.
 
-    Attributes: ``settings`` (azure_auth.AuthSettings), ``cloud`` (azure_auth.CloudEndpoints),
+    Attributes: ``settings`` (_azure_auth.AuthSettings), ``cloud`` (_azure_auth.CloudEndpoints),
     ``credential`` (azure-identity TokenCredential), ``verify`` (connection_verify value),
     ``subscription_id``.
     """
@@ -144,7 +144,7 @@ class AzureSession(object):
             module.fail_json(msg=missing_required_lib(" and ".join(missing)), exception=trace)
         invalid = vault_option_problems(module.params)
         if invalid:
-            module.fail_json(msg="Invalid options: %s." % "; ".join(invalid), changed=False)
+            module.fail_json(msg=str(InvalidOptions(*invalid)), changed=False)
         try:
             return cls.from_params(module.params)
         except AzureModuleError as exc:
@@ -163,7 +163,7 @@ class AzureSession(object):
         return self._clients[package]
 
     def site_recovery(self):
-        """asr_rest.SiteRecoveryClient (the SDK 2.0.0 client's calls, over REST), api SITE_RECOVERY_API_VERSION."""
+        """_asr.rest.SiteRecoveryClient (the SDK 2.0.0 client's calls, over REST), api SITE_RECOVERY_API_VERSION."""
         package = "azure-mgmt-recoveryservicessiterecovery"
         if package not in self._clients:
             self._clients[package] = _sdk_class(package)(
@@ -221,16 +221,6 @@ def rest_dict(model):
     if serialize is not None:
         return serialize(keep_readonly=True)
     return model.as_dict()
-
-
-def or_none(call):
-    """``call()``'s answer as the service's JSON (rest_dict), or None when Azure answers 404 Not Found."""
-    try:
-        return rest_dict(call())
-    except AZURE_SDK_ERRORS as exc:
-        if is_not_found(exc):
-            return None
-        raise
 
 
 def _answer_json(pipeline_response, _deserialized=None, _headers=None):

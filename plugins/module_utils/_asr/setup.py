@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Setting a vault up for Hyper-V hosts, as pure functions over the service's REST JSON.
 
 - The registration key (vault credentials file): ``certificate_name``, ``registration_key_xml``
@@ -18,11 +20,15 @@ import base64
 import datetime
 import xml.etree.ElementTree as ET
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import properties_of
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import LOG_STORAGE_KINDS, LOG_STORAGE_SKUS
+
 try:
     from cryptography.hazmat.primitives.serialization import pkcs12
     HAS_CRYPTOGRAPHY = True
 except ImportError:   # then a key's validity cannot be read, and an existing key is replaced
     HAS_CRYPTOGRAPHY = False
+
 
 CREDENTIALS_NAMESPACE = "http://schemas.datacontract.org/2004/07/Microsoft.Azure.Portal.RecoveryServices.Models.Common"
 INSTANCE_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
@@ -31,18 +37,10 @@ AAD_FIELDS = (("AadAuthority", "aadAuthority"), ("AadTenantId", "aadTenantId"),
               ("ArmManagementEndpoint", "azureManagementEndpointAudience"))
 
 
-def _properties(resource):
-    return (resource or {}).get("properties") or {}
-
-
 def _id_part(resource_id, index):
     parts = (resource_id or "").split("/")
     return parts[index] if len(parts) > index else ""
 
-
-# --------------------------------------------------------------------------------------------------
-# Registration key
-# --------------------------------------------------------------------------------------------------
 
 def certificate_name(vault_name, day):
     """The vault certificate the portal and Terraform ask for: ``CN=CB_<vault>-<d>-<MM>-<yyyy>-vaultcredentials``."""
@@ -55,7 +53,7 @@ def registration_key_xml(vault, certificate, fabric):
     vault, certificate, fabric: the REST JSON of GET vault, PUT vaults/{v}/certificates/{name} and GET
     replicationFabrics/{site}.
     """
-    cert = _properties(certificate)
+    cert = properties_of(certificate)
     root = ET.Element("RSVaultAsrCreds", {"xmlns": CREDENTIALS_NAMESPACE, "xmlns:i": INSTANCE_NAMESPACE})
 
     def child(parent, tag, text=""):
@@ -75,11 +73,11 @@ def registration_key_xml(vault, certificate, fabric):
     for tag, field in AAD_FIELDS:
         child(aad, tag, str(cert.get(field) or ""))
     child(root, "ChannelIntegrityKey")
-    child(root, "SiteId", _properties(fabric).get("internalIdentifier") or "")
+    child(root, "SiteId", properties_of(fabric).get("internalIdentifier") or "")
     child(root, "SiteName", fabric["name"])
     child(root, "PrivateEndpointStateForSiteRecovery",
-          _properties(vault).get("privateEndpointStateForSiteRecovery") or "None")
-    return '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode")
+          properties_of(vault).get("privateEndpointStateForSiteRecovery") or "None")
+    return f"<?xml version=\"1.0\" encoding=\"utf-8\"?>{ET.tostring(root, encoding='unicode')}"
 
 
 def _find_text(element, tag):
@@ -134,29 +132,18 @@ def reusable_key_problems(existing, vault, fabric, now, margin_hours):
     wanted = (_id_part(vault["id"], 2), _id_part(vault["id"], 4), vault["name"])
     if tuple(v.lower() for v in (existing["subscription_id"], existing["resource_group"], existing["vault_name"])) \
             != tuple(v.lower() for v in wanted):
-        problems.append("it is for vault %s/%s" % (existing["resource_group"], existing["vault_name"]))
-    site_id = _properties(fabric).get("internalIdentifier") or ""
+        problems.append(f"it is for vault {existing['resource_group']}/{existing['vault_name']}")
+    site_id = properties_of(fabric).get("internalIdentifier") or ""
     if existing["site_id"].lower() != site_id.lower():
         problems.append("it is for site %s" % (existing["site_name"] or existing["site_id"]))
     elif existing["site_name"].lower() != (fabric.get("name") or "").lower():
         # The provider registers with the SiteName of the file: a name that is not the vault's site's is not kept.
-        problems.append("its SiteName %r is not the name of site %r of the vault" % (existing["site_name"], fabric.get("name")))
+        problems.append(f"its SiteName {existing['site_name']!r} is not the name of site {fabric.get('name')!r} of the vault")
     if existing["valid_to"] is None:
         problems.append("its validity cannot be read")
     elif existing["valid_to"] - now < datetime.timedelta(hours=margin_hours):
-        problems.append("it expires at %s, within %s hours" % (existing["valid_to"].isoformat(), margin_hours))
+        problems.append(f"it expires at {existing['valid_to'].isoformat()}, within {margin_hours} hours")
     return problems
-
-
-# --------------------------------------------------------------------------------------------------
-# Log (cache) storage account
-# --------------------------------------------------------------------------------------------------
-
-# Site Recovery writes replication logs to a standard general-purpose account in the target region
-# (Learn: "Azure Site Recovery support matrix" - cache storage; premium and blob-only accounts are not
-# supported as cache storage). Which redundancy options it accepts beyond LRS/GRS is an assumption.
-LOG_STORAGE_KINDS = ("StorageV2", "Storage")
-LOG_STORAGE_SKUS = ("Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS")
 
 
 def normalize_location(location):
@@ -167,43 +154,32 @@ def log_storage_problems(account, location):
     """Why ``account`` (REST JSON of a storage account) cannot be the log storage account for ``location``."""
     problems = []
     if normalize_location(account.get("location")) != normalize_location(location):
-        problems.append("it is in %s, not in the target region %s" % (account.get("location"), location))
+        problems.append(f"it is in {account.get('location')}, not in the target region {location}")
     if account.get("kind") not in LOG_STORAGE_KINDS:
-        problems.append("its kind is %s; Site Recovery needs one of %s" % (account.get("kind"), ", ".join(LOG_STORAGE_KINDS)))
+        problems.append(f"its kind is {account.get('kind')}; Site Recovery needs one of {', '.join(LOG_STORAGE_KINDS)}")
     sku = (account.get("sku") or {}).get("name")
     if sku not in LOG_STORAGE_SKUS:
-        problems.append("its SKU is %s; Site Recovery needs one of %s" % (sku, ", ".join(LOG_STORAGE_SKUS)))
+        problems.append(f"its SKU is {sku}; Site Recovery needs one of {', '.join(LOG_STORAGE_SKUS)}")
     return problems
 
 
-def log_storage_body(location, sku, tags):
-    """A new account as the portal makes Site Recovery's cache account: StorageV2, TLS 1.2, no public blob access."""
-    return {"location": location, "sku": {"name": sku}, "kind": "StorageV2", "tags": tags or {},
-            "properties": {"minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
-                           "supportsHttpsTrafficOnly": True}}
-
-
 def normalize_account(account):
-    properties = _properties(account)
+    properties = properties_of(account)
     return {"id": account.get("id"), "name": account.get("name"), "location": account.get("location"),
             "kind": account.get("kind"), "sku": (account.get("sku") or {}).get("name"),
             "minimum_tls_version": properties.get("minimumTlsVersion"),
             "allow_blob_public_access": properties.get("allowBlobPublicAccess")}
 
 
-# --------------------------------------------------------------------------------------------------
-# Discovery
-# --------------------------------------------------------------------------------------------------
-
 def match_host(wanted, provider):
     """True when the host name ``wanted`` (short or fully qualified, any case) is the provider's host."""
-    fqdn = (_properties(provider).get("friendlyName") or "").lower()
+    fqdn = (properties_of(provider).get("friendlyName") or "").lower()
     wanted = (wanted or "").lower()
     return bool(wanted) and (fqdn == wanted or fqdn.split(".")[0] == wanted.split(".")[0] and "." not in wanted)
 
 
 def _item_names(item):
-    return ((item.get("name") or "").lower(), (_properties(item).get("friendlyName") or "").lower())
+    return ((item.get("name") or "").lower(), (properties_of(item).get("friendlyName") or "").lower())
 
 
 def discovery_status(hosts, vms, providers, protectables):
@@ -219,7 +195,7 @@ def discovery_status(hosts, vms, providers, protectables):
         if provider is None:
             status["missing_hosts"].append(name)
             continue
-        connection = _properties(provider).get("connectionStatus")
+        connection = properties_of(provider).get("connectionStatus")
         status["hosts"].append({"name": name, "provider_name": provider.get("name"), "connection_status": connection})
         if connection != "Connected":
             status["disconnected_hosts"].append(name)
@@ -228,9 +204,9 @@ def discovery_status(hosts, vms, providers, protectables):
         if item is None:
             status["missing_vms"].append(name)
         else:
-            status["vms"].append({"name": _properties(item).get("friendlyName"), "id": item.get("name"),
+            status["vms"].append({"name": properties_of(item).get("friendlyName"), "id": item.get("name"),
                                   "item_id": item.get("id"),
-                                  "protection_status": _properties(item).get("protectionStatus")})
+                                  "protection_status": properties_of(item).get("protectionStatus")})
     return status
 
 
@@ -242,9 +218,9 @@ def describe_missing(status):
     """One sentence naming what the wait still misses."""
     parts = []
     if status["missing_hosts"]:
-        parts.append("hosts not registered to the site: %s" % ", ".join(status["missing_hosts"]))
+        parts.append(f"hosts not registered to the site: {', '.join(status['missing_hosts'])}")
     if status["disconnected_hosts"]:
-        parts.append("hosts registered but not Connected: %s" % ", ".join(status["disconnected_hosts"]))
+        parts.append(f"hosts registered but not Connected: {', '.join(status['disconnected_hosts'])}")
     if status["missing_vms"]:
-        parts.append("VMs the vault has not discovered: %s" % ", ".join(status["missing_vms"]))
+        parts.append(f"VMs the vault has not discovered: {', '.join(status['missing_vms'])}")
     return "; ".join(parts)

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """JMESPath queries over replication_info's VM list, shared by the module, the inventory plugin and the event source.
 
 ``compile_query(option, expression)`` checks an expression before anything is read from Azure, and
@@ -36,7 +38,7 @@ def compile_query(option, expression):
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        raise QueryError("%s %r is not a valid JMESPath expression: %s" % (option, expression, _reason(exc)))
+        raise QueryError(f"{option} {expression!r} is not a valid JMESPath expression: {_reason(exc)}")
 
 
 def run_query(compiled, option, vms):
@@ -44,7 +46,7 @@ def run_query(compiled, option, vms):
     try:
         return compiled.search(vms)
     except jmespath.exceptions.JMESPathError as exc:
-        raise QueryError("%s %r failed on the VM list: %s" % (option, compiled.expression, _reason(exc)))
+        raise QueryError(f"{option} {compiled.expression!r} failed on the VM list: {_reason(exc)}")
 
 
 def select_vms(compiled, option, vms):
@@ -68,7 +70,7 @@ def _kind(value):
     if isinstance(value, list):
         kinds = sorted(set(type(item).__name__ for item in value))
         return "a list of %s" % (", ".join(kinds) or "nothing")
-    return "a %s" % type(value).__name__
+    return f"a {type(value).__name__}"
 
 
 def _reason(exc):
@@ -76,7 +78,7 @@ def _reason(exc):
     if isinstance(exc, jmespath.exceptions.IncompleteExpressionError):
         return "the expression is incomplete"
     if isinstance(exc, jmespath.exceptions.ParseError):
-        return "%s %r at character %s" % (exc.msg, exc.token_value, exc.lex_position)
+        return f"{exc.msg} {exc.token_value!r} at character {exc.lex_position}"
     if isinstance(exc, jmespath.exceptions.LexerError):
-        return "%s at character %s" % (exc.message, exc.lexer_position)
+        return f"{exc.message} at character {exc.lexer_position}"
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

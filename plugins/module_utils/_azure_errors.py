@@ -1,7 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The collection's one Azure error type, and the mapping of SDK errors to messages a user can act on.
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
+"""The collection's one error tree, and the mapping of SDK errors to messages a user can act on.
+
+``InvalidOptions`` (options Azure would refuse, found before anything changes), ``Blocked`` (an item not where the
+next step can start) and ``AzureModuleError`` (an Azure operation failed); ``_azure_module.AzureModule.fail_error``
+turns each into the task's failure.
 
 Every Azure-side failure reaches a module as ``AzureModuleError``. Its message always says
 which operation failed ("Failed to list the replicated VMs of vault 'v'"), the service's error
@@ -9,15 +15,8 @@ code, the possible causes and the recommended action when the service gave them 
 them in ``error.details[]`` of a synchronous error, ``reprotect.json`` entry 12, and in
 ``serviceErrorDetails`` of a failed job, ``enable_managed_disks.json`` entry 14).
 
-Use in a module::
-
-    try:
-        ...
-    except AzureModuleError as exc:
-        module.fail_json(**exc.fail_kwargs())
-
-and around an SDK call, ``with azure_errors("list the replicated VMs of vault 'v'"):``
-or the ``azure_operation`` decorator on a thin wrapper function.
+Around an SDK call, ``with azure_errors("list the replicated VMs of vault 'v'"):``, or the ``azure_operation``
+decorator on a thin wrapper function (with ``missing=None`` for a reader of a resource that may not exist).
 """
 
 import contextlib
@@ -37,10 +36,24 @@ try:
     # The azure-core errors an SDK call raises: HTTP answers (401 and 404 are subclasses of
     # HttpResponseError), and failures to send a request or read its answer.
     AZURE_SDK_ERRORS = (HttpResponseError, ServiceRequestError, ServiceResponseError)
-except ImportError:  # the SDK's absence is reported by azure_clients.require_sdks
+except ImportError:  # the SDK's absence is reported by _azure_clients.require_sdks
     ClientAuthenticationError = HttpResponseError = ResourceNotFoundError = None
     ServiceRequestError = ServiceResponseError = None
     AZURE_SDK_ERRORS = ()
+
+
+class InvalidOptions(Exception):
+    """Options Azure would refuse, found before anything changes. ``str(error)`` is the task's message:
+    "Invalid options: <problem>; <problem>."; each problem names the option, the value and what is allowed."""
+
+    def __init__(self, *problems):
+        self.problems = [problem for problem in problems if problem]
+        super().__init__(f"Invalid options: {'; '.join(self.problems)}.")
+
+
+class Blocked(Exception):
+    """The item is not where the task's next step can start (the service's allowed operations say no, or a check
+    before a failover failed). ``str(error)`` says why; the module names the VM."""
 
 
 class AzureModuleError(Exception):
@@ -67,16 +80,16 @@ class AzureModuleError(Exception):
         super(AzureModuleError, self).__init__(self._message())
 
     def _message(self):
-        text = "Failed to %s" % self.operation
+        text = f"Failed to {self.operation}"
         if self.code:
-            text += " (%s)" % self.code
+            text += f" ({self.code})"
         if self.reason:
-            text += ": %s" % self.reason.rstrip(".")
+            text += f": {self.reason.rstrip('.')}"
         text += "."
         if self.possible_causes:
-            text += " Possible causes: %s" % _sentence(self.possible_causes)
+            text += f" Possible causes: {_sentence(self.possible_causes)}"
         if self.recommended_action:
-            text += " Recommended action: %s" % _sentence(self.recommended_action)
+            text += f" Recommended action: {_sentence(self.recommended_action)}"
         return text
 
     def as_dict(self):
@@ -101,12 +114,8 @@ def _clean(text):
 
 
 def _sentence(text):
-    return text if text.endswith((".", "!", "?")) else text + "."
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
-
-# --------------------------------------------------------------------------------------------------
-# Reading the service's error bodies (pure; unit-tested on the recorded bodies)
-# --------------------------------------------------------------------------------------------------
 
 def parse_error_body(body):
     """``(code, message, possible_causes, recommended_action)`` from an ARM/ASR error body.
@@ -178,14 +187,14 @@ def error_from_exception(operation, exc):
         reason = _first_line(exc)
         if "CERTIFICATE_VERIFY_FAILED" in reason:
             return AzureModuleError(
-                operation, "the server's TLS certificate could not be verified (%s)" % reason, code="TLSVerifyFailed",
+                operation, f"the server's TLS certificate could not be verified ({reason})", code="TLSVerifyFailed",
                 recommended_action="Give the CA bundle that signed the endpoint's certificate with ca_cert or the "
                                    "REQUESTS_CA_BUNDLE environment variable; cert_validation_mode=ignore turns "
                                    "verification off, for test endpoints only.")
-        return AzureModuleError(operation, "could not reach Azure (%s)" % reason, code="ServiceRequestError",
+        return AzureModuleError(operation, f"could not reach Azure ({reason})", code="ServiceRequestError",
                                 recommended_action="Check the network path to the endpoint and cloud_environment.")
     if ServiceResponseError is not None and isinstance(exc, ServiceResponseError):
-        return AzureModuleError(operation, "no usable answer from Azure (%s)" % _first_line(exc),
+        return AzureModuleError(operation, f"no usable answer from Azure ({_first_line(exc)})",
                                 code="ServiceResponseError", recommended_action="Retry the task.")
     status = getattr(exc, "status_code", None)
     code, message, causes, action = parse_error_body(_response_body(exc))
@@ -198,13 +207,13 @@ def error_from_exception(operation, exc):
         reason = _first_line(exc)
         entra_code = re.search(r"AADSTS\d+", reason)
         if not reason.lower().startswith("authentication failed"):
-            reason = "authentication failed: " + reason
+            reason = f"authentication failed: {reason}"
         return AzureModuleError(operation, reason, code=entra_code.group(0) if entra_code else code or "AuthenticationFailed",
                                 recommended_action=_ADVICE.get(code) or "Check the credentials (auth_source, client_id, "
                                 "secret, tenant or the profile) and cloud_environment.")
     if status == 429:
         retry_after = _header(exc, "retry-after")
-        reason = message + (" (Retry-After: %s s)" % retry_after if retry_after else "")
+        reason = message + (f" (Retry-After: {retry_after} s)" if retry_after else "")
         return AzureModuleError(operation, reason, code=code or "TooManyRequests", possible_causes=causes,
                                 recommended_action=action or _ADVICE["SubscriptionRequestsThrottled"], status=status)
     if status == 404 and not action:
@@ -227,11 +236,15 @@ def azure_errors(operation):
         raise error_from_exception(operation, exc)
 
 
-def azure_operation(description):
+_RAISE = object()
+
+
+def azure_operation(description, missing=_RAISE):
     """Decorate a thin SDK wrapper: its azure-core errors become ``AzureModuleError``.
 
     ``description`` may name the wrapper's arguments: ``@azure_operation("get replication policy
-    '{policy_name}' of vault '{vault}'")``.
+    '{policy_name}' of vault '{vault}'")``. With ``missing`` (usually None), a resource Azure does not have
+    (``is_not_found``) makes the wrapper return ``missing`` instead of failing: the ``get_*`` readers.
     """
     def decorate(func):
         signature = inspect.signature(func)
@@ -241,6 +254,8 @@ def azure_operation(description):
             try:
                 return func(*args, **kwargs)
             except AZURE_SDK_ERRORS as exc:
+                if missing is not _RAISE and is_not_found(exc):
+                    return missing
                 bound = signature.bind_partial(*args, **kwargs)
                 raise error_from_exception(description.format(**bound.arguments), exc)
         return wrapper

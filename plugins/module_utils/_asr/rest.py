@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """The Site Recovery REST API through azure-mgmt-core's ARM pipeline, without the Site Recovery SDK.
 
 Why: Ansible execution environments (AWX, ansible-builder) hold every collection of a job in one Python
@@ -12,13 +14,13 @@ client for the calls the collection makes (``client.replication_protected_items.
 vault_name, fabric, container, item)``, ``begin_create(..., body)``, ``list(...)``), with the same
 pipeline: ARM bearer-token authentication, azure-core's retry policy (Retry-After honoured), the
 resource-provider registration policy, ``raw_response_hook`` and ``cls`` callbacks. So
-``asr_api``, ``asr_jobs.start_operation`` and ``azure_clients.raw_get`` / ``raw_list`` work with it
+``_asr.api``, ``_asr.api.start_operation`` and ``_azure_clients.raw_get`` / ``raw_list`` work with it
 unchanged.
 
 - GET of one resource returns its JSON (``cls(pipeline_response, json, headers)`` when given).
 - Lists return azure-core's ``ItemPaged`` of JSON items, following ``nextLink`` (api-version kept).
 - ``begin_*`` mutations need ``polling=False`` (the collection waits for the ASR job itself,
-  ``asr_jobs.wait_for_job``) and return None; the body is the next positional argument or any keyword
+  ``_asr.waiters.wait_for_job``) and return None; the body is the next positional argument or any keyword
   that is not a request option, a dict (sent as JSON) or bytes (sent as they are).
 - Failures raise azure-core's errors (``HttpResponseError``; ``ResourceNotFoundError`` for 404,
   ``ClientAuthenticationError`` for 401), with ARM's error body parsed.
@@ -26,7 +28,6 @@ unchanged.
 
 import copy
 import json
-
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 try:
@@ -40,17 +41,23 @@ try:
     from azure.mgmt.core.exceptions import ARMErrorFormat
     from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
     HAS_AZURE_MGMT_CORE = True
-except ImportError:  # reported by azure_clients.missing_sdks
+except ImportError:  # reported by _azure_clients.missing_sdks
     HAS_AZURE_MGMT_CORE = False
 
+
 VAULT_PATH = "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.RecoveryServices/vaults/{}"
+
+
 # Keywords that shape the request, never a body.
 REQUEST_OPTIONS = ("polling", "raw_response_hook", "cls", "timeout", "filter", "skip_token", "headers",
                    "error_map", "retry_total", "connection_timeout", "read_timeout", "logging_enable")
 
+
 FABRIC = "/replicationFabrics/{}"
-CONTAINER = FABRIC + "/replicationProtectionContainers/{}"
-ITEM = CONTAINER + "/replicationProtectedItems/{}"
+CONTAINER = f"{FABRIC}/replicationProtectionContainers/{{}}"
+ITEM = f"{CONTAINER}/replicationProtectedItems/{{}}"
+
+
 # Operation group -> SDK 2.0.0 method name -> (HTTP method, path under the vault, "{}" per name argument),
 # from the SDK's request builders (api-version 2025-08-01).
 OPERATIONS = {
@@ -59,75 +66,75 @@ OPERATIONS = {
         "begin_create": ("PUT", ITEM),
         "begin_update": ("PATCH", ITEM),
         "begin_purge": ("DELETE", ITEM),
-        "list_by_replication_protection_containers": ("GET", CONTAINER + "/replicationProtectedItems"),
-        "begin_add_disks": ("POST", ITEM + "/addDisks"),
-        "begin_apply_recovery_point": ("POST", ITEM + "/applyRecoveryPoint"),
-        "begin_failover_cancel": ("POST", ITEM + "/failoverCancel"),
-        "begin_failover_commit": ("POST", ITEM + "/failoverCommit"),
-        "begin_planned_failover": ("POST", ITEM + "/plannedFailover"),
-        "begin_delete": ("POST", ITEM + "/remove"),
-        "begin_remove_disks": ("POST", ITEM + "/removeDisks"),
-        "begin_repair_replication": ("POST", ITEM + "/repairReplication"),
-        "begin_reprotect": ("POST", ITEM + "/reProtect"),
-        "begin_resolve_health_errors": ("POST", ITEM + "/resolveHealthErrors"),
-        "begin_switch_provider": ("POST", ITEM + "/switchProvider"),
-        "begin_test_failover": ("POST", ITEM + "/testFailover"),
-        "begin_test_failover_cleanup": ("POST", ITEM + "/testFailoverCleanup"),
-        "begin_unplanned_failover": ("POST", ITEM + "/unplannedFailover"),
-        "begin_update_appliance": ("POST", ITEM + "/updateAppliance"),
-        "begin_update_mobility_service": ("POST", ITEM + "/updateMobilityService"),
-        "begin_reinstall_mobility_service": ("POST", ITEM + "/reinstallMobilityService"),
+        "list_by_replication_protection_containers": ("GET", f"{CONTAINER}/replicationProtectedItems"),
+        "begin_add_disks": ("POST", f"{ITEM}/addDisks"),
+        "begin_apply_recovery_point": ("POST", f"{ITEM}/applyRecoveryPoint"),
+        "begin_failover_cancel": ("POST", f"{ITEM}/failoverCancel"),
+        "begin_failover_commit": ("POST", f"{ITEM}/failoverCommit"),
+        "begin_planned_failover": ("POST", f"{ITEM}/plannedFailover"),
+        "begin_delete": ("POST", f"{ITEM}/remove"),
+        "begin_remove_disks": ("POST", f"{ITEM}/removeDisks"),
+        "begin_repair_replication": ("POST", f"{ITEM}/repairReplication"),
+        "begin_reprotect": ("POST", f"{ITEM}/reProtect"),
+        "begin_resolve_health_errors": ("POST", f"{ITEM}/resolveHealthErrors"),
+        "begin_switch_provider": ("POST", f"{ITEM}/switchProvider"),
+        "begin_test_failover": ("POST", f"{ITEM}/testFailover"),
+        "begin_test_failover_cleanup": ("POST", f"{ITEM}/testFailoverCleanup"),
+        "begin_unplanned_failover": ("POST", f"{ITEM}/unplannedFailover"),
+        "begin_update_appliance": ("POST", f"{ITEM}/updateAppliance"),
+        "begin_update_mobility_service": ("POST", f"{ITEM}/updateMobilityService"),
+        "begin_reinstall_mobility_service": ("POST", f"{ITEM}/reinstallMobilityService"),
         "list": ("GET", "/replicationProtectedItems"),
     },
     "target_compute_sizes": {
-        "list_by_replication_protected_items": ("GET", ITEM + "/targetComputeSizes"),
+        "list_by_replication_protected_items": ("GET", f"{ITEM}/targetComputeSizes"),
     },
     "recovery_points": {
-        "get": ("GET", ITEM + "/recoveryPoints/{}"),
-        "list_by_replication_protected_items": ("GET", ITEM + "/recoveryPoints"),
+        "get": ("GET", f"{ITEM}/recoveryPoints/{{}}"),
+        "list_by_replication_protected_items": ("GET", f"{ITEM}/recoveryPoints"),
     },
     "replication_fabrics": {
         "get": ("GET", FABRIC),
         "begin_create": ("PUT", FABRIC),
         "begin_purge": ("DELETE", FABRIC),
         "list": ("GET", "/replicationFabrics"),
-        "begin_check_consistency": ("POST", FABRIC + "/checkConsistency"),
-        "begin_migrate_to_aad": ("POST", FABRIC + "/migratetoaad"),
-        "begin_reassociate_gateway": ("POST", FABRIC + "/reassociateGateway"),
-        "begin_delete": ("POST", FABRIC + "/remove"),
-        "begin_renew_certificate": ("POST", FABRIC + "/renewCertificate"),
-        "begin_remove_infra": ("POST", FABRIC + "/removeInfra"),
+        "begin_check_consistency": ("POST", f"{FABRIC}/checkConsistency"),
+        "begin_migrate_to_aad": ("POST", f"{FABRIC}/migratetoaad"),
+        "begin_reassociate_gateway": ("POST", f"{FABRIC}/reassociateGateway"),
+        "begin_delete": ("POST", f"{FABRIC}/remove"),
+        "begin_renew_certificate": ("POST", f"{FABRIC}/renewCertificate"),
+        "begin_remove_infra": ("POST", f"{FABRIC}/removeInfra"),
     },
     "replication_protection_containers": {
         "get": ("GET", CONTAINER),
         "begin_create": ("PUT", CONTAINER),
-        "list_by_replication_fabrics": ("GET", FABRIC + "/replicationProtectionContainers"),
-        "begin_discover_protectable_item": ("POST", CONTAINER + "/discoverProtectableItem"),
-        "begin_delete": ("POST", CONTAINER + "/remove"),
-        "begin_switch_cluster_protection": ("POST", CONTAINER + "/switchClusterProtection"),
-        "begin_switch_protection": ("POST", CONTAINER + "/switchprotection"),
+        "list_by_replication_fabrics": ("GET", f"{FABRIC}/replicationProtectionContainers"),
+        "begin_discover_protectable_item": ("POST", f"{CONTAINER}/discoverProtectableItem"),
+        "begin_delete": ("POST", f"{CONTAINER}/remove"),
+        "begin_switch_cluster_protection": ("POST", f"{CONTAINER}/switchClusterProtection"),
+        "begin_switch_protection": ("POST", f"{CONTAINER}/switchprotection"),
         "list": ("GET", "/replicationProtectionContainers"),
     },
     "replication_protectable_items": {
-        "get": ("GET", CONTAINER + "/replicationProtectableItems/{}"),
-        "list_by_replication_protection_containers": ("GET", CONTAINER + "/replicationProtectableItems"),
+        "get": ("GET", f"{CONTAINER}/replicationProtectableItems/{{}}"),
+        "list_by_replication_protection_containers": ("GET", f"{CONTAINER}/replicationProtectableItems"),
     },
     "replication_protection_container_mappings": {
-        "get": ("GET", CONTAINER + "/replicationProtectionContainerMappings/{}"),
-        "begin_create": ("PUT", CONTAINER + "/replicationProtectionContainerMappings/{}"),
-        "begin_update": ("PATCH", CONTAINER + "/replicationProtectionContainerMappings/{}"),
-        "begin_purge": ("DELETE", CONTAINER + "/replicationProtectionContainerMappings/{}"),
-        "list_by_replication_protection_containers": ("GET", CONTAINER + "/replicationProtectionContainerMappings"),
-        "begin_delete": ("POST", CONTAINER + "/replicationProtectionContainerMappings/{}/remove"),
+        "get": ("GET", f"{CONTAINER}/replicationProtectionContainerMappings/{{}}"),
+        "begin_create": ("PUT", f"{CONTAINER}/replicationProtectionContainerMappings/{{}}"),
+        "begin_update": ("PATCH", f"{CONTAINER}/replicationProtectionContainerMappings/{{}}"),
+        "begin_purge": ("DELETE", f"{CONTAINER}/replicationProtectionContainerMappings/{{}}"),
+        "list_by_replication_protection_containers": ("GET", f"{CONTAINER}/replicationProtectionContainerMappings"),
+        "begin_delete": ("POST", f"{CONTAINER}/replicationProtectionContainerMappings/{{}}/remove"),
         "list": ("GET", "/replicationProtectionContainerMappings"),
     },
     "replication_recovery_services_providers": {
-        "get": ("GET", FABRIC + "/replicationRecoveryServicesProviders/{}"),
-        "begin_create": ("PUT", FABRIC + "/replicationRecoveryServicesProviders/{}"),
-        "begin_purge": ("DELETE", FABRIC + "/replicationRecoveryServicesProviders/{}"),
-        "list_by_replication_fabrics": ("GET", FABRIC + "/replicationRecoveryServicesProviders"),
-        "begin_refresh_provider": ("POST", FABRIC + "/replicationRecoveryServicesProviders/{}/refreshProvider"),
-        "begin_delete": ("POST", FABRIC + "/replicationRecoveryServicesProviders/{}/remove"),
+        "get": ("GET", f"{FABRIC}/replicationRecoveryServicesProviders/{{}}"),
+        "begin_create": ("PUT", f"{FABRIC}/replicationRecoveryServicesProviders/{{}}"),
+        "begin_purge": ("DELETE", f"{FABRIC}/replicationRecoveryServicesProviders/{{}}"),
+        "list_by_replication_fabrics": ("GET", f"{FABRIC}/replicationRecoveryServicesProviders"),
+        "begin_refresh_provider": ("POST", f"{FABRIC}/replicationRecoveryServicesProviders/{{}}/refreshProvider"),
+        "begin_delete": ("POST", f"{FABRIC}/replicationRecoveryServicesProviders/{{}}/remove"),
         "list": ("GET", "/replicationRecoveryServicesProviders"),
     },
     "replication_jobs": {
@@ -156,7 +163,7 @@ def _error(response):
 def _with_api_version(url, api_version):
     if "api-version=" in url:
         return url
-    return url + ("&" if "?" in url else "?") + "api-version=" + api_version
+    return f"{url}{'&' if '?' in url else '?'}api-version={api_version}"
 
 
 def _segment(name):
@@ -243,7 +250,7 @@ class SiteRecoveryClient(object):
     def _pages(self, path, query, cls, kwargs):
         first = self._url(path)
         if query:
-            first += "".join("&%s=%s" % (key, quote(value, safe="")) for key, value in query)
+            first += "".join(f"&{key}={quote(value, safe='')}" for key, value in query)
 
         def get_next(next_link=None):
             url = _with_api_version(next_link, self.api_version) if next_link else first
@@ -262,7 +269,7 @@ class SiteRecoveryClient(object):
     def start(self, method, path, body=None, **kwargs):
         """Send one mutation (``polling=False`` is required: no poller); raise on an error answer."""
         if kwargs.pop("polling", True) is not False:
-            raise ValueError("Site Recovery mutations are sent with polling=False; wait with asr_jobs.wait_for_job")
+            raise ValueError("Site Recovery mutations are sent with polling=False; wait with _asr.waiters.wait_for_job")
         kwargs.pop("cls", None)
         headers = case_insensitive_dict(kwargs.pop("headers", {}) or {})
         content = None

@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Test migration and cutover of a wave of VMs in one task: every VM's job is started, then the jobs are
 polled together, so the wave takes about as long as its slowest VM.
 
-Each VM goes through the same decisions as the per-VM modules: ``asr_workflow.migration_step`` /
-``migration_plan`` (cutover) and ``asr_workflow.test_failover_step`` (test migration) pick the next step
-from the item, the request bodies are ``asr_protection``'s, a failed job reads as ``asr_jobs.error_from_job``;
-the checks (``production_network_problem``, ``running_test_vm_difference``, ``asr_protection.site_problem``,
-``azure_names``) and the Azure VM reads and changes (``asr_cutover``: the failover target check, the migrated VM,
+Each VM goes through the same decisions as the per-VM modules: ``_asr.lifecycle.migration_step`` /
+``migration_plan`` (cutover) and ``_asr.lifecycle.test_failover_step`` (test migration) pick the next step
+from the item, the request bodies are ``_asr.api``'s, a failed job reads as ``_asr.waiters.error_from_job``;
+the checks (``production_network_problem``, ``running_test_vm_difference``, ``_asr.lookup.site_problem``,
+``_azure_names``) and the Azure VM reads and changes (``_asr.cutover``: the failover target check, the migrated VM,
 the test VM, disk SKU and tags) are the per-VM modules' too.
 What this file adds is the scheduling: one listing of the vault finds every VM, and one loop keeps, per VM,
 the job it waits for and the earliest moment it may read that job again (the answer's Retry-After, else the
@@ -25,187 +27,60 @@ The API: ``wave_specs`` and ``wave_problems`` (pure: the task's VMs and options)
 
 import time
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_protection as api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_cutover import (
-    change_after_cutover, failover_target_check, find_migrated_vm, not_migrated_message, read_test_vm,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import lifecycle_state
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import (
-    TERMINAL_STATES,
-    TRANSIENT_STATUS,
-    error_from_job,
-    job_summary,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import arm_id
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.api import (
+    commit,
+    get_item,
+    list_protected_items,
+    planned_failover,
+    ref_of,
+    remove,
     retry_after_seconds,
+    test_failover,
+    test_failover_cleanup,
+    unplanned_failover,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_workflow import (
-    MIGRATION_STATES, arm_id, azure_vm_id, migration_plan, migration_position, migration_step, production_network_problem,
-    running_test_vm_difference, target_settings, test_failover_step, vm_problems,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import TERMINAL_STATES, TRANSIENT_STATUS
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.cutover import (
+    change_after_cutover,
+    failover_target_check,
+    find_migrated_vm,
+    not_migrated_message,
+    read_test_vm,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import raw_get
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import (
+    lifecycle_state,
+    migration_plan,
+    migration_position,
+    migration_step,
+    test_failover_step,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lookup import find_item, site_problem
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import (
+    azure_vm_id,
+    target_settings,
+    vm_problems,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import (
+    production_network_problem,
+    running_test_vm_difference,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.waiters import ArmGate, error_from_job, job_summary
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave_options import (
+    MAX_STEPS_PER_VM,
+    job_progress,
+    progress_line,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import raw_get
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
     AZURE_SDK_ERRORS,
     AzureModuleError,
+    Blocked,
     ClientAuthenticationError,
+    InvalidOptions,
     error_from_exception,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    name_problem, problems as option_problems,
-)
-
-OPERATIONS = ("test_migration", "cutover")
-TEST_STATES = ("present", "absent")
-# A VM that needs more steps than this in one run is not converging (each step moves it forward).
-MAX_STEPS_PER_VM = 8
-# What each verdict means: done - the VM is where the task asked; failed - a job failed or Azure refused (msg);
-# timed_out - the wave's timeout passed with its job running; running - this run returned (round_seconds) with its
-# job running, a later run goes on; planned - check mode.
-VERDICTS = ("done", "failed", "timed_out", "running", "planned")
-
-
-class Blocked(Exception):
-    """The VM is not where the operation can start or go on."""
-
-
-class Refused(Exception):
-    """An option does not fit this VM (its site, its production network): refused before anything starts for it."""
-
-
-# --------------------------------------------------------------------------------------------------
-# options (pure)
-# --------------------------------------------------------------------------------------------------
-
-def wave_specs(vms):
-    """([{name, site, target_vm_name}], problems) from the task's ``vms``: names, or dicts with ``name``."""
-    specs, problems, seen = [], [], {}
-    for index, entry in enumerate(vms or []):
-        if isinstance(entry, dict):
-            unknown = sorted(set(entry) - {"name", "site", "target_vm_name"})
-            if unknown:
-                problems.append("vms[%d] has %s; a VM entry takes name, site and target_vm_name" % (index, ", ".join(unknown)))
-            name, site, target = entry.get("name"), entry.get("site"), entry.get("target_vm_name")
-        else:
-            name, site, target = entry, None, None
-        if not isinstance(name, str) or not name.strip():
-            problems.append("vms[%d] is %r; each VM is a name (or VM id), or a dict with name" % (index, entry))
-            continue
-        entry_problems = [problem for problem in (_name_like("vms[%d].site" % index, site, "site"),
-                                                  _name_like("vms[%d].target_vm_name" % index, target, "vm")) if problem]
-        if entry_problems:
-            problems += entry_problems
-            continue
-        if name.lower() in seen:
-            problems.append("vms[%d] (%r) is listed twice (first as vms[%d])" % (index, name, seen[name.lower()]))
-            continue
-        seen[name.lower()] = index
-        specs.append({"name": name.strip(), "site": site, "target_vm_name": target})
-    if not specs and not problems:
-        problems.append("vms is empty; give the wave's VMs")
-    return specs, problems
-
-
-def _name_like(option, value, kind):
-    """name_problem for a value from a VM entry, which YAML may have made a number or a list."""
-    if value is not None and not isinstance(value, str):
-        return "%s is %r; it must be a string" % (option, value)
-    return name_problem(option, value, kind)
-
-
-def wave_problems(params):
-    """Messages for option values and combinations that can't work (empty when all are fine)."""
-    problems = []
-    operation, state = params["operation"], params.get("state")
-    allowed = TEST_STATES if operation == "test_migration" else MIGRATION_STATES
-    if state is not None and state not in allowed:
-        problems.append("state is %r; with operation=%s it must be one of %s" % (state, operation, ", ".join(allowed)))
-    for option in ("timeout", "poll_interval"):
-        if params.get(option) is not None and params[option] < 1:
-            problems.append("%s is %s; it must be at least 1 (seconds)" % (option, params[option]))
-    if params.get("round_seconds") is not None and params["round_seconds"] < 1:
-        problems.append("round_seconds is %s; it must be at least 1 (seconds), or not given to wait until every VM "
-                        "ends" % params["round_seconds"])
-    network = params.get("network") or ""
-    problems += option_problems(
-        name_problem("network", params.get("network"), "virtual_network") if not network.startswith("/") else None,
-        name_problem("network_resource_group", params.get("network_resource_group"), "resource_group"),
-        name_problem("target_resource_group", params.get("target_resource_group"), "resource_group"),
-        *[name_problem("production_networks[%d]" % index, value, "virtual_network") if not value.startswith("/") else None
-          for index, value in enumerate(params.get("production_networks") or [])])
-    cutover_only = ("failover_type", "shutdown_source", "target_resource_group", "disk_sku", "tags")
-    test_only = ("network", "network_resource_group", "comments", "production_networks", "allow_production_network",
-                 "restart_if_different")
-    if operation == "test_migration":
-        given = [option for option in cutover_only if params.get(option) not in (None, False, {}, "planned")]
-        if given:
-            problems.append("%s apply to operation=cutover, not to operation=test_migration" % ", ".join(given))
-        if (state or "present") == "present" and not params.get("network"):
-            problems.append("network is required with operation=test_migration and state=present (the isolated "
-                            "virtual network of the test VMs)")
-        if state == "absent" and (params.get("network") or params.get("network_resource_group")):
-            problems.append("network and network_resource_group apply to state=present, not to the cleanup (state=absent)")
-        if network.startswith("/") and "/providers/microsoft.network/virtualnetworks/" not in network.lower():
-            problems.append("network is %r; it must be a virtual network name or its ARM id (/subscriptions/<id>/"
-                            "resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)" % network)
-    else:
-        given = [option for option in test_only if params.get(option)]
-        if given:
-            problems.append("%s apply to operation=test_migration, not to operation=cutover" % ", ".join(given))
-        if params.get("shutdown_source") and params.get("failover_type") == "planned":
-            problems.append("shutdown_source applies to failover_type=unplanned; a planned failover always shuts the "
-                            "source down")
-        if (params.get("disk_sku") or params.get("tags")) and state == "failed_over":
-            problems.append("disk_sku and tags apply after the failover is committed (state=committed or completed), "
-                            "not to state=failed_over, which may still be cancelled")
-    return problems
-
-
-def default_state(operation):
-    return "present" if operation == "test_migration" else "completed"
-
-
-def progress_line(vm):
-    """One line for a VM's result: "web01: planned_failover - Start failover (task 4 of 5, InProgress)"."""
-    if vm["verdict"] in ("failed", "timed_out"):
-        return "%s: %s - %s" % (vm["name"], vm["verdict"].upper().replace("_", " "), vm.get("msg") or "")
-    progress = vm.get("progress") or {}
-    if vm["verdict"] == "running" and progress:
-        return "%s: %s - %s (task %s of %s, %s)" % (vm["name"], progress.get("step"), progress.get("task") or "queued",
-                                                    progress.get("task_number"), progress.get("tasks"),
-                                                    progress.get("job_state"))
-    if vm["verdict"] == "planned":
-        return "%s: would run %s" % (vm["name"], ", ".join(vm.get("steps") or []) or "nothing")
-    return "%s: %s (%s)" % (vm["name"], vm.get("state"), ", ".join(vm.get("steps") or []) or "no change")
-
-
-def job_progress(job, step):
-    """{step, job, job_state, task, task_number, tasks} of a job as read (pure)."""
-    properties = (job or {}).get("properties") or {}
-    tasks = properties.get("tasks") or []
-    current = next((index for index, task in enumerate(tasks) if task.get("state") in ("InProgress", "NotStarted")), None)
-    return {"step": step, "job": (job or {}).get("name"), "job_state": properties.get("state"),
-            "task": tasks[current].get("friendlyName") or tasks[current].get("name") if current is not None else None,
-            "task_number": (current + 1) if current is not None else len(tasks), "tasks": len(tasks)}
-
-
-# --------------------------------------------------------------------------------------------------
-# the run
-# --------------------------------------------------------------------------------------------------
-
-class ArmGate(object):
-    """Holds every request of the wave until a Retry-After that outlived the SDK's retries has passed."""
-
-    def __init__(self, clock, sleep):
-        self.clock, self.sleep = clock, sleep
-        self.not_before = 0.0
-        self.throttled = 0
-
-    def wait(self):
-        pause = self.not_before - self.clock()
-        if pause > 0:
-            self.sleep(pause)
-
-    def hold(self, seconds):
-        self.throttled += 1
-        self.not_before = max(self.not_before, self.clock() + seconds)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._compute import describe_vm, get_vnet
 
 
 class WaveVm(object):
@@ -262,11 +137,11 @@ class WaveRun(object):
         self._note(vm, verdict, msg=msg) if msg else self._note(vm, verdict)
 
     def _fail(self, vm, exc):
-        if isinstance(exc, Refused):
-            self._end(vm, "failed", "Invalid options: %s." % exc)
+        if isinstance(exc, InvalidOptions):
+            self._end(vm, "failed", str(exc))
         elif isinstance(exc, Blocked):
             what = "test-migrate" if self.params["operation"] == "test_migration" else "migrate"
-            self._end(vm, "failed", "Can't %s %r: %s." % (what, vm.name, exc))
+            self._end(vm, "failed", f"Can't {what} {vm.name!r}: {exc}.")
         else:
             self._end(vm, "timed_out" if exc.code == "Timeout" else "failed", str(exc), exc.as_dict())
 
@@ -276,29 +151,29 @@ class WaveRun(object):
         """Read every VM, and refuse, per VM and before anything starts, what the per-VM modules refuse: a site the
         vault does not have, a production network as test network, a test VM running in another network."""
         site_problems = self._site_problems()
-        listed = asr_api.list_protected_items(self.client, self.resource_group, self.vault_name)
+        listed = list_protected_items(self.client, self.resource_group, self.vault_name)
         for vm in self.vms:
             self.gate.wait()
             try:
                 if site_problems.get((vm.site or "").lower()):
-                    raise Refused(site_problems[vm.site.lower()])
-                vm.item = api.find_item(self.client, self.resource_group, self.vault_name, vm.name, vm.site, listed=listed)
+                    raise InvalidOptions(site_problems[vm.site.lower()])
+                vm.item = find_item(self.client, self.resource_group, self.vault_name, vm.name, vm.site, listed=listed)
                 if vm.item is not None:
-                    vm.ref = api.ref_of(self.client, self.resource_group, self.vault_name, vm.item)
+                    vm.ref = ref_of(self.client, self.resource_group, self.vault_name, vm.item)
                     vm.azure_vm_id = azure_vm_id(vm.item)
                 vm.before = self._position(vm.item)
                 if self.params["operation"] == "test_migration":
                     self._check_test_network(vm)
-            except (Blocked, Refused, AzureModuleError) as exc:
+            except (Blocked, InvalidOptions, AzureModuleError) as exc:
                 self._fail(vm, exc)
 
     def _site_problems(self):
-        """{site (lowercase): asr_protection.site_problem's message} for each distinct site of the wave."""
+        """{site (lowercase): _asr.lookup.site_problem's message} for each distinct site of the wave."""
         found = {}
         for site in sorted(set(vm.site for vm in self.vms if vm.site)):
             if site.lower() not in found:
                 self.gate.wait()
-                found[site.lower()] = api.site_problem(self.client, self.resource_group, self.vault_name, site)
+                found[site.lower()] = site_problem(self.client, self.resource_group, self.vault_name, site)
         return found
 
     def _position(self, item):
@@ -311,21 +186,21 @@ class WaveRun(object):
 
     def _check_test_network(self, vm):
         if vm.item is None:
-            raise Blocked("it does not replicate in vault %r (azmigrate.hyperv.replication enables it)" % self.vault_name)
+            raise Blocked(f"it does not replicate in vault {self.vault_name!r} (azmigrate.hyperv.replication enables it)")
         network = self.params.get("network")
         if not network:
             return
         group = self.params.get("network_resource_group") or target_settings(vm.item)["target_resource_group"]
         network_id = self._network_id(group, network)
         if network_id not in self.network_ids:
-            self.network_ids[network_id] = network.startswith("/") or api.get_vnet(self.network, network_id) is not None
+            self.network_ids[network_id] = network.startswith("/") or get_vnet(self.network, network_id) is not None
         if not self.network_ids[network_id]:
-            raise Blocked("network %r is not a virtual network of resource group %r" % (network, (group or "").rsplit("/", 1)[-1]))
+            raise Blocked(f"network {network!r} is not a virtual network of resource group {(group or '').rsplit('/', 1)[-1]!r}")
         vm.network_id = network_id
         production = [self._network_id(group, value) for value in self.params.get("production_networks") or []]
         problem = production_network_problem(vm.item, network_id, production, self.params.get("allow_production_network"))
         if problem:
-            raise Refused(problem)
+            raise InvalidOptions(problem)
         self._check_running_test_vm(vm)
 
     def _check_running_test_vm(self, vm):
@@ -337,7 +212,7 @@ class WaveRun(object):
         if not difference:
             return
         if not self.params.get("restart_if_different"):
-            raise Blocked("%s; clean it up first (state=absent) or set restart_if_different=true" % difference)
+            raise Blocked(f"{difference}; clean it up first (state=absent) or set restart_if_different=true")
         vm.restart = difference
 
     # --- check mode: the plan of each VM, nothing sent ---
@@ -360,7 +235,7 @@ class WaveRun(object):
     def _plan_cutover(self, vm):
         if vm.item is None:
             vm_id = self._migrated_vm(vm)
-            vm.extra = {"state": "completed", "azure_vm": api.describe_vm(self.compute, self.network, vm_id)[1],
+            vm.extra = {"state": "completed", "azure_vm": describe_vm(self.compute, self.network, vm_id)[1],
                         "verification": []}
             self._end(vm, "done")
             return
@@ -373,7 +248,7 @@ class WaveRun(object):
         if self.params["state"] != "failed_over":
             vm.steps += self._after_cutover(vm, azure_vm_id(vm.item), check_mode=True)[0]
         vm.extra = {"state": self.params["state"] if vm.steps else vm.before,
-                    "azure_vm": api.describe_vm(self.compute, self.network, azure_vm_id(vm.item))[1], "verification": []}
+                    "azure_vm": describe_vm(self.compute, self.network, azure_vm_id(vm.item))[1], "verification": []}
         self._end(vm, "planned" if vm.steps else "done")
 
     # --- the real run ---
@@ -436,10 +311,10 @@ class WaveRun(object):
                 if len(vm.steps) >= MAX_STEPS_PER_VM:
                     raise Blocked("it did not reach state %s after %s (Azure lists %s next)" % (
                         self.params["state"], ", ".join(vm.steps), step))
-                operation = "%s of VM '%s'" % (step.replace("_", " "), vm.name)
+                operation = f"{step.replace('_', ' ')} of VM '{vm.name}'"
                 if step == "wait":
                     vm.steps.append(step)
-                    self._wait_for(vm, detail, step, "wait for the running job (%s) of VM '%s'" % (detail, vm.name), None)
+                    self._wait_for(vm, detail, step, f"wait for the running job ({detail}) of VM '{vm.name}'", None)
                     return
                 started = self._start(vm, step, detail)
                 vm.steps.append(step)
@@ -458,17 +333,17 @@ class WaveRun(object):
         if step in ("planned_failover", "unplanned_failover"):
             self._check_failover_target(vm)
             if step == "planned_failover":
-                return api.planned_failover(vm.ref)
-            return api.unplanned_failover(vm.ref, self.params["shutdown_source"])
+                return planned_failover(vm.ref)
+            return unplanned_failover(vm.ref, self.params["shutdown_source"])
         if step == "commit":
-            return api.commit(vm.ref)
+            return commit(vm.ref)
         if step == "complete":
-            return api.remove(vm.ref, detail or "MigrationComplete")
+            return remove(vm.ref, detail or "MigrationComplete")
         if step == "test_failover":
-            return api.test_failover(vm.ref, vm.network_id)
+            return test_failover(vm.ref, vm.network_id)
         if vm.restart:
-            return api.test_failover_cleanup(vm.ref, self.params["comments"] or "test network changed")
-        return api.test_failover_cleanup(vm.ref, self.params["comments"])
+            return test_failover_cleanup(vm.ref, self.params["comments"] or "test network changed")
+        return test_failover_cleanup(vm.ref, self.params["comments"])
 
     def _check_failover_target(self, vm):
         """Before a failover, in check mode too: the target VM name is free, the target network and subnet exist."""
@@ -499,7 +374,7 @@ class WaveRun(object):
             # gives no token, or any other answer, ends the VM.
             credential_failed = ClientAuthenticationError is not None and isinstance(exc, ClientAuthenticationError)
             if credential_failed or (status is not None and status not in TRANSIENT_STATUS):
-                self._fail(vm, error_from_exception("read the state of job %s for: %s" % (job_ref["name"], job_ref["operation"]), exc))
+                self._fail(vm, error_from_exception(f"read the state of job {job_ref['name']} for: {job_ref['operation']}", exc))
                 return
             wait = retry_after_seconds(headers)
             if status == 429 and wait:
@@ -530,7 +405,7 @@ class WaveRun(object):
 
     def _reread(self, vm):
         self.gate.wait()
-        vm.item = api.get_item(vm.ref)
+        vm.item = get_item(vm.ref)
         if vm.item is not None:
             vm.azure_vm_id = azure_vm_id(vm.item) or vm.azure_vm_id
 
@@ -550,14 +425,14 @@ class WaveRun(object):
             vm.steps += steps
         else:
             before, after = {}, {}
-        summary = api.describe_vm(self.compute, self.network, vm_id)[1]
+        summary = describe_vm(self.compute, self.network, vm_id)[1]
         problems = []
         if self.params["verify"]:
-            problems = vm_problems(summary) if summary else ["the Azure VM %s does not exist" % vm_id]
+            problems = vm_problems(summary) if summary else [f"the Azure VM {vm_id} does not exist"]
         vm.extra = {"state": state, "azure_vm": summary, "verification": problems,
                     "diff": {"before": dict(before, state=vm.before), "after": dict(after, state=state)}}
         if problems:
-            self._end(vm, "failed", "The migrated VM %s is not as expected: %s." % (vm_id, "; ".join(problems)))
+            self._end(vm, "failed", f"The migrated VM {vm_id} is not as expected: {'; '.join(problems)}.")
         else:
             self._end(vm, "done")
 

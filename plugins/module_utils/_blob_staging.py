@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Staging a file in Blob storage for the hosts to download.
 
 The blob carries the file's SHA-256 in its metadata (key ``sha256``), so a second upload of the
@@ -17,21 +19,28 @@ import datetime
 import hashlib
 import re
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import rest_dict
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import azure_operation
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import rest_dict
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import azure_operation
 
 try:
     from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
     from azure.storage.blob import BlobSasPermissions, generate_blob_sas
-except ImportError:   # azure_clients.AzureSession.from_module reports the missing SDK
+except ImportError:   # _azure_clients.AzureSession.from_module reports the missing SDK
     ResourceExistsError = ResourceNotFoundError = None
 
+
 SHA256_METADATA_KEY = "sha256"
+
+
 # Azure's container name rule: 3-63 lower-case letters, digits and single hyphens, starting and
 # ending with a letter or digit.
 _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 # A SAS starts a little in the past, so a host whose clock runs behind can use it at once.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
 CHUNK = 4 * 1024 * 1024
 
 

@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """A vault's Site Recovery infrastructure as plain dicts, and replication-policy planning. Pure.
 
-Inputs are the service's REST JSON (``asr_api`` returns it). Shapes: fabric
+Inputs are the service's REST JSON (``_asr.api`` returns it). Shapes: fabric
 enable_dr.json entry 5, container entry 6, mapping entry 7, policy entry 8; provider
 Azure/azure-rest-api-specs example ReplicationRecoveryServicesProviders_ListByReplicationFabrics.json.
 Ids are compared case-insensitively: ASR writes ``/Subscriptions/`` (Azure/azure-sdk-for-go#2824).
@@ -16,25 +18,10 @@ The API: ``normalize_site``, ``normalize_host``, ``normalize_container``, ``norm
 Migrate project's Server Migration solution through the module's session).
 """
 
-HYPERV_SITE = "HyperVSite"
-REPLICATION_PROVIDER = "HyperVReplicaAzure"
-
-
-def _properties(resource):
-    return (resource or {}).get("properties") or {}
-
-
-def same_id(left, right):
-    return bool(left) and bool(right) and left.rstrip("/").lower() == right.rstrip("/").lower()
-
-
-def name_of(resource_id, collection):
-    """The name after ``/{collection}/`` in an ARM id, or None."""
-    parts = (resource_id or "").split("/")
-    lowered = [part.lower() for part in parts]
-    if collection.lower() in lowered and lowered.index(collection.lower()) + 1 < len(parts):
-        return parts[lowered.index(collection.lower()) + 1]
-    return None
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import name_in_id, properties_of
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.api import get_migrate_solution
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants import HYPERV_SITE, PROVIDER
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 
 
 def _health_errors(errors):
@@ -45,11 +32,11 @@ def _health_errors(errors):
 
 def is_hyperv_site(fabric):
     """True for a Hyper-V site; a vault also lists VMM servers and other fabrics (enable_dr.json entry 4)."""
-    return (_properties(fabric).get("customDetails") or {}).get("instanceType") == HYPERV_SITE
+    return (properties_of(fabric).get("customDetails") or {}).get("instanceType") == HYPERV_SITE
 
 
 def normalize_site(fabric):
-    properties = _properties(fabric)
+    properties = properties_of(fabric)
     details = properties.get("customDetails") or {}
     return {
         "name": fabric.get("name"), "id": fabric.get("id"), "friendly_name": properties.get("friendlyName"),
@@ -62,10 +49,10 @@ def normalize_site(fabric):
 
 def normalize_host(provider):
     """A registered Hyper-V host (one Site Recovery provider per host)."""
-    properties = _properties(provider)
+    properties = properties_of(provider)
     return {
         "name": properties.get("friendlyName"), "provider_name": provider.get("name"), "provider_id": provider.get("id"),
-        "site": name_of(provider.get("id"), "replicationFabrics"),
+        "site": name_in_id(provider.get("id"), "replicationFabrics"),
         "provider_version": properties.get("providerVersion"),
         "provider_version_state": properties.get("providerVersionState"),
         "connection_status": properties.get("connectionStatus"),
@@ -76,35 +63,31 @@ def normalize_host(provider):
 
 
 def hosts_by_provider(providers):
-    """{provider ARM id: host name} for ``asr_items.normalize_item``."""
-    return dict((provider.get("id"), _properties(provider).get("friendlyName")) for provider in providers)
+    """{provider ARM id: host name} for ``_asr.transform.normalize_item``."""
+    return dict((provider.get("id"), properties_of(provider).get("friendlyName")) for provider in providers)
 
 
 def normalize_container(container):
-    properties = _properties(container)
+    properties = properties_of(container)
     return {
         "name": container.get("name"), "id": container.get("id"),
-        "site": name_of(container.get("id"), "replicationFabrics"),
+        "site": name_in_id(container.get("id"), "replicationFabrics"),
         "pairing_status": properties.get("pairingStatus"), "role": properties.get("role") or None,
         "protected_item_count": properties.get("protectedItemCount"),
     }
 
 
 def normalize_mapping(mapping):
-    properties = _properties(mapping)
+    properties = properties_of(mapping)
     return {
         "name": mapping.get("name"), "id": mapping.get("id"),
-        "site": name_of(mapping.get("id"), "replicationFabrics"),
-        "container": name_of(mapping.get("id"), "replicationProtectionContainers"),
-        "policy": properties.get("policyFriendlyName") or name_of(properties.get("policyId"), "replicationPolicies"),
+        "site": name_in_id(mapping.get("id"), "replicationFabrics"),
+        "container": name_in_id(mapping.get("id"), "replicationProtectionContainers"),
+        "policy": properties.get("policyFriendlyName") or name_in_id(properties.get("policyId"), "replicationPolicies"),
         "policy_id": properties.get("policyId"), "state": properties.get("state"), "health": properties.get("health"),
         "target": properties.get("targetProtectionContainerFriendlyName") or properties.get("targetProtectionContainerId"),
     }
 
-
-# --------------------------------------------------------------------------------------------------
-# Replication policies (HyperVReplicaAzure)
-# --------------------------------------------------------------------------------------------------
 
 # option -> (GET field of HyperVReplicaAzurePolicyDetails, PUT/PATCH field of the input, allowed values).
 # Limits: retention at most 24 h for Hyper-V (MicrosoftDocs/azure-docs#66195), app-consistent snapshots
@@ -115,11 +98,15 @@ POLICY_FIELDS = dict(
                                              "applicationConsistentSnapshotFrequencyInHours"),
     replication_interval=("replicationInterval", "replicationInterval"),
 )
+
+
 POLICY_LIMITS = dict(
     recovery_point_retention_hours=range(0, 25),
     app_consistent_snapshot_frequency_hours=range(0, 13),
     replication_interval=(30, 300, 900),
 )
+
+
 # Values for a new policy when the task leaves a setting out: Azure Migrate's replication
 # frequency of 5 minutes, and the portal's Hyper-V defaults (retention 24 h, app-consistent every 4 h).
 POLICY_DEFAULTS = dict(recovery_point_retention_hours=24, app_consistent_snapshot_frequency_hours=4,
@@ -136,21 +123,21 @@ def validate_policy_settings(desired):
         if isinstance(allowed, range):
             text = "a whole number from %d to %d" % (allowed[0], allowed[-1])
         else:
-            text = "one of %s" % ", ".join(str(item) for item in allowed)
-        problems.append("%s is %s; it must be %s" % (option, value, text))
+            text = f"one of {', '.join((str(item) for item in allowed))}"
+        problems.append(f"{option} is {value}; it must be {text}")
     return problems
 
 
 def policy_settings(policy):
     """The policy's settings by option name, or None for a policy that is not HyperVReplicaAzure."""
-    details = _properties(policy).get("providerSpecificDetails") or {}
-    if details.get("instanceType") != REPLICATION_PROVIDER:
+    details = properties_of(policy).get("providerSpecificDetails") or {}
+    if details.get("instanceType") != PROVIDER:
         return None
     return dict((option, details.get(fields[0])) for option, fields in POLICY_FIELDS.items())
 
 
 def normalize_policy(policy):
-    properties = _properties(policy)
+    properties = properties_of(policy)
     details = properties.get("providerSpecificDetails") or {}
     out = {"name": policy.get("name"), "id": policy.get("id"), "replication_provider": details.get("instanceType")}
     out.update(policy_settings(policy) or dict((option, None) for option in POLICY_FIELDS))
@@ -165,14 +152,6 @@ def policy_changes(current, desired):
         if wanted is not None and (current or {}).get(option) != wanted:
             changes[option] = ((current or {}).get(option), wanted)
     return changes
-
-
-def policy_input(settings):
-    """HyperVReplicaAzurePolicyInput JSON for settings by option name (all three given)."""
-    body = {"instanceType": REPLICATION_PROVIDER}
-    for option, fields in POLICY_FIELDS.items():
-        body[fields[1]] = settings[option]
-    return body
 
 
 def vault_overview(fabrics, providers, containers, policies, mappings):
@@ -209,7 +188,7 @@ def find_site(fabrics, name):
     """The Hyper-V site (fabric) named ``name`` (its name or friendly name, any case), or None."""
     for fabric in fabrics:
         if is_hyperv_site(fabric) and name.lower() in ((fabric.get("name") or "").lower(),
-                                                       (_properties(fabric).get("friendlyName") or "").lower()):
+                                                       (properties_of(fabric).get("friendlyName") or "").lower()):
             return fabric
     return None
 
@@ -250,7 +229,7 @@ def plan_policy(state, policy_name, current, desired, sites, fabrics, containers
     """
     plan = {"policy": None, "settings": current, "changes": {}, "associate": [], "dissociate": [], "problems": []}
     mine = [normalize_mapping(m) for m in mappings
-            if (name_of(_properties(m).get("policyId"), "replicationPolicies") or "").lower() == policy_name.lower()]
+            if (name_in_id(properties_of(m).get("policyId"), "replicationPolicies") or "").lower() == policy_name.lower()]
     if state == "absent":
         plan["dissociate"] = [{"site": m["site"], "container": m["container"], "mapping": m["name"]} for m in mine]
         plan["policy"] = "delete" if current is not None else None
@@ -277,7 +256,7 @@ def plan_policy(state, policy_name, current, desired, sites, fabrics, containers
             continue
         if fabric["name"].lower() in associated:
             continue
-        site_containers = [c for c in containers if (name_of(c.get("id"), "replicationFabrics") or "").lower()
+        site_containers = [c for c in containers if (name_in_id(c.get("id"), "replicationFabrics") or "").lower()
                            == fabric["name"].lower()]
         if len(site_containers) != 1:
             # Terraform's association resource requires exactly one container per Hyper-V site too.
@@ -285,25 +264,25 @@ def plan_policy(state, policy_name, current, desired, sites, fabrics, containers
                                     "when the first host registers)" % (site_name, len(site_containers)))
             continue
         plan["associate"].append({"site": fabric["name"], "container": site_containers[0]["name"],
-                                  "mapping": "%s-%s" % (policy_name, fabric["name"])})
+                                  "mapping": f"{policy_name}-{fabric['name']}"})
         associated.add(fabric["name"].lower())
     return plan
 
 
-# --------------------------------------------------------------------------------------------------
-# Which vault: named, or found from an Azure Migrate project
-# --------------------------------------------------------------------------------------------------
-
-# The vault options of every Site Recovery module (doc fragment azmigrate.hyperv.vault). A module puts
-# VAULT_OPTIONS in its argument spec and passes VAULT_OPTION_RULES to AnsibleModule, then calls
-# resolve_vault() once it has a session; module.params then hold the vault's resource group and name.
+# The vault options of every Site Recovery module (doc fragment azmigrate.hyperv.vault). _azure_module.AzureModule
+# adds VAULT_OPTIONS and VAULT_OPTION_RULES, and calls resolve_vault() once it has a session; module.params then hold
+# the vault's resource group and name.
 VAULT_OPTIONS = dict(
     resource_group=dict(type="str", required=True),
     vault_name=dict(type="str"),
     migrate_project=dict(type="str"),
 )
+
+
 VAULT_OPTION_RULES = dict(required_one_of=[("vault_name", "migrate_project")],
                           mutually_exclusive=[("vault_name", "migrate_project")])
+
+
 # The Server Migration solution of a Migrate project names its Recovery Services vault in
 # properties.details.extendedDetails.vaultId (Az.Migrate reads it there for agentless VMware; that a
 # Hyper-V project fills it the same way is an assumption, see the doc fragment's notes).
@@ -312,10 +291,10 @@ SERVER_MIGRATION_SOLUTION = "Servers-Migration-ServerMigration"
 
 def vault_from_solution(solution):
     """(resource group, vault name) of the vault a Server Migration solution names, or None."""
-    extended = ((_properties(solution).get("details") or {}).get("extendedDetails") or {})
+    extended = ((properties_of(solution).get("details") or {}).get("extendedDetails") or {})
     vault_id = extended.get("vaultId") or ""
-    resource_group = name_of(vault_id, "resourceGroups")
-    vault_name = name_of(vault_id, "vaults")
+    resource_group = name_in_id(vault_id, "resourceGroups")
+    vault_name = name_in_id(vault_id, "vaults")
     if not resource_group or not vault_name:
         return None
     return resource_group, vault_name
@@ -332,11 +311,9 @@ def resolve_vault(module, session):
     project = params.get("migrate_project")
     if not project:
         return
-    from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_setup_api
-    from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
     try:
-        solution = asr_setup_api.get_migrate_solution(session.site_recovery(), session.subscription_id,
-                                                      params["resource_group"], project, SERVER_MIGRATION_SOLUTION)
+        solution = get_migrate_solution(session.site_recovery(), session.subscription_id,
+                                        params["resource_group"], project, SERVER_MIGRATION_SOLUTION)
     except AzureModuleError as exc:
         module.fail_json(**exc.fail_kwargs())
     found = vault_from_solution(solution) if solution else None

@@ -1,28 +1,34 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """The replicated VMs of a vault as replication_info reports them, for the module, the inventory plugin
 (azmigrate.hyperv.replicated_vms) and the event source (azmigrate.hyperv.replication_events).
 
 ``read_fleet`` costs two paged listings whatever the number of VMs - the vault's providers (host names)
 and its protected items, one request per page of 100 - plus one GET per VM whose current scenario names a
 job (whether that job still runs is in the job, not in the item). ``find_vault`` reads which vault an
-Azure Migrate project replicates to without a module (``asr_vault.resolve_vault`` is the module's way).
+Azure Migrate project replicates to without a module (``_asr.vault.resolve_vault`` is the module's way).
 ``plan_waves`` maps VM names to the waves of a replication plan (azmigrate.hyperv.replication_plan,
 playbooks/plan.yml's plan.yml or plan-full.yml). ``ready_for_cutover`` says which VMs can be migrated now.
 ``vm_changes`` and ``waves_ready`` compare two readings (the event source); ``resync_action`` and
 ``start_resync`` are azmigrate.hyperv.replication_resync's.
 """
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils import asr_api, asr_setup_api
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import normalize_item
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.api import (
+    get_migrate_solution,
+    list_protected_items,
+    list_providers,
+    start_operation,
+)
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import normalize_item
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.vault import (
     SERVER_MIGRATION_SOLUTION,
     hosts_by_provider,
     vault_from_solution,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_jobs import start_operation
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError, azure_operation
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, azure_operation
 
 
 def _target_tags(item):
@@ -31,11 +37,11 @@ def _target_tags(item):
 
 
 def read_fleet(client, resource_group, vault_name):
-    """Every replicated VM of the vault, normalised (asr_items.normalize_item) with ``target.tags`` (the tags the
+    """Every replicated VM of the vault, normalised (_asr.transform.normalize_item) with ``target.tags`` (the tags the
     Azure VM gets), sorted by VM name. Raises AzureModuleError."""
-    hosts = hosts_by_provider(asr_api.list_providers(client, resource_group, vault_name))
+    hosts = hosts_by_provider(list_providers(client, resource_group, vault_name))
     vms = []
-    for item in asr_api.list_protected_items(client, resource_group, vault_name, with_jobs=True):
+    for item in list_protected_items(client, resource_group, vault_name, with_jobs=True):
         vm = normalize_item(item, hosts)
         vm["target"]["tags"] = _target_tags(item)
         vms.append(vm)
@@ -46,16 +52,16 @@ def find_vault(session, resource_group, project):
     """(resource group, vault name) of the vault Azure Migrate project ``project`` replicates to.
 
     Raises AzureModuleError naming the project when it, or its Server Migration solution, is missing or names no
-    vault yet (the same rule as asr_vault.resolve_vault).
+    vault yet (the same rule as _asr.vault.resolve_vault).
     """
-    solution = asr_setup_api.get_migrate_solution(session.site_recovery(), session.subscription_id, resource_group,
-                                                  project, SERVER_MIGRATION_SOLUTION)
+    solution = get_migrate_solution(session.site_recovery(), session.subscription_id, resource_group,
+                                    project, SERVER_MIGRATION_SOLUTION)
     found = vault_from_solution(solution) if solution else None
     if found is None:
         raise AzureModuleError(
-            "find the Recovery Services vault of Azure Migrate project '%s' in resource group '%s'" % (project, resource_group),
-            "the project or its %s solution was not found" % SERVER_MIGRATION_SOLUTION if solution is None
-            else "its %s solution has no vaultId" % SERVER_MIGRATION_SOLUTION,
+            f"find the Recovery Services vault of Azure Migrate project '{project}' in resource group '{resource_group}'",
+            f"the project or its {SERVER_MIGRATION_SOLUTION} solution was not found" if solution is None
+            else f"its {SERVER_MIGRATION_SOLUTION} solution has no vaultId",
             recommended_action="Create the project's replication infrastructure (in the portal, Servers, databases and "
                                "web apps > Discover > Hyper-V > Create resources), or give vault_name instead.")
     return tuple(found)
@@ -73,7 +79,7 @@ def plan_waves(plan):
     by_vm = {}
     for wave in waves:
         if not isinstance(wave, dict) or not wave.get("name"):
-            raise ValueError("a wave has no 'name': %r" % (wave,))
+            raise ValueError(f"a wave has no 'name': {wave!r}")
         for vm in wave.get("vms") or []:
             by_vm[str(vm).lower()] = str(wave["name"])
     return by_vm
@@ -92,10 +98,6 @@ def ready_for_cutover(vm):
     """True when the VM can be migrated now: initial replication done, replicating, no job running on it."""
     return vm.get("state") == "protected"
 
-
-# --------------------------------------------------------------------------------------------------
-# What changed between two readings (the event source)
-# --------------------------------------------------------------------------------------------------
 
 def error_codes(vm):
     """The VM's health error codes, sorted, as the identity of its error situation."""
@@ -158,10 +160,6 @@ def waves_ready(vms, waves_by_vm, wave_tag=None):
             ready[wave] = sorted(vm.get("vm_name") or vm.get("name") for vm in wave_vms)
     return ready
 
-
-# --------------------------------------------------------------------------------------------------
-# Resynchronisation (the service's repairReplication)
-# --------------------------------------------------------------------------------------------------
 
 RESYNC_OPERATION = "RepairReplication"
 

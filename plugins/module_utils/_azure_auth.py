@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use within the azmigrate.hyperv
+# collection and may change in any release.
 """Azure authentication compatible with azure.azcollection, built on azure-identity alone.
 
 The options, environment variables, ``~/.azure/credentials`` profiles and ``auth_source`` values
@@ -9,7 +11,7 @@ credentials and ``module_defaults`` keep working. No azure-cli-core: clouds are 
 plus the metadata-URL parser below, and ``auth_source=cli`` uses the ``az`` executable through
 azure-identity's ``AzureCliCredential``.
 
-The API, in the order a module uses it (``azure_clients.AzureSession.from_module`` does all of it):
+The API, in the order a module uses it (``_azure_clients.AzureSession.from_module`` does all of it):
 
 - ``AZURE_AUTH_ARGSPEC``: the options; ``azure_argument_spec(**module_options)`` merges them.
 - ``resolve_auth(params, environ=None, credentials_path=None) -> AuthSettings``: pure; picks the
@@ -19,7 +21,7 @@ The API, in the order a module uses it (``azure_clients.AzureSession.from_module
 - ``build_credential(settings, cloud, verify) -> azure.core.credentials.TokenCredential``.
 - ``connection_verify(settings)``: what to give the SDKs' ``connection_verify``.
 
-Errors are ``azure_errors.AzureModuleError``.
+Errors are ``_azure_errors.AzureModuleError``.
 """
 
 import configparser
@@ -27,13 +29,23 @@ import json
 import os
 import shutil
 import subprocess
-
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_names import (
-    file_problem, https_problem, problems, tenant_problem, text_problem,
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
+    file_problem,
+    https_problem,
+    problems,
+    tenant_problem,
+    text_problem,
 )
+
+try:
+    import requests
+    HAS_REQUESTS = True
+except ImportError:
+    HAS_REQUESTS = False
+
 
 try:
     from azure.identity import (
@@ -47,14 +59,8 @@ try:
 except ImportError:
     HAS_AZURE_IDENTITY = False
 
-try:
-    import requests
-    HAS_REQUESTS = True
-except ImportError:
-    HAS_REQUESTS = False
 
 AUTH_SOURCES = ("auto", "cli", "credential_file", "env", "msi")
-
 AZURE_AUTH_ARGSPEC = dict(
     auth_source=dict(type="str", choices=list(AUTH_SOURCES), default="auto",
                      fallback=(env_fallback, ["ANSIBLE_AZURE_AUTH_SOURCE"])),
@@ -74,6 +80,7 @@ AZURE_AUTH_ARGSPEC = dict(
     ca_cert=dict(type="path"),
 )
 
+
 # azure.azcollection's AZURE_CREDENTIAL_ENV_MAPPING (azure_rm_common.py): option -> variable.
 # The same names are the keys of a ~/.azure/credentials profile.
 ENV_VARIABLES = dict(
@@ -91,10 +98,16 @@ ENV_VARIABLES = dict(
     thumbprint="AZURE_THUMBPRINT",
     disable_instance_discovery="AZURE_DISABLE_INSTANCE_DISCOVERY",
 )
+
+
 CREDENTIAL_KEYS = ("client_id", "secret", "tenant", "ad_user", "password", "x509_certificate_path", "thumbprint")
+
+
 # Settings a task may give whatever the credential source; the task's value wins.
 SETTING_KEYS = ("subscription_id", "cloud_environment", "cert_validation_mode", "adfs_authority_url",
                 "disable_instance_discovery", "ca_cert")
+
+
 DEFAULT_CREDENTIALS_PATH = "~/.azure/credentials"
 NO_CREDENTIALS = ("no Azure credentials were found. Either pass them as parameters, set environment variables "
                   "(AZURE_SUBSCRIPTION_ID with AZURE_CLIENT_ID, AZURE_SECRET and AZURE_TENANT), define a profile in "
@@ -145,7 +158,7 @@ def read_profile(name, credentials_path=None):
     try:
         parser.read(path)
     except configparser.Error as exc:
-        raise AzureModuleError("read the Azure credentials file %s" % path, str(exc),
+        raise AzureModuleError(f"read the Azure credentials file {path}", str(exc),
                                recommended_action="Fix the file's INI syntax ([profile] sections of key = value).")
     if not parser.has_section(name):
         return None
@@ -182,8 +195,8 @@ def resolve_auth(params, environ=None, credentials_path=None, cli_available=None
     env = _from_env(environ)
     auth_source = params.get("auth_source") or environ.get("ANSIBLE_AZURE_AUTH_SOURCE") or "auto"
     if auth_source not in AUTH_SOURCES:
-        raise AzureModuleError("choose the Azure credentials", "auth_source is %r" % auth_source,
-                               recommended_action="Use one of %s." % ", ".join(AUTH_SOURCES))
+        raise AzureModuleError("choose the Azure credentials", f"auth_source is {auth_source!r}",
+                               recommended_action=f"Use one of {', '.join(AUTH_SOURCES)}.")
 
     source, found = None, None
     if auth_source in ("msi", "cli"):
@@ -240,7 +253,7 @@ def check_auth_settings(settings, source="parameters"):
 
     Values from the environment or a profile are named by their option, with where they came from.
     """
-    where = "" if source == "parameters" else " (from %s)" % source
+    where = "" if source == "parameters" else f" (from {source})"
     found = problems(
         tenant_problem(settings.credentials.get("tenant")),
         file_problem("ca_cert", settings.ca_cert),
@@ -249,9 +262,9 @@ def check_auth_settings(settings, source="parameters"):
         https_problem("adfs_authority_url", settings.adfs_authority_url),
     )
     if settings.adfs_authority_url and not settings.adfs_authority_url.lower().startswith(("http://", "https://")):
-        found.append("adfs_authority_url is %r; it must be an https:// URL" % settings.adfs_authority_url)
+        found.append(f"adfs_authority_url is {settings.adfs_authority_url!r}; it must be an https:// URL")
     if found:
-        raise AzureModuleError("check the Azure authentication options%s" % where, "; ".join(found),
+        raise AzureModuleError(f"check the Azure authentication options{where}", "; ".join(found),
                                recommended_action="Correct the options named; nothing was sent to Azure.")
 
 
@@ -266,19 +279,15 @@ def _env_source(env, credentials_path):
 def _profile_source(name, credentials_path, required):
     profile = read_profile(name, credentials_path)
     if profile and profile.get("subscription_id"):
-        return "profile:%s" % name, profile
+        return f"profile:{name}", profile
     if required:
-        raise AzureModuleError("read Azure credentials profile '%s'" % name,
+        raise AzureModuleError(f"read Azure credentials profile '{name}'",
                                "%s has no [%s] section with a subscription_id" % (
                                    credentials_path or DEFAULT_CREDENTIALS_PATH, name),
                                recommended_action="Add the section (subscription_id, client_id, secret, tenant) or "
                                                   "choose another profile.")
     return None, None
 
-
-# --------------------------------------------------------------------------------------------------
-# Clouds
-# --------------------------------------------------------------------------------------------------
 
 class CloudEndpoints(object):
     """The endpoints of one Azure cloud.
@@ -291,13 +300,13 @@ class CloudEndpoints(object):
 
     def __init__(self, name, resource_manager, authority, management_scope, storage_suffix=None):
         self.name = name
-        self.resource_manager = resource_manager.rstrip("/") + "/"
+        self.resource_manager = f"{resource_manager.rstrip('/')}/"
         self.authority = authority.rstrip("/")
         self.management_scope = management_scope
         self.storage_suffix = storage_suffix
 
     def __repr__(self):
-        return "CloudEndpoints(%r, %r)" % (self.name, self.resource_manager)
+        return f"CloudEndpoints({self.name!r}, {self.resource_manager!r})"
 
 
 # azure-cli-core's cloud.py / msrestazure's azure_cloud.py, the names azure.azcollection accepts
@@ -308,6 +317,8 @@ KNOWN_CLOUDS = dict(
     AzureUSGovernment=("https://management.usgovcloudapi.net/", "https://login.microsoftonline.us",
                        "core.usgovcloudapi.net"),
 )
+
+
 # msrestazure's get_cloud_from_metadata_endpoint (what azure.azcollection calls for a URL) asks this
 # version, which Azure Stack Hub serves; its answer is one object. Newer versions answer a list of
 # clouds; parse_cloud_metadata reads both.
@@ -318,8 +329,8 @@ def metadata_url(cloud_environment):
     """The URL to GET for a ``cloud_environment`` URL: the ARM endpoint plus ``/metadata/endpoints``."""
     base, _sep, query = cloud_environment.partition("?")
     if "/metadata/endpoints" in base.lower():
-        return cloud_environment if "api-version=" in query else base + "?api-version=" + METADATA_API_VERSION
-    return base.rstrip("/") + "/metadata/endpoints?api-version=" + METADATA_API_VERSION
+        return cloud_environment if "api-version=" in query else f"{base}?api-version={METADATA_API_VERSION}"
+    return f"{base.rstrip('/')}/metadata/endpoints?api-version={METADATA_API_VERSION}"
 
 
 def parse_cloud_metadata(document, cloud_environment):
@@ -364,7 +375,7 @@ def _host(url):
 
 
 def _scope(audience):
-    return audience.rstrip("/") + "/.default"
+    return f"{audience.rstrip('/')}/.default"
 
 
 def resolve_cloud(cloud_environment, verify=True, timeout=30):
@@ -379,30 +390,30 @@ def resolve_cloud(cloud_environment, verify=True, timeout=30):
                                recommended_action="Use one of %s, or the https URL of the cloud's Resource Manager "
                                                   "endpoint." % ", ".join(KNOWN_CLOUDS))
     if not HAS_REQUESTS:
-        raise AzureModuleError("read the cloud metadata at %s" % name, "the Python package requests is missing")
+        raise AzureModuleError(f"read the cloud metadata at {name}", "the Python package requests is missing")
     url = metadata_url(name)
-    operation = "read the cloud metadata at %s" % url
+    operation = f"read the cloud metadata at {url}"
     try:
         response = requests.get(url, verify=verify, timeout=timeout, headers={"Accept": "application/json"})
     except requests.exceptions.SSLError as exc:
-        raise AzureModuleError(operation, "the server's TLS certificate could not be verified (%s)" % exc,
+        raise AzureModuleError(operation, f"the server's TLS certificate could not be verified ({exc})",
                                code="TLSVerifyFailed",
                                recommended_action="Give the CA bundle with ca_cert or REQUESTS_CA_BUNDLE.")
     except requests.exceptions.RequestException as exc:
         raise AzureModuleError(operation, str(exc), code="ServiceRequestError",
                                recommended_action="Check cloud_environment and the network path to it.")
     if response.status_code != 200:
-        raise AzureModuleError(operation, "HTTP %s" % response.status_code, status=response.status_code,
+        raise AzureModuleError(operation, f"HTTP {response.status_code}", status=response.status_code,
                                recommended_action="Check that cloud_environment is the cloud's Resource Manager URL.")
     try:
         cloud = parse_cloud_metadata(response.json(), name)
     except ValueError as exc:
-        raise AzureModuleError(operation, "unusable metadata: %s" % exc,
+        raise AzureModuleError(operation, f"unusable metadata: {exc}",
                                recommended_action="Check that cloud_environment is the cloud's Resource Manager URL.")
     insecure = problems(https_problem("the metadata's resourceManager", cloud.resource_manager),
                         https_problem("the metadata's authentication.loginEndpoint", cloud.authority))
     if insecure:
-        raise AzureModuleError(operation, "cloud_environment %r names plain-http endpoints: %s" % (name, "; ".join(insecure)),
+        raise AzureModuleError(operation, f"cloud_environment {name!r} names plain-http endpoints: {'; '.join(insecure)}",
                                recommended_action="Use a cloud whose endpoints are https.")
     return cloud
 
@@ -416,10 +427,6 @@ def connection_verify(settings):
         return False
     return settings.ca_cert or True
 
-
-# --------------------------------------------------------------------------------------------------
-# Credentials
-# --------------------------------------------------------------------------------------------------
 
 def build_credential(settings, cloud, verify=True):
     """The azure-identity credential for ``settings`` (the order azure.azcollection uses)."""
@@ -443,7 +450,7 @@ def build_credential(settings, cloud, verify=True):
         return UsernamePasswordCredential(values.get("client_id") or "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
                                           values["ad_user"], values["password"],
                                           tenant_id=values.get("tenant") or "organizations", **common)
-    raise AzureModuleError("authenticate to Azure", "the credentials (%s) are incomplete" % settings.source,
+    raise AzureModuleError("authenticate to Azure", f"the credentials ({settings.source}) are incomplete",
                            recommended_action="Give client_id, secret and tenant; or client_id, tenant and "
                                               "x509_certificate_path; or ad_user and password.")
 
