@@ -66,13 +66,14 @@ def container_of(call: ArmCall) -> tuple[VaultAsr, Fabric]:
     return vault, fabric
 
 
-def accepted(call: ArmCall, job: Job, resource_path: str, result: Callable[[], dict | None] | None = None) -> Response:
-    """202 for a job-backed mutation; `resource_path` is the resource's ARM path (any casing)."""
+def accepted(call: ArmCall, job: Job, resource_path: str, result: str | None = None) -> Response:
+    """202 for a job-backed mutation; `resource_path` is the resource's ARM path (any casing); `result` names the
+    renderer of what the Location URL returns once the job is done (lab/azure/jobs.py `renderer`)."""
     job.result = result
     base = call.base_url
     headers = {
         "Location": f"{base}{ids.asr_id(resource_path)}/operationresults/{job.name}?api-version={call.api_version}",
-        "Azure-AsyncOperation": (f"{base}{job.vault.asr_prefix}/replicationOperationStatus/{job.name}"
+        "Azure-AsyncOperation": (f"{base}{ids.asr_id(job.ref.vault)}/replicationOperationStatus/{job.name}"
                                  f"?api-version={call.api_version}"),
         "x-ms-request-id": job.asr_id,
         **retry_headers(call.cloud, RECORDED_RETRY_AFTER_S),

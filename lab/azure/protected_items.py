@@ -12,7 +12,7 @@ rate lab/azure/replication.py computes.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall, iso, json_body
@@ -21,7 +21,7 @@ from lab.azure.item_views import (
     DISK_TYPES, ENABLE_FAILED_STATE, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path,
     rpi_json, vm_nic_ids,
 )
-from lab.azure.jobs import Job, JobFailed, start_job
+from lab.azure.jobs import Job, JobFailed, job_fabric, job_item, on_job_done, on_task, renderer, start_job
 from lab.azure.site_recovery import affected_objects
 from lab.azure.state import AzureCloud, Fabric, ProtectedItem, RecoveryPoint, VaultAsr
 from lab.hosts.state import VMReplication
@@ -71,15 +71,31 @@ def finish(item: ProtectedItem, keep_scenario: bool = False) -> None:
 
 
 def item_job(call: ArmCall, vault: VaultAsr, fabric: Fabric, item: ProtectedItem, scenario: str,
-             hooks: dict[str, Callable[[Job], None]], on_done: Callable[[Job], None],
-             on_start: dict | None = None, details: dict | None = None) -> Job:
+             params: dict | None = None, details: dict | None = None) -> Job:
+    """A job on the item: the hooks registered for `scenario` find the item through the job's ref."""
     job = start_job(call.cloud, vault, scenario, item.vm_id, item.vm_name,
                     details={**(details or {}), **affected_objects(vault, fabric, item.vm_id, item.vm_name,
                                                                    vault.policies[item.policy_name.lower()].profile_id
                                                                    if item.policy_name.lower() in vault.policies else "")},
-                    hooks=hooks, on_start=on_start, on_done=on_done, fault_names=(item.settings.get("vm_name", ""),))
+                    fabric=fabric.name, item=item.name, params=params,
+                    fault_names=(item.settings.get("vm_name", ""),))
     begin(item, job)
     return job
+
+
+def job_host_vm(cloud: AzureCloud, job: Job):
+    """The Hyper-V VM of the job's item, as the vault sees it now (None when the host no longer reports it)."""
+    fabric, item = job_fabric(cloud, job), job_item(cloud, job)
+    return host_vm_of(cloud, fabric, item) if fabric is not None and item is not None else None
+
+
+@renderer("item")
+def item_result(cloud: AzureCloud, job: Job) -> dict | None:
+    fabric, item = job_fabric(cloud, job), job_item(cloud, job)
+    if item is None:
+        return None
+    vault = cloud.vaults[ids.key(job.ref.vault)]
+    return rpi_json(cloud, vault, fabric, item)
 
 
 # --- list and get ---
@@ -210,56 +226,68 @@ def enable(call: ArmCall) -> Response:
                          policy_name=vault.policies[policy_name.lower()].name, enable_input=details,
                          created_at=call.now, settings=settings)
     fabric.items[name.lower()] = item
-    cloud = call.cloud
+    job = item_job(call, vault, fabric, item, "EnableDr")
+    return accepted(call, job, call.path, "item")
 
-    def prerequisites(_job: Job) -> None:
-        # enable_managed_disks.json entry 14: both a storage account and managed-disk replication -> 6001.
-        if settings["storage_account"] and settings["managed_replication"]:
-            raise JobFailed("6001")
-        if not settings["storage_account"] and not settings["managed_replication"]:
-            raise JobFailed("6001", possible_causes="Neither a target storage account nor managed-disk replication "
-                            "was specified: exactly one of them is expected.")
-        if settings["managed_replication"] and not details.get("logStorageAccountId"):
-            # Assumption (lab/FIDELITY.md): the host uploads the logs to this account before they are applied to the
-            # seed disks, so the prerequisites check fails without it. The real error code is not recorded; the job
-            # fails (as for 6001, recorded) rather than the PUT, since the service checks the storage settings there.
-            raise JobFailed("LogStorageAccountRequired", "A log storage account is required to replicate the virtual "
-                            "machine to managed disks.", "logStorageAccountId was not specified.")
-        log_account = details.get("logStorageAccountId")
-        if log_account and cloud.get(log_account) is None:
-            raise JobFailed("LogStorageAccountNotFound", f"The log storage account '{log_account}' was not found.",
-                            "The storage account was deleted or is in another subscription.")
-        if not discovery.connected(cloud, provider):
-            raise JobFailed("ProviderNotConnected", "The Site Recovery provider on the host isn't connected.",
-                            "Site Recovery provider heartbeat is missing.")
 
-    def enable_protection(_job: Job) -> None:
-        host_vm.replication = VMReplication(state="ReadyForInitialReplication")
-        if settings["managed_replication"]:
-            _create_seed_disks(cloud, item, host_vm)
+@on_task("EnableDr", "EnableProtectionPrerequisitesCheck")
+def _enable_prerequisites(cloud: AzureCloud, job: Job) -> None:
+    item = job_item(cloud, job)
+    settings, details = item.settings, item.enable_input
+    # enable_managed_disks.json entry 14: both a storage account and managed-disk replication -> 6001.
+    if settings["storage_account"] and settings["managed_replication"]:
+        raise JobFailed("6001")
+    if not settings["storage_account"] and not settings["managed_replication"]:
+        raise JobFailed("6001", possible_causes="Neither a target storage account nor managed-disk replication "
+                        "was specified: exactly one of them is expected.")
+    if settings["managed_replication"] and not details.get("logStorageAccountId"):
+        # Assumption (lab/FIDELITY.md): the host uploads the logs to this account before they are applied to the
+        # seed disks, so the prerequisites check fails without it. The real error code is not recorded; the job
+        # fails (as for 6001, recorded) rather than the PUT, since the service checks the storage settings there.
+        raise JobFailed("LogStorageAccountRequired", "A log storage account is required to replicate the virtual "
+                        "machine to managed disks.", "logStorageAccountId was not specified.")
+    log_account = details.get("logStorageAccountId")
+    if log_account and cloud.get(log_account) is None:
+        raise JobFailed("LogStorageAccountNotFound", f"The log storage account '{log_account}' was not found.",
+                        "The storage account was deleted or is in another subscription.")
+    found = discovery.find_vm(cloud, job_fabric(cloud, job), item.vm_id)
+    if found is None or not discovery.connected(cloud, found[0]):
+        raise JobFailed("ProviderNotConnected", "The Site Recovery provider on the host isn't connected.",
+                        "Site Recovery provider heartbeat is missing.")
 
-    def start_ir(job: Job) -> None:
-        host_vm.replication.state = "InitialReplicationInProgress"
-        replication.start_initial(cloud, item, host_vm, job.event_time)
 
-    def done(job: Job) -> None:
-        if job.state == "Failed":
-            # The item stays, failed (item_views.ENABLE_FAILED_STATE): the failed job stays its currentScenario
-            # and its error becomes a health error, until the user disables replication.
-            finish(item, keep_scenario=True)
-            fail_enabled_item(item, job)
-            replication.stop(cloud, item, host_vm, delete_seed=True)
-            if host_vm.replication is not None and host_vm.replication.mode == "Primary":
-                host_vm.replication = None
-            return
-        finish(item)
-        if not item.ir_done:
-            item.protection_description = "Initial replication in progress"
+@on_task("EnableDr", "EnableProtection")
+def _enable_protection(cloud: AzureCloud, job: Job) -> None:
+    item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
+    host_vm.replication = VMReplication(state="ReadyForInitialReplication")
+    if item.settings["managed_replication"]:
+        _create_seed_disks(cloud, item, host_vm)
 
-    job = item_job(call, vault, fabric, item, "EnableDr",
-                   {"EnableProtectionPrerequisitesCheck": prerequisites, "EnableProtection": enable_protection,
-                    "VmStartInitialReplication": start_ir}, done)
-    return accepted(call, job, call.path, lambda: rpi_json(cloud, vault, fabric, item))
+
+@on_task("EnableDr", "VmStartInitialReplication")
+def _start_initial_replication(cloud: AzureCloud, job: Job) -> None:
+    item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
+    host_vm.replication.state = "InitialReplicationInProgress"
+    replication.start_initial(cloud, item, host_vm, job.event_time)
+
+
+@on_job_done("EnableDr")
+def _enable_done(cloud: AzureCloud, job: Job) -> None:
+    item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
+    if item is None:
+        return
+    if job.state == "Failed":
+        # The item stays, failed (item_views.ENABLE_FAILED_STATE): the failed job stays its currentScenario
+        # and its error becomes a health error, until the user disables replication.
+        finish(item, keep_scenario=True)
+        fail_enabled_item(item, job)
+        replication.stop(cloud, item, host_vm, delete_seed=True)
+        if host_vm is not None and host_vm.replication is not None and host_vm.replication.mode == "Primary":
+            host_vm.replication = None
+        return
+    finish(item)
+    if not item.ir_done:
+        item.protection_description = "Initial replication in progress"
 
 
 def fail_enabled_item(item: ProtectedItem, job: Job) -> None:
@@ -366,15 +394,24 @@ def update(call: ArmCall) -> Response:
             ids.parse(changes["resource_group"]).get("resource_group", "")) is None:
         raise asr_error(400, "TargetResourceGroupNotFound", f"The resource group '{changes['resource_group']}' "
                         "was not found.", call)
+    job = item_job(call, vault, fabric, item, "UpdateVmProperties", {"changes": changes, "nics": nics})
+    return accepted(call, job, call.path, "item")
 
-    def apply(_job: Job) -> None:
-        item.settings.update(changes)
-        if nics is not None:
-            item.nic_settings = list(nics)
 
-    job = item_job(call, vault, fabric, item, "UpdateVmProperties", {"UpdateVmPropertiesTask": apply},
-                   lambda _j: finish(item))
-    return accepted(call, job, call.path, lambda: rpi_json(call.cloud, vault, fabric, item))
+@on_task("UpdateVmProperties", "UpdateVmPropertiesTask")
+def _apply_update(cloud: AzureCloud, job: Job) -> None:
+    item = job_item(cloud, job)
+    item.settings.update(job.params["changes"])
+    if job.params["nics"] is not None:
+        item.nic_settings = list(job.params["nics"])
+
+
+@on_job_done("UpdateVmProperties", "ChangePit", "RepairReplication")
+def _item_free(cloud: AzureCloud, job: Job) -> None:
+    """The item takes operations again, whatever the job's outcome."""
+    item = job_item(cloud, job)
+    if item is not None:
+        finish(item)
 
 
 # --- remove (disable or complete migration) and purge ---
@@ -386,37 +423,44 @@ def remove(call: ArmCall) -> Response:
     if reason not in ("NotSpecified", "MigrationComplete"):
         raise asr_error(400, "InvalidDisableProtectionReason", f"The disable protection reason '{reason}' is not valid.", call)
     require_operation(call, item, "CompleteMigration" if reason == "MigrationComplete" else "DisableProtection")
-    cloud = call.cloud
-    host_vm = host_vm_of(cloud, fabric, item)
+    job = item_job(call, vault, fabric, item, "DisableDr")
+    return accepted(call, job, item_path(vault, fabric, item))
 
-    def disable(_job: Job) -> None:
-        replication.stop(cloud, item, host_vm, delete_seed=True)
-        if host_vm is not None:
-            host_vm.replication = None
 
-    def done(job: Job) -> None:
-        finish(item)
-        if job.state == "Succeeded":
-            fabric.items.pop(item.name.lower(), None)
+@on_task("DisableDr", "DisableProtection")
+def _disable(cloud: AzureCloud, job: Job) -> None:
+    item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
+    replication.stop(cloud, item, host_vm, delete_seed=True)
+    if host_vm is not None:
+        host_vm.replication = None
 
-    job = item_job(call, vault, fabric, item, "DisableDr", {"DisableProtection": disable}, done)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: None)
+
+@on_job_done("DisableDr")
+def _disable_done(cloud: AzureCloud, job: Job) -> None:
+    item = job_item(cloud, job)
+    if item is None:
+        return
+    finish(item)
+    if job.state == "Succeeded":
+        job_fabric(cloud, job).items.pop(item.name.lower(), None)
 
 
 def purge(call: ArmCall) -> Response:
     """Force-delete the record, with no clean-up on the host or in Azure (the purge operation of the
     azure-rest-api-specs TypeSpec: a force delete; remove is the clean disable)."""
     vault, fabric, item = find_item(call)
-    cloud = call.cloud
-
-    def forget(_job: Job) -> None:
-        replication.forget(cloud, item)
-        fabric.items.pop(item.name.lower(), None)
-
-    job = start_job(cloud, vault, "PurgeProtection", item.vm_id, item.vm_name,
-                    details=affected_objects(vault, fabric, item.vm_id, item.vm_name), hooks={"PurgeProtection": forget})
+    job = start_job(call.cloud, vault, "PurgeProtection", item.vm_id, item.vm_name,
+                    details=affected_objects(vault, fabric, item.vm_id, item.vm_name), fabric=fabric.name, item=item.name)
     begin(item, job)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: None)
+    return accepted(call, job, item_path(vault, fabric, item))
+
+
+@on_task("PurgeProtection", "PurgeProtection")
+def _forget(cloud: AzureCloud, job: Job) -> None:
+    item = job_item(cloud, job)
+    if item is not None:
+        replication.forget(cloud, item)
+        job_fabric(cloud, job).items.pop(item.name.lower(), None)
 
 
 # --- recovery points and target sizes ---

@@ -23,7 +23,7 @@ from lab.azure.asr_common import (
     page,
     vault_of,
 )
-from lab.azure.jobs import start_job
+from lab.azure.jobs import Job, job_fabric, job_vault, on_job_done, on_task, render_result, renderer, start_job
 from lab.azure.state import (
     RECOVERY_CONTAINER_NAME,
     RECOVERY_FABRIC_FRIENDLY_NAME,
@@ -252,13 +252,22 @@ def create_fabric(call: ArmCall) -> Response:
                         "operation. Create a Hyper-V site with customDetails.instanceType HyperVSite.", call)
     name = call.params["fabric"]
     fabric = add_site(vault, name)
+    job = start_job(call.cloud, vault, "CreateSite", fabric.internal_id, name,
+                    details=affected_objects(vault, fabric, kind="site"), fabric=fabric.name)
+    return accepted(call, job, call.path, "fabric")
 
-    def created(_job) -> None:
+
+@on_task("CreateSite", "RegisterVmmTask")
+def _site_created(cloud: AzureCloud, job: Job) -> None:
+    fabric = job_fabric(cloud, job)
+    if fabric is not None:
         fabric.created = True
 
-    job = start_job(call.cloud, vault, "CreateSite", fabric.internal_id, name,
-                    details=affected_objects(vault, fabric, kind="site"), hooks={"RegisterVmmTask": created})
-    return accepted(call, job, call.path, lambda: fabric_json(call.cloud, vault, fabric))
+
+@renderer("fabric")
+def _fabric_result(cloud: AzureCloud, job: Job) -> dict | None:
+    fabric = job_fabric(cloud, job)
+    return fabric_json(cloud, job_vault(cloud, job), fabric) if fabric is not None else None
 
 
 def remove_fabric(call: ArmCall, purge: bool = False) -> Response:
@@ -274,13 +283,14 @@ def remove_fabric(call: ArmCall, purge: bool = False) -> Response:
         raise asr_error(400, "FabricHasRegisteredServers", f"The site '{fabric.name}' still has registered servers: "
                         f"{servers}.", call, "Hyper-V hosts are still registered to the site.",
                         "Delete the servers from the site first, then delete the site.")
-
-    def remove(_job) -> None:
-        vault.fabrics.pop(fabric.name.lower(), None)
-
     job = start_job(call.cloud, vault, "RemoveSite", fabric.internal_id, fabric.name,
-                    details=affected_objects(vault, fabric, kind="site"), hooks={"RemoveSite": remove})
+                    details=affected_objects(vault, fabric, kind="site"), fabric=fabric.name)
     return accepted(call, job, call.path.rsplit("/remove", 1)[0])
+
+
+@on_task("RemoveSite", "RemoveSite")
+def _remove_site(cloud: AzureCloud, job: Job) -> None:
+    job_vault(cloud, job).fabrics.pop(job.ref.fabric, None)
 
 
 # --- providers ---
@@ -322,10 +332,27 @@ def refresh_provider(call: ArmCall) -> Response:
                         call, "The Site Recovery provider heartbeat is missing.",
                         "Ensure that the server is connected to the network and accessible.")
     job = start_job(call.cloud, vault, "RefreshProvider", provider.name, provider.fqdn,
-                    details=affected_objects(vault, fabric, kind="site"),
-                    hooks={"RefreshDra": lambda _job: discovery.refresh(call.cloud, provider)})
-    return accepted(call, job, call.path.rsplit("/refreshProvider", 1)[0],
-                    lambda: provider_json(call.cloud, vault, fabric, provider))
+                    details=affected_objects(vault, fabric, kind="site"), fabric=fabric.name,
+                    params={"provider": provider.host.lower()})
+    return accepted(call, job, call.path.rsplit("/refreshProvider", 1)[0], "provider")
+
+
+def _job_provider(cloud: AzureCloud, job: Job):
+    fabric = job_fabric(cloud, job)
+    return fabric.providers.get(job.params["provider"]) if fabric is not None else None
+
+
+@on_task("RefreshProvider", "RefreshDra")
+def _refresh_provider(cloud: AzureCloud, job: Job) -> None:
+    provider = _job_provider(cloud, job)
+    if provider is not None:
+        discovery.refresh(cloud, provider)
+
+
+@renderer("provider")
+def _provider_result(cloud: AzureCloud, job: Job) -> dict | None:
+    provider = _job_provider(cloud, job)
+    return provider_json(cloud, job_vault(cloud, job), job_fabric(cloud, job), provider) if provider else None
 
 
 def remove_provider(call: ArmCall) -> Response:
@@ -333,18 +360,20 @@ def remove_provider(call: ArmCall) -> Response:
     if any(i.host.lower() == provider.host.lower() for i in fabric.items.values()):
         raise asr_error(400, "ProviderHasProtectedItems", f"Virtual machines on '{provider.fqdn}' are still protected. "
                         "Disable their replication first.", call)
-    host = call.cloud.world.host(provider.host) if call.cloud.world.has_host(provider.host) else None
-
-    def unregister(_job) -> None:
-        # The service forgets the server; the host keeps its registry until it is cleaned up (Microsoft's cleanup script,
-        # learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection).
-        fabric.providers.pop(provider.host.lower(), None)
-        if host is not None:
-            provider.forced_disconnected = True
-
     job = start_job(call.cloud, vault, "UnregisterDra", provider.name, provider.fqdn,
-                    details=affected_objects(vault, fabric, kind="site"), hooks={"UnregisterDra": unregister})
+                    details=affected_objects(vault, fabric, kind="site"), fabric=fabric.name,
+                    params={"provider": provider.host.lower()})
     return accepted(call, job, call.path.rsplit("/remove", 1)[0])
+
+
+@on_task("UnregisterDra", "UnregisterDra")
+def _unregister_provider(cloud: AzureCloud, job: Job) -> None:
+    # The service forgets the server; the host keeps its registry until it is cleaned up (Microsoft's cleanup script,
+    # learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection).
+    provider = _job_provider(cloud, job)
+    if provider is not None:
+        provider.forced_disconnected = True
+        job_fabric(cloud, job).providers.pop(job.params["provider"], None)
 
 
 # --- containers ---
@@ -433,13 +462,27 @@ def create_policy(call: ArmCall, update: bool = False) -> Response:
         raise asr_error(404, "PolicyNotFound", f"The replication policy '{name}' was not found.", call)
     policy = Policy(**vars(existing)) if existing else Policy(name=name, profile_id=ids.stable_guid(vault.id, "policy", name))
     _policy_settings(call, settings, policy, update=existing is not None)
-
-    def store(_job) -> None:
-        vault.policies[name.lower()] = policy
-
     job = start_job(call.cloud, vault, "AddProtectionProfile", policy.profile_id, name,
-                    details=affected_objects(vault, None, kind="policy"), hooks={"AddProtectionProfileTask": store})
-    return accepted(call, job, call.path, lambda: policy_json(vault, policy))
+                    details=affected_objects(vault, None, kind="policy"), params={"policy": vars(policy)})
+    return accepted(call, job, call.path, "policy")
+
+
+def _job_policy(job: Job) -> Policy:
+    """The policy as the job stores it (the request's settings), not yet or no longer the vault's."""
+    return Policy(**{**job.params["policy"], "storage_accounts": list(job.params["policy"]["storage_accounts"])})
+
+
+@on_task("AddProtectionProfile", "AddProtectionProfileTask")
+def _store_policy(cloud: AzureCloud, job: Job) -> None:
+    policy = _job_policy(job)
+    job_vault(cloud, job).policies[policy.name.lower()] = policy
+
+
+@renderer("policy")
+def _policy_result(cloud: AzureCloud, job: Job) -> dict | None:
+    vault = job_vault(cloud, job)
+    name = job.params["policy"]["name"].lower()
+    return policy_json(vault, vault.policies.get(name) or _job_policy(job))
 
 
 def update_policy(call: ArmCall) -> Response:
@@ -452,13 +495,14 @@ def delete_policy(call: ArmCall) -> Response:
     if in_use:
         raise asr_error(400, "PolicyInUse", f"The replication policy '{policy.name}' is associated with a protection "
                         "container. Dissociate it first.", call)
-
-    def remove(_job) -> None:
-        vault.policies.pop(policy.name.lower(), None)
-
     job = start_job(call.cloud, vault, "RemoveProtectionProfile", policy.profile_id, policy.name,
-                    details=affected_objects(vault, None, kind="policy"), hooks={"RemoveProtectionProfileTask": remove})
+                    details=affected_objects(vault, None, kind="policy"), params={"policy": policy.name.lower()})
     return accepted(call, job, call.path)
+
+
+@on_task("RemoveProtectionProfile", "RemoveProtectionProfileTask")
+def _remove_policy(cloud: AzureCloud, job: Job) -> None:
+    job_vault(cloud, job).policies.pop(job.params["policy"], None)
 
 
 # --- container mappings ---
@@ -503,18 +547,31 @@ def create_mapping(call: ArmCall) -> Response:
     name = call.params["mapping"]
     mapping = fabric.mappings.get(name.lower()) or Mapping(name=name, policy_name=policy.name, state="Pairing")
     fabric.mappings[name.lower()] = mapping
+    job = start_job(call.cloud, vault, "AssociateProtectionProfile", policy.profile_id, policy.name,
+                    details=affected_objects(vault, fabric, kind="mapping"), fabric=fabric.name,
+                    params={"mapping": name.lower()})
+    return accepted(call, job, call.path, "mapping")
 
-    def paired(_job) -> None:
+
+@on_task("AssociateProtectionProfile", "CloudPairingPairClouds")
+def _pair(cloud: AzureCloud, job: Job) -> None:
+    mapping = job_fabric(cloud, job).mappings.get(job.params["mapping"])
+    if mapping is not None:
         mapping.state = "Paired"
 
-    def done(job) -> None:
-        if job.state == "Failed":
-            fabric.mappings.pop(name.lower(), None)
 
-    job = start_job(call.cloud, vault, "AssociateProtectionProfile", policy.profile_id, policy.name,
-                    details=affected_objects(vault, fabric, kind="mapping"), hooks={"CloudPairingPairClouds": paired},
-                    on_done=done)
-    return accepted(call, job, call.path, lambda: mapping_json(vault, fabric, mapping))
+@on_job_done("AssociateProtectionProfile")
+def _pairing_done(cloud: AzureCloud, job: Job) -> None:
+    fabric = job_fabric(cloud, job)
+    if job.state == "Failed" and fabric is not None:
+        fabric.mappings.pop(job.params["mapping"], None)
+
+
+@renderer("mapping")
+def _mapping_result(cloud: AzureCloud, job: Job) -> dict | None:
+    fabric = job_fabric(cloud, job)
+    mapping = fabric.mappings.get(job.params["mapping"]) if fabric is not None else None
+    return mapping_json(job_vault(cloud, job), fabric, mapping) if mapping is not None else None
 
 
 def remove_mapping(call: ArmCall, purge: bool = False) -> Response:
@@ -523,14 +580,15 @@ def remove_mapping(call: ArmCall, purge: bool = False) -> Response:
         raise asr_error(400, "ContainerHasProtectedItems", "Virtual machines in the container are protected with this "
                         "policy. Disable their replication first.", call)
     policy = vault.policies.get(mapping.policy_name.lower())
-
-    def remove(_job) -> None:
-        fabric.mappings.pop(mapping.name.lower(), None)
-
     job = start_job(call.cloud, vault, "DissociateProtectionProfile", policy.profile_id if policy else "",
-                    mapping.policy_name, details=affected_objects(vault, fabric, kind="mapping"),
-                    hooks={"CloudUnpairing": remove})
+                    mapping.policy_name, details=affected_objects(vault, fabric, kind="mapping"), fabric=fabric.name,
+                    params={"mapping": mapping.name.lower()})
     return accepted(call, job, call.path.rsplit("/remove", 1)[0])
+
+
+@on_task("DissociateProtectionProfile", "CloudUnpairing")
+def _unpair(cloud: AzureCloud, job: Job) -> None:
+    job_fabric(cloud, job).mappings.pop(job.params["mapping"], None)
 
 
 # --- protectable items ---
@@ -614,7 +672,7 @@ def operation_result(call: ArmCall) -> Response:
     if job.state == "Failed":
         service = job.errors[0]["serviceErrorDetails"] if job.errors else {"code": "JobFailed", "message": "failed"}
         raise ArmError(400, service["code"], service["message"])
-    document = job.result() if job.result else None
+    document = render_result(call.cloud, job)
     return json_body(200, document) if document is not None else empty(204)
 
 
