@@ -230,7 +230,9 @@ def restore_state(world: World, snapshot: Snapshot) -> None:
         if world.has_host(name):
             vars(world.host(name)).update(host_fields)
     for name, value in state["world"].items():
-        setattr(world, name, value)
+        # In place: the Azure side holds the registrations dict as its port (lab/azure/state.py).
+        getattr(world, name).clear()
+        getattr(world, name).update(value)
     for name, value in state["installers"].items():
         setattr(world.installers, name, value)
     cloud = world.azure

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lab.clock import LabClock
-from lab.hosts.installers import InstallerWorld
+from lab.hosts.installer_state import InstallerWorld
 from lab.hosts.state import HostState
 from lab.http import ConnectionFaults
 from lab.log import CommandLog

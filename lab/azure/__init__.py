@@ -102,7 +102,7 @@ def build_azure(world: World, state_dir: Path, host: str = "127.0.0.1",
     tenant.principals[identity["client_id"].lower()] = Principal(identity["client_id"], identity["client_secret"],
                                                                  identity["object_id"])
     faults = AzureFaults()
-    cloud = AzureCloud(world, world.clock, tenant, identity["subscription_id"], faults)
+    cloud = AzureCloud(world, world.provider_registrations, world.clock, tenant, identity["subscription_id"], faults)
     world.attach_azure(cloud)
     entra = Entra(tenant, resume.get("entra_key"))
     arm = Arm(cloud, entra, Throttle())

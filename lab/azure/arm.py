@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from lab.azure import ids
+from lab.azure.formats import iso
 from lab.azure.entra import Entra, cloud_metadata, management_audience_ok
 from lab.azure.state import AzureCloud
 from lab.azure.throttling import Throttle, request_kind
@@ -151,13 +152,6 @@ def retry_headers(cloud: AzureCloud, lab_seconds: float, poll: bool = False) -> 
     if not poll:
         headers["Retry-After"] = str(max(1, math.ceil(real - 1e-9)))
     return headers
-
-
-def iso(moment: dt.datetime | None) -> str | None:
-    """ISO 8601 UTC with 7 fractional digits and Z, as ASR writes its times."""
-    if moment is None:
-        return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
 # What an operation does when it finishes, and the outside conditions it may wait for: module-level functions

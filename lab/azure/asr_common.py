@@ -17,7 +17,7 @@ from lab.azure import ids
 from lab.azure.arm import ArmCall, ArmError, empty, json_body, retry_headers
 from lab.azure.jobs import Job
 from lab.azure.resources import check_subscription
-from lab.azure.state import Fabric, VaultAsr
+from lab.azure.state import AzureCloud, Fabric, ProtectedItem, VaultAsr
 from lab.http import Response
 
 VAULT = "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/{vault}"
@@ -64,6 +64,22 @@ def container_of(call: ArmCall) -> tuple[VaultAsr, Fabric]:
                         f"The protection container '{call.params['container']}' was not found.", call,
                         "The protection container does not exist.", "Check the container name and try again.")
     return vault, fabric
+
+
+# --- what a job acts on (lab/azure/jobs.py JobRef), as the cloud holds it now ---
+
+def job_vault(cloud: AzureCloud, job: Job) -> VaultAsr | None:
+    return cloud.vaults.get(ids.key(job.ref.vault))
+
+
+def job_fabric(cloud: AzureCloud, job: Job) -> Fabric | None:
+    vault = job_vault(cloud, job)
+    return vault.fabrics.get(job.ref.fabric or "") if vault is not None else None
+
+
+def job_item(cloud: AzureCloud, job: Job) -> ProtectedItem | None:
+    fabric = job_fabric(cloud, job)
+    return fabric.items.get(job.ref.item or "") if fabric is not None else None
 
 
 def accepted(call: ArmCall, job: Job, resource_path: str, result: str | None = None) -> Response:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from lab.azure import compute, ids, network, replication
 from lab.azure.arm import Arm, ArmCall
-from lab.azure.asr_common import accepted, asr_error
+from lab.azure.asr_common import accepted, asr_error, job_item
 from lab.azure.item_views import (
     TEST_FAILOVER_FAILED_STATE, disk_views, item_path, primary_nic_id, target_disk_name, vm_nics,
 )
-from lab.azure.jobs import Job, JobFailed, job_item, on_job_done, on_task, on_task_start
+from lab.azure.jobs import Job, JobFailed, on_job_done, on_task, on_task_start
 from lab.azure.protected_items import ITEM, find_item, finish, host_vm_of, item_job, job_host_vm, require_operation
 from lab.azure.state import AzureCloud, ProtectedItem, RecoveryPoint
 from lab.http import Response

@@ -17,14 +17,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lab.azure import ids
-from lab.azure.arm import iso
 from lab.azure.faults import SERVICE_ERRORS
-
-if TYPE_CHECKING:
-    from lab.azure.state import AzureCloud, Fabric, ProtectedItem, VaultAsr
+from lab.azure.formats import iso
 
 QUEUE_S = 2.0                     # lab seconds a new job stays NotStarted
 NOT_RUN = "0001-01-01T00:00:00"   # task start/end before the task ran (every recording)
@@ -154,8 +151,24 @@ class JobFailed(Exception):
 # as JSON (lab/persist.py) and a resumed job runs the hooks of the code that resumes it. A hook gets the cloud and
 # the job; it finds what it acts on through `job.ref` (job_vault, job_fabric, job_item) and reads `job.params`.
 
-Hook = Callable[["AzureCloud", "Job"], None]
-Renderer = Callable[["AzureCloud", "Job"], "dict | None"]
+class JobCloud(Protocol):
+    """What jobs need of the Azure side (lab/azure/state.py's AzureCloud): the clock, the fault knobs, the vaults."""
+
+    faults: Any
+    vaults: dict[str, Any]
+
+    def now(self) -> dt.datetime: ...
+
+
+class JobVault(Protocol):
+    """The vault a job runs in (lab/azure/state.py's VaultAsr)."""
+
+    id: str
+    jobs: dict[str, Job]
+
+
+Hook = Callable[[Any, "Job"], None]               # hook(cloud, job): the cloud is lab/azure/state.py's AzureCloud
+Renderer = Callable[[Any, "Job"], "dict | None"]
 
 _TASK_END: dict[tuple[str, str], Hook] = {}     # (scenario, task name) -> hook when the task ends
 _TASK_START: dict[tuple[str, str], Hook] = {}   # (scenario, task name) -> hook when the task starts
@@ -203,7 +216,7 @@ def _check_task(scenario: str, task: str | None) -> None:
         raise ValueError(f"no task {task!r} in scenario {scenario!r}")
 
 
-def render_result(cloud: AzureCloud, job: Job) -> dict | None:
+def render_result(cloud: JobCloud, job: Job) -> dict | None:
     if job.result is None:
         return None
     try:
@@ -220,20 +233,6 @@ class JobRef:
     vault: str
     fabric: str | None = None
     item: str | None = None
-
-
-def job_vault(cloud: AzureCloud, job: Job) -> VaultAsr | None:
-    return cloud.vaults.get(ids.key(job.ref.vault))
-
-
-def job_fabric(cloud: AzureCloud, job: Job) -> Fabric | None:
-    vault = job_vault(cloud, job)
-    return vault.fabrics.get(job.ref.fabric or "") if vault is not None else None
-
-
-def job_item(cloud: AzureCloud, job: Job) -> ProtectedItem | None:
-    fabric = job_fabric(cloud, job)
-    return fabric.items.get(job.ref.item or "") if fabric is not None else None
 
 
 @dataclass
@@ -282,7 +281,7 @@ class Job:
 
     # --- the timeline ---
 
-    def advance(self, cloud: AzureCloud, now: dt.datetime) -> None:
+    def advance(self, cloud: JobCloud, now: dt.datetime) -> None:
         if self.terminal:
             return
         if self.state == "NotStarted":
@@ -301,7 +300,7 @@ class Job:
     def _current(self) -> tuple[int, TaskRun]:
         return next((i, t) for i, t in enumerate(self.tasks) if t.state == "InProgress")
 
-    def _start_task(self, cloud: AzureCloud, index: int, at: dt.datetime) -> None:
+    def _start_task(self, cloud: JobCloud, index: int, at: dt.datetime) -> None:
         task = self.tasks[index]
         task.state, task.description, task.start = "InProgress", "InProgress", at
         self.event_time = at
@@ -309,7 +308,7 @@ class Job:
         if hook is not None:
             hook(cloud, self)     # may change task.seconds (e.g. the final sync before a failover)
 
-    def _end_task(self, cloud: AzureCloud, index: int, at: dt.datetime) -> None:
+    def _end_task(self, cloud: JobCloud, index: int, at: dt.datetime) -> None:
         task = self.tasks[index]
         task.end = self.event_time = at
         try:
@@ -328,7 +327,7 @@ class Job:
             self.state, self.description, self.ended = "Succeeded", "Completed", at
             self._done(cloud)
 
-    def _fail(self, cloud: AzureCloud, index: int, at: dt.datetime, failure: JobFailed) -> None:
+    def _fail(self, cloud: JobCloud, index: int, at: dt.datetime, failure: JobFailed) -> None:
         error = self._error(failure, self.tasks[index].spec.task_id, at)
         task = self.tasks[index]
         task.state, task.description, task.errors = "Failed", "Failed", [error]
@@ -341,7 +340,7 @@ class Job:
         self.state, self.description, self.ended = "Failed", "Failed", at
         self._done(cloud)
 
-    def _done(self, cloud: AzureCloud) -> None:
+    def _done(self, cloud: JobCloud) -> None:
         hook = _JOB_DONE.get(self.scenario_name)
         if hook is not None:
             hook(cloud, self)
@@ -420,7 +419,7 @@ class Job:
         return document
 
 
-def start_job(cloud: AzureCloud, vault: VaultAsr, scenario_name: str, target_id: str, target_name: str,
+def start_job(cloud: JobCloud, vault: JobVault, scenario_name: str, target_id: str, target_name: str,
               details: dict[str, Any] | None = None, fabric: str | None = None, item: str | None = None,
               params: dict[str, Any] | None = None, fault_names: tuple[str, ...] = ()) -> Job:
     """Create a job acting on `vault` (and the named fabric and item); the fault knobs may plan its failure
@@ -441,7 +440,7 @@ def start_job(cloud: AzureCloud, vault: VaultAsr, scenario_name: str, target_id:
     return job
 
 
-def tick_jobs(cloud: AzureCloud, now: dt.datetime) -> None:
+def tick_jobs(cloud: JobCloud, now: dt.datetime) -> None:
     for vault in cloud.vaults.values():
         for job in list(vault.jobs.values()):
             job.advance(cloud, now)

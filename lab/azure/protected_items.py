@@ -16,12 +16,14 @@ from typing import Any
 
 from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall, iso, json_body
-from lab.azure.asr_common import CONTAINER, VAULT, accepted, asr_error, container_of, item_response, page, vault_of
+from lab.azure.asr_common import (
+    CONTAINER, VAULT, accepted, asr_error, container_of, item_response, job_fabric, job_item, page, vault_of,
+)
 from lab.azure.item_views import (
     DISK_TYPES, ENABLE_FAILED_STATE, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path,
     rpi_json, vm_nic_ids,
 )
-from lab.azure.jobs import Job, JobFailed, job_fabric, job_item, on_job_done, on_task, renderer, start_job
+from lab.azure.jobs import Job, JobFailed, on_job_done, on_task, renderer, start_job
 from lab.azure.site_recovery import affected_objects
 from lab.azure.state import AzureCloud, Fabric, ProtectedItem, RecoveryPoint, VaultAsr
 from lab.hosts.state import VMReplication

@@ -184,9 +184,9 @@ def _active_items(cloud: AzureCloud) -> list[tuple[ProtectedItem, HostState, Vir
     out = []
     vms_by_host: dict[str, dict[str, VirtualMachine]] = {}   # one index per host, not one scan of its VMs per item
     for dummy, dummy, item in cloud.protected_items():
-        if not item.replicating or not cloud.world.has_host(item.host):
+        if not item.replicating or not cloud.hosts.has_host(item.host):
             continue
-        host = cloud.world.host(item.host)
+        host = cloud.hosts.host(item.host)
         vms = vms_by_host.get(host.name.lower())
         if vms is None:
             vms = vms_by_host[host.name.lower()] = {}
@@ -306,7 +306,7 @@ def _add_point(item: ProtectedItem, moment: dt.datetime, kind: str) -> RecoveryP
 # --- logs on the host's volumes ---
 
 def _host(cloud: AzureCloud, item: ProtectedItem) -> HostState | None:
-    return cloud.world.host(item.host) if cloud.world.has_host(item.host) else None
+    return cloud.hosts.host(item.host) if cloud.hosts.has_host(item.host) else None
 
 
 @lru_cache(maxsize=None)

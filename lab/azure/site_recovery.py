@@ -18,12 +18,14 @@ from lab.azure.asr_common import (
     asr_error,
     container_of,
     fabric_of,
+    job_fabric,
+    job_vault,
     item_response,
     listing,
     page,
     vault_of,
 )
-from lab.azure.jobs import Job, job_fabric, job_vault, on_job_done, on_task, render_result, renderer, start_job
+from lab.azure.jobs import Job, on_job_done, on_task, render_result, renderer, start_job
 from lab.azure.state import (
     RECOVERY_CONTAINER_NAME,
     RECOVERY_FABRIC_FRIENDLY_NAME,

@@ -40,12 +40,12 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lab import vault_credentials
+from lab import registrations, vault_credentials
 from lab.certs import CA_FILE
+from lab.hosts.installer_state import InstallerProcess, PublishedFile
 from lab.hosts.state import (
     MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, FileEntry, HostState, Service,
 )
@@ -78,68 +78,6 @@ NO_COMPATIBLE_PRODUCT = ("Setup cannot proceed as no compatible product was foun
 
 class InstallerError(Exception):
     """Start-Process itself fails (the file is missing): PowerShell throws, no exit code."""
-
-
-@dataclass
-class Timing:
-    """Lab seconds each program takes; tests shorten or lengthen them through the admin API."""
-
-    extract_s: float = 5.0
-    setup_process_s: float = 90.0
-    setup_settle_s: float = 40.0      # after setupdr exits, until the registry and services show the install
-    register_s: float = 20.0
-    uninstall_s: float = 30.0
-
-
-@dataclass
-class InstallerFaults:
-    """One-shot faults for the next run of setupdr on a host."""
-
-    setup_exit_code: int | None = None     # 1603 nothing installed, 1618 another install running, 3010 reboot needed
-    reset_during_install: bool = False     # the WinRM connection drops while setupdr runs; the install goes on
-    setup_hangs: bool = False              # setupdr shows a message box in the hidden session and never exits
-
-    def to_dict(self) -> dict:
-        return {"setup_exit_code": self.setup_exit_code, "reset_during_install": self.reset_during_install,
-                "setup_hangs": self.setup_hangs}
-
-
-@dataclass
-class InstallerProcess:
-    """A program running on a host: until it exits, or until something stops it."""
-
-    pid: int
-    host: str
-    image: str
-    command_line: str          # as shown: never a secret
-    working_directory: str
-    started_at: str
-    task: Any = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict:
-        return {"pid": self.pid, "host": self.host, "image": self.image, "command_line": self.command_line,
-                "working_directory": self.working_directory, "started_at": self.started_at}
-
-
-@dataclass
-class PublishedFile:
-    content: bytes
-    signature: str        # the SAS `sig` a download URL must carry
-
-
-@dataclass
-class InstallerWorld:
-    """The installers' part of the world (`world.installers`): faults per host, timing, files the lab serves for download."""
-
-    timing: Timing = field(default_factory=Timing)
-    faults: dict[str, InstallerFaults] = field(default_factory=dict)
-    downloads: dict[str, PublishedFile] = field(default_factory=dict)   # by URL path (lower)
-    pending: set = field(default_factory=set)                           # install tasks still landing
-    processes: dict[int, InstallerProcess] = field(default_factory=dict)   # running programs, by PID
-    next_pid: int = 4100
-
-    def faults_for(self, host: str) -> InstallerFaults:
-        return self.faults.setdefault(host.lower(), InstallerFaults())
 
 
 # --- the setup file ------------------------------------------------------------------------------
@@ -509,7 +447,7 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
                    proxy_password: str | None, working_directory: str | None = None) -> int:
     """DRConfigurator.exe /r /Credentials <file> /Friendlyname <name> [proxy switches].
 
-    The file is checked as lab/vault_credentials.py's check() does: against the Azure side when the world has
+    The file is checked as lab/registrations.py's check() does: against the Azure side when the world has
     one (the vault and site must exist there), by the file alone in a host-only lab.
     """
     if host.file(CONFIGURATOR) is None:
@@ -519,7 +457,7 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
         return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
                                      "Run it from the provider's installation folder.")
     try:
-        credentials = vault_credentials.check(credentials_text, world.clock.now(), world.azure)
+        credentials = registrations.check(credentials_text, world.clock.now(), world.azure)
     except vault_credentials.CredentialsRejected as exc:
         return _configurator_failure(host, now, str(exc))
     current = host.registry.values(REGISTRATION_KEY)
@@ -547,7 +485,7 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
     _write_proxy(host, proxy)
     host.add_service(Service("dra", "Microsoft Azure Site Recovery Service", "Running", "Automatic"))
     engine = host.file(AGENT_ENGINE)
-    vault_credentials.record_registration(world, vault_credentials.ProviderRegistration(
+    registrations.record_registration(world.provider_registrations, vault_credentials.ProviderRegistration(
         host=host.name, friendly_name=friendly_name, dra_id=dra_id, subscription_id=credentials.subscription_id,
         resource_group=credentials.resource_group, vault_name=credentials.vault_name, site_name=credentials.site_name,
         site_id=credentials.site_id, provider_version=host.provider_version,

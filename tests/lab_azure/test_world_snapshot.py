@@ -44,7 +44,7 @@ SCENARIOS["LabSnapshotTest"] = Scenario("LabSnapshotTest", "Snapshot test", "Pro
 
 
 def _job_vm(cloud, job):
-    return cloud.world.host(job.params["host"]).vm(job.params["vm"])
+    return cloud.hosts.host(job.params["host"]).vm(job.params["vm"])
 
 
 @on_task("LabSnapshotTest", "ShutDown")
