@@ -27,7 +27,7 @@ import dataclasses
 from lab import registrations, vault_credentials
 from lab.admin import AdminCall, AdminError
 from lab.azure import site_recovery
-from lab.hosts import installer_state, installers
+from lab.hosts import downloads, installer_state, installers
 
 FAULT_EXIT_CODES = (1603, 1618, 3010)
 LAB_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -93,7 +93,7 @@ async def post_setup_file(call: AdminCall):
     body = _body(call)
     try:
         content = installers.make_setup_file(str(body["provider_version"]), str(body["agent_version"]), int(body.get("size", 4096)))
-        published = installers.publish(call.world, str(body.get("name") or "AzureSiteRecoveryProvider.exe"), content)
+        published = downloads.publish(call.world.installers.downloads, str(body.get("name") or "AzureSiteRecoveryProvider.exe"), content)
     except KeyError as exc:
         raise AdminError(400, f"missing {exc.args[0]}") from None
     return 201, {**published, "content_b64": base64.b64encode(content).decode()}

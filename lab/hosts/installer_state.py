@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class InstallerError(Exception):
+    """Start-Process itself fails (the file is missing): PowerShell throws, no exit code."""
+
+
 @dataclass
 class Timing:
     """Lab seconds each program takes; tests shorten or lengthen them through the admin API."""

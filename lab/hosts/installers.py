@@ -30,14 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import http
-import ipaddress
 import re
 import secrets
-import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Coroutine
 from pathlib import Path
@@ -45,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 from lab import registrations, vault_credentials
 from lab.certs import CA_FILE
-from lab.hosts.installer_state import InstallerProcess, PublishedFile
+from lab.hosts import downloads
+from lab.hosts.installer_state import InstallerError, InstallerProcess
 from lab.hosts.state import (
     MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, FileEntry, HostState, Service,
 )
@@ -54,8 +50,6 @@ if TYPE_CHECKING:
     from lab.world import World
 
 SETUP_HEADER = b"AZMIGRATE-LAB-SETUP/1\n"
-PUBLISHED_BASE = "https://downloads.lab.test/"    # files the lab serves from the world (`publish`)
-DOWNLOAD_TIMEOUT_S = 60.0                        # real seconds a download may take
 PROVIDER_DIR = r"C:\Program Files\Microsoft Azure Site Recovery Provider"
 CONFIGURATOR = PROVIDER_DIR + r"\DRConfigurator.exe"
 AGENT_DIR = r"C:\Program Files\Microsoft Azure Recovery Services Agent"
@@ -74,10 +68,6 @@ ASR_CERTIFICATES = ("ASR_SRSAUTH_CERT_KEY_CONTAINER", "ASR_HYPER_V_HOST_CERT_KEY
 SETUP_MINIMUM_DOTNET_RELEASE = 394802
 NO_COMPATIBLE_PRODUCT = ("Setup cannot proceed as no compatible product was found on this machine. To install on HyperV server, "
                          "ensure that Hyper-V role is enabled and server is not acting as Domain Controller.")
-
-
-class InstallerError(Exception):
-    """Start-Process itself fails (the file is missing): PowerShell throws, no exit code."""
 
 
 # --- the setup file ------------------------------------------------------------------------------
@@ -102,66 +92,6 @@ def sha256(content: bytes | None) -> str | None:
     return hashlib.sha256(content).hexdigest() if content is not None else None
 
 
-def publish(world: World, name: str, content: bytes) -> dict:
-    """Serve `content` for download; returns its URL (with a SAS-like signature) and SHA-256."""
-    signature = secrets.token_urlsafe(24)
-    path = f"/installers/{name}"
-    world.installers.downloads[path.lower()] = PublishedFile(content, signature)
-    return {"url": f"{PUBLISHED_BASE.rstrip('/')}{path}?sv=2024-08-04&sp=r&sig={signature}", "sha256": sha256(content),
-            "path": path}
-
-
-def _download_error(text: str) -> InstallerError:
-    """WebClient.DownloadFile's failure as PowerShell shows it (a MethodInvocationException around a WebException)."""
-    return InstallerError(f'Exception calling "DownloadFile" with "2" argument(s): "{text}"')
-
-
-def _http_error(code: int) -> InstallerError:
-    try:
-        phrase = http.HTTPStatus(code).phrase
-    except ValueError:
-        phrase = "Error"
-    return _download_error(f"The remote server returned an error: ({code}) {phrase}.")
-
-
-def _published(world: World, url: str) -> bytes:
-    base, dummy, query = url.partition("?")
-    path = "/" + base.split("://", 1)[-1].partition("/")[2]
-    published = world.installers.downloads.get(path.lower())
-    if published is None:
-        raise _http_error(404)
-    if f"sig={published.signature}" not in query.split("&"):
-        raise _http_error(403)
-    return published.content
-
-
-def _on_loopback(hostname: str) -> bool:
-    if hostname.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
-def _fetch(url: str, cafile: Path | None) -> bytes:
-    """GET `url` (in a worker thread: this blocks). Errors become the WebException messages, never naming the URL
-    (it may carry a SAS)."""
-    context = ssl.create_default_context(cafile=str(cafile) if cafile is not None and cafile.exists() else None)
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=DOWNLOAD_TIMEOUT_S) as response:  # noqa: S310
-            return response.read()
-    except urllib.error.HTTPError as exc:
-        raise _http_error(exc.code) from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, ssl.SSLError):
-            raise _download_error("The underlying connection was closed: Could not establish trust relationship for "
-                                  "the SSL/TLS secure channel.") from None
-        raise _download_error("Unable to connect to the remote server") from None
-    except (OSError, TimeoutError):
-        raise _download_error("The operation has timed out") from None
-
-
 async def download(world: World, url: str, host: HostState | None = None, proxy: dict | None = None) -> bytes:
     """What WebClient.DownloadFile(url) gets on a host: the file, or the WebException message the host would see.
 
@@ -175,16 +105,16 @@ async def download(world: World, url: str, host: HostState | None = None, proxy:
         used = f"{proxy['address']}:{proxy['port']}".lower() if proxy else None
         if used != host.outbound_proxy.lower():
             # The host's network lets nothing out but through its proxy.
-            raise _download_error("Unable to connect to the remote server")
-    if url.lower().startswith(PUBLISHED_BASE):
-        return _published(world, url)
+            raise downloads.download_error("Unable to connect to the remote server")
+    if url.lower().startswith(downloads.PUBLISHED_BASE):
+        return downloads.published(world.installers.downloads, url)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise _download_error("The URI prefix is not recognized.")
-    if not _on_loopback(parts.hostname):
-        raise _download_error(f"The remote name could not be resolved: '{parts.hostname}'")
+        raise downloads.download_error("The URI prefix is not recognized.")
+    if not downloads.on_loopback(parts.hostname):
+        raise downloads.download_error(f"The remote name could not be resolved: '{parts.hostname}'")
     cafile = Path(world.state_dir) / CA_FILE if world.state_dir is not None else None
-    return await asyncio.to_thread(_fetch, url, cafile)
+    return await asyncio.to_thread(downloads.fetch, url, cafile)
 
 
 # --- processes -----------------------------------------------------------------------------------
