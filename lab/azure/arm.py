@@ -34,6 +34,7 @@ from urllib.parse import unquote
 
 from lab.azure import ids
 from lab.azure.formats import iso
+from lab.azure.hooks import register_once
 from lab.azure.entra import Entra, cloud_metadata, management_audience_ok
 from lab.azure.state import AzureCloud
 from lab.azure.throttling import Throttle, request_kind
@@ -164,20 +165,12 @@ _READY_CHECKS: dict[str, ReadyCheck] = {}
 
 def operation_hook(name: str) -> Callable[[OperationHook], OperationHook]:
     """Register what an operation named `name` at start does when it finishes: hook(cloud, operation.params)."""
-    def register(function: OperationHook) -> OperationHook:
-        if _OPERATION_HOOKS.setdefault(name, function) is not function:
-            raise ValueError(f"a second operation hook named {name!r}")
-        return function
-    return register
+    return lambda function: register_once(_OPERATION_HOOKS, name, function)
 
 
 def ready_check(name: str) -> Callable[[ReadyCheck], ReadyCheck]:
     """Register an outside condition operations may wait for, by name."""
-    def register(function: ReadyCheck) -> ReadyCheck:
-        if _READY_CHECKS.setdefault(name, function) is not function:
-            raise ValueError(f"a second ready check named {name!r}")
-        return function
-    return register
+    return lambda function: register_once(_READY_CHECKS, name, function)
 
 
 @dataclass

@@ -10,8 +10,8 @@ from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall
 from lab.azure.asr_common import accepted, asr_error, container_of, job_fabric, job_item
 from lab.azure.item_views import DISK_TYPES, ENABLE_FAILED_STATE, LICENSE_TYPES, SQL_LICENSE_TYPES
-from lab.azure.jobs import Job, JobFailed, on_job_done, on_task
-from lab.azure.protected_items import ITEM, finish, item_job, job_host_vm
+from lab.azure.jobs import Job, JobFailed, on_task
+from lab.azure.protected_items import ITEM, finish, item_job, job_host_vm, on_item_job_done
 from lab.azure.state import AzureCloud, Fabric, ProtectedItem, VaultAsr
 from lab.hosts.state import VMReplication
 from lab.http import Response
@@ -168,11 +168,9 @@ def _start_initial_replication(cloud: AzureCloud, job: Job) -> None:
     replication.start_initial(cloud, item, host_vm, job.event_time)
 
 
-@on_job_done("EnableDr")
-def _enable_done(cloud: AzureCloud, job: Job) -> None:
-    item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
-    if item is None:
-        return
+@on_item_job_done("EnableDr")
+def _enable_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
+    host_vm = job_host_vm(cloud, job)
     if job.state == "Failed":
         # The item stays, failed (item_views.ENABLE_FAILED_STATE): the failed job stays its currentScenario
         # and its error becomes a health error, until the user disables replication.

@@ -20,8 +20,10 @@ from lab.azure.asr_common import accepted, asr_error, job_item
 from lab.azure.item_views import (
     TEST_FAILOVER_FAILED_STATE, disk_views, item_path, primary_nic_id, target_disk_name, vm_nics,
 )
-from lab.azure.jobs import Job, JobFailed, on_job_done, on_task, on_task_start
-from lab.azure.protected_items import ITEM, find_item, finish, host_vm_of, item_job, job_host_vm, require_operation
+from lab.azure.jobs import Job, JobFailed, on_task, on_task_start
+from lab.azure.protected_items import (
+    ITEM, find_item, finish, host_vm_of, item_job, job_host_vm, on_item_job_done, require_operation,
+)
 from lab.azure.state import AzureCloud, ProtectedItem, RecoveryPoint
 from lab.http import Response
 
@@ -183,11 +185,8 @@ def _boot_test_vm(cloud: AzureCloud, job: Job) -> None:
     cloud.vm_power[ids.key(job_item(cloud, job).test_vm_id)] = "running"
 
 
-@on_job_done("TestFailover")
-def _test_failover_done(cloud: AzureCloud, job: Job) -> None:
-    item = job_item(cloud, job)
-    if item is None:
-        return
+@on_item_job_done("TestFailover")
+def _test_failover_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
     if job.state == "Succeeded":
         item.last_test_failover = job.ended
         item.test_failover_state, item.test_failover_description = "WaitingForCompletion", "Waiting for user input"
@@ -219,11 +218,8 @@ def _delete_test_vm(cloud: AzureCloud, job: Job) -> None:
         item.test_vm_id = None
 
 
-@on_job_done("TestFailoverCleanup")
-def _test_failover_cleanup_done(cloud: AzureCloud, job: Job) -> None:
-    item = job_item(cloud, job)
-    if item is None:
-        return
+@on_item_job_done("TestFailoverCleanup")
+def _test_failover_cleanup_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
     # 47 s after cleanup the item still read MarkedForDeletion with the normal operations
     # (planned_failover.json entries 6-7), so the state is left as it is.
     item.protection_description = "Protected"
@@ -296,11 +292,8 @@ def _start_failed_over_vm(cloud: AzureCloud, job: Job) -> None:
     cloud.vm_power[ids.key(job_item(cloud, job).failover_vm_id)] = "running"
 
 
-@on_job_done("PlannedFailover", "UnplannedFailover")
-def _failover_done(cloud: AzureCloud, job: Job) -> None:
-    item = job_item(cloud, job)
-    if item is None:
-        return
+@on_item_job_done("PlannedFailover", "UnplannedFailover")
+def _failover_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
     finish(item)
     if job.state == "Succeeded":
         planned = job.params["planned"]
@@ -340,11 +333,8 @@ def _commit(cloud: AzureCloud, job: Job) -> None:
     item.recovery_points = [p for p in item.recovery_points if p.name == item.failover_recovery_point]
 
 
-@on_job_done("CommitFailover")
-def _commit_done(cloud: AzureCloud, job: Job) -> None:
-    item = job_item(cloud, job)
-    if item is None:
-        return
+@on_item_job_done("CommitFailover")
+def _commit_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
     finish(item)
     if job.state == "Succeeded":
         item.committed = True
@@ -371,11 +361,8 @@ def _undo_failover(cloud: AzureCloud, job: Job) -> None:
         host_vm.state = "Running"     # inference: the source comes back as it was before the failover
 
 
-@on_job_done("CancelFailover")
-def _cancel_done(cloud: AzureCloud, job: Job) -> None:
-    item = job_item(cloud, job)
-    if item is None:
-        return
+@on_item_job_done("CancelFailover")
+def _cancel_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
     finish(item)
     if job.state == "Succeeded":
         item.failed_over = None

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from lab.azure import ids
 from lab.azure.faults import SERVICE_ERRORS
 from lab.azure.formats import iso
+from lab.azure.hooks import register_once
 
 QUEUE_S = 2.0                     # lab seconds a new job stays NotStarted
 NOT_RUN = "0001-01-01T00:00:00"   # task start/end before the task ran (every recording)
@@ -176,23 +177,16 @@ _JOB_DONE: dict[str, Hook] = {}                 # scenario -> hook when the job 
 _RENDERERS: dict[str, Renderer] = {}            # name -> what the Location URL returns once the job is done
 
 
-def _register(table: dict, key: Any, function: Callable) -> Callable:
-    if key in table and table[key] is not function:
-        raise ValueError(f"a second hook for {key!r}: {function.__module__}.{function.__qualname__}")
-    table[key] = function
-    return function
-
-
 def on_task(scenario: str, task: str) -> Callable[[Hook], Hook]:
     """Register a hook run when `task` of `scenario` ends; it may change the world or raise JobFailed."""
     _check_task(scenario, task)
-    return lambda function: _register(_TASK_END, (scenario, task), function)
+    return lambda function: register_once(_TASK_END, (scenario, task), function)
 
 
 def on_task_start(scenario: str, task: str) -> Callable[[Hook], Hook]:
     """Register a hook run when `task` of `scenario` starts (it may set the task's length)."""
     _check_task(scenario, task)
-    return lambda function: _register(_TASK_START, (scenario, task), function)
+    return lambda function: register_once(_TASK_START, (scenario, task), function)
 
 
 def on_job_done(*scenarios: str) -> Callable[[Hook], Hook]:
@@ -200,14 +194,14 @@ def on_job_done(*scenarios: str) -> Callable[[Hook], Hook]:
     def register(function: Hook) -> Hook:
         for scenario in scenarios:
             _check_task(scenario, None)
-            _register(_JOB_DONE, scenario, function)
+            register_once(_JOB_DONE, scenario, function)
         return function
     return register
 
 
 def renderer(name: str) -> Callable[[Renderer], Renderer]:
     """Register a named renderer of a job's result (the resource its Location URL returns once done)."""
-    return lambda function: _register(_RENDERERS, name, function)
+    return lambda function: register_once(_RENDERERS, name, function)
 
 
 def _check_task(scenario: str, task: str | None) -> None:

@@ -12,6 +12,7 @@ rate lab/azure/replication.py computes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lab.azure import compute, discovery, ids, network, replication
@@ -26,6 +27,7 @@ from lab.azure.state import AzureCloud, Fabric, ProtectedItem, RecoveryPoint, Va
 from lab.http import Response
 
 ITEM = CONTAINER + "/replicationProtectedItems/{item}"
+ItemHook = Callable[[AzureCloud, Job, ProtectedItem], None]
 
 # --- lookups ---
 
@@ -79,6 +81,20 @@ def item_job(call: ArmCall, vault: VaultAsr, fabric: Fabric, item: ProtectedItem
                     fault_names=(item.settings.get("vm_name", ""),))
     begin(item, job)
     return job
+
+
+def on_item_job_done(*scenarios: str) -> Callable[[ItemHook], ItemHook]:
+    """Register hook(cloud, job, item) run when a job of one of `scenarios` on a protected item ends; it does not
+    run when the item is gone by then (purged meanwhile)."""
+    def register(function: ItemHook) -> ItemHook:
+        def with_item(cloud: AzureCloud, job: Job) -> None:
+            item = job_item(cloud, job)
+            if item is not None:
+                function(cloud, job, item)
+        with_item.__qualname__ = function.__qualname__
+        on_job_done(*scenarios)(with_item)
+        return function
+    return register
 
 
 def job_host_vm(cloud: AzureCloud, job: Job):
@@ -199,12 +215,10 @@ def _apply_update(cloud: AzureCloud, job: Job) -> None:
         item.nic_settings = list(job.params["nics"])
 
 
-@on_job_done("UpdateVmProperties", "ChangePit", "RepairReplication")
-def _item_free(cloud: AzureCloud, job: Job) -> None:
+@on_item_job_done("UpdateVmProperties", "ChangePit", "RepairReplication")
+def _item_free(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
     """The item takes operations again, whatever the job's outcome."""
-    item = job_item(cloud, job)
-    if item is not None:
-        finish(item)
+    finish(item)
 
 
 # --- remove (disable or complete migration) and purge ---
@@ -228,11 +242,8 @@ def _disable(cloud: AzureCloud, job: Job) -> None:
         host_vm.replication = None
 
 
-@on_job_done("DisableDr")
-def _disable_done(cloud: AzureCloud, job: Job) -> None:
-    item = job_item(cloud, job)
-    if item is None:
-        return
+@on_item_job_done("DisableDr")
+def _disable_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
     finish(item)
     if job.state == "Succeeded":
         job_fabric(cloud, job).items.pop(item.name.lower(), None)
