@@ -319,11 +319,16 @@ def unplanned_failover(call: ArmCall) -> Response:
     return _failover(call, planned=False)
 
 
-def commit(call: ArmCall) -> Response:
+def _item_action(call: ArmCall, operation: str, scenario: str) -> Response:
+    """An action on the item that takes no input: allowed by the item's operations, it runs the scenario's job."""
     vault, fabric, item = find_item(call)
-    require_operation(call, item, "Commit")
-    job = item_job(call, vault, fabric, item, "CommitFailover")
+    require_operation(call, item, operation)
+    job = item_job(call, vault, fabric, item, scenario)
     return accepted(call, job, item_path(vault, fabric, item), "item")
+
+
+def commit(call: ArmCall) -> Response:
+    return _item_action(call, "Commit", "CommitFailover")
 
 
 @on_task("CommitFailover", "VmCommitFailover")
@@ -345,10 +350,7 @@ def _commit_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
 
 
 def cancel(call: ArmCall) -> Response:
-    vault, fabric, item = find_item(call)
-    require_operation(call, item, "CancelFailover")
-    job = item_job(call, vault, fabric, item, "CancelFailover")
-    return accepted(call, job, item_path(vault, fabric, item), "item")
+    return _item_action(call, "CancelFailover", "CancelFailover")
 
 
 @on_task("CancelFailover", "VmCancelFailover")
@@ -389,10 +391,7 @@ def _change_recovery_point(cloud: AzureCloud, job: Job) -> None:
 
 
 def repair(call: ArmCall) -> Response:
-    vault, fabric, item = find_item(call)
-    require_operation(call, item, "RepairReplication")
-    job = item_job(call, vault, fabric, item, "RepairReplication")
-    return accepted(call, job, item_path(vault, fabric, item), "item")
+    return _item_action(call, "RepairReplication", "RepairReplication")
 
 
 @on_task("RepairReplication", "VmRepairReplication")

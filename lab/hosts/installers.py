@@ -339,6 +339,17 @@ def _configurator_failure(host: HostState, now: str, message: str) -> int:
     return 1
 
 
+def _configurator_start_refusal(host: HostState, now: str, working_directory: str | None) -> int | None:
+    """DRConfigurator.exe starting: Start-Process throws when it is not installed; run from another folder than its
+    own it fails (its exit code) before doing anything. None when it runs."""
+    if host.file(CONFIGURATOR) is None:
+        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
+    if not _in_own_folder(CONFIGURATOR, working_directory):
+        return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
+                                     "Run it from the provider's installation folder.")
+    return None
+
+
 def _proxy_refusal(proxy: dict | None, proxy_password: str | None) -> str | None:
     """What /r and /configure refuse in their proxy switches."""
     if proxy and str(proxy.get("address", "")).lower().startswith("https://"):
@@ -380,12 +391,10 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
     The file is checked as lab/registrations.py's check() does: against the Azure side when the world has
     one (the vault and site must exist there), by the file alone in a host-only lab.
     """
-    if host.file(CONFIGURATOR) is None:
-        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
     now = world.clock.isoformat()
-    if not _in_own_folder(CONFIGURATOR, working_directory):
-        return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
-                                     "Run it from the provider's installation folder.")
+    refusal = _configurator_start_refusal(host, now, working_directory)
+    if refusal is not None:
+        return refusal
     try:
         credentials = registrations.check(credentials_text, world.clock.now(), world.azure)
     except vault_credentials.CredentialsRejected as exc:
@@ -428,12 +437,10 @@ async def configure(host: HostState, world: World, proxy: dict | None, proxy_pas
                     working_directory: str | None = None) -> int:
     """DRConfigurator.exe /configure [proxy switches] [/AddBypassUrls]: only on a registered server. The running dra
     service keeps the proxy it read when it started."""
-    if host.file(CONFIGURATOR) is None:
-        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
     now = world.clock.isoformat()
-    if not _in_own_folder(CONFIGURATOR, working_directory):
-        return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
-                                     "Run it from the provider's installation folder.")
+    refusal = _configurator_start_refusal(host, now, working_directory)
+    if refusal is not None:
+        return refusal
     if not host.registry.get_value(REGISTRATION_KEY, "ResourceName"):
         return _configurator_failure(host, now, "The server is not registered with a vault. Register it with /r first.")
     refusal = _proxy_refusal(proxy, proxy_password)
