@@ -10,8 +10,10 @@ type for is tagged with a one-key object whose key starts with "$":
 Only classes of the lab's own modules are rebuilt (never a callable, never a class from elsewhere), so reading a
 snapshot runs no code from the state dir. A value of any other type (a function, a socket, a task) is refused
 when the snapshot is written, with the path to it: the lab's state is plain data by design (jobs and operations
-name their hooks, lab/azure/jobs.py). One mutable object reached by two paths is refused too: JSON would read it
-back as two objects, and a change to one would no longer show in the other.
+name their hooks, lab/azure/jobs.py). One of the lab's objects reached by two paths is refused too: JSON would read
+it back as two objects, and a change to one would no longer show in the other. A dict or list reached by two paths
+(a request body's tags kept both in an item's input and its settings) is written twice and read back as two equal
+copies; one that contains itself is refused.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ def _lab_class(name: str) -> type:
 
 class _Encoder:
     def __init__(self) -> None:
-        self._seen: dict[int, str] = {}     # id of a mutable object -> the first path it was found at
+        self._seen: dict[int, str] = {}     # id of one of the lab's objects -> the first path it was found at
         self._keep: list[Any] = []          # keeps those objects alive while encoding, so ids stay unique
+        self._open: set[int] = set()        # ids of the containers being encoded (a cycle comes back to one)
 
     def _once(self, value: Any, path: str) -> None:
         first = self._seen.setdefault(id(value), path)
@@ -56,6 +59,17 @@ class _Encoder:
         self._keep.append(value)
 
     def encode(self, value: Any, path: str) -> Any:
+        if isinstance(value, (list, set, dict)) or type(value).__module__.split(".")[0] == LAB_PACKAGE:
+            if id(value) in self._open:
+                raise PlainDataError(f"{path} contains itself: JSON has no way to say so")
+            self._open.add(id(value))
+            try:
+                return self._encode(value, path)
+            finally:
+                self._open.discard(id(value))
+        return self._encode(value, path)
+
+    def _encode(self, value: Any, path: str) -> Any:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, dt.datetime):
@@ -67,10 +81,8 @@ class _Encoder:
         if isinstance(value, frozenset):
             return {"$frozenset": sorted((self.encode(x, f"{path}{{}}") for x in value), key=repr)}
         if isinstance(value, list):
-            self._once(value, path)
             return [self.encode(x, f"{path}[{i}]") for i, x in enumerate(value)]
         if isinstance(value, set):
-            self._once(value, path)
             return {"$set": sorted((self.encode(x, f"{path}{{}}") for x in value), key=repr)}
         if isinstance(value, dict):
             return self._dict(value, path)
@@ -84,7 +96,6 @@ class _Encoder:
                              "(only plain data and the lab's data classes)")
 
     def _dict(self, value: dict, path: str) -> Any:
-        self._once(value, path)
         if all(isinstance(key, str) and not key.startswith("$") for key in value):
             return {key: self.encode(x, f"{path}[{key!r}]") for key, x in value.items()}
         return {"$dict": [[self.encode(key, f"{path}<key>"), self.encode(x, f"{path}[{key!r}]")]

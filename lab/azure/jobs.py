@@ -14,6 +14,7 @@ the rest are marked "not recorded" and listed in lab/FIDELITY.md.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -417,7 +418,8 @@ def start_job(cloud: JobCloud, vault: JobVault, scenario_name: str, target_id: s
               details: dict[str, Any] | None = None, fabric: str | None = None, item: str | None = None,
               params: dict[str, Any] | None = None, fault_names: tuple[str, ...] = ()) -> Job:
     """Create a job acting on `vault` (and the named fabric and item); the fault knobs may plan its failure
-    (lab/azure/faults.py). The hooks registered for its scenario run as its tasks start and end."""
+    (lab/azure/faults.py). The hooks registered for its scenario run as its tasks start and end. The job keeps its
+    own copy of `params`: what a hook puts in the world from them is never the job's data too."""
     scenario = SCENARIOS[scenario_name]
     request_id = ids.new_guid()
     factor = cloud.faults.seconds_factor((target_name, *fault_names))
@@ -425,7 +427,7 @@ def start_job(cloud: JobCloud, vault: JobVault, scenario_name: str, target_id: s
         name=ids.new_guid(), ref=JobRef(vault.id, fabric.lower() if fabric else None, item.lower() if item else None),
         scenario_name=scenario_name, target_id=target_id, target_name=target_name, details=details or {},
         created=cloud.now(), tasks=[TaskRun(spec, spec.seconds * factor) for spec in scenario.tasks],
-        params=params or {}, activity_id=f"{request_id} ActivityId: {ids.new_guid()}",
+        params=copy.deepcopy(params or {}), activity_id=f"{request_id} ActivityId: {ids.new_guid()}",
     )
     failure = cloud.faults.take_job_failure(scenario_name, (target_id, target_name, *fault_names))
     if failure is not None:

@@ -5,6 +5,7 @@ Bodies follow the recordings field for field (cited per renderer).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from lab.azure import ids
@@ -140,7 +141,7 @@ def create_policy(call: ArmCall, update: bool = False) -> Response:
     policy = Policy(**vars(existing)) if existing else Policy(name=name, profile_id=ids.stable_guid(vault.id, "policy", name))
     _policy_settings(call, settings, policy, update=existing is not None)
     job = start_job(call.cloud, vault, "AddProtectionProfile", policy.profile_id, name,
-                    details=affected_objects(vault, None, kind="policy"), params={"policy": vars(policy)})
+                    details=affected_objects(vault, None, kind="policy"), params={"policy": dataclasses.asdict(policy)})
     return accepted(call, job, call.path, "policy")
 
 
