@@ -8,6 +8,12 @@ fail the task. A failed task fails the job: later tasks become state Other / "Sk
 marked `always_runs` (UpdateDraState still ran and Succeeded in enable_managed_disks.json
 entry 14), and the job's allowedActions become [Restart].
 
+A job is data: its scenario, what it acts on (`JobRef`: vault, fabric, item), its params and its task
+timeline. What runs as its tasks start and end is registered per scenario and task by the modules that
+start such jobs (`@on_task("PlannedFailover", "VmFailover")`, `on_task_start`, `on_job_done`), and what
+its Location URL returns once done is a named renderer (`renderer`). So a snapshot (lab/persist.py) keeps
+jobs as JSON, and a job resumed after a restart runs the hooks of the code that resumes it.
+
 Scenario and task names are the recorded ones where a recording has them (each is cited);
 the rest are marked "not recorded" and listed in lab/FIDELITY.md.
 """
