@@ -18,7 +18,7 @@ from typing import Any
 from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall, iso, json_body
 from lab.azure.asr_common import (
-    CONTAINER, VAULT, accepted, asr_error, container_of, item_response, job_fabric, job_item, page, vault_of,
+    CONTAINER, VAULT, accepted, asr_error, container_of, item_response, job_fabric, job_item, job_vault, page, vault_of,
 )
 from lab.azure.item_views import LICENSE_TYPES, T_RP, allowed_operations, item_path, rpi_json, vm_nic_ids
 from lab.azure.jobs import Job, on_job_done, on_task, renderer, start_job
@@ -105,11 +105,8 @@ def job_host_vm(cloud: AzureCloud, job: Job):
 
 @renderer("item")
 def item_result(cloud: AzureCloud, job: Job) -> dict | None:
-    fabric, item = job_fabric(cloud, job), job_item(cloud, job)
-    if item is None:
-        return None
-    vault = cloud.vaults[ids.key(job.ref.vault)]
-    return rpi_json(cloud, vault, fabric, item)
+    item = job_item(cloud, job)
+    return rpi_json(cloud, job_vault(cloud, job), job_fabric(cloud, job), item) if item is not None else None
 
 
 # --- list and get ---
