@@ -35,7 +35,7 @@ def _class_name(kind: type) -> str:
 
 
 def _lab_class(name: str) -> type:
-    module_name, _, qualname = name.partition(":")
+    module_name, qualname = (name.split(":", 1) + [""])[:2]
     if module_name != LAB_PACKAGE and not module_name.startswith(LAB_PACKAGE + "."):
         raise PlainDataError(f"the snapshot names the class {name!r}, which is not one of the lab's")
     target: Any = importlib.import_module(module_name)

@@ -73,4 +73,3 @@ def register(arm: Arm) -> None:
                      FABRIC + "/replicationRecoveryServicesProviders/{provider}",
                      CONTAINER + "/replicationProtectedItems/{item}"):
         add("GET", resource + "/operationresults/{job}", operation_result, poll=True)
-
