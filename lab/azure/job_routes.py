@@ -8,6 +8,7 @@ from lab.azure.asr_common import CONTAINER, FABRIC, VAULT, asr_error, page, vaul
 from lab.azure.jobs import render_result
 from lab.http import Response
 
+
 # --- jobs and operation polling ---
 
 def _job(call: ArmCall):

@@ -75,7 +75,7 @@ def fetch(url: str, cafile: Path | None) -> bytes:
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, ssl.SSLError):
             raise download_error("The underlying connection was closed: Could not establish trust relationship for "
-                                  "the SSL/TLS secure channel.") from None
+                                 "the SSL/TLS secure channel.") from None
         raise download_error("Unable to connect to the remote server") from None
     except (OSError, TimeoutError):
         raise download_error("The operation has timed out") from None

@@ -260,8 +260,8 @@ def run_module(lab: LabProcess, module: str, module_args: dict, check: bool = Fa
     work.mkdir(parents=True, exist_ok=True)
     number = len(list(work.glob("vars-*.json"))) + 1
     results_path = work / f"results-{number}.json"
-    vars_path = write_vars(work / f"vars-{number}.json", {"module": module, "module_args": module_args,
-                                                         "azure_auth": auth_defaults(lab) if auth is None else auth})
+    variables = {"module": module, "module_args": module_args, "azure_auth": auth_defaults(lab) if auth is None else auth}
+    vars_path = write_vars(work / f"vars-{number}.json", variables)
     command = playbook_command(PLAYBOOK, "localhost,", [vars_path], check, diff,
                                ["-e", "ansible_python_interpreter=" + sys.executable])
     lab_env = lab.ansible_env()

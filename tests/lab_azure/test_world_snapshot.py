@@ -130,8 +130,8 @@ def test_a_snapshot_is_json_of_plain_data_and_another_version_is_refused(tmp_pat
 
     document["version"] = persist.FORMAT_VERSION - 1
     path.write_text(json.dumps(document), encoding="utf-8")
-    with pytest.raises(persist.SnapshotError, match=r"format version 1, and this lab reads version 2 only; start the "
-                                                     r"lab afresh, without --resume"):
+    refusal = r"format version 1, and this lab reads version 2 only; start the lab afresh, without --resume"
+    with pytest.raises(persist.SnapshotError, match=refusal):
         persist.read(tmp_path)
     path.write_bytes(b"\x80\x05an old pickle")
     with pytest.raises(persist.SnapshotError, match="not a lab snapshot of format version 2"):
