@@ -10,8 +10,8 @@ from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall
 from lab.azure.asr_common import accepted, asr_error, container_of, job_fabric, job_item
 from lab.azure.item_views import DISK_TYPES, ENABLE_FAILED_STATE, LICENSE_TYPES, SQL_LICENSE_TYPES
-from lab.azure.jobs import Job, JobFailed, on_task
-from lab.azure.protected_items import ITEM, finish, item_job, job_host_vm, on_item_job_done
+from lab.azure.jobs import Job, JobFailed
+from lab.azure.protected_items import ITEM, finish, item_job, job_host_vm, on_item_job_done, on_item_task
 from lab.azure.state import AzureCloud, Fabric, ProtectedItem, VaultAsr
 from lab.hosts.state import VMReplication
 from lab.http import Response
@@ -127,7 +127,7 @@ def enable(call: ArmCall) -> Response:
     return accepted(call, job, call.path, "item")
 
 
-@on_task("EnableDr", "EnableProtectionPrerequisitesCheck")
+@on_item_task("EnableDr", "EnableProtectionPrerequisitesCheck")
 def _enable_prerequisites(cloud: AzureCloud, job: Job) -> None:
     item = job_item(cloud, job)
     settings, details = item.settings, item.enable_input
@@ -153,7 +153,7 @@ def _enable_prerequisites(cloud: AzureCloud, job: Job) -> None:
                         "Site Recovery provider heartbeat is missing.")
 
 
-@on_task("EnableDr", "EnableProtection")
+@on_item_task("EnableDr", "EnableProtection")
 def _enable_protection(cloud: AzureCloud, job: Job) -> None:
     item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
     host_vm.replication = VMReplication(state="ReadyForInitialReplication")
@@ -161,7 +161,7 @@ def _enable_protection(cloud: AzureCloud, job: Job) -> None:
         _create_seed_disks(cloud, item, host_vm)
 
 
-@on_task("EnableDr", "VmStartInitialReplication")
+@on_item_task("EnableDr", "VmStartInitialReplication")
 def _start_initial_replication(cloud: AzureCloud, job: Job) -> None:
     item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
     host_vm.replication.state = "InitialReplicationInProgress"

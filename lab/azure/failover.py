@@ -20,9 +20,10 @@ from lab.azure.asr_common import accepted, asr_error, job_item
 from lab.azure.item_views import (
     TEST_FAILOVER_FAILED_STATE, disk_views, item_path, primary_nic_id, target_disk_name, vm_nics,
 )
-from lab.azure.jobs import Job, JobFailed, on_task, on_task_start
+from lab.azure.jobs import Job, JobFailed
 from lab.azure.protected_items import (
-    ITEM, find_item, finish, host_vm_of, item_job, job_host_vm, on_item_job_done, require_operation,
+    ITEM, find_item, finish, host_vm_of, item_job, job_host_vm, on_item_job_done, on_item_task, on_item_task_start,
+    require_operation,
 )
 from lab.azure.state import AzureCloud, ProtectedItem, RecoveryPoint
 from lab.http import Response
@@ -173,14 +174,14 @@ def test_failover(call: ArmCall) -> Response:
     return accepted(call, job, item_path(vault, fabric, item), "item")
 
 
-@on_task("TestFailover", "VmTfoPrepareTestVm")
+@on_item_task("TestFailover", "VmTfoPrepareTestVm")
 def _prepare_test_vm(cloud: AzureCloud, job: Job) -> None:
     item = job_item(cloud, job)
     item.test_vm_id = _create_azure_vm(cloud, item, job_host_vm(cloud, job), job.params["test_vm_name"],
                                        job.params["network"], test=True)
 
 
-@on_task("TestFailover", "VmTfoBootTestVm")
+@on_item_task("TestFailover", "VmTfoBootTestVm")
 def _boot_test_vm(cloud: AzureCloud, job: Job) -> None:
     cloud.vm_power[ids.key(job_item(cloud, job).test_vm_id)] = "running"
 
@@ -210,7 +211,7 @@ def test_failover_cleanup(call: ArmCall) -> Response:
     return accepted(call, job, item_path(vault, fabric, item), "item")
 
 
-@on_task("TestFailoverCleanup", "VmTfoDeleteTestVm")
+@on_item_task("TestFailoverCleanup", "VmTfoDeleteTestVm")
 def _delete_test_vm(cloud: AzureCloud, job: Job) -> None:
     item = job_item(cloud, job)
     if item.test_vm_id:
@@ -246,26 +247,26 @@ def _failover(call: ArmCall, planned: bool) -> Response:
     return accepted(call, job, item_path(vault, fabric, item), "item")
 
 
-@on_task("PlannedFailover", "VmPfoPrerequisitesCheck")
-@on_task("UnplannedFailover", "VmUfoPrerequisitesCheck")
+@on_item_task("PlannedFailover", "VmPfoPrerequisitesCheck")
+@on_item_task("UnplannedFailover", "VmUfoPrerequisitesCheck")
 def _failover_prerequisites(cloud: AzureCloud, job: Job) -> None:
     _check_target(cloud, job_item(cloud, job), job_host_vm(cloud, job))
 
 
-@on_task("PlannedFailover", "VmShutdownVmOnPrimary")
-@on_task("UnplannedFailover", "VmShutdownVmOnPrimary")
+@on_item_task("PlannedFailover", "VmShutdownVmOnPrimary")
+@on_item_task("UnplannedFailover", "VmShutdownVmOnPrimary")
 def _shut_down_source(cloud: AzureCloud, job: Job) -> None:
     host_vm = job_host_vm(cloud, job)
     if job.params["shutdown"] and host_vm is not None:
         host_vm.state = "Off"
 
 
-@on_task_start("PlannedFailover", "VmPrepareForFailover")
+@on_item_task_start("PlannedFailover", "VmPrepareForFailover")
 def _final_sync_length(cloud: AzureCloud, job: Job) -> None:
     job.tasks[2].seconds = max(30.0, replication.final_sync_seconds(cloud, job_item(cloud, job)))
 
 
-@on_task("PlannedFailover", "VmPrepareForFailover")
+@on_item_task("PlannedFailover", "VmPrepareForFailover")
 def _final_sync(cloud: AzureCloud, job: Job) -> None:
     host_vm = job_host_vm(cloud, job)
     job.params["points"].append(replication.final_sync(cloud, job_item(cloud, job)).name)
@@ -273,8 +274,8 @@ def _final_sync(cloud: AzureCloud, job: Job) -> None:
         host_vm.replication.state = "PreparedForFailover"
 
 
-@on_task("PlannedFailover", "VmFailover")
-@on_task("UnplannedFailover", "VmFailover")
+@on_item_task("PlannedFailover", "VmFailover")
+@on_item_task("UnplannedFailover", "VmFailover")
 def _fail_over(cloud: AzureCloud, job: Job) -> None:
     item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
     if not job.params["points"]:
@@ -286,8 +287,8 @@ def _fail_over(cloud: AzureCloud, job: Job) -> None:
     item.failover_vm_id = _create_azure_vm(cloud, item, host_vm, item.settings["vm_name"], item.settings["network"])
 
 
-@on_task("PlannedFailover", "VmFoStartVmOnSecondary")
-@on_task("UnplannedFailover", "VmFoStartVmOnSecondary")
+@on_item_task("PlannedFailover", "VmFoStartVmOnSecondary")
+@on_item_task("UnplannedFailover", "VmFoStartVmOnSecondary")
 def _start_failed_over_vm(cloud: AzureCloud, job: Job) -> None:
     cloud.vm_power[ids.key(job_item(cloud, job).failover_vm_id)] = "running"
 
@@ -331,7 +332,7 @@ def commit(call: ArmCall) -> Response:
     return _item_action(call, "Commit", "CommitFailover")
 
 
-@on_task("CommitFailover", "VmCommitFailover")
+@on_item_task("CommitFailover", "VmCommitFailover")
 def _commit(cloud: AzureCloud, job: Job) -> None:
     # Commit finalises the failover and deletes the other recovery points (spec example ReplicationProtectedItems_FailoverCommit.json).
     item = job_item(cloud, job)
@@ -353,7 +354,7 @@ def cancel(call: ArmCall) -> Response:
     return _item_action(call, "CancelFailover", "CancelFailover")
 
 
-@on_task("CancelFailover", "VmCancelFailover")
+@on_item_task("CancelFailover", "VmCancelFailover")
 def _undo_failover(cloud: AzureCloud, job: Job) -> None:
     item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
     if item.failover_vm_id:
@@ -385,7 +386,7 @@ def apply_recovery_point(call: ArmCall) -> Response:
     return accepted(call, job, item_path(vault, fabric, item), "item")
 
 
-@on_task("ChangePit", "VmChangePit")
+@on_item_task("ChangePit", "VmChangePit")
 def _change_recovery_point(cloud: AzureCloud, job: Job) -> None:
     job_item(cloud, job).failover_recovery_point = job.params["point"]
 
@@ -394,7 +395,7 @@ def repair(call: ArmCall) -> Response:
     return _item_action(call, "RepairReplication", "RepairReplication")
 
 
-@on_task("RepairReplication", "VmRepairReplication")
+@on_item_task("RepairReplication", "VmRepairReplication")
 def _resynchronize(cloud: AzureCloud, job: Job) -> None:
     replication.resynchronize(cloud, job_item(cloud, job), job_host_vm(cloud, job), job.event_time)
 

@@ -233,7 +233,8 @@ def create_mapping(call: ArmCall) -> Response:
 
 @on_task("AssociateProtectionProfile", "CloudPairingPairClouds")
 def _pair(cloud: AzureCloud, job: Job) -> None:
-    mapping = job_fabric(cloud, job).mappings.get(job.params["mapping"])
+    fabric = job_fabric(cloud, job)
+    mapping = fabric.mappings.get(job.params["mapping"]) if fabric is not None else None
     if mapping is not None:
         mapping.state = "Paired"
 
@@ -266,7 +267,9 @@ def remove_mapping(call: ArmCall, purge: bool = False) -> Response:
 
 @on_task("DissociateProtectionProfile", "CloudUnpairing")
 def _unpair(cloud: AzureCloud, job: Job) -> None:
-    job_fabric(cloud, job).mappings.pop(job.params["mapping"], None)
+    fabric = job_fabric(cloud, job)
+    if fabric is not None:
+        fabric.mappings.pop(job.params["mapping"], None)
 
 
 def register(arm: Arm) -> None:

@@ -21,7 +21,7 @@ from lab.azure.asr_common import (
     CONTAINER, VAULT, accepted, asr_error, container_of, item_response, job_fabric, job_item, job_vault, page, vault_of,
 )
 from lab.azure.item_views import LICENSE_TYPES, T_RP, allowed_operations, item_path, rpi_json, vm_nic_ids
-from lab.azure.jobs import Job, on_job_done, on_task, renderer, start_job
+from lab.azure.jobs import Hook, Job, on_job_done, on_task, on_task_start, renderer, start_job
 from lab.azure.site_recovery import affected_objects
 from lab.azure.state import AzureCloud, Fabric, ProtectedItem, RecoveryPoint, VaultAsr
 from lab.http import Response
@@ -81,6 +81,31 @@ def item_job(call: ArmCall, vault: VaultAsr, fabric: Fabric, item: ProtectedItem
                     fault_names=(item.settings.get("vm_name", ""),))
     begin(item, job)
     return job
+
+
+def _while_the_item_exists(function: Hook) -> Hook:
+    def hook(cloud: AzureCloud, job: Job) -> None:
+        if job_item(cloud, job) is not None:
+            function(cloud, job)
+    hook.__qualname__ = function.__qualname__
+    return hook
+
+
+def on_item_task(scenario: str, task: str) -> Callable[[Hook], Hook]:
+    """on_task for a job on a protected item: the hook does not run once the item is gone (purged while the job
+    runs: the job goes on, with nothing left to act on)."""
+    def register(function: Hook) -> Hook:
+        on_task(scenario, task)(_while_the_item_exists(function))
+        return function
+    return register
+
+
+def on_item_task_start(scenario: str, task: str) -> Callable[[Hook], Hook]:
+    """on_task_start for a job on a protected item, as on_item_task."""
+    def register(function: Hook) -> Hook:
+        on_task_start(scenario, task)(_while_the_item_exists(function))
+        return function
+    return register
 
 
 def on_item_job_done(*scenarios: str) -> Callable[[ItemHook], ItemHook]:
@@ -204,7 +229,7 @@ def update(call: ArmCall) -> Response:
     return accepted(call, job, call.path, "item")
 
 
-@on_task("UpdateVmProperties", "UpdateVmPropertiesTask")
+@on_item_task("UpdateVmProperties", "UpdateVmPropertiesTask")
 def _apply_update(cloud: AzureCloud, job: Job) -> None:
     item = job_item(cloud, job)
     item.settings.update(job.params["changes"])
@@ -231,7 +256,7 @@ def remove(call: ArmCall) -> Response:
     return accepted(call, job, item_path(vault, fabric, item))
 
 
-@on_task("DisableDr", "DisableProtection")
+@on_item_task("DisableDr", "DisableProtection")
 def _disable(cloud: AzureCloud, job: Job) -> None:
     item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
     replication.stop(cloud, item, host_vm, delete_seed=True)
