@@ -12,23 +12,21 @@ then continue on that clock: the first tick after the restart ends the tasks tha
 the lab was down, running their hooks in order, and an operation's Location/Azure-AsyncOperation
 URL from before the restart still answers.
 
-Why pickle and not JSON: a running Site Recovery job or Compute operation is a timeline plus the
-hooks (closures) its handler built when the request came in (lab/azure/failover.py and friends).
-The snapshot keeps those closures as they are - code, module and captured variables - so a job
-resumed after a restart runs exactly the code it would have run, with no second description of
-every job to keep in step. The objects the restarted lab builds afresh (the world, the clock, the
-command log, each host, the Azure cloud, ARM, Entra, Azurite, the fault knobs) are pickled as
-references to their live counterparts; their data is saved beside them and put back in place, so
-every server and closure sees one object.
+The snapshot is versioned JSON of plain data (lab/plain_data.py): hosts, the installers' state, the
+hosts registered with vaults, the Azure resources, vaults, jobs and long-running operations. Jobs and
+operations are data too: a job names its scenario, what it acts on and its parameters, and the hooks that
+run as its tasks end are the ones the resuming lab registers for that scenario (lab/azure/jobs.py), so a
+snapshot never carries code and reading one runs none. The objects a restarted lab builds afresh (the
+clock, the command log, the servers, the fault knobs) are not in it.
 
 What does not survive a restart, as on a real outage: WinRM shells and the commands running in
 them, installs still landing on a host (`world.installers.pending`), fault knobs, throttling
-budgets and the WinRM counters. The file format is private to one checkout: a snapshot is read by
-the same code that wrote it.
+budgets and the WinRM counters.
 
-File layout: a pickle of {"format", "header", "state"}; `header` is plain data (the arguments the
-lab was started with, ports, clock, endpoints - `python -m lab restart` reads only this), `state`
-is the inner pickle with the references described above.
+File layout: {"format": FORMAT_NAME, "version": FORMAT_VERSION, "header": ..., "state": ...}. `header`
+is plain data (the arguments the lab was started with, ports, clock, endpoints - `python -m lab restart`
+reads only this); `state` the world's data. A snapshot of another format version (or an older lab's
+pickle) is refused with a message that says so: start the lab afresh (without --resume).
 """
 
 from __future__ import annotations
@@ -36,20 +34,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import importlib
-import io
+import json
 import logging
-import marshal
 import os
-import pickle
 import time
-import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from lab.azure.arm import ArmCall
-from lab.http import Headers, Request
+from lab.plain_data import PlainDataError, from_json, to_json
 from lab.statedir import SNAPSHOT_FILE
 
 if TYPE_CHECKING:
@@ -57,7 +50,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT_NAME = "azmigrate-lab-world"
+FORMAT_VERSION = 2            # 1 was a pickle with the jobs' closures
 SNAPSHOT_INTERVAL_S = 1.0     # real seconds between snapshots while the lab runs (written only when changed)
 SNAPSHOT_CPU_SHARE = 20       # at least this many times a snapshot's CPU time between two snapshots
 WORLD_FIELDS = ("clusters", "provider_registrations")
@@ -74,7 +68,7 @@ class SnapshotError(Exception):
 @dataclasses.dataclass
 class Snapshot:
     header: dict
-    state: bytes
+    state: str      # the world's data, JSON text
 
 
 def snapshot_path(state_dir: Path) -> Path:
@@ -84,109 +78,26 @@ def snapshot_path(state_dir: Path) -> Path:
 def read(state_dir: Path) -> Snapshot:
     path = snapshot_path(state_dir)
     try:
-        with path.open("rb") as handle:
-            document = pickle.load(handle)
+        document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SnapshotError(f"no snapshot to resume from: {path} does not exist") from None
-    except (OSError, pickle.UnpicklingError, EOFError) as exc:
-        raise SnapshotError(f"cannot read {path}: {exc}") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise SnapshotError(f"{path} is not a lab snapshot of format {FORMAT}")
-    return Snapshot(document["header"], document["state"])
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SnapshotError(f"cannot read {path}: it is not a lab snapshot of format version {FORMAT_VERSION} "
+                            f"(JSON) ({exc.__class__.__name__}); start the lab afresh, without --resume") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise SnapshotError(f"{path} is not a lab world snapshot; start the lab afresh, without --resume")
+    if document.get("version") != FORMAT_VERSION:
+        raise SnapshotError(f"{path} is a snapshot of format version {document.get('version')!r}, and this lab reads "
+                            f"version {FORMAT_VERSION} only; start the lab afresh, without --resume")
+    try:
+        head = from_json(document["header"])
+    except (KeyError, PlainDataError, ValueError, ImportError) as exc:
+        raise SnapshotError(f"cannot read the header of {path}: {exc}") from None
+    return Snapshot(head, json.dumps(document.get("state")))
 
 
 def read_header(state_dir: Path) -> dict:
     return read(state_dir).header
-
-
-# --- pickling closures, cells and the live objects ---
-
-def _make_function(code: bytes, module: str, name: str, qualname: str, defaults, kwdefaults, closure):
-    function = types.FunctionType(marshal.loads(code), importlib.import_module(module).__dict__, name, defaults,
-                                  closure)
-    function.__qualname__ = qualname
-    function.__kwdefaults__ = kwdefaults
-    return function
-
-
-def _new_cell() -> types.CellType:
-    return types.CellType()
-
-
-def _fill_cell(cell: types.CellType, state: tuple) -> None:
-    if state:
-        cell.cell_contents = state[0]
-
-
-def _rebuild_dataclass(cls: type, values: dict) -> Any:
-    return cls(**values)
-
-
-def _global_function(function: types.FunctionType) -> bool:
-    """True when pickle can save `function` by reference (its module has it under its qualified name)."""
-    if "<" in function.__qualname__:
-        return False
-    target: Any = importlib.import_module(function.__module__)
-    for part in function.__qualname__.split("."):
-        target = getattr(target, part, None)
-    return target is function
-
-
-class _Pickler(pickle.Pickler):
-    def __init__(self, file, live: dict[int, Any]):
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._live = live
-
-    def persistent_id(self, obj):   # noqa: D401 - pickle's hook
-        return self._live.get(id(obj))
-
-    def reducer_override(self, obj):
-        kind = type(obj)
-        if kind is types.FunctionType and not _global_function(obj):
-            return _make_function, (marshal.dumps(obj.__code__), obj.__module__, obj.__name__, obj.__qualname__,
-                                    obj.__defaults__, obj.__kwdefaults__, obj.__closure__)
-        if kind is types.CellType:
-            try:
-                state = (obj.cell_contents,)
-            except ValueError:     # a cell not filled yet
-                state = ()
-            return _new_cell, (), state, None, None, _fill_cell
-        if kind is ArmCall:
-            # A hook may keep the request it came from: keep what identifies it, not its headers (the bearer token).
-            request = obj.request
-            values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-            values["request"] = Request(request.method, request.path, request.query, Headers(), request.body, ())
-            return _rebuild_dataclass, (ArmCall, values)
-        return NotImplemented
-
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file, live: dict[Any, Any]):
-        super().__init__(file)
-        self._live = live
-
-    def persistent_load(self, pid):
-        try:
-            return self._live[pid]
-        except KeyError:
-            raise pickle.UnpicklingError(f"the snapshot refers to {pid!r}, which this lab does not have") from None
-
-
-def _live_objects(world: World) -> dict[Any, Any]:
-    """Persistent id -> live object: what a restarted lab builds afresh instead of unpickling."""
-    live: dict[Any, Any] = {"world": world, "clock": world.clock, "log": world.log, "installers": world.installers}
-    for host in world.hosts:
-        live[("host", host.name.lower())] = host
-        live[("host_faults", host.name.lower())] = world.faults[host.name]
-    for name, endpoint in world.endpoints.items():
-        live[("endpoint", name.lower())] = endpoint
-    cloud = world.azure
-    if cloud is not None:
-        live.update({"cloud": cloud, "tenant": cloud.tenant, "azure_faults": cloud.faults, "arm": cloud.arm,
-                     "entra": cloud.entra, "azurite": cloud.azurite})
-        if cloud.arm is not None:
-            live["throttle"] = cloud.arm.throttle
-    return {key: value for key, value in live.items() if value is not None}
 
 
 # --- saving ---
@@ -232,19 +143,18 @@ def header(world: World, args: dict) -> dict:
     return document
 
 
-def dump_state(world: World) -> bytes:
-    buffer = io.BytesIO()
-    live = {id(value): key for key, value in _live_objects(world).items()}
-    _Pickler(buffer, live).dump(_state(world))
-    return buffer.getvalue()
+def dump_state(world: World) -> str:
+    """The world's data as JSON text; PlainDataError names the first part that is not plain data."""
+    return json.dumps(to_json(_state(world)), separators=(",", ":"))
 
 
-def write(state_dir: Path, head: dict, state: bytes) -> None:
+def write(state_dir: Path, head: dict, state: str) -> None:
     path = snapshot_path(state_dir)
     temporary = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        pickle.dump({"format": FORMAT, "header": head, "state": state}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f'{{"format":{json.dumps(FORMAT_NAME)},"version":{FORMAT_VERSION},'
+                     f'"header":{json.dumps(to_json(head, "header"))},"state":{state}}}')
     os.replace(temporary, path)     # atomic: a reader sees the previous snapshot or this one (no fsync: a lab)
 
 
@@ -256,7 +166,7 @@ class Snapshotter:
         self.state_dir = Path(state_dir)
         self.args = args
         self.interval_s = interval_s
-        self._last: bytes | None = None
+        self._last: str | None = None
         self._task: asyncio.Task | None = None
         self.writes = 0
 
@@ -267,7 +177,7 @@ class Snapshotter:
             if state == self._last and not force:
                 return False
             write(self.state_dir, header(self.world, self.args), state)
-        except (pickle.PicklingError, TypeError, AttributeError, ValueError, OSError):
+        except (PlainDataError, TypeError, AttributeError, ValueError, OSError):
             # Loud: a world that can't be saved can't be resumed. The lab goes on serving.
             log.exception("could not snapshot the world to %s", snapshot_path(self.state_dir))
             return False
@@ -283,7 +193,7 @@ class Snapshotter:
             await asyncio.sleep(self.interval_s)
             started = time.process_time()
             self.save()
-            # A large world (a fleet of 1,000 hosts) takes a while to pickle: snapshot less often, so that the
+            # A large world (a fleet of 1,000 hosts) takes a while to encode: snapshot less often, so that the
             # snapshots never take more than about 1/SNAPSHOT_CPU_SHARE of the lab's CPU away from serving.
             self.interval_s = max(SNAPSHOT_INTERVAL_S, (time.process_time() - started) * SNAPSHOT_CPU_SHARE)
 
@@ -312,12 +222,17 @@ def resume_clock(world: World, head: dict) -> None:
 
 def restore_state(world: World, snapshot: Snapshot) -> None:
     """Put the saved world in place of the fresh one (after the Azure side, if any, is built)."""
-    state = _Unpickler(io.BytesIO(snapshot.state), _live_objects(world)).load()
+    try:
+        state = from_json(json.loads(snapshot.state))
+    except (PlainDataError, ValueError, ImportError) as exc:
+        raise SnapshotError(f"cannot restore the snapshot: {exc}") from None
     for name, host_fields in state["hosts"].items():
         if world.has_host(name):
             vars(world.host(name)).update(host_fields)
     for name, value in state["world"].items():
-        setattr(world, name, value)
+        # In place: the Azure side holds the registrations dict as its port (lab/azure/state.py).
+        getattr(world, name).clear()
+        getattr(world, name).update(value)
     for name, value in state["installers"].items():
         setattr(world.installers, name, value)
     cloud = world.azure

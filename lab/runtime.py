@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 WINRM_USER = "labadmin"
 NTLM_USERS_DIR = "ntlm-users"   # each host's local account, for pyspnego's NTLM acceptor (mode 0600)
 # Started in this order after the hosts; each module's `async def start(lab) -> dict`.
-PLUGGABLE_SYSTEMS = ("lab.hosts.installer_admin", "lab.winrm.costs", "lab.azure")
+PLUGGABLE_SYSTEMS = ("lab.hosts.installer_admin", "lab.winrm.cost_admin", "lab.azure")
 
 
 class Lab:

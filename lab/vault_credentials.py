@@ -1,4 +1,4 @@
-"""Vault credentials (registration key) files and host registrations: the one place both lab sides use.
+"""Vault credentials (registration key) files: the format both lab sides use, and the record a registration leaves.
 
 The file is the registration key XML (root RSVaultAsrCreds; VaultDetails, ManagementCert, AadDetails,
 SiteId, SiteName), written the way Terraform's azurerm ``recovery_services_vault_hyperv_host_registration_key``
@@ -10,10 +10,10 @@ ManagementCert (a PKCS#12 bundle without a password, as the portal's files carry
   it, the vault remembers its thumbprint (lab/azure/recovery_services.py's vault-certificates PUT calls it).
   `issue()` writes a whole file (the admin API's POST /vault-credentials); `from_certificate_answer()` is
   the client's construction from the ARM answers (Terraform's, and the collection's registration_key module's).
-- Checking: `check()` is what DRConfigurator /r checks (lab/hosts/installers.py): a readable file whose
-  key has not expired and, when the world has an Azure side, whose vault and Hyper-V site exist there and
-  whose certificate that vault issued. The admin API's POST /azure/credentials/check calls it too.
-- Registrations: a successful /r is recorded in `world.provider_registrations` (`record_registration()`).
+- Reading: `parse()`. What DRConfigurator /r checks against the vault, and the registrations the world
+  records, are lab/registrations.py's.
+
+Pure: this module knows no world and no Azure side.
 """
 
 from __future__ import annotations
@@ -24,17 +24,13 @@ import datetime as dt
 import hashlib
 import uuid
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-
-if TYPE_CHECKING:
-    from lab.azure.state import AzureCloud, VaultAsr
-    from lab.world import World
 
 NAMESPACE = "http://schemas.datacontract.org/2004/07/Microsoft.Azure.Portal.RecoveryServices.Models.Common"
 NAMESPACE_I = "http://www.w3.org/2001/XMLSchema-instance"
@@ -126,8 +122,14 @@ def _thumbprint(certificate: x509.Certificate) -> str:
     return hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
 
 
+class CertificateIssuer(Protocol):
+    """A vault that remembers the certificates it issued, by thumbprint (a lab Azure vault)."""
+
+    certificates: dict[str, ManagementCertificate]
+
+
 def issue_certificate(name: str, valid_from: dt.datetime, valid_to: dt.datetime,
-                      issuer: VaultAsr | None = None) -> ManagementCertificate:
+                      issuer: CertificateIssuer | None = None) -> ManagementCertificate:
     """A self-signed management certificate valid from `valid_from` to `valid_to`.
 
     `issuer`, a lab Azure vault, remembers the certificate: check() accepts only certificates their vault issued.
@@ -174,7 +176,7 @@ def render(subscription_id: str, resource_group: str, vault_name: str, resource_
 
 def issue(subscription_id: str, resource_group: str, vault_name: str, vault_location: str, site_name: str,
           site_id: str | None = None, now: dt.datetime | None = None, valid_hours: float = DEFAULT_VALIDITY_HOURS,
-          issued_hours_ago: float = 0.0, issuer: VaultAsr | None = None) -> str:
+          issued_hours_ago: float = 0.0, issuer: CertificateIssuer | None = None) -> str:
     """A whole vault credentials file, its key valid from `now - issued_hours_ago` for `valid_hours`.
 
     `issuer` is the lab Azure vault that issues the key (check() with that Azure side then accepts it); without
@@ -238,60 +240,3 @@ def parse(content: str) -> VaultCredentials:
         vault_name=_text(details, "ResourceName"), vault_location=_text(details, "Location"),
         site_name=_text(root, "SiteName"), site_id=_text(root, "SiteId"), thumbprint=_thumbprint(certificate),
         valid_from=certificate.not_valid_before_utc, valid_to=certificate.not_valid_after_utc)
-
-
-def _resolve(azure: AzureCloud, credentials: VaultCredentials) -> VaultCredentials:
-    """The vault and Hyper-V site the file names, as the lab's Azure side holds them."""
-    vault = None
-    if credentials.subscription_id.lower() == azure.subscription_id.lower():
-        vault = azure.vault(credentials.resource_group, credentials.vault_name)
-    if vault is None:
-        raise CredentialsRejected(f"The vault '{credentials.vault_name}' named in the vault credentials file does not exist.",
-                                  credentials)
-    fabric = next((f for f in vault.fabrics.values() if f.internal_id.lower() == credentials.site_id.lower()), None)
-    if fabric is None:
-        raise CredentialsRejected(f"The Hyper-V site '{credentials.site_name}' named in the vault credentials file does not "
-                                  "exist in the vault.", credentials)
-    resolved = dataclasses.replace(credentials, vault_location=vault.location, site_name=fabric.name)
-    if credentials.thumbprint not in vault.certificates:
-        raise CredentialsRejected("The management certificate in the vault credentials file was not issued by the vault.",
-                                  resolved)
-    return resolved
-
-
-def check(content: str, now: dt.datetime, azure: AzureCloud | None = None) -> VaultCredentials:
-    """What DRConfigurator /r checks before registering: a readable file whose key has not expired, and, when
-    the lab has an Azure side (`world.azure`), a vault and site that exist there and a key that vault issued.
-    """
-    credentials = parse(content)
-    if azure is not None:
-        # The vault's word first: a file naming a vault or site that does not exist is refused as such, expired or not.
-        credentials = _resolve(azure, credentials)
-    if now >= credentials.valid_to:
-        # A key file older than its validity is refused (learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v). The
-        # text is the one the Recovery Services agent gives for an expired key (Start-OBRegistration, recorded in
-        # github.com/Azure/azure-powershell/issues/9533 and github.com/MicrosoftDocs/azure-docs/issues/44495); that
-        # DRConfigurator, which registers through the same agent, words it alike is an assumption (lab/FIDELITY.md).
-        raise CredentialsRejected("Vault credentials file provided has expired. We recommend you download a new vault credentials file "
-                                  "from the portal and use it within 2 days.", credentials)
-    return credentials
-
-
-# --- registrations in the world -------------------------------------------------------------------
-
-def record_registration(world: World, registration: ProviderRegistration) -> None:
-    world.provider_registrations[registration.host.lower()] = registration
-
-
-def remove_registration(world: World, host_name: str) -> ProviderRegistration | None:
-    return world.provider_registrations.pop(host_name.lower(), None)
-
-
-def providers_of_site(world: World, subscription_id: str, resource_group: str, vault_name: str,
-                      site_name: str) -> list[ProviderRegistration]:
-    """The hosts the world records as registered to the vault's Hyper-V site."""
-    def same(left: str, right: str) -> bool:
-        return left.lower() == right.lower()
-    return [registration for registration in world.provider_registrations.values()
-            if same(registration.subscription_id, subscription_id) and same(registration.resource_group, resource_group)
-            and same(registration.vault_name, vault_name) and same(registration.site_name, site_name)]

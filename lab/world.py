@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lab.clock import LabClock
-from lab.hosts.installers import InstallerWorld
+from lab.hosts.installer_state import InstallerWorld
 from lab.hosts.state import HostState
 from lab.http import ConnectionFaults
 from lab.log import CommandLog
@@ -75,7 +75,7 @@ class World:
     installers               setup and DRConfigurator: timing, one-shot faults, files served for
                              download, installs still landing (lab/hosts/installers.py)
     provider_registrations   hosts DRConfigurator registered with a vault's Hyper-V site, by
-                             lower-cased host name (lab/vault_credentials.py)
+                             lower-cased host name (lab/registrations.py)
     command_costs            what a command costs a real host (powershell.exe start, exec wrapper):
                              lab/winrm/costs.py
     azure                    the Azure side (lab/azure), None until `attach_azure`: it is optional

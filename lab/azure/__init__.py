@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from lab.azure import (
-    admin_routes, azurite, compute, failover, migrate, network, protected_items, recovery_services, replication,
-    resources, site_recovery, storage,
+    admin_routes, azurite, compute, enable_replication, failover, job_routes, migrate, network, placement, policies,
+    protected_items, recovery_services, replication, resources, site_recovery, storage,
 )
 from lab.azure.arm import Arm
 from lab.azure.entra import Entra
@@ -102,13 +102,13 @@ def build_azure(world: World, state_dir: Path, host: str = "127.0.0.1",
     tenant.principals[identity["client_id"].lower()] = Principal(identity["client_id"], identity["client_secret"],
                                                                  identity["object_id"])
     faults = AzureFaults()
-    cloud = AzureCloud(world, world.clock, tenant, identity["subscription_id"], faults)
+    cloud = AzureCloud(world, world.provider_registrations, world.clock, tenant, identity["subscription_id"], faults)
     world.attach_azure(cloud)
     entra = Entra(tenant, resume.get("entra_key"))
     arm = Arm(cloud, entra, Throttle())
     cloud.arm, cloud.entra = arm, entra
-    for provider_module in (resources, recovery_services, site_recovery, protected_items, failover, compute, network,
-                            storage, migrate):
+    for provider_module in (resources, recovery_services, site_recovery, policies, job_routes, protected_items,
+                            enable_replication, failover, compute, placement, network, storage, migrate):
         provider_module.register(arm)
     arm.tickers += [lambda now: tick_jobs(cloud, now), lambda now: replication.tick(cloud, now)]
     if tls_files is not None and azurite.available():

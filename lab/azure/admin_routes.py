@@ -15,7 +15,7 @@
     POST   /azure/vms/{vm}/churn           {bps}: the VM's write rate, bytes/s
     GET    /azure/items                    every protected item: state, progress, RPO
     POST   /azure/principals               a new service principal (per-principal throttling)
-    POST   /azure/credentials/check        {xml}: vault credentials file check (lab/vault_credentials.py's,
+    POST   /azure/credentials/check        {xml}: vault credentials file check (lab/registrations.py's,
                                             as DRConfigurator /r does) -> {valid, reason, vault_name, ...}
     GET    /azure/discovery                the discovery knobs {delay_s, refresh_interval_s} (lab seconds)
     POST   /azure/discovery                {delay_s?, refresh_interval_s?}: how long the vault takes to see VMs
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from lab import vault_credentials
+from lab import registrations, vault_credentials
 from lab.admin import AdminApi, AdminCall, AdminError
 from lab.azure import discovery
 from lab.azure.item_views import rpi_json
@@ -165,7 +165,7 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
 
     async def check_credentials(call: AdminCall):
         try:
-            credentials = vault_credentials.check(_body(call).get("xml", ""), cloud.now(), cloud)
+            credentials = registrations.check(_body(call).get("xml", ""), cloud.now(), cloud)
         except vault_credentials.CredentialsRejected as exc:
             read = exc.credentials.to_dict() if exc.credentials else {}
             return 200, {**read, "valid": False, "reason": str(exc)}
@@ -189,7 +189,7 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
                 discovery.sync_providers(cloud, vault, fabric)
                 providers = []
                 for provider in fabric.providers.values():
-                    host = cloud.world.host(provider.host) if cloud.world.has_host(provider.host) else None
+                    host = cloud.hosts.host(provider.host) if cloud.hosts.has_host(provider.host) else None
                     names = {vm.id.lower(): vm.name for vm in (host.vms if host else [])}
                     pending = provider.pending_inventory or ()
                     providers.append({

@@ -28,11 +28,13 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from lab.azure import ids
+from lab.azure.formats import iso
+from lab.azure.hooks import register_once
 from lab.azure.entra import Entra, cloud_metadata, management_audience_ok
 from lab.azure.state import AzureCloud
 from lab.azure.throttling import Throttle, request_kind
@@ -153,11 +155,22 @@ def retry_headers(cloud: AzureCloud, lab_seconds: float, poll: bool = False) -> 
     return headers
 
 
-def iso(moment: dt.datetime | None) -> str | None:
-    """ISO 8601 UTC with 7 fractional digits and Z, as ASR writes its times."""
-    if moment is None:
-        return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+# What an operation does when it finishes, and the outside conditions it may wait for: module-level functions
+# registered by name, so that an operation is plain data (a snapshot keeps it as JSON, lab/persist.py).
+OperationHook = Callable[["AzureCloud", dict], None]
+ReadyCheck = Callable[["AzureCloud"], bool]
+_OPERATION_HOOKS: dict[str, OperationHook] = {}
+_READY_CHECKS: dict[str, ReadyCheck] = {}
+
+
+def operation_hook(name: str) -> Callable[[OperationHook], OperationHook]:
+    """Register what an operation named `name` at start does when it finishes: hook(cloud, operation.params)."""
+    return lambda function: register_once(_OPERATION_HOOKS, name, function)
+
+
+def ready_check(name: str) -> Callable[[ReadyCheck], ReadyCheck]:
+    """Register an outside condition operations may wait for, by name."""
+    return lambda function: register_once(_READY_CHECKS, name, function)
 
 
 @dataclass
@@ -168,11 +181,12 @@ class Operation:
     namespace: str
     started: dt.datetime
     done_at: dt.datetime
-    on_done: Callable[[], None] | None = None
+    on_done: str | None = None       # the operation hook run when it finishes (operation_hook)
     result_id: str | None = None     # resource returned by the Location URL once done
-    ready: Callable[[], bool] | None = None   # an outside condition the operation also waits for
+    ready: str | None = None         # an outside condition the operation also waits for (ready_check)
     finished: bool = False
     error: dict | None = None
+    params: dict = field(default_factory=dict)   # what the hook reads
 
     def status(self) -> str:
         if not self.finished:
@@ -351,11 +365,17 @@ class Arm:
 
     # --- long-running operations of Compute, Network and Storage ---
 
-    def start_operation(self, namespace: str, lab_seconds: float, on_done: Callable[[], None] | None = None,
-                        result_id: str | None = None, ready: Callable[[], bool] | None = None) -> Operation:
+    def start_operation(self, namespace: str, lab_seconds: float, on_done: str | None = None,
+                        result_id: str | None = None, ready: str | None = None,
+                        params: dict | None = None) -> Operation:
+        """An operation finishing in `lab_seconds` (and once the `ready` check passes), then running the operation
+        hook named `on_done` with `params`."""
+        for name, table in ((on_done, _OPERATION_HOOKS), (ready, _READY_CHECKS)):
+            if name is not None and name not in table:
+                raise LookupError(f"no operation hook or ready check named {name!r}")
         now = self.cloud.now()
         operation = Operation(ids.new_guid(), namespace, now, now + dt.timedelta(seconds=lab_seconds),
-                              on_done, result_id, ready)
+                              on_done, result_id, ready, params=params or {})
         self.operations[operation.id] = operation
         return operation
 
@@ -372,10 +392,11 @@ class Arm:
 
     def _tick_operations(self, now: dt.datetime) -> None:
         for operation in list(self.operations.values()):
-            if not operation.finished and now >= operation.done_at and (operation.ready is None or operation.ready()):
+            if not operation.finished and now >= operation.done_at and (
+                    operation.ready is None or _READY_CHECKS[operation.ready](self.cloud)):
                 operation.finished = True
                 if operation.on_done is not None:
-                    operation.on_done()
+                    _OPERATION_HOOKS[operation.on_done](self.cloud, operation.params)
 
     def _operation(self, call: ArmCall) -> Operation:
         operation = self.operations.get(call.params["op"])

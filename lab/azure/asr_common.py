@@ -17,7 +17,7 @@ from lab.azure import ids
 from lab.azure.arm import ArmCall, ArmError, empty, json_body, retry_headers
 from lab.azure.jobs import Job
 from lab.azure.resources import check_subscription
-from lab.azure.state import Fabric, VaultAsr
+from lab.azure.state import AzureCloud, Fabric, ProtectedItem, VaultAsr
 from lab.http import Response
 
 VAULT = "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/{vault}"
@@ -66,13 +66,30 @@ def container_of(call: ArmCall) -> tuple[VaultAsr, Fabric]:
     return vault, fabric
 
 
-def accepted(call: ArmCall, job: Job, resource_path: str, result: Callable[[], dict | None] | None = None) -> Response:
-    """202 for a job-backed mutation; `resource_path` is the resource's ARM path (any casing)."""
+# --- what a job acts on (lab/azure/jobs.py JobRef), as the cloud holds it now ---
+
+def job_vault(cloud: AzureCloud, job: Job) -> VaultAsr | None:
+    return cloud.vaults.get(ids.key(job.ref.vault))
+
+
+def job_fabric(cloud: AzureCloud, job: Job) -> Fabric | None:
+    vault = job_vault(cloud, job)
+    return vault.fabrics.get(job.ref.fabric or "") if vault is not None else None
+
+
+def job_item(cloud: AzureCloud, job: Job) -> ProtectedItem | None:
+    fabric = job_fabric(cloud, job)
+    return fabric.items.get(job.ref.item or "") if fabric is not None else None
+
+
+def accepted(call: ArmCall, job: Job, resource_path: str, result: str | None = None) -> Response:
+    """202 for a job-backed mutation; `resource_path` is the resource's ARM path (any casing); `result` names the
+    renderer of what the Location URL returns once the job is done (lab/azure/jobs.py `renderer`)."""
     job.result = result
     base = call.base_url
     headers = {
         "Location": f"{base}{ids.asr_id(resource_path)}/operationresults/{job.name}?api-version={call.api_version}",
-        "Azure-AsyncOperation": (f"{base}{job.vault.asr_prefix}/replicationOperationStatus/{job.name}"
+        "Azure-AsyncOperation": (f"{base}{ids.asr_id(job.ref.vault)}/replicationOperationStatus/{job.name}"
                                  f"?api-version={call.api_version}"),
         "x-ms-request-id": job.asr_id,
         **retry_headers(call.cloud, RECORDED_RETRY_AFTER_S),

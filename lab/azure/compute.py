@@ -1,4 +1,5 @@
-"""Microsoft.Compute: managed disks and virtual machines (with instance view and power state).
+"""Microsoft.Compute: managed disks and virtual machines (with instance view and power state); availability sets,
+proximity placement groups and disk encryption sets are lab/azure/placement.py's.
 
 Disk PUTs answer 202 with Azure-AsyncOperation (the SDK accepts only 200/202 for disks,
 azure-mgmt-compute `_create_or_update_initial`); VM PUTs answer 201 with the VM and
@@ -20,7 +21,7 @@ property in a PATCH is refused with 400: the lab does not simulate it.
 from __future__ import annotations
 
 from lab.azure import ids
-from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body
+from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body, operation_hook
 from lab.azure.network import NIC_TYPE
 from lab.azure.resources import location_of, require_group, require_resource
 from lab.azure.state import AzureCloud
@@ -171,22 +172,25 @@ def patch_disk(call: ArmCall) -> Response:
                        details=[{"code": "ChangeDiskSizeWhileAttachedNotAllowed",
                                  "message": "The disk is attached to a VM that is not deallocated."}])
     disk_id, tags = disk["id"], body.get("tags")
-
-    def updated() -> None:
-        document = cloud.get(disk_id)
-        if document is None:
-            return
-        if tags is not None:
-            document["tags"] = dict(tags)
-        if size is not None:
-            document["properties"]["diskSizeGB"] = int(size)
-            document["properties"]["diskSizeBytes"] = int(size) * 1024 ** 3
-        if sku is not None:
-            document["sku"] = {"name": sku, "tier": "Premium" if sku.startswith("Premium") else "Standard"}
-        _refresh_vm_disk(cloud, document)
-
-    operation = cloud.arm.start_operation("Microsoft.Compute", DISK_OPERATION_S, updated, result_id=disk_id)
+    operation = cloud.arm.start_operation("Microsoft.Compute", DISK_OPERATION_S, "disk updated", result_id=disk_id,
+                                          params={"disk": disk_id, "tags": tags, "size": size, "sku": sku})
     return empty(202, cloud.arm.operation_headers(operation))
+
+
+@operation_hook("disk updated")
+def _disk_updated(cloud: AzureCloud, params: dict) -> None:
+    document = cloud.get(params["disk"])
+    if document is None:
+        return
+    tags, size, sku = params["tags"], params["size"], params["sku"]
+    if tags is not None:
+        document["tags"] = dict(tags)
+    if size is not None:
+        document["properties"]["diskSizeGB"] = int(size)
+        document["properties"]["diskSizeBytes"] = int(size) * 1024 ** 3
+    if sku is not None:
+        document["sku"] = {"name": sku, "tier": "Premium" if sku.startswith("Premium") else "Standard"}
+    _refresh_vm_disk(cloud, document)
 
 
 def _refresh_vm_disk(cloud: AzureCloud, disk: dict) -> None:
@@ -342,15 +346,18 @@ def put_vm(call: ArmCall) -> Response:
                                   size, disk_ids[0], os_type, disk_ids[1:], nic_ids, body.get("tags"),
                                   power=power_state(call.cloud, vm_id) if existing else "starting")
     document["properties"]["provisioningState"] = "Creating" if not existing else "Updating"
-    cloud, key = call.cloud, ids.key(vm_id)
-
-    def provisioned() -> None:
-        document["properties"]["provisioningState"] = "Succeeded"
-        if cloud.vm_power.get(key) == "starting":
-            cloud.vm_power[key] = "running"
-
-    operation = cloud.arm.start_operation("Microsoft.Compute", VM_OPERATION_S, provisioned)
+    cloud = call.cloud
+    operation = cloud.arm.start_operation("Microsoft.Compute", VM_OPERATION_S, "vm provisioned", params={"vm": vm_id})
     return json_body(200 if existing else 201, document, cloud.arm.operation_headers(operation, location=False))
+
+
+@operation_hook("vm provisioned")
+def _vm_provisioned(cloud: AzureCloud, params: dict) -> None:
+    document, key = cloud.get(params["vm"]), ids.key(params["vm"])
+    if document is not None:
+        document["properties"]["provisioningState"] = "Succeeded"
+    if cloud.vm_power.get(key) == "starting":
+        cloud.vm_power[key] = "running"
 
 
 def patch_vm(call: ArmCall) -> Response:
@@ -366,15 +373,16 @@ def patch_vm(call: ArmCall) -> Response:
     if size is not None:
         vm["properties"]["hardwareProfile"]["vmSize"] = size
     vm["properties"]["provisioningState"] = "Updating"
-    cloud, vm_id = call.cloud, vm["id"]
-
-    def updated() -> None:
-        document = cloud.get(vm_id)
-        if document is not None:
-            document["properties"]["provisioningState"] = "Succeeded"
-
-    operation = cloud.arm.start_operation("Microsoft.Compute", VM_OPERATION_S, updated)
+    cloud = call.cloud
+    operation = cloud.arm.start_operation("Microsoft.Compute", VM_OPERATION_S, "vm updated", params={"vm": vm["id"]})
     return json_body(200, vm, cloud.arm.operation_headers(operation, location=False))
+
+
+@operation_hook("vm updated")
+def _vm_updated(cloud: AzureCloud, params: dict) -> None:
+    document = cloud.get(params["vm"])
+    if document is not None:
+        document["properties"]["provisioningState"] = "Succeeded"
 
 
 def _vm(call: ArmCall) -> dict:
@@ -431,8 +439,13 @@ def delete_vm(call: ArmCall) -> Response:
         return empty(204)
     cloud, vm_id = call.cloud, vm["id"]
     cloud.vm_power[ids.key(vm_id)] = "deallocating"
-    operation = cloud.arm.start_operation("Microsoft.Compute", POWER_OPERATION_S, lambda: delete_vm_internal(cloud, vm_id))
+    operation = cloud.arm.start_operation("Microsoft.Compute", POWER_OPERATION_S, "vm deleted", params={"vm": vm_id})
     return empty(202, cloud.arm.operation_headers(operation))
+
+
+@operation_hook("vm deleted")
+def _vm_deleted(cloud: AzureCloud, params: dict) -> None:
+    delete_vm_internal(cloud, params["vm"])
 
 
 def _power_action(transitional: str, final: str):
@@ -440,71 +453,22 @@ def _power_action(transitional: str, final: str):
         vm = _vm(call)
         cloud, key = call.cloud, ids.key(vm["id"])
         cloud.vm_power[key] = transitional
-
-        def settle() -> None:
-            if key in cloud.vm_power:
-                cloud.vm_power[key] = final
-
-        operation = cloud.arm.start_operation("Microsoft.Compute", POWER_OPERATION_S, settle)
+        operation = cloud.arm.start_operation("Microsoft.Compute", POWER_OPERATION_S, "vm power settled",
+                                              params={"vm": key, "power": final})
         return empty(202, cloud.arm.operation_headers(operation))
     return action
+
+
+@operation_hook("vm power settled")
+def _vm_power_settled(cloud: AzureCloud, params: dict) -> None:
+    if params["vm"] in cloud.vm_power:
+        cloud.vm_power[params["vm"]] = params["power"]
 
 
 def list_sizes(call: ArmCall) -> Response:
     return json_body(200, {"value": [{"name": name, "numberOfCores": c, "memoryInMB": m, "maxDataDiskCount": d,
                                       "osDiskSizeInMB": 1047552, "resourceDiskSizeInMB": 7168}
                                      for name, (c, m, d, dummy) in VM_SIZES.items()]})
-
-
-# --- placement and encryption: availability sets, proximity placement groups, disk encryption sets ---
-# Created synchronously (200, or 201 when created, with the resource, as Availability Sets - Create Or Update
-# and Proximity Placement Groups - Create Or Update answer); Site Recovery only reads them: a target setting that names
-# one must exist in the target region. Disk encryption sets answer 202 in Azure (long-running); here they
-# are ready at once, which is all enabling replication needs.
-
-PLACEMENT_TYPES = {"availabilitySets": "Microsoft.Compute/availabilitySets",
-                   "proximityPlacementGroups": "Microsoft.Compute/proximityPlacementGroups",
-                   "diskEncryptionSets": "Microsoft.Compute/diskEncryptionSets"}
-
-
-def _placement_routes(collection: str):
-    kind = PLACEMENT_TYPES[collection]
-
-    def put(call: ArmCall) -> Response:
-        group = require_group(call)
-        body = call.require_body()
-        resource_id = ids.arm_id(call.cloud.subscription_id, group["name"], kind, call.params["name"])
-        existing = call.cloud.get(resource_id)
-        properties = dict(body.get("properties") or {})
-        if collection == "availabilitySets":
-            properties.setdefault("platformFaultDomainCount", 2)
-            properties.setdefault("platformUpdateDomainCount", 5)
-            properties.setdefault("virtualMachines", [])
-        elif collection == "proximityPlacementGroups":
-            properties.setdefault("proximityPlacementGroupType", "Standard")
-        else:
-            properties.setdefault("encryptionType", "EncryptionAtRestWithCustomerKey")
-            properties["provisioningState"] = "Succeeded"
-        document = {"id": resource_id, "name": call.params["name"], "type": kind,
-                    "location": location_of(call, body, group), "tags": body.get("tags") or {},
-                    "properties": properties}
-        if collection == "availabilitySets":
-            document["sku"] = body.get("sku") or {"name": "Aligned"}
-        if collection == "diskEncryptionSets":
-            document["identity"] = body.get("identity") or {"type": "SystemAssigned"}
-        call.cloud.put(document)
-        # Availability Sets - Create Or Update answers 200 only; the others 200 on update, 201 on create.
-        return json_body(200 if existing or collection == "availabilitySets" else 201, document)
-
-    def get(call: ArmCall) -> Response:
-        require_group(call)
-        return json_body(200, require_resource(call, call.path, kind))
-
-    def list_in_group(call: ArmCall) -> Response:
-        group = require_group(call)
-        return json_body(200, {"value": call.cloud.find(kind, group["name"])})
-
-    return put, get, list_in_group
 
 
 def register(arm: Arm) -> None:
@@ -527,8 +491,3 @@ def register(arm: Arm) -> None:
     add("POST", COMPUTE + "/virtualMachines/{name}/restart", _power_action("starting", "running"))
     add("POST", COMPUTE + "/virtualMachines/{name}/deallocate", _power_action("deallocating", "deallocated"))
     add("GET", "/subscriptions/{subscription}/providers/Microsoft.Compute/locations/{location}/vmSizes", list_sizes)
-    for collection in PLACEMENT_TYPES:
-        put, get, list_in_group = _placement_routes(collection)
-        add("PUT", COMPUTE + f"/{collection}/{{name}}", put)
-        add("GET", COMPUTE + f"/{collection}/{{name}}", get)
-        add("GET", COMPUTE + f"/{collection}", list_in_group)

@@ -61,7 +61,7 @@ def registration_matches(host: HostState, vault: VaultAsr, fabric: Fabric) -> bo
 
 def _registered_at(cloud: AzureCloud, host: HostState, now: dt.datetime) -> dt.datetime:
     """When DRConfigurator registered the host (the world's record), else now (a registry set by hand)."""
-    record = getattr(cloud.world, "provider_registrations", {}).get(host.name.lower())
+    record = cloud.registrations.get(host.name.lower())
     if record is not None and record.registered_at:
         try:
             return min(now, dt.datetime.fromisoformat(record.registered_at.replace("Z", "+00:00")))
@@ -74,7 +74,7 @@ def sync_providers(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric) -> None:
     """Add providers for newly registered hosts, drop those whose registration went away, and bring
     each provider's inventory of VMs up to date."""
     now = cloud.now()
-    registered = {h.name.lower(): h for h in cloud.world.hosts if registration_matches(h, vault, fabric)}
+    registered = {h.name.lower(): h for h in cloud.hosts.hosts if registration_matches(h, vault, fabric)}
     for name in [n for n in fabric.providers if n not in registered]:
         del fabric.providers[name]
     for name, host in registered.items():
@@ -112,14 +112,14 @@ def take_inventory(provider: Provider, host: HostState, now: dt.datetime) -> Non
 
 def refresh(cloud: AzureCloud, provider: Provider) -> None:
     """A refreshProvider job finished: the provider's inventory is the host's VMs of now."""
-    if cloud.world.has_host(provider.host):
-        take_inventory(provider, cloud.world.host(provider.host), cloud.now())
+    if cloud.hosts.has_host(provider.host):
+        take_inventory(provider, cloud.hosts.host(provider.host), cloud.now())
 
 
 def connected(cloud: AzureCloud, provider: Provider) -> bool:
-    if provider.forced_disconnected or not cloud.world.has_host(provider.host):
+    if provider.forced_disconnected or not cloud.hosts.has_host(provider.host):
         return False
-    service = cloud.world.host(provider.host).service("dra")
+    service = cloud.hosts.host(provider.host).service("dra")
     return service is not None and service.status == "Running"
 
 
@@ -136,8 +136,8 @@ def registered_vms(cloud: AzureCloud, fabric: Fabric) -> list[tuple[Provider, Ho
     """The VMs of the site's registered hosts that the vault has discovered."""
     out, protected = [], _protected_ids(fabric)
     for provider in fabric.providers.values():
-        if cloud.world.has_host(provider.host):
-            host = cloud.world.host(provider.host)
+        if cloud.hosts.has_host(provider.host):
+            host = cloud.hosts.host(provider.host)
             out.extend((provider, host, vm) for vm in host.vms if _known(provider, protected, vm.id.lower()))
     return out
 
@@ -146,9 +146,9 @@ def find_vm(cloud: AzureCloud, fabric: Fabric, vm_id: str) -> tuple[Provider, Ho
     """The discovered VM `vm_id` of the site, or None (not on a registered host, or not discovered yet)."""
     wanted = vm_id.lower()
     for provider in fabric.providers.values():
-        if not cloud.world.has_host(provider.host):
+        if not cloud.hosts.has_host(provider.host):
             continue
-        host = cloud.world.host(provider.host)
+        host = cloud.hosts.host(provider.host)
         for vm in host.vms:
             if vm.id.lower() == wanted:
                 known = wanted in (getattr(provider, "inventory", None) or ()) or any(

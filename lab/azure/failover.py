@@ -15,13 +15,16 @@ Azure/reliability-workbook#130 for unplanned.
 from __future__ import annotations
 
 from lab.azure import compute, ids, network, replication
-from lab.azure.arm import Arm, ArmCall, iso
-from lab.azure.asr_common import accepted, asr_error
+from lab.azure.arm import Arm, ArmCall
+from lab.azure.asr_common import accepted, asr_error, job_item
 from lab.azure.item_views import (
-    TEST_FAILOVER_FAILED_STATE, disk_views, item_path, primary_nic_id, rpi_json, target_disk_name, vm_nics,
+    TEST_FAILOVER_FAILED_STATE, disk_views, item_path, primary_nic_id, target_disk_name, vm_nics,
 )
 from lab.azure.jobs import Job, JobFailed
-from lab.azure.protected_items import ITEM, find_item, finish, host_vm_of, item_job, require_operation
+from lab.azure.protected_items import (
+    ITEM, find_item, finish, host_vm_of, item_job, job_host_vm, on_item_job_done, on_item_task, on_item_task_start,
+    require_operation,
+)
 from lab.azure.state import AzureCloud, ProtectedItem, RecoveryPoint
 from lab.http import Response
 
@@ -160,69 +163,68 @@ def test_failover(call: ArmCall) -> Response:
         if not network_id or call.cloud.get(network_id) is None:
             raise asr_error(400, "TestFailoverNetworkNotFound", f"The test failover network '{network_id}' was not "
                             "found.", call)
-    point = _recovery_point(call, item, properties)
-    cloud = call.cloud
-    host_vm = host_vm_of(cloud, fabric, item)
+    _recovery_point(call, item, properties)      # refuses a recovery point the item does not have
     test_name = f"{item.settings['vm_name']}-test"    # recorded testVmName "hyperV1-test"
     network_name = ids.last_segment(network_id) if network_id else ""
-    primary = (_selected_nics(item, host_vm) or vm_nics(item, host_vm))[0]["ipConfigs"][0]
-    test_subnet = _subnet_for(cloud, network_id or "", primary["tfoSubnetName"], fallback=True)
-    subnet_name = test_subnet["name"] if test_subnet else primary["tfoSubnetName"]
     details = {"testFailoverStatus": "Active", "comments": None, "networkName": network_name,
                "networkFriendlyName": network_name, "networkType": network_type, "protectedItemDetails": []}
     item.test_failover_state, item.test_failover_description = "InProgress", "Test failover in progress"
+    job = item_job(call, vault, fabric, item, "TestFailover", {"network": network_id, "test_vm_name": test_name},
+                   details=details)
+    return accepted(call, job, item_path(vault, fabric, item), "item")
 
-    def prepare(_job: Job) -> None:
-        item.test_vm_id = _create_azure_vm(cloud, item, host_vm, test_name, network_id, test=True)
 
-    def boot(_job: Job) -> None:
-        cloud.vm_power[ids.key(item.test_vm_id)] = "running"
+@on_item_task("TestFailover", "VmTfoPrepareTestVm")
+def _prepare_test_vm(cloud: AzureCloud, job: Job) -> None:
+    item = job_item(cloud, job)
+    item.test_vm_id = _create_azure_vm(cloud, item, job_host_vm(cloud, job), job.params["test_vm_name"],
+                                       job.params["network"], test=True)
 
-    def done(job: Job) -> None:
-        if job.state == "Succeeded":
-            item.last_test_failover = job.ended
-            item.test_failover_state, item.test_failover_description = "WaitingForCompletion", "Waiting for user input"
-            item.protection_description = "Cleanup test failover pending"     # spec example ReplicationProtectedItems_TestFailover.json
-            details["protectedItemDetails"] = [{
-                "name": item.vm_id, "friendlyName": item.vm_name, "testVmName": test_name,
-                "testVmFriendlyName": test_name, "networkConnectionStatus": "Connected",
-                "networkFriendlyName": network_name, "subnet": subnet_name,
-                "recoveryPointId": point.name if point else None, "recoveryPointTime": iso(point.time) if point else None}]
-            finish(item, keep_scenario=True)     # currentScenario stays TestFailover until cleanup (spec example)
-        else:
-            # What the failed attempt created stays until the clean-up, which Azure then asks for
-            # (item_views.TEST_FAILOVER_FAILED_STATE; an assumption, see there).
-            item.test_failover_state, item.test_failover_description = TEST_FAILOVER_FAILED_STATE, "Test failover failed"
-            finish(item, keep_scenario=True)
 
-    job = item_job(call, vault, fabric, item, "TestFailover", {"VmTfoPrepareTestVm": prepare, "VmTfoBootTestVm": boot},
-                   done, details=details)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+@on_item_task("TestFailover", "VmTfoBootTestVm")
+def _boot_test_vm(cloud: AzureCloud, job: Job) -> None:
+    cloud.vm_power[ids.key(job_item(cloud, job).test_vm_id)] = "running"
+
+
+@on_item_job_done("TestFailover")
+def _test_failover_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
+    if job.state == "Succeeded":
+        item.last_test_failover = job.ended
+        item.test_failover_state, item.test_failover_description = "WaitingForCompletion", "Waiting for user input"
+        item.protection_description = "Cleanup test failover pending"     # spec example ReplicationProtectedItems_TestFailover.json
+        finish(item, keep_scenario=True)     # currentScenario stays TestFailover until cleanup (spec example)
+    else:
+        # What the failed attempt created stays until the clean-up, which Azure then asks for
+        # (item_views.TEST_FAILOVER_FAILED_STATE; an assumption, see there).
+        item.test_failover_state, item.test_failover_description = TEST_FAILOVER_FAILED_STATE, "Test failover failed"
+        finish(item, keep_scenario=True)
 
 
 def test_failover_cleanup(call: ArmCall) -> Response:
     vault, fabric, item = find_item(call)
     require_operation(call, item, "TestFailoverCleanup")
     comments = ((call.body or {}).get("properties") or {}).get("comments")
-    cloud = call.cloud
     item.test_failover_state, item.test_failover_description = "MarkedForDeletion", "Cleaning up test environment"
-
-    def delete_test_vm(_job: Job) -> None:
-        if item.test_vm_id:
-            compute.delete_vm_internal(cloud, item.test_vm_id, delete_disks=True, delete_nics=True)
-            item.test_vm_id = None
-
-    def done(_job: Job) -> None:
-        # 47 s after cleanup the item still read MarkedForDeletion with the normal operations
-        # (planned_failover.json entries 6-7), so the state is left as it is.
-        item.protection_description = "Protected"
-        finish(item)
-
     details = {"testFailoverStatus": None, "comments": comments, "networkName": None, "networkFriendlyName": None,
                "networkType": None, "protectedItemDetails": []}
-    job = item_job(call, vault, fabric, item, "TestFailoverCleanup", {"VmTfoDeleteTestVm": delete_test_vm}, done,
-                   details=details)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+    job = item_job(call, vault, fabric, item, "TestFailoverCleanup", details=details)
+    return accepted(call, job, item_path(vault, fabric, item), "item")
+
+
+@on_item_task("TestFailoverCleanup", "VmTfoDeleteTestVm")
+def _delete_test_vm(cloud: AzureCloud, job: Job) -> None:
+    item = job_item(cloud, job)
+    if item.test_vm_id:
+        compute.delete_vm_internal(cloud, item.test_vm_id, delete_disks=True, delete_nics=True)
+        item.test_vm_id = None
+
+
+@on_item_job_done("TestFailoverCleanup")
+def _test_failover_cleanup_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
+    # 47 s after cleanup the item still read MarkedForDeletion with the normal operations
+    # (planned_failover.json entries 6-7), so the state is left as it is.
+    item.protection_description = "Protected"
+    finish(item)
 
 
 # --- failover, commit, cancel, change recovery point ---
@@ -234,73 +236,80 @@ def _failover(call: ArmCall, planned: bool) -> Response:
     _direction(call, properties)
     shutdown = planned or properties.get("sourceSiteOperations") == "Required"
     point = None if planned else _recovery_point(call, item, properties)
-    cloud = call.cloud
-    host_vm = host_vm_of(cloud, fabric, item)
+    host_vm = host_vm_of(call.cloud, fabric, item)
     was_running = host_vm is not None and host_vm.state == "Running"
     item.protection_state = "PlannedFailoverInitiated" if planned else "UnplannedFailoverInitiated"
     item.protection_description = "Planned failover in progress" if planned else "Failover in progress"
-    details = {"protectedItemDetails": []}
-    chosen: list[RecoveryPoint] = [point] if point else []
+    params = {"planned": planned, "shutdown": shutdown, "was_running": was_running,
+              "points": [point.name] if point else []}     # the recovery points chosen, the one used last
+    job = item_job(call, vault, fabric, item, "PlannedFailover" if planned else "UnplannedFailover", params,
+                   details={"protectedItemDetails": []})
+    return accepted(call, job, item_path(vault, fabric, item), "item")
 
-    def prerequisites(_job: Job) -> None:
-        _check_target(cloud, item, host_vm)
 
-    def shut_down(_job: Job) -> None:
-        if shutdown and host_vm is not None:
-            host_vm.state = "Off"
+@on_item_task("PlannedFailover", "VmPfoPrerequisitesCheck")
+@on_item_task("UnplannedFailover", "VmUfoPrerequisitesCheck")
+def _failover_prerequisites(cloud: AzureCloud, job: Job) -> None:
+    _check_target(cloud, job_item(cloud, job), job_host_vm(cloud, job))
 
-    def final_sync_length(job: Job) -> None:
-        job.tasks[2].seconds = max(30.0, replication.final_sync_seconds(cloud, item))
 
-    def final_sync(_job: Job) -> None:
-        chosen.append(replication.final_sync(cloud, item))
-        if host_vm is not None and host_vm.replication is not None:
-            host_vm.replication.state = "PreparedForFailover"
+@on_item_task("PlannedFailover", "VmShutdownVmOnPrimary")
+@on_item_task("UnplannedFailover", "VmShutdownVmOnPrimary")
+def _shut_down_source(cloud: AzureCloud, job: Job) -> None:
+    host_vm = job_host_vm(cloud, job)
+    if job.params["shutdown"] and host_vm is not None:
+        host_vm.state = "Off"
 
-    def fail_over(_job: Job) -> None:
-        if not chosen:
-            chosen.append(replication.latest_point(cloud, item))
-        replication.stop(cloud, item, host_vm, delete_seed=False)
-        if host_vm is not None and host_vm.replication is not None:
-            host_vm.replication.state = "FailedOver"
-        item.failover_recovery_point = chosen[-1].name
-        item.failover_vm_id = _create_azure_vm(cloud, item, host_vm, item.settings["vm_name"], item.settings["network"])
 
-    def start_vm(_job: Job) -> None:
-        cloud.vm_power[ids.key(item.failover_vm_id)] = "running"
+@on_item_task_start("PlannedFailover", "VmPrepareForFailover")
+def _final_sync_length(cloud: AzureCloud, job: Job) -> None:
+    job.tasks[2].seconds = max(30.0, replication.final_sync_seconds(cloud, job_item(cloud, job)))
 
-    def done(job: Job) -> None:
-        finish(item)
-        if job.state == "Succeeded":
-            item.failed_over = "Planned" if planned else "Unplanned"
-            item.active_location = "Recovery"
-            item.last_failover = job.ended
-            item.pre_failover_running = was_running
-            if planned:   # spec example ReplicationProtectedItems_PlannedFailover.json
-                item.protection_state, item.protection_description = "PlannedFailoverCommitRequired", "Planned failover finished"
-            else:         # observed live (Azure/reliability-workbook#130)
-                item.protection_state = "UnplannedFailoverCommitPendingStatesBegin"
-                item.protection_description = "Failover completed"
-            point_used = chosen[-1]
-            details["protectedItemDetails"] = [{
-                "name": item.vm_id, "friendlyName": item.vm_name, "testVmName": None, "testVmFriendlyName": None,
-                "networkConnectionStatus": None, "networkFriendlyName": ids.last_segment(item.settings["network"]),
-                "subnet": _selected_nics(item, host_vm)[0]["ipConfigs"][0]["recoverySubnetName"],
-                "recoveryPointId": point_used.name, "recoveryPointTime": iso(point_used.time)}]
-        else:
-            item.protection_state, item.protection_description = "Protected", "Protected"
-            replication.resume(cloud, item, host_vm, job.event_time)
 
-    if planned:
-        job = item_job(call, vault, fabric, item, "PlannedFailover",
-                       {"VmPfoPrerequisitesCheck": prerequisites, "VmShutdownVmOnPrimary": shut_down,
-                        "VmPrepareForFailover": final_sync, "VmFailover": fail_over, "VmFoStartVmOnSecondary": start_vm},
-                       done, on_start={"VmPrepareForFailover": final_sync_length}, details=details)
+@on_item_task("PlannedFailover", "VmPrepareForFailover")
+def _final_sync(cloud: AzureCloud, job: Job) -> None:
+    host_vm = job_host_vm(cloud, job)
+    job.params["points"].append(replication.final_sync(cloud, job_item(cloud, job)).name)
+    if host_vm is not None and host_vm.replication is not None:
+        host_vm.replication.state = "PreparedForFailover"
+
+
+@on_item_task("PlannedFailover", "VmFailover")
+@on_item_task("UnplannedFailover", "VmFailover")
+def _fail_over(cloud: AzureCloud, job: Job) -> None:
+    item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
+    if not job.params["points"]:
+        job.params["points"].append(replication.latest_point(cloud, item).name)
+    replication.stop(cloud, item, host_vm, delete_seed=False)
+    if host_vm is not None and host_vm.replication is not None:
+        host_vm.replication.state = "FailedOver"
+    item.failover_recovery_point = job.params["points"][-1]
+    item.failover_vm_id = _create_azure_vm(cloud, item, host_vm, item.settings["vm_name"], item.settings["network"])
+
+
+@on_item_task("PlannedFailover", "VmFoStartVmOnSecondary")
+@on_item_task("UnplannedFailover", "VmFoStartVmOnSecondary")
+def _start_failed_over_vm(cloud: AzureCloud, job: Job) -> None:
+    cloud.vm_power[ids.key(job_item(cloud, job).failover_vm_id)] = "running"
+
+
+@on_item_job_done("PlannedFailover", "UnplannedFailover")
+def _failover_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
+    finish(item)
+    if job.state == "Succeeded":
+        planned = job.params["planned"]
+        item.failed_over = "Planned" if planned else "Unplanned"
+        item.active_location = "Recovery"
+        item.last_failover = job.ended
+        item.pre_failover_running = job.params["was_running"]
+        if planned:   # spec example ReplicationProtectedItems_PlannedFailover.json
+            item.protection_state, item.protection_description = "PlannedFailoverCommitRequired", "Planned failover finished"
+        else:         # observed live (Azure/reliability-workbook#130)
+            item.protection_state = "UnplannedFailoverCommitPendingStatesBegin"
+            item.protection_description = "Failover completed"
     else:
-        job = item_job(call, vault, fabric, item, "UnplannedFailover",
-                       {"VmUfoPrerequisitesCheck": prerequisites, "VmShutdownVmOnPrimary": shut_down,
-                        "VmFailover": fail_over, "VmFoStartVmOnSecondary": start_vm}, done, details=details)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+        item.protection_state, item.protection_description = "Protected", "Protected"
+        replication.resume(cloud, item, job_host_vm(cloud, job), job.event_time)
 
 
 def planned_failover(call: ArmCall) -> Response:
@@ -311,52 +320,59 @@ def unplanned_failover(call: ArmCall) -> Response:
     return _failover(call, planned=False)
 
 
-def commit(call: ArmCall) -> Response:
+def _item_action(call: ArmCall, operation: str, scenario: str) -> Response:
+    """An action on the item that takes no input: allowed by the item's operations, it runs the scenario's job."""
     vault, fabric, item = find_item(call)
-    require_operation(call, item, "Commit")
-    cloud = call.cloud
+    require_operation(call, item, operation)
+    job = item_job(call, vault, fabric, item, scenario)
+    return accepted(call, job, item_path(vault, fabric, item), "item")
 
-    def do_commit(_job: Job) -> None:
-        # Commit finalises the failover and deletes the other recovery points (spec example ReplicationProtectedItems_FailoverCommit.json).
-        item.recovery_points = [p for p in item.recovery_points if p.name == item.failover_recovery_point]
 
-    def done(job: Job) -> None:
-        finish(item)
-        if job.state == "Succeeded":
-            item.committed = True
-            if item.failed_over == "Planned":    # spec example ReplicationProtectedItems_FailoverCommit.json
-                item.protection_state, item.protection_description = "PlannedFailoverStatesBegin", "Planned failover committed"
-            else:                               # observed live (Azure/reliability-workbook#130)
-                item.protection_state, item.protection_description = "UnplannedFailoverCommitted", "Failover committed"
+def commit(call: ArmCall) -> Response:
+    return _item_action(call, "Commit", "CommitFailover")
 
-    job = item_job(call, vault, fabric, item, "CommitFailover", {"VmCommitFailover": do_commit}, done)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+
+@on_item_task("CommitFailover", "VmCommitFailover")
+def _commit(cloud: AzureCloud, job: Job) -> None:
+    # Commit finalises the failover and deletes the other recovery points (spec example ReplicationProtectedItems_FailoverCommit.json).
+    item = job_item(cloud, job)
+    item.recovery_points = [p for p in item.recovery_points if p.name == item.failover_recovery_point]
+
+
+@on_item_job_done("CommitFailover")
+def _commit_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
+    finish(item)
+    if job.state == "Succeeded":
+        item.committed = True
+        if item.failed_over == "Planned":    # spec example ReplicationProtectedItems_FailoverCommit.json
+            item.protection_state, item.protection_description = "PlannedFailoverStatesBegin", "Planned failover committed"
+        else:                               # observed live (Azure/reliability-workbook#130)
+            item.protection_state, item.protection_description = "UnplannedFailoverCommitted", "Failover committed"
 
 
 def cancel(call: ArmCall) -> Response:
-    vault, fabric, item = find_item(call)
-    require_operation(call, item, "CancelFailover")
-    cloud = call.cloud
-    host_vm = host_vm_of(cloud, fabric, item)
+    return _item_action(call, "CancelFailover", "CancelFailover")
 
-    def undo(_job: Job) -> None:
-        if item.failover_vm_id:
-            compute.delete_vm_internal(cloud, item.failover_vm_id, delete_disks=True, delete_nics=True)
-            item.failover_vm_id = None
-        if host_vm is not None and item.pre_failover_running:
-            host_vm.state = "Running"     # inference: the source comes back as it was before the failover
 
-    def done(job: Job) -> None:
-        finish(item)
-        if job.state == "Succeeded":
-            item.failed_over = None
-            item.active_location = "Primary"
-            item.failover_recovery_point = None
-            item.protection_state, item.protection_description = "Protected", "Protected"
-            replication.resume(cloud, item, host_vm, job.event_time)
+@on_item_task("CancelFailover", "VmCancelFailover")
+def _undo_failover(cloud: AzureCloud, job: Job) -> None:
+    item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
+    if item.failover_vm_id:
+        compute.delete_vm_internal(cloud, item.failover_vm_id, delete_disks=True, delete_nics=True)
+        item.failover_vm_id = None
+    if host_vm is not None and item.pre_failover_running:
+        host_vm.state = "Running"     # inference: the source comes back as it was before the failover
 
-    job = item_job(call, vault, fabric, item, "CancelFailover", {"VmCancelFailover": undo}, done)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+
+@on_item_job_done("CancelFailover")
+def _cancel_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
+    finish(item)
+    if job.state == "Succeeded":
+        item.failed_over = None
+        item.active_location = "Primary"
+        item.failover_recovery_point = None
+        item.protection_state, item.protection_description = "Protected", "Protected"
+        replication.resume(cloud, item, job_host_vm(cloud, job), job.event_time)
 
 
 def apply_recovery_point(call: ArmCall) -> Response:
@@ -366,26 +382,22 @@ def apply_recovery_point(call: ArmCall) -> Response:
     if not properties.get("recoveryPointId"):
         raise asr_error(400, "InvalidRecoveryPoint", "A recoveryPointId is required.", call)
     point = _recovery_point(call, item, properties)
+    job = item_job(call, vault, fabric, item, "ChangePit", {"point": point.name})
+    return accepted(call, job, item_path(vault, fabric, item), "item")
 
-    def change(_job: Job) -> None:
-        item.failover_recovery_point = point.name
 
-    job = item_job(call, vault, fabric, item, "ChangePit", {"VmChangePit": change}, lambda _j: finish(item))
-    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(call.cloud, vault, fabric, item))
+@on_item_task("ChangePit", "VmChangePit")
+def _change_recovery_point(cloud: AzureCloud, job: Job) -> None:
+    job_item(cloud, job).failover_recovery_point = job.params["point"]
 
 
 def repair(call: ArmCall) -> Response:
-    vault, fabric, item = find_item(call)
-    require_operation(call, item, "RepairReplication")
-    cloud = call.cloud
-    host_vm = host_vm_of(cloud, fabric, item)
+    return _item_action(call, "RepairReplication", "RepairReplication")
 
-    def resync(job: Job) -> None:
-        replication.resynchronize(cloud, item, host_vm, job.event_time)
 
-    job = item_job(call, vault, fabric, item, "RepairReplication", {"VmRepairReplication": resync},
-                   lambda _j: finish(item))
-    return accepted(call, job, item_path(vault, fabric, item), lambda: rpi_json(cloud, vault, fabric, item))
+@on_item_task("RepairReplication", "VmRepairReplication")
+def _resynchronize(cloud: AzureCloud, job: Job) -> None:
+    replication.resynchronize(cloud, job_item(cloud, job), job_host_vm(cloud, job), job.event_time)
 
 
 def reprotect(call: ArmCall) -> Response:

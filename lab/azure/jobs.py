@@ -8,23 +8,28 @@ fail the task. A failed task fails the job: later tasks become state Other / "Sk
 marked `always_runs` (UpdateDraState still ran and Succeeded in enable_managed_disks.json
 entry 14), and the job's allowedActions become [Restart].
 
+A job is data: its scenario, what it acts on (`JobRef`: vault, fabric, item), its params and its task
+timeline. What runs as its tasks start and end is registered per scenario and task by the modules that
+start such jobs (`@on_task("PlannedFailover", "VmFailover")`, `on_task_start`, `on_job_done`), and what
+its Location URL returns once done is a named renderer (`renderer`). So a snapshot (lab/persist.py) keeps
+jobs as JSON, and a job resumed after a restart runs the hooks of the code that resumes it.
+
 Scenario and task names are the recorded ones where a recording has them (each is cited);
 the rest are marked "not recorded" and listed in lab/FIDELITY.md.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lab.azure import ids
-from lab.azure.arm import iso
 from lab.azure.faults import SERVICE_ERRORS
-
-if TYPE_CHECKING:
-    from lab.azure.state import AzureCloud, VaultAsr
+from lab.azure.formats import iso
+from lab.azure.hooks import register_once
 
 QUEUE_S = 2.0                     # lab seconds a new job stays NotStarted
 NOT_RUN = "0001-01-01T00:00:00"   # task start/end before the task ran (every recording)
@@ -148,7 +153,87 @@ class JobFailed(Exception):
         self.code, self.message, self.possible_causes = code, message, possible_causes
 
 
-Hook = Callable[["Job"], None]
+# --- hooks: module-level functions registered by (scenario, task name), reading the job's data ---
+#
+# A job is plain data (its scenario, what it acts on, its parameters and its task timeline), so a snapshot keeps it
+# as JSON (lab/persist.py) and a resumed job runs the hooks of the code that resumes it. A hook gets the cloud and
+# the job; it finds what it acts on through `job.ref` (job_vault, job_fabric, job_item) and reads `job.params`.
+
+class JobCloud(Protocol):
+    """What jobs need of the Azure side (lab/azure/state.py's AzureCloud): the clock, the fault knobs, the vaults."""
+
+    faults: Any
+    vaults: dict[str, Any]
+
+    def now(self) -> dt.datetime: ...
+
+
+class JobVault(Protocol):
+    """The vault a job runs in (lab/azure/state.py's VaultAsr)."""
+
+    id: str
+    jobs: dict[str, Job]
+
+
+Hook = Callable[[Any, "Job"], None]               # hook(cloud, job): the cloud is lab/azure/state.py's AzureCloud
+Renderer = Callable[[Any, "Job"], "dict | None"]
+
+_TASK_END: dict[tuple[str, str], Hook] = {}     # (scenario, task name) -> hook when the task ends
+_TASK_START: dict[tuple[str, str], Hook] = {}   # (scenario, task name) -> hook when the task starts
+_JOB_DONE: dict[str, Hook] = {}                 # scenario -> hook when the job ends (succeeded or failed)
+_RENDERERS: dict[str, Renderer] = {}            # name -> what the Location URL returns once the job is done
+
+
+def on_task(scenario: str, task: str) -> Callable[[Hook], Hook]:
+    """Register a hook run when `task` of `scenario` ends; it may change the world or raise JobFailed."""
+    _check_task(scenario, task)
+    return lambda function: register_once(_TASK_END, (scenario, task), function)
+
+
+def on_task_start(scenario: str, task: str) -> Callable[[Hook], Hook]:
+    """Register a hook run when `task` of `scenario` starts (it may set the task's length)."""
+    _check_task(scenario, task)
+    return lambda function: register_once(_TASK_START, (scenario, task), function)
+
+
+def on_job_done(*scenarios: str) -> Callable[[Hook], Hook]:
+    """Register a hook run when a job of one of `scenarios` ends, succeeded or failed."""
+    def register(function: Hook) -> Hook:
+        for scenario in scenarios:
+            _check_task(scenario, None)
+            register_once(_JOB_DONE, scenario, function)
+        return function
+    return register
+
+
+def renderer(name: str) -> Callable[[Renderer], Renderer]:
+    """Register a named renderer of a job's result (the resource its Location URL returns once done)."""
+    return lambda function: register_once(_RENDERERS, name, function)
+
+
+def _check_task(scenario: str, task: str | None) -> None:
+    spec = SCENARIOS.get(scenario)
+    if spec is None or (task is not None and task not in {t.name for t in spec.tasks}):
+        raise ValueError(f"no task {task!r} in scenario {scenario!r}")
+
+
+def render_result(cloud: JobCloud, job: Job) -> dict | None:
+    if job.result is None:
+        return None
+    try:
+        render = _RENDERERS[job.result]
+    except KeyError:
+        raise LookupError(f"job {job.name}: no result renderer named {job.result!r}") from None
+    return render(cloud, job)
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """What a job acts on: its vault (ARM id), and the fabric and protected item by name (lower-cased) if any."""
+
+    vault: str
+    fabric: str | None = None
+    item: str | None = None
 
 
 @dataclass
@@ -165,16 +250,14 @@ class TaskRun:
 @dataclass
 class Job:
     name: str
-    vault: VaultAsr
-    scenario: Scenario
+    ref: JobRef
+    scenario_name: str
     target_id: str
     target_name: str
     details: dict[str, Any]
     created: dt.datetime
     tasks: list[TaskRun]
-    hooks: dict[str, Hook] = field(default_factory=dict)       # task name -> hook at task end
-    on_start: dict[str, Hook] = field(default_factory=dict)    # task name -> hook at task start
-    on_done: Callable[[Job], None] | None = None
+    params: dict[str, Any] = field(default_factory=dict)       # what the hooks read (JSON-able data)
     planned_failure: tuple[int, str] | None = None             # (task index, code) from a fault knob
     activity_id: str = ""
     state: str = "NotStarted"
@@ -182,8 +265,12 @@ class Job:
     started: dt.datetime | None = None
     ended: dt.datetime | None = None
     errors: list[dict] = field(default_factory=list)
-    result: Callable[[], dict | None] | None = None   # what the Location URL returns once done
+    result: str | None = None     # the renderer of what the Location URL returns once done (None: no body)
     event_time: dt.datetime | None = None   # lab time of the task end a hook is running for
+
+    @property
+    def scenario(self) -> Scenario:
+        return SCENARIOS[self.scenario_name]
 
     @property
     def terminal(self) -> bool:
@@ -191,11 +278,11 @@ class Job:
 
     @property
     def asr_id(self) -> str:
-        return f"{self.vault.asr_prefix}/replicationJobs/{self.name}"
+        return f"{ids.asr_id(self.ref.vault)}/replicationJobs/{self.name}"
 
     # --- the timeline ---
 
-    def advance(self, now: dt.datetime) -> None:
+    def advance(self, cloud: JobCloud, now: dt.datetime) -> None:
         if self.terminal:
             return
         if self.state == "NotStarted":
@@ -203,45 +290,45 @@ class Job:
             if now < start:
                 return
             self.state, self.description, self.started = "InProgress", "InProgress", start
-            self._start_task(0, start)
+            self._start_task(cloud, 0, start)
         while not self.terminal:
             index, task = self._current()
             due = task.start + dt.timedelta(seconds=task.seconds)
             if now < due:
                 return
-            self._end_task(index, due)
+            self._end_task(cloud, index, due)
 
     def _current(self) -> tuple[int, TaskRun]:
         return next((i, t) for i, t in enumerate(self.tasks) if t.state == "InProgress")
 
-    def _start_task(self, index: int, at: dt.datetime) -> None:
+    def _start_task(self, cloud: JobCloud, index: int, at: dt.datetime) -> None:
         task = self.tasks[index]
         task.state, task.description, task.start = "InProgress", "InProgress", at
         self.event_time = at
-        hook = self.on_start.get(task.spec.name)
+        hook = _TASK_START.get((self.scenario_name, task.spec.name))
         if hook is not None:
-            hook(self)     # may change task.seconds (e.g. the final sync before a failover)
+            hook(cloud, self)     # may change task.seconds (e.g. the final sync before a failover)
 
-    def _end_task(self, index: int, at: dt.datetime) -> None:
+    def _end_task(self, cloud: JobCloud, index: int, at: dt.datetime) -> None:
         task = self.tasks[index]
         task.end = self.event_time = at
         try:
             if self.planned_failure and self.planned_failure[0] == index:
                 raise JobFailed(self.planned_failure[1])
-            hook = self.hooks.get(task.spec.name)
+            hook = _TASK_END.get((self.scenario_name, task.spec.name))
             if hook is not None:
-                hook(self)
+                hook(cloud, self)
         except JobFailed as failure:
-            self._fail(index, at, failure)
+            self._fail(cloud, index, at, failure)
             return
         task.state, task.description = "Succeeded", "Completed"
         if index + 1 < len(self.tasks):
-            self._start_task(index + 1, at)
+            self._start_task(cloud, index + 1, at)
         else:
             self.state, self.description, self.ended = "Succeeded", "Completed", at
-            self._done()
+            self._done(cloud)
 
-    def _fail(self, index: int, at: dt.datetime, failure: JobFailed) -> None:
+    def _fail(self, cloud: JobCloud, index: int, at: dt.datetime, failure: JobFailed) -> None:
         error = self._error(failure, self.tasks[index].spec.task_id, at)
         task = self.tasks[index]
         task.state, task.description, task.errors = "Failed", "Failed", [error]
@@ -252,11 +339,12 @@ class Job:
             else:
                 later.state, later.description = "Other", "Skipped"
         self.state, self.description, self.ended = "Failed", "Failed", at
-        self._done()
+        self._done(cloud)
 
-    def _done(self) -> None:
-        if self.on_done is not None:
-            self.on_done(self)
+    def _done(self, cloud: JobCloud) -> None:
+        hook = _JOB_DONE.get(self.scenario_name)
+        if hook is not None:
+            hook(cloud, self)
 
     def _error(self, failure: JobFailed, task_id: str, at: dt.datetime) -> dict:
         known = SERVICE_ERRORS.get(failure.code, {})
@@ -322,7 +410,7 @@ class Job:
         learn.microsoft.com/azure/azure-resource-manager/management/async-operations)."""
         status = {"NotStarted": "InProgress", "InProgress": "InProgress", "Succeeded": "Succeeded",
                   "Failed": "Failed", "Cancelled": "Canceled"}.get(self.state, "InProgress")
-        document: dict[str, Any] = {"id": f"{self.vault.asr_prefix}/replicationOperationStatus/{self.name}",
+        document: dict[str, Any] = {"id": f"{ids.asr_id(self.ref.vault)}/replicationOperationStatus/{self.name}",
                                     "name": self.name, "status": status, "startTime": iso(self.started or self.created)}
         if self.ended is not None:
             document["endTime"] = iso(self.ended)
@@ -332,19 +420,20 @@ class Job:
         return document
 
 
-def start_job(cloud: AzureCloud, vault: VaultAsr, scenario_name: str, target_id: str, target_name: str,
-              details: dict[str, Any] | None = None, hooks: dict[str, Hook] | None = None,
-              on_start: dict[str, Hook] | None = None, on_done: Callable[[Job], None] | None = None,
-              fault_names: tuple[str, ...] = ()) -> Job:
-    """Create a job; the fault knobs may plan its failure (lab/azure/faults.py)."""
+def start_job(cloud: JobCloud, vault: JobVault, scenario_name: str, target_id: str, target_name: str,
+              details: dict[str, Any] | None = None, fabric: str | None = None, item: str | None = None,
+              params: dict[str, Any] | None = None, fault_names: tuple[str, ...] = ()) -> Job:
+    """Create a job acting on `vault` (and the named fabric and item); the fault knobs may plan its failure
+    (lab/azure/faults.py). The hooks registered for its scenario run as its tasks start and end. The job keeps its
+    own copy of `params`: what a hook puts in the world from them is never the job's data too."""
     scenario = SCENARIOS[scenario_name]
     request_id = ids.new_guid()
     factor = cloud.faults.seconds_factor((target_name, *fault_names))
     job = Job(
-        name=ids.new_guid(), vault=vault, scenario=scenario, target_id=target_id, target_name=target_name,
-        details=details or {}, created=cloud.now(), tasks=[TaskRun(spec, spec.seconds * factor) for spec in scenario.tasks],
-        hooks=hooks or {}, on_start=on_start or {}, on_done=on_done,
-        activity_id=f"{request_id} ActivityId: {ids.new_guid()}",
+        name=ids.new_guid(), ref=JobRef(vault.id, fabric.lower() if fabric else None, item.lower() if item else None),
+        scenario_name=scenario_name, target_id=target_id, target_name=target_name, details=details or {},
+        created=cloud.now(), tasks=[TaskRun(spec, spec.seconds * factor) for spec in scenario.tasks],
+        params=copy.deepcopy(params or {}), activity_id=f"{request_id} ActivityId: {ids.new_guid()}",
     )
     failure = cloud.faults.take_job_failure(scenario_name, (target_id, target_name, *fault_names))
     if failure is not None:
@@ -353,7 +442,7 @@ def start_job(cloud: AzureCloud, vault: VaultAsr, scenario_name: str, target_id:
     return job
 
 
-def tick_jobs(cloud: AzureCloud, now: dt.datetime) -> None:
+def tick_jobs(cloud: JobCloud, now: dt.datetime) -> None:
     for vault in cloud.vaults.values():
         for job in list(vault.jobs.values()):
-            job.advance(now)
+            job.advance(cloud, now)

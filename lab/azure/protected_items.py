@@ -1,6 +1,6 @@
-"""Replication protected items: list and get, enable, update (PATCH), remove (disable or complete
-migration) and purge; recovery points and target compute sizes. The failover family is in
-lab/azure/failover.py, how an item reads in lab/azure/item_views.py.
+"""Replication protected items: list and get, update (PATCH), remove (disable or complete migration) and
+purge; recovery points and target compute sizes. Enabling replication is in lab/azure/enable_replication.py,
+the failover family in lab/azure/failover.py, how an item reads in lab/azure/item_views.py.
 
 Each action is accepted only when the item's allowedOperations name it, otherwise the service
 refuses it synchronously with its 400 error body (as reprotect.json entry 12 records; that
@@ -12,22 +12,22 @@ rate lab/azure/replication.py computes.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lab.azure import compute, discovery, ids, network, replication
 from lab.azure.arm import Arm, ArmCall, iso, json_body
-from lab.azure.asr_common import CONTAINER, VAULT, accepted, asr_error, container_of, item_response, page, vault_of
-from lab.azure.item_views import (
-    DISK_TYPES, ENABLE_FAILED_STATE, LICENSE_TYPES, SQL_LICENSE_TYPES, T_RP, allowed_operations, item_path,
-    rpi_json, vm_nic_ids,
+from lab.azure.asr_common import (
+    CONTAINER, VAULT, accepted, asr_error, container_of, item_response, job_fabric, job_item, job_vault, page, vault_of,
 )
-from lab.azure.jobs import Job, JobFailed, start_job
+from lab.azure.item_views import LICENSE_TYPES, T_RP, allowed_operations, item_path, rpi_json, vm_nic_ids
+from lab.azure.jobs import Hook, Job, on_job_done, on_task, on_task_start, renderer, start_job
 from lab.azure.site_recovery import affected_objects
 from lab.azure.state import AzureCloud, Fabric, ProtectedItem, RecoveryPoint, VaultAsr
-from lab.hosts.state import VMReplication
 from lab.http import Response
 
 ITEM = CONTAINER + "/replicationProtectedItems/{item}"
+ItemHook = Callable[[AzureCloud, Job, ProtectedItem], None]
 
 # --- lookups ---
 
@@ -71,15 +71,67 @@ def finish(item: ProtectedItem, keep_scenario: bool = False) -> None:
 
 
 def item_job(call: ArmCall, vault: VaultAsr, fabric: Fabric, item: ProtectedItem, scenario: str,
-             hooks: dict[str, Callable[[Job], None]], on_done: Callable[[Job], None],
-             on_start: dict | None = None, details: dict | None = None) -> Job:
+             params: dict | None = None, details: dict | None = None) -> Job:
+    """A job on the item: the hooks registered for `scenario` find the item through the job's ref."""
     job = start_job(call.cloud, vault, scenario, item.vm_id, item.vm_name,
                     details={**(details or {}), **affected_objects(vault, fabric, item.vm_id, item.vm_name,
                                                                    vault.policies[item.policy_name.lower()].profile_id
                                                                    if item.policy_name.lower() in vault.policies else "")},
-                    hooks=hooks, on_start=on_start, on_done=on_done, fault_names=(item.settings.get("vm_name", ""),))
+                    fabric=fabric.name, item=item.name, params=params,
+                    fault_names=(item.settings.get("vm_name", ""),))
     begin(item, job)
     return job
+
+
+def _while_the_item_exists(function: Hook) -> Hook:
+    def hook(cloud: AzureCloud, job: Job) -> None:
+        if job_item(cloud, job) is not None:
+            function(cloud, job)
+    hook.__qualname__ = function.__qualname__
+    return hook
+
+
+def on_item_task(scenario: str, task: str) -> Callable[[Hook], Hook]:
+    """on_task for a job on a protected item: the hook does not run once the item is gone (purged while the job
+    runs: the job goes on, with nothing left to act on)."""
+    def register(function: Hook) -> Hook:
+        on_task(scenario, task)(_while_the_item_exists(function))
+        return function
+    return register
+
+
+def on_item_task_start(scenario: str, task: str) -> Callable[[Hook], Hook]:
+    """on_task_start for a job on a protected item, as on_item_task."""
+    def register(function: Hook) -> Hook:
+        on_task_start(scenario, task)(_while_the_item_exists(function))
+        return function
+    return register
+
+
+def on_item_job_done(*scenarios: str) -> Callable[[ItemHook], ItemHook]:
+    """Register hook(cloud, job, item) run when a job of one of `scenarios` on a protected item ends; it does not
+    run when the item is gone by then (purged meanwhile)."""
+    def register(function: ItemHook) -> ItemHook:
+        def with_item(cloud: AzureCloud, job: Job) -> None:
+            item = job_item(cloud, job)
+            if item is not None:
+                function(cloud, job, item)
+        with_item.__qualname__ = function.__qualname__
+        on_job_done(*scenarios)(with_item)
+        return function
+    return register
+
+
+def job_host_vm(cloud: AzureCloud, job: Job):
+    """The Hyper-V VM of the job's item, as the vault sees it now (None when the host no longer reports it)."""
+    fabric, item = job_fabric(cloud, job), job_item(cloud, job)
+    return host_vm_of(cloud, fabric, item) if fabric is not None and item is not None else None
+
+
+@renderer("item")
+def item_result(cloud: AzureCloud, job: Job) -> dict | None:
+    item = job_item(cloud, job)
+    return rpi_json(cloud, job_vault(cloud, job), job_fabric(cloud, job), item) if item is not None else None
 
 
 # --- list and get ---
@@ -100,199 +152,6 @@ def list_vault_items(call: ArmCall) -> Response:
 def get_item(call: ArmCall) -> Response:
     vault, fabric, item = find_item(call)
     return item_response(rpi_json(call.cloud, vault, fabric, item))
-
-
-# --- enable ---
-
-def _enable_settings(call: ArmCall, vault: VaultAsr, fabric: Fabric, details: dict, host_vm) -> dict:
-    rg_id = details.get("targetAzureV2ResourceGroupId") or ""
-    if not rg_id or call.cloud.resource_group(ids.parse(rg_id).get("resource_group", "")) is None:
-        raise asr_error(400, "TargetResourceGroupNotFound",
-                        f"The target resource group '{rg_id}' was not found in the subscription.", call)
-    network_id = details.get("targetAzureNetworkId")
-    if network_id and call.cloud.get(network_id) is None:
-        raise asr_error(400, "TargetNetworkNotFound", f"The target virtual network '{network_id}' was not found.", call)
-    subnet = details.get("targetAzureSubnetId")
-    if subnet and network_id and network.find_subnet(call.cloud, f"{network_id}/subnets/{subnet}") is None:
-        # The same refusal as an update naming an unknown subnet (TargetSubnetNotFound below).
-        raise asr_error(400, "TargetSubnetNotFound", f"The subnet '{subnet}' was not found in '{network_id}'.", call)
-    vm_name = details.get("targetAzureVmName") or details.get("vmName") or host_vm.name
-    if not 1 <= len(vm_name) <= 63 or not all(c.isalnum() or c == "-" for c in vm_name):
-        raise asr_error(400, "InvalidTargetVmName", f"The target VM name '{vm_name}' is not valid: use 1-63 letters, "
-                        "digits and hyphens.", call)
-    os_type = details.get("osType")
-    if os_type not in ("Windows", "Linux"):
-        raise asr_error(400, "InvalidOsType", f"The OS type '{os_type}' is not valid. Specify Windows or Linux.", call)
-    disk_ids = [d["vhdId"] for d in discovery.disk_details(host_vm)]
-    if details.get("vhdId") and details["vhdId"] not in disk_ids:
-        raise asr_error(400, "InvalidOsDiskId", f"The OS disk '{details['vhdId']}' is not a disk of the virtual "
-                        f"machine '{host_vm.name}'.", call)
-    disk_type = details.get("diskType") or "Standard_LRS"
-    if disk_type not in DISK_TYPES:
-        raise asr_error(400, "InvalidDiskType", f"The disk type '{disk_type}' is not valid.", call)
-    managed = str(details.get("useManagedDisksForReplication", "")).lower() == "true"
-    log_account = details.get("logStorageAccountId")
-    disk_types = _included_disks(call, details, disk_ids, disk_type) if managed else {}
-    size = details.get("targetVmSize") or compute.smallest_size(host_vm.processor_count, host_vm.memory_mb)
-    if size not in compute.VM_SIZES:
-        raise asr_error(400, "InvalidTargetVmSize", f"The VM size '{size}' is not available in the target region.", call)
-    for label, value, allowed in (("licenseType", details.get("licenseType"), LICENSE_TYPES),
-                                  ("sqlServerLicenseType", details.get("sqlServerLicenseType"), SQL_LICENSE_TYPES)):
-        if value is not None and value not in allowed:
-            raise asr_error(400, "InvalidLicenseType", f"The {label} '{value}' is not valid.", call)
-    return {
-        "vm_name": vm_name, "vm_size": size, "os_type": os_type, "os_name": details.get("userSelectedOSName"),
-        "os_vhd": details.get("vhdId") or disk_ids[0],
-        "resource_group": rg_id, "network": network_id, "subnet": details.get("targetAzureSubnetId"),
-        "storage_account": details.get("targetStorageAccountId"),
-        "log_storage_account": log_account or details.get("targetStorageAccountId"),
-        "managed_replication": managed, "disk_types": disk_types,
-        "use_managed_disks": str(details.get("useManagedDisks", "true")).lower() != "false",
-        "disk_type": disk_type, "license_type": details.get("licenseType"),
-        "sql_license_type": details.get("sqlServerLicenseType"), "linux_license_type": details.get("linuxLicenseType"),
-        "rdp": details.get("enableRdpOnTargetOption"), "zone": details.get("targetAvailabilityZone"),
-        "availability_set": details.get("targetAvailabilitySetId"), "ppg": details.get("targetProximityPlacementGroupId"),
-        "vm_tags": details.get("targetVmTags"), "seed_tags": details.get("seedManagedDiskTags"),
-        "disk_tags": details.get("targetManagedDiskTags"), "nic_tags": details.get("targetNicTags"),
-        "des": details.get("diskEncryptionSetId"),
-    }
-
-
-def _included_disks(call: ArmCall, details: dict, disk_ids: list[str], default_type: str) -> dict[str, str]:
-    """{vhdId: disk type} of the disks to replicate to managed disks: disksToIncludeForManagedDisks with each
-    disk's own type, or every disk with the top-level type when the list is absent (assumption: the portal's
-    default, every disk)."""
-    wanted = details.get("disksToIncludeForManagedDisks")
-    if not wanted:
-        return {vhd: default_type for vhd in disk_ids}
-    included = {}
-    for disk in wanted:
-        vhd, kind = disk.get("diskId"), disk.get("diskType") or default_type
-        if vhd not in disk_ids:
-            raise asr_error(400, "InvalidDiskId", f"The disk '{vhd}' is not a disk of the virtual machine.", call)
-        if kind not in DISK_TYPES:
-            raise asr_error(400, "InvalidDiskType", f"The disk type '{kind}' is not valid.", call)
-        included[vhd] = kind
-    os_vhd = details.get("vhdId")
-    if os_vhd and os_vhd not in included:
-        raise asr_error(400, "OsDiskNotIncluded", f"The OS disk '{os_vhd}' must be among the disks to replicate.", call)
-    return included
-
-
-def enable(call: ArmCall) -> Response:
-    vault, fabric = container_of(call)
-    properties = call.require_body().get("properties") or {}
-    details = properties.get("providerSpecificDetails") or {}
-    if details.get("instanceType") != "HyperVReplicaAzure":
-        raise asr_error(400, "InvalidReplicationProvider", f"Replication provider '{details.get('instanceType')}' is "
-                        "not valid for a Hyper-V site. Use HyperVReplicaAzure.", call)
-    policy_name = ids.last_segment(properties.get("policyId") or "")
-    mapped = any(m.policy_name.lower() == policy_name.lower() and m.state == "Paired" for m in fabric.mappings.values())
-    if policy_name.lower() not in vault.policies or not mapped:
-        raise asr_error(400, "PolicyNotAssociatedWithContainer", f"The replication policy '{policy_name}' is not "
-                        f"associated with the protection container '{fabric.container_name}'.", call)
-    discovery.sync_providers(call.cloud, vault, fabric)
-    vm_id = ids.last_segment(properties.get("protectableItemId") or "")
-    found = discovery.find_vm(call.cloud, fabric, vm_id)
-    if found is None:
-        raise asr_error(400, "ProtectableItemNotFound", f"The protectable item '{vm_id}' was not found. The virtual "
-                        "machine may not be discovered yet.", call)
-    provider, host, host_vm = found
-    name = call.params["item"]
-    if name.lower() in fabric.items or any(i.vm_id.lower() == vm_id.lower() for i in fabric.items.values()):
-        raise asr_error(409, "ProtectionAlreadyEnabled", f"Protection is already enabled for the virtual machine "
-                        f"'{host_vm.name}'.", call)
-    if host_vm.replication is not None:
-        raise asr_error(400, "VmAlreadyReplicating", f"The virtual machine '{host_vm.name}' already has a Hyper-V "
-                        "replication relationship.", call)
-    settings = _enable_settings(call, vault, fabric, details, host_vm)
-    item = ProtectedItem(name=name, fabric=fabric.name, vm_id=host_vm.id, host=host.name, vm_name=host_vm.name,
-                         policy_name=vault.policies[policy_name.lower()].name, enable_input=details,
-                         created_at=call.now, settings=settings)
-    fabric.items[name.lower()] = item
-    cloud = call.cloud
-
-    def prerequisites(_job: Job) -> None:
-        # enable_managed_disks.json entry 14: both a storage account and managed-disk replication -> 6001.
-        if settings["storage_account"] and settings["managed_replication"]:
-            raise JobFailed("6001")
-        if not settings["storage_account"] and not settings["managed_replication"]:
-            raise JobFailed("6001", possible_causes="Neither a target storage account nor managed-disk replication "
-                            "was specified: exactly one of them is expected.")
-        if settings["managed_replication"] and not details.get("logStorageAccountId"):
-            # Assumption (lab/FIDELITY.md): the host uploads the logs to this account before they are applied to the
-            # seed disks, so the prerequisites check fails without it. The real error code is not recorded; the job
-            # fails (as for 6001, recorded) rather than the PUT, since the service checks the storage settings there.
-            raise JobFailed("LogStorageAccountRequired", "A log storage account is required to replicate the virtual "
-                            "machine to managed disks.", "logStorageAccountId was not specified.")
-        log_account = details.get("logStorageAccountId")
-        if log_account and cloud.get(log_account) is None:
-            raise JobFailed("LogStorageAccountNotFound", f"The log storage account '{log_account}' was not found.",
-                            "The storage account was deleted or is in another subscription.")
-        if not discovery.connected(cloud, provider):
-            raise JobFailed("ProviderNotConnected", "The Site Recovery provider on the host isn't connected.",
-                            "Site Recovery provider heartbeat is missing.")
-
-    def enable_protection(_job: Job) -> None:
-        host_vm.replication = VMReplication(state="ReadyForInitialReplication")
-        if settings["managed_replication"]:
-            _create_seed_disks(cloud, item, host_vm)
-
-    def start_ir(job: Job) -> None:
-        host_vm.replication.state = "InitialReplicationInProgress"
-        replication.start_initial(cloud, item, host_vm, job.event_time)
-
-    def done(job: Job) -> None:
-        if job.state == "Failed":
-            # The item stays, failed (item_views.ENABLE_FAILED_STATE): the failed job stays its currentScenario
-            # and its error becomes a health error, until the user disables replication.
-            finish(item, keep_scenario=True)
-            fail_enabled_item(item, job)
-            replication.stop(cloud, item, host_vm, delete_seed=True)
-            if host_vm.replication is not None and host_vm.replication.mode == "Primary":
-                host_vm.replication = None
-            return
-        finish(item)
-        if not item.ir_done:
-            item.protection_description = "Initial replication in progress"
-
-    job = item_job(call, vault, fabric, item, "EnableDr",
-                   {"EnableProtectionPrerequisitesCheck": prerequisites, "EnableProtection": enable_protection,
-                    "VmStartInitialReplication": start_ir}, done)
-    return accepted(call, job, call.path, lambda: rpi_json(cloud, vault, fabric, item))
-
-
-def fail_enabled_item(item: ProtectedItem, job: Job) -> None:
-    """The item after its EnableDr job failed: health Critical with the job's error as a health error."""
-    item.protection_state = ENABLE_FAILED_STATE
-    item.protection_description = "Enabling protection failed"
-    item.replication_health = "Critical"
-    error = (job.errors or [{}])[0]
-    service = error.get("serviceErrorDetails") or {}
-    provider = error.get("providerErrorDetails") or {}
-    item.health_errors = [{
-        "innerHealthErrors": [], "errorSource": "EnableProtection", "errorType": None, "errorLevel": "Error",
-        "errorCategory": "Replication", "errorCode": service.get("code"),
-        "summaryMessage": service.get("message"), "errorMessage": service.get("message"),
-        "possibleCauses": service.get("possibleCauses"), "recommendedAction": service.get("recommendedAction"),
-        "creationTimeUtc": error.get("creationTime"), "recoveryProviderErrorMessage": provider.get("errorMessage"),
-        "entityId": None, "errorId": provider.get("errorId"), "customerResolvability": "Allowed",
-    }]
-
-
-def _create_seed_disks(cloud: AzureCloud, item: ProtectedItem, host_vm) -> None:
-    rg = ids.parse(item.settings["resource_group"])["resource_group"]
-    location = cloud.resource_group(rg)["location"]
-    disk_types = item.settings.get("disk_types") or {}
-    for disk in discovery.disk_details(host_vm):
-        if disk["vhdId"] not in disk_types:   # only the disks asked for, each with its own type
-            continue
-        # Recorded seed name: asrseeddisk-powershe-powershe-4f9b59f4-… (VM and disk name prefixes, then a GUID).
-        name = f"asrseeddisk-{host_vm.name[:8].lower()}-{disk['vhdName'][:8].lower()}-{ids.new_guid()}"
-        document = compute.create_disk_internal(cloud, rg, name, location, -(-disk["maxSizeMB"] // 1024),
-                                                disk_types[disk["vhdId"]], {"createOption": "Empty"},
-                                                tags=item.settings.get("seed_tags"))
-        item.seed_disks[disk["vhdId"]] = document["id"]
 
 
 # --- update (PATCH) ---
@@ -366,15 +225,22 @@ def update(call: ArmCall) -> Response:
             ids.parse(changes["resource_group"]).get("resource_group", "")) is None:
         raise asr_error(400, "TargetResourceGroupNotFound", f"The resource group '{changes['resource_group']}' "
                         "was not found.", call)
+    job = item_job(call, vault, fabric, item, "UpdateVmProperties", {"changes": changes, "nics": nics})
+    return accepted(call, job, call.path, "item")
 
-    def apply(_job: Job) -> None:
-        item.settings.update(changes)
-        if nics is not None:
-            item.nic_settings = list(nics)
 
-    job = item_job(call, vault, fabric, item, "UpdateVmProperties", {"UpdateVmPropertiesTask": apply},
-                   lambda _j: finish(item))
-    return accepted(call, job, call.path, lambda: rpi_json(call.cloud, vault, fabric, item))
+@on_item_task("UpdateVmProperties", "UpdateVmPropertiesTask")
+def _apply_update(cloud: AzureCloud, job: Job) -> None:
+    item = job_item(cloud, job)
+    item.settings.update(job.params["changes"])
+    if job.params["nics"] is not None:
+        item.nic_settings = list(job.params["nics"])
+
+
+@on_item_job_done("UpdateVmProperties", "ChangePit", "RepairReplication")
+def _item_free(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
+    """The item takes operations again, whatever the job's outcome."""
+    finish(item)
 
 
 # --- remove (disable or complete migration) and purge ---
@@ -386,37 +252,41 @@ def remove(call: ArmCall) -> Response:
     if reason not in ("NotSpecified", "MigrationComplete"):
         raise asr_error(400, "InvalidDisableProtectionReason", f"The disable protection reason '{reason}' is not valid.", call)
     require_operation(call, item, "CompleteMigration" if reason == "MigrationComplete" else "DisableProtection")
-    cloud = call.cloud
-    host_vm = host_vm_of(cloud, fabric, item)
+    job = item_job(call, vault, fabric, item, "DisableDr")
+    return accepted(call, job, item_path(vault, fabric, item))
 
-    def disable(_job: Job) -> None:
-        replication.stop(cloud, item, host_vm, delete_seed=True)
-        if host_vm is not None:
-            host_vm.replication = None
 
-    def done(job: Job) -> None:
-        finish(item)
-        if job.state == "Succeeded":
-            fabric.items.pop(item.name.lower(), None)
+@on_item_task("DisableDr", "DisableProtection")
+def _disable(cloud: AzureCloud, job: Job) -> None:
+    item, host_vm = job_item(cloud, job), job_host_vm(cloud, job)
+    replication.stop(cloud, item, host_vm, delete_seed=True)
+    if host_vm is not None:
+        host_vm.replication = None
 
-    job = item_job(call, vault, fabric, item, "DisableDr", {"DisableProtection": disable}, done)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: None)
+
+@on_item_job_done("DisableDr")
+def _disable_done(cloud: AzureCloud, job: Job, item: ProtectedItem) -> None:
+    finish(item)
+    if job.state == "Succeeded":
+        job_fabric(cloud, job).items.pop(item.name.lower(), None)
 
 
 def purge(call: ArmCall) -> Response:
     """Force-delete the record, with no clean-up on the host or in Azure (the purge operation of the
     azure-rest-api-specs TypeSpec: a force delete; remove is the clean disable)."""
     vault, fabric, item = find_item(call)
-    cloud = call.cloud
-
-    def forget(_job: Job) -> None:
-        replication.forget(cloud, item)
-        fabric.items.pop(item.name.lower(), None)
-
-    job = start_job(cloud, vault, "PurgeProtection", item.vm_id, item.vm_name,
-                    details=affected_objects(vault, fabric, item.vm_id, item.vm_name), hooks={"PurgeProtection": forget})
+    job = start_job(call.cloud, vault, "PurgeProtection", item.vm_id, item.vm_name,
+                    details=affected_objects(vault, fabric, item.vm_id, item.vm_name), fabric=fabric.name, item=item.name)
     begin(item, job)
-    return accepted(call, job, item_path(vault, fabric, item), lambda: None)
+    return accepted(call, job, item_path(vault, fabric, item))
+
+
+@on_task("PurgeProtection", "PurgeProtection")
+def _forget(cloud: AzureCloud, job: Job) -> None:
+    item = job_item(cloud, job)
+    if item is not None:
+        replication.forget(cloud, item)
+        job_fabric(cloud, job).items.pop(item.name.lower(), None)
 
 
 # --- recovery points and target sizes ---
@@ -458,7 +328,6 @@ def register(arm: Arm) -> None:
     add("GET", CONTAINER + "/replicationProtectedItems", list_items)
     add("GET", VAULT + "/replicationProtectedItems", list_vault_items)
     add("GET", ITEM, get_item)
-    add("PUT", ITEM, enable)
     add("PATCH", ITEM, update)
     add("DELETE", ITEM, purge)
     add("POST", ITEM + "/remove", remove)

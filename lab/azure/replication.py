@@ -1,7 +1,7 @@
 """The world link of replication: bytes moving from a Hyper-V host to Azure on the lab clock.
 
 Rates come from the collection's one model of bytes and rates,
-plugins/module_utils/replication_model.py (loaded by file path, no second model here): the
+plugins/module_utils/replication_model.py (imported from the collection, no second model here): the
 host's usable rate at an instant is min(link x efficiency, its MARS throttle schedule for work
 or non-work hours), each VM is capped at UploadThreadsPerVM x per-thread rate, and the VMs
 replicating from one host share its rate by water-filling - those in initial replication and
@@ -22,12 +22,12 @@ learn.microsoft.com/azure/site-recovery/hyper-v-azure-troubleshoot):
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import logging
 import math
 from functools import lru_cache
-from pathlib import Path, PureWindowsPath
-from types import ModuleType
+from pathlib import PureWindowsPath
+
+from ansible_collections.azmigrate.hyperv.plugins.module_utils import replication_model
 
 from lab.azure import ids
 from lab.azure.state import AzureCloud, ProtectedItem, RecoveryPoint
@@ -35,7 +35,6 @@ from lab.hosts.state import MARS_REPLICATION_KEY, HostState, VirtualMachine
 
 log = logging.getLogger(__name__)
 
-MODEL_PATH = Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "replication_model.py"
 DEFAULT_LINK_BPS = 1_000_000_000 / 8     # a 1 Gbit/s WAN link unless the world says otherwise
 DEFAULT_CHURN_BPS = 64 * 1024            # 64 KiB/s of writes (about 5.4 GB a day) unless set
 MAX_STEP_S = 60.0                        # lab seconds per step: churn and RPO are sampled this often
@@ -49,12 +48,9 @@ POINT_EVERY_S = 3600                     # one crash-consistent recovery point a
 VOLUME_FULL_ERROR = "HyperVReplicationPausedLowDiskSpace"
 
 
-@lru_cache(maxsize=1)
-def model() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("azmigrate_replication_model", MODEL_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def model():
+    """The collection's replication model (one model of bytes and rates for the planner and the lab)."""
+    return replication_model
 
 
 # --- inputs read from the world ---
@@ -188,9 +184,9 @@ def _active_items(cloud: AzureCloud) -> list[tuple[ProtectedItem, HostState, Vir
     out = []
     vms_by_host: dict[str, dict[str, VirtualMachine]] = {}   # one index per host, not one scan of its VMs per item
     for dummy, dummy, item in cloud.protected_items():
-        if not item.replicating or not cloud.world.has_host(item.host):
+        if not item.replicating or not cloud.hosts.has_host(item.host):
             continue
-        host = cloud.world.host(item.host)
+        host = cloud.hosts.host(item.host)
         vms = vms_by_host.get(host.name.lower())
         if vms is None:
             vms = vms_by_host[host.name.lower()] = {}
@@ -310,7 +306,7 @@ def _add_point(item: ProtectedItem, moment: dt.datetime, kind: str) -> RecoveryP
 # --- logs on the host's volumes ---
 
 def _host(cloud: AzureCloud, item: ProtectedItem) -> HostState | None:
-    return cloud.world.host(item.host) if cloud.world.has_host(item.host) else None
+    return cloud.hosts.host(item.host) if cloud.hosts.has_host(item.host) else None
 
 
 @lru_cache(maxsize=None)

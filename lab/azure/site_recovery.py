@@ -1,15 +1,15 @@
 """Site Recovery infrastructure for Hyper-V to Azure: fabrics (Hyper-V sites), providers,
-protection containers, replication policies, container mappings, protectable items, jobs.
+protection containers and protectable items.
 
-Bodies follow the recordings field for field (cited per renderer). Protected items and
-their actions are in lab/azure/protected_items.py.
+Bodies follow the recordings field for field (cited per renderer). Replication policies and container
+mappings are lab/azure/policies.py's, jobs as clients read them lab/azure/job_routes.py's, protected items
+and their actions lab/azure/protected_items.py's.
 """
 
 from __future__ import annotations
 
-import re
 from lab.azure import discovery, ids, recovery_services, resources
-from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body, retry_headers
+from lab.azure.arm import Arm, ArmCall, iso
 from lab.azure.asr_common import (
     CONTAINER,
     FABRIC,
@@ -19,19 +19,19 @@ from lab.azure.asr_common import (
     container_of,
     fabric_of,
     item_response,
+    job_fabric,
+    job_vault,
     listing,
     page,
     vault_of,
 )
-from lab.azure.jobs import start_job
+from lab.azure.jobs import Job, on_task, renderer, start_job
 from lab.azure.state import (
     RECOVERY_CONTAINER_NAME,
     RECOVERY_FABRIC_FRIENDLY_NAME,
     RECOVERY_VMM_ID,
     AzureCloud,
     Fabric,
-    Mapping,
-    Policy,
     VaultAsr,
 )
 from lab.http import Response
@@ -39,14 +39,8 @@ from lab.http import Response
 T_FABRIC = "Microsoft.RecoveryServices/vaults/replicationFabrics"
 T_PROVIDER = T_FABRIC + "/replicationRecoveryServicesProviders"
 T_CONTAINER = T_FABRIC + "/replicationProtectionContainers"
-T_MAPPING = T_CONTAINER + "/replicationProtectionContainerMappings"
 T_PROTECTABLE = T_CONTAINER + "/replicationProtectableItems"
-T_POLICY = "Microsoft.RecoveryServices/vaults/replicationPolicies"
 FABRIC_CREATE_TYPES = ("HyperVSite", "FabricSpecificCreationInput")   # the latter: create_fabric.json entry 1
-# Policy names the service keeps (an assumption: the rule is not published; these are the names the portal and
-# Azure PowerShell create): no character that needs URL encoding.
-POLICY_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$")
-POLICY_INTERVALS = (30, 300, 900)     # New-AzRecoveryServicesAsrPolicy -ReplicationFrequencyInSeconds (ValidateSet)
 
 
 # --- renderers ---
@@ -121,40 +115,6 @@ def container_json(vault: VaultAsr, fabric: Fabric) -> dict:
                        "fabricType": "HyperVSite", "protectedItemCount": len(fabric.items),
                        "pairingStatus": "Paired" if paired else "NotPaired", "role": "Primary" if paired else "",
                        "fabricSpecificDetails": None},
-    }
-
-
-def mapping_json(vault: VaultAsr, fabric: Fabric, mapping: Mapping) -> dict:
-    """enable_managed_disks.json entry 4."""
-    return {
-        "id": (f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationProtectionContainers/"
-               f"{fabric.container_name}/replicationProtectionContainerMappings/{mapping.name}"),
-        "name": mapping.name, "type": T_MAPPING,
-        "properties": {
-            "targetProtectionContainerId": RECOVERY_FABRIC_FRIENDLY_NAME,
-            "targetProtectionContainerFriendlyName": RECOVERY_FABRIC_FRIENDLY_NAME,
-            "providerSpecificDetails": None, "health": "Normal", "healthErrorDetails": [],
-            "policyId": f"{vault.asr_prefix}/replicationPolicies/{mapping.policy_name}",
-            "state": mapping.state,
-            "sourceProtectionContainerFriendlyName": fabric.friendly_name,
-            "sourceFabricFriendlyName": fabric.friendly_name,
-            "targetFabricFriendlyName": RECOVERY_FABRIC_FRIENDLY_NAME,
-            "policyFriendlyName": mapping.policy_name,
-        },
-    }
-
-
-def policy_json(vault: VaultAsr, policy: Policy) -> dict:
-    """enable_managed_disks.json entry 7."""
-    return {
-        "id": f"{vault.asr_prefix}/replicationPolicies/{policy.name}", "name": policy.name, "type": T_POLICY,
-        "properties": {"friendlyName": policy.name, "providerSpecificDetails": {
-            "instanceType": "HyperVReplicaAzure",
-            "recoveryPointHistoryDurationInHours": policy.history_hours,
-            "applicationConsistentSnapshotFrequencyInHours": policy.app_consistent_hours,
-            "replicationInterval": policy.interval_s,
-            "encryption": "Disabled",
-            "activeStorageAccountId": policy.storage_accounts[0] if policy.storage_accounts else None}},
     }
 
 
@@ -252,13 +212,22 @@ def create_fabric(call: ArmCall) -> Response:
                         "operation. Create a Hyper-V site with customDetails.instanceType HyperVSite.", call)
     name = call.params["fabric"]
     fabric = add_site(vault, name)
+    job = start_job(call.cloud, vault, "CreateSite", fabric.internal_id, name,
+                    details=affected_objects(vault, fabric, kind="site"), fabric=fabric.name)
+    return accepted(call, job, call.path, "fabric")
 
-    def created(_job) -> None:
+
+@on_task("CreateSite", "RegisterVmmTask")
+def _site_created(cloud: AzureCloud, job: Job) -> None:
+    fabric = job_fabric(cloud, job)
+    if fabric is not None:
         fabric.created = True
 
-    job = start_job(call.cloud, vault, "CreateSite", fabric.internal_id, name,
-                    details=affected_objects(vault, fabric, kind="site"), hooks={"RegisterVmmTask": created})
-    return accepted(call, job, call.path, lambda: fabric_json(call.cloud, vault, fabric))
+
+@renderer("fabric")
+def _fabric_result(cloud: AzureCloud, job: Job) -> dict | None:
+    fabric = job_fabric(cloud, job)
+    return fabric_json(cloud, job_vault(cloud, job), fabric) if fabric is not None else None
 
 
 def remove_fabric(call: ArmCall, purge: bool = False) -> Response:
@@ -274,13 +243,14 @@ def remove_fabric(call: ArmCall, purge: bool = False) -> Response:
         raise asr_error(400, "FabricHasRegisteredServers", f"The site '{fabric.name}' still has registered servers: "
                         f"{servers}.", call, "Hyper-V hosts are still registered to the site.",
                         "Delete the servers from the site first, then delete the site.")
-
-    def remove(_job) -> None:
-        vault.fabrics.pop(fabric.name.lower(), None)
-
     job = start_job(call.cloud, vault, "RemoveSite", fabric.internal_id, fabric.name,
-                    details=affected_objects(vault, fabric, kind="site"), hooks={"RemoveSite": remove})
+                    details=affected_objects(vault, fabric, kind="site"), fabric=fabric.name)
     return accepted(call, job, call.path.rsplit("/remove", 1)[0])
+
+
+@on_task("RemoveSite", "RemoveSite")
+def _remove_site(cloud: AzureCloud, job: Job) -> None:
+    job_vault(cloud, job).fabrics.pop(job.ref.fabric, None)
 
 
 # --- providers ---
@@ -322,10 +292,27 @@ def refresh_provider(call: ArmCall) -> Response:
                         call, "The Site Recovery provider heartbeat is missing.",
                         "Ensure that the server is connected to the network and accessible.")
     job = start_job(call.cloud, vault, "RefreshProvider", provider.name, provider.fqdn,
-                    details=affected_objects(vault, fabric, kind="site"),
-                    hooks={"RefreshDra": lambda _job: discovery.refresh(call.cloud, provider)})
-    return accepted(call, job, call.path.rsplit("/refreshProvider", 1)[0],
-                    lambda: provider_json(call.cloud, vault, fabric, provider))
+                    details=affected_objects(vault, fabric, kind="site"), fabric=fabric.name,
+                    params={"provider": provider.host.lower()})
+    return accepted(call, job, call.path.rsplit("/refreshProvider", 1)[0], "provider")
+
+
+def _job_provider(cloud: AzureCloud, job: Job):
+    fabric = job_fabric(cloud, job)
+    return fabric.providers.get(job.params["provider"]) if fabric is not None else None
+
+
+@on_task("RefreshProvider", "RefreshDra")
+def _refresh_provider(cloud: AzureCloud, job: Job) -> None:
+    provider = _job_provider(cloud, job)
+    if provider is not None:
+        discovery.refresh(cloud, provider)
+
+
+@renderer("provider")
+def _provider_result(cloud: AzureCloud, job: Job) -> dict | None:
+    provider = _job_provider(cloud, job)
+    return provider_json(cloud, job_vault(cloud, job), job_fabric(cloud, job), provider) if provider else None
 
 
 def remove_provider(call: ArmCall) -> Response:
@@ -333,18 +320,20 @@ def remove_provider(call: ArmCall) -> Response:
     if any(i.host.lower() == provider.host.lower() for i in fabric.items.values()):
         raise asr_error(400, "ProviderHasProtectedItems", f"Virtual machines on '{provider.fqdn}' are still protected. "
                         "Disable their replication first.", call)
-    host = call.cloud.world.host(provider.host) if call.cloud.world.has_host(provider.host) else None
-
-    def unregister(_job) -> None:
-        # The service forgets the server; the host keeps its registry until it is cleaned up (Microsoft's cleanup script,
-        # learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection).
-        fabric.providers.pop(provider.host.lower(), None)
-        if host is not None:
-            provider.forced_disconnected = True
-
     job = start_job(call.cloud, vault, "UnregisterDra", provider.name, provider.fqdn,
-                    details=affected_objects(vault, fabric, kind="site"), hooks={"UnregisterDra": unregister})
+                    details=affected_objects(vault, fabric, kind="site"), fabric=fabric.name,
+                    params={"provider": provider.host.lower()})
     return accepted(call, job, call.path.rsplit("/remove", 1)[0])
+
+
+@on_task("UnregisterDra", "UnregisterDra")
+def _unregister_provider(cloud: AzureCloud, job: Job) -> None:
+    # The service forgets the server; the host keeps its registry until it is cleaned up (Microsoft's cleanup script,
+    # learn.microsoft.com/azure/site-recovery/site-recovery-manage-registration-and-protection).
+    provider = _job_provider(cloud, job)
+    if provider is not None:
+        provider.forced_disconnected = True
+        job_fabric(cloud, job).providers.pop(job.params["provider"], None)
 
 
 # --- containers ---
@@ -362,175 +351,6 @@ def list_vault_containers(call: ArmCall) -> Response:
 def get_container(call: ArmCall) -> Response:
     vault, fabric = container_of(call)
     return item_response(container_json(vault, fabric))
-
-
-# --- policies ---
-
-def list_policies(call: ArmCall) -> Response:
-    vault = vault_of(call)
-    return listing([policy_json(vault, p) for p in vault.policies.values()])
-
-
-def _policy(call: ArmCall) -> tuple[VaultAsr, Policy]:
-    vault = vault_of(call)
-    policy = vault.policies.get(call.params["policy"].lower())
-    if policy is None:
-        raise asr_error(404, "PolicyNotFound", f"The replication policy '{call.params['policy']}' was not found.", call,
-                        "The policy does not exist.", "Check the policy name and try again.")
-    return vault, policy
-
-
-def get_policy(call: ArmCall) -> Response:
-    vault, policy = _policy(call)
-    return item_response(policy_json(vault, policy))
-
-
-def _policy_settings(call: ArmCall, settings: dict, policy: Policy, update: bool = False) -> None:
-    if settings.get("instanceType") != "HyperVReplicaAzure":
-        raise asr_error(400, "InvalidReplicationProvider", f"Replication provider '{settings.get('instanceType')}' "
-                        "is not valid here. Use HyperVReplicaAzure for Hyper-V to Azure.", call)
-    checks = (("recoveryPointHistoryDuration", 0, 24, "history_hours"),        # azure-docs#66195: max 24 h
-              ("applicationConsistentSnapshotFrequencyInHours", 0, 12, "app_consistent_hours"))   # Terraform: 0-12
-    for field_name, low, high, attribute in checks:
-        if settings.get(field_name) is not None:
-            value = settings[field_name]
-            if not isinstance(value, int) or not low <= value <= high:
-                raise asr_error(400, "InvalidPolicyParameter", f"The value {value!r} of {field_name} is not valid. "
-                                f"Specify a whole number from {low} to {high}.", call)
-            setattr(policy, attribute, value)
-    given_app = settings.get("applicationConsistentSnapshotFrequencyInHours") is not None
-    if not given_app and settings.get("recoveryPointHistoryDuration") is not None and not update:
-        # A new policy that leaves the frequency out gets the lab's default, never more than its own retention.
-        policy.app_consistent_hours = min(policy.app_consistent_hours, policy.history_hours)
-    if policy.app_consistent_hours and policy.app_consistent_hours > policy.history_hours:
-        # HyperVReplicaAzurePolicyInput: application-consistent snapshots are taken within the recovery points
-        # kept; one less often than the retention would never be kept (the portal offers no larger value).
-        raise asr_error(400, "InvalidPolicyParameter", "The application consistent snapshot frequency "
-                        f"({policy.app_consistent_hours} hours) must be less than or equal to the recovery point "
-                        f"retention ({policy.history_hours} hours).", call)
-    if settings.get("replicationInterval") is not None:
-        if settings["replicationInterval"] not in POLICY_INTERVALS:
-            raise asr_error(400, "InvalidReplicationInterval", f"The replication interval "
-                            f"{settings['replicationInterval']!r} is not valid. Use 30, 300 or 900 seconds.", call)
-        policy.interval_s = settings["replicationInterval"]
-    if "onlineReplicationStartTime" in settings:
-        policy.online_start = settings["onlineReplicationStartTime"]
-    if settings.get("storageAccounts") is not None:
-        policy.storage_accounts = list(settings["storageAccounts"])
-
-
-def create_policy(call: ArmCall, update: bool = False) -> Response:
-    vault = vault_of(call)
-    body = call.require_body()
-    properties = body.get("properties") or {}
-    settings = properties.get("replicationProviderSettings" if update else "providerSpecificInput") or {}
-    name = call.params["policy"]
-    if not update and not POLICY_NAME.match(name):
-        raise asr_error(400, "InvalidPolicyName", f"The replication policy name '{name}' is not valid. Use 1 to 64 "
-                        "letters, digits, '-' and '_', starting and ending with a letter or digit.", call)
-    existing = vault.policies.get(name.lower())
-    if update and existing is None:
-        raise asr_error(404, "PolicyNotFound", f"The replication policy '{name}' was not found.", call)
-    policy = Policy(**vars(existing)) if existing else Policy(name=name, profile_id=ids.stable_guid(vault.id, "policy", name))
-    _policy_settings(call, settings, policy, update=existing is not None)
-
-    def store(_job) -> None:
-        vault.policies[name.lower()] = policy
-
-    job = start_job(call.cloud, vault, "AddProtectionProfile", policy.profile_id, name,
-                    details=affected_objects(vault, None, kind="policy"), hooks={"AddProtectionProfileTask": store})
-    return accepted(call, job, call.path, lambda: policy_json(vault, policy))
-
-
-def update_policy(call: ArmCall) -> Response:
-    return create_policy(call, update=True)
-
-
-def delete_policy(call: ArmCall) -> Response:
-    vault, policy = _policy(call)
-    in_use = [m for f in vault.fabrics.values() for m in f.mappings.values() if m.policy_name.lower() == policy.name.lower()]
-    if in_use:
-        raise asr_error(400, "PolicyInUse", f"The replication policy '{policy.name}' is associated with a protection "
-                        "container. Dissociate it first.", call)
-
-    def remove(_job) -> None:
-        vault.policies.pop(policy.name.lower(), None)
-
-    job = start_job(call.cloud, vault, "RemoveProtectionProfile", policy.profile_id, policy.name,
-                    details=affected_objects(vault, None, kind="policy"), hooks={"RemoveProtectionProfileTask": remove})
-    return accepted(call, job, call.path)
-
-
-# --- container mappings ---
-
-def list_mappings(call: ArmCall) -> Response:
-    vault, fabric = container_of(call)
-    return listing([mapping_json(vault, fabric, m) for m in fabric.mappings.values()])
-
-
-def list_vault_mappings(call: ArmCall) -> Response:
-    vault = vault_of(call)
-    return listing([mapping_json(vault, f, m) for f in vault.fabrics.values() for m in f.mappings.values()])
-
-
-def _mapping(call: ArmCall):
-    vault, fabric = container_of(call)
-    mapping = fabric.mappings.get(call.params["mapping"].lower())
-    if mapping is None:
-        raise asr_error(404, "ProtectionContainerMappingNotFound",
-                        f"The protection container mapping '{call.params['mapping']}' was not found.", call)
-    return vault, fabric, mapping
-
-
-def get_mapping(call: ArmCall) -> Response:
-    vault, fabric, mapping = _mapping(call)
-    return item_response(mapping_json(vault, fabric, mapping))
-
-
-def create_mapping(call: ArmCall) -> Response:
-    vault, fabric = container_of(call)
-    properties = call.require_body().get("properties") or {}
-    # PowerShell sends "PolicyId" with a capital P (create_container_mapping.json entry 5).
-    policy_id = properties.get("policyId") or properties.get("PolicyId") or ""
-    policy = vault.policies.get(ids.last_segment(policy_id).lower()) if policy_id else None
-    in_vault = policy_id.lower().startswith(vault.id.lower() + "/replicationpolicies/")
-    if policy is None or not in_vault:
-        raise asr_error(400, "InvalidPolicyId", f"The replication policy '{policy_id}' was not found in this vault.", call)
-    target = properties.get("targetProtectionContainerId")
-    if target not in (RECOVERY_FABRIC_FRIENDLY_NAME, None) and ids.last_segment(str(target)) != RECOVERY_CONTAINER_NAME:
-        raise asr_error(400, "InvalidTargetProtectionContainer", f"The target protection container '{target}' is not "
-                        "valid for Hyper-V to Azure. Use \"Microsoft Azure\".", call)
-    name = call.params["mapping"]
-    mapping = fabric.mappings.get(name.lower()) or Mapping(name=name, policy_name=policy.name, state="Pairing")
-    fabric.mappings[name.lower()] = mapping
-
-    def paired(_job) -> None:
-        mapping.state = "Paired"
-
-    def done(job) -> None:
-        if job.state == "Failed":
-            fabric.mappings.pop(name.lower(), None)
-
-    job = start_job(call.cloud, vault, "AssociateProtectionProfile", policy.profile_id, policy.name,
-                    details=affected_objects(vault, fabric, kind="mapping"), hooks={"CloudPairingPairClouds": paired},
-                    on_done=done)
-    return accepted(call, job, call.path, lambda: mapping_json(vault, fabric, mapping))
-
-
-def remove_mapping(call: ArmCall, purge: bool = False) -> Response:
-    vault, fabric, mapping = _mapping(call)
-    if fabric.items and not purge and len(fabric.mappings) == 1:
-        raise asr_error(400, "ContainerHasProtectedItems", "Virtual machines in the container are protected with this "
-                        "policy. Disable their replication first.", call)
-    policy = vault.policies.get(mapping.policy_name.lower())
-
-    def remove(_job) -> None:
-        fabric.mappings.pop(mapping.name.lower(), None)
-
-    job = start_job(call.cloud, vault, "DissociateProtectionProfile", policy.profile_id if policy else "",
-                    mapping.policy_name, details=affected_objects(vault, fabric, kind="mapping"),
-                    hooks={"CloudUnpairing": remove})
-    return accepted(call, job, call.path.rsplit("/remove", 1)[0])
 
 
 # --- protectable items ---
@@ -563,61 +383,6 @@ def get_protectable(call: ArmCall) -> Response:
     return item_response(protectable_json(call.cloud, vault, fabric, *found))
 
 
-# --- jobs and operation polling ---
-
-def _job(call: ArmCall):
-    vault = vault_of(call)
-    job = vault.jobs.get(call.params["job"].lower())
-    if job is None:
-        raise asr_error(404, "JobNotFound", f"The job '{call.params['job']}' was not found.", call)
-    return job
-
-
-def get_job(call: ArmCall) -> Response:
-    job = _job(call)
-    return json_body(200, job.to_json(), {"x-ms-request-id": job.asr_id})
-
-
-def list_jobs(call: ArmCall) -> Response:
-    vault = vault_of(call)
-    jobs = sorted(vault.jobs.values(), key=lambda j: j.created, reverse=True)
-    expression = call.request.query_value("$filter") or ""
-    for clause in expression.split(" and "):
-        if " eq " in clause:
-            field_name, value = (part.strip().strip("'") for part in clause.split(" eq ", 1))
-            if field_name == "jobStatus":
-                jobs = [j for j in jobs if j.state.lower() == value.lower()]
-            elif field_name == "jobName":
-                jobs = [j for j in jobs if j.scenario.name.lower() == value.lower()]
-            elif field_name in ("affectedObjectTypes",):
-                jobs = [j for j in jobs if j.scenario.target_instance_type.lower() == value.lower()]
-        elif " ge " in clause and clause.strip().startswith("startTime"):
-            since = clause.split(" ge ", 1)[1].strip().strip("'")
-            jobs = [j for j in jobs if (iso(j.created) or "") >= since]
-    return page(call, [j.to_json() for j in jobs], skip_token_name="$skipToken")
-
-
-def operation_status(call: ArmCall) -> Response:
-    job = _job(call)
-    headers = {"x-ms-request-id": job.asr_id}
-    if not job.terminal:
-        headers.update(retry_headers(call.cloud, 30, poll=True))
-    return json_body(200, job.operation_status(), headers)
-
-
-def operation_result(call: ArmCall) -> Response:
-    """Location URL: 202 while the job runs, then the resource (200) or 204 when it is gone."""
-    job = _job(call)
-    if not job.terminal:
-        return empty(202, {"Location": f"{call.base_url}{call.path}?api-version={call.api_version}",
-                           **retry_headers(call.cloud, 30, poll=True)})
-    if job.state == "Failed":
-        service = job.errors[0]["serviceErrorDetails"] if job.errors else {"code": "JobFailed", "message": "failed"}
-        raise ArmError(400, service["code"], service["message"])
-    document = job.result() if job.result else None
-    return json_body(200, document) if document is not None else empty(204)
-
-
 def register(arm: Arm) -> None:
     add = arm.router.add
     add("GET", VAULT + "/replicationFabrics", list_fabrics)
@@ -634,25 +399,5 @@ def register(arm: Arm) -> None:
     add("GET", FABRIC + "/replicationProtectionContainers", list_containers)
     add("GET", VAULT + "/replicationProtectionContainers", list_vault_containers)
     add("GET", CONTAINER, get_container)
-    add("GET", VAULT + "/replicationPolicies", list_policies)
-    add("GET", VAULT + "/replicationPolicies/{policy}", get_policy)
-    add("PUT", VAULT + "/replicationPolicies/{policy}", create_policy)
-    add("PATCH", VAULT + "/replicationPolicies/{policy}", update_policy)
-    add("DELETE", VAULT + "/replicationPolicies/{policy}", delete_policy)
-    add("GET", CONTAINER + "/replicationProtectionContainerMappings", list_mappings)
-    add("GET", VAULT + "/replicationProtectionContainerMappings", list_vault_mappings)
-    add("GET", CONTAINER + "/replicationProtectionContainerMappings/{mapping}", get_mapping)
-    add("PUT", CONTAINER + "/replicationProtectionContainerMappings/{mapping}", create_mapping)
-    add("POST", CONTAINER + "/replicationProtectionContainerMappings/{mapping}/remove", remove_mapping)
-    add("DELETE", CONTAINER + "/replicationProtectionContainerMappings/{mapping}",
-        lambda call: remove_mapping(call, purge=True))
     add("GET", CONTAINER + "/replicationProtectableItems", list_protectable)
     add("GET", CONTAINER + "/replicationProtectableItems/{item}", get_protectable)
-    add("GET", VAULT + "/replicationJobs", list_jobs)
-    add("GET", VAULT + "/replicationJobs/{job}", get_job, poll=True)
-    add("GET", VAULT + "/replicationOperationStatus/{job}", operation_status, poll=True)
-    for resource in (FABRIC, VAULT + "/replicationPolicies/{policy}",
-                     CONTAINER + "/replicationProtectionContainerMappings/{mapping}",
-                     FABRIC + "/replicationRecoveryServicesProviders/{provider}",
-                     CONTAINER + "/replicationProtectedItems/{item}"):
-        add("GET", resource + "/operationresults/{job}", operation_result, poll=True)

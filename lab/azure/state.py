@@ -12,16 +12,16 @@ import datetime as dt
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lab.azure import ids
+from lab.azure.jobs import Job
+from lab.vault_credentials import ManagementCertificate, ProviderRegistration
 
 if TYPE_CHECKING:
     from lab.azure.faults import AzureFaults
-    from lab.azure.jobs import Job
     from lab.clock import LabClock
-    from lab.vault_credentials import ManagementCertificate
-    from lab.world import World
+    from lab.hosts.state import HostState
 
 RECOVERY_FABRIC_FRIENDLY_NAME = "Microsoft Azure"
 # The Azure side of every Hyper-V-to-Azure item: fixed ids seen in every azure-rest-api-specs example and
@@ -190,12 +190,24 @@ class VaultAsr:
         return ids.asr_id(self.id)
 
 
+class Hosts(Protocol):
+    """The Azure side's port to the Hyper-V hosts (the world, lab/world.py): the hosts' state, by name."""
+
+    @property
+    def hosts(self) -> list[HostState]: ...
+
+    def has_host(self, name: str) -> bool: ...
+
+    def host(self, name: str) -> HostState: ...
+
+
 class AzureCloud:
     """Everything the simulated Azure knows. Owned by the lab's one event loop."""
 
-    def __init__(self, world: World, clock: LabClock, tenant: Tenant, subscription_id: str,
-                 faults: AzureFaults, location: str = "eastus"):
-        self.world = world
+    def __init__(self, hosts: Hosts, registrations: dict[str, ProviderRegistration], clock: LabClock, tenant: Tenant,
+                 subscription_id: str, faults: AzureFaults, location: str = "eastus"):
+        self.hosts = hosts                    # the Hyper-V hosts the vaults' providers run on
+        self.registrations = registrations    # hosts registered with a vault's site, by lower-cased name
         self.clock = clock
         self.tenant = tenant
         self.subscription_id = subscription_id

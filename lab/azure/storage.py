@@ -14,7 +14,7 @@ import re
 import secrets
 
 from lab.azure import ids
-from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body
+from lab.azure.arm import Arm, ArmCall, ArmError, empty, iso, json_body, ready_check
 from lab.azure.resources import check_subscription, location_of, require_group, require_resource
 from lab.http import Response
 
@@ -84,8 +84,14 @@ def put_account(call: ArmCall) -> Response:
     call.cloud.put(document)
     arm = call.cloud.arm
     operation = arm.start_operation("Microsoft.Storage", CREATE_S, result_id=account_id,
-                                    ready=azurite.ready if azurite is not None else None)
+                                    ready="blob service" if azurite is not None else None)
     return empty(202, arm.operation_headers(operation, async_header=False))
+
+
+@ready_check("blob service")
+def _blob_service_ready(cloud) -> bool:
+    """A new account's operation ends once Azurite serves the account (lab/azure/azurite.py)."""
+    return cloud.azurite is None or cloud.azurite.ready()
 
 
 def get_account(call: ArmCall) -> Response:

@@ -24,10 +24,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 
-from lab import vault_credentials
+from lab import registrations, vault_credentials
 from lab.admin import AdminCall, AdminError
 from lab.azure import site_recovery
-from lab.hosts import installers
+from lab.hosts import downloads, installer_state, installers
 
 FAULT_EXIT_CODES = (1603, 1618, 3010)
 LAB_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -69,7 +69,7 @@ async def get_processes(call: AdminCall):
 
 async def delete_faults(call: AdminCall):
     call.world.installers.faults.pop(_host_name(call).lower(), None)
-    return 200, installers.InstallerFaults().to_dict()
+    return 200, installer_state.InstallerFaults().to_dict()
 
 
 async def get_installers(call: AdminCall):
@@ -93,7 +93,7 @@ async def post_setup_file(call: AdminCall):
     body = _body(call)
     try:
         content = installers.make_setup_file(str(body["provider_version"]), str(body["agent_version"]), int(body.get("size", 4096)))
-        published = installers.publish(call.world, str(body.get("name") or "AzureSiteRecoveryProvider.exe"), content)
+        published = downloads.publish(call.world.installers.downloads, str(body.get("name") or "AzureSiteRecoveryProvider.exe"), content)
     except KeyError as exc:
         raise AdminError(400, f"missing {exc.args[0]}") from None
     return 201, {**published, "content_b64": base64.b64encode(content).decode()}
@@ -129,7 +129,7 @@ async def get_registrations(call: AdminCall):
 
 
 async def delete_registration(call: AdminCall):
-    removed = vault_credentials.remove_registration(call.world, _host_name(call))
+    removed = registrations.remove_registration(call.world.provider_registrations, _host_name(call))
     return 200, removed.to_dict() if removed else None
 
 

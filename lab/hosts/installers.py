@@ -30,22 +30,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import http
-import ipaddress
 import re
 import secrets
-import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lab import vault_credentials
+from lab import registrations, vault_credentials
 from lab.certs import CA_FILE
+from lab.hosts import downloads
+from lab.hosts.installer_state import InstallerError, InstallerProcess
 from lab.hosts.state import (
     MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, FileEntry, HostState, Service,
 )
@@ -54,8 +50,6 @@ if TYPE_CHECKING:
     from lab.world import World
 
 SETUP_HEADER = b"AZMIGRATE-LAB-SETUP/1\n"
-PUBLISHED_BASE = "https://downloads.lab.test/"    # files the lab serves from the world (`publish`)
-DOWNLOAD_TIMEOUT_S = 60.0                        # real seconds a download may take
 PROVIDER_DIR = r"C:\Program Files\Microsoft Azure Site Recovery Provider"
 CONFIGURATOR = PROVIDER_DIR + r"\DRConfigurator.exe"
 AGENT_DIR = r"C:\Program Files\Microsoft Azure Recovery Services Agent"
@@ -74,72 +68,6 @@ ASR_CERTIFICATES = ("ASR_SRSAUTH_CERT_KEY_CONTAINER", "ASR_HYPER_V_HOST_CERT_KEY
 SETUP_MINIMUM_DOTNET_RELEASE = 394802
 NO_COMPATIBLE_PRODUCT = ("Setup cannot proceed as no compatible product was found on this machine. To install on HyperV server, "
                          "ensure that Hyper-V role is enabled and server is not acting as Domain Controller.")
-
-
-class InstallerError(Exception):
-    """Start-Process itself fails (the file is missing): PowerShell throws, no exit code."""
-
-
-@dataclass
-class Timing:
-    """Lab seconds each program takes; tests shorten or lengthen them through the admin API."""
-
-    extract_s: float = 5.0
-    setup_process_s: float = 90.0
-    setup_settle_s: float = 40.0      # after setupdr exits, until the registry and services show the install
-    register_s: float = 20.0
-    uninstall_s: float = 30.0
-
-
-@dataclass
-class InstallerFaults:
-    """One-shot faults for the next run of setupdr on a host."""
-
-    setup_exit_code: int | None = None     # 1603 nothing installed, 1618 another install running, 3010 reboot needed
-    reset_during_install: bool = False     # the WinRM connection drops while setupdr runs; the install goes on
-    setup_hangs: bool = False              # setupdr shows a message box in the hidden session and never exits
-
-    def to_dict(self) -> dict:
-        return {"setup_exit_code": self.setup_exit_code, "reset_during_install": self.reset_during_install,
-                "setup_hangs": self.setup_hangs}
-
-
-@dataclass
-class InstallerProcess:
-    """A program running on a host: until it exits, or until something stops it."""
-
-    pid: int
-    host: str
-    image: str
-    command_line: str          # as shown: never a secret
-    working_directory: str
-    started_at: str
-    task: Any = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict:
-        return {"pid": self.pid, "host": self.host, "image": self.image, "command_line": self.command_line,
-                "working_directory": self.working_directory, "started_at": self.started_at}
-
-
-@dataclass
-class PublishedFile:
-    content: bytes
-    signature: str        # the SAS `sig` a download URL must carry
-
-
-@dataclass
-class InstallerWorld:
-    """The installers' part of the world (`world.installers`): faults per host, timing, files the lab serves for download."""
-
-    timing: Timing = field(default_factory=Timing)
-    faults: dict[str, InstallerFaults] = field(default_factory=dict)
-    downloads: dict[str, PublishedFile] = field(default_factory=dict)   # by URL path (lower)
-    pending: set = field(default_factory=set)                           # install tasks still landing
-    processes: dict[int, InstallerProcess] = field(default_factory=dict)   # running programs, by PID
-    next_pid: int = 4100
-
-    def faults_for(self, host: str) -> InstallerFaults:
-        return self.faults.setdefault(host.lower(), InstallerFaults())
 
 
 # --- the setup file ------------------------------------------------------------------------------
@@ -164,66 +92,6 @@ def sha256(content: bytes | None) -> str | None:
     return hashlib.sha256(content).hexdigest() if content is not None else None
 
 
-def publish(world: World, name: str, content: bytes) -> dict:
-    """Serve `content` for download; returns its URL (with a SAS-like signature) and SHA-256."""
-    signature = secrets.token_urlsafe(24)
-    path = f"/installers/{name}"
-    world.installers.downloads[path.lower()] = PublishedFile(content, signature)
-    return {"url": f"{PUBLISHED_BASE.rstrip('/')}{path}?sv=2024-08-04&sp=r&sig={signature}", "sha256": sha256(content),
-            "path": path}
-
-
-def _download_error(text: str) -> InstallerError:
-    """WebClient.DownloadFile's failure as PowerShell shows it (a MethodInvocationException around a WebException)."""
-    return InstallerError(f'Exception calling "DownloadFile" with "2" argument(s): "{text}"')
-
-
-def _http_error(code: int) -> InstallerError:
-    try:
-        phrase = http.HTTPStatus(code).phrase
-    except ValueError:
-        phrase = "Error"
-    return _download_error(f"The remote server returned an error: ({code}) {phrase}.")
-
-
-def _published(world: World, url: str) -> bytes:
-    base, dummy, query = url.partition("?")
-    path = "/" + base.split("://", 1)[-1].partition("/")[2]
-    published = world.installers.downloads.get(path.lower())
-    if published is None:
-        raise _http_error(404)
-    if f"sig={published.signature}" not in query.split("&"):
-        raise _http_error(403)
-    return published.content
-
-
-def _on_loopback(hostname: str) -> bool:
-    if hostname.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
-def _fetch(url: str, cafile: Path | None) -> bytes:
-    """GET `url` (in a worker thread: this blocks). Errors become the WebException messages, never naming the URL
-    (it may carry a SAS)."""
-    context = ssl.create_default_context(cafile=str(cafile) if cafile is not None and cafile.exists() else None)
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=DOWNLOAD_TIMEOUT_S) as response:  # noqa: S310
-            return response.read()
-    except urllib.error.HTTPError as exc:
-        raise _http_error(exc.code) from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, ssl.SSLError):
-            raise _download_error("The underlying connection was closed: Could not establish trust relationship for "
-                                  "the SSL/TLS secure channel.") from None
-        raise _download_error("Unable to connect to the remote server") from None
-    except (OSError, TimeoutError):
-        raise _download_error("The operation has timed out") from None
-
-
 async def download(world: World, url: str, host: HostState | None = None, proxy: dict | None = None) -> bytes:
     """What WebClient.DownloadFile(url) gets on a host: the file, or the WebException message the host would see.
 
@@ -237,16 +105,16 @@ async def download(world: World, url: str, host: HostState | None = None, proxy:
         used = f"{proxy['address']}:{proxy['port']}".lower() if proxy else None
         if used != host.outbound_proxy.lower():
             # The host's network lets nothing out but through its proxy.
-            raise _download_error("Unable to connect to the remote server")
-    if url.lower().startswith(PUBLISHED_BASE):
-        return _published(world, url)
+            raise downloads.download_error("Unable to connect to the remote server")
+    if url.lower().startswith(downloads.PUBLISHED_BASE):
+        return downloads.published(world.installers.downloads, url)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise _download_error("The URI prefix is not recognized.")
-    if not _on_loopback(parts.hostname):
-        raise _download_error(f"The remote name could not be resolved: '{parts.hostname}'")
+        raise downloads.download_error("The URI prefix is not recognized.")
+    if not downloads.on_loopback(parts.hostname):
+        raise downloads.download_error(f"The remote name could not be resolved: '{parts.hostname}'")
     cafile = Path(world.state_dir) / CA_FILE if world.state_dir is not None else None
-    return await asyncio.to_thread(_fetch, url, cafile)
+    return await asyncio.to_thread(downloads.fetch, url, cafile)
 
 
 # --- processes -----------------------------------------------------------------------------------
@@ -471,6 +339,17 @@ def _configurator_failure(host: HostState, now: str, message: str) -> int:
     return 1
 
 
+def _configurator_start_refusal(host: HostState, now: str, working_directory: str | None) -> int | None:
+    """DRConfigurator.exe starting: Start-Process throws when it is not installed; run from another folder than its
+    own it fails (its exit code) before doing anything. None when it runs."""
+    if host.file(CONFIGURATOR) is None:
+        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
+    if not _in_own_folder(CONFIGURATOR, working_directory):
+        return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
+                                     "Run it from the provider's installation folder.")
+    return None
+
+
 def _proxy_refusal(proxy: dict | None, proxy_password: str | None) -> str | None:
     """What /r and /configure refuse in their proxy switches."""
     if proxy and str(proxy.get("address", "")).lower().startswith("https://"):
@@ -509,17 +388,15 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
                    proxy_password: str | None, working_directory: str | None = None) -> int:
     """DRConfigurator.exe /r /Credentials <file> /Friendlyname <name> [proxy switches].
 
-    The file is checked as lab/vault_credentials.py's check() does: against the Azure side when the world has
+    The file is checked as lab/registrations.py's check() does: against the Azure side when the world has
     one (the vault and site must exist there), by the file alone in a host-only lab.
     """
-    if host.file(CONFIGURATOR) is None:
-        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
     now = world.clock.isoformat()
-    if not _in_own_folder(CONFIGURATOR, working_directory):
-        return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
-                                     "Run it from the provider's installation folder.")
+    refusal = _configurator_start_refusal(host, now, working_directory)
+    if refusal is not None:
+        return refusal
     try:
-        credentials = vault_credentials.check(credentials_text, world.clock.now(), world.azure)
+        credentials = registrations.check(credentials_text, world.clock.now(), world.azure)
     except vault_credentials.CredentialsRejected as exc:
         return _configurator_failure(host, now, str(exc))
     current = host.registry.values(REGISTRATION_KEY)
@@ -547,7 +424,7 @@ async def register(host: HostState, world: World, credentials_text: str, friendl
     _write_proxy(host, proxy)
     host.add_service(Service("dra", "Microsoft Azure Site Recovery Service", "Running", "Automatic"))
     engine = host.file(AGENT_ENGINE)
-    vault_credentials.record_registration(world, vault_credentials.ProviderRegistration(
+    registrations.record_registration(world.provider_registrations, vault_credentials.ProviderRegistration(
         host=host.name, friendly_name=friendly_name, dra_id=dra_id, subscription_id=credentials.subscription_id,
         resource_group=credentials.resource_group, vault_name=credentials.vault_name, site_name=credentials.site_name,
         site_id=credentials.site_id, provider_version=host.provider_version,
@@ -560,12 +437,10 @@ async def configure(host: HostState, world: World, proxy: dict | None, proxy_pas
                     working_directory: str | None = None) -> int:
     """DRConfigurator.exe /configure [proxy switches] [/AddBypassUrls]: only on a registered server. The running dra
     service keeps the proxy it read when it started."""
-    if host.file(CONFIGURATOR) is None:
-        raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({CONFIGURATOR})")
     now = world.clock.isoformat()
-    if not _in_own_folder(CONFIGURATOR, working_directory):
-        return _configurator_failure(host, now, f"DRConfigurator could not load its configuration from {working_directory}. "
-                                     "Run it from the provider's installation folder.")
+    refusal = _configurator_start_refusal(host, now, working_directory)
+    if refusal is not None:
+        return refusal
     if not host.registry.get_value(REGISTRATION_KEY, "ResourceName"):
         return _configurator_failure(host, now, "The server is not registered with a vault. Register it with /r first.")
     refusal = _proxy_refusal(proxy, proxy_password)

@@ -31,6 +31,7 @@ for path in (str(TESTS), str(PROJECT_ROOT / ".collections")):
         sys.path.insert(0, path)
 
 # pylint: disable=wrong-import-position
+from harness.playbook import playbook_command, playbook_env, run_playbook, write_vars  # noqa: E402
 from labfixture import LabProcess  # noqa: E402
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, waiters as asr_waiters  # noqa: E402
@@ -227,7 +228,6 @@ def azure_vault(azure_lab):
 # --------------------------------------------------------------------------------------------------
 
 PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "azure_module.yml"
-CALLBACK_PLUGINS = Path(__file__).resolve().parent / "callback_plugins"
 TASK_NAMES = {"vault_info": "Read the vault", "replication_info": "Report the replicated VMs",
               "replication_resync": "Resynchronise the replicated VMs",
               "replication_policy": "Manage the replication policy", "installer_blob": "Stage the installer",
@@ -255,28 +255,21 @@ class ModuleRun:
 def run_module(lab: LabProcess, module: str, module_args: dict, check: bool = False, diff: bool = False,
                auth: dict | None = None, env: dict | None = None, tmp: Path | None = None) -> ModuleRun:
     """ansible-playbook with playbooks/azure_module.yml; auth defaults to auth_defaults(lab)."""
-    import subprocess
     import tempfile
     work = Path(tmp or tempfile.mkdtemp(prefix="azure-module-"))
     work.mkdir(parents=True, exist_ok=True)
     number = len(list(work.glob("vars-*.json"))) + 1
-    vars_path, results_path = work / f"vars-{number}.json", work / f"results-{number}.json"
-    vars_path.write_text(json.dumps({"module": module, "module_args": module_args,
-                                     "azure_auth": auth_defaults(lab) if auth is None else auth}))
-    command = [str(Path(sys.executable).parent / "ansible-playbook"), str(PLAYBOOK), "-i", "localhost,",
-               "-e", f"@{vars_path}", "-e", "ansible_python_interpreter=" + sys.executable]
-    command += ["--check"] * check + ["--diff"] * diff
-    run_env = {**lab.ansible_env(), "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS),
-               "ANSIBLE_CALLBACKS_ENABLED": "integration_results", "AZMIGRATE_TEST_RESULTS": str(results_path),
-               "ANSIBLE_RETRY_FILES_ENABLED": "False", **(env or {})}
-    for name in [key for key in run_env if key.startswith("AZURE_") or key == "REQUESTS_CA_BUNDLE"]:
-        if not env or name not in env:
-            run_env.pop(name)   # only what the test gives
+    results_path = work / f"results-{number}.json"
+    variables = {"module": module, "module_args": module_args, "azure_auth": auth_defaults(lab) if auth is None else auth}
+    vars_path = write_vars(work / f"vars-{number}.json", variables)
+    command = playbook_command(PLAYBOOK, "localhost,", [vars_path], check, diff,
+                               ["-e", "ansible_python_interpreter=" + sys.executable])
+    lab_env = lab.ansible_env()
+    given = env or {}
+    # The Azure settings of the environment: only what the test gives.
+    dropped = [name for name in lab_env if (name.startswith("AZURE_") or name == "REQUESTS_CA_BUNDLE") and name not in given]
     since = arm_requests(lab)["last_seq"]
-    completed = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env, capture_output=True, text=True, timeout=600,
-                               check=False)
-    recorded = json.loads(results_path.read_text()) if results_path.exists() else {"results": []}
-    entries = [entry for entry in recorded["results"] if entry["task"] == TASK_NAMES[module]]
+    run = run_playbook(command, playbook_env(lab_env, results_path, drop=dropped, extra=given), results_path, 600)
+    entries = [entry for entry in run.results if entry["task"] == TASK_NAMES[module]]
     entry = entries[0] if entries else {"status": None, "result": {}}
-    return ModuleRun(completed.returncode, entry["status"], entry["result"], completed.stdout + completed.stderr,
-                     arm_requests(lab, since))
+    return ModuleRun(run.rc, entry["status"], entry["result"], run.output, arm_requests(lab, since))

@@ -12,10 +12,7 @@ task result and the recap as JSON next to the usual output.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,31 +22,11 @@ PROJECT_ROOT = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from labfixture import LabProcess  # noqa: E402  pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+from harness.playbook import PlaybookRun, playbook_command, playbook_env, run_playbook, write_vars  # noqa: E402
+from labfixture import LabProcess  # noqa: E402
 
-CALLBACK_PLUGINS = Path(__file__).resolve().parent / "callback_plugins"
 PLAYBOOK_TIMEOUT_S = 300
-
-
-@dataclass
-class PlaybookRun:
-    """One ansible-playbook run: exit code, output, task results and recap."""
-
-    rc: int
-    stdout: str
-    stderr: str
-    results: list[dict]
-    stats: dict[str, dict]
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def result(self, host: str, task: str | None = None) -> dict:
-        """The result of ``task`` (default: the only task) on ``host``."""
-        matches = [entry["result"] for entry in self.results if entry["host"] == host and (task is None or entry["task"] == task)]
-        assert len(matches) == 1, f"{len(matches)} results for {host}/{task}:\n{self.output}"
-        return matches[0]
 
 
 @pytest.fixture(scope="session")
@@ -64,26 +41,14 @@ def lab(tmp_path_factory):
 def ansible_playbook(lab, tmp_path_factory):
     """run(playbook, extra_vars=None, check=False, diff=False, limit=None, verbosity=0, *args) -> PlaybookRun."""
     work = tmp_path_factory.mktemp("ansible-playbook")
-    binary = Path(sys.executable).parent / "ansible-playbook"
     counter = iter(range(1, 1_000_000))
 
     def run(playbook, *args, extra_vars=None, check=False, diff=False, limit=None, verbosity=0) -> PlaybookRun:
         number = next(counter)
         results_path = work / f"results-{number}.json"
-        command = [str(binary), str(PROJECT_ROOT / playbook), "-i", str(lab.inventory)]
-        if extra_vars is not None:
-            # A file keeps values typed (JSON) and out of shell quoting.
-            vars_path = work / f"vars-{number}.json"
-            vars_path.write_text(json.dumps(extra_vars))
-            command += ["-e", f"@{vars_path}"]
-        command += ["--check"] * check + ["--diff"] * diff + (["--limit", limit] if limit else [])
-        command += ["-" + "v" * verbosity] if verbosity else []
-        command += list(args)
-        env = {**lab.ansible_env(), "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS),
-               "ANSIBLE_CALLBACKS_ENABLED": "integration_results", "AZMIGRATE_TEST_RESULTS": str(results_path),
-               "ANSIBLE_RETRY_FILES_ENABLED": "False"}
-        completed = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT_S, check=False)
-        recorded = json.loads(results_path.read_text()) if results_path.exists() else {"results": [], "stats": {}}
-        return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, recorded["results"], recorded["stats"])
+        vars_paths = [write_vars(work / f"vars-{number}.json", extra_vars)] if extra_vars is not None else []
+        options = (["--limit", limit] if limit else []) + (["-" + "v" * verbosity] if verbosity else []) + list(args)
+        command = playbook_command(playbook, str(lab.inventory), vars_paths, check, diff, options)
+        return run_playbook(command, playbook_env(lab.ansible_env(), results_path), results_path, PLAYBOOK_TIMEOUT_S)
 
     return run

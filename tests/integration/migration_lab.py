@@ -10,13 +10,12 @@ real ARM API with the collection's module_utils and the hosts' registration thro
 
 ``migration_playbook(playbook, extra_vars=None, check=False, diff=False)`` runs ansible-playbook on
 localhost with the lab's Azure reached only through the modules' standard options (``azure_auth``
-extra var: cloud_environment = the lab's ARM URL, the lab CA as ca_cert), and returns conftest's
+extra var: cloud_environment = the lab's ARM URL, the lab CA as ca_cert), and returns tests/harness/playbook.py's
 PlaybookRun (rc, output, per-task results, recap).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -33,24 +32,13 @@ for path in (str(TESTS), str(INTEGRATION), str(PROJECT_ROOT / ".collections")):
         sys.path.insert(0, path)
 
 # pylint: disable=wrong-import-position
+from harness.playbook import playbook_command, playbook_env, run_playbook, write_vars  # noqa: E402
 from labfixture import LabProcess  # noqa: E402
 from azure_lab import RESOURCE_GROUP, VAULT, TARGET_GROUP, auth_defaults, create_site, session, _wait  # noqa: E402
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api  # noqa: E402
 
 
-def _integration_conftest():
-    """tests/integration/conftest.py by path: its PlaybookRun and callback (``import conftest`` could find
-    tests/conftest.py instead)."""
-    spec = importlib.util.spec_from_file_location("azmigrate_integration_conftest", INTEGRATION / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-_CONFTEST = _integration_conftest()
-CALLBACK_PLUGINS, PlaybookRun = _CONFTEST.CALLBACK_PLUGINS, _CONFTEST.PlaybookRun
 SITE = "site-m"
 POLICY = "pol-m"
 HOSTS = {"HVM01": 10, "HVM02": 6}
@@ -146,26 +134,18 @@ def replicate_vars(lab: LabProcess, vms: list[str]) -> dict:
 
 def make_runner(lab: LabProcess, work: Path):
     """run(playbook, extra_vars=None, check=False, diff=False, timeout=PLAYBOOK_TIMEOUT_S) -> PlaybookRun."""
-    binary = Path(sys.executable).parent / "ansible-playbook"
     counter = iter(range(1, 1_000_000))
 
     def run(playbook, *args, extra_vars=None, check=False, diff=False, timeout=PLAYBOOK_TIMEOUT_S, popen=False):
         number = next(counter)
         results_path = work / f"results-{number}.json"
-        vars_path = work / f"vars-{number}.json"
-        vars_path.write_text(json.dumps({**azure_vars(lab), **(extra_vars or {})}))
-        command = [str(binary), str(PROJECT_ROOT / playbook), "-i", "localhost,", "-e", f"@{vars_path}"]
-        command += ["--check"] * check + ["--diff"] * diff + list(args)
-        env = {**lab.ansible_env(), "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS),
-               "ANSIBLE_CALLBACKS_ENABLED": "integration_results", "AZMIGRATE_TEST_RESULTS": str(results_path),
-               "ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
-        env.pop("ANSIBLE_INVENTORY", None)
+        vars_path = write_vars(work / f"vars-{number}.json", {**azure_vars(lab), **(extra_vars or {})})
+        command = playbook_command(playbook, "localhost,", [vars_path], check, diff, args)
+        env = playbook_env(lab.ansible_env(), results_path, drop=("ANSIBLE_INVENTORY",),
+                           extra={"ANSIBLE_PYTHON_INTERPRETER": sys.executable})
         if popen:   # for tests that interrupt a run: the caller kills it
             return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), results_path
-        completed = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-                                   check=False)
-        recorded = json.loads(results_path.read_text()) if results_path.exists() else {"results": [], "stats": {}}
-        return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, recorded["results"], recorded["stats"])
+        return run_playbook(command, env, results_path, timeout)
 
     run.lab = lab
     return run

@@ -5,10 +5,10 @@ import datetime as dt
 
 import pytest
 
-from lab import vault_credentials
+from lab import registrations, vault_credentials
 from lab.clock import LabClock
 from lab.estate import build_world
-from lab.hosts import installers
+from lab.hosts import installer_state, installers
 from lab.hosts.state import REGISTRATION_KEY
 
 EPOCH = dt.datetime(2025, 6, 2, 6, 0, tzinfo=dt.timezone.utc)
@@ -16,7 +16,7 @@ EPOCH = dt.datetime(2025, 6, 2, 6, 0, tzinfo=dt.timezone.utc)
 
 def installed_host(**host):
     world = build_world({"hosts": [{"name": "HV01", "dotnet_release": 528449, **host}]}, clock=LabClock(EPOCH, time_scale=1e6))
-    world.installers.timing = installers.Timing(0, 0, 0, 0, 0)
+    world.installers.timing = installer_state.Timing(0, 0, 0, 0, 0)
     target = world.host("HV01")
     target.write_file(r"C:\s\setupdr.exe", installers.make_setup_file("5.24.0902.3", "2.0.9277.0"))
     return world, target
@@ -52,7 +52,7 @@ def test_setup_lands_after_the_process_exits_and_registration_is_recorded_in_the
     assert installers.installed(target)
     assert run(installers.register(target, world, credentials(world), "HV01", None, None)) == 0
     assert target.registry.get_value(REGISTRATION_KEY, "ResourceName") == "rsv-a"
-    assert vault_credentials.providers_of_site(world, "sub", "rg", "rsv-a", "site")[0].host == "HV01"
+    assert registrations.providers_of_site(world.provider_registrations, "sub", "rg", "rsv-a", "site")[0].host == "HV01"
 
 
 @pytest.mark.parametrize("case, words", [
@@ -94,7 +94,7 @@ def test_the_local_cleanup_leaves_the_vaults_record_of_the_host():
     run(installers.run_setupdr(target, world, r"C:\s"))
     run(installers.register(target, world, credentials(world), "HV01", None, None))
     installers.cleanup_registration(target)
-    assert vault_credentials.providers_of_site(world, "sub", "rg", "rsv-a", "site")[0].host == "HV01"
+    assert registrations.providers_of_site(world.provider_registrations, "sub", "rg", "rsv-a", "site")[0].host == "HV01"
 
 
 @pytest.mark.parametrize("program", ["setupdr", "DRConfigurator"])

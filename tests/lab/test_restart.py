@@ -1,6 +1,6 @@
 """`python -m lab restart` (lab/persist.py): the restarted lab serves the saved world on the same addresses, ports
 and passwords, its clock moved on, and a long-running operation's URL and a token from before the restart still
-answer. In process, with closures of running jobs: tests/lab_azure/test_world_snapshot.py."""
+answer. In process, with running jobs and operations as data: tests/lab_azure/test_world_snapshot.py."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError
+from inprocess_azure import wait_until
 
 
 def _job(lab, error: HttpResponseError):
@@ -170,3 +171,23 @@ def test_vault_wide_listing_pages(lab, site, cluster_site):
     # The list view leaves protectedManagedDisks empty; the single GET fills it (README differences §4).
     item = everything[0]
     assert item.properties.provider_specific_details.protected_managed_disks == []
+
+
+def test_a_job_whose_item_is_purged_meanwhile_goes_on_with_nothing_to_act_on(lab, site):
+    """Jobs are data that find their item when a hook runs (lab/azure/jobs.py): once the item is purged, the
+    EnableDr job still running on it ends without touching the host, and the world keeps moving."""
+    asr = lab.asr
+    vm_id = site.protectable("app01").name
+    asr.replication_protected_items.begin_create(*site.args(vm_id), site.enable_input("app01"))     # not waited for
+    asr.replication_protected_items.begin_purge(*site.args(vm_id)).result()
+
+    def enable_job_state():
+        lab.advance(10)
+        jobs = asr.replication_jobs.list(lab.rg, lab.vault, filter="jobName eq 'EnableDr'")
+        return next((j.properties.state for j in jobs if j.properties.target_object_id == vm_id
+                     and j.properties.state in ("Succeeded", "Failed")), None)
+
+    assert wait_until(enable_job_state, timeout=30, what="the EnableDr job to end") == "Succeeded"
+    assert lab.vm("HV01", "app01").replication is None        # its hooks had no item left to act on
+    assert all(i.name != vm_id for i in asr.replication_protected_items.list_by_replication_protection_containers(
+        *site.args()))

@@ -7,7 +7,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from inprocess_azure import Site, wait_until
-from lab import vault_credentials
+from lab import registrations, vault_credentials
 from lab.estate import build_host
 from lab.hosts import installers
 from lab.hosts.state import REGISTRATION_KEY
@@ -136,7 +136,7 @@ def _credentials(lab, site, hours: int) -> str:
 def test_vault_credentials_file_is_valid_until_it_expires(lab, site):
     xml = _credentials(lab, site, hours=2)
     # What DRConfigurator's simulation calls; it raises CredentialsRejected for a file it refuses.
-    direct = lab.on_loop(lambda: vault_credentials.check(xml, lab.world.clock.now(), lab.world.azure))
+    direct = lab.on_loop(lambda: registrations.check(xml, lab.world.clock.now(), lab.world.azure))
     assert direct.vault_location == "eastus" and direct.resource_group == lab.rg
     check = lab.admin("POST", "/azure/credentials/check", {"xml": xml})
     assert check["valid"] and check["vault_name"] == lab.vault and check["site_name"] == site.name
