@@ -55,7 +55,7 @@ LISTING_CHILD = r"""
 import json, resource, sys, time
 sys.path[:0] = %(paths)r
 import azure_lab
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import AzureSession
 from ansible_collections.azmigrate.hyperv.plugins.modules.replication_info import read_replication
 options = json.loads(sys.stdin.read())
 client = AzureSession.from_params(dict(options, auth_source="auto"), environ={}).site_recovery()

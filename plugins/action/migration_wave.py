@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import typing as t
 
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_wave import VERDICTS
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.wave_options import VERDICTS
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._rounds import RoundsAction
 
 

@@ -138,49 +138,36 @@ elapsed_seconds:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.fleet import read_fleet
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import filter_items
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._replication_wait import (
     MIN_POLL_INTERVAL, missing_names, progress_line, settled, verdict,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_items import filter_items
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.asr_vault import (
-    VAULT_OPTION_RULES,
-    VAULT_OPTIONS,
-    resolve_vault,
-)
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_auth import azure_argument_spec
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_clients import AzureSession
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.azmigrate.hyperv.plugins.module_utils.replication_fleet import read_fleet
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=azure_argument_spec(
+    module = AzureModule(
+        argument_spec=dict(
             vms=dict(type="list", elements="str", required=True),
             timeout=dict(type="int", default=86400), poll_interval=dict(type="float", default=60),
             progress_seconds=dict(type="int", default=60), round_seconds=dict(type="int"),
-            **VAULT_OPTIONS
         ),
         supports_check_mode=True,
-        **VAULT_OPTION_RULES
     )
     params = module.params
-    problems = ["%s is %s; it must be at least %s" % (option, params[option], least)
+    problems = [f"{option} is {params[option]}; it must be at least {least}"
                 for option, least in (("timeout", 1), ("poll_interval", MIN_POLL_INTERVAL), ("progress_seconds", 1),
                                       ("round_seconds", 1))
                 if params[option] is not None and params[option] < least]
     if not params["vms"]:
         problems.append("vms is empty; it must name at least one VM")
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
+    module.fail_invalid(problems)
     started = time.monotonic()
     deadline = started + params["timeout"]
     round_end = min(deadline, started + params["round_seconds"]) if params["round_seconds"] else deadline
-    session = AzureSession.from_module(module, "azure-mgmt-recoveryservicessiterecovery")
-    resolve_vault(module, session)
-    client = session.site_recovery()
+    client = module.session("azure-mgmt-recoveryservicessiterecovery").site_recovery()
     vms, polls, read_errors, last_error, time_up = None, 0, 0, None, False
     while True:
         poll_started = time.monotonic()
@@ -202,7 +189,7 @@ def main():
             break
     elapsed = time.monotonic() - started
     if vms is None:   # no read of this run succeeded: nothing is known of the wave
-        module.fail_json(msg="Reading the vault failed at each of %d read(s): %s" % (polls, last_error), polls=polls,
+        module.fail_json(msg=f"Reading the vault failed at each of {polls} read(s): {last_error}", polls=polls,
                          read_errors=read_errors, last_error=last_error, elapsed_seconds=round(elapsed, 1))
     for vm in vms:
         vm["progress_line"] = progress_line(vm)
