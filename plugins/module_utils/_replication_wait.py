@@ -5,7 +5,7 @@
 """The wait for a wave's initial replication, as pure functions of the VMs replication_info reports: when the wait
 is over, each VM's progress line, and the verdict naming every failed, still waiting or missing VM. Used by the
 module replication_wait (each poll) and its action plugin (the verdict over all rounds); tested in
-tests/unit/module_utils/test_replication_wait.py."""
+tests/unit/module_utils/test_replication_wait_verdicts.py."""
 
 from __future__ import annotations
 
