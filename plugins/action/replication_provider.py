@@ -17,12 +17,12 @@ credentials, proxy password, setup URL) travel on the host script's stdin only a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import typing as t
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.utils.display import Display
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._files import file_sha256
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_action import HostAction, TaskFailed
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError, run_checked_host_script
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (
@@ -50,8 +50,6 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_prov
 
 display = Display()
 
-HASH_BLOCK_BYTES = 1024 * 1024
-
 
 def name_the_key(failure: TaskFailed, options: ProviderOptions) -> None:
     """After a failed registration, say which key it was: the provider's reason comes first, and the host cannot tell."""
@@ -60,14 +58,6 @@ def name_the_key(failure: TaskFailed, options: ProviderOptions) -> None:
         failure.msg += (f". The vault credentials file is for the {credentials.vault_label()}, site {credentials.site_name}: check that "
                         "they exist (azmigrate.hyperv.vault_info) and that the file is the site's current key; a re-run goes on "
                         "from the registration")
-
-
-def sha256_of_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(HASH_BLOCK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ActionModule(HostAction):
@@ -96,7 +86,7 @@ class ActionModule(HostAction):
         local_setup = None
         if args.get("setup_file_src"):
             local_setup = self._controller_file("setup_file_src", args["setup_file_src"])
-            computed = sha256_of_file(local_setup)
+            computed = file_sha256(local_setup)
             given = check_sha256("setup_file_sha256", args.get("setup_file_sha256"))
             if given and given != computed:
                 raise OptionError(f"setup_file_sha256: {given} does not match {args['setup_file_src']}, whose SHA-256 is {computed}")

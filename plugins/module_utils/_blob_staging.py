@@ -9,14 +9,13 @@ The blob carries the file's SHA-256 in its metadata (key ``sha256``), so a secon
 same file is skipped; hosts get an HTTPS URL with a short-lived, read-only SAS and check the
 SHA-256 after the download.
 
-The API: ``file_sha256(path)``, ``valid_container_name(name)``, ``storage_account(client, rg, name)``,
+The API: ``valid_container_name(name)``, ``storage_account(client, rg, name)``,
 ``account_key(client, rg, name)``, ``blob_sha256(blob_client)``, ``ensure_container(container_client)``,
 ``upload_file(blob_client, path, sha256)``, ``read_only_sas(...)``. The SDK wrappers raise
 ``AzureModuleError``.
 """
 
 import datetime
-import hashlib
 import re
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients import rest_dict
@@ -39,17 +38,6 @@ _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 # A SAS starts a little in the past, so a host whose clock runs behind can use it at once.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
-
-
-CHUNK = 4 * 1024 * 1024
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def valid_container_name(name):

@@ -131,6 +131,7 @@ uploaded:
 import os
 
 
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._files import file_sha256
 from ansible_collections.azmigrate.hyperv.plugins.module_utils import _blob_staging as blob_staging
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
@@ -196,7 +197,7 @@ def main():
     problems = validate(params)
     module.fail_invalid(problems)
     session = module.session("azure-mgmt-storage", "azure-storage-blob")
-    sha256 = blob_staging.file_sha256(params["src"])
+    sha256 = file_sha256(params["src"])
     try:
         uploaded, before, url, sas_url, expiry = stage(session, params, sha256, module.check_mode)
     except AzureModuleError as exc:
