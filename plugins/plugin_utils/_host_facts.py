@@ -11,7 +11,6 @@ public source below.
 
 from __future__ import annotations
 
-import re
 import typing as t
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._mars import DEFAULT_UPLOAD_THREADS, volume_for_path
