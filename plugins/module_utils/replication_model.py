@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one model of bytes and rates for Hyper-V to Azure replication (docs/planning.md, "The model").
 
-The replication planner (``plugin_utils/_planner``) plans on it and the lab's Azure side simulates with
-it, so a planned wave and a simulated run of it agree by construction. Units: rates are bytes per
+The replication planner (``plugin_utils/_planner``) plans on it, and a simulation of replication built on
+it (it is public API) agrees with a plan by construction. Units: rates are bytes per
 second (float), amounts bytes, times model time (seconds since 1970-01-01T00:00:00 UTC); parsing
 "512 Kbps" or "1 Gbit/s" is ``bandwidth.py``'s job, the throttle is ``_mars.ThrottleSchedule`` and the
 delta replication cycle and log space are ``_replication_logs`` (re-exported here).

@@ -6,8 +6,8 @@
 
 The runner checks every document against its script's output schema before planning sees it
 (_host_script.run_checked_host_script, _host_script_bundle.run_host_script_bundle), and
-tests/unit/test_host_script_contracts.py holds the three sides to it: the script (parsed with the PowerShell
-grammar), the controller reading it, and the lab's simulation of the script. docs/host-scripts.md explains
+tests/unit/test_host_script_contracts.py holds every side to it: the script (parsed with the PowerShell
+grammar), the controller reading it, and the test stand-in of the script. docs/host-scripts.md explains
 each document's meaning. Schemas are plain data (_document_schema.py): a dict gives an object's exact keys,
 a one-item list a list of such items, None a scalar; any object may be null.
 """
