@@ -22,9 +22,10 @@ import hashlib
 import inspect
 import json
 import time
+from dataclasses import dataclass
 
 from lab.hosts import scripts
-from lab.hosts.scripts import bundle
+from lab.hosts.scripts import _agent_module, bundle
 from lab.hosts.logon import Logon
 from lab.hosts.state import HostState
 from lab.log import MASK, mask_secrets
@@ -34,6 +35,14 @@ from lab.winrm.commandline import CMD_TOO_LONG, BadCommandLine, Invocation, comm
 from lab.winrm.raw_commands import RawCommands, not_simulated, statement_of
 from lab.winrm.shell import CODEPAGES, CommandResult, RemoteCommand
 from lab.world import HostEndpoint, World
+
+
+@dataclass(frozen=True)
+class _ScriptRun:
+    """What a host script's powershell.exe runs with: the shell's logon, and whether it can load the agent's module."""
+
+    logon: Logon | None
+    agent_module_importable: bool
 
 
 class CommandDispatcher:
@@ -56,7 +65,7 @@ class CommandDispatcher:
             except BadCommandLine as exc:
                 result = CommandResult(stderr=f"lab: bad command line: {exc}\r\n".encode(), exit_code=1)
             else:
-                result = await self._run(invocation, bytes(command.stdin), entry, command.codepage, command.logon)
+                result = await self._run(invocation, bytes(command.stdin), entry, command.codepage, command)
                 # What a real host spends before the command does anything (lab/winrm/costs.py).
                 entry["cost_ms"] = self.world.command_costs.of(invocation.via_powershell, entry["kind"] == "module")
                 if self.world.command_costs.wait and entry["cost_ms"]:
@@ -70,15 +79,15 @@ class CommandDispatcher:
         return result
 
     async def _run(self, invocation: Invocation, stdin: bytes, entry: dict, codepage: int,
-                   logon: Logon | None = None) -> CommandResult:
+                   command: RemoteCommand | None = None) -> CommandResult:
         script = invocation.script
         if script is not None:
             if ansible_payload.is_bootstrap(script):
                 return self._ansible_payload(stdin, entry)
             if scripts.is_bootstrap(script):
-                return await self._bootstrapped_script(stdin, entry, codepage, logon)
+                return await self._bootstrapped_script(stdin, entry, codepage, command)
             if scripts.marker_of(script) is not None:
-                return await self._host_script(script, stdin, entry, codepage, logon)
+                return await self._host_script(script, stdin, entry, codepage, command)
             result = self.raw.run_powershell(script)
             text = statement_of(script) or script
         elif invocation.via_powershell:
@@ -93,7 +102,7 @@ class CommandDispatcher:
         return _in_codepage(result, codepage)
 
     async def _bootstrapped_script(self, stdin: bytes, entry: dict, codepage: int,
-                                   logon: Logon | None = None) -> CommandResult:
+                                   command: RemoteCommand | None = None) -> CommandResult:
         """The bootstrap: the script text up to the line of four NULs, the request after it."""
         entry.update(name="host script bootstrap")
         split = scripts.split_stdin(stdin)
@@ -105,11 +114,13 @@ class CommandDispatcher:
             first_line = script.strip().splitlines()[0][:200] if script.strip() else "(empty)"
             message = f"lab: command not simulated: the bootstrap's script starts with {first_line!r}, not a host-script marker"
             return CommandResult(stderr=clixml.error_stream(message), exit_code=1)
-        return await self._host_script(script, request, entry, codepage, logon)
+        return await self._host_script(script, request, entry, codepage, command)
 
     async def _host_script(self, script: str, request: bytes, entry: dict, codepage: int,
-                           logon: Logon | None = None) -> CommandResult:
+                           command: RemoteCommand | None = None) -> CommandResult:
         name, version = scripts.marker_of(script)
+        run = _ScriptRun(command.logon if command else None,
+                         _agent_module.importable(script, command.shell_saw_agent if command else True))
         entry.update(kind="host_script", name=f"{name}/{version}")
         ascii_only = scripts.escapes_non_ascii(script)
         refusal = scripts.parse_refusal(script)
@@ -118,16 +129,16 @@ class CommandDispatcher:
             entry["kind"] = "rejected"
             return CommandResult(stderr=clixml.error_stream(refusal), exit_code=1)
         if name == bundle.NAME:
-            return await self._bundle(script, version, request, entry, codepage, ascii_only, logon)
+            return await self._bundle(script, version, request, entry, codepage, ascii_only, run)
         try:
             simulation = scripts.load(name, version)
         except scripts.UnknownScript as exc:
             entry["kind"] = "rejected"
             return _failed(str(exc), 1, codepage, ascii_only, stderr=str(exc))
-        return await self._simulate(simulation, f"{name}/{version}", version, request, entry, codepage, ascii_only, logon)
+        return await self._simulate(simulation, f"{name}/{version}", version, request, entry, codepage, ascii_only, run)
 
     async def _simulate(self, simulation, label: str, version: int, request: bytes, entry: dict, codepage: int,
-                        ascii_only: bool, logon: Logon | None) -> CommandResult:
+                        ascii_only: bool, run: _ScriptRun) -> CommandResult:
         """One host script's simulation on its request; `entry` gets its params and secret key names."""
         try:
             document = json.loads(request.decode("utf-8-sig")) if request.strip() else None
@@ -138,7 +149,7 @@ class CommandDispatcher:
                            '{"params": {...}, "secrets": {...}}', 1, codepage, ascii_only)
         params, secrets = document.get("params") or {}, document.get("secrets") or {}
         entry.update(params=params, secret_keys=sorted(secrets))
-        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version, logon)
+        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version, run.logon, run.agent_module_importable)
         try:
             output = simulation.run(ctx)
             if inspect.isawaitable(output):
@@ -148,7 +159,7 @@ class CommandDispatcher:
         return CommandResult(stdout=_json_line(output, codepage, ascii_only))
 
     async def _bundle(self, script: str, version: int, request: bytes, entry: dict, codepage: int,
-                      ascii_only: bool, logon: Logon | None) -> CommandResult:
+                      ascii_only: bool, run: _ScriptRun) -> CommandResult:
         """Several host scripts in one command (lab/hosts/scripts/bundle.py): each part on its own request
         line, in order, until one fails; after each part's output, its end line."""
         try:
@@ -162,7 +173,7 @@ class CommandDispatcher:
             part_entry: dict = {}
             line = lines[index] if index < len(lines) else b""
             result = await self._simulate(simulation, part, int(part.rsplit("/", 1)[1]), line, part_entry, codepage,
-                                          ascii_only, logon)
+                                          ascii_only, run)
             logged.append({"script": part, "params": part_entry.get("params"),
                            "secret_keys": part_entry.get("secret_keys", [])})
             exit_code = result.exit_code

@@ -110,7 +110,7 @@ class WinRMService:
             raise soap.WSManFault(soap.FAULT_SCHEMA_VALIDATION,
                                   f"The lab simulates only the cmd shell, not {wsman.resource_uri}.")
         if action == soap.ACTION_CREATE:
-            shell = self.shells.create(wsman.options, logon=session.logon)
+            shell = self.shells.create(wsman.options, logon=session.logon, saw_agent=self.host.agent_install_path is not None)
             return soap.create_response(relates_to, url, shell.id)
         if action == soap.ACTION_COMMAND:
             return self._command(wsman)

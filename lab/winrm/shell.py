@@ -60,6 +60,7 @@ class RemoteCommand:
     delivered: bool = False
     stdin_event: asyncio.Event = field(default_factory=asyncio.Event)
     logon: Logon | None = None     # the shell's logon: what the command may reach (lab/hosts/logon.py)
+    shell_saw_agent: bool = False  # RemoteShell.saw_agent of its shell
 
 
 @dataclass
@@ -69,6 +70,9 @@ class RemoteShell:
     codepage: int = DEFAULT_CODEPAGE
     commands: dict[str, RemoteCommand] = field(default_factory=dict)
     logon: Logon | None = None     # who created the shell; its commands run as this logon
+    # Whether the agent was installed when the shell was created: its environment (PSModulePath) then holds the agent's
+    # module folder, and so does every powershell.exe it starts (lab/hosts/scripts/_agent_module.py).
+    saw_agent: bool = False
 
 
 Runner = Callable[[RemoteCommand], Awaitable[CommandResult]]
@@ -80,8 +84,8 @@ class ShellService:
         self.runner = runner
         self.shells: dict[str, RemoteShell] = {}
 
-    def create(self, options: dict[str, str], logon: Logon | None = None) -> RemoteShell:
-        shell = RemoteShell(str(uuid.uuid4()).upper(), options, shell_codepage(options), logon=logon)
+    def create(self, options: dict[str, str], logon: Logon | None = None, saw_agent: bool = False) -> RemoteShell:
+        shell = RemoteShell(str(uuid.uuid4()).upper(), options, shell_codepage(options), logon=logon, saw_agent=saw_agent)
         self.shells[shell.id] = shell
         return shell
 
@@ -106,7 +110,8 @@ class ShellService:
                       console_mode_stdin: bool, skip_cmd_shell: bool = False) -> RemoteCommand:
         shell = self.shell(shell_id)
         command = RemoteCommand(str(uuid.uuid4()).upper(), program, arguments, console_mode_stdin,
-                                codepage=shell.codepage, skip_cmd_shell=skip_cmd_shell, logon=shell.logon)
+                                codepage=shell.codepage, skip_cmd_shell=skip_cmd_shell, logon=shell.logon,
+                                shell_saw_agent=shell.saw_agent)
         shell.commands[command.id] = command
         return command
 

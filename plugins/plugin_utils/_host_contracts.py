@@ -151,7 +151,9 @@ REPLICATION_PROVIDER_REMOVE = HostScriptContract(
     output_schema=PROVIDER_STEPS_RESULT,
 )
 
-# The read and the set script of a setting print the same document; the set script reads back what it wrote.
+# The read and the set script of a setting print the same document; the set script reads back what it wrote and, under
+# ``replaced``, what it found before writing (the read script's document), so a write sent without a read first (the
+# agent's throttle, set in the command that installs the agent) still tells what it changed.
 # The threads: the agent and the two registry values, each with its registry type, since a REG_SZ "8" is not
 # a setting the agent reads as a DWORD.
 THREADS_DOCUMENT: dict[str, t.Any] = {
@@ -165,14 +167,16 @@ THROTTLE_DOCUMENT: dict[str, t.Any] = {"agent": AGENT_STATE, "throttle": THROTTL
 
 UPLOAD_THREADS_READ = HostScriptContract(name="upload_threads_read", version=1, params_schema={}, output_schema=THREADS_DOCUMENT)
 # ``writes``: registry value name -> DWORD.
-UPLOAD_THREADS_SET = HostScriptContract(name="upload_threads_set", version=1, params_schema={"writes": None}, output_schema=THREADS_DOCUMENT)
+UPLOAD_THREADS_SET = HostScriptContract(
+    name="upload_threads_set", version=2, params_schema={"writes": None}, output_schema={**THREADS_DOCUMENT, "replaced": THREADS_DOCUMENT},
+)
 UPLOAD_THROTTLE_READ = HostScriptContract(name="upload_throttle_read", version=1, params_schema={}, output_schema=THROTTLE_DOCUMENT)
 # ``throttle``: null for -NoThrottle, else the five parameters of Set-OBMachineSetting.
 UPLOAD_THROTTLE_SET = HostScriptContract(
     name="upload_throttle_set",
-    version=1,
+    version=2,
     params_schema={"throttle": {field: value for field, value in THROTTLE.items() if field != "enabled"}},
-    output_schema=THROTTLE_DOCUMENT,
+    output_schema={**THROTTLE_DOCUMENT, "replaced": THROTTLE_DOCUMENT},
 )
 
 # Several scripts in one command (_host_script_bundle.py): one request line per part, each part's output

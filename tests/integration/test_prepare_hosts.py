@@ -120,7 +120,7 @@ def test_a_settings_change_is_one_read_and_one_write_per_host(fresh_estate, ansi
     since = lab.admin.last_seq()
     run = ansible_playbook(PLAYBOOK, extra_vars=changed_vars, diff=True)
     assert run.rc == 0, run.output
-    writes = ("bundle/1", ["upload_threads_set/1", "upload_throttle_set/1"])
+    writes = ("bundle/1", ["upload_threads_set/2", "upload_throttle_set/2"])
     assert commands_by_host(lab, since) == {name: [("bundle/1", READ_SCRIPTS), writes] for name in HOSTS}
     for name in HOSTS:
         state = run.result(name, STATE_TASK)

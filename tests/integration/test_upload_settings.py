@@ -101,7 +101,7 @@ def test_throttle_first_run_changes_and_second_run_sends_one_command_per_host(fr
         assert first.result(name)["after"]["work_hour_bandwidth"] == {"bytes_per_second": 10485760, "kbps": 10240}
         assert first.result(name)["restart_recommended"] is False
         # One read, then one set that also reads back.
-        assert [command for _host, command in commands_since(lab, seq, name)] == ["host_script:upload_throttle_read/1", "host_script:upload_throttle_set/1"]
+        assert [command for _host, command in commands_since(lab, seq, name)] == ["host_script:upload_throttle_read/1", "host_script:upload_throttle_set/2"]
 
     seq = lab.admin.last_seq()
     second = ansible_playbook(THROTTLE_PLAYBOOK, extra_vars=THROTTLE_VARS, limit="HV01,HV02")
@@ -234,7 +234,7 @@ def test_threads_first_run_writes_dwords_and_second_run_sends_one_command_per_ho
         assert result["upload_threads"] == {"value": 8, "configured": True}
         assert result["before"]["upload_threads"] == {"value": 4, "configured": False}
         assert result["restart_recommended"] is True
-        assert [command for _host, command in commands_since(lab, seq, name)] == ["host_script:upload_threads_read/1", "host_script:upload_threads_set/1"]
+        assert [command for _host, command in commands_since(lab, seq, name)] == ["host_script:upload_threads_read/1", "host_script:upload_threads_set/2"]
 
     seq = lab.admin.last_seq()
     second = ansible_playbook(THREADS_PLAYBOOK, extra_vars={"upload_threads": 8, "download_threads": 6}, limit="HV01,HV02")

@@ -46,8 +46,8 @@ def test_a_failing_part_ends_the_bundle_and_what_follows_never_runs(lab):
     parts = [Part("upload_throttle_set", {"throttle": None}), Part("upload_threads_set", {"writes": {"UploadThreadsPerVM": 9}})]
     outcome, code, entry = run_bundle(lab, "HV01", parts)
     assert isinstance(outcome, HostScriptError) and code == 1
-    assert str(outcome).startswith("host script upload_throttle_set/1 failed (exit code 1): upload_throttle_set failed while")
-    assert entry["parts"] == ["upload_throttle_set/1"]
+    assert str(outcome).startswith("host script upload_throttle_set/2 failed (exit code 1): upload_throttle_set failed while")
+    assert entry["parts"] == ["upload_throttle_set/2"]
     assert lab.admin.host("HV01")["registry"].get(REPLICATION_KEY) == before
 
 

@@ -43,7 +43,7 @@ def test_the_real_script_as_sent_runs(lab):
 @pytest.mark.parametrize("old, new, message", [
     ("$writes = @($request.params.writes.PSObject.Properties)",
      "$writes = @($request.params.writes.PSObject.Properties) ?? @()", "Unexpected token '??' in expression or statement."),
-    ("Write-HostScriptResult -Result (Get-ThreadsDocument)", "Write-HostScriptResult -Result (Get-ThreadsDocument) && $true",
+    ("$after = Get-ThreadsDocument", "$after = Get-ThreadsDocument && $true",
      "The token '&&' is not a valid statement separator in this version."),
     ("replication_registry = (Get-ThreadsRegistryValue)", "replication_registry = $true ? (Get-ThreadsRegistryValue) : $null",
      "Unexpected token '?' in expression or statement."),

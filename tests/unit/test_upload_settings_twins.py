@@ -4,12 +4,14 @@ The documents' shape is tests/unit/test_host_script_contracts.py's; here what th
 refuse, and that what they return reads back through the controller's planning as applied.
 """
 
+import copy
 import importlib
 import re
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import CONTRACTS
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings import (
     plan_threads,
     plan_throttle,
@@ -40,9 +42,11 @@ def fixture_lab():
     host = world.host("HV01")
     patch.patch_host(host, AGENT_INSTALLED)
 
-    def run(name, params, on=host):
-        simulation = scripts.load(name, 1)
-        return simulation.run(scripts.ScriptContext(host=on, world=world, params=params, secrets={}, version=1))
+    def run(name, params, on=host, agent_module_importable=True):
+        version = CONTRACTS[name].version
+        simulation = scripts.load(name, version)
+        return simulation.run(scripts.ScriptContext(host=on, world=world, params=params, secrets={}, version=version,
+                                                    agent_module_importable=agent_module_importable))
 
     return scripts, world, host, run
 
@@ -54,6 +58,8 @@ def test_threads_written_by_the_lab_read_back_as_planned(lab):
     plan = plan_threads(before, {"UploadThreadsPerVM": 16, "DownloadThreadsPerVM": 6})
     after = run("upload_threads_set", {"writes": plan.writes})
     assert after["replication_registry"]["UploadThreadsPerVM"] == {"data": 16, "kind": "DWord"}
+    # What the write replaced is the read before it, so a write sent without that read still tells what it changed.
+    assert after["replaced"] == before and plan_threads(after["replaced"], plan.writes).changed
     assert not plan_threads(run("upload_threads_read", {}), {"UploadThreadsPerVM": 16, "DownloadThreadsPerVM": 6}).changed
     assert host.registry.get_value("HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Replication", "DownloadThreadsPerVM") == 6
 
@@ -80,13 +86,14 @@ def test_a_throttle_set_in_the_lab_reads_back_as_planned(lab):
     assert current is None
     plan = plan_throttle(current, desired)
     after = run("upload_throttle_set", plan.set_params)
+    assert read_throttle(after["replaced"]["throttle"]) is None and after["replaced"]["agent"] == after["agent"]
     # Stored as Set-OBMachineSetting takes it: bytes per second.
     assert host.mars_settings["throttle"]["work_hour_bandwidth"] == 524288
     assert read_throttle(after["throttle"]) == desired
     assert not plan_throttle(read_throttle(run("upload_throttle_read", {})["throttle"]), desired).changed
 
     off = plan_throttle(desired, None)
-    run("upload_throttle_set", off.set_params)
+    assert read_throttle(run("upload_throttle_set", off.set_params)["replaced"]["throttle"]) == desired
     # -NoThrottle: the agent keeps the last schedule (greyed out in its console), and the read says "off".
     assert host.mars_settings["throttle"]["enabled"] is False and host.mars_settings["throttle"]["work_hour_bandwidth"] == 524288
     assert read_throttle(run("upload_throttle_read", {})["throttle"]) is None
@@ -148,3 +155,24 @@ def test_the_lab_throttle_set_fails_as_the_script_does_without_the_agent(lab):
     scripts, world, _host, run = lab
     with pytest.raises(scripts.ScriptFailed, match="the Recovery Services agent is not installed"):
         run("upload_throttle_set", {"throttle": None}, world.host("HV02"))
+
+
+def test_the_lab_throttle_set_changes_nothing_while_obengine_is_stopped(lab):
+    scripts, _world, host, run = lab
+    host.service("obengine").status = "Stopped"
+    before = copy.deepcopy(host.mars_settings)
+    throttle = {"work_days": ["Monday"], "work_hour_start": "08:00:00", "work_hour_end": "18:00:00",
+                "work_hour_bandwidth": 524288, "non_work_hour_bandwidth": 524288}
+    with pytest.raises(scripts.ScriptFailed, match="service obengine is Stopped, not Running: start it"):
+        run("upload_throttle_set", {"throttle": throttle})
+    assert host.mars_settings == before
+
+
+@pytest.mark.parametrize("name", ["upload_throttle_read", "upload_throttle_set"])
+def test_the_agent_cmdlets_are_missing_where_powershell_cannot_load_its_module(lab, name):
+    scripts, _world, host, run = lab
+    params = {"throttle": None} if name == "upload_throttle_set" else {}
+    before = copy.deepcopy(host.mars_settings)
+    with pytest.raises(scripts.ScriptFailed, match="The term 'Get-OBMachineSetting' is not recognized"):
+        run(name, params, agent_module_importable=False)
+    assert host.mars_settings == before

@@ -47,6 +47,8 @@ class ScriptContext:
     secrets: dict
     version: int
     logon: Logon | None = None   # the WinRM session's logon (lab/hosts/logon.py); None: a local console
+    # Whether this powershell.exe can load the agent's module MSOnlineBackup (lab/hosts/scripts/_agent_module.py).
+    agent_module_importable: bool = True
 
 
 class ScriptFailed(Exception):

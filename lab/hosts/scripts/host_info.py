@@ -8,6 +8,7 @@ services, files, Hyper-V and cluster state.
 from __future__ import annotations
 
 from lab.hosts.scripts import ScriptContext
+from lab.hosts.scripts._agent_module import cmdlet_missing
 from lab.hosts.scripts.upload_throttle_read import MachineSettingError, read_throttle
 from lab.hosts.state import (
     MARS_REPLICATION_KEY,
@@ -36,7 +37,7 @@ def run(ctx: ScriptContext) -> dict:
     # As host_info.ps1: [bool]$request.params.gather_vms, so an absent value means false; and
     # without the Hyper-V role there are no Hyper-V cmdlets (Get-VM). Either way vms/volumes are null.
     gather_vms = bool(ctx.params.get("gather_vms")) and host.hyperv_role
-    throttle, warnings = _throttle(host)
+    throttle, warnings = _throttle(host, ctx.agent_module_importable)
     return {
         "computer_name": host.name,
         "domain": host.domain,
@@ -100,11 +101,14 @@ def _registration(host: HostState) -> dict | None:
     return {key: lowered.get(name.lower()) for key, name in REGISTRATION_VALUES.items()}
 
 
-def _throttle(host: HostState) -> tuple[dict | None, list[str]]:
+def _throttle(host: HostState, agent_module_importable: bool) -> tuple[dict | None, list[str]]:
     """The throttle and the warnings, as host_info.ps1 reads them: an agent that cannot answer leaves it null."""
     engine = host.service("obengine")
     if not host.agent_install_path or engine is None or engine.status != "Running":
         return None, []   # Get-OBMachineSetting reads the settings from the running engine
+    missing = cmdlet_missing(agent_module_importable, "Get-OBMachineSetting")
+    if missing:
+        return None, [f"the throttle was not read (Get-OBMachineSetting): {missing}"]
     try:
         return read_throttle(host), []
     except MachineSettingError as exc:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine
 
 from lab.hosts import installers
 from lab.hosts.logon import share_denied
+from lab.hosts.scripts._agent_module import cmdlet_missing
 from lab.hosts.scripts import ScriptContext, ScriptFailed
 from lab.hosts.scripts._launching import Launching, launching
 from lab.hosts.scripts.replication_provider_read import registration_of
@@ -234,7 +235,7 @@ async def _register(ctx: ScriptContext, item: dict, state: dict) -> int | None:
     if ctx.host.service("dra") is not None and ctx.host.service("dra").status != "Running":
         ctx.host.start_service("dra")   # Start-Service: a running service is left as it is
     if item.get("proxy"):
-        installers.set_agent_proxy(ctx.host, item["proxy"])
+        _set_agent_proxy(ctx, item["proxy"])
     return exit_code
 
 
@@ -252,8 +253,16 @@ async def _configure_proxy(ctx: ScriptContext, item: dict, state: dict) -> int |
         raise StepFailed(f"DRConfigurator.exe /configure exited with {_exit_text(exit_code)} and the proxy is not {wanted}; {reason}")
     # Restart-Service dra: the provider reads its proxy when it starts. Then the agent's proxy.
     ctx.host.start_service("dra")
-    installers.set_agent_proxy(ctx.host, proxy)
+    _set_agent_proxy(ctx, proxy)
     return exit_code
+
+
+def _set_agent_proxy(ctx: ScriptContext, proxy: dict | None) -> None:
+    """Set-AgentProxy: Set-OBMachineSetting from the agent's module, which this powershell.exe must be able to load."""
+    missing = cmdlet_missing(ctx.agent_module_importable, "Set-OBMachineSetting")
+    if missing:
+        raise StepFailed(missing)
+    installers.set_agent_proxy(ctx.host, proxy)
 
 
 STEPS = {

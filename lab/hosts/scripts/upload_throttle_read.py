@@ -21,6 +21,7 @@ lists the names the agent exposes.
 from __future__ import annotations
 
 from lab.hosts.scripts import ScriptContext, ScriptFailed
+from lab.hosts.scripts._agent_module import cmdlet_missing
 from lab.hosts.scripts.upload_threads_read import agent_document
 from lab.hosts.state import HostState
 
@@ -81,14 +82,22 @@ def read_throttle(host: HostState) -> dict:
 
 
 def run(ctx: ScriptContext) -> dict:
+    try:
+        return throttle_document(ctx)
+    except MachineSettingError as exc:
+        raise ScriptFailed(f"upload_throttle_read failed while reading the throttle (Get-OBMachineSetting): {exc}") from None
+
+
+def throttle_document(ctx: ScriptContext) -> dict:
+    """Get-ThrottleDocument of prelude.ps1: the agent, and its throttle while obengine runs (MachineSettingError)."""
     agent = agent_document(ctx.host)
     running = agent is not None and agent["service_status"] == "Running"
     throttle = None
     if running:
-        try:
-            throttle = read_throttle(ctx.host)
-        except MachineSettingError as exc:
-            raise ScriptFailed(f"upload_throttle_read failed while reading the throttle (Get-OBMachineSetting): {exc}") from None
+        missing = cmdlet_missing(ctx.agent_module_importable, "Get-OBMachineSetting")
+        if missing:
+            raise MachineSettingError(missing)
+        throttle = read_throttle(ctx.host)
     return {"agent": agent, "throttle": throttle}
 
 

@@ -1,11 +1,12 @@
-"""Simulation of upload_throttle_set/1: Set-OBMachineSetting, then Get-OBMachineSetting.
+"""Simulation of upload_throttle_set/2: Get-OBMachineSetting, Set-OBMachineSetting, then Get-OBMachineSetting.
 
 Parameters {"throttle": null} -> -NoThrottle, which turns throttling off but keeps the last schedule and
 bandwidths (the MMC shows them greyed out; upload_throttle_read.py); otherwise the five
 throttle parameters, all of which the cmdlet requires together (Microsoft Learn: Set-OBMachineSetting).
-Failures are the real script's: no InstallPath -> its own message; a value the cmdlet's
-parameter binding refuses (day name, TimeSpan, UInt32) -> that step's error; obengine not
-running -> the cmdlet cannot reach the engine. The cmdlet's own bandwidth bounds are
+The document carries the throttle found before setting under "replaced". Failures are the real script's: no
+InstallPath -> its own message; obengine not running -> its own message, before any cmdlet; a value the cmdlet's
+parameter binding refuses (day name, TimeSpan, UInt32) -> that step's error; a powershell.exe that cannot load the
+agent's module (lab/hosts/scripts/_agent_module.py) -> the cmdlet is not recognised. The cmdlet's own bandwidth bounds are
 not documented (Microsoft Learn: Set-OBMachineSetting gives none), so only the UInt32 binding is enforced here; the
 512 Kbps - 1,023 Mbps range is the controller's check.
 """
@@ -16,9 +17,9 @@ import re
 
 from lab.hosts.scripts import ScriptContext, ScriptFailed
 from lab.hosts.scripts.upload_threads_read import agent_document
-from lab.hosts.scripts.upload_throttle_read import MachineSettingError, read_throttle
+from lab.hosts.scripts.upload_throttle_read import MachineSettingError, read_throttle, throttle_document
 
-VERSIONS = (1,)
+VERSIONS = (2,)
 
 # What the script changes on the host, as tests/pslint/contract.py reads it from the .ps1 (registry keys and
 # values, services, programs with their arguments, state-changing cmdlets with their parameters; {} is a run-time
@@ -32,6 +33,7 @@ DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "
 # What [TimeSpan]::Parse accepts for a time of day: h:mm or h:mm:ss.
 TIMESPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 FIVE = ("work_days", "work_hour_start", "work_hour_end", "work_hour_bandwidth", "non_work_hour_bandwidth")
+REPLACED_STEP = "reading the throttle it replaces (Get-OBMachineSetting)"
 SET_STEP = ("setting the throttle (Set-OBMachineSetting -WorkDay -StartWorkHour -EndWorkHour "
             "-WorkHourBandwidth -NonWorkHourBandwidth)")
 
@@ -43,11 +45,15 @@ def run(ctx: ScriptContext) -> dict:
                            r"(HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup): the Recovery Services agent is not "
                            r"installed (no InstallPath under HKLM:\SOFTWARE\Microsoft\Windows Azure Backup\Setup)")
     wanted = ctx.params.get("throttle")
+    try:
+        replaced = throttle_document(ctx)
+    except MachineSettingError as exc:
+        raise ScriptFailed(f"upload_throttle_set failed while {REPLACED_STEP}: {exc}") from None
+    if replaced["throttle"] is None:
+        status = replaced["agent"]["service_status"] or "missing"
+        raise ScriptFailed(f"upload_throttle_set failed while {REPLACED_STEP}: the Recovery Services agent's service obengine is "
+                           f"{status}, not Running: start it (Start-Service obengine); the throttle is read and set through the running agent")
     step = "turning throttling off (Set-OBMachineSetting -NoThrottle)" if wanted is None else SET_STEP
-    service = host.service("obengine")
-    if service is None or service.status != "Running":
-        raise ScriptFailed(f"upload_throttle_set failed while {step}: the Microsoft Azure Recovery Services Agent "
-                           "service (obengine) is not running")
     if wanted is None:
         host.mars_settings["throttle"] = {**(host.mars_settings.get("throttle") or {}), "enabled": False}
     else:
@@ -56,7 +62,7 @@ def run(ctx: ScriptContext) -> dict:
         throttle = read_throttle(host)
     except MachineSettingError as exc:
         raise ScriptFailed(f"upload_throttle_set failed while reading the throttle back (Get-OBMachineSetting): {exc}") from None
-    return {"agent": agent_document(host), "throttle": throttle}
+    return {"agent": agent_document(host), "throttle": throttle, "replaced": replaced}
 
 
 def _bind(wanted: dict, step: str) -> dict:

@@ -1,7 +1,9 @@
-# azmigrate-host-script: upload_threads_set/1
+# azmigrate-host-script: upload_threads_set/2
 # Writes the UploadThreadsPerVM / DownloadThreadsPerVM REG_DWORDs that azmigrate.hyperv.upload_threads
 # planned, then reads them back and prints the same document as upload_threads_read/1, so the
-# controller judges success by what is stored. Protocol: docs/host-scripts.md ("upload_threads_set/1").
+# controller judges success by what is stored, with what it found before writing under "replaced" (a
+# write sent without a read first still tells what it changed). Protocol: docs/host-scripts.md
+# ("upload_threads_set/2").
 # Parameters: {"writes": {"UploadThreadsPerVM": 8}} (value name -> count, 1 to 32; validated on the
 # controller, checked again here because this script changes the host).
 # Windows PowerShell 5.1 syntax only. The runner inserts prelude.ps1 after the marker.
@@ -19,6 +21,9 @@ try {
         }
     }
 
+    $step = 'reading the Recovery Services agent and the values it replaces'
+    $replaced = Get-ThreadsDocument
+
     $step = "creating $replicationPath"
     # The agent's setup does not necessarily create the key: KB 3056159 says to add it when missing.
     if (-not (Test-Path -LiteralPath $replicationPath)) {
@@ -31,7 +36,8 @@ try {
     }
 
     $step = 'reading the Recovery Services agent and the values back'
-    Write-HostScriptResult -Result (Get-ThreadsDocument)
+    $after = Get-ThreadsDocument
+    Write-HostScriptResult -Result ([ordered]@{ agent = $after.agent; replication_registry = $after.replication_registry; replaced = $replaced })
     exit 0
 }
 catch {

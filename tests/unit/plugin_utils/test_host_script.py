@@ -9,6 +9,7 @@ import pytest
 from ansible.plugins.shell.powershell import ShellModule
 
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils import _host_script as host_script
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import CONTRACTS
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import (
     BOOTSTRAP,
     MAX_COMMAND_CHARS,
@@ -210,7 +211,7 @@ def test_the_prelude_is_not_a_host_script():
 @pytest.mark.parametrize("name", SHIPPED_SCRIPTS)
 def test_every_shipped_script_is_sent_with_the_prelude_after_its_marker(name):
     lines = load_host_script(name).text.splitlines()
-    assert lines[0] == f"# azmigrate-host-script: {name}/1"
+    assert lines[0] == f"# azmigrate-host-script: {name}/{CONTRACTS[name].version}"
     assert lines[1] == "$ErrorActionPreference = 'Stop'"
     assert "function Read-HostScriptRequest {" in lines and "function Write-HostScriptFailure {" in lines
 

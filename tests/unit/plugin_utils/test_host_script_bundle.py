@@ -6,6 +6,7 @@ import pytest
 import tree_sitter_pwsh
 from tree_sitter import Language, Parser
 
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_contracts import CONTRACTS
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script_bundle import (
     Part,
@@ -60,7 +61,7 @@ def test_the_collection_s_bundles_parse_as_powershell_with_every_exit_turned_int
     assert lines[0] == "# azmigrate-host-script: bundle/1" and lines[-1] == "exit $bundleExit"
     # Only the prelude's trap still exits (an error nothing caught ends the process), and the bundle itself.
     assert [line for line in lines[:-1] if line.lower().startswith("exit ")] == ["exit 1"]
-    assert [line for line in lines if line.startswith("'azmigrate-part-end ")] == [f"'azmigrate-part-end {name}/1 ' + $bundleExit" for name in names]
+    assert [line for line in lines if line.startswith("'azmigrate-part-end ")] == [f"'azmigrate-part-end {CONTRACTS[name].label} ' + $bundleExit" for name in names]
     # The prelude goes once, however many parts call it.
     assert sum(line == "function Get-AgentState {" for line in lines) == 1
 
