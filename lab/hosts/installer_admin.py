@@ -1,7 +1,7 @@
 """Admin API routes for the installers, setup files and vault credentials (lab.admin's route table).
 
     POST   /installers/{host}/faults   {"setup_exit_code": 1603|1618|3010, "reset_during_install": true,
-                                        "setup_hangs": true}  one-shot
+                                        "setup_hangs": true, "agent_service_stopped": true}  one-shot
     GET    /installers/{host}/processes the installers running on the host: {pid, image, command_line,
                                         working_directory, started_at}
     DELETE /installers/{host}/faults
@@ -47,9 +47,9 @@ def _host_name(call: AdminCall) -> str:
 
 async def post_faults(call: AdminCall):
     body = _body(call)
-    unknown = set(body) - {"setup_exit_code", "reset_during_install", "setup_hangs"}
+    unknown = set(body) - {"setup_exit_code", "reset_during_install", "setup_hangs", "agent_service_stopped"}
     if unknown or not body:
-        raise AdminError(400, "installer fault keys: setup_exit_code, reset_during_install, setup_hangs")
+        raise AdminError(400, "installer fault keys: setup_exit_code, reset_during_install, setup_hangs, agent_service_stopped")
     code = body.get("setup_exit_code")
     if code is not None and code not in FAULT_EXIT_CODES:
         raise AdminError(400, f"setup_exit_code: {code!r}; simulated: {', '.join(map(str, FAULT_EXIT_CODES))}")
@@ -60,6 +60,8 @@ async def post_faults(call: AdminCall):
         faults.reset_during_install = bool(body["reset_during_install"])
     if "setup_hangs" in body:
         faults.setup_hangs = bool(body["setup_hangs"])
+    if "agent_service_stopped" in body:
+        faults.agent_service_stopped = bool(body["agent_service_stopped"])
     return 200, faults.to_dict()
 
 

@@ -30,10 +30,11 @@ class InstallerFaults:
     setup_exit_code: int | None = None     # 1603 nothing installed, 1618 another install running, 3010 reboot needed
     reset_during_install: bool = False     # the WinRM connection drops while setupdr runs; the install goes on
     setup_hangs: bool = False              # setupdr shows a message box in the hidden session and never exits
+    agent_service_stopped: bool = False    # the install succeeds but the agent's service obengine does not start
 
     def to_dict(self) -> dict:
         return {"setup_exit_code": self.setup_exit_code, "reset_during_install": self.reset_during_install,
-                "setup_hangs": self.setup_hangs}
+                "setup_hangs": self.setup_hangs, "agent_service_stopped": self.agent_service_stopped}
 
 
 @dataclass

@@ -298,7 +298,9 @@ async def _finish_install(host: HostState, world: World, versions: dict[str, str
     host.registry.set_value(MARS_CONFIG_KEY, "ScratchLocation", AGENT_DIR + r"\Scratch")
     _file_with_version(host, AGENT_ENGINE, agent, now)
     _uninstall_entry(host, AGENT_PRODUCT_CODE, AGENT_NAME, agent)
-    host.add_service(Service("obengine", "Microsoft Azure Recovery Services Agent", "Running", "Automatic"))
+    faults = world.installers.faults_for(host.name)
+    engine_status, faults.agent_service_stopped = ("Stopped" if faults.agent_service_stopped else "Running"), False
+    host.add_service(Service("obengine", "Microsoft Azure Recovery Services Agent", engine_status, "Automatic"))
     host.add_service(Service("OBRecoveryServicesManagementAgent", "Microsoft Azure Recovery Services Management Agent", "Running", "Automatic"))
     # Get-OBMachineSetting on a fresh agent: no throttling, no proxy.
     host.mars_settings.setdefault("throttle", {"enabled": False})

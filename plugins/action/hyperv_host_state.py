@@ -12,9 +12,11 @@ One host, every concern of its preparation, as few commands as the changes allow
 4. apply what differs in one more bundle: the provider's steps (if any) followed by the threads and
    throttle writes, each of which reads its values back.
 
-So a run that changes nothing is one command and a run that changes settings two. A run that installs
-the agent plans the throttle only once the agent runs, so it reads the upload settings again after the
-install (two more commands); staging a setup file and pushing it from the controller cost what they cost
+So a run that changes nothing is one command, and a run that changes something two: also the first
+install. Without the agent there is no throttle to read yet, so the install's bundle sets both settings
+right after the install step, without a plan, and each set script reports what it replaced; the plans
+are made from those documents afterwards, so ``changed``, ``before`` and the diff are what they would be
+with a read first. Staging a setup file and pushing it from the controller cost what they cost
 replication_provider. The provider's flow (planning, staging and the decision after it, the result) is
 replication_provider's own: this plugin runs that action's steps on the state it already read.
 """
@@ -31,7 +33,7 @@ from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider im
 from ansible_collections.azmigrate.hyperv.plugins.action.replication_provider import name_the_key
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_action import HostAction, TaskFailed
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_facts import normalise_host_facts
-from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError
+from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script import HostScriptError, load_host_script
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script_bundle import Part, run_host_script_bundle
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_setting import setting_diff, setting_result
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._replication_provider_options import (
@@ -72,12 +74,14 @@ class _ProviderFlow(ProviderAction):
     """replication_provider's own steps, on the state this task read, its apply bundled with the settings writes.
 
     ``current`` is the replication_provider_read/1 document already read; ``following`` are the parts that
-    run in the same command right after the provider's first apply (the settings writes), and
-    ``following_documents`` their documents once they ran.
+    run in the same command right after one of the provider's applies (the settings writes): the first, or
+    with ``following_step`` the first whose steps hold that action (the install, which brings the agent the
+    settings are written to). ``following_documents`` are their documents once they ran.
     """
 
     current: dict[str, t.Any]
     following: list[Part]
+    following_step: str | None
     following_documents: list[dict[str, t.Any]] | None
     commands: int
 
@@ -95,12 +99,16 @@ class _ProviderFlow(ProviderAction):
 
     def _apply(self, steps, secrets, options):
         parts = [Part(script, {"steps": batch}, secrets if script == "replication_provider_apply" else None) for script, batch in script_batches(steps)]
-        following, self.following = self.following, []
+        following = []
+        if self.following_step is None or any(step["action"] == self.following_step for step in steps):
+            following, self.following = self.following, []
         try:
             self.commands += 1
             documents = run_host_script_bundle(self, parts + following)
         except HostScriptError as error:
             failure = TaskFailed(str(error), rc=error.exit_code)
+            if error.script in {load_host_script(part.name).label for part in following}:
+                failure.msg += "; the provider's steps before it completed, and a re-run goes on from there"
             name_the_key(failure, options)
             raise failure from None
         except (AnsibleConnectionFailure, OSError) as error:
@@ -129,6 +137,10 @@ class _Settings:
     def read_parts(self) -> list[Part]:
         return [Part(setting.read_script, {}) for dummy, setting in self.managed_settings]
 
+    def enforce_parts(self) -> list[Part]:
+        """The set scripts that make the host hold every desired setting, sent with no read before them."""
+        return [Part(setting.apply_script, setting.enforce_params(self.desired[key])) for key, setting in self.managed_settings]
+
 
 class ActionModule(HostAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
@@ -147,7 +159,7 @@ class ActionModule(HostAction):
 
     def _provider_flow(self) -> _ProviderFlow:
         flow = _ProviderFlow(self._task, self._connection, self._play_context, self._loader, self._templar, self._shared_loader_obj)
-        flow.following, flow.following_documents, flow.commands, flow.validated = [], None, 0, None
+        flow.following, flow.following_step, flow.following_documents, flow.commands, flow.validated = [], None, None, 0, None
         return flow
 
     def _validated(self, options: dict[str, t.Any]):
@@ -202,14 +214,19 @@ class ActionModule(HostAction):
 
         provider_document = documents.pop(0) if flow is not None else None
         settings_documents = documents
-        # Without the agent, the provider's install brings it: its settings are planned once it runs.
+        # Without the agent, the provider's install brings it: its settings are set in the install's command, planned after it.
         installs_agent = flow is not None and raw_info["agent"] is None and provider_options.state == "present"
 
         pending = self._plan_settings(settings, settings_documents) if settings.managed and not installs_agent else None
         if flow is not None:
             flow.current = provider_document
-            if pending is not None and not self._task.check_mode and provider_options.state == "present":
-                flow.following = pending["parts"]
+            if not self._task.check_mode and provider_options.state == "present":
+                if pending is not None:
+                    flow.following = pending["parts"]
+                elif settings.managed:
+                    # Set in the install's own command, right after the install step: no read, so each set script
+                    # reports what it replaced, and the plans are made from that once the command ran.
+                    flow.following, flow.following_step = settings.enforce_parts(), "install"
             try:
                 provider = flow._run(provider_args)
             except TaskFailed:
@@ -219,8 +236,10 @@ class ActionModule(HostAction):
             self._report["provider"] = provider
             self._report["changed"] |= provider["changed"]
             warnings += provider.pop("warnings", [])
-            if flow.following_documents is not None:
+            if flow.following_documents is not None and pending is not None:
                 pending["documents"] = flow.following_documents
+            elif flow.following_documents is not None:
+                pending = self._plan_replaced(settings, flow.following_documents)
 
         if settings.managed:
             if pending is None and self._task.check_mode:
@@ -258,6 +277,12 @@ class ActionModule(HostAction):
             pending["read"][key], pending["plans"][key] = document, plan
             if plan.changed:
                 pending["parts"].append(Part(setting.apply_script, setting.apply_params(plan)))
+        return pending
+
+    def _plan_replaced(self, settings: _Settings, documents: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+        """_plan_settings's answer for settings written with no read first: each plan made from what its set script replaced."""
+        pending = self._plan_settings(settings, [document["replaced"] for document in documents])
+        pending["parts"], pending["documents"] = settings.enforce_parts(), documents
         return pending
 
     def _settings_results(self, settings: _Settings, pending: dict[str, t.Any], warnings: list[str]) -> None:

@@ -21,9 +21,15 @@ description:
     managed, in one bundle). A run that changes the registration, the proxy or the upload settings sends B(two), the
     read, then one bundle with the provider's steps followed by the threads and throttle writes, each of which
     reads its values back.
-  - A run that installs the agent reads the upload settings again once the agent runs (the throttle lives in
-    the agent's engine), so it sends two more commands; downloading the setup file first, or pushing it from the
-    controller with O(provider.setup_file_src), costs what it costs M(azmigrate.hyperv.replication_provider).
+  - A first install sends B(two) commands as well. Before the agent exists there is no throttle to read, so the
+    install's bundle sets the upload threads and the throttle right after the install step, with no read, and each
+    set script reports what it replaced; the plans are made from that afterwards, so C(changed), C(before) and the
+    diff are those a read first would give. Pushing the setup file from the controller with
+    O(provider.setup_file_src) costs what it costs M(azmigrate.hyperv.replication_provider).
+  - Assumed, to verify on a first real host - right after the agent's setup and registration, in the same
+    powershell.exe, the agent's service C(obengine) runs and C(Set-OBMachineSetting) takes the throttle (a service
+    that does not run fails the task naming it, and a re-run, once it runs, goes on from the settings), and the
+    agent's setup does not write C(UploadThreadsPerVM).
   - Every option is checked before anything is sent to the host; the host is checked for what blocks the
     provider's setup before anything is changed (O(readiness_gate)).
   - The role M(azmigrate.hyperv.hyperv_host) uses this module; its results keep the keys of the four modules.

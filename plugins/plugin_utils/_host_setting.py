@@ -14,6 +14,9 @@ functions must return:
 - ``plan(read document, desired, host)``: an object with ``changed``, ``before`` and ``after``;
 - ``planned(plan)``: the result's keys that name what changes (``changed_values``, ``changed_fields``);
 - ``apply_params(plan)``: the set script's params;
+- ``enforce_params(desired)``: the set script's params that make the host hold ``desired`` whatever it holds, for a write
+  sent with no read before it (hyperv_host_state sets the settings of an agent in the command that installs it); the
+  set script's ``replaced`` document then takes the read's place in ``plan``;
 - ``verify(set document, desired, host)``: the ``after`` read back, and a failure message when it differs;
 - ``report(result, document, plan, host)``: adds the module's last keys to ``result``; returns warnings.
 """
@@ -40,6 +43,7 @@ class HostSetting:
     planned: t.Callable[[t.Any], dict[str, t.Any]]
     apply_script: str
     apply_params: t.Callable[[t.Any], dict[str, t.Any]]
+    enforce_params: t.Callable[[t.Any], dict[str, t.Any]]
     verify: t.Callable[[dict[str, t.Any], t.Any, str], tuple[dict[str, t.Any], str | None]]
     report: t.Callable[[dict[str, t.Any], dict[str, t.Any], t.Any, str], list[str]]
     # What the diff shows, after "<host>: " (the after header also says when it is check mode's prediction).

@@ -345,6 +345,11 @@ def throttle_differences(current: ThrottleSchedule | None, desired: ThrottleSche
     return [field for field in THROTTLE_FIELDS if getattr(current, field) != getattr(desired, field)]
 
 
+def throttle_set_params(desired: ThrottleSchedule | None) -> dict[str, t.Any]:
+    """upload_throttle_set's params: all five throttle parameters together, or null for -NoThrottle."""
+    return {"throttle": None if desired is None else desired.set_params()}
+
+
 def plan_throttle(current: ThrottleSchedule | None, desired: ThrottleSchedule | None) -> ThrottlePlan:
     """Set all five throttle parameters together when anything differs, or -NoThrottle to turn it off."""
     changed_fields = throttle_differences(current, desired)
@@ -354,7 +359,7 @@ def plan_throttle(current: ThrottleSchedule | None, desired: ThrottleSchedule | 
         changed_fields=changed_fields,
         before=throttle_view(current),
         after=throttle_view(desired if changed else current),
-        set_params={"throttle": None if desired is None else desired.set_params()} if changed else None,
+        set_params=throttle_set_params(desired) if changed else None,
     )
 
 
@@ -428,6 +433,7 @@ THREADS_SETTING = HostSetting(
     planned=lambda plan: {"changed_values": sorted(plan.writes)},
     apply_script="upload_threads_set",
     apply_params=lambda plan: {"writes": plan.writes},
+    enforce_params=lambda desired: {"writes": dict(desired)},
     verify=verify_threads,
     report=report_threads,
     diff_headers=(THREADS_KEY, THREADS_KEY),
@@ -452,6 +458,7 @@ THROTTLE_SETTING = HostSetting(
     planned=lambda plan: {"changed_fields": plan.changed_fields},
     apply_script="upload_throttle_set",
     apply_params=lambda plan: plan.set_params,
+    enforce_params=throttle_set_params,
     verify=verify_throttle,
     report=report_throttle,
     diff_headers=("throttle (Get-OBMachineSetting)", "throttle"),

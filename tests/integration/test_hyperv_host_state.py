@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from provider_lab import publish_setup_file, reset_host, vault_credentials
+from provider_lab import fast_clock, publish_setup_file, reset_host, vault_credentials
 
 pytestmark = pytest.mark.lab
 
@@ -19,7 +19,8 @@ TASK = "Host state"
 @pytest.fixture()
 def fresh_hv01(lab):
     reset_host(lab.admin, "HV01")
-    yield lab
+    with fast_clock(lab.admin):     # an install takes minutes of lab time
+        yield lab
     reset_host(lab.admin, "HV01")
 
 
@@ -52,19 +53,58 @@ def test_bad_input_fails_before_any_command(fresh_hv01, ansible_playbook, extra,
     assert lab.admin.log(host="HV01", since=since) == []
 
 
-def test_a_first_install_reads_the_settings_again_once_the_agent_runs(fresh_hv01, ansible_playbook):
+def test_a_first_install_is_two_commands_and_sets_the_settings_in_the_install_s_own(fresh_hv01, ansible_playbook):
     lab = fresh_hv01
     setup = publish_setup_file(lab.admin)
     provider = {"setup_file_url": setup["url"], "setup_file_sha256": setup["sha256"], "vault_credentials_content": vault_credentials(lab.admin)}
+    throttle = {"work_hour_start": "08:00", "work_hour_end": "18:00", "work_hour_bandwidth": "100 Mbps", "non_work_hour_bandwidth": "1023 Mbps"}
     since = lab.admin.last_seq()
-    run = ansible_playbook(PLAYBOOK, extra_vars={"target": "HV01", "state_provider": provider, "state_upload_threads": 8})
+    run = ansible_playbook(PLAYBOOK, extra_vars={"target": "HV01", "state_provider": provider, "state_upload_threads": 8, "state_throttle": throttle},
+                           diff=True)
     assert run.rc == 0, run.output
     result = run.result("HV01", TASK)
-    assert result["provider"]["changed"] and result["upload_threads"]["changed"] and result["upload_threads"]["agent_installed"]
     sent = [(entry["name"], entry.get("parts")) for entry in lab.admin.log(host="HV01", since=since)]
-    assert sent[0] == ("bundle/1", ["host_info/1", "replication_provider_read/1", "upload_threads_read/1"])
-    # The registration comes back in the apply's document, as with replication_provider alone: no second read.
-    assert ("replication_provider_read/1", None) not in sent, sent
-    assert len(sent) == 4, sent
-    assert sent[-2:] == [("bundle/1", ["upload_threads_read/1"]), ("bundle/1", ["upload_threads_set/1"])]
-    assert result["host_commands"] == len(sent)
+    # Read everything, then one command: the provider's steps, and the settings right after the install, in the same
+    # powershell.exe (which finds the new agent's module only by its full path: tests/lab/test_agent_module.py).
+    assert sent == [("bundle/1", ["host_info/1", "replication_provider_read/1", "upload_threads_read/1", "upload_throttle_read/1"]),
+                    ("bundle/1", ["replication_provider_apply/1", "upload_threads_set/2", "upload_throttle_set/2"])], sent
+    assert result["host_commands"] == 2
+    # Planned from what the set scripts replaced: the fresh agent's defaults, as a read first would have shown them.
+    assert result["provider"]["changed"] and result["upload_threads"]["changed"] and result["upload_threads"]["agent_installed"]
+    assert result["upload_threads"]["changed_values"] == ["UploadThreadsPerVM"]
+    assert result["upload_threads"]["before"]["upload_threads"] == {"value": 4, "configured": False}
+    assert result["upload_throttle"]["changed"] and result["upload_throttle"]["before"]["enabled"] is False
+    assert result["upload_throttle"]["changed_fields"] == ["enabled"]
+    assert [diff["before_header"] for diff in result["diff"]] == [
+        "HV01: provider and registration", "HV01: HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Replication",
+        "HV01: throttle (Get-OBMachineSetting)"]
+    host = lab.admin.host("HV01")
+    assert host["registry"]["HKLM\\SOFTWARE\\Microsoft\\Windows Azure Backup\\Replication"]["UploadThreadsPerVM"] == 8
+    assert host["mars_settings"]["throttle"]["work_hour_bandwidth"] == 100 * 1024 * 1024
+
+    since = lab.admin.last_seq()
+    run = ansible_playbook(PLAYBOOK, extra_vars={"target": "HV01", "state_provider": provider, "state_upload_threads": 8, "state_throttle": throttle})
+    assert run.rc == 0 and run.result("HV01", TASK)["changed"] is False, run.output
+    assert len(lab.admin.log(host="HV01", since=since)) == 1
+
+
+def test_a_first_install_whose_agent_service_does_not_run_fails_naming_it_and_a_re_run_converges(fresh_hv01, ansible_playbook):
+    lab = fresh_hv01
+    setup = publish_setup_file(lab.admin)
+    provider = {"setup_file_url": setup["url"], "setup_file_sha256": setup["sha256"], "vault_credentials_content": vault_credentials(lab.admin)}
+    throttle = {"work_hour_start": "08:00", "work_hour_end": "18:00", "work_hour_bandwidth": "100 Mbps", "non_work_hour_bandwidth": "1023 Mbps"}
+    extra = {"target": "HV01", "state_provider": provider, "state_upload_threads": 8, "state_throttle": throttle}
+    lab.admin.post("/installers/HV01/faults", {"agent_service_stopped": True})
+    run = ansible_playbook(PLAYBOOK, extra_vars=extra)
+    assert run.rc != 0
+    message = run.result("HV01", TASK)["msg"]
+    assert "service obengine is Stopped, not Running: start it (Start-Service obengine)" in message, message
+    assert "the provider's steps before it completed, and a re-run goes on from there" in message, message
+    host = lab.admin.host("HV01")
+    assert host["provider_version"] is not None and not (host["mars_settings"].get("throttle") or {}).get("enabled")
+
+    lab.admin.patch("/hosts/HV01", {"services": {"obengine": {"status": "Running"}}})   # Start-Service obengine
+    run = ansible_playbook(PLAYBOOK, extra_vars=extra)
+    assert run.rc == 0, run.output
+    result = run.result("HV01", TASK)
+    assert not result["provider"]["changed"] and result["upload_throttle"]["changed"] and result["host_commands"] == 2

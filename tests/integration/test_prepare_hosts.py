@@ -50,11 +50,16 @@ def prepare_vars(lab):
 
 def test_fresh_estate_is_prepared_in_one_run_and_the_second_run_is_one_command_per_host(fresh_estate, ansible_playbook, prepare_vars):
     lab = fresh_estate
+    since = lab.admin.last_seq()
     run = ansible_playbook(PLAYBOOK, extra_vars=prepare_vars)
     assert run.rc == 0, run.output
+    # A first install is two commands too: the read, then the provider's steps with the settings after the install.
+    install = ("bundle/1", ["replication_provider_apply/1", "upload_threads_set/2", "upload_throttle_set/2"])
+    assert commands_by_host(lab, since) == {name: [("bundle/1", READ_SCRIPTS), install] for name in HOSTS}
     for name in HOSTS:
         assert run.stats[name]["failures"] == 0 and run.stats[name]["changed"] >= 1, run.stats
         state = run.result(name, STATE_TASK)
+        assert state["host_commands"] == 2
         assert state["provider"]["changed"] and state["upload_threads"]["changed"] and state["upload_throttle"]["changed"], state
         host = lab.admin.host(name)
         assert host["provider_version"] == PROVIDER_VERSION

@@ -4,6 +4,8 @@ import pytest
 
 from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._upload_settings import (
     DEFAULT_WORK_DAYS,
+    THREADS_SETTING,
+    THROTTLE_SETTING,
     HostNotReady,
     InvalidOption,
     ThrottleSchedule,
@@ -316,3 +318,22 @@ def test_throttle_mismatches_after_a_set_name_the_fields():
     assert throttle_mismatches(None, SCHEDULE) == ["enabled is False, not True"]
     read_back = ThrottleSchedule(DEFAULT_WORK_DAYS, "08:00:00", "18:00:00", None, 100 * 1024 * 1024)
     assert throttle_mismatches(read_back, SCHEDULE) == ["work_hour_bandwidth is None, not {'bytes_per_second': 524288, 'kbps': 512}"]
+
+
+# --- writes sent with no read first (the first install through hyperv_host_state) ---------------
+
+
+@pytest.mark.parametrize("desired", [SCHEDULE, None])
+def test_a_throttle_enforced_without_a_read_sets_what_a_plan_from_any_state_would(desired):
+    params = THROTTLE_SETTING.enforce_params(desired)
+    changing = [plan_throttle(current, desired) for current in (None, SCHEDULE, ThrottleSchedule(("Sunday",), "01:00:00", "02:00:00", 1, 1))]
+    changing = [plan for plan in changing if plan.changed]
+    assert len(changing) == 2 and all(plan.set_params == params for plan in changing)
+
+
+def test_threads_enforced_without_a_read_write_every_desired_value_and_plan_from_what_they_replaced():
+    desired = {"UploadThreadsPerVM": 8, "DownloadThreadsPerVM": 4}
+    assert THREADS_SETTING.enforce_params(desired) == {"writes": desired}
+    replaced = threads_document(upload=None, download=4, agent=AGENT)
+    plan = THREADS_SETTING.plan(replaced, desired, "HV01")
+    assert plan.writes == {"UploadThreadsPerVM": 8} and plan.before["upload_threads"] == {"value": 4, "configured": False}
