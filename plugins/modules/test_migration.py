@@ -3,6 +3,8 @@
 # Copyright: Contributors to the azmigrate.hyperv collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: test_migration
@@ -17,6 +19,10 @@ description:
     running while its state is V(NotStarted) or V(InProgress), read from the job itself).
   - After a failed test failover (its job failed, and Azure asks for a clean-up), a run with O(state=present) cleans
     the failed attempt up and starts a new test failover, rather than reporting a test VM that does not exist.
+  - The task plans every step from the VM's state first - wait for a running job, clean up, test failover - and
+    returns them in RV(steps); check mode returns that plan. The real run reads the VM again before each step and
+    fails, asking for a re-run, when Azure then lists another step next than planned (another task changed the VM
+    meanwhile).
   - A VM whose replication failed (see M(azmigrate.hyperv.replication_info) state V(failed)) is refused with the
     replication error.
 author:
@@ -62,7 +68,11 @@ options:
     type: bool
     default: false
   wait:
-    description: Wait for the test failover or cleanup job; with V(false), return once Azure accepted the request.
+    description:
+      - Wait for the test failover or cleanup job; with V(false), return once Azure accepted the request of the last
+        step.
+      - A clean-up before a new test failover (after a failed one, or with O(restart_if_different=true)) and a job
+        still running from an earlier run are waited for in any case, since the next step needs them finished.
     type: bool
     default: true
   timeout:
@@ -80,7 +90,7 @@ extends_documentation_fragment:
   - azmigrate.hyperv.azure_attributes
 attributes:
   check_mode:
-    description: Reads the VM's state and reports whether a test failover or cleanup would run; changes nothing.
+    description: Reads the VM's state and returns the steps that would run (RV(steps)); changes nothing.
     support: full
   diff_mode:
     description: Returns whether a test VM exists before and after.
@@ -158,6 +168,15 @@ state:
   returned: always
   type: str
   sample: test_failover
+steps:
+  description:
+    - The steps the task took (in check mode, would take), in order - V(wait) (for a job an earlier run started),
+      V(cleanup) (for O(state=absent), after a failed test failover, or of a test VM in another network with
+      O(restart_if_different=true)), V(test_failover). Empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [cleanup, test_failover]
 jobs:
   description: The Site Recovery jobs the task started or waited for.
   returned: always
@@ -175,7 +194,11 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils import _compute a
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import arm_id, name_in_id
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr import api as asr_api, lookup as asr_lookup
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.cutover import read_test_vm
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import lifecycle_state, test_failover_step
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import (
+    lifecycle_state,
+    test_failover_plan,
+    test_failover_step,
+)
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import target_settings
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import (
     production_network_problem,
@@ -190,55 +213,59 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names impo
 )
 
 
-def converge(module, task, ref, item, params, network_id):
-    """Run the test failover or cleanup steps until the VM is as asked; return (changed, item)."""
-    changed = False
-    while True:
-        step, detail = test_failover_step(item, params["state"])
-        if step == "done":
-            return changed, item
-        if step == "blocked":
-            raise Blocked(detail)
-        changed = True
-        if module.check_mode:
-            return changed, item
-        if step == "wait":
-            task.wait(detail, "wait for the running job of VM '%s'" % params["name"])
-        elif step == "test_failover":
-            task.run(asr_api.test_failover(ref, network_id), "test failover of VM '%s'" % params["name"], params["wait"])
-        else:
-            task.run(asr_api.test_failover_cleanup(ref, params["comments"]), "clean up the test failover of VM '%s'" % params["name"],
-                     params["wait"])
-        item = asr_api.get_item(ref)
-        if not params["wait"]:
-            return changed, item
-
-
-def network_id_of(subscription_id, group, network):
+def network_id_of(subscription_id: str, group: str, network: str) -> str:
     if network.startswith("/"):
         return network
     return arm_id(subscription_id, group, "Microsoft.Network/virtualNetworks", network)
 
 
-def restart_if_elsewhere(module, task, ref, item, params, network_id):
-    """A test VM already running in another network than ``network_id``: fail, or (restart_if_different) clean it up
-    so that converge() runs a new test failover. Returns (changed, item)."""
-    if lifecycle_state(item) != "test_failover" or test_failover_step(item, "present")[0] != "done":
-        return False, item
-    difference = running_test_vm_difference(test_vm(task, item), network_id)
-    if not difference:
-        return False, item
-    if not params["restart_if_different"]:
-        raise Blocked("%s; clean it up first (state=absent) or set restart_if_different=true" % difference)
-    if module.check_mode:
-        return True, item
-    task.run(asr_api.test_failover_cleanup(ref, params["comments"] or "test network changed"),
-             "clean up the test failover of VM '%s' (%s)" % (params["name"], difference), True)
-    return True, asr_api.get_item(ref)
-
-
-def test_vm(task, item):
+def test_vm(task, item: dict) -> dict | None:
     return read_test_vm(task.client, task.resource_group, task.vault_name, task.compute, task.network, item)
+
+
+def test_vm_elsewhere(task, item: dict, network_id: str | None) -> str | None:
+    """Why the test VM that runs is not where ``network_id`` asks (``running_test_vm_difference``), or None: no such
+    test VM, or no network asked (state=absent)."""
+    if not network_id or lifecycle_state(item) != "test_failover" or test_failover_step(item, "present")[0] != "done":
+        return None
+    return running_test_vm_difference(test_vm(task, item), network_id)
+
+
+def plan_test_migration(item: dict, params: dict, elsewhere: str | None) -> list[tuple[str, str | None]]:
+    """The steps to params["state"] (``test_failover_plan``). Raises Blocked when the VM can't get there."""
+    plan = test_failover_plan(item, params["state"], elsewhere, params["restart_if_different"])
+    if plan and plan[0][0] == "blocked":
+        raise Blocked(plan[0][1])
+    return plan
+
+
+def take_steps(task, ref, item: dict, params: dict, plan: list, network_id: str | None, elsewhere: str | None,
+               steps: list[str]) -> dict:
+    """Take the steps of ``plan`` (what check mode reports) one by one, appending each to ``steps``; return the item
+    after.
+
+    Before each step the item, read again, must still need it (the first step of its own plan): a test failover never
+    starts on an item that is no longer where the plan found it. With wait=false only the last step's job is left
+    running, since the steps before it must have ended for the next to start."""
+    name = params["name"]
+    for index, (planned, _detail) in enumerate(plan):
+        step, detail = (plan_test_migration(item, params, elsewhere) or [("done", None)])[0]
+        if step != planned:
+            raise Blocked(f"Azure lists {step.replace('_', ' ')} next, not the {planned.replace('_', ' ')} step this run "
+                          "planned; re-run the task")
+        wait = params["wait"] or index < len(plan) - 1
+        if step == "wait":
+            task.wait(detail, f"wait for the running job of VM '{name}'")
+        elif step == "test_failover":
+            task.run(asr_api.test_failover(ref, network_id), f"test failover of VM '{name}'", wait)
+        else:
+            restarting = elsewhere is not None and detail == elsewhere
+            comments = params["comments"] or ("test network changed" if restarting else "")
+            task.run(asr_api.test_failover_cleanup(ref, comments),
+                     f"clean up the test failover of VM '{name}'" + (f" ({detail})" if detail else ""), wait)
+        steps.append(step)
+        item = asr_api.get_item(ref)
+    return item
 
 
 def main():
@@ -276,6 +303,7 @@ def main():
                              "azure-mgmt-network")
     task = module.job_runner(session)
     task.compute, task.network = session.compute(), session.network()
+    steps = []
     try:
         problem = asr_lookup.site_problem(task.client, task.resource_group, task.vault_name, params["site"])
         module.fail_invalid([problem], changed=False)
@@ -294,23 +322,22 @@ def main():
             problem = production_network_problem(item, network_id, production, params["allow_production_network"])
             module.fail_invalid([problem], changed=False)
         ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, item)
-        restarted = False
-        if network_id:
-            restarted, item = restart_if_elsewhere(module, task, ref, item, params, network_id)
-        if restarted and module.check_mode:
-            changed = True
+        elsewhere = test_vm_elsewhere(task, item, network_id)
+        plan = plan_test_migration(item, params, elsewhere)
+        if module.check_mode:
+            steps = [step for step, _detail in plan]
         else:
-            changed, item = converge(module, task, ref, item, params, network_id)
-            changed = changed or restarted
+            item = take_steps(task, ref, item, params, plan, network_id, elsewhere, steps)
         state = lifecycle_state(item)
         found = test_vm(task, item) if state == "test_failover" else None
     except Blocked as exc:
-        module.fail_error(exc, blocked="Can't test-migrate %r" % params["name"], changed=False, jobs=task.jobs)
+        module.fail_error(exc, blocked="Can't test-migrate %r" % params["name"], changed=bool(steps), steps=steps,
+                          jobs=task.jobs)
     except AzureModuleError as exc:
-        module.fail_json(changed=bool(task.jobs), jobs=task.jobs, **exc.fail_kwargs())
+        module.fail_json(changed=bool(steps or task.jobs), steps=steps, jobs=task.jobs, **exc.fail_kwargs())
     after = (params["state"] == "present") if module.check_mode else state == "test_failover"
-    module.exit_json(elapsed_seconds=module.elapsed(), changed=changed, test_vm=found, state=state, jobs=task.jobs,
-                     diff={"before": {"test_vm": before}, "after": {"test_vm": after}})
+    module.exit_json(elapsed_seconds=module.elapsed(), changed=bool(steps), steps=steps, test_vm=found, state=state,
+                     jobs=task.jobs, diff={"before": {"test_vm": before}, "after": {"test_vm": after}})
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """test_migration and migration through ansible-playbook against the lab's Azure: check mode, test failover and cleanup,
+the plan of a test migration that restarts a test VM running in another network (check mode, then the real run),
 cutover to completed with the Azure VM verified, a second run that changes nothing, 5xx while polling, a cutover
 interrupted half-way that a re-run finishes with exactly one Azure VM, a change of disk SKU after the cutover, and a
 lab restarted in the middle of a cutover, after which the re-run converges with exactly one Azure VM."""
@@ -18,7 +19,7 @@ from migration_lab import (  # noqa: F401  pylint: disable=unused-import
     TARGET_GROUP, azure_vms_named, enable_args, item_of, last_seq, make_runner, migration_lab, migration_playbook,
     run_module, start_lab, writes_since,
 )
-from azure_lab import session  # noqa: E402
+from azure_lab import VAULT, session  # noqa: E402
 
 pytestmark = pytest.mark.lab
 
@@ -89,12 +90,63 @@ def test_a_failed_test_failover_is_cleaned_up_and_retried_by_a_rerun_not_reporte
     run, result = run_module(migration_playbook, "test_migration", name="hvm01-vm09", network="vnet-test")
     assert run.rc != 0 and "70094" in result["msg"] and result["jobs"][-1]["state"] == "Failed", run.output
     assert item_of(lab, "hvm01-vm09")["allowed_operations"] == ["TestFailoverCleanup"]
+    since = last_seq(lab)
+    run, result = run_module(migration_playbook, "test_migration", check=True, name="hvm01-vm09", network="vnet-test")
+    assert run.rc == 0 and result["steps"] == ["cleanup", "test_failover"] and writes_since(lab, since) == {}, run.output
     run, result = run_module(migration_playbook, "test_migration", name="hvm01-vm09", network="vnet-test")
     assert run.rc == 0 and result["changed"] and result["state"] == "test_failover", run.output
     assert [job["scenario"] for job in result["jobs"]] == ["TestFailoverCleanup", "TestFailover"]
+    assert result["steps"] == ["cleanup", "test_failover"]
     assert result["test_vm"]["name"] == "hvm01-vm09-test" and result["test_vm"]["power_state"] == "running"
     run, result = run_module(migration_playbook, "test_migration", name="hvm01-vm09", state="absent")
     assert run.rc == 0 and result["changed"] and not azure_vms_named(lab, "hvm01-vm09-test"), run.output
+
+
+def _vault_world(lab) -> dict:
+    """The vault in the lab's world: its sites' items (test VM id, failover state) and its job count."""
+    return lab.admin.get("/azure/world")["vaults"][VAULT]
+
+
+def _test_vm_network(result: dict) -> str:
+    return result["test_vm"]["nics"][0]["subnet_id"].split("/virtualNetworks/")[1].split("/")[0]
+
+
+def test_check_mode_plans_the_restart_of_a_test_vm_in_another_network_and_the_run_takes_exactly_it(tmp_path):
+    """A test VM runs in vnet-isolated and the task asks for vnet-test with restart_if_different: check mode reports the
+    clean-up and the new test failover and changes nothing; the real run takes those two steps, no more; a second run
+    has no step left. A lab of its own: the shared migration lab has no VM to spare."""
+    lab = start_lab(tmp_path / "restart-plan-lab", hosts={"HVT01": 1})
+    try:
+        run, vm = make_runner(lab, tmp_path), "hvt01-vm01"
+        replicated(run, vm)
+        session(lab).network().virtual_networks.begin_create_or_update(TARGET_GROUP, "vnet-isolated", {
+            "location": lab.info["azure"]["location"], "properties": {
+                "addressSpace": {"addressPrefixes": ["10.77.0.0/16"]},
+                "subnets": [{"name": "default", "properties": {"addressPrefix": "10.77.1.0/24"}}]}}).result()
+        first, result = run_module(run, "test_migration", name=vm, network="vnet-isolated")
+        assert first.rc == 0 and result["steps"] == ["test_failover"] and _test_vm_network(result) == "vnet-isolated"
+
+        before, since = _vault_world(lab), last_seq(lab)
+        check, result = run_module(run, "test_migration", check=True, name=vm, network="vnet-test")
+        assert check.rc != 0 and "restart_if_different" in result["msg"] and result["steps"] == [], check.output
+        check, result = run_module(run, "test_migration", check=True, name=vm, network="vnet-test",
+                                   restart_if_different=True)
+        assert check.rc == 0 and result["changed"] and result["steps"] == ["cleanup", "test_failover"], check.output
+        assert result["jobs"] == [] and _test_vm_network(result) == "vnet-isolated"
+        assert writes_since(lab, since) == {} and _vault_world(lab) == before     # no job, the same test VM
+
+        real, result = run_module(run, "test_migration", name=vm, network="vnet-test", restart_if_different=True)
+        assert real.rc == 0 and result["changed"] and result["steps"] == ["cleanup", "test_failover"], real.output
+        assert [job["scenario"] for job in result["jobs"]] == ["TestFailoverCleanup", "TestFailover"]
+        assert _vault_world(lab)["jobs"] == before["jobs"] + 2 and _test_vm_network(result) == "vnet-test"
+        assert len(azure_vms_named(lab, vm + "-test")) == 1
+
+        since = last_seq(lab)
+        again, result = run_module(run, "test_migration", name=vm, network="vnet-test", restart_if_different=True)
+        assert again.rc == 0 and not result["changed"] and result["steps"] == [] and result["jobs"] == [], again.output
+        assert writes_since(lab, since) == {}
+    finally:
+        lab.stop()
 
 
 def test_migration_completes_verifies_the_vm_and_a_second_run_changes_nothing(migration_lab, migration_playbook):

@@ -38,10 +38,12 @@ after a finished test failover (TestFailoverCleanup allowed).
 
 Every decision reads the item once (``_situation``): ``lifecycle_state`` (one of ``STATES``, what the info
 modules report), ``migration_position`` (where a migration stands, a running failover, commit or completion
-counted as done), and the next steps ``test_failover_step``, ``migration_step`` and ``migration_plan`` (the
-steps check mode reports and the real run takes). Also ``failure(item)``, ``scenario_running(item)``,
+counted as done), and the next steps ``test_failover_step``, ``migration_step``, and the plans ``test_failover_plan``
+and ``migration_plan`` (the steps check mode reports and the real run takes). Also ``failure(item)``, ``scenario_running(item)``,
 ``running_job(item)``, ``current_operation(item)``, ``health_errors(item)`` and ``job_error(job)``.
 """
+
+from __future__ import annotations
 
 import collections
 
@@ -262,6 +264,50 @@ def test_failover_step(item, state):
         return "blocked", "the VM has already failed over to Azure; test migration is for VMs that still run on Hyper-V"
     return "blocked", ("Azure does not allow a test failover now (allowed operations: %s): initial replication has not "
                        "finished" % (", ".join(sorted(operations)) or "none"))
+
+
+def _test_failover_after_job(item: dict) -> bool:
+    """Whether a test failover (a test VM, or one to clean up) is there once the item's running job has ended, assuming
+    it succeeds: a test failover leaves one, its clean-up none, and any other job leaves the item as it lists now."""
+    scenario = lowered((current_operation(item) or {}).get("name"))
+    if scenario == "testfailover":
+        return True
+    if scenario == "testfailovercleanup":
+        return False
+    return "TestFailoverCleanup" in _situation(item).operations
+
+
+def test_failover_plan(item: dict, state: str, network_difference: str | None = None,
+                       restart_if_different: bool = False) -> list[tuple[str, str | None]]:
+    """The steps a test migration to ``state`` (present | absent) would take from the item's situation, assuming each
+    succeeds (what check mode reports, and what the real run takes, reading the item again before each): [(step,
+    detail)], [] when the VM is as asked, [("blocked", reason)] when it can't get there.
+
+    A running job comes first as ("wait", job). Then ("cleanup", why) - why is None for state=absent, else the
+    failed test failover or ``network_difference`` - and ("test_failover", None). ``network_difference`` says that the
+    test VM runs in another network than asked (``_asr.validation.running_test_vm_difference``): with
+    ``restart_if_different`` it is cleaned up and tested again, else the plan is blocked. A failed test failover
+    (Azure asks for its clean-up, but no test VM runs) is cleaned up and tried again.
+    """
+    step, detail = test_failover_step(item, state)
+    if step == "blocked":
+        return [(step, detail)]
+    if step == "wait":
+        plan, testing, failed = [(step, detail)], _test_failover_after_job(item), False
+    else:
+        plan, testing = [], "TestFailoverCleanup" in _situation(item).operations
+        failed = testing and _failed_test_failover(item)
+    if state == "absent":
+        return (plan + [("cleanup", None)]) if testing else plan
+    if failed:
+        plan.append(("cleanup", "its last test failover failed"))
+    elif testing and network_difference:
+        if not restart_if_different:
+            return [("blocked", f"{network_difference}; clean it up first (state=absent) or set restart_if_different=true")]
+        plan.append(("cleanup", network_difference))
+    elif testing:
+        return plan
+    return plan + [("test_failover", None)]
 
 
 def migration_step(item, state, failover_type="planned"):

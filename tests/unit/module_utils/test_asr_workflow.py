@@ -24,6 +24,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle im
     migration_position,
     migration_step,
     running_job,
+    test_failover_plan as trial_plan,
     test_failover_step as trial_step,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import (
@@ -456,3 +457,80 @@ def test_completion_falls_back_to_disable_when_complete_migration_is_not_listed(
     assert migration_step(committed, "completed") == ("complete", "NotSpecified")
     assert migration_step(shaped(protected, ["CompleteMigration", "DisableProtection"], "Recovery"), "completed") == \
         ("complete", None)
+
+
+# --- test failover plans (what test_migration's check mode reports and its real run takes) ---
+
+ELSEWHERE = "test VM 'hyperV1-test' runs in network 'vnet-a', not in network 'vnet-b' asked for"
+
+
+def test_a_test_failover_plan_from_protected_or_testing_is_one_step_or_none(protected):
+    testing = shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover")
+    assert trial_plan(protected, "present") == [("test_failover", None)]
+    assert trial_plan(protected, "absent") == []
+    assert trial_plan(testing, "present") == []
+    assert trial_plan(testing, "absent") == [("cleanup", None)]
+
+
+def test_a_running_job_is_waited_for_first_then_what_it_leaves_is_planned(protected):
+    """A test failover still running leaves a test VM; its clean-up leaves none; another job leaves the item as it
+    lists its operations now (the real run reads it again after the wait)."""
+    testing = _with_job(shaped(protected, [], scenario="TestFailover"), "InProgress", "TestFailover")
+    assert trial_plan(testing, "present") == [("wait", "job-1")]
+    assert trial_plan(testing, "absent") == [("wait", "job-1"), ("cleanup", None)]
+    cleaning = _with_job(shaped(protected, [], scenario="TestFailoverCleanup"), "NotStarted", "TestFailoverCleanup")
+    assert trial_plan(cleaning, "present") == [("wait", "job-1"), ("test_failover", None)]
+    assert trial_plan(cleaning, "absent") == [("wait", "job-1")]
+    updating = _with_job(shaped(protected, PROTECTED_OPERATIONS, scenario="UpdateVmProperties"), "InProgress",
+                         "UpdateVmProperties")
+    assert trial_plan(updating, "present") == [("wait", "job-1"), ("test_failover", None)]
+    assert trial_plan(updating, "absent") == [("wait", "job-1")]
+    unread = shaped(protected, [], scenario="TestFailover")        # the job could not be read: busy
+    assert trial_plan(unread, "present") == [("wait", "job-1")]
+
+
+def test_a_failed_test_failover_plans_its_cleanup_then_a_new_test_failover(protected):
+    by_job = _with_job(shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover"), "Failed", "TestFailover")
+    by_state = shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover")
+    by_state["properties"]["testFailoverState"] = "Failed"
+    for failed in (by_job, by_state):
+        plan = trial_plan(failed, "present")
+        assert [step for step, _detail in plan] == ["cleanup", "test_failover"], plan
+        assert "failed" in plan[0][1]
+        assert trial_plan(failed, "absent") == [("cleanup", None)]
+        # the network difference is not read for a failed test failover: no test VM runs
+        assert [step for step, _detail in trial_plan(failed, "present", ELSEWHERE)] == ["cleanup", "test_failover"]
+
+
+def test_a_test_vm_in_another_network_is_tested_again_or_blocked(protected):
+    testing = shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover")
+    assert trial_plan(testing, "present", ELSEWHERE, restart_if_different=True) == [
+        ("cleanup", ELSEWHERE), ("test_failover", None)]
+    assert trial_plan(testing, "present", ELSEWHERE) == [
+        ("blocked", ELSEWHERE + "; clean it up first (state=absent) or set restart_if_different=true")]
+    assert trial_plan(testing, "absent", ELSEWHERE) == [("cleanup", None)]
+    # a difference said of a VM with no test VM changes nothing: there is nothing to restart
+    assert trial_plan(protected, "present", ELSEWHERE, restart_if_different=True) == [("test_failover", None)]
+
+
+def test_a_blocked_test_failover_plan_is_the_one_blocked_step_with_the_reason(protected):
+    for item in (shaped(protected, ["Commit"], "Recovery"), shaped(protected, ["DisableProtection"])):
+        plan = trial_plan(item, "present")
+        assert plan == [trial_step(item, "present")] and plan[0][0] == "blocked", plan
+    failed = _with_job(shaped(protected, ["DisableProtection"], scenario="EnableDr"), "Failed", "EnableDr")
+    assert trial_plan(failed, "present")[0][0] == "blocked"
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_a_test_failover_plan_starts_with_the_next_step(protected, state):
+    """The plan's first step is the one test_failover_step names (the step the wave takes too), and an empty plan is
+    "done"."""
+    failed = shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover")
+    failed["properties"]["testFailoverState"] = "Failed"
+    items = [protected, shaped(protected, ["TestFailoverCleanup"], scenario="TestFailover"), failed,
+             _with_job(shaped(protected, [], scenario="TestFailover"), "InProgress", "TestFailover"),
+             _with_job(shaped(protected, [], scenario="TestFailoverCleanup"), "InProgress", "TestFailoverCleanup"),
+             shaped(protected, ["Commit"], "Recovery")]
+    for item in items:
+        plan = trial_plan(item, state)
+        assert (plan[0][0] if plan else "done") == trial_step(item, state)[0], plan
