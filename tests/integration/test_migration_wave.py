@@ -240,6 +240,28 @@ def test_a_test_vm_running_in_another_network_is_reported_or_tested_again_never_
         assert outcome.rc == 0 and not azure_vms_named(lab, vm + "-test"), outcome.output[-3000:]
 
 
+def test_a_failed_test_failover_is_planned_as_its_cleanup_then_a_new_test_failover(wave_run):
+    """Check mode shows both steps the real run takes after a failed test failover, not the clean-up alone."""
+    lab = wave_run.lab
+    vm = WAVE[3]
+    lab.admin.post("/azure/faults/job-failure", {"scenario": "TestFailover", "code": "70094", "vm": vm})
+    outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-test")
+    assert outcome.rc != 0 and result["vms"][0]["verdict"] == "failed" and "70094" in result["vms"][0]["msg"], outcome.output[-3000:]
+    try:
+        before, since = world(lab), last_seq(lab)
+        outcome, result = wave(wave_run, check=True, operation="test_migration", vms=[vm], network="vnet-test")
+        assert outcome.rc == 0 and result["vms"][0]["steps"] == ["cleanup", "test_failover"], outcome.output[-3000:]
+        assert world(lab) == before and writes_since(lab, since) == {}
+
+        outcome, result = wave(wave_run, operation="test_migration", vms=[vm], network="vnet-test")
+        assert outcome.rc == 0 and result["vms"][0]["steps"] == ["cleanup", "test_failover"], outcome.output[-3000:]
+        assert [job["scenario"] for job in result["vms"][0]["jobs"]] == ["TestFailoverCleanup", "TestFailover"]
+        assert len(azure_vms_named(lab, vm + "-test")) == 1
+    finally:
+        outcome, result = wave(wave_run, operation="test_migration", state="absent", vms=[vm])
+        assert outcome.rc == 0 and not azure_vms_named(lab, vm + "-test"), outcome.output[-3000:]
+
+
 def test_test_migration_role_checks_every_test_vm_then_cleans_up(wave_run, tmp_path):
     lab = wave_run.lab
     extra = {"azmigrate_azure_auth": "{{ azure_auth }}", "cutover_resource_group": "rg-migrate",

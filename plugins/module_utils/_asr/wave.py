@@ -53,6 +53,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle im
     migration_plan,
     migration_position,
     migration_step,
+    test_failover_plan,
     test_failover_step,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lookup import find_item, site_problem
@@ -223,10 +224,11 @@ class WaveRun(object):
                 if self.params["operation"] == "cutover":
                     self._plan_cutover(vm)
                 else:
-                    step, detail = test_failover_step(vm.item, self.params["state"])
-                    if step == "blocked":
-                        raise Blocked(detail)
-                    vm.steps = ["cleanup", "test_failover"] if vm.restart else [] if step == "done" else [step]
+                    # vm.restart is only set with restart_if_different (else the VM was refused while checked).
+                    plan = test_failover_plan(vm.item, self.params["state"], vm.restart, restart_if_different=vm.restart is not None)
+                    if plan and plan[0][0] == "blocked":
+                        raise Blocked(plan[0][1])
+                    vm.steps = [step for step, _detail in plan]
                     vm.extra = {"state": lifecycle_state(vm.item), "test_vm": None}
                     self._end(vm, "planned" if vm.steps else "done")
             except (Blocked, AzureModuleError) as exc:
