@@ -61,7 +61,8 @@ def test_the_collection_s_bundles_parse_as_powershell_with_every_exit_turned_int
     assert lines[0] == "# azmigrate-host-script: bundle/1" and lines[-1] == "exit $bundleExit"
     # Only the prelude's trap still exits (an error nothing caught ends the process), and the bundle itself.
     assert [line for line in lines[:-1] if line.lower().startswith("exit ")] == ["exit 1"]
-    assert [line for line in lines if line.startswith("'azmigrate-part-end ")] == [f"'azmigrate-part-end {CONTRACTS[name].label} ' + $bundleExit" for name in names]
+    ends = [line for line in lines if line.startswith("'azmigrate-part-end ")]
+    assert ends == [f"'azmigrate-part-end {CONTRACTS[name].label} ' + $bundleExit" for name in names]
     # The prelude goes once, however many parts call it.
     assert sum(line == "function Get-AgentState {" for line in lines) == 1
 
