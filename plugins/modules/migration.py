@@ -98,6 +98,11 @@ notes:
   - The next step is decided from the operations Azure allows, the side the VM is active on and the job running on it,
     never from the service's protection-state text.
   - A test migration must be cleaned up first (azmigrate.hyperv.test_migration O(state=absent)).
+  - Completing the migration sends C(remove) with C(disableProtectionReason=MigrationComplete), inferred from the REST
+    API (C(CompleteMigration) among the allowed operations, the C(DisableProtectionReason) values); what the Azure
+    portal sends for "Complete migration" has not been observed.
+  - Whether VMs replicated through this collection show in the Azure Migrate hub's "Replicating servers" is not
+    verified.
 seealso:
   - module: azmigrate.hyperv.replication
   - module: azmigrate.hyperv.test_migration

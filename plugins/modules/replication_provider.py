@@ -42,6 +42,9 @@ options:
       - A UNC path must be readable by the connection's account from the WinRM session (Kerberos delegation or CredSSP;
         with NTLM or Basic authentication the share is usually not reachable).
       - Exactly one of O(setup_file_path), O(setup_file_url) and O(setup_file_src) is needed to install or upgrade.
+      - Assumed, not verified - a file run from an FQDN UNC path is in Windows' Internet zone and may raise the
+        C(Open File - Security Warning), which nobody answers in a WinRM session; O(setup_file_url) or a local path
+        avoid that.
     type: str
   setup_file_url:
     description:
@@ -65,6 +68,8 @@ options:
   staging_dir:
     description:
       - Folder on the host for a downloaded or copied setup file and its extracted files.
+      - The setup is extracted with C(/x:"<folder>"); that the extractor accepts a quoted folder with spaces is not
+        verified, so prefer a folder without spaces.
     type: str
     default: C:\ProgramData\azmigrate\setup
   vault_credentials_content:
