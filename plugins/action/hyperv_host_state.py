@@ -195,7 +195,21 @@ class ActionModule(HostAction):
 
     def _run(self, options: dict[str, t.Any]) -> None:
         flow, provider_options, provider_args, settings = self._validated(options)
+        host_info, provider_document, settings_documents, warnings = self._read_host(options, flow, provider_options, settings)
+        # Without the agent there is no throttle to read: the provider's install brings the agent, and the settings are
+        # set in the install's own command, planned afterwards from what they replaced.
+        installs_agent = flow is not None and not host_info["agent"]["installed"] and provider_options.state == "present"
+        pending = self._plan_settings(settings, settings_documents) if settings.managed and not installs_agent else None
+        if flow is not None:
+            pending = self._run_provider(flow, provider_options, provider_args, provider_document, settings, pending, warnings)
+        if settings.managed:
+            self._run_settings(settings, pending, settings_documents, warnings)
+        self._finish(options, host_info, warnings)
 
+    def _read_host(self, options: dict[str, t.Any], flow: _ProviderFlow | None, provider_options: t.Any,
+                   settings: _Settings) -> tuple[dict[str, t.Any], dict[str, t.Any] | None, list[dict[str, t.Any]], list[str]]:
+        """One command that reads everything managed; (host_info, provider read, settings reads, warnings) once the host
+        passed the readiness gate."""
         reads = [Part("host_info", {"gather_vms": options["gather_vms"]})]
         if flow is not None:
             reads.append(Part("replication_provider_read", {"setup_file": setup_file_request(provider_options)}))
@@ -206,56 +220,55 @@ class ActionModule(HostAction):
         self._report["host_info"] = host_info
         # What hurts replication later (low disk space, the throttle not read, ...): warnings, never a failure.
         warnings = list(raw_info["warnings"]) + [item["msg"] for item in host_info["readiness"]["warnings"]]
-
         blocking = host_info["readiness"]["blocking"]
         if options["readiness_gate"] and blocking:
             self._warn(warnings)
             raise TaskFailed(f"{self._host} cannot be prepared: {'; '.join(item['msg'] for item in blocking)}")
-
         provider_document = documents.pop(0) if flow is not None else None
-        settings_documents = documents
-        # Without the agent, the provider's install brings it: its settings are set in the install's command, planned after it.
-        installs_agent = flow is not None and raw_info["agent"] is None and provider_options.state == "present"
+        return host_info, provider_document, documents, warnings
 
-        pending = self._plan_settings(settings, settings_documents) if settings.managed and not installs_agent else None
-        if flow is not None:
-            flow.current = provider_document
-            if not self._task.check_mode and provider_options.state == "present":
-                if pending is not None:
-                    flow.following = pending["parts"]
-                elif settings.managed:
-                    # Set in the install's own command, right after the install step: no read, so each set script
-                    # reports what it replaced, and the plans are made from that once the command ran.
-                    flow.following, flow.following_step = settings.enforce_parts(), "install"
-            try:
-                provider = flow._run(provider_args)
-            except TaskFailed:
-                self._commands += flow.commands
-                raise
+    def _run_provider(self, flow: _ProviderFlow, provider_options: t.Any, provider_args: dict[str, t.Any], provider_document: dict[str, t.Any],
+                      settings: _Settings, pending: dict[str, t.Any] | None, warnings: list[str]) -> dict[str, t.Any] | None:
+        """replication_provider's flow, with the settings writes in its apply's command; the settings' pending plans."""
+        flow.current = provider_document
+        if not self._task.check_mode and provider_options.state == "present":
+            if pending is not None:
+                flow.following = pending["parts"]
+            elif settings.managed:
+                flow.following, flow.following_step = settings.enforce_parts(), "install"
+        try:
+            provider = flow._run(provider_args)
+        finally:
             self._commands += flow.commands
-            self._report["provider"] = provider
-            self._report["changed"] |= provider["changed"]
-            warnings += provider.pop("warnings", [])
-            if flow.following_documents is not None and pending is not None:
-                pending["documents"] = flow.following_documents
-            elif flow.following_documents is not None:
-                pending = self._plan_replaced(settings, flow.following_documents)
+        self._report["provider"] = provider
+        self._report["changed"] |= provider["changed"]
+        warnings += provider.pop("warnings", [])
+        if flow.following_documents is None:
+            return pending
+        if pending is None:
+            return self._plan_replaced(settings, flow.following_documents)
+        pending["documents"] = flow.following_documents
+        return pending
 
-        if settings.managed:
-            if pending is None and self._task.check_mode:
-                skipped = {"skipped": True, "skip_reason": f"the Recovery Services agent is not installed on {self._host} yet: it comes with the provider"}
-                self._report.update({key: skipped if key in settings.desired else None for key, dummy in SETTINGS})
-            else:
-                if pending is None and not self._report["provider"]["changed"]:
-                    pending = self._plan_settings(settings, settings_documents)
-                elif pending is None:
-                    # The agent came with this run's provider install: its settings are read now that it runs.
-                    pending = self._plan_settings(settings, self._bundle(settings.read_parts(), "reading the upload settings"))
-                if pending["parts"] and "documents" not in pending and not self._task.check_mode:
-                    pending["documents"] = self._bundle(pending["parts"], "writing the upload settings")
-                self._settings_results(settings, pending, warnings)
-        reboot_required = (self._report.get("provider") or {}).get("reboot_required")
-        if reboot_required:
+    def _run_settings(self, settings: _Settings, pending: dict[str, t.Any] | None, settings_documents: list[dict[str, t.Any]],
+                      warnings: list[str]) -> None:
+        """The upload settings' results: planned and written already, or still to plan and write here."""
+        if pending is None and self._task.check_mode:
+            skipped = {"skipped": True, "skip_reason": f"the Recovery Services agent is not installed on {self._host} yet: it comes with the provider"}
+            self._report.update({key: skipped if key in settings.desired else None for key, dummy in SETTINGS})
+            return
+        if pending is None and not self._report["provider"]["changed"]:
+            pending = self._plan_settings(settings, settings_documents)
+        elif pending is None:
+            # The agent came with this run's provider but not with an install step of it: read the settings now that it runs.
+            pending = self._plan_settings(settings, self._bundle(settings.read_parts(), "reading the upload settings"))
+        if pending["parts"] and "documents" not in pending and not self._task.check_mode:
+            pending["documents"] = self._bundle(pending["parts"], "writing the upload settings")
+        self._settings_results(settings, pending, warnings)
+
+    def _finish(self, options: dict[str, t.Any], host_info: dict[str, t.Any], warnings: list[str]) -> None:
+        """The restart warning, the overall changed, warnings, facts for the role and the diff."""
+        if (self._report.get("provider") or {}).get("reboot_required"):
             warnings.append(f"{self._host} needs a restart to finish the provider's installation; restart it at a convenient time")
         self._report["upload_settings_changed"] = any((self._report.get(key) or {}).get("changed") for key in ("upload_threads", "upload_throttle"))
         self._report["changed"] |= self._report["upload_settings_changed"]
