@@ -58,5 +58,5 @@ def test_a_protected_vm_is_not_checked_again(discovered):
 
 def test_absent_readiness_fields_are_no_problem():
     assert readiness_problems({"name": "0e34", "properties": {"friendlyName": "web01"}}) == []
-    assert readiness_problems({"name": "0e34", "properties": {"protectionReadinessErrors": None,
-                                                             "supportedReplicationProviders": None}}) == []
+    unset = {"protectionReadinessErrors": None, "supportedReplicationProviders": None}
+    assert readiness_problems({"name": "0e34", "properties": unset}) == []
