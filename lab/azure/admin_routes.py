@@ -13,6 +13,9 @@
                                             (requests sent before a 429's Retry-After had passed)
     POST   /azure/hosts/{host}/link        {bps}: the host's WAN link, bytes/s
     POST   /azure/vms/{vm}/churn           {bps}: the VM's write rate, bytes/s
+    POST   /azure/vms/{vm}/readiness       {errors?: [text], supported_providers?: [name]}: the VM's protectable item
+                                            reports these readiness errors (besides Hyper-V Replica's) and providers;
+                                            {} clears them
     GET    /azure/items                    every protected item: state, progress, RPO
     POST   /azure/principals               a new service principal (per-principal throttling)
     POST   /azure/credentials/check        {xml}: vault credentials file check (lab/registrations.py's,
@@ -141,6 +144,18 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
         cloud.churn_bps[vm.id.lower()] = float(_body(call)["bps"])
         return 200, {"vm": vm.name, "id": vm.id, "bps": cloud.churn_bps[vm.id.lower()]}
 
+    async def vm_readiness(call: AdminCall):
+        body = _body(call)
+        wanted = call.params["vm"].lower()
+        vm = next((v for h in call.world.hosts for v in h.vms if wanted in (v.name.lower(), v.id.lower())), None)
+        if vm is None:
+            raise AdminError(404, f"no VM {call.params['vm']!r}")
+        if set(body) - {"errors", "supported_providers"} or any(
+                not isinstance(body.get(key, []), list) for key in ("errors", "supported_providers")):
+            raise AdminError(400, "readiness keys: errors, supported_providers, each a list of strings")
+        state = discovery.set_readiness(cloud, vm, body.get("errors"), body.get("supported_providers"))
+        return 200, {"vm": vm.name, "id": vm.id, **state}
+
     async def items(_call: AdminCall):
         out = []
         for vault, fabric, item in cloud.protected_items():
@@ -216,7 +231,8 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
             ("POST", "/azure/faults/slow-vm", slow_vm), ("POST", "/azure/providers/{host}", provider_connection),
             ("POST", "/azure/throttle", set_throttle), ("DELETE", "/azure/throttle", reset_throttle),
             ("GET", "/azure/requests", requests), ("POST", "/azure/hosts/{host}/link", host_link),
-            ("POST", "/azure/vms/{vm}/churn", vm_churn), ("GET", "/azure/items", items),
+            ("POST", "/azure/vms/{vm}/churn", vm_churn), ("POST", "/azure/vms/{vm}/readiness", vm_readiness),
+            ("GET", "/azure/items", items),
             ("POST", "/azure/principals", new_principal), ("POST", "/azure/credentials/check", check_credentials)):
         admin.route(method, path, handler)
 

@@ -16,6 +16,10 @@ provider's first inventory has reached it, `discovery_delay_s` of lab time after
 after the provider sends a new inventory: a refreshProvider job, or the provider's periodic refresh
 every `refresh_interval_s` (an assumption, lab/FIDELITY.md). A VM that is already replicating stays
 known. Both intervals are knobs (admin API POST /azure/discovery).
+
+Each discovered VM carries the readiness the vault reports on its protectable item (protectionReadinessErrors,
+supportedReplicationProviders): a VM that already replicates with Hyper-V Replica is not ready, and a test gives a
+VM further readiness errors, or other supported providers, with the admin API (POST /azure/vms/{vm}/readiness).
 """
 
 from __future__ import annotations
@@ -39,6 +43,42 @@ def discovery_settings(cloud: AzureCloud) -> dict[str, float]:
         settings = {"delay_s": float(DISCOVERY_DELAY_S), "refresh_interval_s": float(REFRESH_INTERVAL_S)}
         cloud.discovery = settings
     return settings
+
+
+# The replication providers the vault offers a Hyper-V VM (enable_managed_disks.json entry 9, enable_dr.json).
+SUPPORTED_PROVIDERS = ("HyperVReplicaAzure",)
+HYPERV_REPLICA_ERROR = "The virtual machine is already replicating with Hyper-V Replica."
+
+
+def readiness_overrides(cloud: AzureCloud) -> dict[str, dict]:
+    """{VM id, lowercase: {"errors": [...], "supported_providers": [...]}}: what tests set per VM (the admin knob)."""
+    overrides = getattr(cloud, "readiness", None)
+    if overrides is None:
+        overrides = {}
+        cloud.readiness = overrides
+    return overrides
+
+
+def set_readiness(cloud: AzureCloud, vm: VirtualMachine, errors: list[str] | None,
+                  supported_providers: list[str] | None) -> dict:
+    """Give ``vm`` readiness errors and supported providers besides its own; both None clears the knob."""
+    if errors is None and supported_providers is None:
+        readiness_overrides(cloud).pop(vm.id.lower(), None)
+    else:
+        readiness_overrides(cloud)[vm.id.lower()] = {
+            "errors": [str(error) for error in errors or []],
+            "supported_providers": list(supported_providers) if supported_providers is not None else None}
+    return readiness(cloud, vm, protected=False)
+
+
+def readiness(cloud: AzureCloud, vm: VirtualMachine, protected: bool) -> dict:
+    """{"errors", "supported_providers"} of the VM's protectable item. A VM with a Hyper-V Replica relationship is
+    not ready unless it is the vault's own (``protected``: the vault replicates the VM already)."""
+    override = readiness_overrides(cloud).get(vm.id.lower()) or {}
+    errors = [] if protected or vm.replication is None else [HYPERV_REPLICA_ERROR]
+    errors += override.get("errors") or []
+    supported = override.get("supported_providers")
+    return {"errors": errors, "supported_providers": list(SUPPORTED_PROVIDERS) if supported is None else supported}
 
 
 def host_fqdn(host: HostState) -> str:

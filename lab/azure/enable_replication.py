@@ -17,6 +17,26 @@ from lab.hosts.state import VMReplication
 from lab.http import Response
 
 
+def _check_readiness(call: ArmCall, host_vm, provider: str) -> None:
+    """Refuse, before anything is created, a VM its protectable item reports not ready: readiness errors (Hyper-V
+    Replica already set up, or a test's knob), or a provider other than the ones it supports. The codes are the
+    lab's (lab/FIDELITY.md: assumption); the shape is the recorded synchronous error (reprotect.json)."""
+    readiness = discovery.readiness(call.cloud, host_vm, protected=False)
+    if readiness["errors"]:
+        raise asr_error(400, "ProtectableItemNotReady", f"Protection can't be enabled for the virtual machine "
+                        f"'{host_vm.name}': {' '.join(readiness['errors'])}", call,
+                        possible_causes=" ".join(readiness["errors"]),
+                        recommended_action="Resolve the protection readiness errors of the virtual machine, then "
+                        "enable protection again.")
+    if provider not in readiness["supported_providers"]:
+        raise asr_error(400, "ReplicationProviderNotSupported", f"The replication provider '{provider}' is not "
+                        f"supported for the virtual machine '{host_vm.name}'. Supported providers: "
+                        f"{', '.join(readiness['supported_providers']) or 'none'}.", call,
+                        possible_causes="The virtual machine does not support the replication provider.",
+                        recommended_action="Enable protection with a provider the protectable item lists in "
+                        "supportedReplicationProviders.")
+
+
 def _enable_settings(call: ArmCall, vault: VaultAsr, fabric: Fabric, details: dict, host_vm) -> dict:
     rg_id = details.get("targetAzureV2ResourceGroupId") or ""
     if not rg_id or call.cloud.resource_group(ids.parse(rg_id).get("resource_group", "")) is None:
@@ -115,9 +135,7 @@ def enable(call: ArmCall) -> Response:
     if name.lower() in fabric.items or any(i.vm_id.lower() == vm_id.lower() for i in fabric.items.values()):
         raise asr_error(409, "ProtectionAlreadyEnabled", f"Protection is already enabled for the virtual machine "
                         f"'{host_vm.name}'.", call)
-    if host_vm.replication is not None:
-        raise asr_error(400, "VmAlreadyReplicating", f"The virtual machine '{host_vm.name}' already has a Hyper-V "
-                        "replication relationship.", call)
+    _check_readiness(call, host_vm, details.get("instanceType"))
     settings = _enable_settings(call, vault, fabric, details, host_vm)
     item = ProtectedItem(name=name, fabric=fabric.name, vm_id=host_vm.id, host=host.name, vm_name=host_vm.name,
                          policy_name=vault.policies[policy_name.lower()].name, enable_input=details,

@@ -122,9 +122,7 @@ def protectable_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, provide
     """As recorded: enable_managed_disks.json entries 9 and 11."""
     item = next((i for i in fabric.items.values() if i.vm_id.lower() == vm.id.lower()), None)
     container = f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/replicationProtectionContainers/{fabric.container_name}"
-    readiness = []
-    if item is None and vm.replication is not None:
-        readiness.append("The virtual machine is already replicating with Hyper-V Replica.")
+    readiness = discovery.readiness(cloud, vm, protected=item is not None)
     return {
         "id": f"{container}/replicationProtectableItems/{vm.id}", "name": vm.id, "type": T_PROTECTABLE,
         "properties": {
@@ -132,8 +130,8 @@ def protectable_json(cloud: AzureCloud, vault: VaultAsr, fabric: Fabric, provide
             "replicationProtectedItemId": f"{container}/replicationProtectedItems/{item.name}" if item else None,
             "recoveryServicesProviderId": (f"{vault.asr_prefix}/replicationFabrics/{fabric.name}/"
                                            f"replicationRecoveryServicesProviders/{provider.name}"),
-            "protectionReadinessErrors": readiness,
-            "supportedReplicationProviders": ["HyperVReplicaAzure"],
+            "protectionReadinessErrors": readiness["errors"],
+            "supportedReplicationProviders": readiness["supported_providers"],
             "customDetails": {
                 "instanceType": "HyperVVirtualMachine", "sourceItemId": vm.id, "generation": str(vm.generation),
                 "osDetails": None, "diskDetails": discovery.disk_details(vm),

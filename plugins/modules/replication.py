@@ -25,6 +25,11 @@ description:
     resource type, and the target resources (network, log storage account, availability set, proximity placement
     group, disk encryption set) must be in the vault's subscription, where Site Recovery creates the VM.
   - A O(site) the vault does not have is reported as such, with the vault's Hyper-V sites.
+  - Before enabling, the VM's readiness as Azure reports it for the discovered VM is checked, in check mode too - each
+    of its protection readiness errors (for example a VM that already replicates with Hyper-V Replica), and that Azure
+    supports replicating it to Azure (C(HyperVReplicaAzure) among its supported replication providers). A VM that is
+    not ready fails the task before any change, naming the VM and each reason Azure gives. A VM that already
+    replicates is not checked again.
 author:
   - azmigrate.hyperv developers (@azmigrate)
 options:
@@ -195,6 +200,9 @@ notes:
     discovered VMs per container of the site.
   - The next step is decided from the operations Azure allows and the job running on the VM, never from the
     service's protection-state text, which differs between API versions.
+  - The readiness check relies on Azure refusing to enable a VM with protection readiness errors, or one whose
+    supported replication providers lack C(HyperVReplicaAzure); the code and text of that refusal are not documented,
+    and the readiness errors are quoted as Azure gives them.
 seealso:
   - module: azmigrate.hyperv.replication_info
   - module: azmigrate.hyperv.test_migration
@@ -314,7 +322,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.replication_
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import normalize_item, target_settings
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation import validate_enable_options
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, InvalidOptions
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import AzureModuleError, Blocked, InvalidOptions
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import (
     name_problem,
@@ -440,8 +448,8 @@ def main():
                 raise AzureModuleError(what, "replication failed: %s" % (problem.get("message") or problem["reason"]),
                                        code=problem.get("code"), possible_causes=problem.get("possible_causes"),
                                        recommended_action=problem.get("recommended_action"))
-    except InvalidOptions as exc:
-        module.fail_error(exc, changed=False, jobs=task.jobs)
+    except (InvalidOptions, Blocked) as exc:
+        module.fail_error(exc, "Can't enable replication of %r" % params["name"], changed=False, jobs=task.jobs)
     except AzureModuleError as exc:
         module.fail_json(jobs=task.jobs, changed=bool(task.jobs), **exc.fail_kwargs())
     after = target_settings(item) if item else {}

@@ -237,3 +237,45 @@ def test_an_enable_job_failing_with_6001_fails_the_task_with_the_service_reason_
     assert run.rc == 0 and result["changed"], run.output
     assert [job["scenario"] for job in result["jobs"]] == ["DisableDr", "EnableDr"], result["jobs"]
     assert result["state"] in ("initial_replication", "protected")
+
+
+def vault_jobs(lab) -> int:
+    return lab.admin.get("/azure/world")["vaults"][VAULT]["jobs"]
+
+
+def test_a_vm_azure_reports_not_ready_fails_before_any_change_naming_each_reason(migration_lab, migration_playbook):
+    """The VM's protectable item lists readiness errors (the lab's knob; Azure fills protectionReadinessErrors):
+    the task fails, in check mode too, naming the VM and each error, and nothing is enabled - no item, no job. A VM
+    that already replicates is not checked again. hvm01-vm04 stays unreplicated; hvm01-vm06 replicates (the 429
+    test above enables it, or this test does)."""
+    lab = migration_lab
+    errors = ["The virtual machine has a shared virtual hard disk.", "The virtual machine has a pass-through disk."]
+    lab.admin.post("/azure/vms/hvm01-vm04/readiness", {"errors": errors})
+    try:
+        for check in (True, False):
+            since, jobs = last_seq(lab), vault_jobs(lab)
+            run, result = run_module(migration_playbook, "replication", check=check, name="hvm01-vm04",
+                                     **enable_args(lab, "hvm01-vm04"))
+            assert run.rc != 0 and not result.get("changed"), run.output
+            message = result["msg"]
+            assert message.startswith("Can't enable replication of 'hvm01-vm04': VM 'hvm01-vm04' is not ready"), message
+            assert all(repr(error) in message for error in errors) and "fix that on the Hyper-V host" in message
+            assert writes_since(lab, since) == {} and vault_jobs(lab) == jobs and item_of(lab, "hvm01-vm04") is None
+        # A VM whose supported providers lack HyperVReplicaAzure is refused the same way.
+        lab.admin.post("/azure/vms/hvm01-vm04/readiness", {"supported_providers": ["HyperVReplica2012R2"]})
+        since = last_seq(lab)
+        run, result = run_module(migration_playbook, "replication", name="hvm01-vm04", **enable_args(lab, "hvm01-vm04"))
+        assert run.rc != 0 and "HyperVReplica2012R2" in result["msg"] and "not HyperVReplicaAzure" in result["msg"]
+        assert writes_since(lab, since) == {} and item_of(lab, "hvm01-vm04") is None
+    finally:
+        lab.admin.post("/azure/vms/hvm01-vm04/readiness", {})
+
+    run, _result = run_module(migration_playbook, "replication", name="hvm01-vm06", **enable_args(lab, "hvm01-vm06"))
+    assert run.rc == 0 and item_of(lab, "hvm01-vm06") is not None, run.output
+    lab.admin.post("/azure/vms/hvm01-vm06/readiness", {"errors": errors})
+    try:
+        since = last_seq(lab)
+        run, result = run_module(migration_playbook, "replication", name="hvm01-vm06", **enable_args(lab, "hvm01-vm06"))
+        assert run.rc == 0 and not result["changed"] and writes_since(lab, since) == {}, run.output
+    finally:
+        lab.admin.post("/azure/vms/hvm01-vm06/readiness", {})

@@ -25,11 +25,12 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.validation i
     enable_os_type,
     enable_requirements,
     find_protectable,
+    readiness_problems,
     subscription_problems,
     target_problems,
     vm_name_problem,
 )
-from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import InvalidOptions
+from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import Blocked, InvalidOptions
 
 
 def policy_id_for(task, container_ref, policy):
@@ -89,7 +90,8 @@ def check_targets(task, azure, wanted, own_item=None):
 
 
 def plan_enable(task, azure, params):
-    """The enable of a VM that does not replicate yet: {action, ref, body, changes}, every target checked first."""
+    """The enable of a VM that does not replicate yet: {action, ref, body, changes}, every target checked first.
+    Raises Blocked when Azure reports the VM not ready for replication, InvalidOptions for the task's options."""
     subscription_id = azure.subscription_id
     problems = enable_requirements(params)
     if problems:
@@ -101,6 +103,10 @@ def plan_enable(task, azure, params):
         protectable = find_protectable(discovered, params["name"])
     except ValueError as exc:
         raise InvalidOptions(str(exc))
+    # What the VM itself lacks comes first: no option of the task can make Site Recovery enable it.
+    problems = readiness_problems(protectable)
+    if problems:
+        raise Blocked("; ".join(problems))
     ref = asr_api.ref_of(task.client, task.resource_group, task.vault_name, protectable)
     problems = resolve_disks(protectable, params)[3]
     problems.append(enable_os_type(protectable, params)[1])

@@ -9,6 +9,8 @@ Pure: the callers read what is checked.
 Each check returns messages that name the option, the value and what is allowed; an empty list means no problem.
 """
 
+from __future__ import annotations
+
 import re
 
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._arm import (
@@ -23,6 +25,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants im
     LOG_STORAGE_KINDS,
     OS_TYPES,
     PERFORMANCE_DISK_TYPES,
+    PROVIDER,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.transform import target_settings
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_names import NAME_RULES
@@ -261,6 +264,32 @@ def find_protectable(protectables, vm):
         raise ValueError("name %r is not a VM the vault discovered on the Hyper-V hosts of its sites: check the "
                          "name, and that the host's provider is registered and connected" % vm)
     return by_name[0]
+
+
+def readiness_problems(protectable: dict, provider: str = PROVIDER) -> list[str]:
+    """Messages for a discovered VM (a protectable item as Azure returns it) that Site Recovery would not enable
+    with ``provider``; empty when it is ready, or when it is protected already (its readiness is then not about
+    an enable).
+
+    Read from the item's ``protectionReadinessErrors`` (the service's own reasons, each quoted as it gives it) and
+    ``supportedReplicationProviders``. Checked before any change, so that the task fails with the VM's reasons
+    instead of a refused enable.
+    """
+    properties = properties_of(protectable)
+    if lowered(properties.get("protectionStatus")) == "protected":
+        return []
+    vm = properties.get("friendlyName") or protectable.get("name")
+    problems = []
+    for error in properties.get("protectionReadinessErrors") or []:
+        if error:
+            problems.append(f"VM {vm!r} is not ready for replication: Azure reports {error!r}; fix that on the "
+                            "Hyper-V host or in the VM's settings, then run again once the vault no longer reports it")
+    supported = properties.get("supportedReplicationProviders")
+    if supported is not None and lowered(provider) not in [lowered(name) for name in supported]:
+        problems.append(f"VM {vm!r} can't replicate to Azure: Azure supports only {', '.join(supported) or 'no provider'} "
+                        f"for it, not {provider}; check that its host belongs to a Hyper-V site of this vault and that "
+                        "the VM is a supported Hyper-V VM")
+    return problems
 
 
 def production_network_problem(item, network_id, production_networks=(), allow_production_network=False):
