@@ -196,6 +196,9 @@ notes:
   - An update sends every network interface of the VM with its own selection type, and repeats every setting Azure
     reports for the VM (as Azure PowerShell does); whether the service keeps or resets a setting that a request
     omits is not documented.
+  - An update is sent in any state before failover, initial replication included (Terraform's provider waits for the
+    VM to be protected first); that the service accepts a network change during initial replication is assumed, not
+    verified.
   - Reads are one listing of the vault's replicated VMs and one GET of the VM's item; enabling adds one listing of the
     discovered VMs per container of the site.
   - The next step is decided from the operations Azure allows and the job running on the VM, never from the
