@@ -24,6 +24,8 @@ installers and the agent"):
   it ("already registered ... purge the provider"); the local cleanup leaves the vault's record alone.
 - The provider's MSI uninstall removes its `Version`, never the `Azure Site Recovery` key itself.
 - A host whose network forces a proxy (`outbound_proxy`) downloads only through it.
+- The setup file and setupdr.exe run elevated: started from a folder a non-admin could write, they load the DLL
+  a non-admin planted there (lab/hosts/folders.py records it in the host's `planted_code_ran`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab import registrations, vault_credentials
 from lab.certs import CA_FILE
-from lab.hosts import downloads
+from lab.hosts import downloads, folders
 from lab.hosts.installer_state import InstallerError, InstallerProcess
 from lab.hosts.state import (
     MARS_CONFIG_KEY, MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, UNINSTALL_KEY, FileEntry, HostState, Service,
@@ -216,6 +218,7 @@ def extract(host: HostState, setup_path: str, directory: str, now: str) -> int:
     entry = host.file(setup_path)
     if entry is None:
         raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({setup_path})")
+    folders.note_planted_code(host, entry.path, now)   # the self-extractor runs elevated from the setup file's folder
     if setup_versions(entry.content) is None:
         return 1   # not a setup file the lab knows: the self-extractor fails and extracts nothing
     host.write_file(directory.rstrip("\\") + r"\setupdr.exe", entry.content, now)
@@ -238,6 +241,7 @@ async def run_setupdr(host: HostState, world: World, directory: str, working_dir
     setupdr = host.file(directory.rstrip("\\") + r"\setupdr.exe")
     if setupdr is None:
         raise InstallerError(f"This command cannot be run due to the error: The system cannot find the file specified. ({directory}\\setupdr.exe)")
+    folders.note_planted_code(host, setupdr.path, clock.isoformat())
     if not _in_own_folder(setupdr.path, working_directory):
         # The extracted setup finds its packages next to itself through the working directory (assumption).
         append_log(host, SETUP_LOG, clock.isoformat(), f"Setup cannot find its installation files in {working_directory}. "

@@ -1,6 +1,7 @@
 """Set parts of a host's state from a JSON document (admin API PATCH /hosts/{name}).
 
-For test set-up: registry, services and files merge (null deletes); volumes, features,
+For test set-up: registry, services, files and folders merge (null deletes; a file or folder may name its
+owner, a non-admin's for planted code); planted_code_ran takes null to forget what ran; volumes, features,
 certificates, mars_settings and outbound_proxy replace; vms replace when given a list, or update named
 VMs field by field when given {name: {...}}. `dotnet_release` and `strong_crypto` are
 shorthands that write the registry values Windows keeps them in.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 from dataclasses import fields
 
+from lab.hosts import folders
 from lab.hosts.state import (
     DOTNET_KEY,
     STRONG_CRYPTO_32_KEY,
@@ -94,8 +96,27 @@ def _files(host: HostState, value: dict) -> None:
         else:
             content = None
         size = len(content) if content is not None else int(spec.get("size", 0))
-        entry = FileEntry(windows_path(path), content, size, spec.get("file_version"), spec.get("created_at"))
+        entry = FileEntry(windows_path(path), content, size, spec.get("file_version"), spec.get("created_at"), spec.get("owner"))
         host.files[entry.path.lower()] = entry
+
+
+def _folders(host: HostState, value: dict) -> None:
+    """{path: {owner, admins_only} | null}: a folder with its owner and ACL (a non-admin's planted folder:
+    {"owner": "HV01\\mallory"}); null removes the folder and everything in it."""
+    for path, spec in value.items():
+        if spec is None:
+            host.remove_path(path)
+            continue
+        unknown = set(spec) - {"owner", "admins_only"}
+        if unknown:
+            raise KeyError(f"unknown folder field {sorted(unknown)[0]!r}; known: owner, admins_only")
+        folders.create(host, path, str(spec.get("owner", "Administrators")), bool(spec.get("admins_only", False)))
+
+
+def _planted_code_ran(host: HostState, value) -> None:
+    if value:
+        raise ValueError("only null or [] (forget what ran) is accepted")
+    host.planted_code_ran = []
 
 
 def _vms(host: HostState, value) -> None:
@@ -145,6 +166,8 @@ HANDLERS = {
     "registry": _registry,
     "services": merge_services,
     "files": _files,
+    "folders": _folders,
+    "planted_code_ran": _planted_code_ran,
     "certificates": lambda host, value: setattr(host, "certificates", list(value)),
     "mars_settings": lambda host, value: setattr(host, "mars_settings", dict(value or {})),
     "outbound_proxy": lambda host, value: setattr(host, "outbound_proxy", str(value) if value else None),

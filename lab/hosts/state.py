@@ -116,6 +116,31 @@ class Service:
     loaded: dict = field(default_factory=dict)
 
 
+# Owners that are administrators; any other owner (a user's account, "HV01\\mallory") is a non-admin.
+ADMIN_OWNERS = ("administrators", "system", "builtin\\administrators", "nt authority\\system")
+# Folders whose ACL lets BUILTIN\Users create files and folders in every folder created below them, unless that
+# folder's ACL is protected (ProgramData's default ACL, lab/FIDELITY.md). Elsewhere the lab lets only
+# administrators write (an assumption that keeps other folders out of the model).
+USERS_MAY_WRITE_BELOW = ("c:\\programdata",)
+
+
+def is_admin_owner(owner: str | None) -> bool:
+    return owner is None or owner.lower() in ADMIN_OWNERS
+
+
+@dataclass
+class Folder:
+    """What matters of a folder's security descriptor: who owns it (an owner may always change the DACL), and
+    whether its DACL is protected to SYSTEM and Administrators; otherwise it inherits its parent's."""
+
+    path: str
+    owner: str = "Administrators"
+    admins_only: bool = False
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "owner": self.owner, "admins_only": self.admins_only}
+
+
 @dataclass
 class FileEntry:
     """A file on the host. Content is kept when it was written through the lab (put_file);
@@ -126,6 +151,7 @@ class FileEntry:
     size: int = 0
     file_version: str | None = None
     created_at: str | None = None
+    owner: str | None = None   # None: an administrator or SYSTEM wrote it
 
     @property
     def sha1(self) -> str | None:
@@ -133,7 +159,7 @@ class FileEntry:
 
     def to_dict(self) -> dict:
         return {"path": self.path, "size": self.size, "sha1": self.sha1,
-                "file_version": self.file_version, "created_at": self.created_at}
+                "file_version": self.file_version, "created_at": self.created_at, "owner": self.owner}
 
 
 @dataclass
@@ -234,6 +260,11 @@ class HostState:
     outbound_proxy: str | None = None
     volumes: list[Volume] = field(default_factory=list)
     vms: list[VirtualMachine] = field(default_factory=list)
+    # Folders whose owner or ACL matters (lab/hosts/folders.py); any other folder exists while it holds a file.
+    folders: dict[str, Folder] = field(default_factory=dict)
+    # Programs started elevated from a folder a non-admin could write: the DLL a non-admin planted there runs
+    # with them (DLL search order: the application's folder first). Empty on a host nothing planted ran on.
+    planted_code_ran: list[dict] = field(default_factory=list)
 
     # --- derived views: read from the sources of truth, never stored twice ---
 
@@ -296,6 +327,8 @@ class HostState:
         doomed = [key for key in self.files if key == target or key.startswith(target + "\\")]
         for key in doomed:
             del self.files[key]
+        for key in [key for key in self.folders if key == target or key.startswith(target + "\\")]:
+            del self.folders[key]
         return len(doomed)
 
     def vm(self, name: str) -> VirtualMachine | None:
@@ -324,6 +357,8 @@ class HostState:
             "outbound_proxy": self.outbound_proxy,
             "volumes": [asdict(volume) for volume in self.volumes],
             "vms": [asdict(vm) for vm in self.vms],
+            "folders": {folder.path: folder.to_dict() for folder in self.folders.values()},
+            "planted_code_ran": list(self.planted_code_ran),
         }
 
 

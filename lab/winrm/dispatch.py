@@ -43,6 +43,7 @@ class _ScriptRun:
 
     logon: Logon | None
     agent_module_importable: bool
+    script: str = ""   # the script text as sent: twins whose effect depends on how the script is written read it
 
 
 class CommandDispatcher:
@@ -120,7 +121,7 @@ class CommandDispatcher:
                            command: RemoteCommand | None = None) -> CommandResult:
         name, version = scripts.marker_of(script)
         run = _ScriptRun(command.logon if command else None,
-                         _agent_module.importable(script, command.shell_saw_agent if command else True))
+                         _agent_module.importable(script, command.shell_saw_agent if command else True), script)
         entry.update(kind="host_script", name=f"{name}/{version}")
         ascii_only = scripts.escapes_non_ascii(script)
         refusal = scripts.parse_refusal(script)
@@ -149,7 +150,7 @@ class CommandDispatcher:
                            '{"params": {...}, "secrets": {...}}', 1, codepage, ascii_only)
         params, secrets = document.get("params") or {}, document.get("secrets") or {}
         entry.update(params=params, secret_keys=sorted(secrets))
-        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version, run.logon, run.agent_module_importable)
+        ctx = scripts.ScriptContext(self.host, self.world, params, secrets, version, run.logon, run.agent_module_importable, run.script)
         try:
             output = simulation.run(ctx)
             if inspect.isawaitable(output):

@@ -68,6 +68,15 @@ options:
   staging_dir:
     description:
       - Folder on the host for a downloaded or copied setup file and its extracted files.
+      - Made admins-only before anything is written to it or run from it - owned by Administrators, SYSTEM and
+        Administrators alone have access, inheritance off - since the setup runs elevated from it and would load a
+        DLL another account put there. A new folder gets that ACL as it is created. An existing folder others may
+        write to (one an earlier version created under C:\ProgramData, where BUILTIN\Users may create files) is
+        deleted and created again when it holds only what this module puts there (C(AzureSiteRecoveryProvider-*)
+        files and C(extracted-*) folders); holding anything else, it is refused and left as it is. A setup file
+        staged there earlier goes with it, so that run fails asking to run again, and the next run stages it anew.
+      - The setup is extracted into a new folder with a random name inside it, removed after the install; a failed
+        removal fails the task, naming the folder.
       - The setup is extracted with C(/x:"<folder>"); that the extractor accepts a quoted folder with spaces is not
         verified, so prefer a folder without spaces.
     type: str

@@ -136,8 +136,8 @@ REPLICATION_PROVIDER_APPLY = HostScriptContract(
     version=1,
     # The members of every kind of step (download, verify, install, upgrade, register, configure_proxy).
     params_schema={"steps": [{
-        "action": None, "dir": None, "expected_version": None, "friendly_name": None, "path": None, "setup_file": None,
-        "sha256": None, "source": None, "timeout": None,
+        "action": None, "expected_version": None, "friendly_name": None, "path": None, "setup_file": None,
+        "sha256": None, "source": None, "staging_dir": None, "timeout": None,
         "proxy": {"address": None, "port": None, "username": None, "bypass_urls": None},
     }]},
     output_schema=PROVIDER_STEPS_RESULT,

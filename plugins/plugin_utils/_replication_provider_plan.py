@@ -199,11 +199,12 @@ def _setup_version(current: dict[str, t.Any], options: ProviderOptions) -> tuple
 
 
 def _install_steps(options: ProviderOptions, setup_path: str, setup_version: str | None, upgrade: bool) -> tuple[list[dict[str, t.Any]], list[str]]:
-    extract_dir = ntpath.join(options.staging_dir, f"extracted-{setup_version or 'new'}")
+    # The host extracts into a new folder with a random name inside the staging folder (never a name another
+    # account could create first); install and remove_extracted act on that folder.
     steps = [
-        {"action": "extract", "setup_file": setup_path, "dir": extract_dir},
-        {"action": "install", "dir": extract_dir, "expected_version": setup_version, "timeout": options.install_timeout},
-        {"action": "remove_extracted", "dir": extract_dir},
+        {"action": "extract", "setup_file": setup_path, "staging_dir": options.staging_dir},
+        {"action": "install", "expected_version": setup_version, "timeout": options.install_timeout},
+        {"action": "remove_extracted"},
     ]
     return steps, ["upgrade" if upgrade else "install"]
 

@@ -49,6 +49,8 @@ class ScriptContext:
     logon: Logon | None = None   # the WinRM session's logon (lab/hosts/logon.py); None: a local console
     # Whether this powershell.exe can load the agent's module MSOnlineBackup (lab/hosts/scripts/_agent_module.py).
     agent_module_importable: bool = True
+    # The script text as sent ("" when a twin is run directly: the collection's file then stands for it).
+    script_text: str = ""
 
 
 class ScriptFailed(Exception):

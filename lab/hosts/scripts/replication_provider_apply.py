@@ -15,9 +15,12 @@ timeout only when the script stops them.
 from __future__ import annotations
 
 import fnmatch
+import re
+import uuid
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 
-from lab.hosts import installers
+from lab.hosts import folders, installers
 from lab.hosts.logon import share_denied
 from lab.hosts.scripts._agent_module import cmdlet_missing
 from lab.hosts.scripts import ScriptContext, ScriptFailed
@@ -42,14 +45,20 @@ SIDE_EFFECTS = {
         "Set-OBMachineSetting": ["Confirm", "ProxyPassword", "ProxyPort", "ProxyServer", "ProxyUsername"],
         "Restart-Service": ["Name"],
         "Remove-Item": ["ErrorAction", "Force", "LiteralPath", "Recurse"],
-        "New-Item": ["Force", "ItemType", "Path"],
+        "New-Item": ["ItemType", "Path"],
         "Move-Item": ["Destination", "Force", "LiteralPath"],
-        "Set-Acl": ["AclObject", "LiteralPath"],
         "Start-Service": ["Name"],
     },
 }
 
 POLL_S = 5.0
+SCRIPT = Path(__file__).resolve().parents[3] / "plugins" / "plugin_utils" / "host_scripts" / "replication_provider_apply.ps1"
+# A call of the script's Initialize-StagingFolder (a step's line, not the function's definition), and the function
+# creating the folder with its admins-only ACL in the same call.
+STAGING_CALL = re.compile(r"^\s*Initialize-StagingFolder\s+-Path\b", re.MULTILINE | re.IGNORECASE)
+ATOMIC_CREATE = re.compile(r"\[IO\.Directory\]::CreateDirectory\(\$Path,\s*\(New-AdminsOnlyDirectorySecurity\)\)", re.IGNORECASE)
+# What the script itself puts in the staging folder: staged setup files and extraction folders.
+OURS = ("azuresiterecoveryprovider-*", "extracted-*")
 
 
 class StepFailed(Exception):
@@ -141,7 +150,35 @@ def _verify_hash(host: HostState, path: str, expected: str) -> None:
         raise StepFailed(f"{path} has SHA-256 {actual}, not the expected {expected}; removed it")
 
 
+def _protects_staging(ctx: ScriptContext) -> bool:
+    """Whether the script as sent makes the staging folder admins-only before using it (Initialize-StagingFolder);
+    as the earlier versions did, New-Item -Force leaves it inheriting its parent's ACL."""
+    text = ctx.script_text or SCRIPT.read_text(encoding="utf-8")
+    return bool(STAGING_CALL.search(text) and ATOMIC_CREATE.search(text))
+
+
+def _initialize_staging(ctx: ScriptContext, path: str) -> None:
+    """Initialize-StagingFolder: an admins-only folder, kept; an open one holding only what the script puts there,
+    deleted and created again; an open one holding anything else, refused."""
+    host = ctx.host
+    if not _protects_staging(ctx):
+        if not folders.exists(host, path):
+            folders.create(host, path)
+        return
+    if folders.exists(host, path):
+        if folders.admins_only(host, path):
+            return
+        foreign = [name for name in folders.children(host, path) if not any(fnmatch.fnmatch(name.lower(), pattern) for pattern in OURS)]
+        if foreign:
+            raise StepFailed(f"staging_dir {path} exists and non-administrators may write to it, and it holds {', '.join(foreign)}, "
+                             "which this module did not put there; remove the folder (it is created again for SYSTEM and "
+                             "Administrators only) or choose another staging_dir")
+        host.remove_path(path)
+    folders.create(host, path, admins_only=True)
+
+
 async def _download(ctx: ScriptContext, item: dict, state: dict) -> None:
+    _initialize_staging(ctx, windows_path(item["path"]).rsplit("\\", 1)[0])
     url = str(ctx.secrets.get("setup_file_url") or "")
     content = await installers.download(ctx.world, url, ctx.host, item.get("proxy"))
     partial = item["path"] + ".partial"
@@ -156,6 +193,7 @@ async def _verify(ctx: ScriptContext, item: dict, state: dict) -> None:
     source = ctx.host.file(item["source"])
     if source is None:
         raise StepFailed(f"Cannot find path '{item['source']}' because it does not exist.")
+    _initialize_staging(ctx, windows_path(item["path"]).rsplit("\\", 1)[0])
     ctx.host.remove_path(item["source"])
     ctx.host.write_file(item["path"], source.content or b"", ctx.world.clock.isoformat())
     _verify_hash(ctx.host, item["path"], item["sha256"])
@@ -163,19 +201,27 @@ async def _verify(ctx: ScriptContext, item: dict, state: dict) -> None:
 
 
 async def _extract(ctx: ScriptContext, item: dict, state: dict) -> int | None:
-    ctx.host.remove_path(item["dir"])
+    staging_dir = windows_path(item.get("staging_dir") or r"C:\ProgramData\azmigrate\setup").rstrip("\\")
+    _initialize_staging(ctx, staging_dir)
+    in_staging = windows_path(item["setup_file"]).rsplit("\\", 1)[0].lower() == staging_dir.lower()
+    if in_staging and ctx.host.file(item["setup_file"]) is None:
+        raise StepFailed(f"{item['setup_file']} is not there: a staged setup file in a folder non-administrators could write is "
+                         "removed with that folder; run again to stage it in the protected folder")
     if share_denied(ctx.logon, item["setup_file"]):
         # Start-Process on a share the session cannot authenticate to (double hop).
         raise StepFailed("This command cannot be run due to the error: Access is denied.")
+    # New-Item of a folder named by a new GUID: it inherits the staging folder's ACL.
+    extract_dir = folders.create(ctx.host, f"{staging_dir}\\extracted-{uuid.uuid4().hex}").path
+    state["extract_dir"] = extract_dir
 
     async def self_extract(_working_directory: str) -> int:
         await ctx.world.clock.sleep(ctx.world.installers.timing.extract_s)
-        return installers.extract(ctx.host, item["setup_file"], item["dir"], ctx.world.clock.isoformat())
+        return installers.extract(ctx.host, item["setup_file"], extract_dir, ctx.world.clock.isoformat())
     folder = windows_path(item["setup_file"]).rsplit("\\", 1)[0]
-    exit_code = await start_installer(ctx, state, "setup_file", item["setup_file"], f'/x:"{item["dir"]}" /q', folder, self_extract, 600)
-    setupdr = windows_path(item["dir"]).rstrip("\\") + r"\setupdr.exe"
+    exit_code = await start_installer(ctx, state, "setup_file", item["setup_file"], f'/x:"{extract_dir}" /q', folder, self_extract, 600)
+    setupdr = extract_dir + r"\setupdr.exe"
     if not await wait(ctx, lambda: ctx.host.file(setupdr) is not None, 60):
-        raise StepFailed(f"{item['setup_file']} /x /q exited with {_exit_text(exit_code)} and left no setupdr.exe in {item['dir']}")
+        raise StepFailed(f"{item['setup_file']} /x /q exited with {_exit_text(exit_code)} and left no setupdr.exe in {extract_dir}")
     return exit_code
 
 
@@ -186,9 +232,9 @@ def _installed_at(host: HostState, expected: str | None) -> bool:
 
 
 async def _install(ctx: ScriptContext, item: dict, state: dict) -> int | None:
-    directory = windows_path(item["dir"]).rstrip("\\")
+    directory = state["extract_dir"]
     exit_code = await start_installer(ctx, state, "setupdr", directory + r"\setupdr.exe", "/i", directory,
-                                      lambda cwd: installers.run_setupdr(ctx.host, ctx.world, item["dir"], cwd), float(item["timeout"]))
+                                      lambda cwd: installers.run_setupdr(ctx.host, ctx.world, directory, cwd), float(item["timeout"]))
     if exit_code == 1618:
         raise StepFailed("setupdr.exe /i exited with 1618: another installation is in progress; run again once it has finished")
     if exit_code in (3010, 1641):
@@ -200,7 +246,7 @@ async def _install(ctx: ScriptContext, item: dict, state: dict) -> int | None:
 
 
 async def _remove_extracted(ctx: ScriptContext, item: dict, state: dict) -> None:
-    ctx.host.remove_path(item["dir"])
+    ctx.host.remove_path(state["extract_dir"])
 
 
 def _registered(host: HostState) -> bool:

@@ -16,6 +16,8 @@ $logDir = Join-Path -Path $env:ProgramData -ChildPath 'ASRLogs'
 $done = New-Object -TypeName System.Collections.ArrayList
 $rebootRequired = $false
 $setupVersion = $null
+# The extraction folder the extract step creates; install and remove_extracted act on it.
+$extractDir = $null
 
 # The last lines of the failing program's own log in %ProgramData%\ASRLogs (DRASetupWizard*.log for setup,
 # DRConfigurator*.log for registration): the real reason. The newest log of any program would quote setup's log
@@ -80,6 +82,58 @@ function Set-AgentProxy {
     Restart-Service -Name obengine
 }
 
+# SYSTEM and Administrators only, inheritance off, owned by Administrators: what the staging and credentials
+# folders get. ProgramData's own ACL lets BUILTIN\Users create files and folders in every folder below it, and
+# a program run elevated from a folder a user could write loads a DLL planted next to it (the application's
+# folder is searched first, learn.microsoft.com/windows/win32/dlls/dynamic-link-library-search-order).
+function New-AdminsOnlyDirectorySecurity {
+    $security = New-Object -TypeName System.Security.AccessControl.DirectorySecurity
+    $security.SetAccessRuleProtection($true, $false)
+    $security.SetOwner((New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList 'S-1-5-32-544'))
+    foreach ($sid in @('S-1-5-18', 'S-1-5-32-544')) {
+        $identity = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $sid
+        $security.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $identity, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow'))
+    }
+    return $security
+}
+
+# Whether a folder is owned by SYSTEM or Administrators, does not inherit, and lets nobody else in.
+function Test-AdminsOnlyFolder {
+    param([string]$Path)
+    $admins = @('S-1-5-18', 'S-1-5-32-544')
+    $security = (Get-Item -LiteralPath $Path -Force).GetAccessControl()
+    if (-not $security.AreAccessRulesProtected -or $admins -notcontains $security.GetOwner([System.Security.Principal.SecurityIdentifier]).Value) {
+        return $false
+    }
+    foreach ($rule in $security.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
+        if ($rule.AccessControlType -eq 'Allow' -and $admins -notcontains $rule.IdentityReference.Value) {
+            return $false
+        }
+    }
+    return $true
+}
+
+# The staging folder, admins-only before anything is written to it or run from it. A folder that exists but that
+# others may write to (created by an earlier version, inheriting ProgramData's ACL, or created by a user) may hold
+# planted files: when it holds only what this script puts there (staged setup files, extraction folders) it is
+# deleted and created again; anything else in it is refused, as the folder may be a user's own. The ACL is given
+# in the creating call, so there is no moment when the new folder is open.
+function Initialize-StagingFolder {
+    param([string]$Path)
+    if (Test-Path -LiteralPath $Path -PathType Container) {
+        if (Test-AdminsOnlyFolder -Path $Path) {
+            return
+        }
+        $foreign = @(Get-ChildItem -LiteralPath $Path -Force | Where-Object { $_.Name -notlike 'AzureSiteRecoveryProvider-*' -and $_.Name -notlike 'extracted-*' })
+        if ($foreign.Count -gt 0) {
+            throw "staging_dir $Path exists and non-administrators may write to it, and it holds $(@($foreign | ForEach-Object { $_.Name }) -join ', '), which this module did not put there; remove the folder (it is created again for SYSTEM and Administrators only) or choose another staging_dir"
+        }
+        # Directory.Delete does not follow junctions or symbolic links planted inside, unlike Remove-Item -Recurse in 5.1.
+        [IO.Directory]::Delete($Path, $true)
+    }
+    [void][IO.Directory]::CreateDirectory($Path, (New-AdminsOnlyDirectorySecurity))
+}
+
 function Test-SetupHash {
     param([string]$Path, [string]$Expected)
     $hash = (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash.ToLowerInvariant()
@@ -99,7 +153,7 @@ try {
         switch ($s.action) {
             'download' {
                 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
-                New-Item -ItemType Directory -Force -Path (Split-Path -Parent $s.path) | Out-Null
+                Initialize-StagingFolder -Path (Split-Path -Parent $s.path)
                 $partial = "$($s.path).partial"
                 $webClient = New-Object -TypeName System.Net.WebClient
                 if ($null -ne $s.proxy) {
@@ -119,21 +173,28 @@ try {
             }
             'verify' {
                 # The controller copied the file to its temporary folder: move it into the staging folder.
-                New-Item -ItemType Directory -Force -Path (Split-Path -Parent $s.path) | Out-Null
+                Initialize-StagingFolder -Path (Split-Path -Parent $s.path)
                 Move-Item -LiteralPath $s.source -Destination $s.path -Force
                 Test-SetupHash -Path $s.path -Expected $s.sha256
                 $setupVersion = Get-FileVersion -Item (Get-Item -LiteralPath $s.path)
             }
             'extract' {
-                Remove-Item -LiteralPath $s.dir -Recurse -Force -ErrorAction Ignore
-                $exitCode = Start-Installer -FilePath $s.setup_file -Arguments "/x:`"$($s.dir)`" /q" -WorkingDirectory (Split-Path -Parent $s.setup_file) -TimeoutSeconds 600
-                $setupdr = Join-Path -Path $s.dir -ChildPath 'setupdr.exe'
+                Initialize-StagingFolder -Path $s.staging_dir
+                if ((Split-Path -Parent $s.setup_file) -eq $s.staging_dir -and -not (Test-Path -LiteralPath $s.setup_file -PathType Leaf)) {
+                    throw "$($s.setup_file) is not there: a staged setup file in a folder non-administrators could write is removed with that folder; run again to stage it in the protected folder"
+                }
+                # A new folder with a name nobody can guess, inside the admins-only staging folder: no one else can
+                # have created it or put a file in it before setupdr.exe runs from it.
+                $extractDir = Join-Path -Path $s.staging_dir -ChildPath ('extracted-' + [guid]::NewGuid().ToString('N'))
+                New-Item -ItemType Directory -Path $extractDir | Out-Null
+                $exitCode = Start-Installer -FilePath $s.setup_file -Arguments "/x:`"$extractDir`" /q" -WorkingDirectory (Split-Path -Parent $s.setup_file) -TimeoutSeconds 600
+                $setupdr = Join-Path -Path $extractDir -ChildPath 'setupdr.exe'
                 if (-not (Wait-Condition -Condition { Test-Path -LiteralPath $setupdr } -TimeoutSeconds 60)) {
-                    throw "$($s.setup_file) /x /q exited with $exitCode and left no setupdr.exe in $($s.dir)"
+                    throw "$($s.setup_file) /x /q exited with $exitCode and left no setupdr.exe in $extractDir"
                 }
             }
             'install' {
-                $exitCode = Start-Installer -FilePath (Join-Path -Path $s.dir -ChildPath 'setupdr.exe') -Arguments '/i' -WorkingDirectory $s.dir -TimeoutSeconds $s.timeout
+                $exitCode = Start-Installer -FilePath (Join-Path -Path $extractDir -ChildPath 'setupdr.exe') -Arguments '/i' -WorkingDirectory $extractDir -TimeoutSeconds $s.timeout
                 if ($exitCode -eq 1618) {
                     throw 'setupdr.exe /i exited with 1618: another installation is in progress; run again once it has finished'
                 }
@@ -146,20 +207,28 @@ try {
                 }
             }
             'remove_extracted' {
-                Remove-Item -LiteralPath $s.dir -Recurse -Force -ErrorAction Ignore
+                # A failure is reported, not ignored: the provider is installed, and the admins-only folder named in
+                # the message is left for an administrator to remove.
+                try {
+                    [IO.Directory]::Delete($extractDir, $true)
+                }
+                catch {
+                    throw "the provider is installed, but its extracted setup files in $extractDir could not be removed: $($_.Exception.Message)"
+                }
             }
             'register' {
                 # The key file exists only in a folder readable by SYSTEM and Administrators, and only while used.
                 $credentialsDir = Join-Path -Path $env:ProgramData -ChildPath ('azmigrate\' + [guid]::NewGuid().ToString('N'))
+                if (Test-Path -LiteralPath $credentialsDir) {
+                    throw "$credentialsDir already exists; the key file goes only into a folder this script creates"
+                }
                 try {
-                    New-Item -ItemType Directory -Path $credentialsDir -Force | Out-Null
-                    $acl = New-Object -TypeName System.Security.AccessControl.DirectorySecurity
-                    $acl.SetAccessRuleProtection($true, $false)
-                    foreach ($sid in @('S-1-5-18', 'S-1-5-32-544')) {
-                        $identity = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $sid
-                        $acl.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $identity, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow'))
+                    # Created with its ACL in one call: no moment when the folder is open. Checked afterwards, since
+                    # CreateDirectory also succeeds on a folder someone else created in the meantime.
+                    [void][IO.Directory]::CreateDirectory($credentialsDir, (New-AdminsOnlyDirectorySecurity))
+                    if (-not (Test-AdminsOnlyFolder -Path $credentialsDir) -or @(Get-ChildItem -LiteralPath $credentialsDir -Force).Count -gt 0) {
+                        throw "$credentialsDir is not an empty folder for SYSTEM and Administrators only; the key file was not written"
                     }
-                    Set-Acl -LiteralPath $credentialsDir -AclObject $acl
                     $credentialsFile = Join-Path -Path $credentialsDir -ChildPath 'host.VaultCredentials'
                     [IO.File]::WriteAllText($credentialsFile, [string]$secrets.vault_credentials, (New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false))
                     $arguments = "/r /Credentials `"$credentialsFile`" /Friendlyname `"$($s.friendly_name)`"" + (Get-ProxyArgument -Proxy $s.proxy)
