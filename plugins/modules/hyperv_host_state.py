@@ -79,7 +79,9 @@ options:
         description: The setup file's SHA-256, required with O(provider.setup_file_url).
         type: str
       staging_dir:
-        description: Where the setup file is staged and extracted on the host.
+        description:
+          - Where the setup file is staged and extracted on the host; made admins-only (SYSTEM and Administrators)
+            before anything is written to it, as M(azmigrate.hyperv.replication_provider) says.
         type: str
         default: C:\ProgramData\azmigrate\setup
       vault_credentials_content:
