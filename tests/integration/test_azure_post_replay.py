@@ -89,8 +89,8 @@ def test_a_test_failover_whose_answer_is_lost_waits_for_its_one_job(replay_lab, 
 
 
 @pytest.mark.parametrize("status", [500, 504])
-def test_a_planned_failover_whose_answer_is_lost_completes_the_migration_with_one_azure_vm(replay_lab, replay_playbook,
-                                                                                            status):
+def test_a_planned_failover_whose_answer_is_lost_completes_the_migration_with_one_azure_vm(
+        replay_lab, replay_playbook, status):
     """500 or 504 on plannedFailover, the replay refused: the migration waits for the one failover job, commits and
     completes, and a second run changes nothing."""
     lab, vm = replay_lab, {500: "hvp01-vm02", 504: "hvp01-vm03"}[status]
