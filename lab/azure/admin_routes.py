@@ -5,6 +5,8 @@
                                             latency_ms, reset_after_requests}
     DELETE /azure/faults                   clear every Azure fault
     POST   /azure/faults/job-failure       {scenario, code, task?, vm?, count?}: next job(s) fail with a real code
+    POST   /azure/faults/lost-answer       {scenario, status: 500|502|503|504, vm?, count?}: the next mutation(s) of
+                                            the scenario start their job, but answer the status (no Retry-After)
     POST   /azure/faults/slow-vm           {vm, factor}: the VM's jobs' tasks take factor times as long
     POST   /azure/providers/{host}         {connected: false|true}: the host's provider (dis)connects
     POST   /azure/throttle                 {kind: reads|writes|deletes, capacity, refill_per_s}
@@ -38,7 +40,7 @@ from lab import registrations, vault_credentials
 from lab.admin import AdminApi, AdminCall, AdminError
 from lab.azure import discovery
 from lab.azure.item_views import rpi_json
-from lab.azure.faults import SERVICE_ERRORS, JobFailure
+from lab.azure.faults import LOST_ANSWER_ERRORS, SERVICE_ERRORS, JobFailure, LostAnswer
 from lab.azure.jobs import SCENARIOS
 from lab.azure.state import AzureCloud
 from lab.azure.throttling import LIMITS
@@ -90,6 +92,18 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
             raise AdminError(400, f"code must be one of {', '.join(sorted(SERVICE_ERRORS))}")
         failure = JobFailure(scenario, code, int(body.get("task", 0)), body.get("vm"), int(body.get("count", 1)))
         cloud.faults.job_failures.append(failure)
+        return 200, cloud.faults.to_dict()
+
+    async def lost_answer(call: AdminCall):
+        body = _body(call)
+        scenario, status, count = body.get("scenario"), body.get("status", 503), body.get("count", 1)
+        if scenario not in SCENARIOS:
+            raise AdminError(400, f"scenario must be one of {', '.join(sorted(SCENARIOS))}")
+        if status not in LOST_ANSWER_ERRORS:
+            raise AdminError(400, f"status must be one of {', '.join(map(str, sorted(LOST_ANSWER_ERRORS)))}")
+        if not isinstance(count, int) or count < 1:
+            raise AdminError(400, "count must be a whole number >= 1 (how many answers to lose)")
+        cloud.faults.lost_answers.append(LostAnswer(scenario, status, body.get("vm"), count))
         return 200, cloud.faults.to_dict()
 
     async def slow_vm(call: AdminCall):
@@ -227,7 +241,7 @@ def register(admin: AdminApi, cloud: AzureCloud) -> None:
             ("GET", "/azure/discovery", get_discovery), ("POST", "/azure/discovery", set_discovery),
             ("GET", "/azure/sites", sites),
             ("GET", "/azure", overview), ("POST", "/azure/faults", set_faults), ("DELETE", "/azure/faults", clear_faults),
-            ("POST", "/azure/faults/job-failure", job_failure),
+            ("POST", "/azure/faults/job-failure", job_failure), ("POST", "/azure/faults/lost-answer", lost_answer),
             ("POST", "/azure/faults/slow-vm", slow_vm), ("POST", "/azure/providers/{host}", provider_connection),
             ("POST", "/azure/throttle", set_throttle), ("DELETE", "/azure/throttle", reset_throttle),
             ("GET", "/azure/requests", requests), ("POST", "/azure/hosts/{host}/link", host_link),

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from lab.azure import ids
 from lab.azure.arm import ArmCall, ArmError, empty, json_body, retry_headers
+from lab.azure.faults import LOST_ANSWER_ERRORS
 from lab.azure.jobs import Job
 from lab.azure.resources import check_subscription
 from lab.azure.state import AzureCloud, Fabric, ProtectedItem, VaultAsr
@@ -84,8 +85,14 @@ def job_item(cloud: AzureCloud, job: Job) -> ProtectedItem | None:
 
 def accepted(call: ArmCall, job: Job, resource_path: str, result: str | None = None) -> Response:
     """202 for a job-backed mutation; `resource_path` is the resource's ARM path (any casing); `result` names the
-    renderer of what the Location URL returns once the job is done (lab/azure/jobs.py `renderer`)."""
+    renderer of what the Location URL returns once the job is done (lab/azure/jobs.py `renderer`).
+
+    With a lost-answer fault for the job's scenario and VM (lab/azure/faults.py `LostAnswer`), the job runs but
+    the client gets a 5xx instead."""
     job.result = result
+    lost = call.cloud.faults.take_lost_answer(job.scenario_name, (job.target_id, job.target_name))
+    if lost is not None:
+        raise ArmError(lost.status, *LOST_ANSWER_ERRORS[lost.status])
     base = call.base_url
     headers = {
         "Location": f"{base}{ids.asr_id(resource_path)}/operationresults/{job.name}?api-version={call.api_version}",

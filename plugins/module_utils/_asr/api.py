@@ -17,7 +17,11 @@ Every mutation answers 202 with an empty body and names one job three ways: ``Az
 .../replicationOperationStatus/{job}`` (``.../replicationJobs/{job}`` in 2017 api-versions), ``Location:
 .../operationresults/{job}`` and ``x-ms-request-id: .../replicationJobs/{job}``. Like Az.RecoveryServices and
 Az.Migrate, ``start_operation`` calls the SDK's ``begin_*`` method without its poller and returns the job name and
-the answer's Retry-After (``OperationStarted``); ``waiters`` polls the job.
+the answer's Retry-After (``OperationStarted``); ``waiters`` polls the job. The actions on an item (failovers,
+commit, remove) are not idempotent: when their answer is lost after the job started (a 5xx, or azure-core's replay
+refused), ``_start_on_item`` finds the job the item names instead of failing. The scenario names it matches are
+recorded for TestFailover, TestFailoverCleanup and PlannedFailover; UnplannedFailover, CommitFailover and DisableDr
+are assumptions (no recording has them): with another name the service's answer stands, as without this check.
 
 Items read for a decision carry the job their ``currentScenario`` names (``with_scenario_job``): whether an item
 is busy, and why an enable failed, is in that job, not in the item. Listing calls follow nextLink (``collect``):
@@ -32,6 +36,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.constants im
     AZURE_RECOVERY_CONTAINER,
     PRIMARY_TO_RECOVERY,
     PROVIDER,
+    RUNNING_JOB_STATES,
     SCENARIO_JOB_KEY,
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._asr.lifecycle import current_operation
@@ -43,6 +48,7 @@ from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_clients im
 )
 from ansible_collections.azmigrate.hyperv.plugins.module_utils._azure_errors import (
     AZURE_SDK_ERRORS,
+    AzureModuleError,
     azure_operation,
 )
 
@@ -62,15 +68,17 @@ class OperationStarted(object):
     job_name: the ASR job's name (a GUID), or None when the service answered synchronously
     (200/201/204 without a job); status: the HTTP status; retry_after: seconds, or None;
     body: the answer's JSON body (synchronous answers), or None; replayed: True when the request was
-    replayed after a 5xx and the replay refused (``_replayed_into_refusal``): re-read the item for its job.
+    replayed after a 5xx and the replay refused (``_replayed_into_refusal``): re-read the item for its job
+    (``_start_on_item`` does); refusal: then the replay's error, to raise when the item names no such job.
     """
 
-    def __init__(self, job_name, status, retry_after, body=None, replayed=False):
+    def __init__(self, job_name, status, retry_after, body=None, replayed=False, refusal=None):
         self.job_name = job_name
         self.status = status
         self.retry_after = retry_after
         self.body = body
         self.replayed = replayed
+        self.refusal = refusal
 
 
 def _header_values(headers, name):
@@ -151,7 +159,7 @@ def start_operation(begin_method, *args, **kwargs):
         begin_method(*args, polling=False, raw_response_hook=answers.append, **kwargs)
     except AZURE_SDK_ERRORS as exc:
         if _replayed_into_refusal(exc, answers):
-            return OperationStarted(None, 400, None, replayed=True)
+            return OperationStarted(None, 400, None, replayed=True, refusal=exc)
         raise
     response = answers[-1].http_response
     body = None
@@ -162,6 +170,51 @@ def start_operation(begin_method, *args, **kwargs):
             body = None
     return OperationStarted(job_name_from_headers(response.headers), response.status_code,
                             retry_after_seconds(response.headers), body)
+
+
+# Statuses whose answer may come after the service started the job: azure-core replays a POST answered 500, 503
+# or 504 (and any status with Retry-After), not a 502 without it (azure/core/pipeline/policies/_retry.py,
+# ``_is_method_retryable``); a 5xx that outlived the replays may have started a job too.
+LOST_ANSWER_STATUS = (500, 502, 503, 504)
+
+
+def _job_started_for(ref, scenario):
+    """The job of ``scenario`` the item, read again, names in ``currentScenario`` while it runs or after it
+    succeeded; None otherwise (also when the item can't be read). A job of that scenario that failed or was
+    cancelled is an earlier attempt's: the action may not have started one."""
+    try:
+        item = get_item(ref)
+    except AzureModuleError:
+        return None
+    operation = current_operation(item) if item else None
+    if not operation or operation["name"] != scenario or not operation["job_name"]:
+        return None
+    if operation["job_state"] not in RUNNING_JOB_STATES + ("Succeeded",):
+        return None
+    return operation["job_name"]
+
+
+def _start_on_item(ref, scenario, begin_method, **kwargs):
+    """``start_operation`` for a POST action on a replicated item, which is not idempotent.
+
+    When the answer was lost after the service started the job (a 500/502/503/504, or azure-core's replay of the
+    POST refused because the item is busy with that job), the item read again names the job in
+    ``currentScenario``: that job is the action's, and is returned (``replayed``) to be waited for like any other.
+    A second POST is never sent. When the item names no job of ``scenario``, the service's answer stands."""
+    try:
+        started = start_operation(begin_method, *ref.args(), **kwargs)
+    except AZURE_SDK_ERRORS as exc:
+        status = getattr(exc, "status_code", None)
+        job_name = _job_started_for(ref, scenario) if status in LOST_ANSWER_STATUS else None
+        if job_name is None:
+            raise
+        return OperationStarted(job_name, status, None, replayed=True)
+    if not started.replayed:
+        return started
+    job_name = _job_started_for(ref, scenario)
+    if job_name is None:
+        raise started.refusal
+    return OperationStarted(job_name, started.status, None, replayed=True)
 
 
 @azure_operation("list the replication fabrics (Hyper-V sites) of vault '{vault_name}'")
@@ -399,7 +452,8 @@ def remove(ref, reason="NotSpecified"):
     and the portal's own request was not observed)."""
     body = {"properties": {"disableProtectionReason": reason,
                            "replicationProviderInput": {"instanceType": "DisableProtectionProviderSpecificInput"}}}
-    return start_operation(ref.client.replication_protected_items.begin_delete, *ref.args(), disable_protection_input=body)
+    return _start_on_item(ref, "DisableDr", ref.client.replication_protected_items.begin_delete,
+                          disable_protection_input=body)
 
 
 @azure_operation("start the test failover of VM '{ref.name}' in vault '{ref.vault_name}'")
@@ -407,14 +461,15 @@ def test_failover(ref, network_id):
     """POST .../testFailover into the VNet ``network_id`` (Azure/azure-rest-api-specs example ReplicationProtectedItems_TestFailover.json)."""
     body = {"properties": {"failoverDirection": PRIMARY_TO_RECOVERY, "networkType": "VmNetworkAsInput",
                            "networkId": network_id, "providerSpecificDetails": dict(PROVIDER_INPUT)}}
-    return start_operation(ref.client.replication_protected_items.begin_test_failover, *ref.args(), testfailover_input=body)
+    return _start_on_item(ref, "TestFailover", ref.client.replication_protected_items.begin_test_failover,
+                          testfailover_input=body)
 
 
 @azure_operation("clean up the test failover of VM '{ref.name}' in vault '{ref.vault_name}'")
 def test_failover_cleanup(ref, comments):
     body = {"properties": {"comments": comments or ""}}     # PowerShell sends comments "" (test_failover.json)
-    return start_operation(ref.client.replication_protected_items.begin_test_failover_cleanup, *ref.args(),
-                           cleanup_input=body)
+    return _start_on_item(ref, "TestFailoverCleanup", ref.client.replication_protected_items.begin_test_failover_cleanup,
+                          cleanup_input=body)
 
 
 @azure_operation("start the planned failover of VM '{ref.name}' in vault '{ref.vault_name}'")
@@ -424,7 +479,8 @@ def planned_failover(ref):
     Source: learn.microsoft.com/azure/migrate/tutorial-migrate-hyper-v.
     """
     body = {"properties": {"failoverDirection": PRIMARY_TO_RECOVERY, "providerSpecificDetails": dict(PROVIDER_INPUT)}}
-    return start_operation(ref.client.replication_protected_items.begin_planned_failover, *ref.args(), failover_input=body)
+    return _start_on_item(ref, "PlannedFailover", ref.client.replication_protected_items.begin_planned_failover,
+                          failover_input=body)
 
 
 @azure_operation("start the unplanned failover of VM '{ref.name}' in vault '{ref.vault_name}'")
@@ -433,10 +489,10 @@ def unplanned_failover(ref, shutdown_source):
     body = {"properties": {"failoverDirection": PRIMARY_TO_RECOVERY,
                            "sourceSiteOperations": "Required" if shutdown_source else "NotRequired",
                            "providerSpecificDetails": dict(PROVIDER_INPUT)}}
-    return start_operation(ref.client.replication_protected_items.begin_unplanned_failover, *ref.args(),
-                           failover_input=body)
+    return _start_on_item(ref, "UnplannedFailover", ref.client.replication_protected_items.begin_unplanned_failover,
+                          failover_input=body)
 
 
 @azure_operation("commit the failover of VM '{ref.name}' in vault '{ref.vault_name}'")
 def commit(ref):
-    return start_operation(ref.client.replication_protected_items.begin_failover_commit, *ref.args())
+    return _start_on_item(ref, "CommitFailover", ref.client.replication_protected_items.begin_failover_commit)
