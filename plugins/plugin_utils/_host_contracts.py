@@ -104,7 +104,7 @@ REGISTRATION: dict[str, t.Any] = {
 REPLICATION_PROVIDER_READ = HostScriptContract(
     name="replication_provider_read",
     version=1,
-    params_schema={"setup_file": {"path": None, "sha256": None}},
+    params_schema={"setup_file": {"path": None, "sha256": None, "staged": None}},
     output_schema={
         "computer_name": None,
         "utc_now": None,

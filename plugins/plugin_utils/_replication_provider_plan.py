@@ -114,8 +114,9 @@ def setup_file_request(options: ProviderOptions) -> dict[str, t.Any] | None:
     if setup is None:
         return None
     if setup.kind == "path":
-        return {"path": setup.location, "sha256": setup.sha256 is not None}
-    return {"path": staged_setup_path(options.staging_dir, setup.sha256 or ""), "sha256": True}
+        return {"path": setup.location, "sha256": setup.sha256 is not None, "staged": False}
+    # A staged copy is trusted only in the admins-only staging folder (the read says it is absent elsewhere).
+    return {"path": staged_setup_path(options.staging_dir, setup.sha256 or ""), "sha256": True, "staged": True}
 
 
 def registration_view(registration: dict[str, t.Any] | None) -> dict[str, t.Any] | None:

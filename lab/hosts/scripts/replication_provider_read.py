@@ -6,10 +6,10 @@ only reads the registry, services, files and certificates.
 
 from __future__ import annotations
 
-from lab.hosts import installers
+from lab.hosts import folders, installers
 from lab.hosts.logon import Logon, share_denied
 from lab.hosts.scripts import ScriptContext
-from lab.hosts.state import MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, HostState
+from lab.hosts.state import MARS_SETUP_KEY, PROVIDER_KEY, PROXY_KEY, REGISTRATION_KEY, HostState, windows_path
 
 VERSIONS = (1,)
 
@@ -85,6 +85,8 @@ def _setup_file(host: HostState, request: dict | None, logon: Logon | None) -> d
     # On a share the session cannot authenticate to (double hop), Get-Item fails with "Access is
     # denied", which -ErrorAction Ignore swallows: the file reads as absent.
     entry = None if share_denied(logon, request["path"]) else host.file(request["path"])
+    if entry is not None and request.get("staged") and not folders.admins_only(host, windows_path(request["path"]).rsplit("\\", 1)[0]):
+        entry = None     # a staged copy outside the admins-only staging folder is not trusted (Test-AdminsOnlyFolder)
     if entry is None:
         return {"path": request["path"], "exists": False, "sha256": None, "version": None}
     return {"path": request["path"], "exists": True,

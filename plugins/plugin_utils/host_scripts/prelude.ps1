@@ -309,3 +309,20 @@ function Get-ThrottleDocument {
     }
     return [ordered]@{ agent = $agent; throttle = $throttle }
 }
+
+# Whether a folder is owned by SYSTEM or Administrators, does not inherit, and lets nobody else in: the staging
+# folder replication_provider_apply/1 makes, and where replication_provider_read/1 trusts a staged setup file.
+function Test-AdminsOnlyFolder {
+    param([string]$Path)
+    $admins = @('S-1-5-18', 'S-1-5-32-544')
+    $security = (Get-Item -LiteralPath $Path -Force).GetAccessControl()
+    if (-not $security.AreAccessRulesProtected -or $admins -notcontains $security.GetOwner([System.Security.Principal.SecurityIdentifier]).Value) {
+        return $false
+    }
+    foreach ($rule in $security.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
+        if ($rule.AccessControlType -eq 'Allow' -and $admins -notcontains $rule.IdentityReference.Value) {
+            return $false
+        }
+    }
+    return $true
+}

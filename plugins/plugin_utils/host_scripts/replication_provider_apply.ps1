@@ -97,22 +97,6 @@ function New-AdminsOnlyDirectorySecurity {
     return $security
 }
 
-# Whether a folder is owned by SYSTEM or Administrators, does not inherit, and lets nobody else in.
-function Test-AdminsOnlyFolder {
-    param([string]$Path)
-    $admins = @('S-1-5-18', 'S-1-5-32-544')
-    $security = (Get-Item -LiteralPath $Path -Force).GetAccessControl()
-    if (-not $security.AreAccessRulesProtected -or $admins -notcontains $security.GetOwner([System.Security.Principal.SecurityIdentifier]).Value) {
-        return $false
-    }
-    foreach ($rule in $security.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
-        if ($rule.AccessControlType -eq 'Allow' -and $admins -notcontains $rule.IdentityReference.Value) {
-            return $false
-        }
-    }
-    return $true
-}
-
 # The staging folder, admins-only before anything is written to it or run from it. A folder that exists but that
 # others may write to (created by an earlier version, inheriting ProgramData's ACL, or created by a user) may hold
 # planted files: when it holds only what this script puts there (staged setup files, extraction folders) it is

@@ -72,6 +72,11 @@ try {
         $step = "reading the setup file $($setupRequest.path)"
         $setupFile = [ordered]@{ path = [string]$setupRequest.path; exists = $false; sha256 = $null; version = $null }
         $item = Get-Item -LiteralPath $setupRequest.path -ErrorAction Ignore
+        # A copy staged in a folder others may write (by an earlier version) could be swapped after its hash is read:
+        # it reads as absent, so the apply stages the file again in the admins-only folder it makes first.
+        if ($null -ne $item -and $setupRequest.staged -and -not (Test-AdminsOnlyFolder -Path (Split-Path -Parent $setupRequest.path))) {
+            $item = $null
+        }
         if ($null -ne $item -and -not $item.PSIsContainer) {
             $setupFile.exists = $true
             $setupFile.version = Get-FileVersion -Item $item
