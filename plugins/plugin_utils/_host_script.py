@@ -44,30 +44,15 @@ HOST_SCRIPTS_DIR = os.path.join(os.path.dirname(__file__), "host_scripts")
 # The prelude's file name (without .ps1) under HOST_SCRIPTS_DIR: not a host script, so it has no marker.
 PRELUDE_NAME = "prelude"
 
-# WinRM (and Win32-OpenSSH) run the command through cmd.exe, which refuses a command line longer than
-# 8,191 characters ("The command line is too long.", KB 830473); -EncodedCommand carries UTF-16 in
-# base64, 8/3 characters per source character, so only about 3,000 characters of script would fit.
-# The command is therefore this fixed bootstrap, and the script travels on stdin, as Ansible's own
-# bootstrap_wrapper.ps1 does.
-# Its first statements are the language-mode guard. Under Windows Defender Application Control or
-# AppLocker enforcement, PowerShell runs a command line in ConstrainedLanguage, where New-Object and method
-# calls work only on a short list of core types (about_Language_Modes): the bootstrap's first New-Object
-# would fail, and a script run anyway would stop at its first .NET call, possibly after changing
-# something. So before any such call the guard reads the session's language mode (a property read and a
-# string comparison, both allowed in every mode but RestrictedLanguage and NoLanguage, as Ansible's
-# bootstrap_wrapper.ps1 reads it) and, unless it is FullLanguage, prints the failure document
-# {"failed": true, "msg": "language mode <mode>"} and exits with 1. The guard stays that short (the whole
-# command line stays under 1,000 characters); the controller turns that msg into the task's message
-# (LANGUAGE_MODE_MSG, language_mode_error).
-# Then the bootstrap reads stdin ($input, one string per line) up to the line of four NULs into the
-# script text, collects the remaining lines (the request, one line per script of a bundle: an array is
-# enough), and pipes them to the script run as a ScriptBlock, so the script reads its request from its
-# own $input.
-# A script ends with exit N: exit in a ScriptBlock that is not a script file ends the PowerShell
-# process with N (about_Language_Keywords, "exit"); "exit $LASTEXITCODE" after it is the fallback that
-# keeps N should the ScriptBlock's exit only end the ScriptBlock (as it does for a .ps1 file), and
-# gives 0 for a script that ends without exit. A script that does not parse, or a terminating error the
-# prelude's trap does not get to, is reported by powershell.exe itself: CLIXML on stderr, exit code 1.
+# The command line of every host script, under 1,000 characters: cmd.exe refuses more than 8,191 (KB 830473)
+# and -EncodedCommand costs 8/3 per character, so the script travels on stdin (docs/host-scripts.md, "One call").
+# The guard comes first: under WDAC or AppLocker enforcement PowerShell runs a command line in ConstrainedLanguage,
+# where New-Object and method calls work only on core types (about_Language_Modes), so the bootstrap would fail at
+# its first New-Object and a script at its first .NET call, perhaps after changing something. The guard only reads
+# the mode and compares a string (allowed there, as in Ansible's bootstrap_wrapper.ps1); outside FullLanguage it
+# prints {"failed": true, "msg": "language mode <mode>"}, exits 1, and run_bootstrap words the task's message.
+# Then: the script text from stdin up to the NUL line, the request lines piped to it as a ScriptBlock, and
+# "exit $LASTEXITCODE" to keep the script's exit N should that only end the ScriptBlock (about_Language_Keywords).
 LANGUAGE_MODE_GUARD = (
     '$m="$($ExecutionContext.SessionState.LanguageMode)"',
     'if($m -ne "FullLanguage"){"{`"failed`":true,`"msg`":`"language mode $m`"}";exit 1}',
