@@ -92,3 +92,12 @@ def test_the_admin_api_takes_only_the_modelled_language_modes(lab):
     assert refused.value.status == 400
     assert "language_mode 'RestrictedLanguage' is not one of FullLanguage, ConstrainedLanguage" in str(refused.value.body)
     assert lab.admin.host(HOST)["language_mode"] == "FullLanguage"
+
+
+def test_a_guard_of_another_shape_is_not_guessed_at(lab, constrained_host):
+    """The lab models the collection's guard; a different one fails loudly instead of being run past."""
+    other = 'if($ExecutionContext.SessionState.LanguageMode -ne "FullLanguage"){exit 1}\n' + BOOTSTRAP_WITHOUT_GUARD
+    command = ShellModule()._encode_script(other, strict_mode=False, preserve_rc=False)
+    stdout, stderr, code = run_command(lab, constrained_host, command, build_stdin(load_host_script("upload_threads_set"), WRITE).encode())
+    assert (code, stdout) == (1, b"")
+    assert decode_clixml(stderr.decode()).startswith("lab: command not simulated in ConstrainedLanguage: statement 'if($ExecutionContext")
