@@ -377,6 +377,7 @@ def language_mode(value: Any) -> str:
         raise ValueError(f"language_mode {value!r} is not one of {', '.join(LANGUAGE_MODES)}")
     return value
 
+
 # Get-VM's VMState names a VM can be left in by an estate (YAML reads a bare Off as false: quote it).
 VM_STATES = ("Running", "Off", "Saved", "Paused")
 
