@@ -22,6 +22,7 @@ Format (lab/estates/demo.yml is the worked example):
         files: {'C:\path': {size, file_version, created_at, content}}
         certificates: [{friendly_name, thumbprint}]
         mars_settings: {throttle: {...}, proxy: {...}}
+        language_mode: ConstrainedLanguage          # PowerShell under WDAC/AppLocker (default FullLanguage)
         volumes: [{name: 'D:\', size_gb: 1024, free_gb: 300, label: VMs}]
         vms:
           - {name, id, generation, state, memory_mb, processor_count, switch,
@@ -54,6 +55,7 @@ from lab.hosts.state import (
     OperatingSystem,
     Registry,
     Service,
+    language_mode,
     vm_from_dict,
     volume_from_dict,
     windows_path,
@@ -155,6 +157,7 @@ def build_host(doc: dict[str, Any], cluster: str | None) -> HostState:
         certificates=list(doc.get("certificates") or []),
         mars_settings=dict(doc.get("mars_settings") or {}),
         volumes=[volume_from_dict(_sizes(v, "size")) for v in doc.get("volumes") or []],
+        language_mode=language_mode(doc.get("language_mode", "FullLanguage")),
         vms=[vm_from_dict({**vm, "disks": [_sizes(d, "size") for d in vm.get("disks") or []]})
              for vm in doc.get("vms") or []],
     )

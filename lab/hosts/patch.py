@@ -4,7 +4,8 @@ For test set-up: registry, services, files and folders merge (null deletes; a fi
 owner, a non-admin's for planted code); planted_code_ran takes null to forget what ran; volumes, features,
 certificates, mars_settings and outbound_proxy replace; vms replace when given a list, or update named
 VMs field by field when given {name: {...}}. `dotnet_release` and `strong_crypto` are
-shorthands that write the registry values Windows keeps them in.
+shorthands that write the registry values Windows keeps them in. `language_mode` is FullLanguage or
+ConstrainedLanguage (lab/winrm/language_mode.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lab.hosts.state import (
     VMReplication,
     vm_from_dict,
     volume_from_dict,
+    language_mode,
     windows_path,
 )
 
@@ -158,6 +160,10 @@ def _dotnet(host: HostState, value) -> None:
         host.registry.set_value(DOTNET_KEY, "Release", int(value))
 
 
+def _language_mode(host: HostState, value) -> None:
+    host.language_mode = language_mode(value)
+
+
 HANDLERS = {
     "domain": _scalar("domain"),
     "domain_role": _scalar("domain_role"),
@@ -175,4 +181,5 @@ HANDLERS = {
     "vms": _vms,
     "dotnet_release": _dotnet,
     "strong_crypto": _strong_crypto,
+    "language_mode": _language_mode,
 }

@@ -265,6 +265,9 @@ class HostState:
     # Programs started elevated from a folder a non-admin could write: the DLL a non-admin planted there runs
     # with them (DLL search order: the application's folder first). Empty on a host nothing planted ran on.
     planted_code_ran: list[dict] = field(default_factory=list)
+    # The language mode Windows PowerShell runs a WinRM command line in: ConstrainedLanguage under a WDAC or AppLocker
+    # policy that enforces script rules (lab/winrm/language_mode.py), FullLanguage otherwise.
+    language_mode: str = "FullLanguage"
 
     # --- derived views: read from the sources of truth, never stored twice ---
 
@@ -359,7 +362,20 @@ class HostState:
             "vms": [asdict(vm) for vm in self.vms],
             "folders": {folder.path: folder.to_dict() for folder in self.folders.values()},
             "planted_code_ran": list(self.planted_code_ran),
+            "language_mode": self.language_mode,
         }
+
+
+# The language modes a host's PowerShell can run a WinRM command line in (lab/winrm/language_mode.py): an application
+# control policy yields ConstrainedLanguage; RestrictedLanguage and NoLanguage come from session configurations only.
+LANGUAGE_MODES = ("FullLanguage", "ConstrainedLanguage")
+
+
+def language_mode(value: Any) -> str:
+    """``value`` when it is a modelled language mode; ValueError naming the allowed ones otherwise."""
+    if value not in LANGUAGE_MODES:
+        raise ValueError(f"language_mode {value!r} is not one of {', '.join(LANGUAGE_MODES)}")
+    return value
 
 
 # Get-VM's VMState names a VM can be left in by an estate (YAML reads a bare Off as false: quote it).

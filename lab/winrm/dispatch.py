@@ -2,7 +2,8 @@
 
 First as cmd.exe would: a command line over 8,191 characters is refused ("The command line is
 too long.", exit code 1) unless the Command skipped cmd.exe (WINRS_SKIP_CMD_SHELL=TRUE). Then,
-in order: the collection's host-script bootstrap (the script and its request on stdin), a
+in order: the collection's host-script bootstrap (the script and its request on stdin; on a host whose PowerShell
+runs in ConstrainedLanguage, what that mode makes of it: lab/winrm/language_mode.py), a
 collection host script sent as the command itself (first line `# azmigrate-host-script:
 name/version`), an Ansible payload through bootstrap_wrapper.ps1 (put_file, a module, or
 Ansible's own temp-dir/fetch helpers), one of the raw commands, else a loud "not simulated"
@@ -30,7 +31,7 @@ from lab.hosts.logon import Logon
 from lab.hosts.state import HostState
 from lab.log import MASK, mask_secrets
 from lab.winrm import ansible_payload, modules
-from lab.winrm import clixml
+from lab.winrm import clixml, language_mode
 from lab.winrm.commandline import CMD_TOO_LONG, BadCommandLine, Invocation, command_line, parse_invocation, too_long_for_cmd
 from lab.winrm.raw_commands import RawCommands, not_simulated, statement_of
 from lab.winrm.shell import CODEPAGES, CommandResult, RemoteCommand
@@ -86,6 +87,8 @@ class CommandDispatcher:
             if ansible_payload.is_bootstrap(script):
                 return self._ansible_payload(stdin, entry)
             if scripts.is_bootstrap(script):
+                if self.host.language_mode != language_mode.FULL:
+                    return _in_codepage(self._bootstrap_in_language_mode(script, entry), codepage)
                 return await self._bootstrapped_script(stdin, entry, codepage, command)
             if scripts.marker_of(script) is not None:
                 return await self._host_script(script, stdin, entry, codepage, command)
@@ -101,6 +104,17 @@ class CommandDispatcher:
             return _in_codepage(not_simulated(text, invocation.via_powershell), codepage)
         entry.update(kind="raw", name=text.strip()[:200])
         return _in_codepage(result, codepage)
+
+    def _bootstrap_in_language_mode(self, bootstrap: str, entry: dict) -> CommandResult:
+        """The bootstrap on a host whose PowerShell runs it in another language mode than FullLanguage: its guard's
+        document, or PowerShell's errors for the calls that mode refuses; nothing of the script on stdin runs."""
+        mode = self.host.language_mode
+        entry.update(kind="rejected", name=f"host script bootstrap in {mode}")
+        try:
+            return language_mode.run_bootstrap(bootstrap, mode, self.host.name)
+        except language_mode.NotSimulated as exc:
+            message = f"lab: command not simulated in {mode}: {exc}"
+            return CommandResult(stderr=clixml.error_stream(message), exit_code=1)
 
     async def _bootstrapped_script(self, stdin: bytes, entry: dict, codepage: int,
                                    command: RemoteCommand | None = None) -> CommandResult:

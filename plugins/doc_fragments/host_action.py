@@ -40,6 +40,10 @@ notes:
   - An NTLM session, or a Kerberos one without delegation, cannot reach a file share from the host (the double
     hop), so a UNC path the host must read needs C(ansible_winrm_transport=credssp) or Kerberos with
     C(ansible_winrm_kerberos_delegation=true); otherwise copy the file to the host first.
+  - PowerShell on the host must run the connection's commands in C(FullLanguage) mode. A host where a Windows
+    Defender Application Control (WDAC) or AppLocker policy enforces script rules runs them in
+    C(ConstrainedLanguage), which refuses the .NET calls the host scripts make; such a host is not supported, and
+    the task fails after one command, naming the host and its language mode, with nothing run or changed.
   - C(become) is refused with an error before anything is sent to the host, because the script runs as the
     connection's user (C(ansible_user), a local administrator) and Windows C(runas) become does not apply to it.
 """

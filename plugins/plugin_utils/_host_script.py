@@ -44,23 +44,25 @@ HOST_SCRIPTS_DIR = os.path.join(os.path.dirname(__file__), "host_scripts")
 # The prelude's file name (without .ps1) under HOST_SCRIPTS_DIR: not a host script, so it has no marker.
 PRELUDE_NAME = "prelude"
 
-# WinRM (and Win32-OpenSSH) run the command through cmd.exe, which refuses a command line longer than
-# 8,191 characters ("The command line is too long.", KB 830473); -EncodedCommand carries UTF-16 in
-# base64, 8/3 characters per source character, so only about 3,000 characters of script would fit.
-# The command is therefore this fixed bootstrap, and the script travels on stdin, as Ansible's own
-# bootstrap_wrapper.ps1 does. It reads stdin ($input, one string per line) up to the line of four NULs
-# into the script text, collects the remaining lines (the request), and pipes them to the script run as
-# a ScriptBlock, so the script reads its request from its own $input.
-# A script ends with exit N: exit in a ScriptBlock that is not a script file ends the PowerShell
-# process with N (about_Language_Keywords, "exit"); "exit $LASTEXITCODE" after it is the fallback that
-# keeps N should the ScriptBlock's exit only end the ScriptBlock (as it does for a .ps1 file), and
-# gives 0 for a script that ends without exit. A script that does not parse, or a terminating error the
-# prelude's trap does not get to, is reported by powershell.exe itself: CLIXML on stderr, exit code 1.
+# The command line of every host script, under 1,000 characters: cmd.exe refuses more than 8,191 (KB 830473)
+# and -EncodedCommand costs 8/3 per character, so the script travels on stdin (docs/host-scripts.md, "One call").
+# The guard comes first: under WDAC or AppLocker enforcement PowerShell runs a command line in ConstrainedLanguage,
+# where New-Object and method calls work only on core types (about_Language_Modes), so the bootstrap would fail at
+# its first New-Object and a script at its first .NET call, perhaps after changing something. The guard only reads
+# the mode and compares a string (allowed there, as in Ansible's bootstrap_wrapper.ps1); outside FullLanguage it
+# prints {"failed": true, "msg": "language mode <mode>"}, exits 1, and run_bootstrap words the task's message.
+# Then: the script text from stdin up to the NUL line, the request lines piped to it as a ScriptBlock, and
+# "exit $LASTEXITCODE" to keep the script's exit N should that only end the ScriptBlock (about_Language_Keywords).
+LANGUAGE_MODE_GUARD = (
+    '$m="$($ExecutionContext.SessionState.LanguageMode)"',
+    'if($m -ne "FullLanguage"){"{`"failed`":true,`"msg`":`"language mode $m`"}";exit 1}',
+)
 BOOTSTRAP = "\n".join((
+    *LANGUAGE_MODE_GUARD,
     "$c=New-Object Text.StringBuilder",
-    "$r=New-Object Collections.ArrayList",
+    "$r=@()",
     "$s=0",
-    'foreach($l in $input){if($s){[void]$r.Add($l)}elseif($l -eq "`0`0`0`0"){$s=1}else{[void]$c.AppendLine($l)}}',
+    'foreach($l in $input){if($s){$r+=$l}elseif($l -eq "`0`0`0`0"){$s=1}else{[void]$c.AppendLine($l)}}',
     "$r|&([ScriptBlock]::Create($c.ToString()))",
     "exit $LASTEXITCODE",
 ))
@@ -85,6 +87,9 @@ CLIXML_HEADER = "#< CLIXML"
 
 # How PowerShell escapes characters in serialized strings: _xHHHH_ is one UTF-16 code unit.
 CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+# The msg of the bootstrap's language-mode guard (BOOTSTRAP): "language mode <mode>".
+LANGUAGE_MODE_MSG = re.compile(r"^language mode (?P<mode>[A-Za-z]+)$")
 
 
 class HostScriptError(Exception):
@@ -340,6 +345,50 @@ def find_json_document(stdout: str) -> tuple[dict[str, t.Any] | None, list[str]]
     return None, lines
 
 
+def refused_language_mode(exit_code: int, stdout: str) -> str | None:
+    """The language mode the bootstrap's guard refused to run in, or None when the guard let the script run."""
+    document, dummy = find_json_document(stdout)
+    if exit_code == 0 or document is None or document.get("failed") is not True:
+        return None
+    match = LANGUAGE_MODE_MSG.match(str(document.get("msg", "")))
+    return match.group("mode") if match else None
+
+
+def language_mode_message(host: str, mode: str) -> str:
+    """The task's message for a host whose PowerShell runs the bootstrap in ``mode``, not FullLanguage."""
+    return (
+        f"host {host} runs Windows PowerShell in {mode} mode, but the collection's host scripts need FullLanguage: "
+        "nothing was run on the host. PowerShell runs commands in ConstrainedLanguage mode when a Windows Defender "
+        "Application Control (WDAC) or AppLocker policy enforces script rules, and a command sent over WinRM is never "
+        "trusted by such a policy. Run the collection against hosts where no such policy is enforced for the connecting "
+        "account (for example while the policy is in audit mode), or ask the policy's owner for an exception for that "
+        "account; see 'Host requirements' in docs/host-scripts.md"
+    )
+
+
+def host_label(action: ActionBase) -> str:
+    """The host an action runs on, as the play names it (inventory name) and, when it differs, its address."""
+    address = str(getattr(action._play_context, "remote_addr", "") or "")
+    name = str(getattr(action, "_host", "") or address)
+    return name if address in ("", name) else f"{name} ({address})"
+
+
+def run_bootstrap(action: ActionBase, in_data: str) -> dict[str, t.Any]:
+    """Run the bootstrap command over ``action``'s connection with ``in_data`` on stdin; the connection's result.
+
+    Raises HostScriptError, naming the host, when the bootstrap's guard refused to run anything because
+    PowerShell does not run in FullLanguage mode there.
+    """
+    # Encoding here, as the shell plugin would, sends the same bytes over winrm and psrp (psrp decodes an
+    # encoded command and pipes the lines of stdin to it) and over ssh, whatever the host's default shell.
+    command = bootstrap_command(action._connection._shell)
+    result = action._low_level_execute_command(command, sudoable=False, in_data=in_data)
+    mode = refused_language_mode(result["rc"], result.get("stdout", ""))
+    if mode is not None:
+        raise HostScriptError(language_mode_message(host_label(action), mode), exit_code=result["rc"])
+    return result
+
+
 def parse_host_script_output(script: HostScript, exit_code: int, stdout: str, stderr: str, secrets: t.Any = None) -> tuple[dict[str, t.Any], list[str]]:
     """Check one run of ``script`` and return its document and any stray stdout lines.
 
@@ -405,10 +454,7 @@ def run_host_script(
             f"{getattr(shell, 'SHELL_FAMILY', type(shell).__name__)!r} shell: set ansible_shell_type=powershell (winrm and psrp set it)",
             script=script.label,
         )
-    # Encoding here, as the shell plugin would, sends the same bytes over winrm and psrp (psrp decodes an
-    # encoded command and pipes the lines of stdin to it) and over ssh, whatever the host's default shell.
-    command = bootstrap_command(shell)
-    result = action._low_level_execute_command(command, sudoable=False, in_data=build_stdin(script, params, secrets))
+    result = run_bootstrap(action, build_stdin(script, params, secrets))
     document, stray_lines = parse_host_script_output(script, result["rc"], result.get("stdout", ""), result.get("stderr", ""), secrets)
     for line in stray_lines:
         display.vvv(f"host script {script.label} also printed: {line}", host=action._play_context.remote_addr)

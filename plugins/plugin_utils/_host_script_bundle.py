@@ -39,12 +39,12 @@ from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script impo
     HostScript,
     HostScriptError,
     _read_host_script_file,
-    bootstrap_command,
     build_request,
     check_document,
     load_host_script,
     parse_host_script_output,
     prelude_for,
+    run_bootstrap,
     sendable_lines,
 )
 
@@ -184,7 +184,7 @@ def run_host_script_bundle(action: ActionBase, parts: t.Sequence[Part]) -> list[
             script=bundle.label,
         )
     secrets = [dict(part.secrets or {}) for part in parts]
-    result = action._low_level_execute_command(bootstrap_command(shell), sudoable=False, in_data=build_bundle_stdin(bundle, parts))
+    result = run_bootstrap(action, build_bundle_stdin(bundle, parts))
     documents = parse_bundle_output(parts, result["rc"], result.get("stdout", ""), result.get("stderr", ""), secrets)
     for part, document in zip(parts, documents):
         check_document(load_host_script(part.name), document)

@@ -428,3 +428,67 @@ def test_without_become_the_script_runs():
     action._play_context.become = False
     assert host_script.run_host_script(action, "host_info", {"gather_vms": True}) == {"ok": True}
     assert len(action.calls) == 1
+
+
+# --- the language-mode guard ----------------------------------------------------------------------
+
+GUARD_DOCUMENT = '{"failed":true,"msg":"language mode ConstrainedLanguage"}\r\n'
+
+
+def test_the_guard_is_the_bootstrap_s_first_statements_before_any_dotnet_call():
+    """ConstrainedLanguage refuses New-Object and method calls on all but core types: nothing of that may come first."""
+    lines = BOOTSTRAP.splitlines()
+    guard = list(host_script.LANGUAGE_MODE_GUARD)
+    assert lines[:len(guard)] == guard
+    assert guard[0] == '$m="$($ExecutionContext.SessionState.LanguageMode)"'
+    assert guard[1].startswith('if($m -ne "FullLanguage"){') and guard[1].endswith(";exit 1}")
+    guard_text = "\n".join(guard)
+    for blocked in ("New-Object", "]::", ".AppendLine(", ".Add(", ".ToString("):
+        assert blocked not in guard_text
+    assert "New-Object" in lines[len(guard)]
+
+
+def test_the_guard_prints_the_failure_document_the_controller_reads():
+    printed = host_script.LANGUAGE_MODE_GUARD[1].split("{", 1)[1].split(";exit")[0]
+    document = printed.strip('"').replace('`"', '"').replace("$m", "ConstrainedLanguage")
+    assert json.loads(document) == {"failed": True, "msg": "language mode ConstrainedLanguage"}
+    assert host_script.refused_language_mode(1, document) == "ConstrainedLanguage"
+
+
+def test_the_bootstrap_with_its_guard_still_fits_the_command_line_budget():
+    command = bootstrap_command(ShellModule())
+    assert len(command) <= 1000 < MAX_COMMAND_CHARS
+    assert base64.b64decode(command.rpartition(" -EncodedCommand ")[2]).decode("utf-16-le") == BOOTSTRAP
+
+
+@pytest.mark.parametrize("exit_code, stdout", [
+    (0, '{"failed":true,"msg":"language mode ConstrainedLanguage"}'),     # exit 1 always comes with the guard's document
+    (1, '{"failed":true,"msg":"host_info failed: language mode unknown"}'),
+    (1, '{"failed":true,"msg":"language mode"}'),
+    (1, '{"msg":"language mode ConstrainedLanguage"}'),
+    (1, ""),
+])
+def test_a_script_s_own_failure_is_not_taken_for_the_guard(exit_code, stdout):
+    assert host_script.refused_language_mode(exit_code, stdout) is None
+
+
+def test_a_host_in_constrained_language_fails_the_run_naming_the_host_and_the_mode():
+    action = FakeAction(ShellModule(), GUARD_DOCUMENT, rc=1)
+    action._host = "HV01"
+    with pytest.raises(HostScriptError) as raised:
+        host_script.run_host_script(action, "host_info", {"gather_vms": True}, {"password": "hunter2"})
+    message = str(raised.value)
+    assert message.startswith("host HV01 (hv01) runs Windows PowerShell in ConstrainedLanguage mode, but the collection's host scripts need FullLanguage")
+    assert "WDAC" in message and "AppLocker" in message and "nothing was run" in message
+    assert "hunter2" not in message and "host_info" not in message
+    assert failure_result(raised.value) == {"failed": True, "msg": message, "rc": 1}
+    assert len(action.calls) == 1
+
+
+def test_a_bundle_on_a_host_in_constrained_language_fails_the_same_way():
+    from ansible_collections.azmigrate.hyperv.plugins.plugin_utils._host_script_bundle import Part, run_host_script_bundle
+
+    action = FakeAction(ShellModule(), GUARD_DOCUMENT, rc=1)
+    with pytest.raises(HostScriptError, match=r"^host hv01 runs Windows PowerShell in ConstrainedLanguage mode"):
+        run_host_script_bundle(action, [Part("upload_threads_read", {})])
+    assert len(action.calls) == 1
